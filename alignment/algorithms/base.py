@@ -1,0 +1,76 @@
+"""The algorithm boundary: one abstract method, ``decide``."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from alignment.backbone import Backbone
+from alignment.errors import InputError
+from alignment.models import AlignmentTarget, Decision, Example, Scenario
+
+__all__ = ["Algorithm", "DecisionContext", "Params", "Stopwatch"]
+
+
+class Params(BaseModel):
+    """Base of each algorithm's parameters; unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecisionContext(BaseModel):
+    """Everything one decision needs besides the backbone."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    scenario: Scenario
+    target: AlignmentTarget | None = None
+    seed: int | None = None
+    examples: list[Example] = []
+    decider: str | None = None
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+
+class Algorithm(ABC):
+    """An alignment algorithm. Subclasses set ``name``, ``Params`` and implement ``decide``."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[Params]] = Params
+    needs_target: ClassVar[bool] = True
+    uses_examples: ClassVar[bool] = False
+
+    def __init__(self, **params: Any) -> None:
+        try:
+            self.params = self.Params(**params)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InputError(f"parameter {where!r} of algorithm {self.name!r}: {first['msg']}") from None
+
+    def run(self, context: DecisionContext, backbone: Backbone) -> Decision:
+        """Check the request, then decide; adds the total time."""
+        if self.needs_target and context.target is None:
+            raise InputError(
+                f"algorithm {self.name!r} needs an alignment target; pass --target NAME=VALUE "
+                "or --profile NAME"
+            )
+        watch = Stopwatch()
+        decision = self.decide(context, backbone)
+        decision.timings["total_s"] = watch.seconds()
+        decision.decider = context.decider
+        decision.seed = context.seed
+        return decision
+
+    @abstractmethod
+    def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
+        """Make one decision."""

@@ -1,0 +1,103 @@
+"""likelihood: pick the choice whose label is most probable under the aligned prompt."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from alignment.algorithms.base import Algorithm, DecisionContext, Params
+from alignment.backbone import Backbone, GenerationRequest
+from alignment.errors import BackboneError, InputError
+from alignment.models import ChoiceScore, Decision, Usage
+from alignment.prompts import (
+    label_of,
+    persona_system_prompt,
+    question_messages,
+    unaligned_system_prompt,
+)
+
+__all__ = ["LikelihoodAlgorithm", "softmax"]
+
+ANSWER_PREFILL = "The answer is ("
+
+
+def softmax(logprobs: list[float]) -> list[float]:
+    top = max(logprobs)
+    exps = [math.exp(lp - top) for lp in logprobs]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+class LikelihoodParams(Params):
+    justify: bool = True
+    justification_tokens: int = Field(default=60, ge=8, le=512)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+
+class LikelihoodAlgorithm(Algorithm):
+    """Score each choice by the backbone's next-token log-probability of its label.
+
+    The right method for base models and survey questions (OpinionQA reads a model's answer
+    distribution this way). The justification is generated after the choice, conditioned on it.
+    """
+
+    name = "likelihood"
+    Params = LikelihoodParams
+
+    def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
+        p = self.params
+        assert isinstance(p, LikelihoodParams)
+        if not backbone.capabilities.label_logprobs:
+            raise InputError(
+                f"backbone {backbone.name!r} cannot give log-probabilities; "
+                "use another algorithm (persona, persona-vote) or a backbone that can"
+            )
+        scenario = context.scenario
+        system = persona_system_prompt(context.target) if context.target else unaligned_system_prompt()
+        messages = question_messages(
+            system, scenario, suffix="Which choice do you make? Answer with the letter."
+        )
+        labels = [label_of(i) for i in range(len(scenario.choices))]
+        result = backbone.execute(
+            GenerationRequest(messages=messages, label_logprobs=labels, prefill=ANSWER_PREFILL)
+        )
+        if result.label_logprobs is None or set(result.label_logprobs) != set(labels):
+            raise BackboneError(f"backbone {backbone.name!r} returned no label log-probabilities")
+        logprobs = [result.label_logprobs[label] for label in labels]
+        probs = softmax(logprobs)
+        winner = max(range(len(labels)), key=lambda i: (logprobs[i], -i))
+        usage, backbone_s = result.usage, result.seconds
+        prompts = [messages]
+        justification = f"Most likely answer under the aligned prompt (p={probs[winner]:.2f})."
+        if p.justify:
+            prefill = f"{ANSWER_PREFILL}{labels[winner]}) {scenario.choices[winner]}, because"
+            gen = backbone.execute(
+                GenerationRequest(
+                    messages=messages,
+                    prefill=prefill,
+                    max_tokens=p.justification_tokens,
+                    temperature=p.temperature,
+                    seed=context.seed,
+                    stop=["\n\n", "<end_of_turn>"],
+                )
+            )
+            usage, backbone_s = usage + gen.usage, backbone_s + gen.seconds
+            text = (gen.texts[0] if gen.texts else "").strip()
+            if text:
+                justification = "Because " + text
+        return Decision(
+            choice_index=winner,
+            choice=scenario.choices[winner],
+            justification=justification,
+            scores=[
+                ChoiceScore(index=i, choice=c, score=probs[i], attributes={"logprob": logprobs[i]})
+                for i, c in enumerate(scenario.choices)
+            ],
+            algorithm=self.name,
+            backbone=backbone.name,
+            target=context.target.values if context.target else {},
+            prompts=prompts,
+            timings={"backbone_s": backbone_s},
+            usage=usage if isinstance(usage, Usage) else Usage(),
+        )

@@ -1,0 +1,105 @@
+"""Ask a backbone for JSON, validate it with pydantic, retry a bounded number of times."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from alignment.backbone import Backbone, GenerationRequest
+from alignment.errors import InvalidModelOutput
+from alignment.models import Message, Usage
+
+__all__ = ["ChoiceAnswer", "StructuredReply", "ask_structured", "parse_json_object"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ChoiceAnswer(BaseModel):
+    """The answer of one decision prompt (see prompts.decision_schema)."""
+
+    reasoning: str
+    choice: str
+
+
+class StructuredReply(BaseModel):
+    """Validated answers plus the bookkeeping of the calls that produced them."""
+
+    answers: list[Any]
+    usage: Usage
+    seconds: float
+    attempts: int
+
+
+def parse_json_object(text: str) -> Any:
+    """Parse the JSON object in ``text`` (tolerates a code fence or text around one object)."""
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text[text.find("{") :] if "{" in text else text
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the answer")
+    return json.loads(text[start : end + 1])
+
+
+def ask_structured(
+    backbone: Backbone,
+    messages: list[Message],
+    model: type[T],
+    schema: dict[str, Any],
+    *,
+    n: int = 1,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    max_tokens: int = 256,
+    retries: int = 2,
+    check: Any = None,
+) -> StructuredReply:
+    """Return ``n`` answers that parse as ``model`` (and pass ``check(answer)`` if given).
+
+    Invalid answers are asked again (with a new seed) up to ``retries`` extra rounds; then
+    InvalidModelOutput is raised with the last bad answer. Nothing is ever guessed.
+    """
+    answers: list[T] = []
+    usage = Usage()
+    seconds = 0.0
+    last_error = ""
+    attempts = 0
+    samples = n if backbone.capabilities.samples else 1
+    while len(answers) < n and attempts <= retries:
+        want = n - len(answers)
+        request_seed = None if seed is None else seed + attempts * 1000
+        texts: list[str] = []
+        per_call = min(want, samples) if samples > 1 else 1
+        calls = want if per_call == 1 else 1
+        for k in range(calls):
+            req = GenerationRequest(
+                messages=messages,
+                json_schema=schema,
+                n=per_call if calls == 1 else 1,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=None if request_seed is None else request_seed + k,
+            )
+            result = backbone.execute(req)
+            usage = usage + result.usage
+            seconds += result.seconds
+            texts.extend(result.texts)
+        for text in texts:
+            try:
+                answer = model.model_validate(parse_json_object(text))
+                if check is not None:
+                    check(answer)
+            except (ValueError, ValidationError) as exc:
+                last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]} in {text[:200]!r}"
+                continue
+            answers.append(answer)
+        attempts += 1
+    if len(answers) < n:
+        raise InvalidModelOutput(
+            f"backbone {backbone.name!r} gave no valid answer after {attempts} attempts "
+            f"({last_error}); try again, use a larger model, or raise the retries"
+        )
+    return StructuredReply(answers=answers[:n], usage=usage, seconds=seconds, attempts=attempts)

@@ -1,0 +1,1 @@
+"""Composition root of ALIGN assistant: settings, service, backbones, CLI."""

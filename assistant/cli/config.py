@@ -1,0 +1,31 @@
+"""``align config show``: the effective configuration and where each value came from."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from assistant.settings import describe_sources, load_settings
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("config", help="show the configuration")
+    csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = csub.add_parser("show", help="print the effective configuration with its sources")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=run_show)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    data = settings.model_dump(mode="json")
+    sources = describe_sources(settings)
+    if args.json:
+        print(json.dumps({"settings": data, "sources": sources}, indent=2))
+        return 0
+    for key, value in data.items():
+        print(f"{key} = {json.dumps(value)}    # {sources.get(key, 'default')}")
+    return 0

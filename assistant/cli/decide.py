@@ -1,0 +1,83 @@
+"""``align decide``: one decision from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from alignment.models import Decision
+from alignment.prompts import label_of
+from assistant.cli.common import parse_assignments, parse_params, read_text_arg
+from assistant.compose import build_service
+from assistant.service import DecideRequest
+from assistant.settings import load_settings
+
+__all__ = ["format_decision", "register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "decide",
+        help="make one decision aligned to a target",
+        description="Make one decision. The scenario comes from --scenario, --scenario-file or stdin.",
+    )
+    p.add_argument("--scenario", help="the situation, as text")
+    p.add_argument("--scenario-file", help="read the situation from this file")
+    p.add_argument("--choice", action="append", help="a choice (give 2 or more)")
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="NAME=VALUE",
+        help="attribute target value in [0, 1] (repeatable)",
+    )
+    p.add_argument("--algorithm", help="unaligned, random, persona, persona-vote, likelihood, ...")
+    p.add_argument("--decider", help="a named decider from the settings")
+    p.add_argument("--backbone", help="a named backbone from the settings (default: embedded)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="algorithm parameter")
+    p.add_argument("--seed", type=int, help="seed for reproducible sampling")
+    p.add_argument("--json", action="store_true", help="print the whole decision as JSON")
+    p.set_defaults(handler=run)
+
+
+def format_decision(decision: Decision) -> str:
+    lines = [
+        f"Choice: ({label_of(decision.choice_index)}) {decision.choice}",
+        f"Justification: {decision.justification}",
+        "Scores:",
+    ]
+    for s in decision.scores:
+        mark = "*" if s.index == decision.choice_index else " "
+        score = "-" if s.score is None else f"{s.score:.3f}"
+        extra = ", ".join(f"{k}={v:.2f}" for k, v in s.attributes.items())
+        lines.append(f" {mark} ({label_of(s.index)}) {score}  {s.choice}" + (f"  [{extra}]" if extra else ""))
+    lines.append(
+        f"Algorithm: {decision.algorithm}  Backbone: {decision.backbone}  "
+        f"Time: {decision.timings.get('total_s', 0.0):.2f}s  "
+        f"Tokens: {decision.usage.prompt_tokens} in / {decision.usage.completion_tokens} out"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario = read_text_arg(args, "scenario", "scenario_file", "scenario")
+    request = DecideRequest(
+        scenario=scenario,
+        choices=list(args.choice or []),
+        target=parse_assignments(args.target, "--target") or None,
+        algorithm=args.algorithm,
+        decider=args.decider,
+        backbone=args.backbone,
+        params=parse_params(args.param),
+        seed=args.seed,
+    )
+    service = build_service(load_settings())
+    try:
+        decision = service.decide(request)
+    finally:
+        service.backbones.close()
+    if args.json:
+        print(json.dumps(decision.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(format_decision(decision))
+    return 0

@@ -1,0 +1,103 @@
+"""The decision service: what the CLI, the app and the API all call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alignment.algorithms import DecisionContext, create_algorithm
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+from alignment.errors import InputError, UnknownName
+from alignment.models import AlignmentTarget, Attribute, Decision, Scenario
+from assistant.backbones import BackbonePool
+from assistant.settings import Settings
+
+__all__ = ["DecideRequest", "DecisionService", "validation_message"]
+
+
+class DecideRequest(BaseModel):
+    """A decision request as it arrives (CLI, API): plain values, checked here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    choices: list[str]
+    target: dict[str, float] | None = None
+    algorithm: str | None = None
+    decider: str | None = None
+    backbone: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+class DecisionService:
+    def __init__(
+        self,
+        settings: Settings,
+        backbones: BackbonePool,
+        attributes: dict[str, Attribute] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.backbones = backbones
+        self.attributes = attributes or {}
+
+    def resolve(self, request: DecideRequest) -> tuple[str, dict[str, Any], str]:
+        """(algorithm, params, backbone name) from a decider or from explicit names."""
+        params: dict[str, Any] = {}
+        backbone = request.backbone
+        algorithm = request.algorithm
+        if request.decider is not None:
+            decider = self.settings.deciders.get(request.decider)
+            if decider is None:
+                raise UnknownName("decider", request.decider, list(self.settings.deciders))
+            if algorithm is not None and algorithm != decider.algorithm:
+                raise InputError("give either --decider or --algorithm, not both")
+            algorithm = decider.algorithm
+            params.update(decider.params)
+            backbone = backbone or decider.backbone
+        params.update(request.params)
+        algorithm = algorithm or self.settings.default_algorithm
+        backbone = backbone or self.settings.default_backbone
+        if backbone not in self.settings.backbones:
+            raise UnknownName("backbone", backbone, list(self.settings.backbones))
+        return algorithm, params, backbone
+
+    def decide(self, request: DecideRequest) -> Decision:
+        algorithm_name, params, backbone_name = self.resolve(request)
+        algorithm = create_algorithm(algorithm_name, **params)
+        try:
+            scenario = Scenario(text=request.scenario, choices=request.choices)
+            target = (
+                AlignmentTarget(
+                    values=request.target,
+                    attributes={k: self.attributes[k] for k in request.target if k in self.attributes},
+                )
+                if request.target
+                else None
+            )
+        except ValidationError as exc:
+            raise InputError(validation_message(exc)) from None
+        backbone = self.backbones.get(backbone_name) if algorithm_name != "random" else _NoBackbone()
+        context = DecisionContext(
+            scenario=scenario, target=target, seed=request.seed, decider=request.decider
+        )
+        return algorithm.run(context, backbone)
+
+
+class _NoBackbone(Backbone):
+    """Stands where no model is needed (the random baseline), so none is loaded."""
+
+    name = "none"
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:  # pragma: no cover
+        raise InputError("this algorithm needs no backbone")

@@ -1,0 +1,166 @@
+"""The one Settings object: environment (ALIGN_*), an optional TOML file, then defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from alignment.errors import ConfigError
+
+__all__ = ["BackboneConfig", "DeciderConfig", "Settings", "load_settings"]
+
+ENV_PREFIX = "ALIGN_"
+CONFIG_ENV = "ALIGN_CONFIG"
+DEFAULT_CONFIG_NAME = "align.toml"
+
+
+class BackboneConfig(BaseModel):
+    """A named backbone: its ``type`` (llamacpp, openai, or a plugin) and that type's options.
+
+    Options are checked by the backbone type when the backbone is built (``extra`` allowed here).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(min_length=1)
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class DeciderConfig(BaseModel):
+    """A named decider: an algorithm, its parameters, and the backbone it runs on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: str
+    backbone: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _default_backbones() -> dict[str, BackboneConfig]:
+    return {"embedded": BackboneConfig(type="llamacpp")}
+
+
+def _default_deciders() -> dict[str, DeciderConfig]:
+    return {
+        "persona-vote-5x2": DeciderConfig(
+            algorithm="persona-vote",
+            params={"n_aligned": 5, "n_opposite": 2, "temperature": 0.7},
+        ),
+        "persona-greedy": DeciderConfig(algorithm="persona", params={"temperature": 0.0}),
+    }
+
+
+def config_file_path() -> Path | None:
+    """ALIGN_CONFIG if set (must exist), else ./align.toml if present."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Built once at start-up (``load_settings``) and passed down; never a global."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("align-assistant")))
+    database_url: str | None = None
+    default_backbone: str = "embedded"
+    default_algorithm: str = "persona"
+    backbones: dict[str, BackboneConfig] = Field(default_factory=_default_backbones)
+    deciders: dict[str, DeciderConfig] = Field(default_factory=_default_deciders)
+    seed: int | None = None
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        if self.default_backbone not in self.backbones:
+            raise ValueError(
+                f"default_backbone {self.default_backbone!r} is not among backbones "
+                f"({', '.join(sorted(self.backbones))})"
+            )
+        for name, decider in self.deciders.items():
+            if decider.backbone is not None and decider.backbone not in self.backbones:
+                raise ValueError(f"decider {name!r} uses backbone {decider.backbone!r}, which is not defined")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "align.sqlite3"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+
+def _file_data(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate the Settings; errors name the file or variable and the key."""
+    path = config_file_path()
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (from {CONFIG_ENV}) does not exist; fix the path")
+        try:
+            _file_data(path)
+        except Exception as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{key}: {err['msg']}")
+        where = f"config file {path} or ALIGN_* environment" if path else "ALIGN_* environment"
+        raise ConfigError(f"invalid settings in {where}: " + "; ".join(problems)) from None
+
+
+def describe_sources(settings: Settings) -> dict[str, str]:
+    """Where each top-level setting came from: env variable, config file, or default."""
+    path = config_file_path()
+    file_keys = set(_file_data(path)) if path is not None and path.is_file() else set()
+    origin: dict[str, str] = {}
+    for name in Settings.model_fields:
+        env_name = ENV_PREFIX + name.upper()
+        nested = [k for k in os.environ if k.startswith(env_name + "__")]
+        if env_name in os.environ or nested:
+            origin[name] = f"env {env_name}" + ("__*" if nested and env_name not in os.environ else "")
+        elif name in file_keys:
+            origin[name] = f"file {path}"
+        else:
+            origin[name] = "default"
+    return origin

@@ -1,0 +1,1 @@
+"""Profile store: users, attributes, profiles, conversations and the decision log (SQL)."""

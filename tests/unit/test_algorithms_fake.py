@@ -1,0 +1,95 @@
+"""Algorithms on the fake backbone: pure logic (prompting, parsing, retries, voting)."""
+
+import pytest
+
+from alignment.algorithms import DecisionContext, create_algorithm
+from alignment.errors import InputError, InvalidModelOutput, UnknownName
+from alignment.fake import FakeBackbone
+from alignment.models import AlignmentTarget, Scenario
+
+SCENARIO = Scenario(text="Two patients need care.", choices=["Treat the soldier", "Treat the civilian"])
+TARGET = AlignmentTarget(values={"fairness": 0.9})
+
+
+def ctx(**kw):
+    return DecisionContext(scenario=SCENARIO, target=TARGET, seed=1, **kw)
+
+
+def test_persona_decides_from_valid_json():
+    fake = FakeBackbone([{"reasoning": "fair", "choice": "B"}])
+    d = create_algorithm("persona").run(ctx(), fake)
+    assert (d.choice_index, d.choice, d.justification) == (1, "Treat the civilian", "fair")
+    assert "fairness: 0.90" in fake.requests[0].messages[0].content
+    assert fake.requests[0].json_schema["properties"]["choice"]["enum"] == ["A", "B"]
+
+
+def test_invalid_answers_are_retried_then_reported():
+    fake = FakeBackbone(["not json", {"reasoning": "x", "choice": "Z"}, {"reasoning": "ok", "choice": "A"}])
+    d = create_algorithm("persona").run(ctx(), fake)
+    assert d.choice_index == 0 and len(fake.requests) == 3
+    fake = FakeBackbone(["garbage"] * 3)
+    with pytest.raises(InvalidModelOutput, match="no valid answer after 3 attempts"):
+        create_algorithm("persona").run(ctx(), fake)
+
+
+def test_persona_needs_target_unaligned_does_not():
+    with pytest.raises(InputError, match="needs an alignment target"):
+        create_algorithm("persona").run(DecisionContext(scenario=SCENARIO), FakeBackbone([]))
+    fake = FakeBackbone([{"reasoning": "r", "choice": "A"}])
+    d = create_algorithm("unaligned").run(DecisionContext(scenario=SCENARIO), fake)
+    assert d.choice_index == 0
+    assert "fairness" not in fake.requests[0].messages[0].content
+
+
+def test_random_is_seeded_and_uniform_scores():
+    a = create_algorithm("random").run(ctx(), FakeBackbone([]))
+    b = create_algorithm("random").run(ctx(), FakeBackbone([]))
+    assert a.choice_index == b.choice_index
+    assert [s.score for s in a.scores] == [0.5, 0.5]
+
+
+def test_persona_vote_maps_shuffled_labels_back():
+    # reply: always pick the label showing "Treat the civilian" for aligned prompts,
+    # and "Treat the soldier" for the opposite prompts
+    def reply(request, k):
+        user = request.messages[1].content
+        system = request.messages[0].content
+        want = "Treat the civilian" if "fairness: 0.90" in system else "Treat the soldier"
+        label = (
+            "A"
+            if user.index(want)
+            < user.index("Treat the soldier" if want != "Treat the soldier" else "Treat the civilian")
+            else "B"
+        )
+        return {"reasoning": f"pick {want}", "choice": label}
+
+    fake = FakeBackbone(reply)
+    d = create_algorithm("persona-vote", n_aligned=4, n_opposite=2, temperature=0.7).run(ctx(), fake)
+    assert d.choice == "Treat the civilian"
+    assert d.extra["aligned_picks"] == [1, 1, 1, 1] and d.extra["opposite_picks"] == [0, 0]
+    assert d.scores[1].score > d.scores[0].score
+    assert d.justification == "pick Treat the civilian"
+    assert "fairness: 0.10" in fake.requests[-1].messages[0].content  # opposite prompt
+    seen_orders = {
+        r.messages[1].content.index("soldier") < r.messages[1].content.index("civilian")
+        for r in fake.requests
+    }
+    assert seen_orders == {True, False}  # choices were shuffled
+
+
+def test_likelihood_picks_most_probable_label_and_justifies():
+    fake = FakeBackbone(["it is fair"], logprobs={"A": -2.0, "B": -0.1})
+    d = create_algorithm("likelihood").run(ctx(), fake)
+    assert d.choice_index == 1
+    assert d.scores[1].score == pytest.approx(1 / (1 + 2.718281828**-1.9), rel=1e-3)
+    assert d.justification == "Because it is fair"
+    assert fake.requests[1].prefill.endswith("(B) Treat the civilian, because")
+
+
+def test_unknown_algorithm_and_bad_params():
+    with pytest.raises(UnknownName, match="persona-vote"):
+        create_algorithm("nope")
+    with pytest.raises(InputError, match="n_aligned"):
+        create_algorithm("persona-vote", n_aligned=0)
+    with pytest.raises(InputError, match="bogus"):
+        create_algorithm("persona", bogus=1)

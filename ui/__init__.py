@@ -1,0 +1,1 @@
+"""The Gradio app (not built yet: see the open issue "The Gradio app")."""
