@@ -1,0 +1,112 @@
+"""A separate package adds an algorithm and a backbone through entry points, without touching this code."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+VENV_BIN = Path(sys.executable).parent
+
+PLUGIN = '''
+from alignment.algorithms import Algorithm, Params
+from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
+from alignment.models import ChoiceScore, Decision
+
+
+class LastParams(Params):
+    note: str = "last"
+
+
+class AlwaysLast(Algorithm):
+    """Example plugin algorithm: picks the last choice and says why."""
+
+    name = "always-last"
+    Params = LastParams
+    needs_target = False
+
+    def decide(self, context, backbone):
+        choices = context.scenario.choices
+        i = len(choices) - 1
+        return Decision(
+            choice_index=i, choice=choices[i], justification=f"{self.params.note}: {backbone.name}",
+            scores=[ChoiceScore(index=k, choice=c, score=float(k == i)) for k, c in enumerate(choices)],
+            algorithm=self.name, backbone=backbone.name,
+        )
+
+
+class EchoBackbone(Backbone):
+    capabilities = Capabilities(json_schema=False)
+
+    def __init__(self, name, options):
+        self.name = name
+        self.options = options
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:
+        return GenerationResult(texts=["echo"])
+
+
+def create(name, options, settings):
+    return EchoBackbone(name, options)
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("plugin-src")
+    (src / "align_plugin_demo.py").write_text(PLUGIN)
+    (src / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [build-system]
+            requires = ["setuptools"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "align-plugin-demo"
+            version = "0.1"
+            [project.entry-points."align.algorithms"]
+            always-last = "align_plugin_demo:AlwaysLast"
+            [project.entry-points."align.backbones"]
+            echo = "align_plugin_demo:create"
+            [tool.setuptools]
+            py-modules = ["align_plugin_demo"]
+            """
+        )
+    )
+    target = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run(
+        [str(VENV_BIN / "pip"), "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(target), str(src)],
+        check=True,
+    )
+    return target
+
+
+def run_align(args, env_extra, tmp_path):
+    env = {**os.environ, **env_extra, "ALIGN_DATA_DIR": str(tmp_path)}
+    return subprocess.run([str(VENV_BIN / "align"), *args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+
+
+def test_plugin_algorithm_and_backbone_from_entry_points(plugin_dir, tmp_path):
+    (tmp_path / "align.toml").write_text('[backbones.embedded]\ntype = "llamacpp"\n'
+                                         '[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n')
+    env = {"PYTHONPATH": str(plugin_dir)}
+    out = run_align(["decide", "--scenario", "Pick one", "--choice", "first", "--choice", "second",
+                     "--algorithm", "always-last", "--backbone", "echo1", "--param", "note=plugin", "--json"],
+                    env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    decision = json.loads(out.stdout)
+    assert decision["choice"] == "second"
+    assert decision["justification"] == "plugin: echo1"
+    assert decision["algorithm"] == "always-last"
+
+
+def test_without_the_plugin_the_name_is_unknown(tmp_path):
+    out = run_align(["decide", "--scenario", "Pick", "--choice", "a", "--choice", "b",
+                     "--algorithm", "always-last"], {}, tmp_path)
+    assert out.returncode == 2
+    assert "unknown algorithm 'always-last'" in out.stderr and "Traceback" not in out.stderr
