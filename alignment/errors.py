@@ -13,6 +13,7 @@ __all__ = [
     "NotFound",
     "NotImplementedFeature",
     "PermissionDenied",
+    "StoreUnavailable",
     "UnknownName",
 ]
 
@@ -63,6 +64,10 @@ class PermissionDenied(AlignError):
 
 class Conflict(AlignError):
     """A concurrent change or a duplicate name."""
+
+
+class StoreUnavailable(AlignError):
+    """The database cannot be reached (or the connection dropped); nothing was written."""
 
 
 class NotImplementedFeature(AlignError):
