@@ -1,0 +1,112 @@
+"""``align eval``: measure algorithms on ALIGN-format datasets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from alignment.errors import InputError
+from alignment.evaluation import parse_targets_spec, summary_markdown
+from assistant.cli.common import parse_params
+from assistant.compose import build_service
+from assistant.evaluation import EvalConfig, run_evaluation
+from assistant.settings import load_settings
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "eval",
+        help="measure alignment accuracy of algorithms on datasets",
+        description=(
+            "Evaluate algorithms on ALIGN input_output files. Triage records are asked for a high (1.0) "
+            "and a low (0.0) target of each attribute their choices carry; OpinionQA records for the "
+            "file's demographic group. unaligned and random always run as baselines."
+        ),
+    )
+    p.add_argument("--data", nargs="+", required=True, metavar="PATH", help="dataset files or directories")
+    p.add_argument(
+        "--algorithm", default="persona", help="comma-separated algorithms (or deciders' algorithms)"
+    )
+    p.add_argument("--backbone", help="a named backbone (default: the default backbone)")
+    targets = p.add_mutually_exclusive_group()
+    targets.add_argument("--targets", help="target directions, e.g. high,low or high=0.9,low=0.1")
+    targets.add_argument("--targets-file", help="JSON object of direction -> value")
+    p.add_argument("--limit", type=int, help="first N records of each file")
+    p.add_argument("--concurrency", type=int, default=1, help="parallel requests (openai backbones only)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--param", action="append", metavar="ALGORITHM.KEY=VALUE", help="algorithm parameter")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true", help="print summary.json instead of the table")
+    p.set_defaults(handler=run)
+
+
+def _data_paths(items: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(path.rglob("*.json"))
+            if not found:
+                raise InputError(f"{path} holds no .json files")
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise InputError(f"--data {item}: no such file or directory")
+    return paths
+
+
+def _targets(args: argparse.Namespace) -> dict[str, float] | None:
+    try:
+        if args.targets:
+            return parse_targets_spec(args.targets)
+        if args.targets_file:
+            data = json.loads(Path(args.targets_file).read_text())
+            if not isinstance(data, dict):
+                raise ValueError("the file must hold a JSON object of direction -> value")
+            return parse_targets_spec(",".join(f"{k}={v}" for k, v in data.items()))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"targets: {exc}") from None
+    return None
+
+
+def _params(items: list[str] | None) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in parse_params(items).items():
+        algorithm, dot, name = key.rpartition(".")
+        if not dot or not algorithm:
+            raise InputError(f"--param {key}: write it as ALGORITHM.KEY=VALUE, e.g. persona-vote.n_aligned=3")
+        out.setdefault(algorithm, {})[name] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    config = EvalConfig(
+        data=_data_paths(args.data),
+        algorithms=[a.strip() for a in args.algorithm.split(",") if a.strip()],
+        backbone=args.backbone,
+        targets=_targets(args),
+        limit=args.limit,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        out=Path(args.out),
+        resume=args.resume,
+        params=_params(args.param),
+    )
+    service = build_service(load_settings())
+    try:
+        summary = run_evaluation(service, config, progress=not args.no_progress)
+    finally:
+        service.backbones.close()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(summary_markdown(summary))
+        print(f"results, summary.json, summary.md and accuracy.png are in {args.out}")
+    return 0
