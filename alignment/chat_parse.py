@@ -1,0 +1,129 @@
+"""Understanding chat messages (pure): find the scenario and its options, and follow-up intents."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel
+
+__all__ = ["FollowUp", "ParsedSituation", "parse_follow_up", "parse_situation"]
+
+_BULLET = re.compile(r"^\s*(?:[-*•]|\(?[A-Za-z]\)|\(?\d{1,2}[.)]|[A-Z]\.)\s+(?P<text>\S.*)$")
+_OPTIONS_LINE = re.compile(r"(?:^|\s)(?:options?|choices?|alternatives?)\s*:\s*(?P<list>.+)$", re.IGNORECASE)
+_SHOULD = re.compile(
+    r"(?:should|do|would|could|must|can)\s+(?:i|we)\s+(?P<a>[^?.!]+?)\s*,?\s+or\s+(?P<b>[^?.!]+?)\s*\?",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(r"\s*(?:;|,\s*or\s+|\s+or\s+|,)\s*", re.IGNORECASE)
+
+
+class ParsedSituation(BaseModel):
+    scenario: str
+    options: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.scenario) and len(self.options) >= 2
+
+
+def _dedupe(options: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for option in options:
+        option = option.strip().rstrip(".?!").strip()
+        if option and option.casefold() not in seen:
+            seen.add(option.casefold())
+            out.append(option)
+    return out
+
+
+def parse_situation(text: str) -> ParsedSituation:
+    """Split a message into the situation and the options the user listed.
+
+    Recognised: bulleted or numbered lines (``- x``, ``1. x``, ``A) x``), a line ``Options: x; y; z``,
+    and a question ``Should I X or Y?``. Fewer than two options means the caller must ask for them.
+    """
+    lines = text.strip().splitlines()
+    scenario_lines: list[str] = []
+    options: list[str] = []
+    for line in lines:
+        bullet = _BULLET.match(line)
+        listed = _OPTIONS_LINE.search(line)
+        if bullet:
+            options.append(bullet.group("text"))
+        elif listed:
+            options.extend(_SPLIT.split(listed.group("list")))
+            scenario_lines.append(line[: listed.start()])
+        else:
+            scenario_lines.append(line)
+    scenario = "\n".join(scenario_lines).strip()
+    if len(_dedupe(options)) < 2:
+        found = list(_SHOULD.finditer(text))
+        if found:
+            match = found[-1]
+            options = [match.group("a"), *_SPLIT.split(match.group("b"))]
+            scenario = text.strip()
+    options = _dedupe(options)
+    if not scenario and options:
+        scenario = "Which option is best?"
+    return ParsedSituation(scenario=scenario, options=options)
+
+
+class FollowUp(BaseModel):
+    kind: Literal["why", "why_not", "more", "less"]
+    option: int | None = None  # for why_not: the option index asked about
+    attribute: str | None = None  # for more / less
+
+
+_WHY_NOT = re.compile(r"\bwhy\s+not\s+(?:option\s+|choice\s+)?\(?(?P<ref>.+?)\)?\s*\??\s*$", re.IGNORECASE)
+_CARE = re.compile(
+    r"\bwhat\s+if\s+(?:i|we)\s+(?:cared|care|valued|value)\s+(?P<dir>more|less)\s+(?:about\s+)?(?P<attr>.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "last": -1}
+
+
+def _resolve_option(ref: str, options: list[str]) -> int | None:
+    ref = ref.strip().strip("\"'").rstrip("?.!").strip()
+    ref = re.sub(r"^(?:the|option|choice)\s+", "", ref, flags=re.IGNORECASE).strip()
+    if len(ref) == 1 and ref.isalpha() and ord(ref.upper()) - 65 < len(options):
+        return ord(ref.upper()) - 65
+    if ref.isdigit() and 1 <= int(ref) <= len(options):
+        return int(ref) - 1
+    word = ref.split()[0].lower() if ref.split() else ""
+    if word in _ORDINALS and options:
+        index = _ORDINALS[word]
+        return index % len(options) if index < len(options) else None
+    folded = ref.casefold()
+    matches = [i for i, o in enumerate(options) if folded in o.casefold() or o.casefold() in folded]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _resolve_attribute(ref: str, attributes: list[str]) -> str | None:
+    folded = re.sub(r"[\s_-]+", " ", ref.casefold()).strip()
+    for name in attributes:
+        if re.sub(r"[\s_-]+", " ", name.casefold()) == folded:
+            return name
+    matches = [n for n in attributes if folded in re.sub(r"[\s_-]+", " ", n.casefold())]
+    return matches[0] if len(matches) == 1 else None
+
+
+def parse_follow_up(text: str, options: list[str], attributes: list[str]) -> FollowUp | None:
+    """A follow-up about the last decision ("why not B?", "what if I cared more about fairness?")."""
+    stripped = text.strip()
+    care = _CARE.search(stripped)
+    if care:
+        attribute = _resolve_attribute(care.group("attr"), attributes)
+        if attribute is not None:
+            return FollowUp(
+                kind="more" if care.group("dir").lower() == "more" else "less", attribute=attribute
+            )
+    why_not = _WHY_NOT.search(stripped)
+    if why_not:
+        option = _resolve_option(why_not.group("ref"), options)
+        if option is not None:
+            return FollowUp(kind="why_not", option=option)
+    if re.fullmatch(r"\s*why\s*(?:that|this|so)?\s*\??\s*", stripped, re.IGNORECASE):
+        return FollowUp(kind="why")
+    return None

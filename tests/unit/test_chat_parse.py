@@ -1,0 +1,41 @@
+from alignment.chat_parse import parse_follow_up, parse_situation
+
+
+def test_bulleted_options():
+    p = parse_situation("Two casualties, one kit.\n- Treat the soldier\n- Treat the civilian\n")
+    assert p.scenario == "Two casualties, one kit."
+    assert p.options == ["Treat the soldier", "Treat the civilian"]
+
+
+def test_numbered_and_lettered_options():
+    p = parse_situation("Job offer.\n1. Take the job\n2) Stay\nA) Negotiate")
+    assert p.options == ["Take the job", "Stay", "Negotiate"]
+
+
+def test_options_line_and_should_question():
+    p = parse_situation("I have one ticket. Options: give it to Ann; keep it; sell it")
+    assert p.options == ["give it to Ann", "keep it", "sell it"]
+    q = parse_situation("My friend is late again. Should I wait for him or leave without him?")
+    assert q.options == ["wait for him", "leave without him"]
+    assert q.complete
+
+
+def test_missing_options_is_incomplete():
+    p = parse_situation("I do not know what to do about my job.")
+    assert not p.complete and p.options == []
+    assert not parse_situation("- only one option").complete
+
+
+def test_follow_ups():
+    options = ["Treat the soldier", "Treat the civilian", "Wait"]
+    attrs = ["fairness", "risk_aversion"]
+    assert parse_follow_up("why not B?", options, attrs).option == 1
+    assert parse_follow_up("Why not the civilian?", options, attrs).option == 1
+    assert parse_follow_up("why not the last one", options, attrs).option == 2
+    f = parse_follow_up("What if I cared more about fairness?", options, attrs)
+    assert (f.kind, f.attribute) == ("more", "fairness")
+    f = parse_follow_up("what if I cared less about risk aversion", options, attrs)
+    assert (f.kind, f.attribute) == ("less", "risk_aversion")
+    assert parse_follow_up("why?", options, attrs).kind == "why"
+    assert parse_follow_up("A new situation entirely", options, attrs) is None
+    assert parse_follow_up("what if I cared more about money?", options, attrs) is None
