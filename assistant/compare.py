@@ -1,0 +1,100 @@
+"""Side-by-side comparison: one scenario, 2..6 (backbone, algorithm, target) columns, run concurrently."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alignment.errors import AlignError
+from alignment.models import Decision
+from assistant.service import DecideRequest, DecisionService
+
+__all__ = ["ColumnResult", "CompareColumn", "CompareRequest", "Comparison", "compare"]
+
+MAX_COLUMNS = 6
+
+
+class CompareColumn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: str | None = None
+    decider: str | None = None
+    backbone: str | None = None
+    profile: str | None = None
+    targets: dict[str, float] | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def label(self) -> str:
+        who = self.profile or (
+            ", ".join(f"{k}={v:g}" for k, v in self.targets.items()) if self.targets else "no target"
+        )
+        return f"{self.decider or self.algorithm or 'default'} · {self.backbone or 'default'} · {who}"
+
+
+class CompareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str
+    choices: list[str]
+    columns: list[CompareColumn] = Field(min_length=2, max_length=MAX_COLUMNS)
+    seed: int | None = None
+
+
+class ColumnResult(BaseModel):
+    label: str
+    column: CompareColumn
+    decision: Decision | None = None
+    error: str | None = None
+    disagrees: bool = False
+
+
+class Comparison(BaseModel):
+    scenario: str
+    choices: list[str]
+    results: list[ColumnResult]
+    agreement: bool
+    majority_choice: str | None
+
+
+TargetResolver = Callable[[CompareColumn], dict[str, float] | None]
+
+
+def compare(service: DecisionService, request: CompareRequest, resolve_target: TargetResolver) -> Comparison:
+    """Run every column concurrently; mark the columns whose choice differs from the majority."""
+
+    def run(column: CompareColumn) -> ColumnResult:
+        try:
+            decision = service.decide(
+                DecideRequest(
+                    scenario=request.scenario,
+                    choices=request.choices,
+                    target=resolve_target(column),
+                    algorithm=column.algorithm,
+                    decider=column.decider,
+                    backbone=column.backbone,
+                    params=column.params,
+                    seed=request.seed,
+                )
+            )
+        except AlignError as exc:
+            return ColumnResult(label=column.label(), column=column, error=str(exc))
+        return ColumnResult(label=column.label(), column=column, decision=decision)
+
+    with ThreadPoolExecutor(max_workers=len(request.columns)) as pool:
+        results = list(pool.map(run, request.columns))
+    chosen = [r.decision.choice_index for r in results if r.decision is not None]
+    counts = Counter(chosen)
+    majority = counts.most_common(1)[0][0] if counts else None
+    for r in results:
+        r.disagrees = r.decision is not None and r.decision.choice_index != majority
+    return Comparison(
+        scenario=request.scenario,
+        choices=request.choices,
+        results=results,
+        agreement=len(counts) <= 1 and len(chosen) == len(results),
+        majority_choice=None if majority is None else request.choices[majority],
+    )

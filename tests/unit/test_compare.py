@@ -1,0 +1,48 @@
+from alignment.fake import FakeBackbone
+from assistant.backbones import BackbonePool
+from assistant.compare import CompareColumn, CompareRequest, compare
+from assistant.service import DecisionService
+from assistant.settings import Settings
+
+
+def make_service(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    pool = BackbonePool(settings)
+
+    def reply(request, k):  # persona (has a fairness line) picks B, unaligned picks A
+        return {"reasoning": "r", "choice": "B" if "fairness" in request.messages[0].content else "A"}
+
+    pool.add(FakeBackbone(reply, name="embedded"))
+    return DecisionService(settings, pool)
+
+
+def test_columns_run_and_disagreement_is_marked(tmp_path):
+    request = CompareRequest(
+        scenario="Two patients, one kit.",
+        choices=["soldier", "civilian"],
+        columns=[
+            CompareColumn(algorithm="persona", targets={"fairness": 0.9}),
+            CompareColumn(algorithm="persona", profile="fair-me"),
+            CompareColumn(algorithm="unaligned"),
+            CompareColumn(algorithm="no-such-thing"),
+        ],
+        seed=1,
+    )
+    result = compare(make_service(tmp_path), request,
+                     lambda c: c.targets or ({"fairness": 0.8} if c.profile == "fair-me" else None))
+    assert [r.decision.choice if r.decision else None for r in result.results] == [
+        "civilian", "civilian", "soldier", None]
+    assert [r.disagrees for r in result.results] == [False, False, True, False]
+    assert "unknown algorithm 'no-such-thing'" in result.results[3].error
+    assert not result.agreement and result.majority_choice == "civilian"
+    assert result.model_dump_json()  # exports as JSON
+
+
+def test_column_count_limits(tmp_path):
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        CompareRequest(scenario="x", choices=["a", "b"], columns=[CompareColumn()])
+    with pytest.raises(ValidationError):
+        CompareRequest(scenario="x", choices=["a", "b"], columns=[CompareColumn()] * 7)
