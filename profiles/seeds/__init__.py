@@ -1,0 +1,1 @@
+"""Seed packs: attribute definitions shipped as JSON data files."""

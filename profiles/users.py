@@ -1,0 +1,116 @@
+"""Users: names, argon2 password hashes, roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from alignment.errors import Conflict, NotFound, PermissionDenied
+from profiles.db import SessionFactory
+from profiles.orm import UserRow
+from profiles.passwords import hash_password, verify_password
+from profiles.schemas import Actor, Role, UserCreate, UserPublic
+from profiles.tx import transaction
+
+__all__ = ["UserStore"]
+
+
+def _public(row: UserRow) -> UserPublic:
+    return UserPublic(
+        id=row.id,
+        name=row.name,
+        role=row.role,  # type: ignore[arg-type]
+        has_password=bool(row.password_hash),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _actor(row: UserRow) -> Actor:
+    return Actor(id=row.id, name=row.name, role=row.role)  # type: ignore[arg-type]
+
+
+class UserStore:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    def actor(self, name: str) -> Actor:
+        """The user ``name`` as an actor (no password check: for the local operator and tests)."""
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise NotFound(f"no user {name!r}; create it with `align users add {name} --password ...`")
+            return _actor(row)
+
+    def ensure(self, name: str, role: Role = "user") -> Actor:
+        """The user ``name``, created (without a password) if missing. Idempotent."""
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is not None:
+                return _actor(row)
+        try:
+            with transaction(self._sessions) as s:
+                row = UserRow(name=UserCreate(name=name).name, role=role)
+                s.add(row)
+                s.flush()
+                return _actor(row)
+        except IntegrityError:  # created at the same time by another process
+            return self.actor(name)
+
+    def add(self, actor: Actor | None, data: UserCreate) -> UserPublic:
+        """Create a user. Admins only, except the very first user of an empty store."""
+        with transaction(self._sessions) as s:
+            if actor is None:
+                if s.scalar(select(func.count()).select_from(UserRow)):
+                    raise PermissionDenied("only an admin may add users")
+            elif not actor.is_admin:
+                raise PermissionDenied(f"user {actor.name!r} may not add users; only an admin may")
+            if s.scalar(select(UserRow.id).where(UserRow.name == data.name)) is not None:
+                raise Conflict(f"user {data.name!r} already exists; choose another name")
+            row = UserRow(
+                name=data.name,
+                role=data.role,
+                password_hash=hash_password(data.password) if data.password is not None else None,
+            )
+            s.add(row)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict(f"user {data.name!r} already exists; choose another name") from None
+            return _public(row)
+
+    def list(self, actor: Actor) -> list[UserPublic]:
+        """All users for an admin; only oneself for a user."""
+        with transaction(self._sessions) as s:
+            query = select(UserRow).order_by(UserRow.name)
+            if not actor.is_admin:
+                query = query.where(UserRow.id == actor.id)
+            return [_public(r) for r in s.scalars(query)]
+
+    def set_password(self, actor: Actor, name: str, password: str) -> None:
+        if name != actor.name and not actor.is_admin:
+            raise PermissionDenied(f"user {actor.name!r} may not change {name!r}'s password")
+        new_hash = hash_password(password)
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise NotFound(f"no user {name!r}; see `align users list`")
+            row.password_hash = new_hash
+
+    def set_role(self, actor: Actor, name: str, role: Role) -> None:
+        if not actor.is_admin:
+            raise PermissionDenied(f"user {actor.name!r} may not change roles; only an admin may")
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise NotFound(f"no user {name!r}; see `align users list`")
+            row.role = role
+
+    def authenticate(self, name: str, password: str) -> Actor | None:
+        """The actor if ``password`` is right, else None (same answer for an unknown name)."""
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+        if row is None:
+            verify_password(None, password)
+            return None
+        return _actor(row) if verify_password(row.password_hash, password) else None
