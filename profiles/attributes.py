@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Literal
 
 from sqlalchemy import select
@@ -65,7 +66,7 @@ class AttributeStore:
 
     def list(
         self, domain: str | None = None, kind: Literal["scalar", "category"] | None = None
-    ) -> list[AttributePublic]:
+    ) -> builtins.list[AttributePublic]:
         with transaction(self._sessions) as s:
             query = select(AttributeDefRow).order_by(AttributeDefRow.domain, AttributeDefRow.name)
             if domain is not None:
@@ -74,7 +75,7 @@ class AttributeStore:
                 query = query.where(AttributeDefRow.kind == kind)
             return [_public(r) for r in s.scalars(query)]
 
-    def names(self, session: Session) -> list[str]:
+    def names(self, session: Session) -> builtins.list[str]:
         return list(session.scalars(select(AttributeDefRow.name)))
 
     def get(self, name: str) -> AttributePublic:
@@ -96,7 +97,7 @@ class AttributeStore:
             s.flush()
             return _public(row)
 
-    def upsert(self, actor: Actor, items: list[AttributeCreate]) -> dict[str, int]:
+    def upsert(self, actor: Actor, items: builtins.list[AttributeCreate]) -> dict[str, int]:
         """Create or update definitions by name in one transaction; counts created/updated/unchanged."""
         self._require_admin(actor)
         counts = {"created": 0, "updated": 0, "unchanged": 0}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,7 +53,7 @@ class ConversationStore:
             s.flush()
             return _public(row, actor.name)
 
-    def list(self, actor: Actor, owner: str | None = None) -> list[ConversationPublic]:
+    def list(self, actor: Actor, owner: str | None = None) -> builtins.list[ConversationPublic]:
         with transaction(self._sessions) as s:
             owner_id = resolve_owner(s, actor, owner, "conversations")
             name = s.scalar(select(UserRow.name).where(UserRow.id == owner_id)) or ""
@@ -83,7 +85,7 @@ class ConversationStore:
             s.flush()
             return MessagePublic.model_validate(row)
 
-    def messages(self, actor: Actor, conversation_id: int) -> list[MessagePublic]:
+    def messages(self, actor: Actor, conversation_id: int) -> builtins.list[MessagePublic]:
         with transaction(self._sessions) as s:
             conv = self._visible(s, actor, conversation_id)
             rows = s.scalars(

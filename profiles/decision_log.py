@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 
 from sqlalchemy import select
@@ -59,7 +60,7 @@ class DecisionLogStore:
         limit: int = 50,
         before_id: int | None = None,
         all_users: bool = False,
-    ) -> list[DecisionLogSummary]:
+    ) -> builtins.list[DecisionLogSummary]:
         """The newest ``limit`` entries (newest first); page on with ``before_id``."""
         with transaction(self._sessions) as s:
             query = select(DecisionLogRow, UserRow.name).join(UserRow, DecisionLogRow.user_id == UserRow.id)

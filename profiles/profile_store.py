@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +72,7 @@ class _Definitions:
             for g in r.groups:
                 self.group_attrs[group_attribute_name(r.name, g.key)] = r
 
-    def known(self) -> list[str]:
+    def known(self) -> builtins.list[str]:
         return sorted(set(self.by_name) | set(self.group_attrs))
 
     def check_targets(self, targets: dict[str, float]) -> None:
@@ -142,7 +143,9 @@ class ProfileStore:
             row = self._insert(s, owner_id, doc)
             return _public(row, self._owner_name(s, owner_id))
 
-    def list(self, actor: Actor, owner: str | None = None, all_users: bool = False) -> list[ProfilePublic]:
+    def list(
+        self, actor: Actor, owner: str | None = None, all_users: bool = False
+    ) -> builtins.list[ProfilePublic]:
         with transaction(self._sessions) as s:
             query = select(ProfileRow, UserRow.name).join(UserRow, ProfileRow.owner_id == UserRow.id)
             if all_users and actor.is_admin:
@@ -221,7 +224,9 @@ class ProfileStore:
         except StaleDataError:
             raise _stale(name) from None
 
-    def export(self, actor: Actor, names: list[str] | None = None, owner: str | None = None) -> ProfileBundle:
+    def export(
+        self, actor: Actor, names: builtins.list[str] | None = None, owner: str | None = None
+    ) -> ProfileBundle:
         with transaction(self._sessions) as s:
             owner_id = resolve_owner(s, actor, owner, "profiles")
             if names:
@@ -243,7 +248,7 @@ class ProfileStore:
 
     def import_bundle(
         self, actor: Actor, bundle: ProfileBundle, owner: str | None = None, replace: bool = False
-    ) -> list[ProfilePublic]:
+    ) -> builtins.list[ProfilePublic]:
         """All profiles of the bundle, or none: one transaction; existing names conflict unless replace."""
         try:
             with transaction(self._sessions) as s:

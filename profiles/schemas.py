@@ -254,7 +254,7 @@ class ProfileBundle(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["align-profiles/1"] = EXPORT_FORMAT
+    format: Literal["align-profiles/1"] = "align-profiles/1"
     profiles: list[ProfileDocument]
 
     @model_validator(mode="after")

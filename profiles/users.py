@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +21,7 @@ def _public(row: UserRow) -> UserPublic:
     return UserPublic(
         id=row.id,
         name=row.name,
-        role=row.role,  # type: ignore[arg-type]
+        role=row.role,
         has_password=bool(row.password_hash),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -27,7 +29,7 @@ def _public(row: UserRow) -> UserPublic:
 
 
 def _actor(row: UserRow) -> Actor:
-    return Actor(id=row.id, name=row.name, role=row.role)  # type: ignore[arg-type]
+    return Actor(id=row.id, name=row.name, role=row.role)
 
 
 class UserStore:
@@ -79,7 +81,7 @@ class UserStore:
                 raise Conflict(f"user {data.name!r} already exists; choose another name") from None
             return _public(row)
 
-    def list(self, actor: Actor) -> list[UserPublic]:
+    def list(self, actor: Actor) -> builtins.list[UserPublic]:
         """All users for an admin; only oneself for a user."""
         with transaction(self._sessions) as s:
             query = select(UserRow).order_by(UserRow.name)
