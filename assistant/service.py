@@ -72,7 +72,9 @@ class DecisionService:
             raise UnknownName("backbone", backbone, list(self.settings.backbones))
         return algorithm, params, backbone
 
-    def decide(self, request: DecideRequest) -> Decision:
+    def decide(self, request: DecideRequest, attributes: dict[str, Attribute] | None = None) -> Decision:
+        """One decision. ``attributes``: definitions for this request (e.g. a stored profile's)."""
+        known = {**self.attributes, **(attributes or {})}
         algorithm_name, params, backbone_name = self.resolve(request)
         algorithm = create_algorithm(algorithm_name, **params)
         try:
@@ -80,7 +82,7 @@ class DecisionService:
             target = (
                 AlignmentTarget(
                     values=request.target,
-                    attributes={k: self.attributes[k] for k in request.target if k in self.attributes},
+                    attributes={k: known[k] for k in request.target if k in known},
                 )
                 if request.target
                 else None
