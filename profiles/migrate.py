@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
-__all__ = ["current_revision", "downgrade", "head_revision", "is_current", "upgrade"]
+__all__ = ["current_revision", "downgrade", "head_revision", "is_current", "is_known", "upgrade"]
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -26,6 +27,13 @@ def head_revision() -> str:
     head = ScriptDirectory(str(_SCRIPTS)).get_current_head()
     assert head is not None
     return head
+
+
+def is_known(revision: str) -> bool:
+    try:
+        return ScriptDirectory(str(_SCRIPTS)).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current_revision(engine: Engine) -> str | None:

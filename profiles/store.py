@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from alignment.errors import StoreUnavailable
+from alignment.errors import ConfigError, StoreUnavailable
 from profiles import migrate
 from profiles.attributes import AttributeStore
 from profiles.conversations import ConversationStore
@@ -46,7 +46,16 @@ def open_store(url: str, *, schema: str | None = None, upgrade: bool = True) -> 
     """
     engine = make_engine(url, schema=schema)
     try:
+        with engine.connect():
+            pass
         if upgrade and not migrate.is_current(engine):
+            current = migrate.current_revision(engine)
+            if current is not None and not migrate.is_known(current):
+                engine.dispose()
+                raise ConfigError(
+                    f"the database is at revision {current}, newer than this program knows "
+                    f"(newest {migrate.head_revision()}); upgrade align-assistant"
+                )
             migrate.upgrade(engine)
     except (OperationalError, DBAPIError) as exc:
         engine.dispose()

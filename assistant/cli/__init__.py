@@ -18,6 +18,11 @@ _GROUPS = [
     "assistant.cli.bench",
     "assistant.cli.setup",
     "assistant.cli.eval",
+    "assistant.cli.users",
+    "assistant.cli.attributes",
+    "assistant.cli.profiles",
+    "assistant.cli.log",
+    "assistant.cli.db",
 ]
 
 

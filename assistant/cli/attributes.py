@@ -1,0 +1,132 @@
+"""``align attributes list|show|add``: attribute definitions (everyone reads; admins add)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pydantic import ValidationError
+
+from alignment.errors import InputError
+from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.service import validation_message
+from assistant.settings import load_settings
+from profiles.schemas import AttributeCreate, AttributeGroup, AttributePublic
+
+__all__ = ["format_attribute", "register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "attributes",
+        help="attribute definitions (values and demographic categories)",
+        description="Attribute definitions. Load the shipped ones with `align db seed`.",
+    )
+    asub = p.add_subparsers(dest="attributes_command", required=True, metavar="ACTION")
+
+    ls = asub.add_parser("list", help="list attribute definitions")
+    ls.add_argument("--domain", help="only this domain (triage, opinion, ...)")
+    ls.add_argument("--kind", choices=["scalar", "category"])
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=_list)
+
+    sh = asub.add_parser("show", help="show one definition")
+    sh.add_argument("name")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(handler=_show)
+
+    a = asub.add_parser(
+        "add",
+        help="add a definition (admins only)",
+        description="Add a scalar attribute (a value in [0, 1]), or a demographic category with --group.",
+    )
+    a.add_argument("name")
+    a.add_argument("--description", default="", help="what the attribute is about")
+    a.add_argument("--high", default="", help="what a value near 1 means")
+    a.add_argument("--low", default="", help="what a value near 0 means")
+    a.add_argument("--domain", default="generic", help="triage, opinion, or your own (default: generic)")
+    a.add_argument("--label", default="", help="a display name")
+    a.add_argument("--scale-min", type=float, default=0.0, help="native scale of the data (default 0)")
+    a.add_argument("--scale-max", type=float, default=1.0, help="native scale of the data (default 1)")
+    a.add_argument(
+        "--group",
+        action="append",
+        metavar="KEY[=LABEL]",
+        help="a group of a demographic category (repeatable; makes the attribute a category)",
+    )
+    add_user_arg(a)
+    a.set_defaults(handler=_add)
+
+
+def format_attribute(a: AttributePublic) -> str:
+    lines = [f"{a.name} ({a.kind}, domain {a.domain})" + (f": {a.label}" if a.label else "")]
+    if a.description:
+        lines.append(f"  description: {a.description}")
+    if a.high:
+        lines.append(f"  high: {a.high}")
+    if a.low:
+        lines.append(f"  low: {a.low}")
+    if a.kind == "scalar":
+        lines.append(f"  data scale: {a.scale_min:g}..{a.scale_max:g} (targets are always in [0, 1])")
+    for g in a.groups:
+        lines.append(f"  group {g.key}" + (f" ({g.label})" if g.label and g.label != g.key else ""))
+    return "\n".join(lines)
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    try:
+        items = store.attributes.list(domain=args.domain, kind=args.kind)
+    finally:
+        store.close()
+    if args.json:
+        print_json([a.model_dump(mode="json") for a in items])
+        return 0
+    if not items:
+        print("no attribute definitions; load the shipped ones with `align db seed`")
+    for a in items:
+        extra = f"{len(a.groups)} groups" if a.kind == "category" else (a.label or "")
+        print(f"{a.name:<24} {a.domain:<8} {a.kind:<8} {extra}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    try:
+        item = store.attributes.get(args.name)
+    finally:
+        store.close()
+    if args.json:
+        print_json(item.model_dump(mode="json"))
+    else:
+        print(format_attribute(item))
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    groups = []
+    for raw in args.group or []:
+        key, _, label = raw.partition("=")
+        groups.append({"key": key.strip(), "label": label.strip()})
+    try:
+        data = AttributeCreate(
+            name=args.name,
+            kind="category" if groups else "scalar",
+            domain=args.domain,
+            label=args.label,
+            description=args.description,
+            high=args.high,
+            low=args.low,
+            scale_min=args.scale_min,
+            scale_max=args.scale_max,
+            groups=[AttributeGroup(**g) for g in groups],
+        )
+    except ValidationError as exc:
+        raise InputError(validation_message(exc)) from None
+    store = open_cli_store(load_settings())
+    try:
+        item = store.attributes.add(acting_user(store, args.user), data)
+    finally:
+        store.close()
+    print(f"added attribute {item.name!r}")
+    return 0

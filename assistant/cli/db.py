@@ -1,0 +1,109 @@
+"""``align db upgrade|current|downgrade|seed``: migrations and seed packs.
+
+Every other command also upgrades an older database to head on start-up (a new one is created),
+so ``align db upgrade`` is only needed to migrate ahead of time (for example before a deploy).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.settings import load_settings
+from profiles import migrate
+from profiles.seed import PACKS, seed
+from profiles.store import open_store
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "db",
+        help="database migrations and seed packs",
+        description=(
+            "The SQL database (ALIGN_DATABASE_URL, default a SQLite file in ALIGN_DATA_DIR). Every align "
+            "command upgrades an older database to the newest schema on start-up; these commands do it "
+            "explicitly."
+        ),
+    )
+    dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dsub.add_parser("upgrade", help="run the migrations up to REVISION (default: head)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=_upgrade)
+    cur = dsub.add_parser("current", help="show the database's revision and the newest one")
+    cur.add_argument("--json", action="store_true")
+    cur.set_defaults(handler=_current)
+    down = dsub.add_parser("downgrade", help="undo migrations down to REVISION ('base' drops everything)")
+    down.add_argument("revision")
+    down.set_defaults(handler=_downgrade)
+    sd = dsub.add_parser(
+        "seed",
+        help="load seed packs of attribute definitions (idempotent; admins only)",
+        description=f"Load attribute definitions from the seed packs ({', '.join(PACKS)}); "
+        "running it again changes nothing.",
+    )
+    sd.add_argument("packs", nargs="*", metavar="PACK", help=f"default: all ({', '.join(PACKS)})")
+    sd.add_argument("--json", action="store_true")
+    add_user_arg(sd)
+    sd.set_defaults(handler=_seed)
+
+
+def _url() -> str:
+    return load_settings().effective_database_url()
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    store = open_store(_url(), upgrade=False)
+    try:
+        assert store.engine is not None
+        before = migrate.current_revision(store.engine)
+        migrate.upgrade(store.engine, args.revision)
+        after = migrate.current_revision(store.engine)
+    finally:
+        store.close()
+    print(f"database at revision {after} (was {before or 'empty'})")
+    return 0
+
+
+def _current(args: argparse.Namespace) -> int:
+    store = open_store(_url(), upgrade=False)
+    try:
+        assert store.engine is not None
+        current = migrate.current_revision(store.engine)
+        url = store.engine.url.render_as_string(hide_password=True)
+    finally:
+        store.close()
+    head = migrate.head_revision()
+    if args.json:
+        print_json({"url": url, "current": current, "head": head, "up_to_date": current == head})
+    else:
+        state = "up to date" if current == head else "behind: run `align db upgrade`"
+        print(f"{url}: revision {current or 'empty'}, newest {head} ({state})")
+    return 0
+
+
+def _downgrade(args: argparse.Namespace) -> int:
+    store = open_store(_url(), upgrade=False)
+    try:
+        assert store.engine is not None
+        migrate.downgrade(store.engine, args.revision)
+        after = migrate.current_revision(store.engine)
+    finally:
+        store.close()
+    print(f"database at revision {after or 'empty (base)'}")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    try:
+        counts = seed(store.attributes, acting_user(store, args.user), args.packs or PACKS)
+    finally:
+        store.close()
+    if args.json:
+        print_json(counts)
+    else:
+        print(", ".join(f"{v} {k}" for k, v in counts.items()) + " attribute definitions")
+    return 0

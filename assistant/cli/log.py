@@ -1,0 +1,119 @@
+"""``align log list|show|export``: the decision log (your own; every user's for an admin)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.settings import load_settings
+from profiles.schemas import DecisionLogPublic
+
+__all__ = ["format_entry", "register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("log", help="the decision log")
+    lsub = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
+
+    ls = lsub.add_parser("list", help="the newest decisions first")
+    ls.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    ls.add_argument("--before", type=int, metavar="ID", help="only entries older than this id (paging)")
+    ls.add_argument("--all", action="store_true", help="every user's decisions (admins only)")
+    ls.add_argument("--json", action="store_true")
+    add_user_arg(ls, owner=True)
+    ls.set_defaults(handler=_list)
+
+    sh = lsub.add_parser("show", help="one logged decision in full (request, result, prompts, timings)")
+    sh.add_argument("id", type=int)
+    sh.add_argument("--json", action="store_true")
+    add_user_arg(sh)
+    sh.set_defaults(handler=_show)
+
+    ex = lsub.add_parser("export", help="every logged decision of a user as JSON Lines, oldest first")
+    ex.add_argument("--output", "-o", help="write to this file (default: stdout)")
+    add_user_arg(ex, owner=True)
+    ex.set_defaults(handler=_export)
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    try:
+        items = store.log.list(
+            acting_user(store, args.user),
+            owner=args.owner,
+            limit=max(1, args.limit),
+            before_id=args.before,
+            all_users=args.all,
+        )
+    finally:
+        store.close()
+    if args.json:
+        print_json([e.model_dump(mode="json") for e in items])
+        return 0
+    if not items:
+        print("no decisions logged yet")
+    for e in items:
+        outcome = e.choice if e.status == "ok" else f"FAILED: {e.error}"
+        when = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        profile = f" profile={e.profile_name}" if e.profile_name else ""
+        print(f"{e.id:>6} {when} {e.user} {e.algorithm or '-'}@{e.backbone or '-'}{profile} {e.duration_s:.2f}s  {outcome}")
+    return 0
+
+
+def format_entry(e: DecisionLogPublic) -> str:
+    lines = [
+        f"Decision {e.id} by {e.user} at {e.created_at.isoformat()}: {e.status}",
+        f"Algorithm: {e.algorithm}  Backbone: {e.backbone}  Decider: {e.decider or '-'}  "
+        f"Duration: {e.duration_s:.3f}s",
+    ]
+    if e.profile_name:
+        lines.append(f"Profile: {e.profile_name} (snapshot kept)")
+    lines.append(f"Scenario: {e.request.get('scenario', '')}")
+    for i, c in enumerate(e.request.get("choices", [])):
+        lines.append(f"  ({chr(65 + i)}) {c}")
+    lines.append(f"Target: {json.dumps(e.request.get('target'))}")
+    if e.result:
+        lines.append(f"Choice: {e.result.get('choice')}")
+        lines.append(f"Justification: {e.result.get('justification')}")
+    if e.error:
+        lines.append(f"Error: {e.error}")
+    if e.timings:
+        lines.append("Timings: " + ", ".join(f"{k}={v:.3f}" for k, v in e.timings.items()))
+    lines.append(f"Prompts: {len(e.prompts)} (see --json)")
+    return "\n".join(lines)
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    try:
+        entry = store.log.get(acting_user(store, args.user), args.id)
+    finally:
+        store.close()
+    if args.json:
+        print_json(entry.model_dump(mode="json"))
+    else:
+        print(format_entry(entry))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    count = 0
+    try:
+        out = Path(args.output).open("w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            for entry in store.log.export(acting_user(store, args.user), owner=args.owner):
+                out.write(json.dumps(entry.model_dump(mode="json"), ensure_ascii=False) + "\n")
+                count += 1
+        finally:
+            if args.output:
+                out.close()
+    finally:
+        store.close()
+    if args.output:
+        print(f"exported {count} decisions to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,44 @@
+"""The CLI as the local operator: open the store from Settings and pick the acting user."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from assistant.settings import Settings
+from profiles.schemas import Actor
+from profiles.store import Store, open_store
+
+__all__ = ["LOCAL_USER", "USER_HELP", "acting_user", "add_user_arg", "open_cli_store", "print_json"]
+
+LOCAL_USER = "local"
+USER_HELP = (
+    "act as this user: commands read and change this user's data only (an admin may also name "
+    "another owner with --owner). Default: the local operator 'local', an admin created without "
+    "a password on first use. No password is asked: whoever runs the CLI has the database anyway"
+)
+
+
+def add_user_arg(parser: argparse.ArgumentParser, owner: bool = False) -> None:
+    parser.add_argument("--user", metavar="NAME", help=USER_HELP)
+    if owner:
+        parser.add_argument(
+            "--owner", metavar="NAME", help="act on this user's data instead of your own (admins only)"
+        )
+
+
+def open_cli_store(settings: Settings) -> Store:
+    """The store at ``settings.effective_database_url()``, migrated to head on start-up."""
+    return open_store(settings.effective_database_url())
+
+
+def acting_user(store: Store, name: str | None) -> Actor:
+    """``--user NAME`` (must exist), or the local operator (created on first use)."""
+    if name is None or name == LOCAL_USER:
+        return store.users.ensure(LOCAL_USER, role="admin")
+    return store.users.actor(name)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))

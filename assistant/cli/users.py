@@ -1,0 +1,97 @@
+"""``align users add|list|passwd``: accounts (argon2-hashed passwords, role user or admin)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from alignment.errors import InputError
+from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.service import validation_message
+from assistant.settings import load_settings
+from profiles.schemas import UserCreate
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("users", help="user accounts")
+    usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+
+    a = usub.add_parser("add", help="add a user (admins only)", description="Add a user (admins only).")
+    a.add_argument("name")
+    _password_args(a)
+    a.add_argument("--admin", action="store_true", help="give the user the admin role")
+    add_user_arg(a)
+    a.set_defaults(handler=_add)
+
+    ls = usub.add_parser("list", help="list users (an admin sees all; a user sees only themself)")
+    ls.add_argument("--json", action="store_true")
+    add_user_arg(ls)
+    ls.set_defaults(handler=_list)
+
+    pw = usub.add_parser("passwd", help="set a password (your own, or anyone's as an admin)")
+    pw.add_argument("name")
+    _password_args(pw)
+    add_user_arg(pw)
+    pw.set_defaults(handler=_passwd)
+
+
+def _password_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--password", help="the password (at least 8 characters)")
+    g.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+
+def _password(args: argparse.Namespace, required: bool) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password is None and required:
+        raise InputError("give the new password with --password P or --password-stdin")
+    return args.password  # type: ignore[no-any-return]
+
+
+def _add(args: argparse.Namespace) -> int:
+    try:
+        data = UserCreate(
+            name=args.name, password=_password(args, False), role="admin" if args.admin else "user"
+        )
+    except ValidationError as exc:
+        raise InputError(validation_message(exc)) from None
+    store = open_cli_store(load_settings())
+    try:
+        user = store.users.add(acting_user(store, args.user), data)
+    finally:
+        store.close()
+    extra = "" if user.has_password else " (no password: set one with `align users passwd`)"
+    print(f"added {user.role} {user.name!r}{extra}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = open_cli_store(load_settings())
+    try:
+        users = store.users.list(acting_user(store, args.user))
+    finally:
+        store.close()
+    if args.json:
+        print_json([u.model_dump(mode="json") for u in users])
+        return 0
+    for u in users:
+        print(f"{u.name:<24} {u.role:<6} {'password' if u.has_password else 'no password'}")
+    return 0
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    password = _password(args, True)
+    assert password is not None
+    store = open_cli_store(load_settings())
+    try:
+        store.users.set_password(acting_user(store, args.user), args.name, password)
+    finally:
+        store.close()
+    print(f"password of {args.name!r} changed")
+    return 0

@@ -1,0 +1,88 @@
+"""Every decision goes to the decision log: the service stays pure of SQL, the log is handed in."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from alignment.errors import AlignError
+from alignment.models import Attribute, Decision
+from assistant.service import DecideRequest, DecisionService
+from profiles.profile_store import ProfileTarget
+from profiles.schemas import DecisionLogCreate
+
+__all__ = ["DecisionLog", "LoggedDecision", "decide_logged", "request_with_profile"]
+
+
+class DecisionLog(Protocol):
+    """Where decisions are recorded (``profiles.decision_log.ActorDecisionLog`` is one)."""
+
+    def record(self, entry: DecisionLogCreate) -> int: ...
+
+
+class LoggedDecision:
+    def __init__(self, decision: Decision, log_id: int) -> None:
+        self.decision = decision
+        self.log_id = log_id
+
+
+def request_with_profile(request: DecideRequest, profile: ProfileTarget | None) -> DecideRequest:
+    """The profile's values as the target; inline target values add to them and win."""
+    if profile is None:
+        return request
+    return request.model_copy(update={"target": {**profile.values, **(request.target or {})}})
+
+
+def decide_logged(
+    service: DecisionService,
+    request: DecideRequest,
+    log: DecisionLog,
+    *,
+    profile: ProfileTarget | None = None,
+    attributes: dict[str, Attribute] | None = None,
+) -> LoggedDecision:
+    """Decide and record the outcome; a failed decision is recorded as failed, then re-raised."""
+    request = request_with_profile(request, profile)
+    known = {**(attributes or {}), **(profile.attributes if profile else {})}
+    names: dict[str, Any] = {"algorithm": request.algorithm, "backbone": request.backbone}
+    try:
+        names["algorithm"], _, names["backbone"] = service.resolve(request)
+    except AlignError:
+        pass
+    base: dict[str, Any] = {
+        "request": request.model_dump(mode="json"),
+        "decider": request.decider,
+        "profile_id": profile.profile.id if profile else None,
+        "profile_name": profile.profile.name if profile else None,
+        "profile_snapshot": profile.snapshot() if profile else None,
+    }
+    start = time.perf_counter()
+    try:
+        decision = service.decide(request, attributes=known)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, AlignError) else f"{type(exc).__name__}: {exc}"
+        log.record(
+            DecisionLogCreate(
+                status="failed",
+                error=message,
+                duration_s=time.perf_counter() - start,
+                **names,
+                **base,
+            )
+        )
+        raise
+    duration = time.perf_counter() - start
+    result = decision.model_dump(mode="json", exclude={"prompts"})
+    log_id = log.record(
+        DecisionLogCreate(
+            status="ok",
+            result=result,
+            algorithm=decision.algorithm,
+            backbone=decision.backbone,
+            prompts=[[m.model_dump(mode="json") for m in p] for p in decision.prompts],
+            timings={k: float(v) for k, v in decision.timings.items()},
+            duration_s=duration,
+            **base,
+        )
+    )
+    return LoggedDecision(decision, log_id)
