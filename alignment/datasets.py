@@ -148,7 +148,9 @@ def _oracle(
             shape = "triage"
             i = item["choice"]
             if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(choices):
-                raise _fail(source, index, f"output choice {i!r} is not an index of its {len(choices)} choices")
+                raise _fail(
+                    source, index, f"output choice {i!r} is not an index of its {len(choices)} choices"
+                )
         else:  # OpinionQA: the chosen action itself
             shape = "opinionqa"
             i = _match_action(item, choices)
@@ -214,7 +216,9 @@ def _parse_record(
         for name, value in raw.items():
             v = value / scale
             if v > 1.0 + 1e-9:
-                raise _fail(source, index, f"choice {c}: score of {name!r} is {value}, above the scale {scale:g}")
+                raise _fail(
+                    source, index, f"choice {c}: score of {name!r} is {value}, above the scale {scale:g}"
+                )
             normalised[name] = min(v, 1.0)
         scores.append(normalised)
     oracle, shape = _oracle(record.get("output"), raw_choices, source, index)
@@ -257,7 +261,9 @@ def parse_records(
     return [r for r, _ in parsed]
 
 
-def load_file(path: str | Path, *, domain: str | None = None, scale: float | None = None) -> list[DatasetRecord]:
+def load_file(
+    path: str | Path, *, domain: str | None = None, scale: float | None = None
+) -> list[DatasetRecord]:
     """Read and check one ALIGN ``input_output`` JSON file (all records or an InputError)."""
     path = Path(path)
     try:

@@ -6,10 +6,12 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-from alignment.models import AlignmentTarget, Example
+from alignment.models import AlignmentTarget, Example, Scenario
 
 __all__ = [
+    "ExampleRetriever",
     "choice_distance",
     "closest_choice",
     "cosine",
@@ -22,13 +24,28 @@ __all__ = [
 ]
 
 
+class ExampleRetriever(Protocol):
+    """What the decision service needs from an example store."""
+
+    def retrieve(
+        self,
+        scenario: Scenario,
+        target: AlignmentTarget | None,
+        *,
+        k: int = 3,
+        mmr_lambda: float | None = None,
+    ) -> list[Example]: ...
+
+
 def relevant_attributes(scores: Sequence[Mapping[str, float]], target: Mapping[str, float]) -> list[str]:
     """The target's attributes that at least one choice is scored on (in the target's order)."""
     scored = {name for per_choice in scores for name in per_choice}
     return [name for name in target if name in scored]
 
 
-def choice_distance(score: Mapping[str, float], target: Mapping[str, float], attributes: Sequence[str]) -> float:
+def choice_distance(
+    score: Mapping[str, float], target: Mapping[str, float], attributes: Sequence[str]
+) -> float:
     """Sum of |score - target| over ``attributes``; a missing score counts as infinitely far."""
     total = 0.0
     for name in attributes:
@@ -63,7 +80,9 @@ def target_reason(example: Example, answer: int, target: AlignmentTarget) -> str
         f"{'high' if target.values[a] >= 0.5 else 'low'} {target.attribute(a).name} ({target.values[a]:.2f})"
         for a in attributes
     )
-    scored = ", ".join(f"{a} {example.scores[answer][a]:.2f}" for a in attributes if a in example.scores[answer])
+    scored = ", ".join(
+        f"{a} {example.scores[answer][a]:.2f}" for a in attributes if a in example.scores[answer]
+    )
     return f"Per the principle of {principles}, this choice fits best: it scores {scored}."
 
 
@@ -104,6 +123,7 @@ def mmr_select(
     picked: list[int] = []
     remaining = list(range(len(candidates)))
     while remaining and len(picked) < k:
+
         def score(i: int) -> float:
             redundancy = max((cosine(candidates[i], candidates[j]) for j in picked), default=0.0)
             return lambda_mult * relevance[i] - (1.0 - lambda_mult) * redundancy

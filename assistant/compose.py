@@ -10,4 +10,6 @@ __all__ = ["build_service"]
 
 
 def build_service(settings: Settings) -> DecisionService:
-    return DecisionService(settings, BackbonePool(settings))
+    from assistant.example_store import LazyExampleStore
+
+    return DecisionService(settings, BackbonePool(settings), examples=LazyExampleStore(settings))

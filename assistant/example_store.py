@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,7 @@ __all__ = [
     "AddReport",
     "ExampleHit",
     "ExampleStore",
+    "LazyExampleStore",
     "MiniLMEmbedding",
     "chroma_client",
     "open_example_store",
@@ -84,7 +85,7 @@ def _embedding_base() -> type:
 class _LazyModel:
     """Loads the sentence-transformers model once per path, on first use (thread-safe)."""
 
-    _models: dict[str, Any] = {}
+    _models: ClassVar[dict[str, Any]] = {}
     _lock = threading.Lock()
 
     @classmethod
@@ -140,7 +141,7 @@ def _make_embedding_class() -> type:
 _embedding_class: type | None = None
 
 
-def MiniLMEmbedding(**kwargs: Any) -> Any:  # noqa: N802 - a factory that looks like the class
+def MiniLMEmbedding(**kwargs: Any) -> Any:
     """The embedding function (built lazily so importing this module does not import chromadb)."""
     global _embedding_class
     if _embedding_class is None:
@@ -248,8 +249,8 @@ class ExampleStore:
                 self.collection.add(
                     ids=[e.id for e in chunk],
                     documents=[e.text for e in chunk],
-                    embeddings=embeddings,  # type: ignore[arg-type]
-                    metadatas=[_metadata(e) for e in chunk],  # type: ignore[misc]
+                    embeddings=embeddings,
+                    metadatas=[_metadata(e) for e in chunk],
                 )
                 added.extend(e.id for e in chunk)
                 if progress is not None:
@@ -294,7 +295,7 @@ class ExampleStore:
             raise NotFound(f"no example with id {example_id!r}; see `align examples list`")
         return _example(got["ids"][0], got["documents"][0], dict(got["metadatas"][0]))
 
-    def list(
+    def list_examples(
         self,
         *,
         domain: str | None = None,
@@ -304,9 +305,7 @@ class ExampleStore:
         offset: int = 0,
     ) -> list[Example]:
         where = self._where(domain=domain, attributes=[attribute] if attribute else None, source=source)
-        got = self.collection.get(
-            where=where, limit=limit, offset=offset, include=["documents", "metadatas"]
-        )
+        got = self.collection.get(where=where, limit=limit, offset=offset, include=["documents", "metadatas"])
         docs, metas = got["documents"] or [], got["metadatas"] or []
         return [_example(i, d, dict(m)) for i, d, m in zip(got["ids"], docs, metas, strict=True)]
 
@@ -359,7 +358,7 @@ class ExampleStore:
         want = fetch_k or (max(4 * k, k + 20) if mmr_lambda is not None else k + 10)
         query = self.embed([text])[0]
         result = self.collection.query(
-            query_embeddings=[query],  # type: ignore[arg-type]
+            query_embeddings=[query],
             n_results=min(want, total),
             where=where,
             include=["documents", "metadatas", "distances", "embeddings"],
@@ -443,3 +442,30 @@ class ExampleStore:
 def open_example_store(settings: Any, *, collection: str = DEFAULT_COLLECTION) -> ExampleStore:
     """The store the settings describe (embedded under data_dir, or the Chroma server)."""
     return ExampleStore(chroma_client(settings), collection=collection)
+
+
+class LazyExampleStore:
+    """Opens the configured store on first retrieval (so decisions that need none never touch it)."""
+
+    def __init__(self, settings: Any, *, collection: str = DEFAULT_COLLECTION) -> None:
+        self._settings = settings
+        self._collection = collection
+        self._store: ExampleStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ExampleStore:
+        with self._lock:
+            if self._store is None:
+                self._store = open_example_store(self._settings, collection=self._collection)
+            return self._store
+
+    def retrieve(
+        self,
+        scenario: Scenario,
+        target: AlignmentTarget | None,
+        *,
+        k: int = 3,
+        mmr_lambda: float | None = None,
+    ) -> list[Example]:
+        return self.store.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
-from alignment.errors import InputError, UnknownName
-from alignment.models import AlignmentTarget, Attribute, Decision, Scenario
+from alignment.errors import ConfigError, InputError, UnknownName
+from alignment.examples import ExampleRetriever
+from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
 from assistant.backbones import BackbonePool
 from assistant.settings import Settings
 
@@ -29,6 +31,8 @@ class DecideRequest(BaseModel):
     backbone: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
+    scenario_id: str | None = None  # retrieval never returns examples of this scenario
+    domain: str | None = None  # retrieval only returns examples of this domain
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -46,10 +50,12 @@ class DecisionService:
         settings: Settings,
         backbones: BackbonePool,
         attributes: dict[str, Attribute] | None = None,
+        examples: ExampleRetriever | None = None,
     ) -> None:
         self.settings = settings
         self.backbones = backbones
         self.attributes = attributes or {}
+        self.examples = examples  # the example store (icl, regression); None: no retrieval
 
     def resolve(self, request: DecideRequest) -> tuple[str, dict[str, Any], str]:
         """(algorithm, params, backbone name) from a decider or from explicit names."""
@@ -78,7 +84,9 @@ class DecisionService:
         algorithm_name, params, backbone_name = self.resolve(request)
         algorithm = create_algorithm(algorithm_name, **params)
         try:
-            scenario = Scenario(text=request.scenario, choices=request.choices)
+            scenario = Scenario(
+                text=request.scenario, choices=request.choices, id=request.scenario_id, domain=request.domain
+            )
             target = (
                 AlignmentTarget(
                     values=request.target,
@@ -90,10 +98,33 @@ class DecisionService:
         except ValidationError as exc:
             raise InputError(validation_message(exc)) from None
         backbone = self.backbones.get(backbone_name) if algorithm_name != "random" else _NoBackbone()
+        started = time.perf_counter()
         context = DecisionContext(
-            scenario=scenario, target=target, seed=request.seed, decider=request.decider
+            scenario=scenario,
+            target=target,
+            seed=request.seed,
+            decider=request.decider,
+            examples=self._retrieve(algorithm, scenario, target),
         )
-        return algorithm.run(context, backbone)
+        retrieval_s = time.perf_counter() - started
+        decision = algorithm.run(context, backbone)
+        if algorithm.uses_examples:
+            decision.timings["retrieval_s"] = retrieval_s
+        return decision
+
+    def _retrieve(self, algorithm: Any, scenario: Scenario, target: AlignmentTarget | None) -> list[Example]:
+        """Example decisions for algorithms that use them (k and mmr_lambda from their params)."""
+        k = int(getattr(algorithm.params, "k", 3))
+        if not algorithm.uses_examples or k <= 0 or (algorithm.needs_target and target is None):
+            return []
+        if self.examples is None:
+            raise ConfigError(
+                f"algorithm {algorithm.name!r} needs the example store, but none is configured; "
+                "import examples with `align examples import FILE...`"
+            )
+        return self.examples.retrieve(
+            scenario, target, k=k, mmr_lambda=getattr(algorithm.params, "mmr_lambda", None)
+        )
 
 
 class _NoBackbone(Backbone):

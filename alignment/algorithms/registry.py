@@ -6,7 +6,9 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from alignment.algorithms.base import Algorithm
+from alignment.algorithms.icl import IclAlgorithm
 from alignment.algorithms.likelihood import LikelihoodAlgorithm
+from alignment.algorithms.regression import RegressionAlgorithm
 from alignment.algorithms.simple import PersonaAlgorithm, RandomAlgorithm, UnalignedAlgorithm
 from alignment.algorithms.vote import PersonaVoteAlgorithm
 from alignment.errors import ConfigError, UnknownName
@@ -23,6 +25,8 @@ _BUILTIN: dict[str, type[Algorithm]] = {
         PersonaAlgorithm,
         PersonaVoteAlgorithm,
         LikelihoodAlgorithm,
+        IclAlgorithm,
+        RegressionAlgorithm,
     )
 }
 
