@@ -120,6 +120,13 @@ class AttributeStore:
     def definitions(self) -> dict[str, AttributePublic]:
         return {a.name: a for a in self.list()}
 
+    def prompt_attributes(self) -> dict[str, Attribute]:
+        """Every definition as prompt-ready attributes (a category gives one per group)."""
+        out: dict[str, Attribute] = {}
+        for definition in self.list():
+            out.update(alignment_attributes(definition))
+        return out
+
     @staticmethod
     def _require_admin(actor: Actor) -> None:
         if not actor.is_admin:

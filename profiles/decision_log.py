@@ -69,7 +69,7 @@ class DecisionLogStore:
             if before_id is not None:
                 query = query.where(DecisionLogRow.id < before_id)
             query = query.order_by(DecisionLogRow.id.desc()).limit(limit)
-            return [_summary(row, name) for row, name in s.execute(query).tuples()]
+            return [_summary(row, name) for row, name in s.execute(query)]
 
     def get(self, actor: Actor, entry_id: int) -> DecisionLogPublic:
         """Another user's entry looks exactly like a missing one (unless the actor is an admin)."""

@@ -153,7 +153,7 @@ class ProfileStore:
             else:
                 owner_id = resolve_owner(s, actor, owner, "profiles")
                 query = query.where(ProfileRow.owner_id == owner_id).order_by(ProfileRow.name)
-            return [_public(row, name) for row, name in s.execute(query).tuples()]
+            return [_public(row, name) for row, name in s.execute(query)]
 
     def get(self, actor: Actor, name: str, owner: str | None = None) -> ProfilePublic:
         with transaction(self._sessions) as s:

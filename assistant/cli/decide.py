@@ -9,7 +9,9 @@ from typing import Any
 from alignment.models import Decision
 from alignment.prompts import label_of
 from assistant.cli.common import parse_assignments, parse_params, read_text_arg
+from assistant.cli.operator import acting_user, add_user_arg, open_cli_store
 from assistant.compose import build_service
+from assistant.decision_logging import decide_logged
 from assistant.service import DecideRequest
 from assistant.settings import load_settings
 
@@ -36,6 +38,12 @@ def register(sub: Any) -> None:
     p.add_argument("--backbone", help="a named backbone from the settings (default: embedded)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="algorithm parameter")
     p.add_argument("--seed", type=int, help="seed for reproducible sampling")
+    p.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="use this stored profile of --user as the target (inline --target values add to it and win)",
+    )
+    add_user_arg(p)
     p.add_argument("--json", action="store_true", help="print the whole decision as JSON")
     p.set_defaults(handler=run)
 
@@ -71,13 +79,29 @@ def run(args: argparse.Namespace) -> int:
         params=parse_params(args.param),
         seed=args.seed,
     )
-    service = build_service(load_settings())
+    settings = load_settings()
+    store = open_cli_store(settings)  # every decision, also a failed one, goes to the decision log
     try:
-        decision = service.decide(request)
+        actor = acting_user(store, args.user)
+        profile = store.profiles.load_target(actor, args.profile) if args.profile else None
+        service = build_service(settings)
+        try:
+            logged = decide_logged(
+                service,
+                request,
+                store.log.for_actor(actor),
+                profile=profile,
+                attributes=store.attributes.prompt_attributes(),
+            )
+        finally:
+            service.backbones.close()
     finally:
-        service.backbones.close()
+        store.close()
+    decision = logged.decision
     if args.json:
-        print(json.dumps(decision.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        data = {**decision.model_dump(mode="json"), "log_id": logged.log_id}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(format_decision(decision))
+        print(f"Logged as decision {logged.log_id} (align log show {logged.log_id})")
     return 0
