@@ -1,0 +1,351 @@
+"""The openai backbone against a REAL OpenAI-compatible server: llama-cpp-python's own server with the
+embedded Gemma GGUF (flavour llamacpp-server), plus tiny local HTTP servers that are down, slow or
+answer garbage. The server runs one request at a time, so max_tokens stay small."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from llama_server import LlamaServer, free_port
+
+from alignment.algorithms import DecisionContext, create_algorithm
+from alignment.algorithms.likelihood import ANSWER_PREFILL
+from alignment.backbone import GenerationRequest
+from alignment.errors import BackboneError, BackboneUnavailable, InvalidModelOutput
+from alignment.models import AlignmentTarget, Decision, Message, Scenario
+from assistant.backbones.openai_compat import OpenAICompatBackbone, create
+
+pytest_plugins = ["conftest_server"]
+
+pytestmark = pytest.mark.server
+
+ALIGN = str(Path(sys.executable).parent / "align")
+
+SCENARIO = Scenario(
+    text=(
+        "Two patients reach the medic at the same time. One is the soldier who started the fight and "
+        "is badly hurt; the other is a bystander with a lighter wound. Only one can be treated now."
+    ),
+    choices=["Treat the soldier who started the fight", "Treat the bystander"],
+)
+TARGET = AlignmentTarget(values={"moral_deservingness": 0.9})
+
+ALGORITHMS: list[tuple[str, dict]] = [
+    ("unaligned", {"max_tokens": 120}),
+    ("random", {}),
+    ("persona", {"max_tokens": 120}),
+    ("persona-vote", {"n_aligned": 2, "n_opposite": 1, "max_tokens": 120}),
+    ("likelihood", {"justification_tokens": 16}),
+]
+
+
+@pytest.fixture(scope="module")
+def backbone(llama_server: LlamaServer) -> Iterator[OpenAICompatBackbone]:
+    built = create(
+        "local-server",
+        {"base_url": llama_server.base_url, "flavour": "llamacpp-server", "timeout_s": 120},
+    )
+    yield built
+    built.close()
+
+
+def assert_valid(decision: Decision, scenario: Scenario = SCENARIO) -> None:
+    assert 0 <= decision.choice_index < len(scenario.choices)
+    assert decision.choice == scenario.choices[decision.choice_index]
+    assert decision.justification.strip()
+    assert [s.choice for s in decision.scores] == scenario.choices
+
+
+# -- every algorithm on the real server ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "params"), ALGORITHMS, ids=[a for a, _ in ALGORITHMS])
+def test_every_algorithm_on_the_real_server(backbone, name, params):
+    context = DecisionContext(scenario=SCENARIO, target=TARGET, seed=3)
+    decision = create_algorithm(name, **params).run(context, backbone)
+    assert_valid(decision)
+    assert decision.algorithm == name
+    if name == "random":
+        return
+    assert decision.backbone == "local-server"
+    assert decision.usage.calls >= 1
+    assert decision.usage.prompt_tokens > 50  # counted by the server
+    assert decision.timings["backbone_s"] > 0
+    if name == "likelihood":
+        probs = [s.score for s in decision.scores]
+        assert sum(probs) == pytest.approx(1.0)
+        assert all(s.attributes["logprob"] < 0 for s in decision.scores)
+    if name == "persona-vote":
+        assert len(decision.extra["aligned_picks"]) == 2
+        assert len(decision.extra["opposite_picks"]) == 1
+
+
+def test_same_seed_same_decision(backbone):
+    algorithm = create_algorithm("persona", temperature=0.9, max_tokens=120)
+    context = DecisionContext(scenario=SCENARIO, target=TARGET, seed=11)
+    first = algorithm.run(context, backbone)
+    second = algorithm.run(context, backbone)
+    assert_valid(first)
+    assert (second.choice_index, second.justification) == (first.choice_index, first.justification)
+
+
+# -- label log-probabilities and the prefill -------------------------------------------------
+
+
+def test_prefill_is_honoured_for_label_logprobs_and_text(backbone):
+    messages = [
+        Message(role="system", content="Answer the question."),
+        Message(
+            role="user", content="Which is heavier? (A) an elephant (B) a mouse. Answer with the letter."
+        ),
+    ]
+
+    def label_mass(prefill: str) -> float:
+        result = backbone.execute(
+            GenerationRequest(messages=messages, label_logprobs=["A", "B"], prefill=prefill)
+        )
+        assert result.label_logprobs is not None and set(result.label_logprobs) == {"A", "B"}
+        assert result.usage.calls == 1 and result.usage.prompt_tokens > 20
+        return sum(math.exp(v) for v in result.label_logprobs.values())
+
+    # After "The answer is (" the labels are the likely next tokens; at the start of the turn they are not.
+    with_prefill, without = label_mass(ANSWER_PREFILL), label_mass("")
+    assert with_prefill > 0.5
+    assert without < with_prefill / 2
+    # The same prefill in plain generation: the model continues it, so the first token is a label.
+    text = backbone.execute(
+        GenerationRequest(messages=messages, prefill=ANSWER_PREFILL, max_tokens=1, temperature=0.0)
+    ).texts[0]
+    assert text.strip() in {"A", "B"}
+
+
+def test_vllm_request_options_are_accepted_by_the_stand_in(llama_server):
+    """vLLM's continue_final_message / add_generation_prompt fields: the llama server accepts the
+    request (it ignores fields it does not know), so the vLLM request path runs end to end here,
+    while the continuation itself is vLLM's to honour."""
+    vllm = create("vllm-like", {"base_url": llama_server.base_url, "flavour": "vllm", "fold_system": True})
+    try:
+        result = vllm.execute(
+            GenerationRequest(
+                messages=[Message(role="user", content="Say yes.")],
+                prefill="Yes",
+                max_tokens=2,
+            )
+        )
+    finally:
+        vllm.close()
+    assert len(result.texts) == 1 and result.usage.calls == 1
+
+
+def test_json_schema_response_format_is_refused_by_the_llama_server(llama_server):
+    """Why the flavour exists: the llama server answers json_schema with HTTP 500 (not retried forever)."""
+    wrong = create(
+        "wrong-flavour",
+        {"base_url": llama_server.base_url, "flavour": "vllm", "max_retries": 0, "fold_system": True},
+    )
+    schema = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}, "required": ["a"]}
+    try:
+        with pytest.raises(BackboneError, match="HTTP 500"):
+            wrong.execute(
+                GenerationRequest(
+                    messages=[Message(role="user", content="Hi")], json_schema=schema, max_tokens=8
+                )
+            )
+    finally:
+        wrong.close()
+
+
+# -- servers that are down, slow, or answer garbage ------------------------------------------
+
+
+class TinyServer:
+    """A local HTTP server answering every POST with ``respond(path, body) -> (status, payload)``."""
+
+    def __init__(self, respond: Callable[[str, dict], tuple[int, object]], delay_s: float = 0.0) -> None:
+        self.requests: list[str] = []
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                outer.requests.append(self.path)
+                if delay_s:
+                    outer.release.wait(delay_s)
+                status, payload = respond(self.path, body)
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timeout): nothing to answer
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> TinyServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+def chat_completion(content: str) -> dict:
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+        ],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
+    }
+
+
+def test_server_down_is_backbone_unavailable_fast():
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    down = create("local-server", {"base_url": url, "flavour": "llamacpp-server", "backoff_s": 0.05})
+    start = time.monotonic()
+    with pytest.raises(BackboneUnavailable) as info:
+        create_algorithm("persona").run(DecisionContext(scenario=SCENARIO, target=TARGET), down)
+    elapsed = time.monotonic() - start
+    message = str(info.value)
+    assert f"cannot reach backbone 'local-server' at {url}" in message
+    assert "(3 attempts)" in message and "start the server or fix base_url" in message
+    assert elapsed < 3.0  # 2 retries with 0.05 s and 0.1 s backoff
+
+
+def test_slow_server_beyond_timeout_is_a_clear_error():
+    with TinyServer(
+        lambda path, body: (200, chat_completion('{"reasoning": "r", "choice": "A"}')), delay_s=5
+    ) as slow:
+        backbone = create(
+            "slow",
+            {"base_url": slow.base_url, "model": "m", "timeout_s": 0.5, "max_retries": 1, "backoff_s": 0.05},
+        )
+        start = time.monotonic()
+        with pytest.raises(
+            BackboneUnavailable, match=r"did not answer POST /chat/completions within timeout_s=0\.5 s"
+        ):
+            backbone.execute(GenerationRequest(messages=[Message(role="user", content="hi")]))
+        elapsed = time.monotonic() - start
+        backbone.close()
+    assert len(slow.requests) == 2  # first try + one retry
+    assert elapsed < 3.0
+
+
+def test_garbage_answers_end_in_invalid_model_output_after_bounded_retries():
+    with TinyServer(lambda path, body: (200, chat_completion("lorem ipsum, no JSON here }{"))) as garbage:
+        backbone = create(
+            "garbage", {"base_url": garbage.base_url, "model": "m", "flavour": "llamacpp-server"}
+        )
+        context = DecisionContext(scenario=SCENARIO, target=TARGET, seed=1)
+        with pytest.raises(InvalidModelOutput, match="no valid answer after 3 attempts"):
+            create_algorithm("persona", retries=2).run(context, backbone)
+        backbone.close()
+    assert garbage.requests == ["/v1/chat/completions"] * 3
+
+
+def test_a_body_that_is_not_json_is_a_clear_backbone_error():
+    with TinyServer(lambda path, body: (200, "<html>502 bad gateway</html>")) as broken:
+        backbone = create("broken", {"base_url": broken.base_url, "model": "m"})
+        with pytest.raises(BackboneError, match="not an OpenAI response"):
+            backbone.execute(GenerationRequest(messages=[Message(role="user", content="hi")]))
+        backbone.close()
+
+
+# -- the CLI end to end -------------------------------------------------------------------------
+
+
+def write_config(tmp_path: Path, base_url: str) -> Path:
+    config = tmp_path / "align-test.toml"
+    config.write_text(
+        "[backbones.embedded]\n"
+        'type = "llamacpp"\n'
+        "[backbones.local-server]\n"
+        'type = "openai"\n'
+        'flavour = "llamacpp-server"\n'
+        f'base_url = "{base_url}"\n'
+        "backoff_s = 0.05\n"
+    )
+    return config
+
+
+def run_align(args: list[str], config: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ALIGN_CONFIG": str(config), "ALIGN_DATA_DIR": str(tmp_path / "data")}
+    return subprocess.run(
+        [ALIGN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+DECIDE = [
+    "decide",
+    "--scenario",
+    SCENARIO.text,
+    "--choice",
+    SCENARIO.choices[0],
+    "--choice",
+    SCENARIO.choices[1],
+    "--target",
+    "moral_deservingness=0.9",
+    "--backbone",
+    "local-server",
+]
+
+
+def test_cli_decide_on_the_server(llama_server, tmp_path):
+    config = write_config(tmp_path, llama_server.base_url)
+    out = run_align(
+        [*DECIDE, "--algorithm", "persona", "--param", "max_tokens=120", "--seed", "5", "--json"],
+        config,
+        tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    decision = json.loads(out.stdout)
+    assert decision["backbone"] == "local-server"
+    assert decision["algorithm"] == "persona"
+    assert decision["choice"] in SCENARIO.choices
+    assert decision["choice"] == SCENARIO.choices[decision["choice_index"]]
+    assert decision["usage"]["calls"] >= 1
+
+
+def test_cli_with_the_server_down_is_one_clear_line(tmp_path):
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/v1")
+    out = run_align([*DECIDE, "--algorithm", "persona"], config, tmp_path)
+    assert out.returncode == 2
+    assert "cannot reach backbone 'local-server'" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
