@@ -130,21 +130,29 @@ def test_prefill_is_honoured_for_label_logprobs_and_text(backbone):
 
 
 def test_vllm_request_options_are_accepted_by_the_stand_in(llama_server):
-    """vLLM's continue_final_message / add_generation_prompt fields: the llama server accepts the
-    request (it ignores fields it does not know), so the vLLM request path runs end to end here,
-    while the continuation itself is vLLM's to honour."""
-    vllm = create("vllm-like", {"base_url": llama_server.base_url, "flavour": "vllm", "fold_system": True})
+    """vLLM's fields (continue_final_message / add_generation_prompt for a prefill, structured_outputs
+    for a schema): the llama server accepts such requests (it ignores fields it does not know), so
+    the vLLM request path runs end to end here; honouring the fields is vLLM's part."""
+    options = {"base_url": llama_server.base_url, "flavour": "vllm", "fold_system": True}
+    vllm = create("vllm-like", options)
+    via_field = create("vllm-structured-outputs", {**options, "structured_output": "structured_outputs"})
+    schema = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 5}}, "required": ["a"]}
     try:
-        result = vllm.execute(
+        continued = vllm.execute(
             GenerationRequest(
-                messages=[Message(role="user", content="Say yes.")],
-                prefill="Yes",
-                max_tokens=2,
+                messages=[Message(role="user", content="Say yes.")], prefill="Yes", max_tokens=2
+            )
+        )
+        structured = via_field.execute(
+            GenerationRequest(
+                messages=[Message(role="user", content="Say yes.")], json_schema=schema, max_tokens=2
             )
         )
     finally:
         vllm.close()
-    assert len(result.texts) == 1 and result.usage.calls == 1
+        via_field.close()
+    for result in (continued, structured):
+        assert len(result.texts) == 1 and result.usage.calls == 1 and result.usage.completion_tokens >= 1
 
 
 def test_json_schema_response_format_is_refused_by_the_llama_server(llama_server):
