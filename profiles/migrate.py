@@ -1,35 +1,49 @@
-"""Alembic migrations, run programmatically (``align db upgrade``, and on start-up)."""
+"""Alembic migrations, run programmatically (``align db upgrade``, and on start-up).
+
+Alembic is imported only when a migration has to run: the start-up check reads the version
+table with one query against ``HEAD`` (a unit test keeps ``HEAD`` equal to the scripts' head).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
 
-__all__ = ["current_revision", "downgrade", "head_revision", "is_current", "is_known", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
 
+__all__ = ["HEAD", "current_revision", "downgrade", "head_revision", "is_current", "is_known", "upgrade"]
+
+HEAD = "0001"
 _SCRIPTS = Path(__file__).parent / "migrations"
+_VERSION_TABLE = "alembic_version"
 
 
 def _config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # configparser escaping
     return config
 
 
 def head_revision() -> str:
+    """The newest revision of the migration scripts (reads the scripts)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory(str(_SCRIPTS)).get_current_head()
     assert head is not None
     return head
 
 
 def is_known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     try:
         return ScriptDirectory(str(_SCRIPTS)).get_revision(revision) is not None
     except CommandError:
@@ -38,14 +52,18 @@ def is_known(revision: str) -> bool:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table(_VERSION_TABLE):
+            return None
+        return conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}")).scalar()
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    return current_revision(engine) == HEAD
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     config = _config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -53,6 +71,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     config = _config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn

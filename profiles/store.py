@@ -54,7 +54,7 @@ def open_store(url: str, *, schema: str | None = None, upgrade: bool = True) -> 
                 engine.dispose()
                 raise ConfigError(
                     f"the database is at revision {current}, newer than this program knows "
-                    f"(newest {migrate.head_revision()}); upgrade align-assistant"
+                    f"(newest {migrate.HEAD}); upgrade align-assistant"
                 )
             migrate.upgrade(engine)
     except (OperationalError, DBAPIError) as exc:
