@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Protocol
 
@@ -45,10 +46,8 @@ def decide_logged(
     request = request_with_profile(request, profile)
     known = {**(attributes or {}), **(profile.attributes if profile else {})}
     names: dict[str, Any] = {"algorithm": request.algorithm, "backbone": request.backbone}
-    try:
+    with contextlib.suppress(AlignError):  # an unknown name fails again, and is logged, in decide
         names["algorithm"], _, names["backbone"] = service.resolve(request)
-    except AlignError:
-        pass
     base: dict[str, Any] = {
         "request": request.model_dump(mode="json"),
         "decider": request.decider,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
 from assistant.settings import load_settings
@@ -60,7 +61,8 @@ def _list(args: argparse.Namespace) -> int:
         outcome = e.choice if e.status == "ok" else f"FAILED: {e.error}"
         when = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
         profile = f" profile={e.profile_name}" if e.profile_name else ""
-        print(f"{e.id:>6} {when} {e.user} {e.algorithm or '-'}@{e.backbone or '-'}{profile} {e.duration_s:.2f}s  {outcome}")
+        how = f"{e.algorithm or '-'}@{e.backbone or '-'}{profile}"
+        print(f"{e.id:>6} {when} {e.user} {how} {e.duration_s:.2f}s  {outcome}")
     return 0
 
 
@@ -102,18 +104,22 @@ def _show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     store = open_cli_store(load_settings())
-    count = 0
     try:
-        out = Path(args.output).open("w", encoding="utf-8") if args.output else sys.stdout
-        try:
-            for entry in store.log.export(acting_user(store, args.user), owner=args.owner):
-                out.write(json.dumps(entry.model_dump(mode="json"), ensure_ascii=False) + "\n")
-                count += 1
-        finally:
-            if args.output:
-                out.close()
+        entries = store.log.export(acting_user(store, args.user), owner=args.owner)
+        if args.output:
+            with Path(args.output).open("w", encoding="utf-8") as out:
+                count = _write_lines(entries, out)
+            print(f"exported {count} decisions to {args.output}", file=sys.stderr)
+        else:
+            _write_lines(entries, sys.stdout)
     finally:
         store.close()
-    if args.output:
-        print(f"exported {count} decisions to {args.output}", file=sys.stderr)
     return 0
+
+
+def _write_lines(entries: Iterator[DecisionLogPublic], out: TextIO) -> int:
+    count = 0
+    for entry in entries:
+        out.write(json.dumps(entry.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        count += 1
+    return count

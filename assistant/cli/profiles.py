@@ -163,7 +163,9 @@ def _list(args: argparse.Namespace) -> int:
         print_json([p.model_dump(mode="json") for p in items])
         return 0
     for p in items:
-        targets = ", ".join([f"{k}={v:g}" for k, v in p.targets.items()] + [f"{k}={v}" for k, v in p.groups.items()])
+        targets = ", ".join(
+            [f"{k}={v:g}" for k, v in p.targets.items()] + [f"{k}={v}" for k, v in p.groups.items()]
+        )
         print(f"{p.owner + '/' if args.all else ''}{p.name:<20} v{p.version:<3} {targets}")
     return 0
 
@@ -220,7 +222,9 @@ def _delete(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     store = open_cli_store(load_settings())
     try:
-        bundle = store.profiles.export(acting_user(store, args.user), names=args.names or None, owner=args.owner)
+        bundle = store.profiles.export(
+            acting_user(store, args.user), names=args.names or None, owner=args.owner
+        )
     finally:
         store.close()
     text = json.dumps(bundle.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"

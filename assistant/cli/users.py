@@ -51,7 +51,7 @@ def _password(args: argparse.Namespace, required: bool) -> str | None:
         return sys.stdin.readline().rstrip("\n")
     if args.password is None and required:
         raise InputError("give the new password with --password P or --password-stdin")
-    return args.password  # type: ignore[no-any-return]
+    return args.password
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -13,7 +13,14 @@ import pytest
 from profiles_dbs import database, pg_url_with_schema
 
 ALIGN = str(Path(sys.executable).parent / "align")
-SCENARIO = ["--scenario", "Two casualties, one kit.", "--choice", "Treat the soldier", "--choice", "Treat the civilian"]
+SCENARIO = [
+    "--scenario",
+    "Two casualties, one kit.",
+    "--choice",
+    "Treat the soldier",
+    "--choice",
+    "Treat the civilian",
+]
 
 
 class Cli:
@@ -25,9 +32,16 @@ class Cli:
             self.env["ALIGN_DATABASE_URL"] = database_url
         self.cwd = tmp_path
 
-    def __call__(self, *args: str, ok: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, ok: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         out = subprocess.run(
-            [ALIGN, *args], capture_output=True, text=True, env=self.env, cwd=self.cwd, input=stdin,
+            [ALIGN, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.cwd,
+            input=stdin,
             timeout=120,
         )
         if ok:
@@ -50,18 +64,50 @@ def test_cli_profiles_decide_and_log(tmp_path: Path) -> None:
     align("users", "add", "bob", "--password-stdin", stdin="bob-secret!\n")
     align("users", "add", "carol", "--password", "carol-secret", "--admin")
     users = align.json("users", "list", "--json")
-    assert {u["name"]: u["role"] for u in users} == {"alice": "user", "bob": "user", "carol": "admin", "local": "admin"}
+    assert {u["name"]: u["role"] for u in users} == {
+        "alice": "user",
+        "bob": "user",
+        "carol": "admin",
+        "local": "admin",
+    }
     attrs = align.json("attributes", "list", "--json")
     assert len(attrs) == 20 and {"fairness", "SEX", "Moral judgement"} <= {a["name"] for a in attrs}
     assert "group Female" in align("attributes", "show", "SEX").stdout
 
-    align("profiles", "create", "medic", "--user", "alice", "--target", "fairness=0.9",
-          "--target", "utilitarianism=0.2", "--group", "INCOME=$100,000 or more", "--description", "field medic")
-    align("profiles", "set", "medic", "--user", "alice", "--target", "risk_aversion=0.3", "--expect-version", "1")
+    align(
+        "profiles",
+        "create",
+        "medic",
+        "--user",
+        "alice",
+        "--target",
+        "fairness=0.9",
+        "--target",
+        "utilitarianism=0.2",
+        "--group",
+        "INCOME=$100,000 or more",
+        "--description",
+        "field medic",
+    )
+    align(
+        "profiles",
+        "set",
+        "medic",
+        "--user",
+        "alice",
+        "--target",
+        "risk_aversion=0.3",
+        "--expect-version",
+        "1",
+    )
     shown = align.json("profiles", "show", "medic", "--user", "alice", "--json")
     assert shown["version"] == 2 and shown["groups"] == {"INCOME": "$100,000_or_more"}
-    assert shown["effective_target"] == {"fairness": 0.9, "utilitarianism": 0.2, "risk_aversion": 0.3,
-                                         "INCOME_$100,000_or_more": 1.0}
+    assert shown["effective_target"] == {
+        "fairness": 0.9,
+        "utilitarianism": 0.2,
+        "risk_aversion": 0.3,
+        "INCOME_$100,000_or_more": 1.0,
+    }
     text = align("profiles", "show", "medic", "--user", "alice").stdout
     assert "treats everyone the same" in text  # the definition's "high" meaning
 
@@ -74,13 +120,26 @@ def test_cli_profiles_decide_and_log(tmp_path: Path) -> None:
     assert (tmp_path / "again.json").read_text() == exported
 
     # a decision with the stored profile (random: no model needed) is logged with its snapshot
-    decision = align.json("decide", *SCENARIO, "--profile", "medic", "--user", "alice",
-                          "--algorithm", "random", "--seed", "3", "--json")
+    decision = align.json(
+        "decide",
+        *SCENARIO,
+        "--profile",
+        "medic",
+        "--user",
+        "alice",
+        "--algorithm",
+        "random",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert decision["target"]["fairness"] == 0.9 and decision["target"]["INCOME_$100,000_or_more"] == 1.0
     log_id = decision["log_id"]
     # an inline target is logged too, and a failed decision is logged as failed
     align("decide", *SCENARIO, "--target", "fairness=0.2", "--user", "alice", "--algorithm", "random")
-    failed = align("decide", *SCENARIO, "--user", "alice", "--algorithm", "random", "--backbone", "gpt9", ok=False)
+    failed = align(
+        "decide", *SCENARIO, "--user", "alice", "--algorithm", "random", "--backbone", "gpt9", ok=False
+    )
     assert "unknown backbone 'gpt9'" in failed.stderr
     entries = align.json("log", "list", "--user", "alice", "--json")
     assert [e["status"] for e in entries] == ["failed", "ok", "ok"]
@@ -98,8 +157,10 @@ def test_cli_profiles_decide_and_log(tmp_path: Path) -> None:
     # access control through the CLI: bob sees nothing of alice's; an admin sees all
     align("log", "show", str(log_id), "--user", "bob", ok=False)
     assert align.json("log", "list", "--user", "bob", "--json") == []
-    assert "may not act on 'alice'" in align("profiles", "delete", "medic", "--user", "bob", "--owner", "alice",
-                                             ok=False).stderr
+    assert (
+        "may not act on 'alice'"
+        in align("profiles", "delete", "medic", "--user", "bob", "--owner", "alice", ok=False).stderr
+    )
     assert align.json("log", "show", str(log_id), "--user", "carol", "--json")["user"] == "alice"
     assert len(align.json("log", "list", "--all", "--user", "carol", "--json")) == 3
     align("profiles", "delete", "medic", "--user", "bob")  # bob's own copy
@@ -126,19 +187,39 @@ def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
 
     align("profiles", "create", "p", "--target", "fairness=0.5")
     assert "already exists" in align("profiles", "create", "p", "--target", "fairness=0.1", ok=False).stderr
-    assert "changed by someone else" in align("profiles", "set", "p", "--target", "fairness=0.1",
-                                              "--expect-version", "7", ok=False).stderr
+    assert (
+        "changed by someone else"
+        in align("profiles", "set", "p", "--target", "fairness=0.1", "--expect-version", "7", ok=False).stderr
+    )
     broken = tmp_path / "broken.json"
-    broken.write_text('{"format": "align-profiles/1", "profiles": [\n  {"name": "q", "targets": {"fairness": 0.1}},\n  {"name": ')
+    broken.write_text(
+        '{"format": "align-profiles/1", "profiles": [\n  {"name": "q", "targets": {"fairness": 0.1}},\n  {"name": '
+    )
     err = align("profiles", "import", str(broken), ok=False).stderr
     assert str(broken) in err and "line 3" in err and "nothing was imported" in err
     half = tmp_path / "half.json"
-    half.write_text(json.dumps({"profiles": [{"name": "q", "targets": {"fairness": 0.1}},
-                                             {"name": "r", "targets": {"fairness": 2}}]}))
+    half.write_text(
+        json.dumps(
+            {
+                "profiles": [
+                    {"name": "q", "targets": {"fairness": 0.1}},
+                    {"name": "r", "targets": {"fairness": 2}},
+                ]
+            }
+        )
+    )
     assert "must be in [0, 1]" in align("profiles", "import", str(half), ok=False).stderr
     unknown = tmp_path / "unknown.json"
-    unknown.write_text(json.dumps({"profiles": [{"name": "q", "targets": {"fairness": 0.1}},
-                                                {"name": "r", "targets": {"fairnesss": 0.2}}]}))
+    unknown.write_text(
+        json.dumps(
+            {
+                "profiles": [
+                    {"name": "q", "targets": {"fairness": 0.1}},
+                    {"name": "r", "targets": {"fairnesss": 0.2}},
+                ]
+            }
+        )
+    )
     assert "did you mean 'fairness'" in align("profiles", "import", str(unknown), ok=False).stderr
     assert [p["name"] for p in align.json("profiles", "list", "--json")] == ["p"]
     align("users", "add", "dave", "--password", "dave-secret")

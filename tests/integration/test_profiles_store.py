@@ -122,7 +122,9 @@ def test_attributes_admin_only_and_near_names(store: Store, admin: Actor, alice:
 def test_profile_create_show_and_target(store: Store, alice: Actor) -> None:
     created = store.profiles.create(
         alice,
-        ProfileCreate(name="medic", targets={"fairness": 0.9, "risk_aversion": 0.1}, groups={"SEX": "female"}),
+        ProfileCreate(
+            name="medic", targets={"fairness": 0.9, "risk_aversion": 0.1}, groups={"SEX": "female"}
+        ),
     )
     assert created.version == 1 and created.owner == "alice" and created.groups == {"SEX": "Female"}
     target = store.profiles.load_target(alice, "medic")
@@ -180,10 +182,14 @@ def test_profile_update_versions_and_stale_conflict(store: Store, alice: Actor) 
     )
     assert first.version == 2 and first.targets == {"fairness": 0.5, "utilitarianism": 0.7}
     with pytest.raises(Conflict, match="changed by someone else"):
-        store.profiles.update(alice, "medic", ProfileUpdate(set_targets={"fairness": 0.0}, expected_version=1))
+        store.profiles.update(
+            alice, "medic", ProfileUpdate(set_targets={"fairness": 0.0}, expected_version=1)
+        )
     now = store.profiles.get(alice, "medic")
     assert now.version == 2 and now.targets["fairness"] == 0.5  # nothing lost, nothing overwritten
-    renamed = store.profiles.update(alice, "medic", ProfileUpdate(rename="triage", unset_targets=["fairness"]))
+    renamed = store.profiles.update(
+        alice, "medic", ProfileUpdate(rename="triage", unset_targets=["fairness"])
+    )
     assert renamed.name == "triage" and renamed.targets == {"utilitarianism": 0.7} and renamed.version == 3
     with pytest.raises(InputError, match="no targets left"):
         store.profiles.update(alice, "triage", ProfileUpdate(unset_targets=["utilitarianism"]))
