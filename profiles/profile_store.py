@@ -64,8 +64,11 @@ def _public(row: ProfileRow, owner: str) -> ProfilePublic:
 class _Definitions:
     """The attribute definitions, for checking a profile's targets and groups."""
 
-    def __init__(self, session: Session) -> None:
-        rows = [AttributePublic.model_validate(r) for r in session.scalars(select(AttributeDefRow))]
+    def __init__(self, session: Session, only: set[str] | None = None) -> None:
+        query = select(AttributeDefRow)
+        if only is not None:
+            query = query.where(AttributeDefRow.name.in_(only))
+        rows = [AttributePublic.model_validate(r) for r in session.scalars(query)]
         self.by_name = {r.name: r for r in rows}
         self.group_attrs: dict[str, AttributePublic] = {}
         for r in rows:
@@ -173,7 +176,7 @@ class ProfileStore:
         with transaction(self._sessions) as s:
             owner_id = resolve_owner(s, actor, owner, "profiles")
             profile = _public(self._row(s, owner_id, name), self._owner_name(s, owner_id))
-            return _Definitions(s).target(profile)
+            return _Definitions(s, _definition_names(profile)).target(profile)
 
     def update(
         self, actor: Actor, name: str, change: ProfileUpdate, owner: str | None = None
@@ -328,6 +331,16 @@ class ProfileStore:
                 f"profile {row.name!r} was changed by someone else (version {row.version}, you had "
                 f"{expected}); nothing was written. Reload it and apply your change again"
             )
+
+
+def _definition_names(profile: ProfilePublic) -> set[str]:
+    """Names of the definitions a profile can use: its keys, and the category part of group keys."""
+    names = set(profile.groups)
+    for key in profile.targets:
+        names.add(key)
+        parts = key.split("_")
+        names.update("_".join(parts[:i]) for i in range(1, len(parts)))
+    return names
 
 
 def _stale(name: str) -> Conflict:

@@ -16,6 +16,9 @@ def register(sub: Any) -> None:
     b = bsub.add_parser("backbone", help="pipeline/raw and structured/unconstrained speed ratios")
     b.add_argument("--json", action="store_true")
     b.set_defaults(handler=_not_yet)
+    from assistant.cli.bench_store import register_store
+
+    register_store(bsub)
 
 
 def _not_yet(args: argparse.Namespace) -> int:
