@@ -5,21 +5,70 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from alignment.errors import NotImplementedFeature
-
 __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("bench", help="benchmarks")
     bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
-    b = bsub.add_parser("backbone", help="pipeline/raw and structured/unconstrained speed ratios")
-    b.add_argument("--json", action="store_true")
-    b.set_defaults(handler=_not_yet)
+    b = bsub.add_parser(
+        "backbone",
+        help="pipeline/raw and structured/unconstrained speed ratios",
+        description="Medians of several runs on the embedded llamacpp backbone (see assistant/bench.py).",
+    )
+    b.add_argument("--runs", type=int, default=3, help="number of runs (default 3)")
+    b.add_argument("--backbone", help="a llamacpp backbone from the settings (default: the default one)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(handler=run_backbone)
     from assistant.cli.bench_store import register_store
 
     register_store(bsub)
+    from assistant.cli.bench_retrieval import register_retrieval
+
+    register_retrieval(bsub)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise NotImplementedFeature("align bench backbone is not built yet")
+_LINES = [
+    ("pipeline_over_raw", "full persona decision / raw llama-cpp-python", "{:.3f}"),
+    ("structured_over_unconstrained", "structured tok/s / unconstrained tok/s", "{:.3f}"),
+    ("prompt_eval_tps", "prompt evaluation, tokens/s", "{:.0f}"),
+    ("unconstrained_tps", "unconstrained generation, tokens/s", "{:.1f}"),
+    ("structured_tps", "schema-guided JSON generation, tokens/s", "{:.1f}"),
+    ("grammar_tps", "llama.cpp JSON-schema grammar, tokens/s", "{:.1f}"),
+    ("label_logprobs_s", "label log-probabilities (cold prompt), s", "{:.3f}"),
+    ("pipeline_s", "persona decision, s", "{:.2f}"),
+    ("raw_s", "raw llama-cpp-python, same prompt and tokens, s", "{:.2f}"),
+    ("prompt_tokens", "prompt tokens", "{:.0f}"),
+    ("decision_tokens", "decision output tokens", "{:.0f}"),
+]
+
+
+def run_backbone(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from assistant.bench import run_backbone_bench
+    from assistant.compose import build_service
+    from assistant.settings import load_settings
+
+    service = build_service(load_settings())
+    try:
+        report = run_backbone_bench(
+            service,
+            runs=args.runs,
+            backbone_name=args.backbone,
+            progress=lambda line: print(line, file=sys.stderr),
+        )
+    finally:
+        service.backbones.close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"align bench backbone: {report['backbone']} ({report['model']}), median of {report['runs']} runs")
+    for key, label, fmt in _LINES:
+        line = f"  {label:<50} {fmt.format(report[key])}"
+        if key in report["targets"]:
+            t = report["targets"][key]
+            line += f"   target {t['target']}: {'met' if t['met'] else 'NOT met'}"
+        print(line)
+    return 0
