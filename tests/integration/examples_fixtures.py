@@ -14,7 +14,8 @@ from llama_server import free_port
 
 from assistant.example_store import MiniLMEmbedding
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+_REPO = Path(__file__).resolve().parents[2]
+DATA = _REPO / "datasets" if (_REPO / "datasets" / "triage").is_dir() else _REPO.parent / "shared" / "data"
 CHROMA_BIN = Path(sys.executable).parent / "chroma"
 
 _Base: Any = type(MiniLMEmbedding())

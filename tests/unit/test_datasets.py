@@ -8,7 +8,8 @@ import pytest
 from alignment.datasets import load_file, parse_records
 from alignment.errors import InputError
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+_REPO = Path(__file__).resolve().parents[2]
+DATA = _REPO / "datasets" if (_REPO / "datasets" / "triage").is_dir() else _REPO.parent / "shared" / "data"
 
 
 def triage_record(scores=(10.0, 0.0), output=None, scene="1"):
