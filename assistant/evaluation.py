@@ -116,6 +116,8 @@ def _run_one(
                 backbone=backbone,
                 params=config.params.get(algorithm, {}),
                 seed=seed,
+                scenario_id=item.scenario_id,  # leave-one-out: never its own example
+                domain=item.domain,
             )
         )
     except AlignError as exc:
