@@ -17,6 +17,7 @@ def register(sub: Any) -> None:
         description="Medians of several runs on the embedded llamacpp backbone (see assistant/bench.py).",
     )
     b.add_argument("--runs", type=int, default=3, help="number of runs (default 3)")
+    b.add_argument("--repeats", type=int, default=2, help="timings per run, best kept (default 2)")
     b.add_argument("--backbone", help="a llamacpp backbone from the settings (default: the default one)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=run_backbone)
@@ -56,6 +57,7 @@ def run_backbone(args: argparse.Namespace) -> int:
         report = run_backbone_bench(
             service,
             runs=args.runs,
+            repeats=args.repeats,
             backbone_name=args.backbone,
             progress=lambda line: print(line, file=sys.stderr),
         )
@@ -64,7 +66,10 @@ def run_backbone(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"align bench backbone: {report['backbone']} ({report['model']}), median of {report['runs']} runs")
+    print(
+        f"align bench backbone: {report['backbone']} ({report['model']}), "
+        f"median of {report['runs']} runs, best of {report['repeats']}"
+    )
     for key, label, fmt in _LINES:
         line = f"  {label:<50} {fmt.format(report[key])}"
         if key in report["targets"]:
