@@ -14,7 +14,8 @@ import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -147,6 +148,23 @@ def MiniLMEmbedding(**kwargs: Any) -> Any:
     if _embedding_class is None:
         _embedding_class = _make_embedding_class()
     return _embedding_class(**kwargs)
+
+
+_SMALL_BATCH = 8
+_threads_lock = threading.Lock()
+
+
+@contextmanager
+def _single_thread() -> Iterator[None]:
+    import torch
+
+    with _threads_lock:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def text_key(text: str) -> str:
@@ -319,7 +337,12 @@ class ExampleStore:
         }
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return [[float(x) for x in v] for v in self.embedding(list(texts))]
+        """Embeddings of ``texts``. A few texts (a query) run on one torch thread: on a busy machine
+        torch's thread barrier otherwise waits for a descheduled thread (about 0.5 s per call here)."""
+        if len(texts) > _SMALL_BATCH:
+            return [[float(x) for x in v] for v in self.embedding(list(texts))]
+        with _single_thread():
+            return [[float(x) for x in v] for v in self.embedding(list(texts))]
 
     def search(
         self,
