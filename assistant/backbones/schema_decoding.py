@@ -197,10 +197,11 @@ class SchemaDecoder:
         buf = bytearray()
         steps = 0
         while steps < hard_cap:
-            chars = len(buf.decode("utf-8", "ignore"))
-            if seg.max_length is not None and chars >= seg.max_length:
+            so_far = buf.decode("utf-8", "ignore")
+            if seg.max_length is not None and len(so_far) >= seg.max_length:
                 break
-            short = chars < seg.min_length
+            # leading blanks do not count towards minLength: a reason of " " helps no one
+            short = len(so_far.lstrip()) < seg.min_length
             if not short and steps >= budget:
                 break
             logits = self._logits()
@@ -223,6 +224,7 @@ class SchemaDecoder:
         text = buf.decode("utf-8", "ignore")
         if seg.max_length is not None:
             text = text[: seg.max_length]
-        if len(text) < seg.min_length:  # only when the token budget ran out first
+        if len(text.lstrip()) < seg.min_length:  # only when the token budget ran out first
+            text = text.lstrip()
             text += "." * (seg.min_length - len(text))
         return json.dumps(text, ensure_ascii=False)[1:-1]

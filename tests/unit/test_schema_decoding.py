@@ -148,6 +148,22 @@ def test_min_length_holds_even_when_the_model_wants_to_close_the_string() -> Non
     assert 5 <= len(value) <= 9 and '"' not in value and "\n" not in value
 
 
+def test_leading_blanks_do_not_satisfy_min_length() -> None:
+    # each step: {piece: logit}; the quote is the model's favourite at step 3 but is banned there
+    steps = iter([{" ": 9.0}, {" ": 9.0}, {'"': 9.0, "o": 5.0}, {"k": 9.0}, {'"': 9.0}])
+
+    def score(ctx: list[int]) -> np.ndarray:
+        row = np.zeros(len(PIECES))
+        for piece, value in next(steps, {'"': 9.0}).items():
+            row[PIECES.index(piece)] = value
+        return row
+
+    result = decode(
+        FakeTokenModel(score), {"type": "string", "minLength": 2, "maxLength": 10}, temperature=0.0
+    )
+    assert json.loads(result.text) == "  ok"
+
+
 def test_string_stops_at_quote_and_keeps_text_before_it() -> None:
     script = iter(["the ", "patient ", 'say "hi'])
 
