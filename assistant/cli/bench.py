@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
 
 _LINES = [
     ("pipeline_over_raw", "full persona decision / raw llama-cpp-python", "{:.3f}"),
+    ("pipeline_over_raw_chosen_tokens", "same, raw generating only the model-chosen tokens", "{:.3f}"),
     ("structured_over_unconstrained", "structured tok/s / unconstrained tok/s", "{:.3f}"),
     ("prompt_eval_tps", "prompt evaluation, tokens/s", "{:.0f}"),
     ("unconstrained_tps", "unconstrained generation, tokens/s", "{:.1f}"),
