@@ -79,7 +79,7 @@ class LikelihoodAlgorithm(Algorithm):
                     max_tokens=p.justification_tokens,
                     temperature=p.temperature,
                     seed=context.seed,
-                    stop=["\n\n", "<end_of_turn>"],
+                    stop=["\n", "<end_of_turn>"],
                 )
             )
             usage, backbone_s = usage + gen.usage, backbone_s + gen.seconds
