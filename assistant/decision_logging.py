@@ -11,6 +11,7 @@ from alignment.models import Attribute, Decision
 from assistant.service import DecideRequest, DecisionService
 from profiles.profile_store import ProfileTarget
 from profiles.schemas import DecisionLogCreate
+from profiles.tx import unknown_attribute
 
 __all__ = ["DecisionLog", "LoggedDecision", "decide_logged", "request_with_profile"]
 
@@ -57,6 +58,10 @@ def decide_logged(
     }
     start = time.perf_counter()
     try:
+        if attributes and request.target:  # definitions exist: a target must name one of them
+            for name in request.target:
+                if name not in known:
+                    raise unknown_attribute(name, sorted(known))
         decision = service.decide(request, attributes=known)
     except Exception as exc:
         message = str(exc) if isinstance(exc, AlignError) else f"{type(exc).__name__}: {exc}"

@@ -29,8 +29,17 @@ def add_user_arg(parser: argparse.ArgumentParser, owner: bool = False) -> None:
 
 
 def open_cli_store(settings: Settings) -> Store:
-    """The store at ``settings.effective_database_url()``, migrated to head on start-up."""
-    return open_store(settings.effective_database_url())
+    """The store at ``settings.effective_database_url()``, migrated to head on start-up.
+
+    A store without attribute definitions gets the shipped seed packs (as `align db seed`), so
+    targets are checked against known attributes and prompts carry their descriptions.
+    """
+    store = open_store(settings.effective_database_url())
+    if not store.attributes.list():
+        from profiles.seed import seed
+
+        seed(store.attributes, store.users.ensure(LOCAL_USER, role="admin"))
+    return store
 
 
 def acting_user(store: Store, name: str | None) -> Actor:
