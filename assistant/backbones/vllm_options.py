@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "SERVE_FLAGS_V0_12",
     "VLLM_VERSION",
     "continue_final_message_v0_12",
     "structured_outputs_choice_v0_12",
@@ -21,6 +22,12 @@ __all__ = [
 ]
 
 VLLM_VERSION = "0.12"
+
+# The ``vllm serve`` flags this request path relies on; deploy/docker-compose.yml passes them (a test
+# checks): the model name the app asks for, the context length, and structured outputs with a pinned
+# grammar backend (``--structured-outputs-config '{"backend": "xgrammar"}'``, which replaced
+# ``--guided-decoding-backend``). Structured outputs are on by default; the flag pins the backend.
+SERVE_FLAGS_V0_12 = ("--served-model-name", "--max-model-len", "--structured-outputs-config")
 
 
 def continue_final_message_v0_12() -> dict[str, Any]:
