@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     seed: int | None = None
     chroma_host: str | None = None
     chroma_port: int = 8000
+    # the chat asks this backbone for the options when the user did not list them (None: it asks the user)
+    chat_extraction_backbone: str | None = None
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

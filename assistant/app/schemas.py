@@ -1,0 +1,173 @@
+"""What the app's endpoints accept: one schema per request, checked before anything runs.
+
+The answers are plain JSON dicts built from the stores' ``*Public`` schemas and ``Decision``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alignment.errors import InputError
+from assistant.compare import CompareColumn
+from assistant.service import validation_message
+from profiles.schemas import ProfileBundle, Role
+
+__all__ = [
+    "AddExampleRequest",
+    "AddUserRequest",
+    "AttributeRequest",
+    "ChatRequest",
+    "CompareAppRequest",
+    "DecideAppRequest",
+    "EvaluateRequest",
+    "ExampleSearchRequest",
+    "ImportProfilesRequest",
+    "OwnerRequest",
+    "ProfileCreateRequest",
+    "ProfileDeleteRequest",
+    "ProfileNameRequest",
+    "ProfileUpdateRequest",
+    "SetPasswordRequest",
+    "SetRoleRequest",
+    "parse_request",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_request(model: type[M], payload: Any) -> M:
+    """``payload`` (a JSON object) as ``model``, or an InputError that names every wrong field."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise InputError(f"the request must be a JSON object, not {type(payload).__name__}")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InputError(validation_message(exc)) from None
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecideAppRequest(_Request):
+    """``targets`` and/or ``profile`` (the profile's values, inline targets added and winning)."""
+
+    scenario: str
+    choices: list[str]
+    targets: dict[str, float] | None = None
+    profile: str | None = None
+    owner: str | None = None  # whose profile (admins only)
+    algorithm: str | None = None
+    decider: str | None = None
+    backbone: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+    include_prompts: bool = False
+
+
+class CompareAppRequest(_Request):
+    scenario: str
+    choices: list[str]
+    columns: list[CompareColumn] = Field(min_length=2, max_length=6)
+    seed: int | None = None
+
+
+class OwnerRequest(_Request):
+    owner: str | None = None
+    all_users: bool = False
+
+
+class ProfileNameRequest(_Request):
+    name: str
+    owner: str | None = None
+
+
+class ProfileCreateRequest(_Request):
+    name: str
+    description: str = ""
+    targets: dict[str, float] = Field(default_factory=dict)
+    groups: dict[str, str] = Field(default_factory=dict)
+    owner: str | None = None
+
+
+class ProfileUpdateRequest(_Request):
+    name: str
+    owner: str | None = None
+    description: str | None = None
+    set_targets: dict[str, float] = Field(default_factory=dict)
+    unset_targets: list[str] = Field(default_factory=list)
+    set_groups: dict[str, str] = Field(default_factory=dict)
+    unset_groups: list[str] = Field(default_factory=list)
+    rename: str | None = None
+    expected_version: int | None = None
+
+
+class ProfileDeleteRequest(_Request):
+    name: str
+    owner: str | None = None
+    expected_version: int | None = None
+
+
+class ImportProfilesRequest(_Request):
+    bundle: ProfileBundle
+    owner: str | None = None
+    replace: bool = False
+
+
+class AttributeRequest(_Request):
+    """An attribute definition to create or update (admins only); fields as ``AttributeCreate``."""
+
+    attribute: dict[str, Any]
+
+
+class AddUserRequest(_Request):
+    name: str
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+    role: Role = "user"
+
+
+class SetPasswordRequest(_Request):
+    name: str
+    password: str = Field(min_length=8, max_length=200)
+
+
+class SetRoleRequest(_Request):
+    name: str
+    role: Role
+
+
+class ExampleSearchRequest(_Request):
+    query: str = ""
+    k: int = Field(default=5, ge=1, le=50)
+    domain: str | None = None
+    attribute: str | None = None
+
+
+class AddExampleRequest(_Request):
+    text: str
+    choices: list[str] = Field(min_length=2)
+    scores: list[dict[str, float]] = Field(default_factory=list)
+    chosen: int | None = None
+    domain: str = "generic"
+    id: str | None = None
+
+
+class EvaluateRequest(_Request):
+    files: list[str] = Field(min_length=1)  # names under the datasets directory
+    algorithms: list[str] = Field(default_factory=lambda: ["persona"], min_length=1)
+    backbone: str | None = None
+    limit: int = Field(default=2, ge=1)
+
+
+class ChatRequest(_Request):
+    message: str = Field(max_length=8000)
+    conversation_id: int | None = None
+    profile: str | None = None
+    targets: dict[str, float] | None = None
+    algorithm: str | None = None
+    backbone: str | None = None
+    seed: int | None = None

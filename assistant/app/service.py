@@ -1,0 +1,428 @@
+"""The app facade: what the UI handlers and the API endpoints both call.
+
+Every method takes the acting user (an ``Actor``) and a plain JSON object, and returns one. All
+checks live here or below (the stores check ownership): a handler only finds the user and turns
+an ``AlignError`` into a message.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from alignment.algorithms.registry import algorithm_names
+from alignment.datasets import load_file
+from alignment.errors import AlignError, InputError, NotFound, PermissionDenied
+from alignment.models import Example, Scenario
+from assistant.app.schemas import (
+    AddExampleRequest,
+    AddUserRequest,
+    AttributeRequest,
+    ChatRequest,
+    CompareAppRequest,
+    DecideAppRequest,
+    EvaluateRequest,
+    ExampleSearchRequest,
+    ImportProfilesRequest,
+    OwnerRequest,
+    ProfileCreateRequest,
+    ProfileDeleteRequest,
+    ProfileNameRequest,
+    ProfileUpdateRequest,
+    SetPasswordRequest,
+    SetRoleRequest,
+    parse_request,
+)
+from assistant.chat import ChatEngine, ChatUpdate
+from assistant.compare import CompareRequest, compare
+from assistant.decision_logging import decide_logged
+from assistant.service import DecideRequest, DecisionService
+from profiles.schemas import (
+    Actor,
+    AttributeCreate,
+    ProfileCreate,
+    ProfileUpdate,
+    UserCreate,
+)
+from profiles.store import Store
+
+__all__ = ["LOCAL_USER", "AppService", "Progress"]
+
+LOCAL_USER = "local"
+Progress = Callable[[int, int, str], None]  # (done, total, what)
+
+
+def _json(model: Any) -> dict[str, Any]:
+    return dict(model.model_dump(mode="json"))
+
+
+def _require_admin(actor: Actor, what: str) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(f"user {actor.name!r} may not {what}; only an admin may")
+
+
+class AppService:
+    """Handed the store, the decision service and where files go; built once by ``align serve``.
+
+    ``local_mode``: no login (loopback only, no user has a password): every request acts as the
+    local admin ``local``. Otherwise a request without a user name is refused.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        service: DecisionService,
+        *,
+        work_dir: Path,
+        datasets_dir: Path | None = None,
+        local_mode: bool = False,
+        eval_limit_cap: int = 10,
+        examples: Any | None = None,
+        extraction_backbone: str | None = None,
+    ) -> None:
+        self.store = store
+        self.service = service
+        self.work_dir = work_dir
+        self.datasets_dir = datasets_dir
+        self.local_mode = local_mode
+        self.eval_limit_cap = eval_limit_cap
+        self._examples = examples
+        self.chat_engine = ChatEngine(store, service, extraction_backbone)
+        self.refresh_attributes()
+
+    # -- who is acting ----------------------------------------------------------------------
+
+    def actor(self, username: str | None) -> Actor:
+        """The logged-in user, or the local admin in local mode; anything else is refused."""
+        if username:
+            try:
+                return self.store.users.actor(username)
+            except NotFound:
+                raise PermissionDenied(f"user {username!r} no longer exists; log in again") from None
+        if self.local_mode:
+            return self.store.users.ensure(LOCAL_USER, role="admin")
+        raise PermissionDenied("log in first: this server requires a user name and password")
+
+    def authenticate(self, username: str, password: str) -> bool:
+        """For the login page: a known user with a password that matches."""
+        return self.store.users.authenticate(username, password) is not None
+
+    def whoami(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        return {"name": actor.name, "role": actor.role, "local_mode": self.local_mode}
+
+    def options(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        """What a request may name: backbones, algorithms, deciders, defaults."""
+        settings = self.service.settings
+        return {
+            "backbones": sorted(settings.backbones),
+            "algorithms": algorithm_names(),
+            "deciders": sorted(settings.deciders),
+            "default_backbone": settings.default_backbone,
+            "default_algorithm": settings.default_algorithm,
+        }
+
+    def refresh_attributes(self) -> None:
+        """The decision service describes targets with the stored definitions (re-read after edits)."""
+        self.service.attributes = self.store.attributes.prompt_attributes()
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def decide(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(DecideAppRequest, payload)
+        profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
+        logged = decide_logged(
+            self.service,
+            DecideRequest(
+                scenario=req.scenario,
+                choices=req.choices,
+                target=req.targets or None,
+                algorithm=req.algorithm,
+                decider=req.decider,
+                backbone=req.backbone,
+                params=req.params,
+                seed=req.seed,
+            ),
+            self.store.log.for_actor(actor),
+            profile=profile,
+            attributes=self.service.attributes,
+        )
+        exclude = set() if req.include_prompts else {"prompts"}
+        return {**logged.decision.model_dump(mode="json", exclude=exclude), "log_id": logged.log_id}
+
+    def compare(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(CompareAppRequest, payload)
+        try:
+            Scenario(text=req.scenario, choices=req.choices)
+        except ValueError as exc:
+            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        known = set(self.service.attributes)
+        columns = []
+        for i, column in enumerate(req.columns):  # resolve profiles first: a missing one fails fast
+            values: dict[str, float] = {}
+            if column.profile:
+                values.update(self.store.profiles.load_target(actor, column.profile).values)
+            for name in column.targets or {}:
+                if known and name not in known:
+                    raise InputError(f"column {i + 1}: unknown attribute {name!r} (see list_attributes)")
+            values.update(column.targets or {})
+            columns.append(column.model_copy(update={"targets": values or None}))
+        started = time.perf_counter()
+        result = compare(
+            self.service,
+            CompareRequest(scenario=req.scenario, choices=req.choices, columns=columns, seed=req.seed),
+            lambda column: column.targets,
+        )
+        data = result.model_dump(mode="json")
+        for r in data["results"]:
+            if r["decision"] is not None:
+                r["decision"].pop("prompts", None)
+        data["seconds"] = round(time.perf_counter() - started, 3)
+        return data
+
+    # -- chat -------------------------------------------------------------------------------
+
+    def chat_stream(self, actor: Actor, payload: Any) -> Iterator[ChatUpdate]:
+        return self.chat_engine.respond(actor, parse_request(ChatRequest, payload))
+
+    def chat(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        updates = list(self.chat_stream(actor, payload))
+        return updates[-1].model_dump(mode="json")
+
+    def list_conversations(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        req = parse_request(OwnerRequest, payload)
+        return {"conversations": [_json(c) for c in self.store.conversations.list(actor, req.owner)]}
+
+    def get_conversation(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+            raise InputError('give the conversation as {"id": N} (see list_conversations)')
+        conversation = self.store.conversations.get(actor, payload["id"])
+        messages = self.store.conversations.messages(actor, conversation.id)
+        return {**_json(conversation), "messages": [_json(m) for m in messages]}
+
+    # -- profiles ---------------------------------------------------------------------------
+
+    def list_profiles(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        req = parse_request(OwnerRequest, payload)
+        rows = self.store.profiles.list(actor, owner=req.owner, all_users=req.all_users)
+        return {"profiles": [_json(p) for p in rows]}
+
+    def get_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(ProfileNameRequest, payload)
+        return _json(self.store.profiles.get(actor, req.name, req.owner))
+
+    def create_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(ProfileCreateRequest, payload)
+        data = parse_request(ProfileCreate, req.model_dump(exclude={"owner"}))
+        return _json(self.store.profiles.create(actor, data, req.owner))
+
+    def update_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(ProfileUpdateRequest, payload)
+        change = parse_request(ProfileUpdate, req.model_dump(exclude={"name", "owner"}))
+        return _json(self.store.profiles.update(actor, req.name, change, req.owner))
+
+    def delete_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(ProfileDeleteRequest, payload)
+        self.store.profiles.delete(actor, req.name, req.owner, req.expected_version)
+        return {"deleted": req.name}
+
+    def export_profiles(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        names = (payload or {}).get("names") if isinstance(payload, dict) else None
+        owner = (payload or {}).get("owner") if isinstance(payload, dict) else None
+        return _json(self.store.profiles.export(actor, names or None, owner))
+
+    def import_profiles(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(ImportProfilesRequest, payload)
+        rows = self.store.profiles.import_bundle(actor, req.bundle, req.owner, replace=req.replace)
+        return {"imported": [_json(p) for p in rows]}
+
+    # -- attributes and users (admin) -------------------------------------------------------
+
+    def list_attributes(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        domain = payload.get("domain") if isinstance(payload, dict) else None
+        return {"attributes": [_json(a) for a in self.store.attributes.list(domain=domain)]}
+
+    def upsert_attribute(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        _require_admin(actor, "change attribute definitions")
+        req = parse_request(AttributeRequest, payload)
+        data = parse_request(AttributeCreate, req.attribute)
+        counts = self.store.attributes.upsert(actor, [data])
+        self.refresh_attributes()
+        return {**counts, "attribute": _json(self.store.attributes.get(data.name))}
+
+    def list_users(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        return {"users": [_json(u) for u in self.store.users.list(actor)]}
+
+    def add_user(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        _require_admin(actor, "add users")
+        req = parse_request(AddUserRequest, payload)
+        data = parse_request(UserCreate, req.model_dump())
+        return _json(self.store.users.add(actor, data))
+
+    def set_password(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(SetPasswordRequest, payload)
+        self.store.users.set_password(actor, req.name, req.password)
+        return {"name": req.name, "password_set": True}
+
+    def set_role(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        req = parse_request(SetRoleRequest, payload)
+        self.store.users.set_role(actor, req.name, req.role)
+        return {"name": req.name, "role": req.role}
+
+    # -- example decisions (admin) ----------------------------------------------------------
+
+    def _example_store(self, actor: Actor) -> Any:
+        _require_admin(actor, "manage example decisions")
+        if self._examples is not None:
+            return self._examples
+        examples = self.service.examples
+        if examples is None:
+            raise InputError("no example store is configured")
+        return examples.store if hasattr(examples, "store") else examples
+
+    def search_examples(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        store = self._example_store(actor)
+        req = parse_request(ExampleSearchRequest, payload)
+        if req.query.strip():
+            hits = store.search(
+                req.query, k=req.k, domain=req.domain, attributes=[req.attribute] if req.attribute else None
+            )
+            rows = [{**_json(h.example), "similarity": round(h.similarity, 4)} for h in hits]
+        else:
+            rows = [
+                _json(e) for e in store.list_examples(domain=req.domain, attribute=req.attribute, limit=req.k)
+            ]
+        return {"examples": rows, "total": store.count()}
+
+    def get_example(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        store = self._example_store(actor)
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+            raise InputError('give the example as {"id": "..."} (see search_examples)')
+        return _json(store.get(payload["id"]))
+
+    def add_example(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        store = self._example_store(actor)
+        req = parse_request(AddExampleRequest, payload)
+        try:
+            scenario = Scenario(text=req.text, choices=req.choices)
+        except ValueError as exc:
+            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        if req.scores and len(req.scores) != len(req.choices):
+            raise InputError(f"give one scores object per choice ({len(req.choices)}), or none")
+        if req.chosen is not None and not 0 <= req.chosen < len(req.choices):
+            raise InputError(f"chosen must be the index of a choice, 0..{len(req.choices) - 1}")
+        example = Example(
+            id=req.id or f"manual:{uuid.uuid4().hex[:12]}",
+            text=scenario.text,
+            choices=scenario.choices,
+            scores=req.scores,
+            chosen=req.chosen,
+            domain=req.domain,
+            source="manual",
+            scenario_id=req.id,
+        )
+        report = store.add_examples([example])
+        if not report.added:
+            raise InputError(f"an example with id {example.id!r} already exists; choose another id")
+        return _json(example)
+
+    def delete_example(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        store = self._example_store(actor)
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+            raise InputError('give the example as {"id": "..."} (see search_examples)')
+        return {"deleted": store.delete([payload["id"]])}
+
+    def import_examples(
+        self, actor: Actor, path: Path, *, domain: str | None = None, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Import one ALIGN input_output file (checked first, then added with progress)."""
+        store = self._example_store(actor)
+        records = load_file(path, domain=domain)
+        total = len(records)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(done, total, "examples")
+
+        report = store.add_records(records, progress=step)
+        return {
+            "file": path.name,
+            "records": total,
+            "added": len(report.added),
+            "present": len(report.present),
+            "total": store.count(),
+        }
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def dataset_files(self) -> list[str]:
+        """Dataset files offered by the Evaluate tab (relative to the datasets directory)."""
+        if self.datasets_dir is None or not self.datasets_dir.is_dir():
+            return []
+        return sorted(str(p.relative_to(self.datasets_dir)) for p in self.datasets_dir.rglob("*.json"))
+
+    def _dataset_path(self, name: str) -> Path:
+        path = Path(name)
+        if path.is_absolute() and path.is_file() and self.work_dir in path.parents:
+            return path  # an uploaded file, copied under the work dir
+        if self.datasets_dir is None:
+            raise InputError("no datasets directory is configured; start with `align serve --datasets DIR`")
+        root = self.datasets_dir.resolve()
+        resolved = (root / name).resolve()
+        if root not in resolved.parents or not resolved.is_file():
+            raise InputError(f"no dataset file {name!r}; pick one of the files listed in the Evaluate tab")
+        return resolved
+
+    def evaluate(self, actor: Actor, payload: Any, *, progress: bool = False) -> dict[str, Any]:
+        """A small evaluation (at most ``eval_limit_cap`` records per file) into a fresh directory."""
+        from alignment.evaluation import summary_markdown
+        from assistant.evaluation import EvalConfig, run_evaluation
+
+        req = parse_request(EvaluateRequest, payload)
+        if req.limit > self.eval_limit_cap:
+            raise InputError(
+                f"limit {req.limit} is above this server's cap of {self.eval_limit_cap} records per file; "
+                "use `align eval` for larger runs"
+            )
+        known = set(algorithm_names())
+        for name in req.algorithms:
+            if name not in known:
+                raise InputError(f"unknown algorithm {name!r}; known: {', '.join(sorted(known))}")
+        paths = [self._dataset_path(f) for f in req.files]
+        out = (
+            self.work_dir
+            / "evaluations"
+            / actor.name
+            / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        )
+        config = EvalConfig(
+            data=paths, algorithms=req.algorithms, backbone=req.backbone, limit=req.limit, out=out
+        )
+        summary = run_evaluation(self.service, config, progress=progress)
+        archive = shutil.make_archive(str(out), "zip", root_dir=out)
+        return {
+            "summary_md": summary_markdown(summary),
+            "chart": str(out / "accuracy.png"),
+            "zip": archive,
+            "out": str(out),
+            "summary": summary,
+        }
+
+    def save_upload(self, actor: Actor, source: Path) -> Path:
+        """Copy an uploaded dataset file under the work dir (so evaluate may read it)."""
+        target_dir = self.work_dir / "uploads" / actor.name
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / source.name
+        shutil.copyfile(source, target)
+        try:
+            load_file(target)
+        except AlignError:
+            target.unlink(missing_ok=True)
+            raise
+        return target

@@ -1,0 +1,47 @@
+"""An AppService on a real SQLite store (seeded attribute packs) and a scripted fake backbone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alignment.backbone import GenerationRequest
+from alignment.fake import FakeBackbone
+from assistant.app import AppService
+from assistant.backbones import BackbonePool
+from assistant.service import DecisionService
+from assistant.settings import Settings
+from profiles.schemas import UserCreate
+from profiles.seed import seed
+from profiles.store import open_store
+
+
+def persona_reply(request: GenerationRequest, count: int) -> dict[str, Any]:
+    """Picks B when the prompt values fairness strongly, else A (a visible, checkable rule)."""
+    found = re.search(r"fairness: (\d\.\d+) on a 0 to 1 scale", request.messages[0].content)
+    strongly_fair = found is not None and float(found.group(1)) >= 0.7
+    return {
+        "reasoning": "fair to both" if strongly_fair else "the first one",
+        "choice": "B" if strongly_fair else "A",
+    }
+
+
+def make_app(tmp_path: Path, *, local_mode: bool = False, datasets_dir: Path | None = None) -> AppService:
+    settings = Settings(data_dir=tmp_path)
+    pool = BackbonePool(settings)
+    pool.add(FakeBackbone(persona_reply, name="embedded"))
+    store = open_store(f"sqlite:///{tmp_path / 'app.sqlite3'}")
+    admin = store.users.add(None, UserCreate(name="root", password="root-password", role="admin"))
+    root = store.users.actor(admin.name)
+    seed(store.attributes, root)
+    store.users.add(root, UserCreate(name="alice", password="alice-password"))
+    store.users.add(root, UserCreate(name="bob", password="bob-password"))
+    return AppService(
+        store,
+        DecisionService(settings, pool),
+        work_dir=tmp_path / "work",
+        datasets_dir=datasets_dir,
+        local_mode=local_mode,
+        eval_limit_cap=3,
+    )

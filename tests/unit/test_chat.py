@@ -1,0 +1,119 @@
+"""The chat engine on a real SQLite store with a scripted backbone: turns, follow-ups, streaming."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from app_fixtures import make_app
+
+from alignment.errors import InputError, NotFound
+from alignment.fake import FakeBackbone
+from assistant.chat import ASK_OPTIONS
+
+SITUATION = "Two people are hurt and I have one kit.\n- help the soldier\n- help the civilian"
+
+
+@pytest.fixture
+def app(tmp_path):
+    service = make_app(tmp_path)
+    yield service
+    service.store.close()
+
+
+def test_a_situation_streams_status_then_the_answer_and_is_logged(app):
+    alice = app.actor("alice")
+    updates = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.9}}))
+    assert updates[0].text.startswith("_Deciding between 2 options with persona on embedded")
+    assert not updates[0].done and updates[-1].done
+    texts = [u.text for u in updates[1:]]
+    assert all(a in b for a, b in itertools.pairwise(texts))  # the answer grows
+    final = updates[-1]
+    assert "**Recommendation: (B) help the civilian**" in final.text
+    assert "fair to both" in final.text and "(A) help the soldier" in final.text
+    assert "No stored examples" in final.text
+    entry = app.store.log.get(alice, final.decision_id)
+    assert entry.request["choices"] == ["help the soldier", "help the civilian"]
+    messages = app.store.conversations.messages(alice, final.conversation_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].decision_id == final.decision_id and messages[1].content == final.text
+
+
+def test_follow_ups_why_why_not_and_what_if(app):
+    alice = app.actor("alice")
+    app.create_profile(alice, {"name": "mid", "targets": {"fairness": 0.6}})
+    first = app.chat(alice, {"message": SITUATION, "profile": "mid"})
+    assert "(A) help the soldier" in first["text"] and "profile **mid**" not in first["text"]
+    cid = first["conversation_id"]
+    n_log = len(app.store.log.list(alice))
+
+    why = app.chat(alice, {"message": "why?", "conversation_id": cid})
+    assert why["kind"] == "why" and "I recommended (A) help the soldier" in why["text"]
+    why_not = app.chat(alice, {"message": "Why not B?", "conversation_id": cid})
+    assert why_not["kind"] == "why_not" and "I did not recommend (B) help the civilian" in why_not["text"]
+    assert "scored 0.000 against 1.000" in why_not["text"]
+    assert len(app.store.log.list(alice)) == n_log  # no model call, nothing new logged
+
+    more = app.chat(alice, {"message": "What if I cared more about fairness?", "conversation_id": cid})
+    assert more["kind"] == "more" and "from 0.60 to 0.90" in more["text"]
+    assert "**changed** from (A) help the soldier to (B) help the civilian" in more["text"]
+    assert more["decision"]["target"] == {"fairness": 0.9}
+    again = app.chat(alice, {"message": "what if I cared more about fairness?", "conversation_id": cid})
+    assert "from 0.90 to 1.00" in again["text"] and "**did not change**" in again["text"]
+    less = app.chat(alice, {"message": "what if I cared less about fairness?", "conversation_id": cid})
+    assert "from 1.00 to 0.70" in less["text"]
+    assert len(app.store.log.list(alice)) == n_log + 3
+
+
+def test_missing_options_are_asked_for_and_combined(app):
+    alice = app.actor("alice")
+    ask = app.chat(
+        alice, {"message": "Two people are hurt and I have one kit.", "targets": {"fairness": 0.9}}
+    )
+    assert ask["kind"] == "ask" and ask["text"] == ASK_OPTIONS and ask["decision_id"] is None
+    cid = ask["conversation_id"]
+    answer = app.chat(
+        alice,
+        {
+            "message": "- help the soldier\n- help the civilian",
+            "conversation_id": cid,
+            "targets": {"fairness": 0.9},
+        },
+    )
+    assert answer["kind"] == "decision" and "(B) help the civilian" in answer["text"]
+    entry = app.store.log.get(alice, answer["decision_id"])
+    assert entry.request["scenario"].startswith("Two people are hurt")
+
+
+def test_extraction_backbone_finds_options_in_plain_words(tmp_path):
+    app = make_app(tmp_path)
+    extractor = FakeBackbone(
+        [{"scenario": "one kit", "options": ["treat the soldier", "treat the civilian"]}], name="extractor"
+    )
+    app.service.backbones.add(extractor)
+    app.chat_engine.extraction_backbone = "extractor"
+    alice = app.actor("alice")
+    result = app.chat(
+        alice,
+        {"message": "I have one kit, the soldier or the civilian need it", "targets": {"fairness": 0.9}},
+    )
+    assert result["kind"] == "decision" and "(B) treat the civilian" in result["text"]
+    assert "<scenario>" in extractor.requests[0].messages[1].content  # user text is delimited data
+    app.store.close()
+
+
+def test_failures_are_answered_and_conversations_are_private(app):
+    alice, bob = app.actor("alice"), app.actor("bob")
+    failed = app.chat(alice, {"message": SITUATION, "algorithm": "no-such"})
+    assert failed["kind"] == "error" and "unknown algorithm 'no-such'" in failed["text"]
+    with pytest.raises(InputError, match="empty"):
+        app.chat(alice, {"message": "  "})
+    with pytest.raises(NotFound):
+        app.chat(bob, {"message": "why?", "conversation_id": failed["conversation_id"]})
+    with pytest.raises(NotFound):
+        app.get_conversation(bob, {"id": failed["conversation_id"]})
+    listed = app.list_conversations(alice)["conversations"]
+    assert [c["id"] for c in listed] == [failed["conversation_id"]]
+    assert app.list_conversations(bob)["conversations"] == []
+    convo = app.get_conversation(alice, {"id": failed["conversation_id"]})
+    assert convo["title"].startswith("Two people") and len(convo["messages"]) == 2
