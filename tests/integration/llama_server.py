@@ -47,6 +47,7 @@ class LlamaServer:
         extra_args: list[str] | None = None,
         python: str = sys.executable,
         startup_timeout_s: float = 90.0,
+        api_key: str | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.chat_format = chat_format
@@ -56,6 +57,7 @@ class LlamaServer:
         self.extra_args = list(extra_args or [])
         self.python = python
         self.startup_timeout_s = startup_timeout_s
+        self.api_key = api_key  # --api_key: every request needs "Authorization: Bearer <key>"
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="llama-server-", suffix=".log")[1])
 
@@ -83,6 +85,7 @@ class LlamaServer:
             str(self.port),
             "--n_ctx",
             str(self.n_ctx),
+            *(["--api_key", self.api_key] if self.api_key else []),
             *self.extra_args,
         ]
 
@@ -112,7 +115,8 @@ class LlamaServer:
                     f"answered; log {self.log_path}:\n{self.log_tail()}"
                 )
             try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
+                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+                if httpx.get(f"{self.base_url}/models", headers=headers, timeout=2.0).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
