@@ -12,6 +12,8 @@ setup:
 	$(BIN)/pip install torch==2.13.0
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install -e '.[dev]'
 	$(BIN)/align setup
+	# the browser tests drive Debian's chromium through Playwright (never `playwright install`)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	# deploy/ checks (tests/integration/test_deploy_config.py): a compose implementation and Caddy,
 	# from Debian's packages when missing (Debian has docker-compose, not the docker compose plugin).
 	(docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null) && command -v caddy >/dev/null \

@@ -114,7 +114,7 @@ class AppService:
     def whoami(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         return {"name": actor.name, "role": actor.role, "local_mode": self.local_mode}
 
-    def options(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+    def options(self, actor: Actor | None = None, payload: Any = None) -> dict[str, Any]:
         """What a request may name: backbones, algorithms, deciders, defaults."""
         settings = self.service.settings
         return {

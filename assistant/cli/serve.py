@@ -1,0 +1,110 @@
+"""``align serve``: the Gradio app (Chat, Compare, Profiles, Examples, Evaluate) and its API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from alignment.errors import ConfigError
+
+__all__ = ["build_app", "register"]
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "serve",
+        help="start the web app and its API (Gradio)",
+        description=(
+            "Start the web app (Chat, Compare, Profiles, Examples, Evaluate) and its named API endpoints. "
+            "Users log in with the users table (`align users add`). Bound to loopback with no user "
+            "that has a password, it runs in single local-user mode (no login, acting as the local "
+            "admin); on any other address it refuses to start without login."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument(
+        "--datasets",
+        metavar="DIR",
+        help="dataset files offered by the Evaluate and Examples tabs (default: ./datasets if present)",
+    )
+    p.add_argument("--eval-limit", type=int, default=10, help="most records per file an Evaluate run may use")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="requests handled at once (the embedded model still runs one)",
+    )
+    p.set_defaults(handler=run)
+
+
+def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit: int = 10) -> Any:
+    """The facade for ``settings``: store opened (migrated, seeded), service built, login mode chosen."""
+    from assistant.app import AppService
+    from assistant.app.auth import login_required
+    from assistant.cli.operator import open_cli_store
+    from assistant.compose import build_service
+
+    extraction = settings.chat_extraction_backbone
+    if extraction is not None and extraction not in settings.backbones:
+        raise ConfigError(
+            f"chat_extraction_backbone {extraction!r} is not among backbones "
+            f"({', '.join(sorted(settings.backbones))})"
+        )
+    if eval_limit < 1:
+        raise ConfigError("--eval-limit must be at least 1")
+    data_dir = Path(datasets) if datasets else Path.cwd() / "datasets"
+    if datasets and not data_dir.is_dir():
+        raise ConfigError(f"--datasets {datasets}: no such directory")
+    store = open_cli_store(settings)
+    try:
+        local_mode = not login_required(store, host)
+    except ConfigError:
+        store.close()
+        raise
+    work_dir = settings.data_dir / "app"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return AppService(
+        store,
+        build_service(settings),
+        work_dir=work_dir,
+        datasets_dir=data_dir if data_dir.is_dir() else None,
+        local_mode=local_mode,
+        eval_limit_cap=eval_limit,
+        extraction_backbone=extraction,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from assistant.settings import load_settings
+
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port} is not a port number (1-65535)")
+    if args.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    app = build_app(load_settings(), args.host, args.datasets, args.eval_limit)
+    from ui.app import build_demo
+
+    demo = build_demo(app)
+    demo.queue(default_concurrency_limit=args.concurrency)
+    mode = "single local-user mode (no login)" if app.local_mode else "login required"
+    print(f"align serve: http://{args.host}:{args.port} ({mode})", flush=True)
+    try:
+        demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            auth=None if app.local_mode else app.authenticate,
+            auth_message="Log in with your ALIGN assistant user name and password.",
+            allowed_paths=[str(app.work_dir)],
+            show_error=True,
+            ssr_mode=False,
+            quiet=True,
+            footer_links=["api"],
+        )
+    finally:
+        app.service.backbones.close()
+        app.store.close()
+    return 0

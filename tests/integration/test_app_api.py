@@ -1,0 +1,178 @@
+"""The named API endpoints through gradio_client against a live ``align serve`` (login enforced)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
+
+pytest_plugins = ["conftest_app"]
+
+SCENARIO = {
+    "scenario": "Two people are hurt after a car crash and there is one medical kit.",
+    "choices": ["Treat the driver who caused the crash", "Treat the passenger of the other car"],
+}
+
+
+@pytest.fixture(scope="module")
+def clients(app_server):
+    made = {
+        name: Client(app_server.url, auth=app_server.auth(name), verbose=False)
+        for name in ("root", "alice", "bob")
+    }
+    yield made
+    for client in made.values():
+        client.close()
+
+
+def test_no_login_no_access(app_server):
+    with pytest.raises(AuthenticationError):
+        Client(app_server.url, verbose=False)
+    with pytest.raises(ValueError, match="Could not login"):  # gradio answers 400 "Incorrect credentials"
+        Client(app_server.url, auth=("alice", "wrong-password"), verbose=False)
+    # the raw HTTP API refuses too
+    answer = httpx.post(f"{app_server.url}/gradio_api/call/decide", json={"data": [SCENARIO]}, timeout=10)
+    assert answer.status_code in (401, 403)
+
+
+def test_decide_random_is_logged_for_the_caller(app_server, clients):
+    started = time.perf_counter()
+    result = clients["alice"].predict({**SCENARIO, "algorithm": "random", "seed": 7}, api_name="/decide")
+    elapsed = time.perf_counter() - started
+    assert result["algorithm"] == "random" and result["choice"] in SCENARIO["choices"]
+    assert result["scores"][result["choice_index"]]["choice"] == result["choice"]
+    store = app_server.open_store()
+    try:
+        entry = store.log.get(store.users.actor("alice"), result["log_id"])
+        assert entry.user == "alice" and entry.status == "ok" and entry.request["seed"] == 7
+    finally:
+        store.close()
+    print(f"API decide (random): {elapsed:.3f} s")
+
+
+@pytest.mark.model
+def test_decide_persona_on_the_embedded_model(clients):
+    started = time.perf_counter()
+    result = clients["alice"].predict(
+        {**SCENARIO, "targets": {"fairness": 0.8}, "algorithm": "persona", "backbone": "embedded", "seed": 1},
+        api_name="/decide",
+    )
+    elapsed = time.perf_counter() - started
+    assert result["algorithm"] == "persona" and result["backbone"] == "embedded"
+    assert result["choice"] in SCENARIO["choices"] and result["justification"].strip()
+    assert result["target"] == {"fairness": 0.8} and result["usage"]["completion_tokens"] > 0
+    print(f"API decide (persona, embedded): {elapsed:.2f} s")
+
+
+def test_bad_requests_are_explained(clients):
+    with pytest.raises(AppError, match="choices"):
+        clients["alice"].predict({"scenario": "only a scenario"}, api_name="/decide")
+    with pytest.raises(AppError, match="unknown attribute 'fairnes'"):
+        clients["alice"].predict({**SCENARIO, "targets": {"fairnes": 0.5}}, api_name="/decide")
+    with pytest.raises(AppError, match="unknown backbone"):
+        clients["alice"].predict(
+            {**SCENARIO, "algorithm": "unaligned", "backbone": "gpt-9"}, api_name="/decide"
+        )
+
+
+def test_profile_crud_and_decide_with_a_profile(clients):
+    alice = clients["alice"]
+    created = alice.predict(
+        {"name": "api-fair", "description": "from the API", "targets": {"fairness": 0.9}},
+        api_name="/create_profile",
+    )
+    assert created["owner"] == "alice" and created["version"] == 1
+    assert "api-fair" in [p["name"] for p in alice.predict({}, api_name="/list_profiles")["profiles"]]
+    got = alice.predict({"name": "api-fair"}, api_name="/get_profile")
+    assert got["targets"] == {"fairness": 0.9}
+    updated = alice.predict(
+        {"name": "api-fair", "set_targets": {"risk_aversion": 0.2}, "expected_version": 1},
+        api_name="/update_profile",
+    )
+    assert updated["version"] == 2 and updated["targets"] == {"fairness": 0.9, "risk_aversion": 0.2}
+    with pytest.raises(AppError, match="changed by someone else"):
+        alice.predict(
+            {"name": "api-fair", "set_targets": {"fairness": 0.1}, "expected_version": 1},
+            api_name="/update_profile",
+        )
+    decided = alice.predict({**SCENARIO, "profile": "api-fair", "algorithm": "random"}, api_name="/decide")
+    assert decided["target"] == {"fairness": 0.9, "risk_aversion": 0.2}
+    assert alice.predict({"name": "api-fair", "expected_version": 2}, api_name="/delete_profile") == {
+        "deleted": "api-fair"
+    }
+    with pytest.raises(AppError, match="no profile 'api-fair'"):
+        alice.predict({"name": "api-fair"}, api_name="/get_profile")
+
+
+def test_other_users_profiles_and_admin_actions_are_refused(clients):
+    alice, bob, root = clients["alice"], clients["bob"], clients["root"]
+    alice.predict({"name": "private", "targets": {"fairness": 0.3}}, api_name="/create_profile")
+    with pytest.raises(AppError, match="no profile 'private'"):
+        bob.predict({"name": "private"}, api_name="/get_profile")
+    with pytest.raises(AppError, match="may not act on 'alice'"):
+        bob.predict({"name": "private", "owner": "alice"}, api_name="/get_profile")
+    with pytest.raises(AppError, match="may not act on 'alice'"):
+        bob.predict({"name": "private", "owner": "alice"}, api_name="/delete_profile")
+    with pytest.raises(AppError, match="no profile 'private'"):
+        bob.predict({**SCENARIO, "profile": "private", "algorithm": "random"}, api_name="/decide")
+    with pytest.raises(AppError, match="only an admin"):
+        bob.predict(
+            {"name": "mallory", "password": "mallory-password", "role": "admin"}, api_name="/add_user"
+        )
+    with pytest.raises(AppError, match="only an admin"):
+        bob.predict({"attribute": {"name": "greed"}}, api_name="/upsert_attribute")
+    with pytest.raises(AppError, match="only an admin"):
+        bob.predict({"query": "kit"}, api_name="/search_examples")
+    assert [u["name"] for u in bob.predict({}, api_name="/list_users")["users"]] == ["bob"]
+    # the admin sees and may change alice's profile
+    everyone = root.predict({"all_users": True}, api_name="/list_profiles")["profiles"]
+    assert ("alice", "private") in {(p["owner"], p["name"]) for p in everyone}
+    assert root.predict({"name": "private", "owner": "alice"}, api_name="/get_profile")["targets"] == {
+        "fairness": 0.3
+    }
+    assert {a["name"] for a in bob.predict({}, api_name="/list_attributes")["attributes"]} >= {
+        "fairness",
+        "SEX",
+    }
+
+
+def test_compare_two_columns(clients):
+    alice = clients["alice"]
+    alice.predict({"name": "cmp", "targets": {"fairness": 0.7}}, api_name="/create_profile")
+    result = alice.predict(
+        {
+            **SCENARIO,
+            "seed": 3,
+            "columns": [
+                {"algorithm": "random", "profile": "cmp"},
+                {"algorithm": "random", "targets": {"fairness": 0.1}},
+                {"algorithm": "random", "backbone": "nope"},
+            ],
+        },
+        api_name="/compare",
+    )
+    first, second, third = result["results"]
+    assert first["decision"]["target"] == {"fairness": 0.7} and "cmp" in first["label"]
+    assert second["decision"]["target"] == {"fairness": 0.1}
+    assert first["decision"]["choice"] == second["decision"]["choice"]  # same seed, same random pick
+    assert "unknown backbone 'nope'" in third["error"] and not third["disagrees"]
+    with pytest.raises(AppError, match="no profile 'cmp'"):
+        clients["bob"].predict(
+            {**SCENARIO, "columns": [{"profile": "cmp"}, {"algorithm": "random"}]}, api_name="/compare"
+        )
+
+
+def test_chat_and_its_conversations(clients):
+    alice = clients["alice"]
+    message = SCENARIO["scenario"] + "\n" + "\n".join(f"- {c}" for c in SCENARIO["choices"])
+    first = alice.predict({"message": message, "algorithm": "random", "seed": 1}, api_name="/chat")
+    assert first["kind"] == "decision" and "**Recommendation:" in first["text"]
+    why = alice.predict({"message": "why?", "conversation_id": first["conversation_id"]}, api_name="/chat")
+    assert why["kind"] == "why" and why["decision_id"] == first["decision_id"]
+    convo = alice.predict({"id": first["conversation_id"]}, api_name="/get_conversation")
+    assert [m["role"] for m in convo["messages"]] == ["user", "assistant", "user", "assistant"]
+    with pytest.raises(AppError, match="no conversation"):
+        clients["bob"].predict({"id": first["conversation_id"]}, api_name="/get_conversation")

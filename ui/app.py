@@ -1,0 +1,59 @@
+"""The Gradio app: ``build_demo(app_service) -> gr.Blocks``. Thin handlers; the facade does the work."""
+
+from typing import Any
+
+import gradio as gr
+
+from assistant.app import AppService
+from profiles.schemas import AttributePublic
+from ui.api import register_api
+from ui.common import acting
+from ui.tab_chat import build_chat_tab
+from ui.tab_compare import build_compare_tab
+from ui.tab_evaluate import build_evaluate_tab
+from ui.tab_examples import build_examples_tab
+from ui.tab_profiles import build_profiles_tab
+
+__all__ = ["build_demo"]
+
+
+def build_demo(app: AppService) -> gr.Blocks:
+    """The whole app: a header, the tabs, and the named API endpoints."""
+    scalars: list[AttributePublic] = [a for a in app.store.attributes.list() if a.kind == "scalar"]
+    options = app.options()
+    with gr.Blocks(title="ALIGN assistant", analytics_enabled=False) as demo:
+        register_api(app)  # first: the endpoints claim their names before any UI handler
+        with gr.Row():
+            header = gr.Markdown("# ALIGN assistant", elem_id="header")
+            gr.Button("Log out", link="/logout", size="sm", scale=0, visible=not app.local_mode)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat = build_chat_tab(app, scalars, options)
+            with gr.Tab("Compare", id="compare"):
+                compare = build_compare_tab(app, options)
+            with gr.Tab("Profiles", id="profiles"):
+                profiles = build_profiles_tab(app, scalars)
+            with gr.Tab("Examples", id="examples", visible=False) as examples_tab:
+                build_examples_tab(app)
+            with gr.Tab("Evaluate", id="evaluate"):
+                build_evaluate_tab(app, options)
+
+        def on_load(request: gr.Request) -> list[Any]:
+            actor = acting(app, request)
+            who = f"{actor.name} ({actor.role})" + (" · local mode, no login" if app.local_mode else "")
+            names = [p["name"] for p in app.list_profiles(actor)["profiles"]]
+            return [
+                gr.update(value=f"# ALIGN assistant\nSigned in as **{who}**"),
+                gr.update(visible=actor.is_admin),
+                *chat.on_load(actor, names),
+                *compare.on_load(names),
+                *profiles.on_load(actor),
+            ]
+
+        demo.load(
+            on_load,
+            None,
+            [header, examples_tab, *chat.load_outputs, *compare.load_outputs, *profiles.load_outputs],
+            api_visibility="private",
+        )
+    return demo

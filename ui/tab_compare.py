@@ -1,0 +1,95 @@
+"""Compare tab: one scenario, 2..6 (backbone, algorithm, profile) columns run concurrently."""
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from alignment.errors import InputError
+from assistant.app import AppService
+from ui.common import acting, guarded
+from ui.render import comparison_html, parse_assignments
+
+__all__ = ["CompareTab", "build_compare_tab"]
+
+NO_PROFILE = "(no profile)"
+MAX_COLUMNS = 6
+
+
+@dataclass
+class CompareTab:
+    load_outputs: list[Any] = field(default_factory=list)
+
+    def on_load(self, profiles: list[str]) -> list[Any]:
+        return [gr.update(choices=[NO_PROFILE, *profiles]) for _ in self.load_outputs]
+
+
+def build_compare_tab(app: AppService, options: dict[str, Any]) -> CompareTab:
+    scenario = gr.Textbox(label="Scenario", lines=3, elem_id="compare-scenario")
+    choices = gr.Textbox(label="Choices (one per line)", lines=3, elem_id="compare-choices")
+    count = gr.Slider(2, MAX_COLUMNS, value=2, step=1, label="Columns", elem_id="compare-count")
+    rows = []
+    columns: list[tuple[Any, Any, Any, Any]] = []
+    for i in range(MAX_COLUMNS):
+        with gr.Row(visible=i < 2) as row:
+            algo = gr.Dropdown(
+                options["algorithms"],
+                value=options["default_algorithm"] if i else "unaligned",
+                label=f"{i + 1}. algorithm",
+                elem_id=f"compare-algorithm-{i + 1}",
+            )
+            back = gr.Dropdown(options["backbones"], value=options["default_backbone"], label="backbone")
+            prof = gr.Dropdown(
+                [NO_PROFILE], value=NO_PROFILE, label="profile", elem_id=f"compare-profile-{i + 1}"
+            )
+            targets = gr.Textbox(
+                label="or targets (name=value, ...)",
+                placeholder="fairness=0.8",
+                elem_id=f"compare-targets-{i + 1}",
+            )
+        rows.append(row)
+        columns.append((algo, back, prof, targets))
+    seed = gr.Number(value=0, precision=0, label="Seed")
+    run = gr.Button("Compare", variant="primary", elem_id="compare-run")
+    result_html = gr.HTML(elem_id="compare-result")
+    export = gr.File(label="Comparison as JSON", elem_id="compare-export")
+
+    count.change(
+        lambda n: [gr.update(visible=i < int(n)) for i in range(MAX_COLUMNS)],
+        count,
+        rows,
+        api_visibility="private",
+    )
+
+    @guarded
+    def run_compare(data: dict, request: gr.Request) -> Any:
+        actor = acting(app, request)
+        cols = []
+        for algo, back, prof, targets in columns[: int(data[count])]:
+            try:
+                values = {k: float(v) for k, v in parse_assignments(data[targets] or "").items()}
+            except ValueError as exc:
+                raise InputError(f"targets: {exc}") from None
+            column: dict[str, Any] = {"algorithm": data[algo], "backbone": data[back]}
+            if data[prof] and data[prof] != NO_PROFILE:
+                column["profile"] = data[prof]
+            if values:
+                column["targets"] = values
+            cols.append(column)
+        payload = {
+            "scenario": data[scenario],
+            "choices": [c.strip() for c in (data[choices] or "").splitlines() if c.strip()],
+            "columns": cols,
+            "seed": int(data[seed]) if data[seed] is not None else None,
+        }
+        result = app.compare(actor, payload)
+        out = Path(tempfile.mkdtemp(prefix="align-compare-")) / "comparison.json"
+        out.write_text(json.dumps({"request": payload, "result": result}, indent=2, ensure_ascii=False))
+        return comparison_html(result), str(out)
+
+    inputs = {scenario, choices, count, seed, *(c for col in columns for c in col)}
+    run.click(run_compare, inputs, [result_html, export], api_visibility="private")
+    return CompareTab(load_outputs=[c[2] for c in columns])

@@ -1,0 +1,112 @@
+"""Examples tab (admins): search, view, add and delete example decisions; import a dataset file."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from alignment.errors import InputError
+from assistant.app import AppService
+from ui.common import acting, guarded
+
+__all__ = ["build_examples_tab"]
+
+
+def build_examples_tab(app: AppService) -> None:
+    gr.Markdown("Example decisions used by the `icl` and `regression` algorithms (admins only).")
+    with gr.Row():
+        query = gr.Textbox(label="Search text (empty: list)", scale=3)
+        domain = gr.Textbox(label="Domain", placeholder="triage")
+        attribute = gr.Textbox(label="Attribute", placeholder="fairness")
+        k = gr.Number(value=10, precision=0, label="How many")
+    search = gr.Button("Search", variant="primary")
+    table = gr.Dataframe(headers=["id", "domain", "similarity", "text"], interactive=False, wrap=True)
+    with gr.Row():
+        example_id = gr.Textbox(label="Example id")
+        view = gr.Button("View")
+        delete = gr.Button("Delete", variant="stop")
+    shown = gr.JSON(label="Example")
+    gr.Markdown("### Add an example")
+    new_example = gr.Code(
+        value=json.dumps(
+            {
+                "text": "A scenario...",
+                "choices": ["first", "second"],
+                "scores": [{"fairness": 0.9}, {"fairness": 0.1}],
+                "chosen": 0,
+                "domain": "triage",
+            },
+            indent=2,
+        ),
+        language="json",
+        label="Example (JSON)",
+    )
+    add = gr.Button("Add example")
+    gr.Markdown("### Import a dataset file (ALIGN input_output JSON)")
+    with gr.Row():
+        dataset = gr.Dropdown(app.dataset_files(), label="From the datasets directory", scale=3)
+        upload = gr.File(label="or upload a file", file_types=[".json"])
+    do_import = gr.Button("Import")
+    status = gr.Markdown()
+
+    @guarded
+    def run_search(q: str, dom: str, attr: str, n: float | None, request: gr.Request) -> list[list[Any]]:
+        result = app.search_examples(
+            acting(app, request),
+            {"query": q or "", "domain": dom or None, "attribute": attr or None, "k": int(n or 10)},
+        )
+        return [
+            [e["id"], e.get("domain"), e.get("similarity", ""), e["text"][:200]] for e in result["examples"]
+        ]
+
+    search.click(run_search, [query, domain, attribute, k], [table], api_visibility="private")
+
+    @guarded
+    def run_view(eid: str, request: gr.Request) -> dict[str, Any]:
+        return app.get_example(acting(app, request), {"id": eid.strip()})
+
+    view.click(run_view, [example_id], [shown], api_visibility="private")
+
+    @guarded
+    def run_delete(eid: str, request: gr.Request) -> str:
+        result = app.delete_example(acting(app, request), {"id": eid.strip()})
+        return f"Deleted {', '.join(result['deleted'])}."
+
+    delete.click(run_delete, [example_id], [status], api_visibility="private")
+
+    @guarded
+    def run_add(text: str, request: gr.Request) -> str:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"the example is not valid JSON ({exc})") from None
+        example = app.add_example(acting(app, request), data)
+        return f"Added example `{example['id']}`."
+
+    add.click(run_add, [new_example], [status], api_visibility="private")
+
+    @guarded
+    def run_import(
+        name: str | None,
+        path: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> str:
+        actor = acting(app, request)
+        if path:
+            file = app.save_upload(actor, Path(path))
+        elif name:
+            file = app._dataset_path(name)
+        else:
+            raise InputError("pick a dataset file or upload one")
+        progress(0, desc="checking the file")
+        report = app.import_examples(
+            actor, file, progress=lambda done, total, what: progress((done, total), desc=f"embedding {what}")
+        )
+        return (
+            f"{report['file']}: {report['records']} records, {report['added']} added, "
+            f"{report['present']} already present. The store holds {report['total']}."
+        )
+
+    do_import.click(run_import, [dataset, upload], [status], api_visibility="private")

@@ -1,0 +1,300 @@
+"""Profiles tab: own profiles (admins: everyone's) with one slider per attribute; admin panel."""
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from alignment.errors import InputError
+from assistant.app import AppService
+from profiles.schemas import Actor, AttributePublic
+from ui.common import acting, guarded
+from ui.render import parse_assignments, profile_key, split_profile_key
+
+__all__ = ["ProfilesTab", "build_profiles_tab"]
+
+
+@dataclass
+class ProfilesTab:
+    load_outputs: list[Any] = field(default_factory=list)
+    choices: Any = None
+
+    def on_load(self, actor: Actor) -> list[Any]:
+        return [gr.update(choices=self.choices(actor)), gr.update(visible=actor.is_admin)]
+
+
+def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> ProfilesTab:
+    def profile_choices(actor: Actor) -> list[tuple[str, str]]:
+        rows = app.list_profiles(actor, {"all_users": actor.is_admin})["profiles"]
+        return [
+            (
+                p["name"] if p["owner"] == actor.name else f"{p['name']} (owner {p['owner']})",
+                profile_key(p["owner"], p["name"]),
+            )
+            for p in rows
+        ]
+
+    with gr.Row():
+        picker = gr.Dropdown([], value=None, label="Profile", elem_id="profile-picker", scale=3)
+        reload = gr.Button("Reload", size="sm", scale=0, elem_id="profile-reload")
+    name = gr.Textbox(label="Name", elem_id="profile-name")
+    description = gr.Textbox(label="Description", lines=2)
+    used = gr.CheckboxGroup(
+        [a.name for a in scalars], value=[], label="Attributes in this profile", elem_id="profile-used"
+    )
+    sliders = [
+        gr.Slider(
+            0,
+            1,
+            value=0.5,
+            step=0.05,
+            label=a.label or a.name,
+            info=a.description,
+            elem_id=f"profile-slider-{a.name}",
+        )
+        for a in scalars
+    ]
+    groups = gr.Textbox(
+        label="Demographic groups (CATEGORY=GROUP, one per line)", lines=2, placeholder="SEX=Female"
+    )
+    version = gr.Number(label="Version", precision=0, interactive=False, elem_id="profile-version")
+    with gr.Row():
+        save = gr.Button("Save changes", variant="primary", elem_id="profile-save")
+        create = gr.Button("Create as new", elem_id="profile-create")
+        delete = gr.Button("Delete", variant="stop", elem_id="profile-delete")
+    status = gr.Markdown(elem_id="profile-status")
+    with gr.Accordion("Import / export", open=False):
+        upload = gr.File(label="Import a profiles JSON file", file_types=[".json"])
+        replace = gr.Checkbox(label="Replace profiles with the same name")
+        do_import = gr.Button("Import")
+        do_export = gr.Button("Export my profiles")
+        exported = gr.File(label="Exported profiles")
+
+    form = [name, description, used, *sliders, groups, version]
+
+    def fill(profile: dict[str, Any] | None) -> list[Any]:
+        if profile is None:
+            return (
+                [gr.update(value="")] * 2
+                + [gr.update(value=[])]
+                + [gr.update(value=0.5)] * len(sliders)
+                + [
+                    gr.update(value=""),
+                    gr.update(value=None),
+                ]
+            )
+        targets = profile["targets"]
+        return [
+            profile["name"],
+            profile["description"],
+            [a.name for a in scalars if a.name in targets],
+            *[targets.get(a.name, 0.5) for a in scalars],
+            "\n".join(f"{k}={v}" for k, v in profile["groups"].items()),
+            profile["version"],
+        ]
+
+    def form_targets(data: dict) -> dict[str, float]:
+        use = data[used] or []
+        return {a.name: float(data[s]) for a, s in zip(scalars, sliders, strict=True) if a.name in use}
+
+    def form_groups(data: dict) -> dict[str, str]:
+        try:
+            return parse_assignments(data[groups] or "")
+        except ValueError as exc:
+            raise InputError(f"groups: {exc}") from None
+
+    @guarded
+    def load(key: str | None, request: gr.Request) -> list[Any]:
+        if not key:
+            return fill(None)
+        owner, pname = split_profile_key(key)
+        return fill(app.get_profile(acting(app, request), {"name": pname, "owner": owner}))
+
+    picker.input(load, [picker], form, api_visibility="private")
+
+    @guarded
+    def reload_list(key: str | None, request: gr.Request) -> list[Any]:
+        actor = acting(app, request)
+        choices = profile_choices(actor)
+        keep = key if key in {v for _, v in choices} else None
+        return [gr.update(choices=choices, value=keep), *load(keep, request)]
+
+    reload.click(reload_list, [picker], [picker, *form], api_visibility="private")
+
+    @guarded
+    def save_profile(data: dict, request: gr.Request) -> list[Any]:
+        actor = acting(app, request)
+        if not data[picker]:
+            raise InputError("pick a profile to change, or use 'Create as new'")
+        owner, pname = split_profile_key(data[picker])
+        current = app.get_profile(actor, {"name": pname, "owner": owner})
+        targets = form_targets(data)
+        group_values = form_groups(data)
+        new_name = (data[name] or "").strip()
+        change = {
+            "name": pname,
+            "owner": owner,
+            "description": data[description] or "",
+            "set_targets": targets,
+            "unset_targets": [
+                k for k in current["targets"] if k not in targets and k in {a.name for a in scalars}
+            ],
+            "set_groups": group_values,
+            "unset_groups": [k for k in current["groups"] if k not in group_values],
+            "rename": new_name if new_name and new_name != pname else None,
+            "expected_version": int(data[version]) if data[version] is not None else None,
+        }
+        saved = app.update_profile(actor, change)
+        choices = profile_choices(actor)
+        return [
+            gr.update(choices=choices, value=profile_key(saved["owner"], saved["name"])),
+            *fill(saved),
+            f"Saved **{saved['name']}** (version {saved['version']}).",
+        ]
+
+    save.click(save_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
+
+    @guarded
+    def create_profile(data: dict, request: gr.Request) -> list[Any]:
+        actor = acting(app, request)
+        created = app.create_profile(
+            actor,
+            {
+                "name": data[name] or "",
+                "description": data[description] or "",
+                "targets": form_targets(data),
+                "groups": form_groups(data),
+            },
+        )
+        return [
+            gr.update(choices=profile_choices(actor), value=profile_key(created["owner"], created["name"])),
+            *fill(created),
+            f"Created **{created['name']}**.",
+        ]
+
+    create.click(create_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
+
+    @guarded
+    def delete_profile(key: str | None, ver: float | None, request: gr.Request) -> list[Any]:
+        actor = acting(app, request)
+        if not key:
+            raise InputError("pick a profile to delete")
+        owner, pname = split_profile_key(key)
+        app.delete_profile(
+            actor, {"name": pname, "owner": owner, "expected_version": int(ver) if ver is not None else None}
+        )
+        return [gr.update(choices=profile_choices(actor), value=None), *fill(None), f"Deleted **{pname}**."]
+
+    delete.click(delete_profile, [picker, version], [picker, *form, status], api_visibility="private")
+
+    @guarded
+    def import_file(path: str | None, rep: bool, request: gr.Request) -> list[Any]:
+        actor = acting(app, request)
+        if not path:
+            raise InputError("choose a profiles JSON file to import (as written by 'Export')")
+        try:
+            bundle = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"the file is not valid JSON ({exc}); export a file to see the format") from None
+        result = app.import_profiles(actor, {"bundle": bundle, "replace": bool(rep)})
+        names = ", ".join(p["name"] for p in result["imported"])
+        return [gr.update(choices=profile_choices(actor)), f"Imported {len(result['imported'])}: {names}."]
+
+    do_import.click(import_file, [upload, replace], [picker, status], api_visibility="private")
+
+    @guarded
+    def export_file(request: gr.Request) -> str:
+        bundle = app.export_profiles(acting(app, request))
+        out = Path(tempfile.mkdtemp(prefix="align-profiles-")) / "profiles.json"
+        out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False))
+        return str(out)
+
+    do_export.click(export_file, None, [exported], api_visibility="private")
+
+    with gr.Accordion("Administration: attribute definitions and users", open=False, visible=False) as admin:
+        build_admin_panel(app)
+
+    return ProfilesTab(load_outputs=[picker, admin], choices=profile_choices)
+
+
+def build_admin_panel(app: AppService) -> None:
+    gr.Markdown("### Attribute definitions")
+    attributes = gr.Dataframe(
+        headers=["name", "kind", "domain", "label", "description"], interactive=False, wrap=True
+    )
+    definition = gr.Code(
+        value=json.dumps(
+            {
+                "name": "honesty",
+                "kind": "scalar",
+                "domain": "generic",
+                "label": "Honesty",
+                "description": "Telling the truth",
+                "high": "always tells the truth",
+                "low": "bends the truth",
+            },
+            indent=2,
+        ),
+        language="json",
+        label="Attribute definition (JSON; created or updated by name)",
+    )
+    with gr.Row():
+        list_attrs = gr.Button("List attributes")
+        save_attr = gr.Button("Save attribute", variant="primary")
+    gr.Markdown("### Users")
+    users = gr.Dataframe(headers=["name", "role", "has_password"], interactive=False)
+    with gr.Row():
+        user_name = gr.Textbox(label="User name")
+        password = gr.Textbox(label="Password (8+ characters)", type="password")
+        role = gr.Radio(["user", "admin"], value="user", label="Role")
+    with gr.Row():
+        list_users = gr.Button("List users")
+        add_user = gr.Button("Add user", variant="primary")
+        set_pw = gr.Button("Set password")
+        set_role = gr.Button("Set role")
+    admin_status = gr.Markdown()
+
+    def attr_rows(request: gr.Request) -> list[list[Any]]:
+        rows = app.list_attributes(acting(app, request))["attributes"]
+        return [[a["name"], a["kind"], a["domain"], a["label"], a["description"][:120]] for a in rows]
+
+    def user_rows(request: gr.Request) -> list[list[Any]]:
+        rows = app.list_users(acting(app, request))["users"]
+        return [[u["name"], u["role"], u["has_password"]] for u in rows]
+
+    list_attrs.click(guarded(attr_rows), None, [attributes], api_visibility="private")
+    list_users.click(guarded(user_rows), None, [users], api_visibility="private")
+
+    @guarded
+    def save_attribute(text: str, request: gr.Request) -> list[Any]:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"the definition is not valid JSON ({exc})") from None
+        result = app.upsert_attribute(acting(app, request), {"attribute": data})
+        what = "created" if result["created"] else "updated" if result["updated"] else "unchanged"
+        return [attr_rows(request), f"Attribute **{result['attribute']['name']}** {what}."]
+
+    save_attr.click(save_attribute, [definition], [attributes, admin_status], api_visibility="private")
+
+    @guarded
+    def add(name: str, pw: str, r: str, request: gr.Request) -> list[Any]:
+        user = app.add_user(acting(app, request), {"name": name, "password": pw or None, "role": r})
+        return [user_rows(request), f"User **{user['name']}** added ({user['role']})."]
+
+    @guarded
+    def change_password(name: str, pw: str, request: gr.Request) -> list[Any]:
+        app.set_password(acting(app, request), {"name": name, "password": pw})
+        return [user_rows(request), f"Password of **{name}** changed."]
+
+    @guarded
+    def change_role(name: str, r: str, request: gr.Request) -> list[Any]:
+        app.set_role(acting(app, request), {"name": name, "role": r})
+        return [user_rows(request), f"**{name}** is now {r}."]
+
+    add_user.click(add, [user_name, password, role], [users, admin_status], api_visibility="private")
+    set_pw.click(change_password, [user_name, password], [users, admin_status], api_visibility="private")
+    set_role.click(change_role, [user_name, role], [users, admin_status], api_visibility="private")
