@@ -40,6 +40,7 @@ __all__ = [
     "check_chroma",
     "check_database",
     "check_health",
+    "health_routes",
 ]
 
 DEFAULT_TIMEOUT_S = 3.0
@@ -315,11 +316,16 @@ def check_health(
     )
 
 
-def add_health_routes(app: Any, settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+def health_routes(settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Any]:
     """``GET /healthz`` (the deep check: 200 when healthy, else 503, body = the report) and
-    ``GET /livez`` (the process answers; no dependency is contacted) on a FastAPI app."""
+    ``GET /livez`` (the process answers; nothing is contacted), as FastAPI routes. Open to anyone:
+    the orchestrator has no login, and the report holds no secret (URLs without passwords).
+
+    ``align serve`` hands them to Gradio's FastAPI app (``launch(app_kwargs={"routes": ...})``).
+    """
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse
+    from fastapi.routing import APIRoute
 
     async def healthz() -> JSONResponse:
         report = await run_in_threadpool(check_health, settings, timeout_s=timeout_s)
@@ -328,5 +334,12 @@ def add_health_routes(app: Any, settings: Settings, *, timeout_s: float = DEFAUL
     async def livez() -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/livez", livez, methods=["GET"], include_in_schema=False)
+    return [
+        APIRoute("/healthz", healthz, methods=["GET"], include_in_schema=False),
+        APIRoute("/livez", livez, methods=["GET"], include_in_schema=False),
+    ]
+
+
+def add_health_routes(app: Any, settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    """Add ``health_routes`` to an existing FastAPI app."""
+    app.router.routes.extend(health_routes(settings, timeout_s=timeout_s))

@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     app = build_app(load_settings(), args.host, args.datasets, args.eval_limit)
+    from assistant.health import health_routes
     from ui.app import build_demo
 
     demo = build_demo(app)
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             ssr_mode=False,
             quiet=True,
             footer_links=["api"],
+            # GET /healthz (database, Chroma, backbone; 200/503) and /livez for the orchestrator.
+            app_kwargs={"routes": health_routes(app.service.settings)},
         )
     finally:
         app.service.backbones.close()

@@ -19,12 +19,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 from deploy_env import app_environment, load_compose
 from examples_fixtures import ChromaServer
@@ -46,6 +48,8 @@ class Stack:
     schema: str
     tmp: Path
     replicas: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    admin: tuple[str, str] = ("", "")  # the compose file's bootstrap admin (user, password)
+    urls: list[str] = field(default_factory=list)  # the running app replicas
 
     def replica_env(self, index: int) -> dict[str, str]:
         data_dir = self.tmp / f"replica-{index}"
@@ -77,7 +81,7 @@ def _base_env() -> dict[str, str]:
 def _loopback_env(
     compose_env: dict[str, str], schema: str, chroma: ChromaServer, llama: LlamaServer
 ) -> dict[str, str]:
-    env = dict(compose_env)
+    env = {str(k): str(v) for k, v in compose_env.items()}
     compose_db = make_url(env["ALIGN_DATABASE_URL"])
     assert compose_db.host == "postgres" and compose_db.drivername == "postgresql+psycopg"
     env["ALIGN_DATABASE_URL"] = compose_db.set(
@@ -126,10 +130,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         llama.start()
         stack = Stack(_loopback_env(compose_env, schema, chroma, llama), llama, chroma, schema, tmp)
         # The compose file's one-shot migrate service, run once before any replica.
-        migrate = compose["services"]["migrate"]["command"]
-        assert migrate[:2] == ["sh", "-c"]
+        migrate = compose["services"]["migrate"]
+        assert migrate["command"][:2] == ["sh", "-c"]
+        migrate_env = _loopback_env(migrate["environment"], schema, chroma, llama)
+        stack.admin = (migrate_env["BOOTSTRAP_ADMIN"], migrate_env["BOOTSTRAP_ADMIN_PASSWORD"])
         done = subprocess.run(
-            migrate, env=stack.replica_env(0), capture_output=True, text=True, timeout=300, cwd=tmp
+            migrate["command"],
+            env={**_base_env(), **migrate_env, "ALIGN_DATA_DIR": str(tmp / "migrate")},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp,
         )
         assert done.returncode == 0, done.stderr
         yield stack
@@ -192,6 +203,90 @@ def test_health_reports_all_three_components_ok(stack: Stack):
     assert "revision" in components["database"]["detail"]
 
 
+SITUATION = (
+    "Two people are hurt after a vehicle crash and I have one medical kit: the driver who caused "
+    "the crash, and a bystander who was hit.\n- Treat the driver\n- Treat the bystander"
+)
+
+
+def _start_replica(stack: Stack, index: int) -> str:
+    """The compose file's app command, bound to loopback on a free port, with its own data dir."""
+    from llama_server import free_port
+
+    command = list(load_compose()["services"]["app"]["command"])
+    assert command[:2] == ["align", "serve"]
+    port = free_port()
+    command[command.index("--host") + 1] = "127.0.0.1"
+    command[command.index("--port") + 1] = str(port)
+    log = stack.tmp / f"replica-{index}.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            command,
+            env=stack.replica_env(index),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=stack.tmp / f"replica-{index}",
+        )
+    stack.replicas.append(process)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"replica {index} exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=10).status_code == 200:
+                stack.urls.append(url)
+                return url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"replica {index} was not healthy within 120 s:\n{log.read_text()}")
+
+
+def test_two_replicas_serve_one_conversation_alternately(stack: Stack):
+    from gradio_client import Client
+
+    urls = [_start_replica(stack, 0), _start_replica(stack, 1)]
+    a, b = (Client(url, auth=stack.admin, verbose=False) for url in urls)
+    assert (
+        a.predict({}, api_name="/whoami")["name"]
+        == b.predict({}, api_name="/whoami")["name"]
+        == stack.admin[0]
+    )
+
+    turn1 = a.predict(
+        {"message": SITUATION, "targets": {"moral_deservingness": 0.9}, "seed": 3}, api_name="/chat"
+    )
+    assert turn1["kind"] == "decision", turn1
+    conversation = turn1["conversation_id"]
+    chosen = turn1["decision"]["choice"]
+    assert chosen in ("Treat the driver", "Treat the bystander")
+    # Replica B continues the conversation that replica A started: "why?" is answered from the
+    # decision log that A wrote to PostgreSQL.
+    turn2 = b.predict({"message": "why?", "conversation_id": conversation}, api_name="/chat")
+    assert turn2["kind"] == "why" and turn2["conversation_id"] == conversation, turn2
+    other = "Treat the bystander" if chosen == "Treat the driver" else "Treat the driver"
+    turn3 = a.predict({"message": f"why not {other}?", "conversation_id": conversation}, api_name="/chat")
+    assert turn3["kind"] == "why_not" and turn3["conversation_id"] == conversation, turn3
+
+    listed_a = a.predict({}, api_name="/list_conversations")["conversations"]
+    listed_b = b.predict({}, api_name="/list_conversations")["conversations"]
+    assert [c["id"] for c in listed_a] == [c["id"] for c in listed_b] == [conversation]
+    full_a = a.predict({"id": conversation}, api_name="/get_conversation")
+    full_b = b.predict({"id": conversation}, api_name="/get_conversation")
+    assert full_a == full_b
+    messages = full_b["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    assert [m["content"] for m in messages[::2]] == [SITUATION, "why?", f"why not {other}?"]
+    assert [m["content"] for m in messages[1::2]] == [turn1["text"], turn2["text"], turn3["text"]]
+    assert messages[1]["decision_id"] == turn1["decision_id"] is not None
+
+    # Nothing went through a replica's local disk: each has its own data dir, neither holds a database.
+    for index in (0, 1):
+        assert not list((stack.tmp / f"replica-{index}").rglob("*.sqlite3"))
+
+
 # Keep this test last in the module: it stops the model server of the shared stack.
 def test_health_reports_unhealthy_when_the_model_server_is_down(stack: Stack):
     stack.llama.stop()
@@ -201,3 +296,9 @@ def test_health_reports_unhealthy_when_the_model_server_is_down(stack: Stack):
     assert components["backbone"]["ok"] is False
     assert "start the model server" in components["backbone"]["detail"]
     assert components["database"]["ok"] and components["chroma"]["ok"]
+    assert len(stack.urls) == 2
+    for url in stack.urls:  # the replicas stay up and tell the orchestrator the backbone is down
+        response = httpx.get(f"{url}/healthz", timeout=20)
+        assert response.status_code == 503
+        assert response.json()["components"]["backbone"]["ok"] is False
+        assert httpx.get(f"{url}/livez", timeout=5).json() == {"ok": True}
