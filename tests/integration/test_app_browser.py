@@ -1,0 +1,148 @@
+"""The app in a real browser: Debian's chromium driven by Playwright against a live ``align serve``.
+
+Select with ``-m browser``. Log in, chat a decision (persona on the embedded model), run a
+2-column comparison, edit a profile slider and see it saved (after a reload, and in the store).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+pytest_plugins = ["conftest_app"]
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SITUATION = (
+    "Two people are hurt after a car crash and there is one medical kit.\n"
+    "- Treat the driver who caused the crash\n"
+    "- Treat the passenger of the other car"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):  # type: ignore[attr-defined]
+        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def alice_profile(app_server):
+    from profiles.schemas import ProfileCreate
+
+    store = app_server.open_store()
+    try:
+        alice = store.users.actor("alice")
+        store.profiles.create(alice, ProfileCreate(name="browser-fair", targets={"fairness": 0.6}))
+    finally:
+        store.close()
+    return "browser-fair"
+
+
+def login(browser, url: str, user: str, password: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(30_000)
+    page.goto(url + "/")
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.locator("#header").get_by_text(f"Signed in as {user}").wait_for()
+    return page
+
+
+def pick(page, elem_id: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_login_and_chat_a_decision(app_server, browser, alice_profile):
+    page = login(browser, app_server.url, *app_server.auth("alice"))
+    assert page.get_by_role("tab", name="Examples").count() == 0  # admins only
+    pick(page, "chat-profile", alice_profile)
+    page.locator("#chat-input textarea").fill(SITUATION)
+    page.locator("#chat-send").click()
+    answer = page.locator("#chatbot").get_by_text("Recommendation:")
+    answer.wait_for(timeout=120_000)
+    text = page.locator("#chatbot").inner_text()
+    assert "Treat the" in text and "Why:" in text and "Scores" in text
+    store = app_server.open_store()
+    try:
+        entries = store.log.list(store.users.actor("alice"))
+        assert entries[0].profile_name == alice_profile and entries[0].algorithm == "persona"
+        assert entries[0].backbone == "embedded" and entries[0].status == "ok"
+        assert entries[0].choice is not None and entries[0].choice in text
+    finally:
+        store.close()
+    page.close()
+
+
+def test_two_column_comparison(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-scenario textarea").fill(SITUATION.splitlines()[0])
+    page.locator("#compare-choices textarea").fill("Treat the driver\nTreat the passenger")
+    pick(page, "compare-algorithm-1", "random")
+    page.locator("#compare-targets-2 textarea, #compare-targets-2 input").first.fill("fairness=0.9")
+    page.locator("#compare-run").click()
+    columns = page.locator("#compare-result .compare-column")
+    columns.nth(1).wait_for(timeout=120_000)
+    assert columns.count() == 2
+    first, second = columns.nth(0).inner_text(), columns.nth(1).inner_text()
+    assert "random" in first and "persona" in second and "fairness" in second
+    assert "tokens" in second and "Why:" in second
+    agree = page.locator("#compare-result").inner_text()
+    disagreeing = page.locator("#compare-result .compare-column[data-disagrees='true']").count()
+    assert ("All columns agree" in agree) == (disagreeing == 0)
+    link = page.locator("#compare-export a[download='comparison.json']")
+    link.wait_for()
+    exported = page.request.get(link.get_attribute("href")).json()  # the download, with the login cookie
+    for shown, result in zip((first, second), exported["result"]["results"], strict=True):
+        assert result["decision"]["choice"] in shown
+    assert len(exported["result"]["results"]) == 2 and exported["request"]["columns"][1]["targets"] == {
+        "fairness": 0.9
+    }
+    page.close()
+
+
+def test_edit_a_profile_slider_and_see_it_saved(app_server, browser, alice_profile):
+    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page.get_by_role("tab", name="Profiles").click()
+    pick(page, "profile-picker", alice_profile)
+    number = page.locator("#profile-slider-fairness input[type=number]")
+    page.wait_for_function("() => document.querySelector('#profile-version input')?.value === '1'")
+    assert float(number.input_value()) == pytest.approx(0.6)
+    number.fill("0.85")
+    number.press("Enter")
+    page.locator("#profile-save").click()
+    page.locator("#profile-status").get_by_text("Saved").wait_for()
+    # reload the page: the saved value comes back from the server
+    page.reload()
+    page.locator("#header").get_by_text("Signed in as alice").wait_for()
+    page.get_by_role("tab", name="Profiles").click()
+    pick(page, "profile-picker", alice_profile)
+    page.wait_for_function("() => document.querySelector('#profile-version input')?.value === '2'")
+    assert float(page.locator("#profile-slider-fairness input[type=number]").input_value()) == pytest.approx(
+        0.85
+    )
+    store = app_server.open_store()
+    try:
+        saved = store.profiles.get(store.users.actor("alice"), alice_profile)
+        assert saved.targets == {"fairness": 0.85} and saved.version == 2
+    finally:
+        store.close()
+    page.close()
