@@ -41,6 +41,6 @@ def login_required(store: Store, host: str) -> bool:
         return False
     raise ConfigError(
         f"refusing to serve on {host} without login: no user has a password yet. Create an admin "
-        "with `align users add NAME --password PASSWORD --role admin`, or bind to 127.0.0.1 "
+        "with `align users add NAME --password PASSWORD --admin`, or bind to 127.0.0.1 "
         "for the single local-user mode"
     )
