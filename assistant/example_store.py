@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from alignment.datasets import DatasetRecord
-from alignment.errors import ConfigError, InputError, NotFound
+from alignment.errors import AlignError, ConfigError, InputError, NotFound, StoreUnavailable
 from alignment.examples import mmr_select, normalize_for_match
 from alignment.models import AlignmentTarget, Example, Scenario
 
@@ -491,4 +491,20 @@ class LazyExampleStore:
         k: int = 3,
         mmr_lambda: float | None = None,
     ) -> list[Example]:
-        return self.store.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda)
+        """The store's examples; a store that stops answering fails clearly (no silent fallback)."""
+        try:
+            return self.store.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda)
+        except AlignError:
+            raise
+        except Exception as exc:
+            where = (
+                f"the Chroma server at {self._settings.chroma_host}:{self._settings.chroma_port}"
+                if self._settings.chroma_host
+                else "the embedded example store"
+            )
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise StoreUnavailable(
+                f"{where} did not answer ({type(exc).__name__}: {first}); this algorithm needs "
+                "example decisions: start the store and retry, or choose an algorithm without "
+                "examples (persona, persona-vote, random)"
+            ) from None

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     # the chat asks this backbone for the options when the user did not list them (None: it asks the user)
     chat_extraction_backbone: str | None = None
+    # align serve: requests waiting past this depth get "busy, retry" (HTTP 503) instead of piling up
+    max_queue: int = Field(default=64, ge=1)
+    # login attempts: this many failures for one user name within the window lock it for the cool-down
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=60.0, gt=0)
+    login_cooldown_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

@@ -18,6 +18,7 @@ from alignment.algorithms.registry import algorithm_names
 from alignment.datasets import load_file
 from alignment.errors import AlignError, InputError, NotFound, PermissionDenied
 from alignment.models import Example, Scenario
+from assistant.app.login_limit import LoginLimiter
 from assistant.app.schemas import (
     AddExampleRequest,
     AddUserRequest,
@@ -92,6 +93,10 @@ class AppService:
         self.eval_limit_cap = eval_limit_cap
         self._examples = examples
         self.chat_engine = ChatEngine(store, service, extraction_backbone)
+        settings = service.settings
+        self.login_limiter = LoginLimiter(
+            settings.login_max_failures, settings.login_window_s, settings.login_cooldown_s
+        )
         self.refresh_attributes()
 
     # -- who is acting ----------------------------------------------------------------------
@@ -108,8 +113,17 @@ class AppService:
         raise PermissionDenied("log in first: this server requires a user name and password")
 
     def authenticate(self, username: str, password: str) -> bool:
-        """For the login page: a known user with a password that matches."""
-        return self.store.users.authenticate(username, password) is not None
+        """For the login page: a known user with a password that matches.
+
+        Rate-limited per user name (``LoginLimiter``): while a name cools down this raises
+        ``TooManyLogins`` without checking the password.
+        """
+        self.login_limiter.check(username)
+        if self.store.users.authenticate(username, password) is None:
+            self.login_limiter.failed(username)
+            return False
+        self.login_limiter.succeeded(username)
+        return True
 
     def whoami(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         return {"name": actor.name, "role": actor.role, "local_mode": self.local_mode}

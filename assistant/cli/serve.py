@@ -9,7 +9,7 @@ from typing import Any
 
 from alignment.errors import ConfigError
 
-__all__ = ["build_app", "register"]
+__all__ = ["build_app", "login_callable", "register"]
 
 
 def register(sub: Any) -> None:
@@ -77,6 +77,21 @@ def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit:
     )
 
 
+def login_callable(app: Any) -> Any:
+    """The login check for Gradio: a user name cooling down gets HTTP 429 with the reason."""
+    from fastapi import HTTPException
+
+    from assistant.app.login_limit import TooManyLogins
+
+    def check(username: str, password: str) -> bool:
+        try:
+            return bool(app.authenticate(username, password))
+        except TooManyLogins as exc:
+            raise HTTPException(status_code=429, detail=str(exc)) from None
+
+    return check
+
+
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from assistant.settings import load_settings
@@ -90,14 +105,16 @@ def run(args: argparse.Namespace) -> int:
     from ui.app import build_demo
 
     demo = build_demo(app)
-    demo.queue(default_concurrency_limit=args.concurrency)
+    # past max_queue waiting requests a caller gets HTTP 503 "Queue is full" (gradio_client:
+    # QueueError "Queue is full! Please try again.") instead of piling up
+    demo.queue(default_concurrency_limit=args.concurrency, max_size=app.service.settings.max_queue)
     mode = "single local-user mode (no login)" if app.local_mode else "login required"
     print(f"align serve: http://{args.host}:{args.port} ({mode})", flush=True)
     try:
         demo.launch(
             server_name=args.host,
             server_port=args.port,
-            auth=None if app.local_mode else app.authenticate,
+            auth=None if app.local_mode else login_callable(app),
             auth_message="Log in with your ALIGN assistant user name and password.",
             allowed_paths=[str(app.work_dir)],
             show_error=True,
