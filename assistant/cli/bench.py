@@ -27,6 +27,9 @@ def register(sub: Any) -> None:
     from assistant.cli.bench_retrieval import register_retrieval
 
     register_retrieval(bsub)
+    from assistant.cli.bench_serve import register_serve
+
+    register_serve(bsub)
 
 
 _LINES = [
