@@ -23,7 +23,11 @@ def test_bench_serve_short_run_has_no_errors(tmp_path):
     }
     out = subprocess.run(
         [ALIGN, "bench", "serve", "--users", "3", "--seconds", "6", "--calibrate-seconds", "4", "--json"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=580,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=580,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
@@ -39,6 +43,11 @@ def test_bench_serve_short_run_has_no_errors(tmp_path):
 
 
 def test_bench_serve_rejects_bad_arguments(tmp_path):
-    out = subprocess.run([ALIGN, "bench", "serve", "--users", "0"], capture_output=True, text=True,
-                         env={**os.environ, "ALIGN_DATA_DIR": str(tmp_path)}, timeout=120)
+    out = subprocess.run(
+        [ALIGN, "bench", "serve", "--users", "0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ALIGN_DATA_DIR": str(tmp_path)},
+        timeout=120,
+    )
     assert out.returncode == 2 and "--users must be at least 1" in out.stderr
