@@ -1,8 +1,10 @@
-"""``align setup``: prepare local files (the embedded model) once, offline."""
+"""``align setup``: prepare local files once, offline: the embedded model, the data directory,
+the attribute definitions and (by default) the vendored example decisions."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from assistant.models_local import embedded_model_path
@@ -10,18 +12,48 @@ from assistant.settings import load_settings
 
 __all__ = ["register"]
 
+DEFAULT_EXAMPLES = Path("datasets")
+
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "setup", help="assemble the embedded model and create the data directory"
+        "setup",
+        help="assemble the embedded model, create the data directory, seed attributes and examples",
+    )
+    p.add_argument(
+        "--examples",
+        default=str(DEFAULT_EXAMPLES),
+        metavar="DIR",
+        help="import the ALIGN files under DIR/triage and DIR/opinionqa into the example store when it "
+        "is empty (default: ./datasets); pass an empty string to skip",
     )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from assistant.cli.examples import import_paths
+    from assistant.cli.operator import open_cli_store
+    from assistant.example_store import open_example_store
+
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = embedded_model_path()
     print(f"embedded model: {path}")
     print(f"data directory: {settings.data_dir}")
+    store = open_cli_store(settings)  # migrated, attribute packs seeded
+    try:
+        print(f"attribute definitions: {len(store.attributes.list())}")
+    finally:
+        store.close()
+    root = Path(args.examples) if args.examples else None
+    if root is not None and (root / "triage").is_dir():
+        examples = open_example_store(settings)
+        if examples.count() == 0:
+            dirs = [str(d) for d in (root / "triage", root / "opinionqa") if d.is_dir()]
+            report = import_paths(examples, dirs)
+            print(f"example decisions: imported {report['added']} from {', '.join(dirs)}")
+        else:
+            print(f"example decisions: {examples.count()} already stored")
+    elif root is not None:
+        print(f"example decisions: {root}/triage not found; import later with `align examples import`")
     return 0
