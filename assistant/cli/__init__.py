@@ -24,6 +24,7 @@ _GROUPS = [
     "assistant.cli.profiles",
     "assistant.cli.log",
     "assistant.cli.db",
+    "assistant.cli.calibration",
     "assistant.cli.health",
     "assistant.cli.serve",
 ]

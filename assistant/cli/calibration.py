@@ -1,0 +1,122 @@
+"""``align eval-calibration`` and ``align calibrate``: learn a profile from a person's own choices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from alignment.errors import InputError
+from assistant.cli.operator import add_user_arg
+
+__all__ = ["parse_int_list", "register"]
+
+
+def register(sub: Any) -> None:
+    e: argparse.ArgumentParser = sub.add_parser(
+        "eval-calibration",
+        help="measure how well calibration recovers known targets (simulated users)",
+        description=(
+            "Simulated users with known targets (each attribute high or low: all high, all low, one "
+            "high, one low, mixtures) answer triage dilemmas through the softmax choice model with a "
+            "noise level. Reports mean absolute error and the share of attributes whose direction "
+            "(high/low) is right after N answers, for active and for random selection."
+        ),
+    )
+    e.add_argument("--answers", default="5,10,20", help="numbers of answers to score at (default 5,10,20)")
+    e.add_argument(
+        "--noise",
+        default="low",
+        help="the users' noise: none, low (beta 8), medium (4), high (2), or a beta (default low)",
+    )
+    e.add_argument("--users", type=int, default=64, help="simulated users (default 64)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument(
+        "--attributes", help="comma-separated attributes (default: every one the data can calibrate)"
+    )
+    e.add_argument(
+        "--data", nargs="+", metavar="PATH", help="triage files or folders (default datasets/triage)"
+    )
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    e.set_defaults(handler=_eval)
+
+    c: argparse.ArgumentParser = sub.add_parser(
+        "calibrate",
+        help="answer a few dilemmas; learn your attribute values and save them as a profile",
+        description=(
+            "Shows K dilemmas, one at a time, each chosen to tell the most about your values given "
+            "your answers so far. Answer with the letter of your choice (s to skip, q to stop). At the "
+            "end it shows the estimated attribute values with their uncertainty and saves them as a "
+            "profile. Answers are read from standard input, so they can be piped in."
+        ),
+    )
+    c.add_argument("--answers", type=int, default=10, metavar="K", help="dilemmas to answer (default 10)")
+    c.add_argument("--attributes", help="comma-separated attributes (default: every one the dilemmas score)")
+    c.add_argument("--save-as", metavar="PROFILE", help="profile name to save (default 'calibrated')")
+    c.add_argument("--no-save", action="store_true", help="show the estimate, save nothing")
+    c.add_argument(
+        "--source",
+        choices=["auto", "data", "examples"],
+        default="auto",
+        help="where dilemmas come from: the example store's triage examples, the vendored data, or "
+        "auto (the example store if it holds triage examples, else the data)",
+    )
+    c.add_argument("--data", nargs="+", metavar="PATH", help="triage files or folders (with --source data)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", action="store_true", help="print the final estimate as JSON")
+    add_user_arg(c)
+    c.set_defaults(handler=_calibrate)
+
+
+def parse_int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"{flag} {text!r}: give whole numbers separated by commas, e.g. 5,10,20") from None
+    if not values or any(v < 1 for v in values):
+        raise InputError(f"{flag} {text!r}: give positive whole numbers, e.g. 5,10,20")
+    return values
+
+
+def _attributes(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if not names:
+        raise InputError("--attributes: name at least one attribute, e.g. fairness,risk_aversion")
+    return names
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from assistant.calibration_eval import (
+        CalibrationEvalConfig,
+        load_triage_records,
+        noise_beta,
+        results_markdown,
+        run_calibration_eval,
+    )
+
+    if not 1 <= args.users <= 10_000:
+        raise InputError("--users must be between 1 and 10000")
+    noise_beta(args.noise)  # a bad --noise fails before any work
+    config = CalibrationEvalConfig(
+        answers=parse_int_list(args.answers, "--answers"),
+        noise=args.noise,
+        users=args.users,
+        seed=args.seed,
+        attributes=_attributes(args.attributes),
+    )
+    records = load_triage_records(args.data)
+    result = run_calibration_eval(records, config)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(results_markdown(result))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from assistant.calibration_flow import run_calibrate_command
+
+    return run_calibrate_command(args, stdin=sys.stdin, stdout=sys.stdout)
