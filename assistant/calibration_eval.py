@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -48,7 +48,7 @@ __all__ = [
 NOISE_LEVELS: dict[str, float] = {"none": math.inf, "low": 8.0, "medium": 4.0, "high": 2.0}
 HIGH_RANGE = (0.7, 1.0)
 LOW_RANGE = (0.0, 0.3)
-STRATEGIES = ("active", "random")
+STRATEGIES: tuple[Literal["active", "random"], ...] = ("active", "random")
 
 
 def noise_beta(noise: str) -> float:
@@ -177,7 +177,7 @@ def run_calibration_eval(
         for strategy in STRATEGIES:
             user_rng = np.random.default_rng(seed)  # same answer noise stream for both strategies
             pick_rng = np.random.default_rng(seed + 1)
-            post, asked = prior, []
+            post, asked = prior, list[str]()
             for step in range(1, checkpoints[-1] + 1):
                 if step <= horizon:
                     d = pool.next(post, asked=asked, strategy=strategy, rng=pick_rng)

@@ -106,7 +106,7 @@ def ask_dilemmas(
     rng: np.random.Generator,
 ) -> Posterior:
     """Ask up to ``count`` dilemmas, each the most informative next one; the posterior after them."""
-    post, asked = prior, []
+    post, asked = prior, list[str]()
     answered = 0
     while answered < count:
         d = pool.next(post, asked=asked, rng=rng)
