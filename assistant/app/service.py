@@ -139,9 +139,19 @@ class AppService:
             "default_algorithm": settings.default_algorithm,
         }
 
+    ATTRIBUTES_TTL_S = 2.0
+
     def refresh_attributes(self) -> None:
         """The decision service describes targets with the stored definitions (re-read after edits)."""
         self.service.attributes = self.store.attributes.prompt_attributes()
+        self._attributes_read_at = time.monotonic()
+
+    def current_attributes(self) -> dict[str, Any]:
+        """The stored definitions, at most ATTRIBUTES_TTL_S old: an admin's edit on another replica
+        (they share the database) reaches this one within seconds, without a restart."""
+        if time.monotonic() - self._attributes_read_at > self.ATTRIBUTES_TTL_S:
+            self.refresh_attributes()
+        return self.service.attributes
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class AppService:
             ),
             self.store.log.for_actor(actor),
             profile=profile,
-            attributes=self.service.attributes,
+            attributes=self.current_attributes(),
         )
         exclude = set() if req.include_prompts else {"prompts"}
         return {**logged.decision.model_dump(mode="json", exclude=exclude), "log_id": logged.log_id}
@@ -173,7 +183,7 @@ class AppService:
             Scenario(text=req.scenario, choices=req.choices)
         except ValueError as exc:
             raise InputError(str(exc).splitlines()[-1].strip()) from None
-        known = set(self.service.attributes)
+        known = set(self.current_attributes())
         columns = []
         for i, column in enumerate(req.columns):  # resolve profiles first: a missing one fails fast
             values: dict[str, float] = {}
