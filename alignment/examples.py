@@ -34,6 +34,7 @@ class ExampleRetriever(Protocol):
         *,
         k: int = 3,
         mmr_lambda: float | None = None,
+        owner: str | None = None,  # the acting user: their personal examples too, no one else's
     ) -> list[Example]: ...
 
 

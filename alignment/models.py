@@ -154,6 +154,7 @@ class Example(BaseModel):
     domain: str | None = None
     source: str | None = None
     scenario_id: str | None = None
+    owner: str | None = None  # a personal example (a user's feedback): retrieved for that user only
 
 
 class Decision(BaseModel):

@@ -218,6 +218,9 @@ def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: Te
         if store is not None and est.answers:
             name = args.save_as or DEFAULT_PROFILE
             saved = save_estimate(store, actor, name, est)
+            answers = [a.model_dump(mode="json") for a in post.answers]  # feedback re-estimates from them
+            assert actor is not None
+            store.calibrations.save(actor, saved.name, attributes, answers, args.seed)
             stdout.write(
                 f"Saved as profile {saved.name!r} (version {saved.version}); use it with "
                 f"`align decide --profile {saved.name}`.\n"

@@ -45,6 +45,9 @@ def decide_logged(
 ) -> LoggedDecision:
     """Decide and record the outcome; a failed decision is recorded as failed, then re-raised."""
     request = request_with_profile(request, profile)
+    actor = getattr(log, "actor", None)
+    if request.user is None and actor is not None:  # retrieval adds the acting user's own examples
+        request = request.model_copy(update={"user": actor.name})
     known = {**(attributes or {}), **(profile.attributes if profile else {})}
     names: dict[str, Any] = {"algorithm": request.algorithm, "backbone": request.backbone}
     with contextlib.suppress(AlignError):  # an unknown name fails again, and is logged, in decide

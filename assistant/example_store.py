@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from alignment.datasets import DatasetRecord
 from alignment.errors import AlignError, ConfigError, InputError, NotFound, StoreUnavailable
 from alignment.examples import mmr_select, normalize_for_match
+from alignment.feedback import PERSONAL_DOMAIN
 from alignment.models import AlignmentTarget, Example, Scenario
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
 
 DEFAULT_COLLECTION = "align_examples"
 NEAR_DUPLICATE_SIMILARITY = 0.97  # cosine similarity at or above which two scenarios are "the same"
+PERSONAL_MIN_SIMILARITY = 0.5  # a user's own example is shown first when at least this similar
 
 
 def _offline() -> None:
@@ -195,6 +197,8 @@ def _metadata(example: Example) -> dict[str, Any]:
     }
     if attributes:
         meta["attributes"] = attributes
+    if example.owner:
+        meta["owner"] = example.owner
     return meta
 
 
@@ -210,6 +214,7 @@ def _example(id_: str, document: str | None, meta: dict[str, Any]) -> Example:
         domain=meta.get("domain") or None,
         source=meta.get("source") or None,
         scenario_id=meta.get("scenario_id") or None,
+        owner=meta.get("owner") or None,
     )
 
 
@@ -356,6 +361,7 @@ class ExampleStore:
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         near_duplicate_similarity: float = NEAR_DUPLICATE_SIMILARITY,
+        personal_of: str | None = None,
     ) -> list[ExampleHit]:
         """Top-k examples by embedding similarity to ``text``.
 
@@ -363,7 +369,8 @@ class ExampleStore:
         leave-one-out: never an example of ``exclude_scenario_id``, and (unless turned off) never
         one whose text is the query's text (same normalised text, or cosine similarity at or above
         ``near_duplicate_similarity``). ``mmr_lambda`` in [0, 1] re-ranks ``fetch_k`` candidates by
-        maximal marginal relevance for diversity.
+        maximal marginal relevance for diversity. Personal examples (a user's feedback) are
+        never returned, except with ``personal_of``: then only that user's personal examples.
         """
         if k < 1:
             raise InputError("k must be at least 1")
@@ -377,6 +384,7 @@ class ExampleStore:
             attributes=attributes,
             exclude_scenario_id=exclude_scenario_id,
             exclude_text=text if exclude_near_duplicates else None,
+            personal_of=personal_of,
         )
         want = fetch_k or (max(4 * k, k + 20) if mmr_lambda is not None else k + 10)
         query = self.embed([text])[0]
@@ -417,9 +425,24 @@ class ExampleStore:
         *,
         k: int = 3,
         mmr_lambda: float | None = None,
+        owner: str | None = None,
     ) -> list[Example]:
         """Examples for one decision: same domain (if the scenario has one), scoring the target's
-        attributes, never the scenario itself."""
+        attributes, never the scenario itself. With ``owner`` (the acting user's name), that user's
+        own personal examples (their feedback) similar to the scenario come first; no other user's
+        personal example is ever returned."""
+        personal: list[Example] = []
+        if owner:
+            mine = self.search(
+                scenario.text,
+                k=k,
+                exclude_scenario_id=scenario.id,
+                exclude_near_duplicates=False,  # the user corrected this very situation: show it
+                personal_of=owner,
+            )
+            personal = [h.example for h in mine if h.similarity >= PERSONAL_MIN_SIMILARITY]
+        if len(personal) >= k:
+            return personal[:k]
         hits = self.search(
             scenario.text,
             k=k,
@@ -428,7 +451,7 @@ class ExampleStore:
             exclude_scenario_id=scenario.id,
             mmr_lambda=mmr_lambda,
         )
-        return [h.example for h in hits]
+        return [*personal, *(h.example for h in hits)][:k]
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -446,10 +469,16 @@ class ExampleStore:
         source: str | None = None,
         exclude_scenario_id: str | None = None,
         exclude_text: str | None = None,
+        personal_of: str | None = None,
     ) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
-        if domain:
+        if personal_of is not None:
+            clauses += [{"domain": PERSONAL_DOMAIN}, {"owner": personal_of}]
+            domain = attributes = None
+        elif domain:
             clauses.append({"domain": domain})
+        else:
+            clauses.append({"domain": {"$ne": PERSONAL_DOMAIN}})
         if source:
             clauses.append({"source": source})
         attr_clause = _or([{"attributes": {"$contains": a}} for a in attributes or []])
@@ -490,10 +519,11 @@ class LazyExampleStore:
         *,
         k: int = 3,
         mmr_lambda: float | None = None,
+        owner: str | None = None,
     ) -> list[Example]:
         """The store's examples; a store that stops answering fails clearly (no silent fallback)."""
         try:
-            return self.store.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda)
+            return self.store.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda, owner=owner)
         except AlignError:
             raise
         except Exception as exc:

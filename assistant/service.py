@@ -33,6 +33,7 @@ class DecideRequest(BaseModel):
     seed: int | None = None
     scenario_id: str | None = None  # retrieval never returns examples of this scenario
     domain: str | None = None  # retrieval only returns examples of this domain
+    user: str | None = None  # the acting user: retrieval adds their own personal examples
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -104,7 +105,7 @@ class DecisionService:
             target=target,
             seed=request.seed,
             decider=request.decider,
-            examples=self._retrieve(algorithm, scenario, target),
+            examples=self._retrieve(algorithm, scenario, target, request.user),
         )
         retrieval_s = time.perf_counter() - started
         decision = algorithm.run(context, backbone)
@@ -112,8 +113,11 @@ class DecisionService:
             decision.timings["retrieval_s"] = retrieval_s
         return decision
 
-    def _retrieve(self, algorithm: Any, scenario: Scenario, target: AlignmentTarget | None) -> list[Example]:
-        """Example decisions for algorithms that use them (k and mmr_lambda from their params)."""
+    def _retrieve(
+        self, algorithm: Any, scenario: Scenario, target: AlignmentTarget | None, user: str | None = None
+    ) -> list[Example]:
+        """Example decisions for algorithms that use them (k and mmr_lambda from their params);
+        with ``user``, that user's personal examples too (and never another user's)."""
         k = int(getattr(algorithm.params, "k", 3))
         if not algorithm.uses_examples or k <= 0 or (algorithm.needs_target and target is None):
             return []
@@ -122,9 +126,10 @@ class DecisionService:
                 f"algorithm {algorithm.name!r} needs the example store, but none is configured; "
                 "import examples with `align examples import FILE...`"
             )
-        return self.examples.retrieve(
-            scenario, target, k=k, mmr_lambda=getattr(algorithm.params, "mmr_lambda", None)
-        )
+        mmr_lambda = getattr(algorithm.params, "mmr_lambda", None)
+        if user:
+            return self.examples.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda, owner=user)
+        return self.examples.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda)
 
 
 class _NoBackbone(Backbone):

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -22,8 +23,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AttributeDefRow",
     "Base",
+    "CalibrationRow",
     "ConversationRow",
     "DecisionLogRow",
+    "FeedbackRow",
     "MessageRow",
     "ProfileRow",
     "UserRow",
@@ -141,3 +144,32 @@ class DecisionLogRow(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FeedbackRow(Base):
+    """A user's verdict on one of their logged decisions: agree, or which option they would choose."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision_log.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    agree: Mapped[bool] = mapped_column(Boolean)
+    would_choose: Mapped[int | None] = mapped_column(Integer)  # choice index (0 = A)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CalibrationRow(Base):
+    """The answers behind a calibrated profile (so feedback can add one and re-estimate)."""
+
+    __tablename__ = "calibrations"
+    __table_args__ = (UniqueConstraint("user_id", "profile_name", name="uq_calibrations_user_profile"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    profile_name: Mapped[str] = mapped_column(String(100))
+    attributes: Mapped[list[Any]] = mapped_column(default=list)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[list[Any]] = mapped_column(default=list)  # alignment.calibration.Answer dumps
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -8,9 +8,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from alignment.errors import ConfigError, StoreUnavailable
 from profiles import migrate
 from profiles.attributes import AttributeStore
+from profiles.calibrations import CalibrationStore
 from profiles.conversations import ConversationStore
 from profiles.db import SessionFactory, make_engine, make_session_factory
 from profiles.decision_log import DecisionLogStore
+from profiles.feedback import FeedbackStore
 from profiles.profile_store import ProfileStore
 from profiles.users import UserStore
 
@@ -32,6 +34,8 @@ class Store:
         self.profiles = ProfileStore(sessions)
         self.conversations = ConversationStore(sessions)
         self.log = DecisionLogStore(sessions)
+        self.feedback = FeedbackStore(sessions)
+        self.calibrations = CalibrationStore(sessions)
 
     def close(self) -> None:
         if self.engine is not None:

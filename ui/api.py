@@ -39,6 +39,9 @@ ENDPOINTS = {
     "add_example": "add_example",
     "delete_example": "delete_example",
     "evaluate": "evaluate",
+    "feedback": "feedback",
+    "calibrate_next": "calibrate_next",
+    "calibrate_save": "calibrate_save",
     "whoami": "whoami",
     "options": "options",
 }

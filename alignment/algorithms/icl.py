@@ -16,6 +16,7 @@ from alignment.algorithms.common import ask_choice
 from alignment.backbone import Backbone
 from alignment.errors import InputError
 from alignment.examples import target_answer, target_reason
+from alignment.feedback import PERSONAL_REASON
 from alignment.models import AlignmentTarget, ChoiceScore, Decision, Example
 from alignment.prompts import example_block, label_of, persona_system_prompt, question_messages
 
@@ -38,9 +39,14 @@ class IclParams(ExampleParams):
 
 
 def answered_examples(examples: list[Example], target: AlignmentTarget) -> list[tuple[Example, int, str]]:
-    """(example, the target's answer, templated reason) for the examples that score the target."""
+    """(example, the target's answer, templated reason) for the examples that score the target.
+
+    A personal example (the user's own feedback) is shown with the answer the user chose."""
     out = []
     for example in examples:
+        if example.owner and example.chosen is not None:
+            out.append((example, example.chosen, PERSONAL_REASON))
+            continue
         answer = target_answer(example, target)
         if answer is not None:
             out.append((example, answer, target_reason(example, answer, target)))

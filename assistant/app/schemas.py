@@ -18,11 +18,14 @@ __all__ = [
     "AddExampleRequest",
     "AddUserRequest",
     "AttributeRequest",
+    "CalibrateRequest",
+    "CalibrationAnswer",
     "ChatRequest",
     "CompareAppRequest",
     "DecideAppRequest",
     "EvaluateRequest",
     "ExampleSearchRequest",
+    "FeedbackRequest",
     "ImportProfilesRequest",
     "OwnerRequest",
     "ProfileCreateRequest",
@@ -171,3 +174,26 @@ class ChatRequest(_Request):
     algorithm: str | None = None
     backbone: str | None = None
     seed: int | None = None
+
+
+class FeedbackRequest(_Request):
+    """Feedback on one of your logged decisions (``would_choose``: a letter or an index, 0 = A)."""
+
+    decision_id: int
+    agree: bool
+    would_choose: str | int | None = None
+    profile: str | None = Field(default=None, max_length=100)
+
+
+class CalibrationAnswer(_Request):
+    dilemma_id: str = Field(max_length=200)
+    choice: int | None = None  # None: skipped
+
+
+class CalibrateRequest(_Request):
+    """The answers so far (the browser keeps them); ``count``: dilemmas to answer in all."""
+
+    answers: list[CalibrationAnswer] = Field(default_factory=list, max_length=100)
+    count: int = Field(default=10, ge=1, le=100)
+    attributes: list[str] | None = None
+    name: str = Field(default="calibrated", min_length=1, max_length=100)  # the profile to save

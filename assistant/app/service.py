@@ -18,16 +18,19 @@ from alignment.algorithms.registry import algorithm_names
 from alignment.datasets import load_file
 from alignment.errors import AlignError, InputError, NotFound, PermissionDenied
 from alignment.models import Example, Scenario
+from assistant.app.calibration import AppCalibration
 from assistant.app.login_limit import LoginLimiter
 from assistant.app.schemas import (
     AddExampleRequest,
     AddUserRequest,
     AttributeRequest,
+    CalibrateRequest,
     ChatRequest,
     CompareAppRequest,
     DecideAppRequest,
     EvaluateRequest,
     ExampleSearchRequest,
+    FeedbackRequest,
     ImportProfilesRequest,
     OwnerRequest,
     ProfileCreateRequest,
@@ -93,6 +96,7 @@ class AppService:
         self.eval_limit_cap = eval_limit_cap
         self._examples = examples
         self.chat_engine = ChatEngine(store, service, extraction_backbone)
+        self.calibration = AppCalibration(service.settings)
         settings = service.settings
         self.login_limiter = LoginLimiter(
             settings.login_max_failures, settings.login_window_s, settings.login_cooldown_s
@@ -226,6 +230,39 @@ class AppService:
         conversation = self.store.conversations.get(actor, payload["id"])
         messages = self.store.conversations.messages(actor, conversation.id)
         return {**_json(conversation), "messages": [_json(m) for m in messages]}
+
+    # -- feedback and calibration -----------------------------------------------------------
+
+    def feedback(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        """Agree or disagree with one of your decisions; becomes your personal example."""
+        from assistant.feedback import give_feedback
+
+        req = parse_request(FeedbackRequest, payload)
+        would = req.would_choose
+        if isinstance(would, str):
+            from assistant.cli.feedback import letter_index
+
+            would = letter_index(would) if would.strip() else None
+        examples = self._examples
+        if examples is None and self.service.examples is not None:
+            examples = getattr(self.service.examples, "store", self.service.examples)
+        return give_feedback(
+            self.store,
+            examples,
+            actor,
+            req.decision_id,
+            agree=req.agree,
+            would_choose=would,
+            profile=req.profile,
+        )
+
+    def calibrate_next(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
+        """The next most informative dilemma given your answers so far, and the estimate so far."""
+        return self.calibration.next(parse_request(CalibrateRequest, payload))
+
+    def calibrate_save(self, actor: Actor, payload: Any) -> dict[str, Any]:
+        """Save the estimate from your answers as your profile (default name 'calibrated')."""
+        return self.calibration.save(self.store, actor, parse_request(CalibrateRequest, payload))
 
     # -- profiles ---------------------------------------------------------------------------
 

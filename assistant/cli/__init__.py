@@ -25,6 +25,7 @@ _GROUPS = [
     "assistant.cli.log",
     "assistant.cli.db",
     "assistant.cli.calibration",
+    "assistant.cli.feedback",
     "assistant.cli.health",
     "assistant.cli.serve",
 ]

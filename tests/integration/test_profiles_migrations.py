@@ -17,7 +17,16 @@ from profiles.seed import seed
 from profiles.store import open_store
 from profiles.tx import transaction
 
-TABLES = {"users", "attribute_definitions", "profiles", "conversations", "messages", "decision_log"}
+TABLES = {
+    "users",
+    "attribute_definitions",
+    "profiles",
+    "conversations",
+    "messages",
+    "decision_log",
+    "feedback",
+    "calibrations",
+}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -22,6 +22,7 @@ from assistant.health import (
     check_health,
 )
 from assistant.settings import BackboneConfig, load_settings
+from profiles import migrate
 from profiles.store import open_store
 
 
@@ -83,7 +84,7 @@ def test_database_missing_then_migrated_then_behind(tmp_path):
 
     open_store(url).close()
     ok = check_database(url)
-    assert ok.ok and "revision 0001" in ok.detail and ok.latency_ms > 0
+    assert ok.ok and f"revision {migrate.HEAD}" in ok.detail and ok.latency_ms > 0
 
     import sqlite3
 

@@ -1,0 +1,127 @@
+"""Calibration in the app, stateless: each call replays the answers so far (kept by the browser).
+
+The dilemmas and their precomputed choice probabilities (``DilemmaPool``) are built once per set
+of attributes and shared by every session; a call costs one replay and one active selection.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from alignment.calibration import (
+    CalibrationEstimate,
+    CalibrationModel,
+    Dilemma,
+    DilemmaPool,
+    Posterior,
+    calibration_dilemmas,
+    usable_attributes,
+)
+from alignment.errors import InputError
+from assistant.app.schemas import CalibrateRequest
+from profiles.schemas import Actor
+
+__all__ = ["AppCalibration", "estimate_json"]
+
+SEED = 0
+
+
+def estimate_json(est: CalibrationEstimate) -> dict[str, Any]:
+    """The estimate with its uncertainty; attributes no answer touched are left out."""
+    return {
+        "answers": est.answers,
+        "attributes": {
+            n: {
+                "value": round(e.value, 3),
+                "sd": round(e.sd, 3),
+                "low": round(e.low, 3),
+                "high": round(e.high, 3),
+                "direction": e.direction,
+                "confidence": round(e.confidence, 3),
+                "evidence": e.evidence,
+            }
+            for n, e in est.attributes.items()
+            if e.evidence > 0
+        },
+    }
+
+
+def _dilemma_json(d: Dilemma) -> dict[str, Any]:
+    return {"id": d.id, "text": d.text, "choices": list(d.choices)}
+
+
+class AppCalibration:
+    def __init__(self, settings: Any) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._items: list[Any] | None = None
+        self._origin = ""
+        self._pools: dict[tuple[str, ...], tuple[Posterior, DilemmaPool]] = {}
+
+    def _pool(self, attributes: list[str] | None) -> tuple[Posterior, DilemmaPool]:
+        from assistant.calibration_flow import load_dilemma_items
+
+        with self._lock:
+            if self._items is None:
+                self._items, self._origin = load_dilemma_items(self._settings, "auto", None)
+            available = usable_attributes(self._items)
+            names = attributes or available
+            unknown = [a for a in names if a not in available]
+            if unknown or not names:
+                raise InputError(
+                    f"no dilemma in {self._origin} scores {', '.join(unknown) or 'any attribute'}; "
+                    f"these can be calibrated: {', '.join(available)}"
+                )
+            key = tuple(names)
+            if key not in self._pools:
+                prior = Posterior.prior(names, CalibrationModel(seed=SEED))
+                self._pools[key] = (prior, DilemmaPool(prior, calibration_dilemmas(self._items, names)))
+            return self._pools[key]
+
+    def replay(self, req: CalibrateRequest) -> tuple[Posterior, DilemmaPool, list[str], int]:
+        """(posterior, pool, asked ids, answered count) after the answers so far."""
+        post, pool = self._pool(req.attributes)
+        asked: list[str] = []
+        answered = 0
+        for a in req.answers:
+            if a.dilemma_id not in pool.index:
+                raise InputError(f"no dilemma {a.dilemma_id!r}; start the calibration again")
+            if a.dilemma_id in asked:
+                raise InputError(f"dilemma {a.dilemma_id!r} was answered twice; start the calibration again")
+            asked.append(a.dilemma_id)
+            if a.choice is not None:
+                post = pool.answer(post, a.dilemma_id, a.choice)
+                answered += 1
+        return post, pool, asked, answered
+
+    def next(self, req: CalibrateRequest) -> dict[str, Any]:
+        """The next most informative dilemma (None when done) and the estimate so far."""
+        post, pool, asked, answered = self.replay(req)
+        nxt = pool.next(post, asked=asked) if answered < req.count else None
+        return {
+            "done": nxt is None,
+            "answered": answered,
+            "count": req.count,
+            "attributes": list(post.attributes),
+            "dilemma": _dilemma_json(nxt) if nxt is not None else None,
+            "estimate": estimate_json(post.estimate(with_map=False)),
+        }
+
+    def save(self, store: Any, actor: Actor, req: CalibrateRequest) -> dict[str, Any]:
+        """Save the estimate as the actor's profile ``req.name``, with the answers behind it."""
+        from assistant.calibration_flow import save_estimate
+
+        post, _, _, answered = self.replay(req)
+        if not answered:
+            raise InputError("answer at least one dilemma before saving")
+        est = post.estimate()
+        profile = save_estimate(store, actor, req.name, est)
+        store.calibrations.save(
+            actor,
+            profile.name,
+            list(post.attributes),
+            [a.model_dump(mode="json") for a in post.answers],
+            SEED,
+        )
+        return {"profile": profile.model_dump(mode="json"), "estimate": estimate_json(est)}
