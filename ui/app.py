@@ -8,6 +8,7 @@ from assistant.app import AppService
 from profiles.schemas import AttributePublic
 from ui.api import register_api
 from ui.common import acting
+from ui.tab_calibrate import build_calibrate_tab
 from ui.tab_chat import build_chat_tab
 from ui.tab_compare import build_compare_tab
 from ui.tab_evaluate import build_evaluate_tab
@@ -33,6 +34,8 @@ def build_demo(app: AppService) -> gr.Blocks:
                 compare = build_compare_tab(app, options)
             with gr.Tab("Profiles", id="profiles"):
                 profiles = build_profiles_tab(app, scalars)
+            with gr.Tab("Calibrate", id="calibrate"):
+                build_calibrate_tab(app)
             with gr.Tab("Examples", id="examples", visible=False) as examples_tab:
                 build_examples_tab(app)
             with gr.Tab("Evaluate", id="evaluate"):

@@ -29,6 +29,17 @@ def _conversation_choices(app: AppService, actor: Actor) -> list[tuple[str, str]
     return [(NEW, "")] + [(f"#{c['id']} {c['title'][:60]}", str(c["id"])) for c in rows]
 
 
+def _feedback_updates(log_id: int | None, decision: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """(decision id, feedback row, would-choose dropdown, status) after an answer."""
+    if log_id is None or decision is None:
+        return None, gr.update(visible=False), gr.update(), ""
+    options = [
+        (f"({chr(ord('A') + s['index'])}) {s['choice']}", int(s["index"]))
+        for s in decision.get("scores") or []
+    ]
+    return log_id, gr.update(visible=True), gr.update(choices=options, value=None), ""
+
+
 def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dict[str, Any]) -> ChatTab:
     with gr.Row():
         conversation = gr.Dropdown(
@@ -64,7 +75,13 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
             scale=5,
         )
         send = gr.Button("Send", variant="primary", elem_id="chat-send", scale=0)
+    with gr.Row(visible=False, elem_id="chat-feedback") as feedback_row:
+        agree_btn = gr.Button("👍 Agree", size="sm", scale=0, elem_id="chat-agree")
+        disagree_btn = gr.Button("👎 Disagree", size="sm", scale=0, elem_id="chat-disagree")
+        would = gr.Dropdown([], label="I would choose", elem_id="chat-would-choose", scale=2)
+        feedback_status = gr.Markdown("", elem_id="chat-feedback-status")
     cid = gr.State(None)
+    decision_id = gr.State(None)
 
     @guarded
     def respond(data: dict, request: gr.Request) -> Any:
@@ -90,6 +107,7 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
                 update.conversation_id,
                 "",
                 gr.update(),
+                *_feedback_updates(None),
             )
         if update is not None:
             choices = _conversation_choices(app, actor)
@@ -98,10 +116,11 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
                 update.conversation_id,
                 "",
                 gr.update(choices=choices, value=str(update.conversation_id)),
+                *_feedback_updates(update.decision_id if update.decision else None, update.decision),
             )
 
     inputs: set[gr.blocks.Block] = {message, chatbot, cid, profile, algorithm, backbone, active, *sliders}
-    outputs = [chatbot, cid, message, conversation]
+    outputs = [chatbot, cid, message, conversation, decision_id, feedback_row, would, feedback_status]
     send.click(respond, inputs, outputs, api_visibility="private")
     message.submit(respond, inputs, outputs, api_visibility="private")
 
@@ -115,6 +134,33 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
         return history, convo["id"]
 
     conversation.input(reopen, [conversation], [chatbot, cid], api_visibility="private")
+
+    @guarded
+    def give(agree: bool, log_id: int | None, choice: int | None, request: gr.Request) -> str:
+        if log_id is None:
+            return "Ask for a decision first."
+        if not agree and choice is None:
+            return "Pick the option you would choose, then press Disagree."
+        result = app.feedback(
+            acting(app, request),
+            {"decision_id": log_id, "agree": agree, "would_choose": None if agree else choice},
+        )
+        cal = result["calibration"]
+        note = (
+            f" Profile **{cal['profile']}** re-estimated from {cal['answers']} answers."
+            if cal["updated"]
+            else ""
+        )
+        return f"Thanks: noted that you would choose **{result['chosen']}**; I will remember it.{note}"
+
+    def agree_fn(log_id: int | None, choice: int | None, request: gr.Request) -> str:
+        return give(True, log_id, choice, request)
+
+    def disagree_fn(log_id: int | None, choice: int | None, request: gr.Request) -> str:
+        return give(False, log_id, choice, request)
+
+    agree_btn.click(agree_fn, [decision_id, would], [feedback_status], api_visibility="private")
+    disagree_btn.click(disagree_fn, [decision_id, would], [feedback_status], api_visibility="private")
 
     @guarded
     def refresh_list(request: gr.Request) -> Any:

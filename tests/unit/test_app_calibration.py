@@ -1,0 +1,87 @@
+"""The app's calibration (stateless facade: the answers so far come with each call) and feedback,
+on a real SQLite store. A simulated person who always takes the fairest option comes out high on
+fairness; the profile is saved for the acting user only, with the answers behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from app_fixtures import make_app
+
+from alignment.errors import InputError, NotFound
+
+
+@pytest.fixture
+def app(tmp_path):
+    service = make_app(tmp_path)
+    yield service
+    service.store.close()
+
+
+def _scores(app: Any, dilemma_id: str) -> list[dict[str, float]]:
+    _post, pool = app.calibration._pool(["fairness", "utilitarianism"])
+    return pool.dilemmas[pool.index[dilemma_id]].scores
+
+
+def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(app):
+    alice = app.actor("alice")
+    attributes = ["fairness", "utilitarianism"]
+    answers: list[dict[str, Any]] = []
+    seen: list[str] = []
+    state = app.calibrate_next(alice, {"answers": [], "count": 4, "attributes": attributes})
+    assert state["answered"] == 0 and not state["done"] and state["estimate"]["attributes"] == {}
+    while not state["done"]:
+        d = state["dilemma"]
+        assert d["id"] not in seen and len(d["choices"]) >= 2
+        seen.append(d["id"])
+        scores = _scores(app, d["id"])
+        fairest = max(range(len(scores)), key=lambda i: scores[i].get("fairness", -1.0))
+        answers.append({"dilemma_id": d["id"], "choice": fairest})
+        state = app.calibrate_next(alice, {"answers": answers, "count": 4, "attributes": attributes})
+    assert state["answered"] == 4 and state["dilemma"] is None
+    fairness = state["estimate"]["attributes"]["fairness"]
+    assert fairness["value"] > 0.5 and fairness["direction"] == "high"
+    assert fairness["low"] <= fairness["value"] <= fairness["high"] and fairness["sd"] > 0
+
+    saved = app.calibrate_save(alice, {"answers": answers, "attributes": attributes, "name": "mine"})
+    assert saved["profile"]["name"] == "mine" and saved["profile"]["targets"]["fairness"] > 0.5
+    stored = app.store.calibrations.get(alice, "mine")
+    assert [a["dilemma_id"] for a in stored.answers] == seen and stored.attributes == attributes
+    assert app.get_profile(alice, {"name": "mine"})["owner"] == "alice"
+    with pytest.raises(NotFound):
+        app.get_profile(app.actor("bob"), {"name": "mine"})
+
+
+def test_calibration_answers_are_checked(app):
+    alice = app.actor("alice")
+    with pytest.raises(InputError, match="no dilemma"):
+        app.calibrate_next(alice, {"answers": [{"dilemma_id": "forged", "choice": 0}]})
+    first = app.calibrate_next(alice, {})["dilemma"]["id"]
+    twice = [{"dilemma_id": first, "choice": 0}, {"dilemma_id": first, "choice": 1}]
+    with pytest.raises(InputError, match="twice"):
+        app.calibrate_next(alice, {"answers": twice})
+    with pytest.raises(InputError, match="not one of"):
+        app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": 99}]})
+    with pytest.raises(InputError, match="at least one"):
+        app.calibrate_save(alice, {"answers": [{"dilemma_id": first, "choice": None}]})
+    skipped = app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": None}]})
+    assert skipped["answered"] == 0 and skipped["dilemma"]["id"] != first
+
+
+def test_feedback_through_the_facade_only_on_ones_own_decisions(app):
+    alice, bob = app.actor("alice"), app.actor("bob")
+    got = app.decide(
+        alice, {"scenario": "Who first?", "choices": ["The soldier", "The civilian"], "algorithm": "random"}
+    )
+    other = 1 - got["choice_index"]
+    out = app.feedback(alice, {"decision_id": got["log_id"], "agree": False, "would_choose": "AB"[other]})
+    assert (
+        out["feedback"]["would_choose"] == other and out["chosen"] == ["The soldier", "The civilian"][other]
+    )
+    assert out["example_id"] is None  # this app has no example store: the feedback is still stored
+    assert [f["decision_id"] for f in app.store.feedback.list(alice)] == [got["log_id"]]
+    with pytest.raises(NotFound):
+        app.feedback(bob, {"decision_id": got["log_id"], "agree": True})
+    with pytest.raises(InputError, match="letter"):
+        app.feedback(alice, {"decision_id": got["log_id"], "agree": False, "would_choose": "BB"})

@@ -1,0 +1,115 @@
+"""Calibrate tab: answer K dilemmas (each the most informative next one), see the estimated values
+with their uncertainty, saved as your profile. The answers so far live in the browser session
+(``gr.State``); the facade is stateless and replays them on each call."""
+
+from typing import Any
+
+import gradio as gr
+
+from assistant.app import AppService
+from ui.common import acting, guarded
+
+__all__ = ["build_calibrate_tab", "estimate_markdown"]
+
+
+def estimate_markdown(estimate: dict[str, Any], title: str) -> str:
+    rows = estimate.get("attributes") or {}
+    if not rows:
+        return f"**{title}**\n\n_No answer has touched any attribute yet._"
+    lines = [
+        f"**{title}** (from {estimate['answers']} answers)",
+        "",
+        "| attribute | value | 90% interval | sd | direction |",
+        "|---|---|---|---|---|",
+    ]
+    for name, e in rows.items():
+        lines.append(
+            f"| {name} | {e['value']:.2f} | [{e['low']:.2f}, {e['high']:.2f}] | {e['sd']:.2f} | "
+            f"{e['direction']} ({e['confidence']:.0%}) |"
+        )
+    return "\n".join(lines)
+
+
+def _letter(i: int) -> str:
+    return chr(ord("A") + i)
+
+
+def build_calibrate_tab(app: AppService) -> None:
+    gr.Markdown(
+        "Answer a few dilemmas with what **you** would do. Each next one is chosen to tell the most "
+        "about your values; at the end the estimate is saved as your profile."
+    )
+    with gr.Row():
+        count = gr.Number(value=10, minimum=1, maximum=100, precision=0, label="Dilemmas (K)", scale=1)
+        name = gr.Textbox(value="calibrated", label="Save as profile", elem_id="calibrate-name", scale=2)
+        start = gr.Button("Start", variant="primary", elem_id="calibrate-start", scale=0)
+    progress = gr.Markdown("", elem_id="calibrate-progress")
+    dilemma = gr.Markdown("", elem_id="calibrate-dilemma")
+    choice = gr.Radio([], label="Your choice", elem_id="calibrate-choice", visible=False)
+    with gr.Row():
+        answer = gr.Button("Answer", variant="primary", elem_id="calibrate-answer", visible=False, scale=0)
+        skip = gr.Button("Skip", elem_id="calibrate-skip", visible=False, scale=0)
+    result = gr.Markdown("", elem_id="calibrate-result")
+    answers = gr.State([])
+    current = gr.State(None)
+
+    def show(state: dict[str, Any], got: list[dict[str, Any]], saved: str = "") -> tuple[Any, ...]:
+        d = state["dilemma"]
+        done = state["done"]
+        head = f"Answered {state['answered']} of {state['count']}."
+        text = "" if done else f"### Dilemma {state['answered'] + 1}\n\n{d['text']}"
+        options = [] if done else [(f"({_letter(i)}) {c}", i) for i, c in enumerate(d["choices"])]
+        title = "Your estimated values" if done else "Estimate so far"
+        return (
+            got,
+            None if done else d["id"],
+            head,
+            text,
+            gr.update(choices=options, value=None, visible=not done),
+            gr.update(visible=not done),
+            gr.update(visible=not done),
+            estimate_markdown(state["estimate"], title) + saved,
+        )
+
+    outputs = [answers, current, progress, dilemma, choice, answer, skip, result]
+
+    def finish(request: gr.Request, got: list[dict[str, Any]], k: int, profile: str) -> tuple[Any, ...]:
+        actor = acting(app, request)
+        state = app.calibrate_next(actor, {"answers": got, "count": k})
+        saved = ""
+        if state["done"] and state["answered"]:
+            out = app.calibrate_save(actor, {"answers": got, "count": k, "name": profile})
+            p = out["profile"]
+            saved = f"\n\nSaved as your profile **{p['name']}** (version {p['version']})."
+        return show(state, got, saved)
+
+    @guarded
+    def on_start(k: float | None, request: gr.Request) -> tuple[Any, ...]:
+        return finish(request, [], int(k or 10), "calibrated")
+
+    @guarded
+    def on_answer(
+        picked: int | None,
+        got: list[dict[str, Any]],
+        cur: str | None,
+        k: float | None,
+        profile: str,
+        request: gr.Request,
+    ) -> tuple[Any, ...]:
+        if cur is None:
+            raise gr.Error("Press Start first.", print_exception=False)
+        if picked is None:
+            raise gr.Error("Pick a choice (or Skip).", print_exception=False)
+        return finish(request, [*got, {"dilemma_id": cur, "choice": int(picked)}], int(k or 10), profile)
+
+    @guarded
+    def on_skip(
+        got: list[dict[str, Any]], cur: str | None, k: float | None, profile: str, request: gr.Request
+    ) -> tuple[Any, ...]:
+        if cur is None:
+            raise gr.Error("Press Start first.", print_exception=False)
+        return finish(request, [*got, {"dilemma_id": cur, "choice": None}], int(k or 10), profile)
+
+    start.click(on_start, [count], outputs, api_visibility="private")
+    answer.click(on_answer, [choice, answers, current, count, name], outputs, api_visibility="private")
+    skip.click(on_skip, [answers, current, count, name], outputs, api_visibility="private")
