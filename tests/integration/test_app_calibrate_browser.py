@@ -1,0 +1,76 @@
+"""The Calibrate tab and the feedback buttons in a real browser (chromium + Playwright, ``-m browser``).
+
+No model is needed: calibration is pure computation, and the chat decision uses ``random``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_app_browser import ARGS, CHROMIUM, SITUATION, login, pick
+
+pytest_plugins = ["conftest_app"]
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):  # type: ignore[attr-defined]
+        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def test_calibrate_tab_asks_k_dilemmas_then_saves_the_profile(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page.get_by_role("tab", name="Calibrate").click()
+    page.get_by_label("Dilemmas (K)").fill("2")
+    page.get_by_label("Save as profile").fill("browser-calibrated")
+    page.locator("#calibrate-start").click()
+    for n in (1, 2):
+        page.locator("#calibrate-dilemma").get_by_text(f"Dilemma {n}").wait_for()
+        page.locator("#calibrate-choice label").first.click()
+        page.locator("#calibrate-answer").click()
+    page.locator("#calibrate-result").get_by_text("Saved as your profile").wait_for()
+    assert "90% interval" in page.locator("#calibrate-result").inner_text()
+    store = app_server.open_store()
+    try:
+        alice = store.users.actor("alice")
+        assert store.profiles.get(alice, "browser-calibrated").targets
+        assert len(store.calibrations.get(alice, "browser-calibrated").answers) == 2
+    finally:
+        store.close()
+    page.close()
+
+
+def test_disagree_under_a_chat_answer_is_stored(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("bob"))
+    pick(page, "chat-algorithm", "random")
+    page.locator("#chat-input textarea").fill(SITUATION)
+    page.locator("#chat-send").click()
+    page.locator("#chatbot").get_by_text("Recommendation:").wait_for(timeout=60_000)
+    page.locator("#chat-feedback").wait_for()
+    text = page.locator("#chatbot").inner_text()
+    chose_a = "Recommendation: (A)" in text
+    pick(
+        page,
+        "chat-would-choose",
+        "(B) Treat the passenger of the other car"
+        if chose_a
+        else "(A) Treat the driver who caused the crash",
+    )
+    page.locator("#chat-disagree").click()
+    page.locator("#chat-feedback-status").get_by_text("I will remember it").wait_for(timeout=120_000)
+    store = app_server.open_store()
+    try:
+        rows = store.feedback.list(store.users.actor("bob"))
+        assert (
+            len(rows) == 1 and rows[0]["agree"] is False and rows[0]["would_choose"] == (1 if chose_a else 0)
+        )
+    finally:
+        store.close()
+    page.close()
