@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from alignment.models import Example, Scenario
 __all__ = [
     "DOMAINS",
     "DatasetRecord",
+    "dataset_files",
     "detect_scale",
     "load_file",
     "parse_records",
@@ -275,3 +277,20 @@ def load_file(
     except json.JSONDecodeError as exc:
         raise InputError(f"{path.name}: not valid JSON ({exc}); fix the file or leave it out") from None
     return parse_records(data, path.name, domain=domain, scale=scale)
+
+
+def dataset_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The ``*.json`` files named, directories searched recursively; InputError for a bad path."""
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(path.rglob("*.json"))
+            if not found:
+                raise InputError(f"{path} holds no .json files; give ALIGN input_output JSON files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{path} does not exist; give ALIGN input_output JSON files or directories")
+    return files

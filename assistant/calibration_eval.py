@@ -28,7 +28,7 @@ from alignment.calibration import (
     choice_probabilities,
     usable_attributes,
 )
-from alignment.datasets import DatasetRecord, load_file
+from alignment.datasets import DatasetRecord, dataset_files, load_file
 from alignment.errors import InputError
 from alignment.metrics import bootstrap_ci, choice_distances
 
@@ -79,18 +79,7 @@ def default_triage_paths() -> list[Path]:
 
 def load_triage_records(paths: Sequence[str | Path] | None = None) -> list[DatasetRecord]:
     """Triage-domain records of the files (directories are searched for *.json)."""
-    files: list[Path] = []
-    for item in paths or default_triage_paths():
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(path.rglob("*.json"))
-            if not found:
-                raise InputError(f"{path} holds no .json files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError(f"--data {item}: no such file or directory")
+    files = dataset_files(list(paths or default_triage_paths()))
     records = [r for f in files for r in load_file(f) if r.domain == "triage"]
     if not records:
         raise InputError("the data holds no triage records; pass triage files with --data")

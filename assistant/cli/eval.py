@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from alignment.datasets import dataset_files
 from alignment.errors import InputError
 from alignment.evaluation import parse_targets_spec, summary_markdown
 from assistant.cli.common import parse_params
@@ -46,22 +47,6 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _data_paths(items: list[str]) -> list[Path]:
-    paths: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(path.rglob("*.json"))
-            if not found:
-                raise InputError(f"{path} holds no .json files")
-            paths.extend(found)
-        elif path.is_file():
-            paths.append(path)
-        else:
-            raise InputError(f"--data {item}: no such file or directory")
-    return paths
-
-
 def _targets(args: argparse.Namespace) -> dict[str, float] | None:
     try:
         if args.targets:
@@ -88,7 +73,7 @@ def _params(items: list[str] | None) -> dict[str, dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     config = EvalConfig(
-        data=_data_paths(args.data),
+        data=dataset_files(args.data),
         algorithms=[a.strip() for a in args.algorithm.split(",") if a.strip()],
         backbone=args.backbone,
         targets=_targets(args),

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from alignment.datasets import DatasetRecord, load_file
+from alignment.datasets import DatasetRecord, dataset_files, load_file
 from alignment.errors import InputError
 from alignment.models import Example
 from alignment.prompts import label_of
@@ -77,22 +77,6 @@ def _store() -> ExampleStore:
     return open_example_store(load_settings())
 
 
-def _expand(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(path.glob("*.json"))
-            if not found:
-                raise InputError(f"{path} holds no *.json files; give ALIGN input_output JSON files")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError(f"{path} does not exist; give ALIGN input_output JSON files or directories")
-    return files
-
-
 def import_paths(
     store: ExampleStore,
     paths: list[str],
@@ -104,7 +88,7 @@ def import_paths(
     """Check every file, then add their records; returns the counts (added / present / per domain)."""
     from tqdm import tqdm
 
-    files = _expand(paths)
+    files = dataset_files(paths)
     loaded: list[tuple[Path, list[DatasetRecord]]] = [
         (f, load_file(f, domain=domain, scale=scale)) for f in files
     ]

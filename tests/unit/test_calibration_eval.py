@@ -84,4 +84,4 @@ def test_cli_refuses_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval-calibration", "--attributes", "nope", "--users", "1", "--data", str(TRIAGE)]) == 2
     assert "no usable dilemma scores nope" in capsys.readouterr().err
     assert main(["eval-calibration", "--data", "/no/such/dir"]) == 2
-    assert "no such file" in capsys.readouterr().err
+    assert "/no/such/dir does not exist" in capsys.readouterr().err
