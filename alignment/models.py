@@ -155,6 +155,8 @@ class Example(BaseModel):
     source: str | None = None
     scenario_id: str | None = None
     owner: str | None = None  # a personal example (a user's feedback): retrieved for that user only
+    # cosine similarity of the text to the query, set by the store's retrieval; never dumped (not stored)
+    similarity: float | None = Field(default=None, exclude=True)
 
 
 class Decision(BaseModel):

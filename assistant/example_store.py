@@ -29,6 +29,8 @@ from alignment.models import AlignmentTarget, Example, Scenario
 
 __all__ = [
     "DEFAULT_COLLECTION",
+    "HOLDOUTS",
+    "SCOPES",
     "AddReport",
     "ExampleHit",
     "ExampleStore",
@@ -42,6 +44,8 @@ __all__ = [
 DEFAULT_COLLECTION = "align_examples"
 NEAR_DUPLICATE_SIMILARITY = 0.97  # cosine similarity at or above which two scenarios are "the same"
 PERSONAL_MIN_SIMILARITY = 0.5  # a user's own example is shown first when at least this similar
+HOLDOUTS = ("scenario", "attribute", "group")  # what retrieval keeps out (see ExampleStore.retrieve)
+SCOPES = ("target", "domain")  # which examples an algorithm learns from (its ``example_scope``)
 
 
 def _offline() -> None:
@@ -202,7 +206,9 @@ def _metadata(example: Example) -> dict[str, Any]:
     return meta
 
 
-def _example(id_: str, document: str | None, meta: dict[str, Any]) -> Example:
+def _example(
+    id_: str, document: str | None, meta: dict[str, Any], similarity: float | None = None
+) -> Example:
     payload = json.loads(meta["payload"])
     chosen = int(meta.get("chosen", -1))
     return Example(
@@ -215,6 +221,7 @@ def _example(id_: str, document: str | None, meta: dict[str, Any]) -> Example:
         source=meta.get("source") or None,
         scenario_id=meta.get("scenario_id") or None,
         owner=meta.get("owner") or None,
+        similarity=similarity,
     )
 
 
@@ -356,8 +363,10 @@ class ExampleStore:
         k: int = 3,
         domain: str | None = None,
         attributes: Sequence[str] | None = None,
+        exclude_attributes: Sequence[str] | None = None,
         exclude_scenario_id: str | None = None,
         exclude_near_duplicates: bool = True,
+        one_per_text: bool = True,
         mmr_lambda: float | None = None,
         fetch_k: int | None = None,
         near_duplicate_similarity: float = NEAR_DUPLICATE_SIMILARITY,
@@ -366,11 +375,14 @@ class ExampleStore:
         """Top-k examples by embedding similarity to ``text``.
 
         Filters: ``domain``; ``attributes`` (an example must score at least one of them);
+        ``exclude_attributes`` (an example must score none of them: leave-one-attribute/group-out);
         leave-one-out: never an example of ``exclude_scenario_id``, and (unless turned off) never
         one whose text is the query's text (same normalised text, or cosine similarity at or above
-        ``near_duplicate_similarity``). ``mmr_lambda`` in [0, 1] re-ranks ``fetch_k`` candidates by
-        maximal marginal relevance for diversity. Personal examples (a user's feedback) are
-        never returned, except with ``personal_of``: then only that user's personal examples.
+        ``near_duplicate_similarity``). A text stored from several files is returned once, unless
+        ``one_per_text`` is off (then once per distinct choices and scores). ``mmr_lambda`` in
+        [0, 1] re-ranks ``fetch_k`` candidates by maximal marginal relevance for diversity.
+        Personal examples (a user's feedback) are never returned, except with ``personal_of``: then
+        only that user's personal examples.
         """
         if k < 1:
             raise InputError("k must be at least 1")
@@ -382,6 +394,7 @@ class ExampleStore:
         where = self._where(
             domain=domain,
             attributes=attributes,
+            exclude_attributes=exclude_attributes,
             exclude_scenario_id=exclude_scenario_id,
             exclude_text=text if exclude_near_duplicates else None,
             personal_of=personal_of,
@@ -406,12 +419,19 @@ class ExampleStore:
             if exclude_near_duplicates and similarity >= near_duplicate_similarity:
                 continue
             key = str(metas[i].get("text_key"))
+            if not one_per_text:
+                key += "\x00" + str(metas[i].get("payload"))
             if key in seen_texts:  # the same scenario stored from two files: show it once
                 continue
             seen_texts.add(key)
             vector = [float(x) for x in embs[i]] if len(embs) > i else []
             candidates.append(
-                (ExampleHit(example=_example(id_, docs[i], dict(metas[i])), similarity=similarity), vector)
+                (
+                    ExampleHit(
+                        example=_example(id_, docs[i], dict(metas[i]), similarity), similarity=similarity
+                    ),
+                    vector,
+                )
             )
         if mmr_lambda is not None and candidates:
             order = mmr_select(query, [v for _, v in candidates], k, mmr_lambda)
@@ -426,16 +446,34 @@ class ExampleStore:
         k: int = 3,
         mmr_lambda: float | None = None,
         owner: str | None = None,
+        holdout: str = "scenario",
+        scope: str = "target",
     ) -> list[Example]:
-        """Examples for one decision: same domain (if the scenario has one), scoring the target's
-        attributes, never the scenario itself. With ``owner`` (the acting user's name), that user's
-        own personal examples (their feedback) similar to the scenario come first; no other user's
-        personal example is ever returned."""
+        """Examples for one decision: same domain (if the scenario has one), never the scenario
+        itself. ``scope`` "target": they score at least one of the target's attributes; "domain":
+        any example of the domain (an algorithm that learns from related attributes or groups).
+
+        ``holdout`` (what an evaluation keeps out): "scenario" (the default) never an example of the
+        same scenario id nor with the same text (near-duplicates); "attribute" the same, and never
+        an example that scores any of the target's attributes (an attribute an admin just created);
+        "group" never an example that scores any of the target's attributes, while the same text
+        is allowed (the same survey question answered by other groups).
+
+        With ``owner`` (the acting user's name), that user's own personal examples (their
+        feedback) similar to the scenario come first; no other user's personal example is ever
+        returned. Each example carries its ``similarity`` to the scenario."""
+        if holdout not in HOLDOUTS:
+            raise InputError(f"holdout {holdout!r}: use one of {', '.join(HOLDOUTS)}")
+        if scope not in SCOPES:
+            raise InputError(f"example scope {scope!r}: use one of {', '.join(SCOPES)}")
+        targeted = list(target.values) if target else None
+        excluded = targeted if holdout in ("attribute", "group") else None
         personal: list[Example] = []
         if owner:
             mine = self.search(
                 scenario.text,
                 k=k,
+                exclude_attributes=excluded,
                 exclude_scenario_id=scenario.id,
                 exclude_near_duplicates=False,  # the user corrected this very situation: show it
                 personal_of=owner,
@@ -447,8 +485,11 @@ class ExampleStore:
             scenario.text,
             k=k,
             domain=scenario.domain,
-            attributes=list(target.values) if target else None,
+            attributes=targeted if scope == "target" else None,
+            exclude_attributes=excluded,
             exclude_scenario_id=scenario.id,
+            exclude_near_duplicates=holdout != "group",
+            one_per_text=holdout != "group",  # the same question answered by several other groups
             mmr_lambda=mmr_lambda,
         )
         return [*personal, *(h.example for h in hits)][:k]
@@ -467,6 +508,7 @@ class ExampleStore:
         domain: str | None = None,
         attributes: Sequence[str] | None = None,
         source: str | None = None,
+        exclude_attributes: Sequence[str] | None = None,
         exclude_scenario_id: str | None = None,
         exclude_text: str | None = None,
         personal_of: str | None = None,
@@ -484,6 +526,7 @@ class ExampleStore:
         attr_clause = _or([{"attributes": {"$contains": a}} for a in attributes or []])
         if attr_clause is not None:
             clauses.append(attr_clause)
+        clauses += [{"attributes": {"$not_contains": a}} for a in exclude_attributes or []]
         if exclude_scenario_id:
             clauses.append({"scenario_id": {"$ne": exclude_scenario_id}})
         if exclude_text:
@@ -520,10 +563,14 @@ class LazyExampleStore:
         k: int = 3,
         mmr_lambda: float | None = None,
         owner: str | None = None,
+        holdout: str = "scenario",
+        scope: str = "target",
     ) -> list[Example]:
         """The store's examples; a store that stops answering fails clearly (no silent fallback)."""
         try:
-            return self.store.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda, owner=owner)
+            return self.store.retrieve(
+                scenario, target, k=k, mmr_lambda=mmr_lambda, owner=owner, holdout=holdout, scope=scope
+            )
         except AlignError:
             raise
         except Exception as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,10 @@ class DecideRequest(BaseModel):
     scenario_id: str | None = None  # retrieval never returns examples of this scenario
     domain: str | None = None  # retrieval only returns examples of this domain
     user: str | None = None  # the acting user: retrieval adds their own personal examples
+    # what retrieval keeps out: "scenario" (the same scenario and near-duplicate texts), "attribute"
+    # (that, and any example scoring the target's attributes), "group" (any example scoring the
+    # target's attributes; the same question answered by other groups is allowed)
+    holdout: Literal["scenario", "attribute", "group"] = "scenario"
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -105,7 +109,7 @@ class DecisionService:
             target=target,
             seed=request.seed,
             decider=request.decider,
-            examples=self._retrieve(algorithm, scenario, target, request.user),
+            examples=self._retrieve(algorithm, scenario, target, request.user, request.holdout),
         )
         retrieval_s = time.perf_counter() - started
         decision = algorithm.run(context, backbone)
@@ -114,10 +118,17 @@ class DecisionService:
         return decision
 
     def _retrieve(
-        self, algorithm: Any, scenario: Scenario, target: AlignmentTarget | None, user: str | None = None
+        self,
+        algorithm: Any,
+        scenario: Scenario,
+        target: AlignmentTarget | None,
+        user: str | None = None,
+        holdout: str = "scenario",
     ) -> list[Example]:
         """Example decisions for algorithms that use them (k and mmr_lambda from their params);
-        with ``user``, that user's personal examples too (and never another user's)."""
+        with ``user``, that user's personal examples too (and never another user's). ``holdout``
+        (a DecideRequest's) says what the store keeps out; the algorithm's ``example_scope``
+        ("target", the default, or "domain") whether examples must score the target's attributes."""
         k = int(getattr(algorithm.params, "k", 3))
         if not algorithm.uses_examples or k <= 0 or (algorithm.needs_target and target is None):
             return []
@@ -127,9 +138,15 @@ class DecisionService:
                 "import examples with `align examples import FILE...`"
             )
         mmr_lambda = getattr(algorithm.params, "mmr_lambda", None)
+        extra: dict[str, Any] = {}  # only what differs from the defaults, so any ExampleRetriever works
         if user:
-            return self.examples.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda, owner=user)
-        return self.examples.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda)
+            extra["owner"] = user
+        if holdout != "scenario":
+            extra["holdout"] = holdout
+        scope = str(getattr(algorithm, "example_scope", "target"))
+        if scope != "target":
+            extra["scope"] = scope
+        return self.examples.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda, **extra)
 
 
 class _NoBackbone(Backbone):
