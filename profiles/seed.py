@@ -13,7 +13,7 @@ from profiles.schemas import Actor, AttributeCreate
 
 __all__ = ["PACKS", "load_pack", "seed"]
 
-PACKS = ("triage", "opinionqa")
+PACKS = ("triage", "opinionqa", "moral_foundations", "schwartz")
 
 
 def load_pack(name: str) -> list[AttributeCreate]:

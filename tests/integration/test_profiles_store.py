@@ -95,10 +95,11 @@ def test_seed_is_idempotent(store: Store, admin: Actor) -> None:
     before = [a.model_dump(exclude={"created_at", "updated_at"}) for a in store.attributes.list()]
     counts = seed(store.attributes, admin)
     after = [a.model_dump(exclude={"created_at", "updated_at"}) for a in store.attributes.list()]
-    assert counts == {"created": 0, "updated": 0, "unchanged": 20}
-    assert before == after and _count(store, AttributeDefRow) == 20
+    assert counts == {"created": 0, "updated": 0, "unchanged": 36}
+    assert before == after and _count(store, AttributeDefRow) == 36
     names = {a["name"] for a in after}
     assert {"moral_deservingness", "Moral judgement", "QualityOfLife", "POLIDEOLOGY", "RELIGATTEND"} <= names
+    assert {"care", "equality", "liberty", "self_direction", "universalism"} <= names
     sex = store.attributes.get("SEX")
     assert sex.kind == "category" and [g.key for g in sex.groups] == ["Male", "Female"]
     assert all(a["high"] and a["low"] and a["description"] for a in after)

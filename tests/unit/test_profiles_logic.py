@@ -71,7 +71,31 @@ def test_seed_packs_cover_the_data() -> None:
         assert item.description and item.high and item.low
     with pytest.raises(UnknownName):
         load_pack("nope")
-    assert PACKS == ("triage", "opinionqa")
+    assert PACKS == ("triage", "opinionqa", "moral_foundations", "schwartz")
+
+
+def test_everyday_packs_are_complete_and_names_are_unique() -> None:
+    moral = [a.name for a in load_pack("moral_foundations")]
+    assert moral == ["care", "equality", "loyalty", "authority", "sanctity", "liberty"]
+    schwartz = [a.name for a in load_pack("schwartz")]
+    assert schwartz == [
+        "self_direction",
+        "stimulation",
+        "hedonism",
+        "achievement",
+        "power",
+        "security",
+        "conformity",
+        "tradition",
+        "benevolence",
+        "universalism",
+    ]
+    for item in [*load_pack("moral_foundations"), *load_pack("schwartz")]:
+        assert item.kind == "scalar" and item.domain == "everyday"
+        assert (item.scale_min, item.scale_max) == (0.0, 1.0)
+        assert item.label and item.description and item.high and item.low
+    names = [a.name for pack in PACKS for a in load_pack(pack)]
+    assert len(names) == len(set(names))  # attribute names are global: no pack may reuse another's
 
 
 def test_category_expands_to_group_attributes() -> None:
