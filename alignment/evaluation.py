@@ -4,25 +4,48 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from alignment.metrics import bootstrap_ci, score_item
+from alignment.examples import normalize_for_match
+from alignment.metrics import (
+    bootstrap_ci,
+    is_distinctive,
+    population_choice,
+    positional_bias,
+    score_item,
+)
 
 __all__ = [
+    "BASELINES",
+    "HOLDOUTS",
+    "POPULATION",
+    "SPLITS",
+    "SPLIT_RULE",
     "EvalItem",
     "EvalResult",
     "RecordLike",
     "items_for_record",
     "parse_targets_spec",
+    "population_result",
+    "question_key",
     "score_result",
+    "split_part",
     "summarise",
     "summary_markdown",
+    "with_population",
 ]
 
-BASELINES = ("unaligned", "random")
+BASELINES = ("unaligned", "random")  # run through the decision service beside every algorithm
+POPULATION = "population"  # baseline for OpinionQA items, computed from the other groups' files
+HOLDOUTS = ("scenario", "attribute", "group")
+SPLITS = ("dev", "test", "all")
+SPLIT_RULE = (
+    "per folder, the folder's .json files sorted by name: the 1st, 3rd, 5th... are dev, "
+    "the 2nd, 4th, 6th... are test"
+)
 
 
 class RecordLike(Protocol):
@@ -55,6 +78,8 @@ class EvalItem(BaseModel):
     target: dict[str, float]
     attribute: str
     direction: str  # "high", "low", "group", or "custom"
+    population: int | None = None  # OpinionQA: the other groups' pooled answer (None: nobody else)
+    distinctive: bool | None = None  # OpinionQA: the group's top answer is not the population's
 
 
 class EvalResult(BaseModel):
@@ -78,10 +103,14 @@ class EvalResult(BaseModel):
     scores: list[float | None] = []
     error: str | None = None
     prompt_ids: list[str] = []
+    holdout: str = "scenario"
+    decider: str | None = None  # set when ``algorithm`` is a decider's label
+    n_choices: int = 0
+    missing: bool = False  # the population baseline had no other group answering the question
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.item_id, self.algorithm, self.backbone)
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.item_id, self.algorithm, self.backbone, self.holdout)
 
 
 def parse_targets_spec(spec: str) -> dict[str, float]:
@@ -144,6 +173,71 @@ def items_for_record(record: RecordLike, targets: dict[str, float] | None = None
     return items
 
 
+def split_part(folder_names: Sequence[str], name: str) -> str:
+    """Which half, "dev" or "test", the file ``name`` is in, given its folder's .json names (SPLIT_RULE)."""
+    names = sorted({*folder_names, name})
+    return "dev" if names.index(name) % 2 == 0 else "test"
+
+
+def question_key(text: str, choices: Sequence[str]) -> str:
+    """The same survey question in two groups' files: same normalised text, identical choices."""
+    return "\x1f".join([normalize_for_match(text), *choices])
+
+
+def with_population(items: Sequence[EvalItem], records: Iterable[RecordLike]) -> list[EvalItem]:
+    """OpinionQA items with their population choice and distinctiveness.
+
+    The population of an item: among ``records`` (every record of the files evaluated), those of
+    the same question (``question_key``) from other files that score none of the item's group,
+    pooled: the choice with the largest sum of their scores. An item is distinctive when the
+    population's choice is not among its group's top answers.
+    """
+    by_question: dict[str, list[RecordLike]] = defaultdict(list)
+    for record in records:
+        if record.domain == "opinionqa":
+            by_question[question_key(record.text, record.choices)].append(record)
+    out = []
+    for item in items:
+        if item.direction != "group":
+            out.append(item)
+            continue
+        others = [
+            [sum(per_choice.values()) for per_choice in r.scores]
+            for r in by_question.get(question_key(item.text, item.choices), [])
+            if r.source != item.source and not any(item.attribute in per_choice for per_choice in r.scores)
+        ]
+        population = population_choice(others)
+        group = [per_choice.get(item.attribute, 0.0) for per_choice in item.scores]
+        out.append(
+            item.model_copy(
+                update={"population": population, "distinctive": is_distinctive(group, population)}
+            )
+        )
+    return out
+
+
+def population_result(item: EvalItem, holdout: str = "scenario") -> EvalResult:
+    """The population baseline's answer to an OpinionQA item; with no population: not correct, missing."""
+    result = EvalResult(
+        item_id=item.item_id,
+        algorithm=POPULATION,
+        backbone="none",
+        source=item.source,
+        attribute=item.attribute,
+        direction=item.direction,
+        target=item.target,
+        choice_index=item.population,
+        holdout=holdout,
+        n_choices=len(item.choices),
+    )
+    if item.population is not None:
+        return score_result(item, result)
+    valid = score_item(item.scores, item.target, 0).valid
+    return result.model_copy(
+        update={"correct": False, "valid": valid, "graded": 0.0, "picked_top": False, "missing": True}
+    )
+
+
 def score_result(item: EvalItem, result: EvalResult) -> EvalResult:
     if result.choice_index is None:
         return result
@@ -175,25 +269,58 @@ def _breakdown(rows: list[EvalResult], field: str, seed: int) -> dict[str, Any]:
     return {k: _block([r for r in rows if getattr(r, field) == k], seed) for k in keys}
 
 
-def summarise(results: Iterable[EvalResult], *, seed: int = 0) -> dict[str, Any]:
+def _position_bias(rows: list[EvalResult]) -> dict[str, Any]:
+    chosen = [
+        (r.choice_index, r.n_choices or len(r.scores))
+        for r in rows
+        if r.choice_index is not None and (r.n_choices or len(r.scores))
+    ]
+    bias = positional_bias(chosen)
+    data = bias.model_dump()
+    data["positions"] = {str(k): v for k, v in bias.positions.items()}
+    return data
+
+
+def _subsets(opinion: list[EvalResult], distinctive: Collection[str], seed: int) -> dict[str, Any] | None:
+    if not opinion:
+        return None
+    return {
+        "all": _block(opinion, seed),
+        "distinctive": _block([r for r in opinion if r.item_id in distinctive], seed),
+    }
+
+
+def summarise(
+    results: Iterable[EvalResult], *, seed: int = 0, distinctive: Collection[str] = ()
+) -> dict[str, Any]:
     """Accuracy (all items and valid-only), graded score, OpinionQA top-answer rate, with 95% CIs;
-    per algorithm x backbone, and broken down per attribute, direction and file."""
+    per algorithm x backbone, and broken down per attribute, direction and file.
+
+    Also, per run: OpinionQA on all its items and on the ``distinctive`` ones (item ids whose
+    group's answer differs from the population's), ``per_subset``; the chosen positions
+    (``position_bias``); and ``missing`` (population baseline items with no other group)."""
     groups: dict[tuple[str, str], list[EvalResult]] = defaultdict(list)
     for r in results:
         groups[(r.algorithm, r.backbone)].append(r)
+    distinctive = set(distinctive)
     out: dict[str, Any] = {"runs": []}
     for (algorithm, backbone), rows in sorted(groups.items()):
         ok = [r for r in rows if r.error is None and r.correct is not None]
         seconds = sorted(r.seconds for r in ok)
+        deciders = sorted({r.decider for r in rows if r.decider})
         out["runs"].append(
             {
                 "algorithm": algorithm,
                 "backbone": backbone,
+                "decider": deciders[0] if deciders else None,
                 "errors": sum(1 for r in rows if r.error is not None),
+                "missing": sum(1 for r in ok if r.missing),
                 "overall": _block(ok, seed),
                 "per_attribute": _breakdown(ok, "attribute", seed),
                 "per_direction": _breakdown(ok, "direction", seed),
                 "per_file": _breakdown(ok, "source", seed),
+                "per_subset": _subsets([r for r in ok if r.direction == "group"], distinctive, seed),
+                "position_bias": _position_bias(ok),
                 "median_seconds": seconds[len(seconds) // 2] if seconds else None,
                 "tokens": {
                     "prompt": sum(r.prompt_tokens for r in ok),
@@ -201,6 +328,9 @@ def summarise(results: Iterable[EvalResult], *, seed: int = 0) -> dict[str, Any]
                 },
             }
         )
+    population = [run for run in out["runs"] if run["algorithm"] == POPULATION]
+    if population:
+        out["population_missing"] = sum(run["missing"] for run in population)
     return out
 
 
@@ -211,11 +341,62 @@ def _fmt(block: dict[str, Any] | None, key: str = "accuracy") -> str:
     return f"{iv['mean']:.2f} [{iv['low']:.2f}, {iv['high']:.2f}] (n={iv['n']})"
 
 
+def _protocol_lines(summary: dict[str, Any]) -> list[str]:
+    config = summary.get("config") or {}
+    split = summary.get("split") or {}
+    lines = []
+    if config:
+        lines.append(f"- holdout: `{config.get('holdout', 'scenario')}`")
+    if split:
+        lines.append(f"- split: `{split.get('name')}` ({split.get('rule')})")
+    if summary.get("files"):
+        lines.append(f"- files: {', '.join(f'`{f}`' for f in summary['files'])}")
+    if "population_missing" in summary:
+        lines.append(
+            f"- population baseline: {summary['population_missing']} OpinionQA items had no other group "
+            "answering the same question (counted as not correct)"
+        )
+    return ["## Protocol", "", *lines, ""] if lines else []
+
+
+def _subset_lines(runs: list[dict[str, Any]]) -> list[str]:
+    with_subsets = [run for run in runs if run.get("per_subset")]
+    if not with_subsets:
+        return []
+    lines = ["", "## OpinionQA: the group's most common answer, all and distinctive items", ""]
+    lines.append("| algorithm | backbone | all items | distinctive items |")
+    lines.append("| --- | --- | --- | --- |")
+    for run in with_subsets:
+        sub = run["per_subset"]
+        lines.append(
+            f"| {run['algorithm']} | {run['backbone']} | {_fmt(sub['all'])} | {_fmt(sub['distinctive'])} |"
+        )
+    return lines
+
+
+def _bias_lines(runs: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Positional bias", ""]
+    lines.append(
+        "| algorithm | backbone | most frequent position, two-option items (0.5 = none) | "
+        "two-option counts (1st, 2nd) | chosen positions, all items |"
+    )
+    lines.append("| --- | --- | --- | --- | --- |")
+    for run in runs:
+        bias = run.get("position_bias") or {}
+        share = bias.get("most_frequent_share")
+        shown = "-" if share is None else f"{share:.2f} (n={bias['two_option_n']})"
+        counts = ", ".join(str(c) for c in bias.get("two_option_counts", []))
+        positions = ", ".join(f"{k}: {v}" for k, v in (bias.get("positions") or {}).items()) or "-"
+        lines.append(f"| {run['algorithm']} | {run['backbone']} | {shown} | {counts} | {positions} |")
+    return lines
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
-    """Table: algorithm x attribute (accuracy with 95% CI), then overall metrics."""
+    """The protocol, a table algorithm x attribute (accuracy with 95% CI), overall metrics, target
+    directions, OpinionQA subsets and positional bias."""
     runs = summary["runs"]
     attributes = sorted({a for run in runs for a in run["per_attribute"]})
-    lines = ["## Alignment accuracy by attribute (mean [95% CI])", ""]
+    lines = [*_protocol_lines(summary), "## Alignment accuracy by attribute (mean [95% CI])", ""]
     lines.append("| algorithm | backbone | " + " | ".join(attributes) + " |")
     lines.append("| --- | --- | " + " | ".join("---" for _ in attributes) + " |")
     for run in runs:
@@ -241,4 +422,6 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     for run in runs:
         cells = [_fmt(run["per_direction"].get(d)) for d in directions]
         lines.append(f"| {run['algorithm']} | {run['backbone']} | " + " | ".join(cells) + " |")
+    lines += _subset_lines(runs)
+    lines += _bias_lines(runs)
     return "\n".join(lines) + "\n"

@@ -11,10 +11,15 @@ from pydantic import BaseModel
 __all__ = [
     "Interval",
     "ItemScore",
+    "PositionBias",
     "bootstrap_ci",
     "choice_distances",
+    "is_distinctive",
     "mean",
+    "population_choice",
+    "positional_bias",
     "score_item",
+    "top_choices",
 ]
 
 EPS = 1e-9
@@ -95,3 +100,63 @@ def bootstrap_ci(
     lo = means[math.floor(alpha * (resamples - 1))]
     hi = means[math.ceil((1.0 - alpha) * (resamples - 1))]
     return Interval(mean=mean(data), low=lo, high=hi, n=n)
+
+
+def population_choice(others: Sequence[Sequence[float]]) -> int | None:
+    """The population's answer: the choice with the largest sum of scores over the other groups.
+
+    ``others``: one list per other group, that group's score of each choice (all of equal length).
+    Ties go to the first such choice; None when no other group answered.
+    """
+    if not others:
+        return None
+    n = len(others[0])
+    if n == 0 or any(len(o) != n for o in others):
+        raise ValueError("every group must score the same number of choices")
+    sums = [sum(o[c] for o in others) for c in range(n)]
+    return max(range(n), key=lambda c: (sums[c], -c))
+
+
+def top_choices(values: Sequence[float]) -> list[int]:
+    """Indices of the highest values (a group's most common answers: several when tied)."""
+    if not values:
+        return []
+    best = max(values)
+    return [i for i, v in enumerate(values) if v >= best - EPS]
+
+
+def is_distinctive(group_values: Sequence[float], population: int | None) -> bool | None:
+    """Does the group's top answer differ from the population's choice? None without a population."""
+    if population is None:
+        return None
+    return population not in top_choices(group_values)
+
+
+class PositionBias(BaseModel):
+    """Which positions an algorithm chose (does it answer by position rather than by content?)."""
+
+    two_option_n: int  # decisions on items with two options
+    two_option_counts: list[int]  # how often position 0 and position 1 were chosen there
+    most_frequent_share: float | None  # share of the more frequent position: 0.5 no bias, 1.0 always it
+    positions: dict[int, int]  # every decision: chosen position -> count
+    n: int
+
+
+def positional_bias(chosen: Sequence[tuple[int, int]]) -> PositionBias:
+    """``chosen``: (chosen index, number of options) of each decision."""
+    two = [0, 0]
+    positions: dict[int, int] = {}
+    for index, n_options in chosen:
+        if not 0 <= index < n_options:
+            raise ValueError(f"chosen index {index} is out of range for {n_options} options")
+        positions[index] = positions.get(index, 0) + 1
+        if n_options == 2:
+            two[index] += 1
+    total_two = sum(two)
+    return PositionBias(
+        two_option_n=total_two,
+        two_option_counts=two,
+        most_frequent_share=max(two) / total_two if total_two else None,
+        positions=dict(sorted(positions.items())),
+        n=len(chosen),
+    )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from alignment.evaluation import BASELINES, summary_markdown
+from alignment.evaluation import BASELINES, POPULATION, summary_markdown
 
 __all__ = ["write_chart", "write_reports"]
 
@@ -23,7 +23,7 @@ def write_chart(summary: dict[str, Any], path: Path) -> None:
     means = [r["overall"]["accuracy"]["mean"] for r in runs]
     lows = [m - r["overall"]["accuracy"]["low"] for m, r in zip(means, runs, strict=True)]
     highs = [r["overall"]["accuracy"]["high"] - m for m, r in zip(means, runs, strict=True)]
-    colours = ["#9e9e9e" if r["algorithm"] in BASELINES else "#1f77b4" for r in runs]
+    colours = ["#9e9e9e" if r["algorithm"] in (*BASELINES, POPULATION) else "#1f77b4" for r in runs]
     fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(runs) + 1), 4))
     ax.bar(range(len(runs)), means, yerr=[lows, highs], capsize=4, color=colours)
     ax.set_xticks(range(len(runs)), labels, fontsize=8)

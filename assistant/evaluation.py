@@ -7,27 +7,53 @@ import json
 import os
 import threading
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from alignment.datasets import load_file
-from alignment.errors import AlignError, InputError
-from alignment.evaluation import BASELINES, EvalItem, EvalResult, items_for_record, score_result, summarise
+from alignment.datasets import DatasetRecord, load_file
+from alignment.errors import AlignError, InputError, UnknownName
+from alignment.evaluation import (
+    BASELINES,
+    POPULATION,
+    SPLIT_RULE,
+    EvalItem,
+    EvalResult,
+    items_for_record,
+    population_result,
+    score_result,
+    split_part,
+    summarise,
+    with_population,
+)
 from alignment.models import Decision, Scenario
 from assistant.eval_report import write_reports
 from assistant.service import DecideRequest, DecisionService
 
-__all__ = ["EvalConfig", "load_items", "read_results", "run_evaluation"]
+__all__ = [
+    "EvalConfig",
+    "Run",
+    "load_items",
+    "plan_runs",
+    "portable_path",
+    "read_results",
+    "run_evaluation",
+    "split_files",
+]
 
 RESULTS = "results.jsonl"
+RUN_FILE = "run.json"  # the options a resume must keep (holdout, split)
 
 
 class EvalConfig(BaseModel):
     data: list[Path] = Field(min_length=1)
-    algorithms: list[str] = Field(min_length=1)
+    algorithms: list[str] = Field(default_factory=list)
+    deciders: list[str] = Field(default_factory=list)  # neither: the settings' default decider
+    holdout: Literal["scenario", "attribute", "group"] = "scenario"
+    split: Literal["dev", "test", "all"] = "all"
     backbone: str | None = None
     targets: dict[str, float] | None = None
     limit: int | None = Field(default=None, ge=1)
@@ -43,12 +69,50 @@ class Skipped(BaseModel):
     reason: str
 
 
+class Run(BaseModel):
+    """One column of the evaluation: an algorithm, or a named decider (labelled by its name)."""
+
+    label: str
+    algorithm: str
+    decider: str | None = None
+    backbone: str  # the label of its results ("none" for random)
+
+
+def portable_path(path: Path | str) -> str:
+    """A path for a report: relative to the current directory when inside it, else the file name."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def split_files(files: Sequence[Path], split: str) -> list[Path]:
+    """The files of one half (SPLIT_RULE); "all" keeps every file. Each file's half depends only on
+    the .json names in its folder, so a file given by itself lands where its folder puts it."""
+    if split == "all":
+        return list(files)
+    listings: dict[Path, list[str]] = {}
+    out = []
+    for path in files:
+        folder = path.parent
+        if folder not in listings:
+            listings[folder] = sorted(p.name for p in folder.glob("*.json") if p.is_file())
+        if split_part(listings[folder], path.name) == split:
+            out.append(path)
+    return out
+
+
 def load_items(config: EvalConfig) -> tuple[list[EvalItem], list[Skipped]]:
-    """Items of every file (``limit`` records per file), and the records that are not valid questions."""
+    """Items of the split's files (``limit`` records per file), and the records that are not valid
+    questions. OpinionQA items carry their population choice, pooled over every record of the
+    other groups' files of the split."""
     items: list[EvalItem] = []
     skipped: list[Skipped] = []
-    for path in config.data:
+    every: list[DatasetRecord] = []
+    for path in split_files(config.data, config.split):
         records = load_file(path)
+        every.extend(records)
         for record in records[: config.limit] if config.limit else records:
             try:
                 Scenario(text=record.text, choices=record.choices)
@@ -62,7 +126,39 @@ def load_items(config: EvalConfig) -> tuple[list[EvalItem], list[Skipped]]:
                 )
                 continue
             items.extend(items_for_record(record, config.targets))
-    return items, skipped
+    return with_population(items, every), skipped
+
+
+def plan_runs(config: EvalConfig, settings: Any) -> list[Run]:
+    """The baselines, then the algorithms and deciders asked for; neither: the settings' default
+    decider (``default_decider``), or its default algorithm when no default decider is named."""
+    algorithms, deciders = list(config.algorithms), list(config.deciders)
+    if not algorithms and not deciders:
+        default = getattr(settings, "default_decider", None)
+        if default:
+            deciders = [default]
+        else:
+            algorithms = [settings.default_algorithm]
+    backbone = config.backbone or settings.default_backbone
+    runs = {name: Run(label=name, algorithm=name, backbone=backbone) for name in [*BASELINES, *algorithms]}
+    for name in deciders:
+        decider = settings.deciders.get(name)
+        if decider is None:
+            raise UnknownName("decider", name, list(settings.deciders))
+        if name in runs or name == POPULATION:
+            raise InputError(
+                f"decider {name!r} has the name of an algorithm or baseline of this evaluation; "
+                "rename the decider in the settings, or evaluate them in two runs"
+            )
+        runs[name] = Run(
+            label=name,
+            algorithm=decider.algorithm,
+            decider=name,
+            backbone=config.backbone or decider.backbone or settings.default_backbone,
+        )
+    return [
+        r.model_copy(update={"backbone": "none"}) if r.algorithm == "random" else r for r in runs.values()
+    ]
 
 
 def read_results(path: Path) -> list[EvalResult]:
@@ -93,18 +189,19 @@ def _prompt_ids(decision: Decision) -> list[str]:
     ]
 
 
-def _run_one(
-    service: DecisionService, item: EvalItem, algorithm: str, backbone: str, config: EvalConfig
-) -> EvalResult:
+def _run_one(service: DecisionService, item: EvalItem, run: Run, config: EvalConfig) -> EvalResult:
     seed = config.seed + zlib.crc32(item.item_id.encode()) % 1_000_000
     base = {
         "item_id": item.item_id,
-        "algorithm": algorithm,
-        "backbone": backbone if algorithm != "random" else "none",
+        "algorithm": run.label,
+        "backbone": run.backbone,
         "source": item.source,
         "attribute": item.attribute,
         "direction": item.direction,
         "target": item.target,
+        "holdout": config.holdout,
+        "decider": run.decider,
+        "n_choices": len(item.choices),
     }
     try:
         decision = service.decide(
@@ -112,12 +209,14 @@ def _run_one(
                 scenario=item.text,
                 choices=item.choices,
                 target=item.target,
-                algorithm=algorithm,
-                backbone=backbone,
-                params=config.params.get(algorithm, {}),
+                algorithm=None if run.decider else run.algorithm,
+                decider=run.decider,
+                backbone=config.backbone or (None if run.decider else service.settings.default_backbone),
+                params=config.params.get(run.label, {}),
                 seed=seed,
                 scenario_id=item.scenario_id,  # leave-one-out: never its own example
                 domain=item.domain,
+                holdout=config.holdout,
             )
         )
     except AlignError as exc:
@@ -134,26 +233,58 @@ def _run_one(
     return score_result(item, result)
 
 
+def _check_resume(config: EvalConfig, results_path: Path) -> None:
+    """A resume must keep the holdout and the split of the results it continues."""
+    run_file = config.out / RUN_FILE
+    stored = {"holdout": "scenario", "split": "all"}
+    if run_file.exists():
+        stored.update(json.loads(run_file.read_text()))
+    holdouts = {r.holdout for r in read_results(results_path)}
+    if holdouts:
+        stored["holdout"] = holdouts.pop() if len(holdouts) == 1 else "several"
+    for option in ("holdout", "split"):
+        if stored[option] != getattr(config, option):
+            raise InputError(
+                f"{config.out} holds results of --{option} {stored[option]}, not {getattr(config, option)}; "
+                f"resume with --{option} {stored[option]}, or use another --out"
+            )
+
+
 def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``config.out``; returns the summary."""
+    runs = plan_runs(config, service.settings)
+    config = config.model_copy(
+        update={
+            "algorithms": [r.label for r in runs if r.decider is None and r.label not in BASELINES],
+            "deciders": [r.label for r in runs if r.decider is not None],
+        }
+    )
     backbone = config.backbone or service.settings.default_backbone
-    algorithms = list(dict.fromkeys([*BASELINES, *config.algorithms]))
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS
-    if results_path.exists() and results_path.stat().st_size and not config.resume:
-        raise InputError(
-            f"{results_path} already holds results; pass --resume to continue it, or use another --out"
-        )
+    if results_path.exists() and results_path.stat().st_size:
+        if not config.resume:
+            raise InputError(
+                f"{results_path} already holds results; pass --resume to continue it, or use another --out"
+            )
+        _check_resume(config, results_path)
     items, skipped = load_items(config)
     if not items:
-        raise InputError("no evaluation items in the given files; check --data and --limit")
+        raise InputError("no evaluation items in the given files; check --data, --split and --limit")
+    (out / RUN_FILE).write_text(json.dumps({"holdout": config.holdout, "split": config.split}))
     done = {r.key for r in read_results(results_path)}
+    opinion = [item for item in items if item.direction == "group"]
+    baseline = [
+        population_result(item, config.holdout)
+        for item in opinion
+        if (item.item_id, POPULATION, "none", config.holdout) not in done
+    ]
     todo = [
-        (item, algorithm)
-        for algorithm in algorithms
+        (item, run)
+        for run in runs
         for item in items
-        if (item.item_id, algorithm, backbone if algorithm != "random" else "none") not in done
+        if (item.item_id, run.label, run.backbone, config.holdout) not in done
     ]
     lock = threading.Lock()
     bar = None
@@ -163,9 +294,13 @@ def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bo
         bar = tqdm(total=len(todo), unit="item", desc="eval", dynamic_ncols=True)
 
     with results_path.open("a", encoding="utf-8") as handle:
+        if baseline:
+            handle.write("".join(r.model_dump_json() + "\n" for r in baseline))
+            handle.flush()
+            os.fsync(handle.fileno())
 
-        def work(pair: tuple[EvalItem, str]) -> None:
-            result = _run_one(service, pair[0], pair[1], backbone, config)
+        def work(pair: tuple[EvalItem, Run]) -> None:
+            result = _run_one(service, pair[0], pair[1], config)
             line = result.model_dump_json() + "\n"
             with lock:
                 handle.write(line)
@@ -184,9 +319,19 @@ def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bo
     if bar is not None:
         bar.close()
     results = read_results(results_path)
-    summary = summarise(results, seed=config.seed)
+    summary = summarise(results, seed=config.seed, distinctive={i.item_id for i in items if i.distinctive})
     summary["config"] = json.loads(config.model_dump_json())
+    summary["config"]["data"] = [portable_path(p) for p in config.data]
+    summary["config"]["out"] = portable_path(config.out)
+    summary["split"] = {"name": config.split, "rule": SPLIT_RULE}
+    summary["files"] = [portable_path(p) for p in split_files(config.data, config.split)]
     summary["skipped"] = [s.model_dump() for s in skipped]
     summary["items"] = len(items)
+    if opinion:
+        summary["opinionqa"] = {
+            "items": len(opinion),
+            "distinctive": sum(1 for i in opinion if i.distinctive),
+            "population_missing": sum(1 for i in opinion if i.population is None),
+        }
     write_reports(summary, out)
     return summary

@@ -9,7 +9,7 @@ from typing import Any
 
 from alignment.datasets import dataset_files
 from alignment.errors import InputError
-from alignment.evaluation import parse_targets_spec, summary_markdown
+from alignment.evaluation import HOLDOUTS, SPLIT_RULE, SPLITS, parse_targets_spec, summary_markdown
 from assistant.cli.common import parse_params
 from assistant.compose import build_service
 from assistant.evaluation import EvalConfig, run_evaluation
@@ -23,14 +23,37 @@ def register(sub: Any) -> None:
         "eval",
         help="measure alignment accuracy of algorithms on datasets",
         description=(
-            "Evaluate algorithms on ALIGN input_output files. Triage records are asked for a high (1.0) "
-            "and a low (0.0) target of each attribute their choices carry; OpinionQA records for the "
-            "file's demographic group. unaligned and random always run as baselines."
+            "Evaluate algorithms and deciders on ALIGN input_output files. Triage records are asked for a "
+            "high (1.0) and a low (0.0) target of each attribute their choices carry; OpinionQA records "
+            "for the file's demographic group. unaligned and random always run as baselines; with "
+            "OpinionQA files, so does population (the answer pooled over the other groups' files "
+            "evaluated, for the same question), and OpinionQA is also reported on its distinctive "
+            "items (where the group's most common answer is not the population's). Without "
+            "--algorithm and --decider, the settings' default decider is evaluated."
         ),
     )
     p.add_argument("--data", nargs="+", required=True, metavar="PATH", help="dataset files or directories")
+    p.add_argument("--algorithm", help="comma-separated algorithms, labelled by their names")
     p.add_argument(
-        "--algorithm", default="persona", help="comma-separated algorithms (or deciders' algorithms)"
+        "--decider",
+        help="comma-separated deciders of the settings, labelled by the decider's name",
+    )
+    p.add_argument(
+        "--holdout",
+        choices=HOLDOUTS,
+        default="scenario",
+        help=(
+            "what retrieval keeps out of the examples: scenario (the same scenario and near-duplicate "
+            "texts; the default), attribute (that, and every example scoring the target's attributes: "
+            "an attribute an admin just created), group (every example scoring the target's group; "
+            "the same question answered by other groups is allowed)"
+        ),
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="all",
+        help=f"which half of the files: {SPLIT_RULE} (files given by name too); all: every file",
     )
     p.add_argument("--backbone", help="a named backbone (default: the default backbone)")
     targets = p.add_mutually_exclusive_group()
@@ -39,7 +62,12 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, help="first N records of each file")
     p.add_argument("--concurrency", type=int, default=1, help="parallel requests (openai backbones only)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--param", action="append", metavar="ALGORITHM.KEY=VALUE", help="algorithm parameter")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME.KEY=VALUE",
+        help="a parameter of an algorithm or decider of this run (NAME as in --algorithm / --decider)",
+    )
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     p.add_argument("--no-progress", action="store_true")
@@ -71,10 +99,17 @@ def _params(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _names(spec: str | None) -> list[str]:
+    return [a.strip() for a in (spec or "").split(",") if a.strip()]
+
+
 def run(args: argparse.Namespace) -> int:
     config = EvalConfig(
         data=dataset_files(args.data),
-        algorithms=[a.strip() for a in args.algorithm.split(",") if a.strip()],
+        algorithms=_names(args.algorithm),
+        deciders=_names(args.decider),
+        holdout=args.holdout,
+        split=args.split,
         backbone=args.backbone,
         targets=_targets(args),
         limit=args.limit,
