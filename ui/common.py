@@ -11,6 +11,7 @@ import gradio as gr
 
 from alignment.errors import AlignError
 from assistant.app import AppService
+from assistant.app.messages import for_people
 from profiles.schemas import Actor
 
 __all__ = ["acting", "guarded"]
@@ -25,7 +26,8 @@ def acting(app: AppService, request: gr.Request | None) -> Actor:
 
 
 def guarded(fn: F) -> F:
-    """An AlignError becomes a ``gr.Error`` with its message (shown in the UI, sent to API clients)."""
+    """An AlignError becomes a ``gr.Error`` with its message in words for a person (shown in the UI,
+    sent to API clients; no command-line flag)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
@@ -33,7 +35,7 @@ def guarded(fn: F) -> F:
             try:
                 yield from fn(*args, **kwargs)
             except AlignError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                raise gr.Error(for_people(str(exc)), print_exception=False) from None
 
         return gen_wrapper  # type: ignore[return-value]
 
@@ -42,6 +44,6 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except AlignError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(for_people(str(exc)), print_exception=False) from None
 
     return wrapper  # type: ignore[return-value]

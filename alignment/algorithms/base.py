@@ -61,8 +61,8 @@ class Algorithm(ABC):
         """Check the request, then decide; adds the total time."""
         if self.needs_target and context.target is None:
             raise InputError(
-                f"algorithm {self.name!r} needs an alignment target; pass --target NAME=VALUE "
-                "or --profile NAME"
+                f"algorithm {self.name!r} needs an alignment target: pick one or more values and "
+                "how much they matter to you (a target such as fairness=0.8), or choose a saved profile"
             )
         watch = Stopwatch()
         decision = self.decide(context, backbone)
