@@ -8,35 +8,68 @@ A turn is one of:
   "options:" line, "should I X or Y?"; with ``chat_extraction_backbone`` set, the model extracts
   them); when two options cannot be found the assistant asks for them and combines the answer
   with the pending situation;
-- then one decision through ``decide_logged`` (so every chat decision is in the decision log).
+- then one decision through ``decide_logged`` (so every chat decision is in the decision log);
+  when the person has said nothing about their values (no profile, no attribute) and the
+  algorithm needs them, the assistant suggests the attributes most related to the dilemma
+  instead, and decides the same situation once they are picked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from alignment.algorithms.registry import get_algorithm
 from alignment.chat_parse import FollowUp, ParsedSituation, parse_follow_up, parse_situation
 from alignment.errors import AlignError, InputError
 from alignment.models import Decision, Message
 from alignment.prompts import delimit, label_of
 from alignment.structured import ask_structured
+from assistant.app.messages import for_people
 from assistant.app.schemas import ChatRequest
 from assistant.decision_logging import decide_logged
 from assistant.service import DecideRequest, DecisionService
 from profiles.schemas import Actor, ConversationCreate, DecisionLogPublic, MessageCreate, MessagePublic
 from profiles.store import Store
 
-__all__ = ["ASK_OPTIONS", "STEP", "ChatEngine", "ChatUpdate", "format_answer"]
+__all__ = [
+    "ASK_OPTIONS",
+    "DEFAULT_VALUE",
+    "STEP",
+    "SUGGEST_INTRO",
+    "AttributeSuggestion",
+    "ChatEngine",
+    "ChatUpdate",
+    "Suggester",
+    "format_answer",
+    "suggestion_text",
+]
 
 STEP = 0.3  # "more" / "less" moves the attribute's target value by this much, clipped to [0, 1]
 ASK_OPTIONS = (
     "I need at least two options to compare. Which options do you have? "
     "List them, one per line starting with '-'."
 )
+SUGGEST_INTRO = "To recommend what fits **your** values, I need to know which values matter to you here."
+DEFAULT_VALUE = 0.75  # how much a suggested value matters until the person moves it (0..1)
 _MAX_OPTIONS = 6
+
+
+class AttributeSuggestion(BaseModel):
+    """An attribute offered to a person who has not said what they value."""
+
+    name: str
+    label: str
+    description: str = ""
+    pack: str = ""  # the seed pack it comes from
+    pack_title: str = ""
+    similarity: float = 0.0  # to the dilemma (cosine of the embeddings, or shared words)
+    value: float = DEFAULT_VALUE  # the weight it starts at when picked
+
+
+Suggester = Callable[[str, list[str]], list[AttributeSuggestion]]  # (scenario, options) -> best first
 
 
 class ChatUpdate(BaseModel):
@@ -47,7 +80,8 @@ class ChatUpdate(BaseModel):
     done: bool = False
     decision_id: int | None = None
     decision: dict[str, Any] | None = None
-    kind: str = "decision"  # decision | why | why_not | more | less | ask | error
+    kind: str = "decision"  # decision | why | why_not | more | less | ask | suggest | error
+    suggestions: list[AttributeSuggestion] = Field(default_factory=list)  # with kind "suggest"
 
 
 class _Extracted(BaseModel):
@@ -102,15 +136,51 @@ def format_answer(decision: Decision) -> list[str]:
     return parts
 
 
+def _uses_backbone(algorithm: str) -> bool:
+    try:
+        return bool(getattr(get_algorithm(algorithm), "uses_backbone", True))
+    except AlignError:
+        return True
+
+
+def suggestion_text(suggestions: list[AttributeSuggestion]) -> str:
+    """The reply that asks a person for their values, with the suggested ones."""
+    parts = [SUGGEST_INTRO]
+    if suggestions:
+        parts[0] += " These look the most related to your question:"
+        parts.append(
+            "\n".join(
+                f"{i}. **{s.label}**"
+                + (f" ({s.pack_title})" if s.pack_title else "")
+                + (f": {s.description}" if s.description else "")
+                for i, s in enumerate(suggestions, 1)
+            )
+        )
+    parts.append(
+        "Pick one or more values and set how much each matters to you (0 = not at all, "
+        "1 = very much), then ask again. Or choose a saved profile, or answer a few short "
+        "dilemmas in the **Calibrate** tab and I will estimate your values for you."
+    )
+    return "\n\n".join(parts)
+
+
 class ChatEngine:
-    """Handed the store and the decision service; every call acts for one user."""
+    """Handed the store and the decision service; every call acts for one user.
+
+    ``suggest``: the attributes most related to a dilemma, for a person who gave no values.
+    """
 
     def __init__(
-        self, store: Store, service: DecisionService, extraction_backbone: str | None = None
+        self,
+        store: Store,
+        service: DecisionService,
+        extraction_backbone: str | None = None,
+        suggest: Suggester | None = None,
     ) -> None:
         self.store = store
         self.service = service
         self.extraction_backbone = extraction_backbone
+        self.suggest = suggest
 
     # -- the turn ---------------------------------------------------------------------------
 
@@ -143,6 +213,8 @@ class ChatEngine:
             pending = _pending_situation(history)
             text = "\n".join([*pending, message])
             situation = parse_situation(text)
+            if not situation.complete and not pending:  # "decide now", after picking suggested values
+                situation = _suggested_situation(history) or situation
             if not situation.complete and not pending and self.extraction_backbone:
                 yield ChatUpdate(conversation_id=cid, text="_Looking for the options in your message…_")
                 situation = self._extract(text, situation)
@@ -158,11 +230,36 @@ class ChatEngine:
                     backbone=request.backbone,
                     seed=request.seed,
                 )
-                for final in self._decide(actor, cid, base, profile, intro=""):
+                if profile is None and not base.target and self._needs_values(base):
+                    final = self._suggest(cid, situation)
                     yield final
+                else:
+                    for final in self._decide(actor, cid, base, profile, intro=""):
+                        yield final
         assert final is not None and final.done
         self.store.conversations.add_message(
             actor, cid, MessageCreate(role="assistant", content=final.text, decision_id=final.decision_id)
+        )
+
+    # -- asking for values ------------------------------------------------------------------
+
+    def _needs_values(self, request: DecideRequest) -> bool:
+        """Does the algorithm this request resolves to need a target? (An unknown name: let the
+        decision report it.)"""
+        try:
+            algorithm, _, _ = self.service.resolve(request)
+            return get_algorithm(algorithm).needs_target
+        except AlignError:
+            return False
+
+    def _suggest(self, cid: int, situation: ParsedSituation) -> ChatUpdate:
+        suggestions = self.suggest(situation.scenario, situation.options) if self.suggest else []
+        return ChatUpdate(
+            conversation_id=cid,
+            text=suggestion_text(suggestions),
+            done=True,
+            kind="suggest",
+            suggestions=suggestions,
         )
 
     # -- deciding ---------------------------------------------------------------------------
@@ -173,13 +270,16 @@ class ChatEngine:
         try:
             algorithm, _, backbone = self.service.resolve(request)
         except AlignError as exc:
-            yield ChatUpdate(conversation_id=cid, text=f"I could not decide: {exc}", done=True, kind="error")
+            yield ChatUpdate(
+                conversation_id=cid,
+                text=f"I could not decide: {for_people(str(exc))}",
+                done=True,
+                kind="error",
+            )
             return
-        who = f"profile **{profile.profile.name}**" if profile else "your attribute settings"
-        status = (
-            f"_Deciding between {len(request.choices)} options with {algorithm} on {backbone}, "
-            f"aligned to {who}…_"
-        )
+        who = f"profile **{profile.profile.name}**" if profile else "your values"
+        on = f" on {backbone}" if _uses_backbone(algorithm) else ""
+        status = f"_Deciding between {len(request.choices)} options with {algorithm}{on}, aligned to {who}…_"
         yield ChatUpdate(conversation_id=cid, text=(intro + "\n\n" if intro else "") + status)
         try:
             logged = decide_logged(
@@ -190,7 +290,12 @@ class ChatEngine:
                 attributes=self.store.attributes.prompt_attributes(),
             )
         except AlignError as exc:
-            yield ChatUpdate(conversation_id=cid, text=f"I could not decide: {exc}", done=True, kind="error")
+            yield ChatUpdate(
+                conversation_id=cid,
+                text=f"I could not decide: {for_people(str(exc))}",
+                done=True,
+                kind="error",
+            )
             return
         parts = [intro] if intro else []
         answer = format_answer(logged.decision)
@@ -267,9 +372,9 @@ class ChatEngine:
         final: ChatUpdate | None = None
         for final in self._decide(actor, cid, request, None, intro=intro, kind=kind):
             if not final.done or final.decision is None:
-                yield final
+                yield final  # a failure is final as it is: yielded here, and only here
         assert final is not None
-        if final.decision is not None:
+        if final.done and final.decision is not None:
             after = int(final.decision["choice_index"])
             verdict = (
                 f"The recommendation **did not change**: still ({label_of(after)}) {before.choice}."
@@ -277,8 +382,7 @@ class ChatEngine:
                 else f"The recommendation **changed** from ({label_of(before.choice_index)}) {before.choice} "
                 f"to ({label_of(after)}) {final.decision['choice']}."
             )
-            final = final.model_copy(update={"text": final.text + "\n\n" + verdict})
-        yield final
+            yield final.model_copy(update={"text": final.text + "\n\n" + verdict})
 
 
 def explain_why(decision: Decision) -> str:
@@ -325,6 +429,16 @@ def explain_why_not(decision: Decision, option: int) -> str:
         lines.append(f"About ({label_of(option)}): {other.reasoning}")
     lines.append(f"**Why ({label_of(chosen.index)}):** {decision.justification}")
     return "\n".join(lines)
+
+
+def _suggested_situation(history: list[MessagePublic]) -> ParsedSituation | None:
+    """The situation of the last turn when the assistant answered it by asking for values."""
+    if len(history) < 2 or history[-1].role != "assistant" or history[-2].role != "user":
+        return None
+    if not history[-1].content.startswith(SUGGEST_INTRO):
+        return None
+    situation = parse_situation(history[-2].content)
+    return situation if situation.complete else None
 
 
 def _pending_situation(history: list[MessagePublic]) -> list[str]:

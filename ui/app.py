@@ -27,7 +27,7 @@ def build_demo(app: AppService) -> gr.Blocks:
         with gr.Row():
             header = gr.Markdown("# ALIGN assistant", elem_id="header")
             gr.Button("Log out", link="/logout", size="sm", scale=0, visible=not app.local_mode)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
                 chat = build_chat_tab(app, scalars, options)
             with gr.Tab("Compare", id="compare"):
@@ -40,6 +40,9 @@ def build_demo(app: AppService) -> gr.Blocks:
                 build_examples_tab(app)
             with gr.Tab("Evaluate", id="evaluate"):
                 build_evaluate_tab(app, options)
+        chat.calibrate_button.click(
+            lambda: gr.Tabs(selected="calibrate"), None, [tabs], api_visibility="private"
+        )
 
         def on_load(request: gr.Request) -> list[Any]:
             actor = acting(app, request)

@@ -1,23 +1,30 @@
-"""Chat tab: pick a profile (or set sliders), describe a situation, get a streamed, justified answer."""
+"""Chat tab: pick a profile (or your values, grouped by pack), describe a situation, get a streamed,
+justified answer; asked before any value is picked, it suggests the values most related to it."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from assistant.app import AppService
+from assistant.app.packs import group_by_pack
+from assistant.app.service import SUGGESTIONS
+from assistant.chat import DEFAULT_VALUE, ChatUpdate
 from profiles.schemas import Actor, AttributePublic
 from ui.common import acting, guarded
 
-__all__ = ["SLIDERS", "ChatTab", "build_chat_tab"]
+__all__ = ["DEFAULT", "SLIDERS", "ChatTab", "build_chat_tab"]
 
-SLIDERS = "(the sliders below)"
+SLIDERS = "(your values below)"
 NEW = "(new conversation)"
+DEFAULT = ""  # the algorithm entry that sends none: the service's default decider applies
 
 
 @dataclass
 class ChatTab:
     load_outputs: list[Any] = field(default_factory=list)
+    calibrate_button: Any = None  # switches to the Calibrate tab (wired by the app)
 
     @staticmethod
     def on_load(actor: Actor, profiles: list[str]) -> list[Any]:
@@ -40,6 +47,29 @@ def _feedback_updates(log_id: int | None, decision: dict[str, Any] | None = None
     return log_id, gr.update(visible=True), gr.update(choices=options, value=None), ""
 
 
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "x"
+
+
+def _show_ticked(names: list[str]) -> Any:
+    """A box's change: show the sliders of the ticked attributes, hide the others."""
+
+    def show(ticked: list[str] | None) -> list[Any]:
+        return [gr.update(visible=n in (ticked or [])) for n in names]
+
+    return show
+
+
+@dataclass
+class _Group:
+    """One pack in the picker: its accordion, its tick boxes, one slider per attribute."""
+
+    names: list[str]
+    accordion: Any
+    box: Any
+    sliders: list[Any]
+
+
 def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dict[str, Any]) -> ChatTab:
     with gr.Row():
         conversation = gr.Dropdown(
@@ -47,24 +77,56 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
         )
         refresh = gr.Button("Refresh list", size="sm", scale=0)
         new = gr.Button("New conversation", size="sm", scale=0)
+    default = options.get("default_decider") or options["default_algorithm"]
     with gr.Row():
         profile = gr.Dropdown([SLIDERS], value=SLIDERS, label="Align to profile", elem_id="chat-profile")
         algorithm = gr.Dropdown(
-            options["algorithms"],
-            value=options["default_algorithm"],
+            [(f"default ({default})", DEFAULT), *((a, a) for a in options["algorithms"])],
+            value=DEFAULT,
             label="Algorithm",
             elem_id="chat-algorithm",
         )
         backbone = gr.Dropdown(options["backbones"], value=options["default_backbone"], label="Backbone")
-    with gr.Accordion("Attribute sliders (used when no profile is picked)", open=False):
-        active = gr.CheckboxGroup(
-            [a.name for a in scalars], value=[], label="Use these attributes", elem_id="chat-active"
+    with gr.Accordion(
+        "Your values (used when no profile is picked)", open=False, elem_id="chat-values"
+    ) as values:
+        gr.Markdown(
+            "Tick the values that matter to you in this decision, then set how much each matters: "
+            "0 = not at all, 1 = very much."
         )
-        sliders = [
-            gr.Slider(0, 1, value=0.5, step=0.05, label=a.label or a.name, info=a.description)
-            for a in scalars
-        ]
+        groups: list[_Group] = []
+        for i, pack in enumerate(group_by_pack(scalars)):
+            with gr.Accordion(
+                pack.title, open=pack.everyday or i == 0, elem_id=f"chat-pack-{_slug(pack.pack or 'admin')}"
+            ) as acc:
+                box = gr.CheckboxGroup(
+                    [(a.label or a.name, a.name) for a in pack.items],
+                    value=[],
+                    show_label=False,
+                    elem_id=f"chat-active-{_slug(pack.pack or 'admin')}",
+                )
+                sliders = [
+                    gr.Slider(
+                        0,
+                        1,
+                        value=DEFAULT_VALUE,
+                        step=0.05,
+                        label=a.label or a.name,
+                        info=a.description,
+                        visible=False,
+                        elem_id=f"chat-value-{_slug(a.name)}",
+                    )
+                    for a in pack.items
+                ]
+            names = [a.name for a in pack.items]
+            box.change(_show_ticked(names), [box], sliders, api_visibility="private")
+            groups.append(_Group(names, acc, box, sliders))
     chatbot = gr.Chatbot(label="Decision advice", elem_id="chatbot", height=460)
+    with gr.Row(visible=False, elem_id="chat-suggestions") as suggest_row:
+        suggest_buttons = [
+            gr.Button("", size="sm", scale=0, elem_id=f"chat-suggest-{i}") for i in range(SUGGESTIONS)
+        ]
+        calibrate = gr.Button("Calibrate my values", size="sm", scale=0, elem_id="chat-calibrate")
     with gr.Row():
         message = gr.Textbox(
             placeholder="Describe the situation and list the options, one per line starting with '-'. "
@@ -82,17 +144,35 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
         feedback_status = gr.Markdown("", elem_id="chat-feedback-status")
     cid = gr.State(None)
     decision_id = gr.State(None)
+    suggested = gr.State([])  # the suggestions of the last answer (dicts), for the buttons
+    asked = gr.State("")  # the message they answered, put back in the box when one is picked
+
+    def suggestion_updates(update: ChatUpdate, text: str) -> tuple[Any, ...]:
+        """(row, buttons..., suggested, asked) after an answer: shown when it asks for values."""
+        asking = update.kind == "suggest"
+        rows = [s.model_dump() for s in update.suggestions] if asking else []
+        buttons = [
+            gr.update(value=f"+ {rows[i]['label']}", visible=True)
+            if i < len(rows)
+            else gr.update(visible=False)
+            for i in range(len(suggest_buttons))
+        ]
+        return (gr.update(visible=asking), *buttons, rows, text if asking else "")
 
     @guarded
     def respond(data: dict, request: gr.Request) -> Any:
         actor = acting(app, request)
         text = data[message]
-        use = data[active] or []
-        targets = {a.name: float(data[s]) for a, s in zip(scalars, sliders, strict=True) if a.name in use}
+        targets = {
+            name: float(data[slider])
+            for g in groups
+            for name, slider in zip(g.names, g.sliders, strict=True)
+            if name in (data[g.box] or [])
+        }
         payload: dict[str, Any] = {
             "message": text,
             "conversation_id": data[cid],
-            "algorithm": data[algorithm],
+            "algorithm": data[algorithm] or None,  # the default entry: the service's default decider
             "backbone": data[backbone],
         }
         if data[profile] and data[profile] != SLIDERS:
@@ -102,12 +182,15 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
         history = [*(data[chatbot] or []), {"role": "user", "content": text}]
         update = None
         for update in app.chat_stream(actor, payload):
+            if update.done:
+                continue  # the last update is shown once, below, with the controls it brings
             yield (
                 [*history, {"role": "assistant", "content": update.text}],
                 update.conversation_id,
                 "",
                 gr.update(),
                 *_feedback_updates(None),
+                *(gr.update() for _ in range(len(suggest_buttons) + 3)),  # row, buttons, 2 states
             )
         if update is not None:
             choices = _conversation_choices(app, actor)
@@ -117,12 +200,59 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
                 "",
                 gr.update(choices=choices, value=str(update.conversation_id)),
                 *_feedback_updates(update.decision_id if update.decision else None, update.decision),
+                *suggestion_updates(update, text),
             )
 
-    inputs: set[gr.blocks.Block] = {message, chatbot, cid, profile, algorithm, backbone, active, *sliders}
-    outputs = [chatbot, cid, message, conversation, decision_id, feedback_row, would, feedback_status]
+    inputs: set[gr.blocks.Block] = {message, chatbot, cid, profile, algorithm, backbone}
+    for g in groups:
+        inputs.update([g.box, *g.sliders])
+    outputs = [
+        chatbot,
+        cid,
+        message,
+        conversation,
+        decision_id,
+        feedback_row,
+        would,
+        feedback_status,
+        suggest_row,
+        *suggest_buttons,
+        suggested,
+        asked,
+    ]
     send.click(respond, inputs, outputs, api_visibility="private")
     message.submit(respond, inputs, outputs, api_visibility="private")
+
+    where = {name: (g, i) for g in groups for i, name in enumerate(g.names)}
+
+    def pick_suggestion(index: int) -> Any:
+        """Tick the i-th suggested attribute at its default value, open its pack, and put the question
+        back in the box: one press of Send asks again."""
+
+        def pick(data: dict) -> dict[Any, Any]:
+            rows = data[suggested] or []
+            if index >= len(rows) or rows[index]["name"] not in where:
+                return {}
+            row = rows[index]
+            g, i = where[row["name"]]
+            ticked = list(data[g.box] or [])
+            out: dict[Any, Any] = {values: gr.update(open=True), g.accordion: gr.update(open=True)}
+            if row["name"] not in ticked:
+                out[g.box] = gr.update(value=[*ticked, row["name"]])
+                out[g.sliders[i]] = gr.update(value=float(row["value"]), visible=True)
+            out[suggest_buttons[index]] = gr.update(visible=False)
+            if not (data[message] or "").strip():
+                out[message] = gr.update(value=data[asked])
+            return out
+
+        return pick
+
+    pick_inputs = {suggested, asked, message, *(g.box for g in groups)}
+    pick_outputs = [values, message, *suggest_buttons]
+    for g in groups:
+        pick_outputs.extend([g.accordion, g.box, *g.sliders])
+    for i, button in enumerate(suggest_buttons):
+        button.click(pick_suggestion(i), pick_inputs, pick_outputs, api_visibility="private")
 
     @guarded
     def reopen(value: str, request: gr.Request) -> Any:
@@ -171,4 +301,4 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
         lambda: ([], None, gr.update(value="")), None, [chatbot, cid, conversation], api_visibility="private"
     )
 
-    return ChatTab(load_outputs=[profile])
+    return ChatTab(load_outputs=[profile], calibrate_button=calibrate)

@@ -18,8 +18,11 @@ from alignment.algorithms.registry import algorithm_names
 from alignment.datasets import load_file
 from alignment.errors import AlignError, InputError, NotFound, PermissionDenied
 from alignment.models import Example, Scenario
+from alignment.suggest import attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.calibration import AppCalibration
 from assistant.app.login_limit import LoginLimiter
+from assistant.app.messages import for_people
+from assistant.app.packs import pack_of, pack_title, seeded_names
 from assistant.app.schemas import (
     AddExampleRequest,
     AddUserRequest,
@@ -41,7 +44,7 @@ from assistant.app.schemas import (
     SetRoleRequest,
     parse_request,
 )
-from assistant.chat import ChatEngine, ChatUpdate
+from assistant.chat import AttributeSuggestion, ChatEngine, ChatUpdate
 from assistant.compare import CompareRequest, compare
 from assistant.decision_logging import decide_logged
 from assistant.service import DecideRequest, DecisionService
@@ -54,10 +57,11 @@ from profiles.schemas import (
 )
 from profiles.store import Store
 
-__all__ = ["LOCAL_USER", "AppService", "Progress"]
+__all__ = ["LOCAL_USER", "SUGGESTIONS", "AppService", "Progress"]
 
 LOCAL_USER = "local"
 Progress = Callable[[int, int, str], None]  # (done, total, what)
+SUGGESTIONS = 3  # attributes suggested to a person who has not said what they value
 
 
 def _json(model: Any) -> dict[str, Any]:
@@ -95,7 +99,8 @@ class AppService:
         self.local_mode = local_mode
         self.eval_limit_cap = eval_limit_cap
         self._examples = examples
-        self.chat_engine = ChatEngine(store, service, extraction_backbone)
+        self._attribute_vectors: dict[str, list[float]] = {}  # attribute text -> its embedding
+        self.chat_engine = ChatEngine(store, service, extraction_backbone, suggest=self.suggest_attributes)
         self.calibration = AppCalibration(service.settings)
         settings = service.settings
         self.login_limiter = LoginLimiter(
@@ -141,6 +146,8 @@ class AppService:
             "deciders": sorted(settings.deciders),
             "default_backbone": settings.default_backbone,
             "default_algorithm": settings.default_algorithm,
+            # what a request naming no algorithm gets: the default decider, if the settings name one
+            "default_decider": getattr(settings, "default_decider", None),
         }
 
     ATTRIBUTES_TTL_S = 2.0
@@ -206,6 +213,8 @@ class AppService:
         )
         data = result.model_dump(mode="json")
         for r in data["results"]:
+            if r.get("error"):
+                r["error"] = for_people(r["error"])
             if r["decision"] is not None:
                 r["decision"].pop("prompts", None)
         data["seconds"] = round(time.perf_counter() - started, 3)
@@ -219,6 +228,49 @@ class AppService:
     def chat(self, actor: Actor, payload: Any) -> dict[str, Any]:
         updates = list(self.chat_stream(actor, payload))
         return updates[-1].model_dump(mode="json")
+
+    def suggest_attributes(self, scenario: str, options: list[str]) -> list[AttributeSuggestion]:
+        """The SUGGESTIONS seed-pack attributes most related to a dilemma: MiniLM similarity of the
+        scenario and options to each attribute's label and description (shared words when the
+        embedder cannot be loaded)."""
+        seeded = seeded_names()
+        candidates = [a for a in self.store.attributes.list(kind="scalar") if a.name in seeded]
+        if not candidates:
+            return []
+        texts = {a.name: attribute_text(a.name, a.label or "", a.description or "") for a in candidates}
+        query = situation_text(scenario, options)
+        try:
+            ranked = self._rank_by_embedding(query, texts)
+        except Exception:  # no example store, or its model cannot load: still suggest something
+            ranked = rank_by_words(query, texts, k=SUGGESTIONS)
+        by_name = {a.name: a for a in candidates}
+        out = []
+        for name, similarity in ranked:
+            a = by_name[name]
+            out.append(
+                AttributeSuggestion(
+                    name=name,
+                    label=a.label or name,
+                    description=a.description or "",
+                    pack=pack_of(name),
+                    pack_title=pack_title(pack_of(name)),
+                    similarity=round(similarity, 4),
+                )
+            )
+        return out
+
+    def _rank_by_embedding(self, query: str, texts: dict[str, str]) -> list[tuple[str, float]]:
+        embedder = self._examples
+        if embedder is None and self.service.examples is not None:
+            embedder = getattr(self.service.examples, "store", self.service.examples)
+        if embedder is None or not hasattr(embedder, "embed"):
+            raise LookupError("no embedder")
+        missing = [t for t in dict.fromkeys(texts.values()) if t not in self._attribute_vectors]
+        vectors = embedder.embed([query, *missing])
+        self._attribute_vectors.update(zip(missing, vectors[1:], strict=True))
+        return rank_attributes(
+            vectors[0], {name: self._attribute_vectors[t] for name, t in texts.items()}, k=SUGGESTIONS
+        )
 
     def list_conversations(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         req = parse_request(OwnerRequest, payload)
@@ -433,7 +485,10 @@ class AppService:
         if path.is_absolute() and path.is_file() and self.work_dir in path.parents:
             return path  # an uploaded file, copied under the work dir
         if self.datasets_dir is None:
-            raise InputError("no datasets directory is configured; start with `align serve --datasets DIR`")
+            raise InputError(
+                "no datasets directory is configured on this server; ask its operator to give one "
+                "when starting it, or upload a file"
+            )
         root = self.datasets_dir.resolve()
         resolved = (root / name).resolve()
         if root not in resolved.parents or not resolved.is_file():
