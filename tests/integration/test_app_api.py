@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -176,3 +177,78 @@ def test_chat_and_its_conversations(clients):
     assert [m["role"] for m in convo["messages"]] == ["user", "assistant", "user", "assistant"]
     with pytest.raises(AppError, match="no conversation"):
         clients["bob"].predict({"id": first["conversation_id"]}, api_name="/get_conversation")
+
+
+SAVINGS = (
+    "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
+    "with a friend?\n- Index fund\n- Food truck business"
+)
+FLAG = re.compile(r"(?<![\w-])--[a-z]")  # a command-line flag such as --target or --would-choose
+
+
+def test_first_chat_without_values_suggests_them(clients):
+    alice = clients["alice"]
+    first = alice.predict({"message": SAVINGS}, api_name="/chat")
+    assert first["kind"] == "suggest" and first["decision_id"] is None
+    assert (
+        "could not" not in first["text"] and not FLAG.search(first["text"]) and "Calibrate" in first["text"]
+    )
+    suggestions = first["suggestions"]
+    assert len(suggestions) == 3 and len({s["name"] for s in suggestions}) == 3
+    known = {a["name"] for a in alice.predict({}, api_name="/list_attributes")["attributes"]}
+    for s in suggestions:
+        assert s["name"] in known and s["pack"] and s["label"] in first["text"] and 0 < s["value"] <= 1
+    sims = [s["similarity"] for s in suggestions]
+    assert sims == sorted(sims, reverse=True) and sims[0] > 0  # MiniLM similarities, best first
+    # picking values and asking again decides the same situation (random: no model needed here)
+    name = suggestions[0]["name"]
+    second = alice.predict(
+        {
+            "message": "decide now",
+            "conversation_id": first["conversation_id"],
+            "targets": {name: suggestions[0]["value"]},
+            "algorithm": "random",
+            "seed": 3,
+        },
+        api_name="/chat",
+    )
+    assert second["kind"] == "decision" and second["decision"]["choice"] in (
+        "Index fund",
+        "Food truck business",
+    )
+    convo = alice.predict({"id": first["conversation_id"]}, api_name="/get_conversation")
+    assert [m["role"] for m in convo["messages"]] == ["user", "assistant", "user", "assistant"]
+    assert [m["content"] for m in convo["messages"]].count(first["text"]) == 1
+
+
+def test_no_reply_names_a_command_line_flag(clients):
+    alice = clients["alice"]
+    said: list[str] = []
+
+    def refused(payload: dict, api_name: str) -> None:
+        with pytest.raises(AppError) as caught:
+            alice.predict(payload, api_name=api_name)
+        said.append(str(caught.value))
+
+    refused({**SCENARIO, "algorithm": "persona"}, "/decide")  # no target
+    refused({**SCENARIO, "algorithm": "random", "decider": "persona-vote-5x2"}, "/decide")
+    refused({"name": "flags-sex", "targets": {"SEX": 0.5}}, "/create_profile")  # a category
+    alice.predict({"name": "flags-dup", "targets": {"fairness": 0.5}}, api_name="/create_profile")
+    bundle = alice.predict({"names": ["flags-dup"]}, api_name="/export_profiles")
+    refused({"bundle": bundle}, "/import_profiles")  # already exists
+    decided = alice.predict({**SCENARIO, "algorithm": "random", "seed": 2}, api_name="/decide")
+    other = 1 - decided["choice_index"]
+    refused({"decision_id": decided["log_id"], "agree": True, "would_choose": other}, "/feedback")
+    refused(
+        {"decision_id": decided["log_id"], "agree": False, "would_choose": decided["choice_index"]},
+        "/feedback",
+    )
+    compared = alice.predict(
+        {**SCENARIO, "columns": [{"algorithm": "random"}, {"algorithm": "persona"}]}, api_name="/compare"
+    )
+    said.extend(r["error"] for r in compared["results"] if r["error"])
+    failed = alice.predict({"message": SAVINGS, "algorithm": "no-such"}, api_name="/chat")
+    said.append(failed["text"])
+    assert len(said) == 8
+    for text in said:
+        assert text.strip() and not FLAG.search(text), text
