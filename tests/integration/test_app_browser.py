@@ -1,7 +1,8 @@
 """The app in a real browser: Debian's chromium driven by Playwright against a live ``align serve``.
 
-Select with ``-m browser``. Log in, chat a decision (persona on the embedded model), run a
-2-column comparison, edit a profile slider and see it saved (after a reload, and in the store).
+Select with ``-m browser``. Log in, chat a decision (the default decider), ask with no values and
+pick a suggested one, run a 2-column comparison, edit a profile slider and see it saved (after a
+reload, and in the store).
 """
 
 from __future__ import annotations
@@ -83,11 +84,70 @@ def test_login_and_chat_a_decision(app_server, browser, alice_profile):
     store = app_server.open_store()
     try:
         entries = store.log.list(store.users.actor("alice"))
-        assert entries[0].profile_name == alice_profile and entries[0].algorithm == "persona"
-        assert entries[0].backbone == "embedded" and entries[0].status == "ok"
+        # the algorithm entry "default (…)" sends none: the service's default decider decides
+        assert entries[0].profile_name == alice_profile
+        assert store.log.get(store.users.actor("alice"), entries[0].id).request["algorithm"] is None
+        assert f"({entries[0].algorithm} on " in text and entries[0].status == "ok"
         assert entries[0].choice is not None and entries[0].choice in text
     finally:
         store.close()
+    page.close()
+
+
+SAVINGS = (
+    "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
+    "with a friend?\n- Index fund\n- Food truck business"
+)
+
+
+def test_no_values_get_suggestions_and_a_click_then_send_decides(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page.locator("#chat-input textarea").fill(SAVINGS)
+    page.locator("#chat-send").click()
+    first = page.locator("#chat-suggest-0")
+    first.wait_for(timeout=120_000)
+    chat = page.locator("#chatbot").inner_text()
+    assert chat.count("which values matter to you") == 1  # the answer is shown once
+    assert "could not" not in chat and "--" not in chat and "Calibrate" in chat
+    label = first.inner_text().removeprefix("+").strip()
+    assert label and label in chat
+    assert page.locator("#chat-calibrate").is_visible()
+    first.click()
+    # the suggestion is ticked, its slider shows the default weight, the question is back in the box
+    page.wait_for_function("() => document.querySelector('#chat-input textarea').value.includes('savings')")
+    assert page.locator("#chat-values input[type=checkbox]:checked").count() == 1
+    slider = page.locator("[id^='chat-value-']:visible")
+    slider.first.wait_for()
+    assert slider.count() == 1 and float(slider.locator("input[type=number]").input_value()) == 0.75
+    page.locator("#chat-send").click()
+    page.locator("#chatbot").get_by_text("Recommendation:").wait_for(timeout=120_000)
+    page.locator("#chat-feedback").wait_for(timeout=120_000)  # comes with the final answer
+    page.locator("#chat-suggestions").wait_for(state="hidden")
+    chat = page.locator("#chatbot").inner_text()
+    assert chat.count("Recommendation:") == 1 and chat.count("which values matter to you") == 1
+    assert "--" not in chat
+    store = app_server.open_store()
+    try:
+        bob = store.users.actor("bob")
+        entry = store.log.get(bob, store.log.list(bob)[0].id)
+        assert entry.status == "ok" and entry.request["algorithm"] is None
+        assert len(entry.request["target"]) == 1 and list(entry.request["target"].values()) == [0.75]
+        assert entry.result is not None and entry.result["choice"] in chat
+        latest = max(store.conversations.list(bob), key=lambda c: c.id)
+        contents = [m.content for m in store.conversations.messages(bob, latest.id)]
+    finally:
+        store.close()
+    assert len(contents) == 4 and len(set(contents[1::2])) == 2  # each answer stored once
+    page.close()
+
+
+def test_the_chat_offers_the_calibrate_tab(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page.locator("#chat-input textarea").fill(SAVINGS)
+    page.locator("#chat-send").click()
+    page.locator("#chat-calibrate").click()
+    page.locator("#calibrate-start").wait_for()
+    assert page.get_by_role("tab", name="Calibrate").get_attribute("aria-selected") == "true"
     page.close()
 
 
