@@ -2,6 +2,8 @@
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
 .PHONY: setup test lint
 
@@ -10,7 +12,9 @@ setup:
 	$(BIN)/pip install --upgrade pip wheel
 	# CPU build of torch from local disk first; an unpinned torch would pull CUDA.
 	$(BIN)/pip install torch==2.13.0
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install -e '.[dev]'
+	# llama.cpp built for AVX2, not -march=native: its native AVX512/AMX kernels crash (SIGSEGV in
+	# decode) on this sandbox's Xeon, which reports AMX that the kernel does not let processes use.
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[dev]'
 	$(BIN)/align setup
 	# the browser tests drive Debian's chromium through Playwright (never `playwright install`)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

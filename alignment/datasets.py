@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 DOMAINS = ("triage", "opinionqa")
+# a file in a folder of this name belongs to that domain (its answers have the triage shape)
+FOLDER_DOMAINS = ("everyday",)
 
 
 class DatasetRecord(BaseModel):
@@ -266,8 +268,13 @@ def parse_records(
 def load_file(
     path: str | Path, *, domain: str | None = None, scale: float | None = None
 ) -> list[DatasetRecord]:
-    """Read and check one ALIGN ``input_output`` JSON file (all records or an InputError)."""
+    """Read and check one ALIGN ``input_output`` JSON file (all records or an InputError).
+
+    ``domain``: given, else the folder's name if it is one of ``FOLDER_DOMAINS``, else implied by
+    the answers' shape."""
     path = Path(path)
+    if domain is None and path.parent.name in FOLDER_DOMAINS:
+        domain = path.parent.name
     try:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -10,6 +10,13 @@ __all__ = ["build_service"]
 
 
 def build_service(settings: Settings) -> DecisionService:
+    from assistant.embedder import CachedEmbedder
     from assistant.example_store import LazyExampleStore
 
-    return DecisionService(settings, BackbonePool(settings), examples=LazyExampleStore(settings))
+    store = LazyExampleStore(settings)
+    return DecisionService(
+        settings,
+        BackbonePool(settings),
+        examples=store,
+        embedder=CachedEmbedder(lambda texts: store.store.embed(texts)),
+    )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+from alignment.embedding import Embedder
 from alignment.errors import ConfigError, InputError, UnknownName
 from alignment.examples import ExampleRetriever
 from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
@@ -56,21 +57,26 @@ class DecisionService:
         backbones: BackbonePool,
         attributes: dict[str, Attribute] | None = None,
         examples: ExampleRetriever | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.backbones = backbones
         self.attributes = attributes or {}
         self.examples = examples  # the example store (icl, regression); None: no retrieval
+        self.embedder = embedder  # sentence embeddings (value-fit); None: such algorithms fail clearly
 
     def resolve(self, request: DecideRequest) -> tuple[str, dict[str, Any], str]:
         """(algorithm, params, backbone name) from a decider or from explicit names."""
         params: dict[str, Any] = {}
         backbone = request.backbone
         algorithm = request.algorithm
-        if request.decider is not None:
-            decider = self.settings.deciders.get(request.decider)
+        decider_name = request.decider
+        if decider_name is None and algorithm is None:
+            decider_name = self.settings.default_decider  # nothing named: the default decider
+        if decider_name is not None:
+            decider = self.settings.deciders.get(decider_name)
             if decider is None:
-                raise UnknownName("decider", request.decider, list(self.settings.deciders))
+                raise UnknownName("decider", decider_name, list(self.settings.deciders))
             if algorithm is not None and algorithm != decider.algorithm:
                 raise InputError("give either --decider or --algorithm, not both")
             algorithm = decider.algorithm
@@ -102,14 +108,16 @@ class DecisionService:
             )
         except ValidationError as exc:
             raise InputError(validation_message(exc)) from None
-        backbone = self.backbones.get(backbone_name) if algorithm_name != "random" else _NoBackbone()
+        backbone = self.backbones.get(backbone_name) if algorithm.uses_backbone else _NoBackbone()
         started = time.perf_counter()
         context = DecisionContext(
             scenario=scenario,
             target=target,
             seed=request.seed,
-            decider=request.decider,
+            decider=request.decider or (None if request.algorithm else self.settings.default_decider),
             examples=self._retrieve(algorithm, scenario, target, request.user, request.holdout),
+            definitions=known,
+            embedder=self.embedder if algorithm.uses_embedder else None,
         )
         retrieval_s = time.perf_counter() - started
         decision = algorithm.run(context, backbone)

@@ -52,8 +52,14 @@ def _default_backbones() -> dict[str, BackboneConfig]:
     return {"embedded": BackboneConfig(type="llamacpp")}
 
 
+DEFAULT_DECIDER = "aligned"
+
+
 def _default_deciders() -> dict[str, DeciderConfig]:
     return {
+        # the default of chat, `align decide`, /decide and `align eval`: chosen by measurement
+        # (README "Evaluation", docs/eval/): value-fit aligns where the 270M model's own picks do not
+        DEFAULT_DECIDER: DeciderConfig(algorithm="value-fit"),
         "persona-vote-5x2": DeciderConfig(
             algorithm="persona-vote",
             params={"n_aligned": 5, "n_opposite": 2, "temperature": 0.7},
@@ -79,7 +85,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("align-assistant")))
     database_url: str | None = None
     default_backbone: str = "embedded"
-    default_algorithm: str = "persona"
+    default_algorithm: str = "value-fit"
+    # a request that names neither an algorithm nor a decider uses this decider
+    default_decider: str = DEFAULT_DECIDER
     backbones: dict[str, BackboneConfig] = Field(default_factory=_default_backbones)
     deciders: dict[str, DeciderConfig] = Field(default_factory=_default_deciders)
     seed: int | None = None
@@ -100,6 +108,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"default_backbone {self.default_backbone!r} is not among backbones "
                 f"({', '.join(sorted(self.backbones))})"
+            )
+        if self.default_decider not in self.deciders:
+            raise ValueError(
+                f"default_decider {self.default_decider!r} is not among deciders "
+                f"({', '.join(sorted(self.deciders))})"
             )
         for name, decider in self.deciders.items():
             if decider.backbone is not None and decider.backbone not in self.backbones:

@@ -28,8 +28,18 @@ def load_pack(name: str) -> list[AttributeCreate]:
 
 
 def seed(
-    attributes: AttributeStore, actor: Actor, packs: tuple[str, ...] | list[str] = PACKS
+    attributes: AttributeStore,
+    actor: Actor,
+    packs: tuple[str, ...] | list[str] = PACKS,
+    *,
+    only_missing: bool = False,
 ) -> dict[str, int]:
-    """Create or update the packs' definitions; running it twice changes nothing the second time."""
+    """Create or update the packs' definitions; running it twice changes nothing the second time.
+
+    ``only_missing``: create the definitions not stored yet and leave the others as they are
+    (an upgrade adds new packs without undoing an admin's edits of the old ones)."""
     items = [item for pack in packs for item in load_pack(pack)]
+    if only_missing:
+        stored = {a.name for a in attributes.list()}
+        items = [item for item in items if item.name not in stored]
     return attributes.upsert(actor, items)

@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from alignment.backbone import Backbone
+from alignment.embedding import Embedder
 from alignment.errors import InputError
-from alignment.models import AlignmentTarget, Decision, Example, Scenario
+from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
 
 __all__ = ["Algorithm", "DecisionContext", "Params", "Stopwatch"]
 
@@ -31,6 +32,10 @@ class DecisionContext(BaseModel):
     seed: int | None = None
     examples: list[Example] = []
     decider: str | None = None
+    # every attribute definition the service knows (the target's own are in ``target.attributes``):
+    # lets an algorithm read what the attributes of retrieved examples mean
+    definitions: dict[str, Attribute] = {}
+    embedder: Embedder | None = None  # for algorithms with ``uses_embedder``
 
 
 class Stopwatch:
@@ -48,6 +53,11 @@ class Algorithm(ABC):
     Params: ClassVar[type[Params]] = Params
     needs_target: ClassVar[bool] = True
     uses_examples: ClassVar[bool] = False
+    uses_backbone: ClassVar[bool] = True  # False: the service loads no model for it
+    uses_embedder: ClassVar[bool] = False  # True: the service hands it ``context.embedder``
+    # "target": retrieved examples score the target's attributes; "domain": any example of the
+    # scenario's domain (an algorithm that learns from related attributes and other groups)
+    example_scope: ClassVar[str] = "target"
 
     def __init__(self, **params: Any) -> None:
         try:

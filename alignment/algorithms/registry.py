@@ -10,6 +10,7 @@ from alignment.algorithms.icl import IclAlgorithm
 from alignment.algorithms.likelihood import LikelihoodAlgorithm
 from alignment.algorithms.regression import RegressionAlgorithm
 from alignment.algorithms.simple import PersonaAlgorithm, RandomAlgorithm, UnalignedAlgorithm
+from alignment.algorithms.value_fit import ValueFitAlgorithm
 from alignment.algorithms.vote import PersonaVoteAlgorithm
 from alignment.errors import ConfigError, UnknownName
 
@@ -27,6 +28,7 @@ _BUILTIN: dict[str, type[Algorithm]] = {
         LikelihoodAlgorithm,
         IclAlgorithm,
         RegressionAlgorithm,
+        ValueFitAlgorithm,
     )
 }
 

@@ -84,6 +84,7 @@ class RandomAlgorithm(Algorithm):
     name = "random"
     Params = RandomParams
     needs_target = False
+    uses_backbone = False
 
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         n = len(context.scenario.choices)

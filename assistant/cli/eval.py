@@ -119,7 +119,15 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         params=_params(args.param),
     )
-    service = build_service(load_settings())
+    from assistant.cli.operator import open_cli_store
+
+    settings = load_settings()
+    service = build_service(settings)
+    store = open_cli_store(settings)
+    try:  # targets carry their definitions (descriptions, high and low texts), as in `align decide`
+        service.attributes = store.attributes.prompt_attributes()
+    finally:
+        store.close()
     try:
         summary = run_evaluation(service, config, progress=not args.no_progress)
     finally:

@@ -42,6 +42,13 @@ def open_cli_store(settings: Settings) -> Store:
     return store
 
 
+def seed_new_packs(store: Store) -> dict[str, int]:
+    """Add the shipped packs' definitions this store lacks (after an upgrade); edits stay."""
+    from profiles.seed import seed
+
+    return seed(store.attributes, store.users.ensure(LOCAL_USER, role="admin"), only_missing=True)
+
+
 def acting_user(store: Store, name: str | None) -> Actor:
     """``--user NAME`` (must exist), or the local operator (created on first use)."""
     if name is None or name == LOCAL_USER:

@@ -15,6 +15,12 @@ __all__ = ["register"]
 DEFAULT_EXAMPLES = Path("datasets")
 
 
+def everyday_example_files(root: Path) -> list[Path]:
+    """Everyday examples scored on the shipped value packs (the novel-attribute set stays out:
+    it measures attributes that have no examples)."""
+    return [root / "everyday" / "everyday_packs_input_output.json"]
+
+
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "setup",
@@ -24,15 +30,16 @@ def register(sub: Any) -> None:
         "--examples",
         default=str(DEFAULT_EXAMPLES),
         metavar="DIR",
-        help="import the ALIGN files under DIR/triage and DIR/opinionqa into the example store when it "
-        "is empty (default: ./datasets); pass an empty string to skip",
+        help="import the ALIGN files under DIR/triage, DIR/opinionqa and DIR/everyday's value-pack "
+        "file into the example store, adding only what is not stored yet (default: ./datasets); "
+        "pass an empty string to skip",
     )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from assistant.cli.examples import import_paths
-    from assistant.cli.operator import open_cli_store
+    from assistant.cli.operator import open_cli_store, seed_new_packs
     from assistant.example_store import open_example_store
 
     settings = load_settings()
@@ -42,18 +49,21 @@ def run(args: argparse.Namespace) -> int:
     print(f"data directory: {settings.data_dir}")
     store = open_cli_store(settings)  # migrated, attribute packs seeded
     try:
+        seed_new_packs(store)
         print(f"attribute definitions: {len(store.attributes.list())}")
     finally:
         store.close()
     root = Path(args.examples) if args.examples else None
     if root is not None and (root / "triage").is_dir():
         examples = open_example_store(settings)
-        if examples.count() == 0:
-            dirs = [str(d) for d in (root / "triage", root / "opinionqa") if d.is_dir()]
-            report = import_paths(examples, dirs)
-            print(f"example decisions: imported {report['added']} from {', '.join(dirs)}")
-        else:
-            print(f"example decisions: {examples.count()} already stored")
+        # idempotent: an upgrade imports only what is new (the ids are content hashes)
+        dirs = [
+            str(p) for p in (root / "triage", root / "opinionqa", *everyday_example_files(root)) if p.exists()
+        ]
+        report = import_paths(examples, dirs)
+        print(
+            f"example decisions: imported {report['added']} from {', '.join(dirs)}; {examples.count()} stored"
+        )
     elif root is not None:
         print(f"example decisions: {root}/triage not found; import later with `align examples import`")
     return 0

@@ -1,0 +1,323 @@
+"""value-fit: estimate how each option stands on each of the person's values, pick the closest.
+
+No language model is asked; the 270M embedded model picks option A whatever the prompt, while
+sentence embeddings carry the signal (measured in docs/eval). For each target attribute and
+option the estimate in [0, 1] combines:
+
+- **examples** (in the spirit of align-system's Kaleido, learned from the store): a kernel
+  regression over the options of retrieved example decisions. An example option's score on
+  attribute ``b`` counts with weight
+  ``exp((cos(option, example option) - 1) / choice_temperature)``
+  ``* exp((cos(scenario, example scenario) - 1) / scenario_temperature) * relatedness(a, b)``,
+  where ``relatedness`` is 1 for the same attribute and ``exp((cos(def a, def b) - 1) /
+  attribute_temperature)`` for another one (an attribute an admin just created borrows from
+  the ones that mean nearly the same).
+- **groups** (survey answers of demographic groups, named ``CATEGORY_group``): the same question
+  answered by other groups gives the population's answer; a group's deviation from it is
+  estimated as ``sibling_weight`` times the deviation of the other groups of its category (groups
+  of one category split the population between them, so their deviations oppose).
+- **definition** (zero-shot): ``cos(option, high text) - cos(option, low text)`` of the
+  attribute's definition, centred on the options' mean and squashed to (0, 1) by a logistic.
+
+Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
+definition`` with ``l = m / (m + evidence_prior)``; with none, the definition alone decides.
+The option whose estimates are nearest the target (sum of |estimate - target|) wins.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from alignment.algorithms.base import Algorithm, DecisionContext, Params
+from alignment.backbone import Backbone
+from alignment.errors import ConfigError
+from alignment.examples import closest_choice, normalize_for_match
+from alignment.justify import example_note, explain_fit
+from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision, Example
+
+__all__ = ["ValueFitAlgorithm", "ValueFitParams", "group_category"]
+
+SAME_TEXT_SIMILARITY = 0.97
+_GROUP_RE = re.compile(r"([A-Z][A-Z0-9]+)_(.+)")
+
+Matrix = Any  # numpy arrays (kept loose for mypy)
+
+
+class ValueFitParams(Params):
+    k: int = Field(default=40, ge=0, le=200, description="example decisions retrieved")
+    mmr_lambda: float | None = Field(default=None, ge=0.0, le=1.0)
+    choice_temperature: float = Field(default=0.2, gt=0.0, le=10.0)
+    scenario_temperature: float = Field(default=0.3, gt=0.0, le=10.0)
+    attribute_temperature: float = Field(default=0.05, gt=0.0, le=10.0)
+    evidence_prior: float = Field(default=1e-4, gt=0.0, le=100.0)
+    sibling_weight: float = Field(default=-1.0, ge=-10.0, le=10.0)
+    related_group_weight: float = Field(default=0.5, ge=-10.0, le=10.0)
+    group_temperature: float = Field(default=0.1, gt=0.0, le=10.0)
+    use_examples: bool = True
+    use_definition: bool = True
+
+
+def group_category(name: str) -> str | None:
+    """The category of a demographic-group attribute (``POLPARTY_Democrat`` -> ``POLPARTY``)."""
+    match = _GROUP_RE.fullmatch(name)
+    return match.group(1) if match else None
+
+
+def _describe(name: str, attribute: Attribute | None) -> str:
+    """Text that says what an attribute is (for relatedness between attributes)."""
+    human = name.replace("_", " ")
+    if attribute is None:
+        return human
+    parts = [human]
+    if attribute.description:
+        parts.append(attribute.description)
+    return ": ".join(parts)
+
+
+DEFINITION_SPREAD = 0.05  # a contrast difference of this size moves an estimate from 0.5 to 0.73
+
+
+def _scale(values: Matrix) -> Matrix:
+    """Contrasts to [0, 1] around the options' mean: graded, never a 0 / 1 certainty."""
+    centred = (values - values.mean()) / DEFINITION_SPREAD
+    return 1.0 / (1.0 + np.exp(-centred))
+
+
+class _Vectors:
+    """Embeddings of one decision's texts, each text embedded once."""
+
+    def __init__(self, embedder: Any, texts: Sequence[str]) -> None:
+        unique = list(dict.fromkeys(texts))
+        vectors = embedder.embed(unique) if unique else []
+        self._index = {t: i for i, t in enumerate(unique)}
+        self._matrix = np.asarray(vectors, dtype=float).reshape(len(unique), -1)
+
+    def __call__(self, texts: Sequence[str]) -> Matrix:
+        return self._matrix[[self._index[t] for t in texts]]
+
+
+class ValueFitAlgorithm(Algorithm):
+    name = "value-fit"
+    Params = ValueFitParams
+    uses_examples = True
+    uses_backbone = False
+    uses_embedder = True
+    example_scope = "domain"
+
+    def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
+        p = self.params
+        assert isinstance(p, ValueFitParams) and context.target is not None
+        if context.embedder is None:
+            raise ConfigError("value-fit needs the sentence-embedding model; it is not configured")
+        target = context.target
+        scenario = context.scenario
+        examples = list(context.examples) if p.use_examples else []
+        definitions = {**context.definitions, **target.attributes}
+        attributes = list(target.values)
+        example_attributes = sorted({b for e in examples for s in e.scores for b in s})
+        attr_texts = {a: _describe(a, definitions.get(a)) for a in {*attributes, *example_attributes}}
+        pole_texts = {a: self._poles(a, target.attribute(a)) for a in attributes}
+        texts = [
+            scenario.text,
+            *scenario.choices,
+            *attr_texts.values(),
+            *(t for hi, lo in pole_texts.values() for t in (hi, lo) if t),
+            *(c for e in examples for c in e.choices),
+            *(e.text for e in examples if e.similarity is None),
+        ]
+        vec = _Vectors(context.embedder, texts)
+        choices = vec(scenario.choices)
+        query = vec([scenario.text])[0]
+        similarity = np.array(
+            [e.similarity if e.similarity is not None else float(vec([e.text])[0] @ query) for e in examples]
+        )
+
+        estimates: list[dict[str, float]] = [{} for _ in scenario.choices]
+        evidence: dict[str, Any] = {}
+        for a in attributes:
+            definition = self._definition(choices, pole_texts[a], vec) if p.use_definition else None
+            learned, mass, how = self._learned(
+                a, scenario.choices, choices, examples, similarity, attr_texts, vec
+            )
+            final: Matrix
+            if learned is None and definition is None:
+                raise ConfigError(
+                    f"no way to estimate {a!r}: there are no example decisions for it and its definition "
+                    "is turned off; add examples or a description with high and low texts"
+                )
+            if learned is None:
+                final, weight = definition, np.zeros(len(scenario.choices))
+            elif definition is None:
+                final, weight = learned, np.ones(len(scenario.choices))
+            else:
+                weight = np.where(np.isinf(mass), 1.0, mass / (mass + p.evidence_prior))
+                final = weight * learned + (1.0 - weight) * definition
+            for i in range(len(scenario.choices)):
+                estimates[i][a] = float(np.clip(final[i], 0.0, 1.0))
+            evidence[a] = {
+                "examples": None if learned is None else [round(float(x), 4) for x in learned],
+                "example_weight": [round(float(x), 4) for x in weight],
+                "definition": None if definition is None else [round(float(x), 4) for x in definition],
+                "source": how if learned is not None else "definition",
+            }
+
+        distances = [sum(abs(est[a] - target.values[a]) for a in attributes) for est in estimates]
+        winner = min(range(len(distances)), key=lambda i: (distances[i], i))
+        fits = [1.0 - d / len(attributes) for d in distances]
+        shown = self._informative_example(examples, similarity, target)
+        note = example_note(shown, target, closest_choice(shown.scores, target.values)) if shown else ""
+        basis = self._basis(evidence, len(examples))
+        justification = explain_fit(
+            target, scenario.choices, estimates, winner, fits, basis=" ".join(x for x in (basis, note) if x)
+        )
+        return Decision(
+            choice_index=winner,
+            choice=scenario.choices[winner],
+            justification=justification,
+            scores=[
+                ChoiceScore(index=i, choice=c, score=fits[i], attributes=estimates[i])
+                for i, c in enumerate(scenario.choices)
+            ],
+            algorithm=self.name,
+            backbone="none",
+            target=target.values,
+            examples=[shown] if shown else [],
+            extra={"distances": distances, "evidence": evidence, "examples_retrieved": len(examples)},
+        )
+
+    # -- the three sources ---------------------------------------------------------------------
+
+    @staticmethod
+    def _poles(name: str, attribute: Attribute) -> tuple[str, str]:
+        """(text of a high value, text of a low value); the low text may be empty."""
+        high = attribute.high or attribute.description or name.replace("_", " ")
+        if attribute.high and attribute.description:
+            high = f"{attribute.high}. {attribute.description}"
+        return high, attribute.low
+
+    @staticmethod
+    def _definition(choices: Matrix, poles: tuple[str, str], vec: _Vectors) -> Matrix:
+        high, low = poles
+        score = choices @ vec([high])[0]
+        if low:
+            score = score - choices @ vec([low])[0]
+        return _scale(score)
+
+    def _learned(
+        self,
+        attribute: str,
+        choice_texts: Sequence[str],
+        choices: Matrix,
+        examples: Sequence[Example],
+        similarity: Matrix,
+        attr_texts: dict[str, str],
+        vec: _Vectors,
+    ) -> tuple[Matrix | None, Matrix, str]:
+        """(estimates from examples or None, evidence mass per option, which source)."""
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        n = len(choice_texts)
+        if group_category(attribute) is not None:
+            group = self._group_estimate(attribute, choice_texts, examples, similarity, attr_texts, vec)
+            if group is not None:
+                return group, np.full(n, math.inf), "groups"
+        relatedness = self._relatedness(attribute, attr_texts, vec)
+        num, den = np.zeros(n), np.zeros(n)
+        for e, sim in zip(examples, similarity, strict=True):
+            scenario_w = math.exp((float(sim) - 1.0) / p.scenario_temperature)
+            option_sim = choices @ vec(e.choices).T  # n x len(e.choices)
+            option_w = np.exp((option_sim - 1.0) / p.choice_temperature) * scenario_w
+            for j, scores in enumerate(e.scores):
+                for b, value in scores.items():
+                    w = option_w[:, j] * relatedness.get(b, 0.0)
+                    num += w * value
+                    den += w
+        if not np.any(den > 0):
+            return None, den, "examples"
+        return num / np.maximum(den, 1e-300), den, "examples"
+
+    def _relatedness(self, attribute: str, attr_texts: dict[str, str], vec: _Vectors) -> dict[str, float]:
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        own = vec([attr_texts[attribute]])[0]
+        out: dict[str, float] = {}
+        is_group = group_category(attribute) is not None
+        for b, text in attr_texts.items():
+            if b == attribute:
+                out[b] = 1.0
+            elif is_group and group_category(b) is not None:
+                out[b] = 1.0  # another group's answers: the population's view
+            elif is_group or group_category(b) is not None:
+                out[b] = 0.0  # a demographic group says nothing about a value, and back
+            else:
+                out[b] = math.exp((float(vec([text])[0] @ own) - 1.0) / p.attribute_temperature)
+        return out
+
+    def _group_estimate(
+        self,
+        attribute: str,
+        choice_texts: Sequence[str],
+        examples: Sequence[Example],
+        similarity: Matrix,
+        attr_texts: dict[str, str],
+        vec: _Vectors,
+    ) -> Matrix | None:
+        """Population answer of the other groups to this very question, moved by the group's
+        expected deviation; None when no other group answered the same question."""
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        wanted = [normalize_for_match(c) for c in choice_texts]
+        answers: dict[str, Matrix] = {}
+        for e, sim in zip(examples, similarity, strict=True):
+            if float(sim) < SAME_TEXT_SIMILARITY or [normalize_for_match(c) for c in e.choices] != wanted:
+                continue
+            for b in {b for s in e.scores for b in s}:
+                if b != attribute and group_category(b) is not None and all(b in s for s in e.scores):
+                    answers.setdefault(b, np.array([s[b] for s in e.scores], dtype=float))
+        if not answers:
+            return None
+        population = np.mean(list(answers.values()), axis=0)
+        category = group_category(attribute)
+        own = vec([attr_texts[attribute]])[0]
+        deviation = np.zeros(len(choice_texts))
+        for b, values in answers.items():
+            if group_category(b) == category:
+                deviation += p.sibling_weight * (values - population)
+            else:
+                near = math.exp((float(vec([attr_texts[b]])[0] @ own) - 1.0) / p.group_temperature)
+                deviation += p.related_group_weight * near * (values - population)
+        return np.clip(population + deviation, 0.0, 1.0)
+
+    # -- explanation ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _informative_example(
+        examples: Sequence[Example], similarity: Matrix, target: AlignmentTarget
+    ) -> Example | None:
+        """The most similar example that scores one of the target's attributes."""
+        ranked = sorted(range(len(examples)), key=lambda i: -float(similarity[i]))
+        for i in ranked:
+            if any(a in s for s in examples[i].scores for a in target.values):
+                return examples[i]
+        return None
+
+    @staticmethod
+    def _basis(evidence: dict[str, Any], n_examples: int) -> str:
+        sources = {v["source"] for v in evidence.values()}
+        if sources == {"definition"}:
+            return (
+                "These estimates compare each option with what your values mean (their definitions); "
+                "no stored example decision covers them yet."
+            )
+        if "groups" in sources:
+            return "These estimates come from how other groups answered the same question."
+        return (
+            f"These estimates come from {n_examples} similar stored decisions and from what your "
+            "values mean (their definitions)."
+        )

@@ -1,0 +1,116 @@
+"""Justifications a person can check, built from what a decision actually used (pure).
+
+A small base model's own sentence is often the question echoed or a bare label; it is shown only
+when ``usable_model_sentence`` accepts it. The rest of the text comes from the target, the
+per-option estimates and the example that informed the decision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from alignment.examples import normalize_for_match
+from alignment.models import AlignmentTarget, Example
+from alignment.prompts import label_of
+
+__all__ = ["describe_level", "example_note", "explain_fit", "usable_model_sentence"]
+
+_WORD_RE = re.compile(r"\w+")
+_STOP = {
+    "a", "an", "the", "to", "of", "and", "or", "in", "on", "for", "with", "it", "is", "be", "do", "i",
+    "you", "my", "your", "that", "this", "at", "by", "as", "from", "them", "their", "should",
+}  # fmt: skip
+
+
+def describe_level(value: float) -> str:
+    """A target or estimate in [0, 1] in words."""
+    if value >= 0.85:
+        return "very high"
+    if value >= 0.65:
+        return "high"
+    if value > 0.35:
+        return "moderate"
+    if value > 0.15:
+        return "low"
+    return "very low"
+
+
+def _label(target: AlignmentTarget, name: str) -> str:
+    return target.attribute(name).name.replace("_", " ")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def explain_fit(
+    target: AlignmentTarget,
+    choices: Sequence[str],
+    estimates: Sequence[Mapping[str, float]],
+    winner: int,
+    fits: Sequence[float],
+    *,
+    basis: str = "",
+) -> str:
+    """Which values decided it, how each option stands on them, and why the winner is closest.
+
+    ``fits``: per option, 1 - mean |estimate - target| (1 = exactly the target).
+    """
+    names = list(target.values)
+    values = ", ".join(
+        f"{_label(target, a)} {target.values[a]:.2f} ({describe_level(target.values[a])})" for a in names
+    )
+    lines = [f"Your values: {values}."]
+    lines.append("How the options stand on them (estimated, 0 = not at all, 1 = fully):")
+    order = sorted(range(len(choices)), key=lambda i: (-fits[i], i))
+    for i in order:
+        stands = ", ".join(f"{_label(target, a)} {estimates[i].get(a, 0.0):.2f}" for a in names)
+        mark = " <- closest to your values" if i == winner else ""
+        lines.append(f"- ({label_of(i)}) {_short(choices[i])}: {stands}{mark}")
+    runner = next((i for i in order if i != winner), None)
+    because = f"({label_of(winner)}) fits your values best (fit {fits[winner]:.2f}"
+    if runner is not None:
+        because += f", against {fits[runner]:.2f} for ({label_of(runner)})"
+    because += "; a fit is how close the estimates are to your targets, not a certainty)."
+    lines.append(because)
+    if basis:
+        lines.append(basis)
+    return "\n".join(lines)
+
+
+def example_note(example: Example, target: AlignmentTarget, answer: int | None) -> str:
+    """The most similar stored example and what a person with these values chose there."""
+    if answer is None or not 0 <= answer < len(example.choices):
+        return ""
+    names = [a for a in target.values if any(a in s for s in example.scores)]
+    if not names:
+        return ""
+    who = " and ".join(f"{describe_level(target.values[a])} {_label(target, a)}" for a in names)
+    return (
+        f'Most similar stored example: "{_short(example.text, 120)}" There, a person with {who} '
+        f'would choose "{_short(example.choices[answer])}".'
+    )
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD_RE.findall(normalize_for_match(text)) if w not in _STOP and len(w) > 1}
+
+
+def usable_model_sentence(sentence: str | None, scenario: str, choice: str) -> bool:
+    """A model's reason is shown only if it is a reason: not a copy of the scenario, not a bare
+    label, and it mentions the chosen option."""
+    if not sentence or not sentence.strip():
+        return False
+    said = normalize_for_match(sentence)
+    if len(_content_words(sentence)) < 4:  # "A", "(B) Index fund", "Yes."
+        return False
+    if said in normalize_for_match(scenario):  # the question echoed
+        return False
+    words = _content_words(sentence)
+    scenario_words = _content_words(scenario)
+    if words and len(words - scenario_words) < max(2, len(words) // 4):  # mostly the scenario's words
+        return False
+    choice_words = _content_words(choice)
+    return bool(choice_words & words) or normalize_for_match(choice) in said
