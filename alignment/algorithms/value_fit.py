@@ -156,7 +156,8 @@ class ValueFitAlgorithm(Algorithm):
             elif definition is None:
                 final, weight = learned, np.ones(len(scenario.choices))
             else:
-                weight = np.where(np.isinf(mass), 1.0, mass / (mass + p.evidence_prior))
+                finite = np.where(np.isinf(mass), 0.0, mass)
+                weight = np.where(np.isinf(mass), 1.0, finite / (finite + p.evidence_prior))
                 final = weight * learned + (1.0 - weight) * definition
             for i in range(len(scenario.choices)):
                 estimates[i][a] = float(np.clip(final[i], 0.0, 1.0))

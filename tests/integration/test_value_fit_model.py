@@ -1,0 +1,105 @@
+"""value-fit end to end: DecisionService + a real Chroma store + the real MiniLM embedder.
+
+The default decider needs no language model: the service must not load one for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from examples_fixtures import DATA, CachedMiniLM
+
+from alignment.models import Attribute
+from assistant.backbones import BackbonePool
+from assistant.cli.examples import import_paths
+from assistant.embedder import CachedEmbedder
+from assistant.example_store import ExampleStore, _chromadb_settings
+from assistant.service import DecideRequest, DecisionService
+from assistant.settings import load_settings
+from profiles.seed import load_pack
+
+pytestmark = pytest.mark.skipif(not (DATA / "triage").is_dir(), reason="datasets not present")
+
+REPO = Path(__file__).resolve().parents[2]
+SAVINGS = (
+    "I have savings of 20,000. Should I put them in a broad index fund or start a food truck "
+    "business with a friend?"
+)
+CHOICES = ["Index fund", "Food truck business"]
+
+
+class _NoModelPool(BackbonePool):
+    def get(self, name: str):  # type: ignore[no-untyped-def]
+        raise AssertionError("value-fit must not load a language model")
+
+
+def _definitions() -> dict[str, Attribute]:
+    out = {}
+    for pack in ("triage", "schwartz", "moral_foundations"):
+        for a in load_pack(pack):
+            out[a.name] = Attribute(name=a.name, description=a.description, high=a.high, low=a.low)
+    return out
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> DecisionService:
+    import chromadb
+
+    path: Path = tmp_path_factory.mktemp("chroma-value-fit")
+    store = ExampleStore(
+        chromadb.PersistentClient(path=str(path), settings=_chromadb_settings()), CachedMiniLM()
+    )
+    import_paths(
+        store,
+        [str(DATA / "triage"), str(REPO / "datasets" / "everyday" / "everyday_packs_input_output.json")],
+        progress=False,
+    )
+    settings = load_settings(data_dir=path)
+    return DecisionService(
+        settings,
+        _NoModelPool(settings),
+        attributes=_definitions(),
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+    )
+
+
+def _decide(service: DecisionService, **kw: object):
+    return service.decide(DecideRequest(scenario=SAVINGS, choices=CHOICES, **kw))  # type: ignore[arg-type]
+
+
+def test_the_default_decider_follows_security_both_ways(service: DecisionService) -> None:
+    high = _decide(service, target={"security": 0.9})
+    low = _decide(service, target={"security": 0.1})
+    assert high.algorithm == "value-fit" and high.decider == "aligned"
+    assert (high.choice, low.choice) == ("Index fund", "Food truck business")
+    fund = high.scores[0].attributes["security"]
+    truck = high.scores[1].attributes["security"]
+    assert fund > truck
+    assert "security 0.90 (very high)" in high.justification
+    assert SAVINGS not in high.justification  # never the question echoed
+
+
+def test_stimulation_points_the_other_way(service: DecisionService) -> None:
+    d = _decide(service, target={"stimulation": 0.9})
+    assert d.choice == "Food truck business"
+
+
+def test_an_attribute_held_out_of_the_examples_uses_its_definition(service: DecisionService) -> None:
+    d = _decide(service, target={"security": 0.9}, holdout="attribute")
+    assert d.extra["examples_retrieved"] > 0
+    assert d.examples == []  # none of the retrieved examples scores security: none is shown
+    assert "Most similar stored example" not in d.justification
+
+
+def test_triage_high_and_low_pick_opposite_choices(service: DecisionService) -> None:
+    from alignment.datasets import load_file
+
+    record = load_file(DATA / "triage" / "oracle_moral_desert_training_input_output.json")[0]
+    kw = {"scenario": record.text, "choices": record.choices, "scenario_id": record.scenario_id}
+    high = service.decide(DecideRequest(target={"moral_deservingness": 1.0}, **kw))  # type: ignore[arg-type]
+    low = service.decide(DecideRequest(target={"moral_deservingness": 0.0}, **kw))  # type: ignore[arg-type]
+    assert high.choice_index != low.choice_index
+    best = max(range(len(record.choices)), key=lambda i: record.scores[i]["moral_deservingness"])
+    assert high.choice_index == best
