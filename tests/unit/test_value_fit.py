@@ -109,14 +109,14 @@ def test_groups_population_moved_against_the_sibling_group():
             choices=["yes", "no"],
             scores=[{"POLPARTY_Democrat": 1.0}, {"POLPARTY_Democrat": 0.0}],
             similarity=1.0,
-        ),  # noqa: E501
+        ),
         Example(
             id="f",
             text="A question?",
             choices=["Yes", "No"],
             scores=[{"SEX_Female": 0.2}, {"SEX_Female": 1.0}],
             similarity=1.0,
-        ),  # noqa: E501
+        ),
     ]
     context = DecisionContext(
         scenario=scenario,
