@@ -109,6 +109,9 @@ class Settings(BaseSettings):
                 f"default_backbone {self.default_backbone!r} is not among backbones "
                 f"({', '.join(sorted(self.backbones))})"
             )
+        if self.default_decider == DEFAULT_DECIDER and DEFAULT_DECIDER not in self.deciders:
+            # a config's own [deciders] table adds to the built-in default, it does not remove it
+            self.deciders[DEFAULT_DECIDER] = _default_deciders()[DEFAULT_DECIDER]
         if self.default_decider not in self.deciders:
             raise ValueError(
                 f"default_decider {self.default_decider!r} is not among deciders "

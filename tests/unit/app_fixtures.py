@@ -28,7 +28,9 @@ def persona_reply(request: GenerationRequest, count: int) -> dict[str, Any]:
 
 
 def make_app(tmp_path: Path, *, local_mode: bool = False, datasets_dir: Path | None = None) -> AppService:
-    settings = Settings(data_dir=tmp_path)
+    # the chat logic is tested on persona over a scripted backbone (value-fit, the default decider,
+    # needs the embedding model: tests/integration/test_value_fit_model.py and the app tests)
+    settings = Settings(data_dir=tmp_path, default_decider="persona-greedy")
     pool = BackbonePool(settings)
     pool.add(FakeBackbone(persona_reply, name="embedded"))
     store = open_store(f"sqlite:///{tmp_path / 'app.sqlite3'}")
