@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from alignment.algorithms import get_algorithm
 from alignment.datasets import DatasetRecord, load_file
 from alignment.errors import AlignError, InputError, UnknownName
 from alignment.evaluation import (
@@ -157,8 +158,17 @@ def plan_runs(config: EvalConfig, settings: Any) -> list[Run]:
             backbone=config.backbone or decider.backbone or settings.default_backbone,
         )
     return [
-        r.model_copy(update={"backbone": "none"}) if r.algorithm == "random" else r for r in runs.values()
+        r if _uses_backbone(r.algorithm) else r.model_copy(update={"backbone": "none"}) for r in runs.values()
     ]
+
+
+def _uses_backbone(algorithm: str) -> bool:
+    """Whether the algorithm needs a model (random and embedding-only algorithms do not)."""
+    try:
+        cls = get_algorithm(algorithm)
+    except AlignError:
+        return algorithm != "random"  # an unknown name fails clearly when it runs
+    return bool(getattr(cls, "uses_backbone", algorithm != "random"))
 
 
 def read_results(path: Path) -> list[EvalResult]:

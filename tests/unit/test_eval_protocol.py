@@ -270,7 +270,8 @@ def test_plan_runs_defaults_and_labels():
 def test_two_deciders_of_one_algorithm_stay_apart(tmp_path):
     out = tmp_path / "run"
     config = EvalConfig(data=[FAIRNESS], deciders=["greedy", "warm"], limit=2, out=out)
-    summary = run_evaluation(make_service(tmp_path, deciders=DECIDERS), config, progress=False)
+    service = make_service(tmp_path, deciders=DECIDERS, default_decider="greedy")
+    summary = run_evaluation(service, config, progress=False)
     runs = {r["algorithm"]: r for r in summary["runs"]}
     assert set(runs) == {"unaligned", "random", "greedy", "warm"}
     assert runs["greedy"]["decider"] == "greedy" and runs["warm"]["overall"]["n"] > 0
@@ -279,11 +280,24 @@ def test_two_deciders_of_one_algorithm_stay_apart(tmp_path):
     assert {r.algorithm for r in rows if r.decider} == {"greedy", "warm"}
 
 
-def test_no_algorithm_evaluates_the_default(tmp_path):
-    summary = run_evaluation(
-        make_service(tmp_path), EvalConfig(data=[FAIRNESS], limit=1, out=tmp_path / "run"), progress=False
+def test_no_algorithm_evaluates_the_default_decider(tmp_path):
+    service = make_service(tmp_path, deciders=DECIDERS, default_decider="warm")
+    summary = run_evaluation(service, EvalConfig(data=[FAIRNESS], limit=1, out=tmp_path / "run"), progress=False)
+    runs = {r["algorithm"]: r for r in summary["runs"]}
+    assert set(runs) == {"unaligned", "random", "warm"} and runs["warm"]["decider"] == "warm"
+    assert summary["config"]["deciders"] == ["warm"]
+
+
+def test_a_decider_without_a_model_is_labelled_backbone_none():
+    settings = SimpleNamespace(
+        default_algorithm="persona",
+        default_backbone="embedded",
+        deciders={**DECIDERS, "fit": DeciderConfig(algorithm="value-fit")},
     )
-    assert {r["algorithm"] for r in summary["runs"]} == {"unaligned", "random", "persona"}
+    runs = plan_runs(EvalConfig(data=[FAIRNESS], out=Path("/tmp/x"), deciders=["fit", "warm"]), settings)
+    assert [(r.label, r.backbone) for r in runs] == [
+        ("unaligned", "embedded"), ("random", "none"), ("fit", "none"), ("warm", "embedded")
+    ]
 
 
 def test_opinionqa_run_reports_population_distinctive_bias_and_relative_paths(tmp_path, monkeypatch):
