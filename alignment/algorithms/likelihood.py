@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from typing import Literal
 
 from pydantic import Field
 
 from alignment.algorithms.base import Algorithm, DecisionContext, Params
 from alignment.backbone import Backbone, GenerationRequest
 from alignment.errors import BackboneError, InputError
-from alignment.models import ChoiceScore, Decision, Usage
+from alignment.models import ChoiceScore, Decision, Message, Scenario, Usage
 from alignment.prompts import (
     label_of,
     persona_system_prompt,
@@ -17,7 +19,7 @@ from alignment.prompts import (
     unaligned_system_prompt,
 )
 
-__all__ = ["LikelihoodAlgorithm", "softmax"]
+__all__ = ["LikelihoodAlgorithm", "choice_orders", "softmax"]
 
 ANSWER_PREFILL = "The answer is ("
 
@@ -33,6 +35,18 @@ class LikelihoodParams(Params):
     justify: bool = True
     justification_tokens: int = Field(default=60, ge=8, le=512)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    # "none": the choices in the order given (the paper's way); "orders": each choice's label
+    # log-probability averaged over choice orders (all orders up to 3 choices, cyclic shifts above),
+    # which cancels a preference for a position; "contrast": that, minus the same under the
+    # opposite target (1 - v), so what remains is what the target changes
+    debias: Literal["none", "orders", "contrast"] = "none"
+
+
+def choice_orders(n: int) -> list[list[int]]:
+    """Orders to show n choices in: all permutations up to 3 choices, the n cyclic shifts above."""
+    if n <= 3:
+        return [list(p) for p in itertools.permutations(range(n))]
+    return [[(start + i) % n for i in range(n)] for start in range(n)]
 
 
 class LikelihoodAlgorithm(Algorithm):
@@ -59,16 +73,19 @@ class LikelihoodAlgorithm(Algorithm):
             system, scenario, suffix="Which choice do you make? Answer with the letter."
         )
         labels = [label_of(i) for i in range(len(scenario.choices))]
-        result = backbone.execute(
-            GenerationRequest(messages=messages, label_logprobs=labels, prefill=ANSWER_PREFILL)
-        )
-        if result.label_logprobs is None or set(result.label_logprobs) != set(labels):
-            raise BackboneError(f"backbone {backbone.name!r} returned no label log-probabilities")
-        logprobs = [result.label_logprobs[label] for label in labels]
+        orders = [list(range(len(labels)))] if p.debias == "none" else choice_orders(len(labels))
+        logprobs, usage, backbone_s, prompts = self._scores(backbone, system, scenario, orders)
+        if p.debias == "contrast":
+            if context.target is None:
+                raise InputError(
+                    "debias 'contrast' needs an alignment target (it compares it with its opposite)"
+                )
+            opposite = persona_system_prompt(context.target.opposite())
+            against, more, seconds, _ = self._scores(backbone, opposite, scenario, orders)
+            logprobs = [a - b for a, b in zip(logprobs, against, strict=True)]
+            usage, backbone_s = usage + more, backbone_s + seconds
         probs = softmax(logprobs)
         winner = max(range(len(labels)), key=lambda i: (logprobs[i], -i))
-        usage, backbone_s = result.usage, result.seconds
-        prompts = [messages]
         justification = f"Most likely answer under the aligned prompt (p={probs[winner]:.2f})."
         if p.justify:
             prefill = f"{ANSWER_PREFILL}{labels[winner]}) {scenario.choices[winner]}, because"
@@ -87,6 +104,7 @@ class LikelihoodAlgorithm(Algorithm):
             if text:
                 justification = "Because " + text
         return Decision(
+            extra={"debias": p.debias, "orders": len(orders)},
             choice_index=winner,
             choice=scenario.choices[winner],
             justification=justification,
@@ -101,3 +119,28 @@ class LikelihoodAlgorithm(Algorithm):
             timings={"backbone_s": backbone_s},
             usage=usage if isinstance(usage, Usage) else Usage(),
         )
+
+    @staticmethod
+    def _scores(
+        backbone: Backbone, system: str, scenario: Scenario, orders: list[list[int]]
+    ) -> tuple[list[float], Usage, float, list[list[Message]]]:
+        """Each choice's label log-probability, averaged over the orders it is shown in."""
+        n = len(scenario.choices)
+        total = [0.0] * n
+        usage, seconds, prompts = Usage(), 0.0, []
+        for order in orders:
+            shown = scenario.model_copy(update={"choices": [scenario.choices[i] for i in order]})
+            messages = question_messages(
+                system, shown, suffix="Which choice do you make? Answer with the letter."
+            )
+            labels = [label_of(i) for i in range(n)]
+            result = backbone.execute(
+                GenerationRequest(messages=messages, label_logprobs=labels, prefill=ANSWER_PREFILL)
+            )
+            if result.label_logprobs is None or set(result.label_logprobs) != set(labels):
+                raise BackboneError(f"backbone {backbone.name!r} returned no label log-probabilities")
+            for position, original in enumerate(order):
+                total[original] += result.label_logprobs[labels[position]] / len(orders)
+            usage, seconds = usage + result.usage, seconds + result.seconds
+            prompts.append(messages)
+        return total, usage, seconds, prompts

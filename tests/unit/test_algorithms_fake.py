@@ -93,3 +93,32 @@ def test_unknown_algorithm_and_bad_params():
         create_algorithm("persona-vote", n_aligned=0)
     with pytest.raises(InputError, match="bogus"):
         create_algorithm("persona", bogus=1)
+
+
+class _PositionBiased(FakeBackbone):
+    """Label log-probs: +3 for whatever is shown first, +1 for the civilian (read from the prompt)."""
+
+    def execute(self, request):  # type: ignore[no-untyped-def]
+        from alignment.backbone import GenerationResult
+
+        self.requests.append(request)
+        if not request.label_logprobs:
+            return GenerationResult(texts=["it helps the civilian who did nothing wrong"])
+        text = request.messages[-1].content
+        first = "civilian" if text.index("civilian") < text.index("soldier") else "soldier"
+        out = {}
+        for label in request.label_logprobs:
+            shown = text.split(f'<choice label="{label}">\n')[1].split("\n")[0]
+            out[label] = (3.0 if first in shown else 0.0) + (1.0 if "civilian" in shown else 0.0) - 5.0
+        return GenerationResult(label_logprobs=out)
+
+
+@pytest.mark.parametrize(("debias", "expected", "calls"), [("none", 0, 1), ("orders", 1, 2), ("contrast", 0, 4)])
+def test_likelihood_debiasing_over_choice_orders(debias, expected, calls):
+    fake = _PositionBiased([])
+    d = create_algorithm("likelihood", debias=debias, justify=False).run(ctx(), fake)
+    assert len(fake.requests) == calls
+    # none: the first position wins; orders: the civilian's +1 decides once position cancels out;
+    # contrast: the opposite target's prompt gets the same scores here, so nothing is left (a tie: A)
+    assert d.choice_index == expected
+    assert d.extra["orders"] == (1 if debias == "none" else 2)
