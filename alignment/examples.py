@@ -35,6 +35,8 @@ class ExampleRetriever(Protocol):
         k: int = 3,
         mmr_lambda: float | None = None,
         owner: str | None = None,  # the acting user: their personal examples too, no one else's
+        holdout: str = "scenario",  # what an evaluation keeps out: scenario, attribute or group
+        scope: str = "target",  # "target": examples score the target's attributes; "domain": any
     ) -> list[Example]: ...
 
 
