@@ -231,13 +231,16 @@ class AppService:
 
     def suggest_attributes(self, scenario: str, options: list[str]) -> list[AttributeSuggestion]:
         """The SUGGESTIONS seed-pack attributes most related to a dilemma: MiniLM similarity of the
-        scenario and options to each attribute's label and description (shared words when the
-        embedder cannot be loaded)."""
+        scenario and options to each attribute's label, description, high and low texts (shared
+        words when the embedder cannot be loaded)."""
         seeded = seeded_names()
         candidates = [a for a in self.store.attributes.list(kind="scalar") if a.name in seeded]
         if not candidates:
             return []
-        texts = {a.name: attribute_text(a.name, a.label or "", a.description or "") for a in candidates}
+        texts = {
+            a.name: attribute_text(a.name, a.label or "", a.description or "", a.high or "", a.low or "")
+            for a in candidates
+        }
         query = situation_text(scenario, options)
         try:
             ranked = self._rank_by_embedding(query, texts)
