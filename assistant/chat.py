@@ -114,17 +114,21 @@ def _score_lines(decision: Decision) -> list[str]:
     return lines
 
 
+def _scores_heading(decision: Decision) -> str:
+    """What the scores are (an algorithm may say: a fit to the target, a vote share...), and by what."""
+    meaning = decision.extra.get("score_meaning")
+    by = decision.algorithm if decision.backbone == "none" else f"{decision.algorithm} on {decision.backbone}"
+    if isinstance(meaning, str) and meaning:
+        return f"**Scores: {meaning}** ({by})"
+    return f"**Scores** ({by})"
+
+
 def format_answer(decision: Decision) -> list[str]:
     """The answer in the order it streams: recommendation, justification, scores, examples."""
     parts = [
         f"**Recommendation: ({label_of(decision.choice_index)}) {decision.choice}**",
         f"**Why:** {decision.justification}",
-        "**Scores** ("
-        + decision.algorithm
-        + " on "
-        + decision.backbone
-        + "):\n"
-        + "\n".join(_score_lines(decision)),
+        _scores_heading(decision) + ":\n" + "\n".join(_score_lines(decision)),
     ]
     if decision.examples:
         shown = [f"- `{e.id}`: {e.text[:100]}{'…' if len(e.text) > 100 else ''}" for e in decision.examples]

@@ -189,7 +189,12 @@ class ValueFitAlgorithm(Algorithm):
             backbone="none",
             target=target.values,
             examples=[shown] if shown else [],
-            extra={"distances": distances, "evidence": evidence, "examples_retrieved": len(examples)},
+            extra={
+                "score_meaning": "how well each option fits your values (1 = exactly your targets)",
+                "distances": distances,
+                "evidence": evidence,
+                "examples_retrieved": len(examples),
+            },
         )
 
     # -- the three sources ---------------------------------------------------------------------
