@@ -163,7 +163,8 @@ def test_two_column_comparison(app_server, browser):
     columns.nth(1).wait_for(timeout=120_000)
     assert columns.count() == 2
     first, second = columns.nth(0).inner_text(), columns.nth(1).inner_text()
-    assert "random" in first and "persona" in second and "fairness" in second
+    # the second column defaults to the default decider's algorithm (value-fit)
+    assert "random" in first and "value-fit" in second and "fairness" in second
     assert "tokens" in second and "Why:" in second
     agree = page.locator("#compare-result").inner_text()
     disagreeing = page.locator("#compare-result .compare-column[data-disagrees='true']").count()
