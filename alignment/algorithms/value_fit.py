@@ -16,7 +16,7 @@ option the estimate in [0, 1] combines:
   answered by other groups gives the population's answer; a group's deviation from it is
   estimated as ``sibling_weight`` times the deviation of the other groups of its category (groups
   of one category split the population between them, so their deviations oppose).
-- **definition** (zero-shot): ``cos(option, high text) - cos(option, low text)`` of the
+- **definition** (zero-shot): ``cos(option, high text) - w * cos(option, low text)`` (``w``: ``low_weight``, per domain) of the
   attribute's definition, centred on the options' mean and squashed to (0, 1) by a logistic.
 
 Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
@@ -61,6 +61,11 @@ class ValueFitParams(Params):
     group_temperature: float = Field(default=0.1, gt=0.0, le=10.0)
     use_examples: bool = True
     use_definition: bool = True
+    # weight of the similarity to the ``low`` text in the definition contrast, per attribute domain
+    # (chosen on the development halves: everyday values' low texts share their topic with the high
+    # texts, "misses family events" is about family, so they count less; triage needs them whole)
+    low_weight: float = Field(default=0.25, ge=0.0, le=2.0)
+    low_weight_by_domain: dict[str, float] = Field(default_factory=lambda: {"triage": 1.0})
 
 
 def group_category(name: str) -> str | None:
@@ -141,7 +146,10 @@ class ValueFitAlgorithm(Algorithm):
         estimates: list[dict[str, float]] = [{} for _ in scenario.choices]
         evidence: dict[str, Any] = {}
         for a in attributes:
-            definition = self._definition(choices, pole_texts[a], vec) if p.use_definition else None
+            low_weight = p.low_weight_by_domain.get(target.attribute(a).domain, p.low_weight)
+            definition = (
+                self._definition(choices, pole_texts[a], vec, low_weight) if p.use_definition else None
+            )
             learned, mass, how = self._learned(
                 a, scenario.choices, choices, examples, similarity, attr_texts, vec
             )
@@ -208,11 +216,11 @@ class ValueFitAlgorithm(Algorithm):
         return high, attribute.low
 
     @staticmethod
-    def _definition(choices: Matrix, poles: tuple[str, str], vec: _Vectors) -> Matrix:
+    def _definition(choices: Matrix, poles: tuple[str, str], vec: _Vectors, low_weight: float) -> Matrix:
         high, low = poles
         score = choices @ vec([high])[0]
         if low:
-            score = score - choices @ vec([low])[0]
+            score = score - low_weight * (choices @ vec([low])[0])
         return _scale(score)
 
     def _learned(
