@@ -63,6 +63,8 @@ class EvalConfig(BaseModel):
     out: Path
     resume: bool = False
     params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per algorithm
+    # baselines left out of this run (only the costly one may be: unaligned asks the model per item)
+    skip_baselines: list[Literal["unaligned"]] = Field(default_factory=list)
 
 
 class Skipped(BaseModel):
@@ -141,7 +143,8 @@ def plan_runs(config: EvalConfig, settings: Any) -> list[Run]:
         else:
             algorithms = [settings.default_algorithm]
     backbone = config.backbone or settings.default_backbone
-    runs = {name: Run(label=name, algorithm=name, backbone=backbone) for name in [*BASELINES, *algorithms]}
+    baselines = [b for b in BASELINES if b not in config.skip_baselines]
+    runs = {name: Run(label=name, algorithm=name, backbone=backbone) for name in [*baselines, *algorithms]}
     for name in deciders:
         decider = settings.deciders.get(name)
         if decider is None:

@@ -70,6 +70,14 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument(
+        "--skip-baseline",
+        action="append",
+        choices=["unaligned"],
+        default=[],
+        help="leave this baseline out (unaligned asks the model once per item: on OpinionQA's 2,174 items "
+        "that is most of the run); random and population always run",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true", help="print summary.json instead of the table")
     p.set_defaults(handler=run)
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         out=Path(args.out),
         resume=args.resume,
         params=_params(args.param),
+        skip_baselines=args.skip_baseline,
     )
     from assistant.cli.operator import open_cli_store
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from pydantic import ValidationError
 
 from alignment.datasets import DatasetRecord
 from alignment.errors import InputError, UnknownName
@@ -365,3 +366,11 @@ def test_cli_options_reach_the_summary(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["eval", "--help"])
     assert "1st, 3rd, 5th... are dev" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_unaligned_baseline_can_be_left_out():
+    settings = SimpleNamespace(default_algorithm="persona", default_backbone="embedded", deciders=DECIDERS)
+    config = EvalConfig(data=[FAIRNESS], out=Path("/tmp/x"), deciders=["warm"], skip_baselines=["unaligned"])
+    assert [r.label for r in plan_runs(config, settings)] == ["random", "warm"]
+    with pytest.raises(ValidationError, match="unaligned"):
+        EvalConfig(data=[FAIRNESS], out=Path("/tmp/x"), skip_baselines=["random"])
