@@ -16,8 +16,9 @@ option the estimate in [0, 1] combines:
   answered by other groups gives the population's answer; a group's deviation from it is
   estimated as ``sibling_weight`` times the deviation of the other groups of its category (groups
   of one category split the population between them, so their deviations oppose).
-- **definition** (zero-shot): ``cos(option, high text) - w * cos(option, low text)`` (``w``: ``low_weight``, per domain) of the
-  attribute's definition, centred on the options' mean and squashed to (0, 1) by a logistic.
+- **definition** (zero-shot): ``cos(option, high text) - w * cos(option, low text)`` of the
+  attribute's definition (``w``: ``low_weight``, per domain), centred on the options' mean and
+  squashed to (0, 1) by a logistic.
 
 Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
 definition`` with ``l = m / (m + evidence_prior)``; with none, the definition alone decides.
@@ -180,6 +181,8 @@ class ValueFitAlgorithm(Algorithm):
         winner = min(range(len(distances)), key=lambda i: (distances[i], i))
         fits = [1.0 - d / len(attributes) for d in distances]
         shown = self._informative_example(examples, similarity, target)
+        if shown is not None and self._example_share(evidence) < 0.05:
+            shown = None  # it did not count: do not present it as a reason
         note = example_note(shown, target, closest_choice(shown.scores, target.values)) if shown else ""
         basis = self._basis(evidence, len(examples))
         justification = explain_fit(
@@ -322,16 +325,28 @@ class ValueFitAlgorithm(Algorithm):
         return None
 
     @staticmethod
-    def _basis(evidence: dict[str, Any], n_examples: int) -> str:
+    def _example_share(evidence: dict[str, Any]) -> float:
+        """How much of the estimates came from stored examples (0..1, averaged over values and options)."""
+        weights = [w for v in evidence.values() for w in v["example_weight"]]
+        return sum(weights) / len(weights) if weights else 0.0
+
+    def _basis(self, evidence: dict[str, Any], n_examples: int) -> str:
+        """Where the estimates came from, in proportion to what each source weighed."""
         sources = {v["source"] for v in evidence.values()}
-        if sources == {"definition"}:
-            return (
-                "These estimates compare each option with what your values mean (their definitions); "
-                "no stored example decision covers them yet."
-            )
         if "groups" in sources:
             return "These estimates come from how other groups answered the same question."
+        share = self._example_share(evidence)
+        if sources == {"definition"} or share < 0.05:
+            return (
+                "These estimates compare each option with what your values mean (their definitions); "
+                "no stored example decision is close enough to count."
+            )
+        if share < 0.5:
+            return (
+                "These estimates come mostly from what your values mean (their definitions); similar "
+                f"stored decisions counted for {share:.0%}."
+            )
         return (
-            f"These estimates come from {n_examples} similar stored decisions and from what your "
-            "values mean (their definitions)."
+            f"These estimates come mostly from similar stored decisions ({share:.0%}; {n_examples} "
+            "retrieved), and from what your values mean."
         )

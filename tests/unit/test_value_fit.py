@@ -62,7 +62,7 @@ def test_definition_alone_orders_the_options_and_follows_the_target():
     assert est[0] > 0.5 > est[1]
     assert all(0.0 < e < 1.0 for e in est), "graded estimates, never a 0 / 1 certainty"
     assert high.extra["evidence"]["security"]["source"] == "definition"
-    assert "no stored example decision covers them yet" in high.justification
+    assert "no stored example decision is close enough to count" in high.justification
     assert "security 0.90 (very high)" in high.justification
     assert high.backbone == "none"
 
