@@ -1,15 +1,19 @@
-"""A scripted backbone for fast unit tests of pure logic (never a stand-in for the real ones)."""
+"""A scripted backbone and a word-count embedder for fast unit tests of pure logic (never a stand-in
+for the real ones)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
+from alignment.embedding import Embedder
 from alignment.models import Usage
 
-__all__ = ["FakeBackbone"]
+__all__ = ["FakeBackbone", "FakeEmbedder"]
 
 Responder = Callable[[GenerationRequest, int], str | dict[str, Any]]
 
@@ -57,3 +61,24 @@ class FakeBackbone(Backbone):
         return GenerationResult(
             texts=texts, usage=Usage(prompt_tokens=10, completion_tokens=5 * len(texts), calls=1)
         )
+
+
+class FakeEmbedder(Embedder):
+    """One dimension per vocabulary word (a word counts where a text's word starts with it, so
+    "saving" counts "savings"), plus a constant one; unit length, so similarities are checkable by hand.
+    Records every call in ``calls``."""
+
+    def __init__(self, vocabulary: Sequence[str], bias: float = 0.1) -> None:
+        self.vocabulary = [w.casefold() for w in vocabulary]
+        self.bias = bias
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            words = re.findall(r"\w+", text.casefold())
+            vector = [float(sum(w.startswith(v) for w in words)) for v in self.vocabulary] + [self.bias]
+            norm = math.sqrt(sum(x * x for x in vector))
+            out.append([x / norm for x in vector])
+        return out

@@ -10,7 +10,7 @@ from app_fixtures import make_app, persona_reply
 
 from alignment.algorithms.simple import PersonaAlgorithm
 from alignment.errors import AlignError, BackboneUnavailable, Conflict, InputError, NotFound
-from alignment.fake import FakeBackbone
+from alignment.fake import FakeBackbone, FakeEmbedder
 from alignment.models import Scenario
 from assistant.app.messages import for_people, has_flag
 from assistant.app.packs import ADMIN_ADDED, group_by_pack, pack_of, pack_title
@@ -23,21 +23,8 @@ SAVINGS = (
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 
-class WordEmbedder:
-    """A stand-in for the MiniLM store: one dimension per theme word, so similarity is checkable."""
-
-    THEMES = ("saving", "safe", "harm", "friend")
-
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        out = []
-        for text in texts:
-            low = text.casefold()
-            out.append([float(low.count(t)) for t in self.THEMES] + [0.01])
-        return out
+def WordEmbedder() -> FakeEmbedder:
+    return FakeEmbedder(("saving", "safe", "harm", "friend"), bias=0.01)
 
 
 @pytest.fixture

@@ -3,38 +3,20 @@
 The real MiniLM runs in tests/integration/test_value_fit_model.py.
 """
 
-import math
-import re
-from collections.abc import Sequence
-
 import pytest
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.algorithms.value_fit import group_category
-from alignment.embedding import Embedder
 from alignment.errors import ConfigError
-from alignment.fake import FakeBackbone
+from alignment.fake import FakeBackbone, FakeEmbedder
 from alignment.justify import usable_model_sentence
 from alignment.models import AlignmentTarget, Attribute, Example, Scenario
 
 VOCAB = ["safe", "savings", "steady", "risky", "venture", "new", "fund", "truck", "yes", "no", "question"]
 
 
-class WordEmbedder(Embedder):
-    """One dimension per vocabulary word (plus one for everything else), unit length."""
-
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls.append(list(texts))
-        out = []
-        for text in texts:
-            words = re.findall(r"\w+", text.lower())
-            v = [float(sum(w == word for w in words)) for word in VOCAB] + [0.1]
-            norm = math.sqrt(sum(x * x for x in v))
-            out.append([x / norm for x in v])
-        return out
+def WordEmbedder() -> FakeEmbedder:
+    return FakeEmbedder(VOCAB)
 
 
 SECURITY = Attribute(
