@@ -74,10 +74,9 @@ def explain_fit(
     if runner is not None:
         because += f", against {fits[runner]:.2f} for ({label_of(runner)})"
     because += "; a fit is how close the estimates are to your targets, not a certainty)."
-    lines.append(because)
-    if basis:
-        lines.append(basis)
-    return "\n".join(lines)
+    # a blank line ends the list: in Markdown (the chat) the next line would join the last item
+    closing = because + (f"\n{basis}" if basis else "")
+    return "\n".join(lines) + "\n\n" + closing
 
 
 def example_note(example: Example, target: AlignmentTarget, answer: int | None) -> str:
