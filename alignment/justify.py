@@ -1,27 +1,17 @@
 """Justifications a person can check, built from what a decision actually used (pure).
 
-A small base model's own sentence is often the question echoed or a bare label; it is shown only
-when ``usable_model_sentence`` accepts it. The rest of the text comes from the target, the
-per-option estimates and the example that informed the decision.
+A small base model's own sentence is often the question echoed or a bare label, so the text comes
+from the target, the per-option estimates and the example that informed the decision.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
-from alignment.examples import normalize_for_match
 from alignment.models import AlignmentTarget, Example
 from alignment.prompts import label_of
 
-__all__ = ["describe_level", "example_note", "explain_fit", "usable_model_sentence"]
-
-_WORD_RE = re.compile(r"\w+")
-_STOP = {
-    "a", "an", "the", "to", "of", "and", "or", "in", "on", "for", "with", "it", "is", "be", "do", "i",
-    "you", "my", "your", "that", "this", "at", "by", "as", "from", "them", "their", "should",
-}  # fmt: skip
-
+__all__ = ["describe_level", "example_note", "explain_fit"]
 
 def describe_level(value: float) -> str:
     """A target or estimate in [0, 1] in words."""
@@ -91,25 +81,3 @@ def example_note(example: Example, target: AlignmentTarget, answer: int | None) 
         f'Most similar stored example: "{_short(example.text, 120)}" There, a person with {who} '
         f'would choose "{_short(example.choices[answer])}".'
     )
-
-
-def _content_words(text: str) -> set[str]:
-    return {w for w in _WORD_RE.findall(normalize_for_match(text)) if w not in _STOP and len(w) > 1}
-
-
-def usable_model_sentence(sentence: str | None, scenario: str, choice: str) -> bool:
-    """A model's reason is shown only if it is a reason: not a copy of the scenario, not a bare
-    label, and it mentions the chosen option."""
-    if not sentence or not sentence.strip():
-        return False
-    said = normalize_for_match(sentence)
-    if len(_content_words(sentence)) < 4:  # "A", "(B) Index fund", "Yes."
-        return False
-    if said in normalize_for_match(scenario):  # the question echoed
-        return False
-    words = _content_words(sentence)
-    scenario_words = _content_words(scenario)
-    if words and len(words - scenario_words) < max(2, len(words) // 4):  # mostly the scenario's words
-        return False
-    choice_words = _content_words(choice)
-    return bool(choice_words & words) or normalize_for_match(choice) in said

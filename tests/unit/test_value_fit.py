@@ -9,7 +9,6 @@ from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.algorithms.value_fit import group_category
 from alignment.errors import ConfigError
 from alignment.fake import FakeBackbone, FakeEmbedder
-from alignment.justify import usable_model_sentence
 from alignment.models import AlignmentTarget, Attribute, Example, Scenario
 
 VOCAB = ["safe", "savings", "steady", "risky", "venture", "new", "fund", "truck", "yes", "no", "question"]
@@ -143,17 +142,3 @@ def test_each_text_is_embedded_once_per_decision():
     create_algorithm("value-fit").run(context, FakeBackbone([]))
     assert len(embedder.calls) == 1
     assert len(embedder.calls[0]) == len(set(embedder.calls[0]))
-
-
-@pytest.mark.parametrize(
-    ("sentence", "ok"),
-    [
-        ("Where do my savings go?", False),  # the question echoed
-        ("(A) a steady safe fund", False),  # a bare label
-        ("", False),
-        ("A steady fund keeps the savings safe while the family needs them.", True),
-        ("Starting a company is exciting and the friend is reliable.", False),  # not about the choice
-    ],
-)
-def test_model_sentence_checks(sentence: str, ok: bool):
-    assert usable_model_sentence(sentence, SCENARIO.text, SCENARIO.choices[0]) is ok
