@@ -13,6 +13,7 @@ from alignment.prompts import label_of
 
 __all__ = ["describe_level", "example_note", "explain_fit"]
 
+
 def describe_level(value: float) -> str:
     """A target or estimate in [0, 1] in words."""
     if value >= 0.85:
