@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alignment.algorithms import DecisionContext, create_algorithm
+from alignment.algorithms import Algorithm, DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.embedding import Embedder
 from alignment.errors import ConfigError, InputError, UnknownName
@@ -65,14 +65,18 @@ class DecisionService:
         self.examples = examples  # the example store (icl, regression); None: no retrieval
         self.embedder = embedder  # sentence embeddings (value-fit); None: such algorithms fail clearly
 
+    def _decider_name(self, request: DecideRequest) -> str | None:
+        """The decider a request names; naming neither a decider nor an algorithm: the default one."""
+        if request.decider is None and request.algorithm is None:
+            return self.settings.default_decider
+        return request.decider
+
     def resolve(self, request: DecideRequest) -> tuple[str, dict[str, Any], str]:
         """(algorithm, params, backbone name) from a decider or from explicit names."""
         params: dict[str, Any] = {}
         backbone = request.backbone
         algorithm = request.algorithm
-        decider_name = request.decider
-        if decider_name is None and algorithm is None:
-            decider_name = self.settings.default_decider  # nothing named: the default decider
+        decider_name = self._decider_name(request)
         if decider_name is not None:
             decider = self.settings.deciders.get(decider_name)
             if decider is None:
@@ -114,7 +118,7 @@ class DecisionService:
             scenario=scenario,
             target=target,
             seed=request.seed,
-            decider=request.decider or (None if request.algorithm else self.settings.default_decider),
+            decider=self._decider_name(request),
             examples=self._retrieve(algorithm, scenario, target, request.user, request.holdout),
             definitions=known,
             embedder=self.embedder if algorithm.uses_embedder else None,
@@ -127,7 +131,7 @@ class DecisionService:
 
     def _retrieve(
         self,
-        algorithm: Any,
+        algorithm: Algorithm,
         scenario: Scenario,
         target: AlignmentTarget | None,
         user: str | None = None,
@@ -151,14 +155,13 @@ class DecisionService:
             extra["owner"] = user
         if holdout != "scenario":
             extra["holdout"] = holdout
-        scope = str(getattr(algorithm, "example_scope", "target"))
-        if scope != "target":
-            extra["scope"] = scope
+        if algorithm.example_scope != "target":
+            extra["scope"] = algorithm.example_scope
         return self.examples.retrieve(scenario, target, k=k, mmr_lambda=mmr_lambda, **extra)
 
 
 class _NoBackbone(Backbone):
-    """Stands where no model is needed (the random baseline), so none is loaded."""
+    """Stands where no model is needed (an algorithm without ``uses_backbone``), so none is loaded."""
 
     name = "none"
 

@@ -22,6 +22,7 @@ from alignment.prompts import (
 __all__ = ["LikelihoodAlgorithm", "choice_orders", "softmax"]
 
 ANSWER_PREFILL = "The answer is ("
+QUESTION = "Which choice do you make? Answer with the letter."
 
 
 def softmax(logprobs: list[float]) -> list[float]:
@@ -67,19 +68,15 @@ class LikelihoodAlgorithm(Algorithm):
                 f"backbone {backbone.name!r} cannot give log-probabilities; "
                 "use another algorithm (persona, persona-vote) or a backbone that can"
             )
+        if p.debias == "contrast" and context.target is None:
+            raise InputError("debias 'contrast' needs an alignment target (it compares it with its opposite)")
         scenario = context.scenario
         system = persona_system_prompt(context.target) if context.target else unaligned_system_prompt()
-        messages = question_messages(
-            system, scenario, suffix="Which choice do you make? Answer with the letter."
-        )
         labels = [label_of(i) for i in range(len(scenario.choices))]
         orders = [list(range(len(labels)))] if p.debias == "none" else choice_orders(len(labels))
         logprobs, usage, backbone_s, prompts = self._scores(backbone, system, scenario, orders)
-        if p.debias == "contrast":
-            if context.target is None:
-                raise InputError(
-                    "debias 'contrast' needs an alignment target (it compares it with its opposite)"
-                )
+        messages = prompts[0]  # the first order is the order given (the justification continues it)
+        if p.debias == "contrast" and context.target is not None:
             opposite = persona_system_prompt(context.target.opposite())
             against, more, seconds, _ = self._scores(backbone, opposite, scenario, orders)
             logprobs = [a - b for a, b in zip(logprobs, against, strict=True)]
@@ -130,9 +127,7 @@ class LikelihoodAlgorithm(Algorithm):
         usage, seconds, prompts = Usage(), 0.0, []
         for order in orders:
             shown = scenario.model_copy(update={"choices": [scenario.choices[i] for i in order]})
-            messages = question_messages(
-                system, shown, suffix="Which choice do you make? Answer with the letter."
-            )
+            messages = question_messages(system, shown, suffix=QUESTION)
             labels = [label_of(i) for i in range(n)]
             result = backbone.execute(
                 GenerationRequest(messages=messages, label_logprobs=labels, prefill=ANSWER_PREFILL)
