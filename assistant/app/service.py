@@ -99,7 +99,6 @@ class AppService:
         self.local_mode = local_mode
         self.eval_limit_cap = eval_limit_cap
         self._examples = examples
-        self._attribute_vectors: dict[str, list[float]] = {}  # attribute text -> its embedding
         self.chat_engine = ChatEngine(store, service, extraction_backbone, suggest=self.suggest_attributes)
         self.calibration = AppCalibration(service.settings)
         settings = service.settings
@@ -263,17 +262,13 @@ class AppService:
         return out
 
     def _rank_by_embedding(self, query: str, texts: dict[str, str]) -> list[tuple[str, float]]:
-        embedder = self._examples
-        if embedder is None and self.service.examples is not None:
-            embedder = getattr(self.service.examples, "store", self.service.examples)
-        if embedder is None or not hasattr(embedder, "embed"):
+        """The decision service's embedder (it caches: the attributes' texts are embedded once)."""
+        embedder = self.service.embedder
+        if embedder is None:
             raise LookupError("no embedder")
-        missing = [t for t in dict.fromkeys(texts.values()) if t not in self._attribute_vectors]
-        vectors = embedder.embed([query, *missing])
-        self._attribute_vectors.update(zip(missing, vectors[1:], strict=True))
-        return rank_attributes(
-            vectors[0], {name: self._attribute_vectors[t] for name, t in texts.items()}, k=SUGGESTIONS
-        )
+        names = list(texts)
+        vectors = embedder.embed([query, *(texts[n] for n in names)])
+        return rank_attributes(vectors[0], dict(zip(names, vectors[1:], strict=True)), k=SUGGESTIONS)
 
     def list_conversations(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         req = parse_request(OwnerRequest, payload)

@@ -15,6 +15,7 @@ from alignment.models import Scenario
 from assistant.app.messages import for_people, has_flag
 from assistant.app.packs import ADMIN_ADDED, group_by_pack, pack_of, pack_title
 from assistant.chat import SUGGEST_INTRO, AttributeSuggestion, suggestion_text
+from assistant.embedder import CachedEmbedder
 
 SAVINGS = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck "
@@ -141,7 +142,7 @@ def test_no_values_gets_suggestions_not_an_error(app):
 
 def test_suggestions_rank_by_the_stores_embedder(app):
     embedder = WordEmbedder()
-    app._examples = embedder
+    app.service.embedder = CachedEmbedder(embedder.embed)  # as build_service wires the store's MiniLM
     alice = app.actor("alice")
     first = app.chat(alice, {"message": SAVINGS})
     # the savings question shares "saving" with nothing and "friend" with... whatever the packs say:
@@ -150,7 +151,7 @@ def test_suggestions_rank_by_the_stores_embedder(app):
     assert len(texts) >= 20 and embedder.calls[0][0].startswith("I have savings")
     sims = [s["similarity"] for s in first["suggestions"]]
     assert sims == sorted(sims, reverse=True)
-    app.chat(alice, {"message": SAVINGS})
+    app.chat(alice, {"message": SAVINGS.replace("20,000", "30,000")})
     assert len(embedder.calls[1]) == 1  # the attributes' vectors are kept: only the question is embedded
 
 
@@ -183,7 +184,7 @@ def test_an_algorithm_without_a_target_decides_without_asking(app):
 
 
 def test_without_an_embedder_words_still_give_suggestions(app):
-    app._examples = SimpleNamespace()  # no embed(): fall back to shared words
+    app.service.embedder = None  # no embedder: fall back to shared words
     names = [s.name for s in app.suggest_attributes("Should I keep my savings safe?", ["keep", "spend"])]
     assert len(names) == 3 and len(set(names)) == 3
 
