@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -316,30 +316,54 @@ def check_health(
     )
 
 
-def health_routes(settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Any]:
-    """``GET /healthz`` (the deep check: 200 when healthy, else 503, body = the report) and
-    ``GET /livez`` (the process answers; nothing is contacted), as FastAPI routes. Open to anyone:
-    the orchestrator has no login, and the report holds no secret (URLs without passwords).
+def health_routes(
+    settings: Settings,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    details: Callable[[Any], Awaitable[bool]] | None = None,
+) -> list[Any]:
+    """``GET /healthz`` (the deep check: 200 when healthy, else 503) and ``GET /livez`` (the process
+    answers; nothing is contacted), as FastAPI routes. Open to anyone: the orchestrator has no login.
+
+    The body is ``{"ok": true|false}`` only, unless ``details(request)`` says the caller may see the
+    report (paths, schema revision, backbone). Without ``details``, callers on this machine that no
+    proxy forwarded may; ``align serve`` lets admins see it too.
 
     ``align serve`` hands them to Gradio's FastAPI app (``launch(app_kwargs={"routes": ...})``).
     """
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse
     from fastapi.routing import APIRoute
+    from starlette.routing import Route
 
-    async def healthz() -> JSONResponse:
+    async def healthz(request: Any) -> JSONResponse:  # a Starlette route: handed the request as is
         report = await run_in_threadpool(check_health, settings, timeout_s=timeout_s)
-        return JSONResponse(report.as_dict(), status_code=200 if report.ok else 503)
+        status = 200 if report.ok else 503
+        if await (details or _loopback)(request):
+            return JSONResponse(report.as_dict(), status_code=status)
+        return JSONResponse({"ok": report.ok}, status_code=status)
 
     async def livez() -> JSONResponse:
         return JSONResponse({"ok": True})
 
     return [
-        APIRoute("/healthz", healthz, methods=["GET"], include_in_schema=False),
+        Route("/healthz", healthz, methods=["GET"], include_in_schema=False),
         APIRoute("/livez", livez, methods=["GET"], include_in_schema=False),
     ]
 
 
-def add_health_routes(app: Any, settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+async def _loopback(request: Any) -> bool:
+    from assistant.web.session import is_loopback
+
+    return is_loopback(request.scope)
+
+
+def add_health_routes(
+    app: Any,
+    settings: Settings,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    details: Callable[[Any], Awaitable[bool]] | None = None,
+) -> None:
     """Add ``health_routes`` to an existing FastAPI app."""
-    app.router.routes.extend(health_routes(settings, timeout_s=timeout_s))
+    app.router.routes.extend(health_routes(settings, timeout_s=timeout_s, details=details))

@@ -1,9 +1,6 @@
 """Compare tab: one scenario, 2..6 (backbone, algorithm, profile) columns run concurrently."""
 
-import json
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -11,6 +8,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from ui.common import acting, guarded
+from ui.files import json_download
 from ui.render import comparison_html, parse_assignments
 
 __all__ = ["CompareTab", "build_compare_tab"]
@@ -86,9 +84,8 @@ def build_compare_tab(app: AppService, options: dict[str, Any]) -> CompareTab:
             "seed": int(data[seed]) if data[seed] is not None else None,
         }
         result = app.compare(actor, payload)
-        out = Path(tempfile.mkdtemp(prefix="align-compare-")) / "comparison.json"
-        out.write_text(json.dumps({"request": payload, "result": result}, indent=2, ensure_ascii=False))
-        return comparison_html(result), str(out)
+        export = json_download(app, actor, {"request": payload, "result": result}, "comparison.json")
+        return comparison_html(result), export
 
     inputs = {scenario, choices, count, seed, *(c for col in columns for c in col)}
     run.click(run_compare, inputs, [result_html, export], api_visibility="private")

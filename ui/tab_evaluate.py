@@ -1,5 +1,6 @@
 """Evaluate tab: a small evaluation from the browser, with progress, the table, the chart, the zip."""
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from ui.common import acting, guarded
+from ui.files import local_path
 
 __all__ = ["build_evaluate_tab"]
 
@@ -41,18 +43,15 @@ def build_evaluate_tab(app: AppService, options: dict[str, Any]) -> None:
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
     ) -> list[Any]:
         actor = acting(app, request)
-        chosen = list(names or [])
-        if path:
-            chosen.append(str(app.save_upload(actor, Path(path))))
-        if not chosen:
+        if not names and not path:
             raise InputError("pick at least one dataset file (or upload one)")
         progress(0, desc="loading")
-        result = app.evaluate(
-            actor,
-            {"files": chosen, "algorithms": algos or ["persona"], "backbone": back, "limit": int(n or 1)},
-            progress=True,
-        )
-        return [result["summary_md"], result["chart"], result["zip"]]
+        payload: dict[str, Any] = {"files": list(names or []), "algorithms": algos or ["persona"]}
+        payload.update(backbone=back, limit=int(n or 1))
+        with contextlib.ExitStack() as stack:
+            uploads = [stack.enter_context(app.upload(actor, Path(path)))] if path else []
+            result = app.evaluate(actor, payload, uploads=uploads, progress=True)
+        return [result["summary_md"], local_path(app, result["chart"]), local_path(app, result["zip"])]
 
     run.click(
         run_eval,

@@ -94,16 +94,18 @@ def build_examples_tab(app: AppService) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> str:
         actor = acting(app, request)
-        if path:
-            file = app.save_upload(actor, Path(path))
-        elif name:
-            file = app._dataset_path(name)
-        else:
+        if not path and not name:
             raise InputError("pick a dataset file or upload one")
+
+        def step(done: int, total: int, what: str) -> None:
+            progress((done, total), desc=f"embedding {what}")
+
         progress(0, desc="checking the file")
-        report = app.import_examples(
-            actor, file, progress=lambda done, total, what: progress((done, total), desc=f"embedding {what}")
-        )
+        if path:
+            with app.upload(actor, Path(path)) as file:
+                report = app.import_examples(actor, file, progress=step)
+        else:
+            report = app.import_examples(actor, app.dataset_path(name or ""), progress=step)
         return (
             f"{report['file']}: {report['records']} records, {report['added']} added, "
             f"{report['present']} already present. The store holds {report['total']}."

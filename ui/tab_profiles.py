@@ -1,7 +1,6 @@
 """Profiles tab: own profiles (admins: everyone's) with one slider per attribute; admin panel."""
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from alignment.errors import InputError
 from assistant.app import AppService
 from profiles.schemas import Actor, AttributePublic
 from ui.common import acting, guarded
+from ui.files import json_download
 from ui.render import parse_assignments, profile_key, split_profile_key
 
 __all__ = ["ProfilesTab", "build_profiles_tab"]
@@ -195,10 +195,13 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         actor = acting(app, request)
         if not path:
             raise InputError("choose a profiles JSON file to import (as written by 'Export')")
-        try:
-            bundle = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"the file is not valid JSON ({exc}); export a file to see the format") from None
+        with app.upload(actor, Path(path), dataset=False) as file:
+            try:
+                bundle = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError(
+                    f"the file is not valid JSON ({exc}); export a file to see the format"
+                ) from None
         result = app.import_profiles(actor, {"bundle": bundle, "replace": bool(rep)})
         names = ", ".join(p["name"] for p in result["imported"])
         return [gr.update(choices=profile_choices(actor)), f"Imported {len(result['imported'])}: {names}."]
@@ -207,10 +210,8 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
 
     @guarded
     def export_file(request: gr.Request) -> str:
-        bundle = app.export_profiles(acting(app, request))
-        out = Path(tempfile.mkdtemp(prefix="align-profiles-")) / "profiles.json"
-        out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False))
-        return str(out)
+        actor = acting(app, request)
+        return json_download(app, actor, app.export_profiles(actor), "profiles.json")
 
     do_export.click(export_file, None, [exported], api_visibility="private")
 

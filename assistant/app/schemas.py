@@ -160,7 +160,7 @@ class AddExampleRequest(_Request):
 
 
 class EvaluateRequest(_Request):
-    files: list[str] = Field(min_length=1)  # names under the datasets directory
+    files: list[str] = Field(default_factory=list)  # names under the datasets directory (or an upload)
     algorithms: list[str] = Field(default_factory=lambda: ["persona"], min_length=1)
     backbone: str | None = None
     limit: int = Field(default=2, ge=1)

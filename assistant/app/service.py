@@ -7,10 +7,10 @@ an ``AlignError`` into a message.
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from alignment.errors import AlignError, InputError, NotFound, PermissionDenied
 from alignment.models import Example, Scenario
 from alignment.suggest import attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.calibration import AppCalibration
+from assistant.app.evaluation import AppEvaluation
+from assistant.app.handout import Handout
 from assistant.app.login_limit import LoginLimiter
 from assistant.app.messages import for_people
 from assistant.app.packs import pack_of, pack_title, seeded_names
@@ -44,6 +46,7 @@ from assistant.app.schemas import (
     SetRoleRequest,
     parse_request,
 )
+from assistant.app.uploads import Uploads
 from assistant.chat import AttributeSuggestion, ChatEngine, ChatUpdate
 from assistant.compare import CompareRequest, compare
 from assistant.decision_logging import decide_logged
@@ -91,11 +94,22 @@ class AppService:
         eval_limit_cap: int = 10,
         examples: Any | None = None,
         extraction_backbone: str | None = None,
+        handout: Handout | None = None,
     ) -> None:
         self.store = store
         self.service = service
         self.work_dir = work_dir
         self.datasets_dir = datasets_dir
+        # the files replies give (charts, zips, exports): each readable by its owner and admins only
+        self.handout = handout or Handout(work_dir / "handout")
+        self.uploads = Uploads(work_dir / "uploads", refuse=self.handout.holds)
+        self.evaluation = AppEvaluation(
+            service,
+            runs_dir=work_dir / "evaluations",
+            datasets_dir=datasets_dir,
+            limit_cap=eval_limit_cap,
+            handout=self.handout,
+        )
         self.local_mode = local_mode
         self.eval_limit_cap = eval_limit_cap
         self._examples = examples
@@ -474,69 +488,36 @@ class AppService:
 
     def dataset_files(self) -> list[str]:
         """Dataset files offered by the Evaluate tab (relative to the datasets directory)."""
-        if self.datasets_dir is None or not self.datasets_dir.is_dir():
-            return []
-        return sorted(str(p.relative_to(self.datasets_dir)) for p in self.datasets_dir.rglob("*.json"))
+        return self.evaluation.dataset_files()
 
-    def _dataset_path(self, name: str) -> Path:
-        path = Path(name)
-        if path.is_absolute() and path.is_file() and self.work_dir in path.parents:
-            return path  # an uploaded file, copied under the work dir
-        if self.datasets_dir is None:
-            raise InputError(
-                "no datasets directory is configured on this server; ask its operator to give one "
-                "when starting it, or upload a file"
-            )
-        root = self.datasets_dir.resolve()
-        resolved = (root / name).resolve()
-        if root not in resolved.parents or not resolved.is_file():
-            raise InputError(f"no dataset file {name!r}; pick one of the files listed in the Evaluate tab")
-        return resolved
+    def dataset_path(self, name: str) -> Path:
+        """A dataset file named relative to the datasets directory; it must lie inside it."""
+        return self.evaluation.dataset_path(name)
 
-    def evaluate(self, actor: Actor, payload: Any, *, progress: bool = False) -> dict[str, Any]:
-        """A small evaluation (at most ``eval_limit_cap`` records per file) into a fresh directory."""
-        from alignment.evaluation import summary_markdown
-        from assistant.evaluation import EvalConfig, run_evaluation
-
+    def evaluate(
+        self, actor: Actor, payload: Any, *, uploads: Sequence[Path] = (), progress: bool = False
+    ) -> dict[str, Any]:
+        """A small evaluation of dataset files (and the request's upload): summary, chart and zip links."""
         req = parse_request(EvaluateRequest, payload)
-        if req.limit > self.eval_limit_cap:
-            raise InputError(
-                f"limit {req.limit} is above this server's cap of {self.eval_limit_cap} records per file; "
-                "use `align eval` for larger runs"
-            )
-        known = set(algorithm_names())
-        for name in req.algorithms:
-            if name not in known:
-                raise InputError(f"unknown algorithm {name!r}; known: {', '.join(sorted(known))}")
-        paths = [self._dataset_path(f) for f in req.files]
-        out = (
-            self.work_dir
-            / "evaluations"
-            / actor.name
-            / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        return self.evaluation.run(
+            actor,
+            files=req.files,
+            uploads=uploads,
+            algorithms=req.algorithms,
+            backbone=req.backbone,
+            limit=req.limit,
+            progress=progress,
         )
-        config = EvalConfig(
-            data=paths, algorithms=req.algorithms, backbone=req.backbone, limit=req.limit, out=out
-        )
-        summary = run_evaluation(self.service, config, progress=progress)
-        archive = shutil.make_archive(str(out), "zip", root_dir=out)
-        return {
-            "summary_md": summary_markdown(summary),
-            "chart": str(out / "accuracy.png"),
-            "zip": archive,
-            "out": str(out),
-            "summary": summary,
-        }
 
-    def save_upload(self, actor: Actor, source: Path) -> Path:
-        """Copy an uploaded dataset file under the work dir (so evaluate may read it)."""
-        target_dir = self.work_dir / "uploads" / actor.name
-        target_dir.mkdir(parents=True, exist_ok=True)
-        target = target_dir / source.name
-        shutil.copyfile(source, target)
+    def upload(self, actor: Actor, source: Path, *, dataset: bool = True) -> AbstractContextManager[Path]:
+        """``with app.upload(actor, path) as file:`` an uploaded file (checked as an ALIGN dataset
+        unless ``dataset=False``), deleted when the block ends."""
+        return self.uploads.received(actor.name, source, check=load_file if dataset else None)
+
+    def may_read(self, username: str | None, owner: str) -> bool:
+        """Whether the logged-in ``username`` may read a file handed out to ``owner``."""
         try:
-            load_file(target)
+            actor = self.actor(username)
         except AlignError:
-            target.unlink(missing_ok=True)
-            raise
-        return target
+            return False
+        return actor.name == owner or actor.is_admin

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit:
     from assistant.app.auth import login_required
     from assistant.cli.operator import open_cli_store
     from assistant.compose import build_service
+    from assistant.web.security import serving_handout
 
     extraction = settings.chat_extraction_backbone
     if extraction is not None and extraction not in settings.backbones:
@@ -74,6 +76,7 @@ def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit:
         local_mode=local_mode,
         eval_limit_cap=eval_limit,
         extraction_backbone=extraction,
+        handout=serving_handout(),  # files for one user only, in Gradio's cache (assistant.web.security)
     )
 
 
@@ -102,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--concurrency must be at least 1")
     app = build_app(load_settings(), args.host, args.datasets, args.eval_limit)
     from assistant.health import health_routes
+    from assistant.web.security import health_details, security_middleware
     from ui.app import build_demo
 
     demo = build_demo(app)
@@ -110,21 +114,27 @@ def run(args: argparse.Namespace) -> int:
     demo.queue(default_concurrency_limit=args.concurrency, max_size=app.service.settings.max_queue)
     mode = "single local-user mode (no login)" if app.local_mode else "login required"
     print(f"align serve: http://{args.host}:{args.port} ({mode})", flush=True)
+    # SIGTERM (docker stop, an orchestrator) stops the server as Ctrl-C does, so `finally` runs
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         demo.launch(
             server_name=args.host,
             server_port=args.port,
             auth=None if app.local_mode else login_callable(app),
             auth_message="Log in with your ALIGN assistant user name and password.",
-            allowed_paths=[str(app.work_dir)],
+            blocked_paths=[str(app.work_dir)],  # never served; users get their files handed out
             show_error=True,
             ssr_mode=False,
             quiet=True,
             footer_links=["api"],
             # GET /healthz (database, Chroma, backbone; 200/503) and /livez for the orchestrator.
-            app_kwargs={"routes": health_routes(app.service.settings)},
+            app_kwargs={
+                "routes": health_routes(app.service.settings, details=health_details(app)),
+                "middleware": security_middleware(app),
+            },
         )
     finally:
+        app.handout.close()
         app.service.backbones.close()
         app.store.close()
     return 0

@@ -181,7 +181,11 @@ def test_evaluate_is_capped_and_confined_to_the_datasets_dir(tmp_path):
         },
     )
     assert "| persona | embedded |" in result["summary_md"]
-    assert Path(result["chart"]).stat().st_size > 1000 and result["zip"].endswith(".zip")
+    chart, archive = app.handout.path(result["chart"]), app.handout.path(result["zip"])
+    assert chart.stat().st_size > 1000 and archive.name.endswith(".zip")
+    assert app.handout.owner_of(chart) == "alice" and app.handout.owner_of(archive) == "alice"
+    assert "out" not in result and str(tmp_path) not in json.dumps(result["summary"])  # no server path
+    assert result["summary"]["files"] == ["triage/oracle_fairness_training_input_output.json"]
     runs = {r["algorithm"]: r for r in result["summary"]["runs"]}
     assert (
         set(runs) == {"persona", "unaligned", "random"}

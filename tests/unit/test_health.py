@@ -203,12 +203,18 @@ def test_healthz_route_answers_200_then_503(monkeypatch, tmp_path, http_server):
     _configure(monkeypatch, tmp_path, http_server)
     settings = load_settings()
     open_store(settings.effective_database_url()).close()
+    async def everyone(request: object) -> bool:
+        return True
+
     app = FastAPI()
-    add_health_routes(app, settings, timeout_s=1)
+    add_health_routes(app, settings, timeout_s=1, details=everyone)
     client = TestClient(app)
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True
     assert client.get("/livez").json() == {"ok": True}
+    plain = FastAPI()  # no details predicate: the test client is no loopback caller, it sees ok only
+    add_health_routes(plain, settings, timeout_s=1)
+    assert TestClient(plain).get("/healthz").json() == {"ok": True}
 
     http_server[2].routes.pop("/v1/models")  # the model server answers 404 now
     response = client.get("/healthz")

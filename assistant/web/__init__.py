@@ -1,0 +1,1 @@
+"""The HTTP layer around Gradio's app: the middleware and routes ``align serve`` adds, one per module."""

@@ -1,0 +1,71 @@
+"""What ``align serve`` puts around Gradio's app to keep users' files and the server's details private.
+
+- ``serving_handout()``: handed-out files live in Gradio's cache folder (``align-handout/``).
+- ``security_middleware(app)``: security headers on every response (outermost, so refusals carry
+  them too), the login page without the API description, the file guard.
+- ``health_details(app)``: who sees ``/healthz``'s full report: admins and callers on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+
+from alignment.errors import AlignError
+from assistant.app import AppService
+from assistant.app.handout import Handout
+from assistant.web.file_guard import FileGuard
+from assistant.web.headers import SecurityHeaders
+from assistant.web.login_page import HideApiInfo
+from assistant.web.session import is_loopback, session_user
+
+__all__ = ["gradio_cache", "health_details", "security_middleware", "serving_handout"]
+
+
+def gradio_cache() -> Path:
+    """Gradio's cache folder: uploads, and the files handlers return (GRADIO_TEMP_DIR)."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder())
+
+
+def serving_handout() -> Handout:
+    return Handout(gradio_cache() / "align-handout")
+
+
+def _is_admin(app: AppService, username: str | None) -> bool:
+    try:
+        return app.actor(username).is_admin
+    except AlignError:
+        return False
+
+
+def security_middleware(app: AppService) -> list[Middleware]:
+    """Outermost first."""
+    return [
+        Middleware(SecurityHeaders),
+        Middleware(HideApiInfo, login_required=not app.local_mode),
+        Middleware(
+            FileGuard,
+            handout=app.handout,
+            may_read=app.may_read,
+            private=[app.service.settings.data_dir, app.work_dir],
+            except_under=[gradio_cache()],
+        ),
+    ]
+
+
+def health_details(app: AppService) -> Callable[[Any], Awaitable[bool]]:
+    """``/healthz`` shows its report to loopback callers and to a logged-in admin; others get ok/fail."""
+
+    async def details(request: Any) -> bool:
+        if is_loopback(request.scope):
+            return True
+        user = await session_user(request.scope)
+        return user is not None and await run_in_threadpool(_is_admin, app, user)
+
+    return details

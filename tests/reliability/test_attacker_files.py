@@ -1,0 +1,412 @@
+"""Files, paths, health details, the login page and headers, probed as an attacker would, against a
+live ``align serve`` in login mode (users root (admin), alice, bob).
+
+Raw HTTP (httpx, each user with the session cookie of a real login), ``gradio_client`` on the named
+endpoints, and the unnamed UI handlers called by ``fn_index`` over Gradio's queue (as the browser
+does). Every attack is shown refused, and the owner (and an admin) shown still served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest_app import REPO, USERS, _create_users, free_port, stop, wait_ready
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+pytestmark = pytest.mark.timeout(900)
+
+DATASET = "triage/oracle_fairness_training_input_output.json"
+NO_SCORES = [  # parses, but holds no question to evaluate: the run fails after its folder was made
+    {
+        "input": {
+            "scenario_id": "s",
+            "state": "Who?",
+            "choices": [{"unstructured": "a"}, {"unstructured": "b"}],
+        },
+        "label": [{}, {}],
+    }
+]
+SECURITY_HEADERS = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+REFUSED = "no dataset file"
+FORWARDED = {"X-Forwarded-For": "203.0.113.7"}  # as a reverse proxy passes on a caller from outside
+
+
+# -- the server -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """base/data (ALIGN_DATA_DIR), base/datasets (--datasets), base/files (an ALIGN file outside the
+    datasets), base/gradio (GRADIO_TEMP_DIR), base/tmp (the server's TMPDIR)."""
+    base = tmp_path_factory.mktemp("attacker")
+    data, datasets, files = base / "data", base / "datasets", base / "files"
+    for folder in (data, datasets / "triage", datasets / "broken", files, base / "gradio", base / "tmp"):
+        folder.mkdir(parents=True)
+    shutil.copyfile(REPO / "datasets" / DATASET, datasets / DATASET)
+    shutil.copyfile(REPO / "datasets" / DATASET, files / "x.json")
+    (datasets / "link.json").symlink_to(files / "x.json")  # inside, pointing outside
+    (datasets / "broken" / "no_scores.json").write_text(json.dumps(NO_SCORES))
+    database_url = f"sqlite:///{data / 'align.sqlite3'}"
+    _create_users(database_url)
+    port = free_port()
+    env = {
+        **os.environ,
+        "ALIGN_DATA_DIR": str(data),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(base / "gradio"),
+        "TMPDIR": str(base / "tmp"),
+        "ALIGN_BACKBONES": json.dumps({"embedded": {"type": "llamacpp", "n_threads": 1, "n_ctx": 2048}}),
+    }
+    log = base / "serve.log"
+    with log.open("wb") as handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(port), "--datasets", str(datasets)],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=data,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(proc, url, log)
+        sessions = {name: _login(url, name) for name in USERS}
+        yield {"url": url, "base": base, "data": data, "proc": proc, "log": log, **sessions}
+        for session in sessions.values():
+            session.close()
+    finally:
+        stop(proc)
+
+
+def _login(url: str, name: str) -> httpx.Client:
+    session = httpx.Client(base_url=url, timeout=60)
+    answer = session.post("/login", data={"username": name, "password": USERS[name][0]})
+    assert answer.status_code == 200, answer.text
+    return session
+
+
+def _client(site: dict[str, Any], name: str) -> Client:
+    return Client(site["url"], auth=(name, USERS[name][0]), verbose=False)
+
+
+def _handler(session: httpx.Client, *, output: str | None = None, input: str | None = None) -> int:
+    """The fn_index of the UI handler with a component of that label among its outputs / inputs,
+    found in /config as any logged-in caller can read it."""
+    config = session.get("/config").json()
+    labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
+    for dependency in config["dependencies"]:
+        if (output is None or output in [labels.get(i) for i in dependency["outputs"]]) and (
+            input is None or input in [labels.get(i) for i in dependency["inputs"]]
+        ):
+            return int(dependency["id"])
+    raise AssertionError(f"no handler with output {output!r} / input {input!r}")
+
+
+def _call(session: httpx.Client, fn_index: int, data: list[Any]) -> dict[str, Any]:
+    """Call a UI handler over Gradio's queue (join, then read the event stream to the end)."""
+    session_hash = uuid.uuid4().hex[:11]
+    joined = session.post(
+        "/gradio_api/queue/join",
+        json={"data": data, "fn_index": fn_index, "session_hash": session_hash, "trigger_id": None},
+    )
+    assert joined.status_code == 200, joined.text
+    with session.stream(
+        "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=600
+    ) as s:
+        for line in s.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return dict(message)
+    raise AssertionError("the event stream ended without a result")
+
+
+def _upload(session: httpx.Client, name: str, content: bytes) -> dict[str, Any]:
+    answer = session.post("/gradio_api/upload", files=[("files", (name, content, "application/json"))])
+    assert answer.status_code == 200, answer.text
+    path = answer.json()[0]
+    return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+def _file_url(site: dict[str, Any], path: Path | str) -> str:
+    return f"/gradio_api/file={path}"
+
+
+# -- 1. each user's files to that user (and admins) only -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def alices_run(site: dict[str, Any]) -> dict[str, Any]:
+    """alice evaluates through the named endpoint (gradio_client), as an API caller does."""
+    alice = _client(site, "alice")
+    try:
+        reply = alice.predict(
+            {"files": [DATASET], "algorithms": ["random"], "limit": 1}, api_name="/evaluate"
+        )
+    finally:
+        alice.close()
+    return dict(reply)
+
+
+def test_the_evaluate_reply_holds_links_and_no_server_path(site, alices_run):
+    text = json.dumps(alices_run)
+    assert str(site["data"]) not in text and str(site["base"]) + "/data" not in text
+    assert "out" not in alices_run and re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", alices_run["run"])
+    assert (
+        alices_run["summary"]["files"] == [DATASET]
+        and alices_run["summary"]["config"]["out"] == alices_run["run"]
+    )
+    for key in ("chart", "zip"):
+        assert alices_run[key].startswith("/gradio_api/file="), alices_run[key]
+
+
+def test_only_the_owner_and_admins_get_a_handed_out_file(site, alices_run):
+    for key, magic in (("chart", b"\x89PNG"), ("zip", b"PK")):
+        link = alices_run[key]
+        mine = site["alice"].get(link)
+        assert mine.status_code == 200 and mine.content.startswith(magic), (key, mine.status_code)
+        assert mine.headers["cache-control"] == "private, no-store"
+        assert site["root"].get(link).status_code == 200  # an admin
+        refused = site["bob"].get(link)
+        assert refused.status_code == 403 and alices_run["run"] not in refused.text, refused.text
+        assert httpx.get(site["url"] + link).status_code in (401, 403)  # no login
+        # the other spellings of the same file: the deprecated route, `..`, a doubled slash
+        path = link.removeprefix("/gradio_api/file=")
+        folder, name = path.rsplit("/", 1)
+        for variant in (
+            f"/gradio_api/file/{path}",
+            f"/gradio_api/file={folder}/../{Path(folder).name}/{name}",
+            f"/gradio_api/file={folder}//{name}",
+        ):
+            assert site["bob"].get(variant).status_code == 403, variant
+            assert site["alice"].get(variant).status_code == 200, variant
+
+
+def test_nothing_in_the_data_folder_is_served_to_anyone(site, alices_run):
+    run = site["data"] / "app" / "evaluations" / "alice" / alices_run["run"]
+    targets = [run / "results.jsonl", run / "summary.json", run / "accuracy.png", run.with_suffix(".zip")]
+    assert all(t.is_file() for t in targets)  # they are there, with predictable names
+    targets += [site["data"] / "align.sqlite3", site["base"] / "gradio" / ".." / "data" / "align.sqlite3"]
+    for target in targets:
+        for who in ("bob", "alice", "root"):  # not even the owner or an admin: only handed-out copies are
+            answer = site[who].get(_file_url(site, target))
+            assert answer.status_code == 403, (who, target, answer.status_code)
+            assert str(site["data"]) not in answer.text
+
+
+def test_a_made_up_or_stale_handout_path_is_refused(site, alices_run):
+    path = Path(alices_run["zip"].removeprefix("/gradio_api/file="))
+    stale = path.parent.parent / ("A" * 32)
+    stale.mkdir()
+    (stale / "left.json").write_text("{}")  # as a stopped server would leave it: no live grant
+    for who in ("alice", "bob", "root"):
+        assert site[who].get(_file_url(site, stale / "left.json")).status_code == 403
+        assert site[who].get(_file_url(site, path.parent)).status_code == 403
+    shutil.rmtree(stale)
+
+
+def test_ui_handlers_hand_out_files_to_their_caller_only(site):
+    """Profile export and Evaluate (with an upload), called by fn_index over the queue."""
+    alice, bob = site["alice"], site["bob"]
+    created = _client(site, "alice")
+    created.predict({"name": "alice-secret", "targets": {"fairness": 0.8}}, api_name="/create_profile")
+    created.close()
+    exported = _call(alice, _handler(alice, output="Exported profiles"), [])
+    assert exported["success"], exported
+    url = exported["output"]["data"][0]["url"]
+    assert "alice-secret" in alice.get(url).text
+    assert bob.get(url).status_code == 403 and "alice-secret" not in bob.get(url).text
+
+    # bob hands alice's copy to the import handler as if he had uploaded it: refused, nothing read
+    path = exported["output"]["data"][0]["path"]
+    importing = _handler(bob, input="Import a profiles JSON file")
+    stolen = {"path": path, "orig_name": "profiles.json", "meta": {"_type": "gradio.FileData"}}
+    answer = _call(bob, importing, [stolen, False])
+    assert not answer["success"] and "upload it again" in json.dumps(answer["output"])
+    bobs = _client(site, "bob")
+    assert "alice-secret" not in json.dumps(bobs.predict({}, api_name="/list_profiles"))
+    bobs.close()
+    assert Path(path).is_file()  # alice's copy stays for her
+
+    evaluating = _handler(alice, output="Results (zip)")
+    upload = _upload(alice, "mine.json", (REPO / "datasets" / DATASET).read_bytes())
+    result = _call(alice, evaluating, [[], upload, ["random"], "embedded", 1])
+    assert result["success"], result
+    _, chart, archive = result["output"]["data"]
+    for handed in (chart, archive):
+        assert alice.get(handed["url"]).status_code == 200
+        assert bob.get(handed["url"]).status_code == 403
+    # 6. the upload left Gradio's folder and the server's upload folder once it was used
+    assert not Path(upload["path"]).exists()
+    uploads = site["data"] / "app" / "uploads" / "alice"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+# -- 2. paths from requests stay inside the datasets folder ------------------------------------------
+
+
+def test_evaluate_reads_nothing_outside_the_datasets_folder(site):
+    data, base = site["data"], site["base"]
+    hostile = [
+        f"{data}/app/../../files/x.json",  # a real ALIGN file outside the datasets
+        "../files/x.json",
+        str(base / "files" / "x.json"),
+        "link.json",  # a symlink inside the datasets folder that points outside
+        f"{data}/app/../../../../etc/passwd",
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "../../../../etc/no-such-file",
+        "nope.json",
+        str(data / "align.sqlite3"),
+    ]
+    bob = _client(site, "bob")
+    try:
+        answers = {}
+        for name in hostile:
+            with pytest.raises(AppError) as caught:
+                bob.predict({"files": [name], "algorithms": ["random"], "limit": 1}, api_name="/evaluate")
+            answers[name] = str(caught.value)
+    finally:
+        bob.close()
+    for name, message in answers.items():
+        # the same answer for a file that exists outside, one that does not, and one that is no JSON
+        assert message == f"no dataset file {name!r}; pick one of the files listed in the Evaluate tab", (
+            message
+        )
+        assert "JSON" not in message
+    assert not (site["data"] / "app" / "evaluations" / "bob").exists() or not any(
+        (site["data"] / "app" / "evaluations" / "bob").iterdir()
+    )
+
+
+def test_the_ui_offers_no_file_outside_and_its_handlers_refuse_one(site):
+    root = site["root"]
+    config = root.get("/config").json()
+    offered = [
+        c["props"].get("choices")
+        for c in config["components"]
+        if c.get("props", {}).get("label") in ("Dataset files", "From the datasets directory")
+    ]
+    assert len(offered) == 2 and all(offered)
+    for choices in offered:  # the symlink that points outside is not offered
+        assert [c[0] if isinstance(c, list) else c for c in choices] == ["broken/no_scores.json", DATASET]
+    importing = _handler(root, input="From the datasets directory")
+    for name in ("../files/x.json", "link.json", "../../../../etc/passwd"):
+        answer = _call(root, importing, [name, None])  # refused by Gradio's choices check, or by ours
+        assert not answer["success"], answer
+        assert "JSON" not in json.dumps(answer["output"]) and "imported" not in json.dumps(answer["output"])
+    refused = _call(site["bob"], _handler(site["bob"], input="From the datasets directory"), [DATASET, None])
+    assert not refused["success"] and "only an admin" in json.dumps(refused["output"])
+
+
+# -- 3. /healthz details for admins and loopback only ------------------------------------------------
+
+
+def test_healthz_tells_strangers_ok_only(site):
+    url = site["url"]
+    anonymous = httpx.get(f"{url}/healthz", headers=FORWARDED, timeout=30)
+    assert anonymous.status_code == 200 and anonymous.json() == {"ok": True}
+    user = site["bob"].get("/healthz", headers=FORWARDED)
+    assert user.status_code == 200 and user.json() == {"ok": True}
+    admin = site["root"].get("/healthz", headers=FORWARDED).json()
+    assert set(admin["components"]) >= {"database", "chroma", "backbone"}
+    assert str(site["data"]) in json.dumps(admin)  # the details are there, for an admin
+    local = httpx.get(f"{url}/healthz", timeout=30).json()  # loopback, no proxy: the orchestrator
+    assert "revision" in local["components"]["database"]["detail"]
+
+
+# -- 4. the login page holds no API description ------------------------------------------------------
+
+
+def test_the_login_page_describes_no_api(site):
+    url = site["url"]
+    for path in ("/", "/?view=api", "/gradio_api/runs"):
+        page = httpx.get(url + path, timeout=30)
+        if page.status_code != 200:
+            continue
+        assert "named_endpoints" not in page.text and "set_password" not in page.text, path
+        assert "window.gradio_api_info = null;" in page.text
+    for path in ("/gradio_api/info", "/config", "/gradio_api/openapi.json"):
+        assert httpx.get(url + path, timeout=30).status_code in (401, 403), path
+    assert "named_endpoints" in site["bob"].get("/").text  # after login the page is whole
+
+
+# -- 5. security headers on every response ------------------------------------------------------------
+
+
+def test_every_response_carries_the_security_headers(site):
+    url = site["url"]
+    page = httpx.get(url + "/", timeout=30)
+    asset = re.search(r'src="\./(assets/[^"]+\.js)"', page.text)
+    assert asset is not None
+    answers = [
+        page,
+        httpx.get(f"{url}/{asset.group(1)}", timeout=30),
+        httpx.get(f"{url}/gradio_api/info", timeout=30),  # 401
+        httpx.get(f"{url}/healthz", timeout=30),
+        httpx.get(f"{url}/livez", timeout=30),
+        httpx.post(f"{url}/login", data={"username": "nobody", "password": "wrong-password"}, timeout=30),
+        site["bob"].get("/"),
+        site["bob"].get("/gradio_api/file=/etc/passwd"),  # 403
+        site["bob"].get(_file_url(site, site["data"] / "align.sqlite3")),  # 403 from the file guard
+        site["bob"].get("/config"),
+    ]
+    for answer in answers:
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers.get(name) == value, (answer.request.url, name, answer.status_code)
+        policy = answer.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy
+    for html in (page, site["bob"].get("/")):
+        policy = html.headers["content-security-policy"]
+        nonce = re.search(r"'nonce-([^']+)'", policy)
+        assert nonce is not None and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        tags = re.findall(r"<script\b[^>]*>", html.text)
+        assert tags and all(f'nonce="{nonce.group(1)}"' in tag for tag in tags), tags
+    again = httpx.get(url + "/", timeout=30).headers["content-security-policy"]
+    assert again != page.headers["content-security-policy"]  # a fresh nonce per page
+
+
+# -- 6. temporary folders are removed -----------------------------------------------------------------
+
+
+def test_exports_and_failed_runs_leave_no_folder_behind(site):
+    alice = site["alice"]
+    exported = _call(alice, _handler(alice, output="Exported profiles"), [])
+    assert exported["success"]
+    compare = _client(site, "alice")
+    try:
+        with pytest.raises(AppError, match="no evaluation items"):
+            compare.predict(
+                {"files": ["broken/no_scores.json"], "algorithms": ["random"], "limit": 1},
+                api_name="/evaluate",
+            )
+    finally:
+        compare.close()
+    left = [p.name for p in (site["base"] / "tmp").iterdir() if p.name.startswith("align-")]
+    assert left == [], left  # no align-profiles-* / align-compare-* temporary folders
+    runs = site["data"] / "app" / "evaluations" / "alice"
+    assert all((run / "results.jsonl").is_file() for run in runs.iterdir() if run.is_dir())  # good runs only
+    assert not [p for p in runs.iterdir() if p.suffix == ".zip" and not p.with_suffix("").is_dir()]
+
+
+def test_stopping_the_server_removes_its_handed_out_copies(tmp_path, site):
+    """Checked last: the handout folder of the running server, then gone once it stops."""
+    handout = site["base"] / "gradio" / "align-handout"
+    assert handout.is_dir() and any(handout.iterdir())
+    stop(site["proc"])
+    assert not handout.exists() or not any(handout.iterdir())
