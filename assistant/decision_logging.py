@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from typing import Any, Protocol
 
@@ -13,7 +14,12 @@ from profiles.profile_store import ProfileTarget
 from profiles.schemas import DecisionLogCreate
 from profiles.tx import unknown_attribute
 
-__all__ = ["DecisionLog", "LoggedDecision", "decide_logged", "request_with_profile"]
+__all__ = ["DecisionLog", "LoggedDecision", "decide_logged", "loggable_request", "request_with_profile"]
+
+# a logged request is kept whole up to this many characters of JSON (the largest valid request, a
+# full scenario with 26 full choices, is about a third of it); past it only its sizes are kept
+MAX_LOGGED_REQUEST_CHARS = 64_000
+MAX_LOGGED_ERROR_CHARS = 2_000
 
 
 class DecisionLog(Protocol):
@@ -35,6 +41,21 @@ def request_with_profile(request: DecideRequest, profile: ProfileTarget | None) 
     return request.model_copy(update={"target": {**profile.values, **(request.target or {})}})
 
 
+def loggable_request(request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` itself, or for one too large to keep, a short record of its sizes (never the text)."""
+    size = len(json.dumps(request, ensure_ascii=False, default=str))
+    if size <= MAX_LOGGED_REQUEST_CHARS:
+        return request
+    choices = request.get("choices")
+    return {
+        "omitted": "the request was too large to log",
+        "json_chars": size,
+        "scenario_chars": len(str(request.get("scenario", ""))),
+        "choices": len(choices) if isinstance(choices, list) else None,
+        "choice_chars": sum(len(str(c)) for c in choices) if isinstance(choices, list) else None,
+    }
+
+
 def decide_logged(
     service: DecisionService,
     request: DecideRequest,
@@ -53,7 +74,7 @@ def decide_logged(
     with contextlib.suppress(AlignError):  # an unknown name fails again, and is logged, in decide
         names["algorithm"], _, names["backbone"] = service.resolve(request)
     base: dict[str, Any] = {
-        "request": request.model_dump(mode="json"),
+        "request": loggable_request(request.model_dump(mode="json")),
         "decider": request.decider,
         "profile_id": profile.profile.id if profile else None,
         "profile_name": profile.profile.name if profile else None,
@@ -68,6 +89,7 @@ def decide_logged(
         decision = service.decide(request, attributes=known)
     except Exception as exc:
         message = str(exc) if isinstance(exc, AlignError) else f"{type(exc).__name__}: {exc}"
+        message = message[:MAX_LOGGED_ERROR_CHARS]
         log.record(
             DecisionLogCreate(
                 status="failed",

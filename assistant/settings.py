@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=60.0, gt=0)
     login_cooldown_s: float = Field(default=60.0, gt=0)
+    # each further lock of the same (name, address) doubles the cool-down, up to this
+    login_max_cooldown_s: float = Field(default=900.0, gt=0)
+    # size limits (README "Security"): an HTTP request body (413 past it, before parsing), an uploaded
+    # file, any one text in a request, and the entries of any one list or object in a request
+    max_request_bytes: int = Field(default=1_000_000, ge=10_000)
+    max_upload_bytes: int = Field(default=16_000_000, ge=10_000)
+    max_text_chars: int = Field(default=8000, ge=100)
+    max_items: int = Field(default=1000, ge=10)
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

@@ -98,6 +98,7 @@ class UserStore:
             if row is None:
                 raise NotFound(f"no user {name!r}; see `align users list`")
             row.password_hash = new_hash
+            row.session_epoch = (row.session_epoch or 1) + 1  # ends the user's login sessions
 
     def set_role(self, actor: Actor, name: str, role: Role) -> None:
         if not actor.is_admin:
@@ -106,7 +107,19 @@ class UserStore:
             row = s.scalar(select(UserRow).where(UserRow.name == name))
             if row is None:
                 raise NotFound(f"no user {name!r}; see `align users list`")
-            row.role = role
+            if row.role != role:
+                row.role = role
+                row.session_epoch = (row.session_epoch or 1) + 1  # ends the user's login sessions
+
+    def session_stamp(self, name: str) -> str | None:
+        """What a login session of ``name`` is bound to: the account (id and creation time: SQLite may
+        give a new account the id of a deleted one) and its session epoch. It changes when the password
+        or the role changes, or the user is deleted (None) and made again."""
+        with transaction(self._sessions) as s:
+            row = s.execute(
+                select(UserRow.id, UserRow.created_at, UserRow.session_epoch).where(UserRow.name == name)
+            ).first()
+        return None if row is None else f"{row[0]}.{row[1].isoformat()}.{row[2]}"
 
     def authenticate(self, name: str, password: str) -> Actor | None:
         """The actor if ``password`` is right, else None (same answer for an unknown name)."""

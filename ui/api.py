@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.app import AppService
-from ui.common import acting, guarded
+from ui.common import acting, guarded, session_token
 
 __all__ = ["ENDPOINTS", "register_api"]
 
@@ -51,6 +51,8 @@ def _endpoint(app: AppService, method: str) -> Callable[..., dict[str, Any]]:
     call = getattr(app, method)
 
     def endpoint(payload: dict, request: gr.Request) -> dict:
+        if method == "set_password":  # your own new password keeps this session; others end
+            return dict(call(acting(app, request), payload, keep_session=session_token(request)))
         return dict(call(acting(app, request), payload))
 
     endpoint.__name__ = method

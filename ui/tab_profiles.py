@@ -10,7 +10,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from profiles.schemas import Actor, AttributePublic
-from ui.common import acting, guarded
+from ui.common import acting, guarded, session_token
 from ui.files import json_download
 from ui.render import parse_assignments, profile_key, split_profile_key
 
@@ -288,7 +288,9 @@ def build_admin_panel(app: AppService) -> None:
 
     @guarded
     def change_password(name: str, pw: str, request: gr.Request) -> list[Any]:
-        app.set_password(acting(app, request), {"name": name, "password": pw})
+        app.set_password(
+            acting(app, request), {"name": name, "password": pw}, keep_session=session_token(request)
+        )
         return [user_rows(request), f"Password of **{name}** changed."]
 
     @guarded

@@ -1,18 +1,29 @@
-"""Login attempts rate-limited per user name: after too many failures in a window, a cool-down."""
+"""Login attempts rate-limited per (user name, client address), with exponential back-off.
+
+Too many failures for a name from one address within a window lock that pair for a cool-down;
+each further lock of the same pair doubles it (up to a maximum). The name is compared exactly,
+the way accounts are (``alice`` and ``Alice`` are different accounts and different keys). Keyed by
+address too, so a stranger who keeps failing for ``admin`` locks only their own address out:
+the admin logging in from elsewhere is not affected.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from alignment.errors import PermissionDenied
 
 __all__ = ["LoginLimiter", "TooManyLogins"]
 
+UNKNOWN_ADDRESS = "?"
+MAX_KEYS = 10_000  # past this many tracked pairs, quiet ones are forgotten
+
 
 class TooManyLogins(PermissionDenied):
-    """Refused without checking the password: too many recent failures for this user name."""
+    """Refused without checking the password: too many recent failures for this name and address."""
 
     def __init__(self, name: str, wait_s: float) -> None:
         super().__init__(
@@ -21,12 +32,21 @@ class TooManyLogins(PermissionDenied):
         self.wait_s = wait_s
 
 
-class LoginLimiter:
-    """``max_failures`` failures for one user name within ``window_s`` lock it for ``cooldown_s``.
+@dataclass
+class _Pair:
+    failures: list[float] = field(default_factory=list)
+    locked_until: float = 0.0
+    strikes: int = 0  # locks so far: the next one lasts cooldown * 2**strikes
+    last_seen: float = 0.0
 
-    Keyed by the case-folded name, whether or not the user exists (so it tells nothing about
-    which names exist). A success clears the name's failures. Thread-safe; memory is bounded by
-    forgetting failures older than the window.
+
+class LoginLimiter:
+    """``max_failures`` failures for one (name, address) within ``window_s`` lock it for
+    ``cooldown_s``, then twice that, and so on up to ``max_cooldown_s``.
+
+    The same whether or not the user exists (it tells nothing about which names exist). A success
+    clears the pair. A pair quiet for longer than the longest cool-down starts over. Thread-safe;
+    memory is bounded by forgetting quiet pairs.
     """
 
     def __init__(
@@ -35,44 +55,60 @@ class LoginLimiter:
         window_s: float = 60.0,
         cooldown_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        max_cooldown_s: float = 900.0,
     ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.cooldown_s = cooldown_s
+        self.max_cooldown_s = max(max_cooldown_s, cooldown_s)
         self._clock = clock
-        self._failures: dict[str, list[float]] = {}
-        self._locked_until: dict[str, float] = {}
+        self._pairs: dict[tuple[str, str], _Pair] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def _key(name: str) -> str:
-        return name.strip().casefold()
+    def _key(name: str, address: str | None) -> tuple[str, str]:
+        return name, address or UNKNOWN_ADDRESS
 
-    def check(self, name: str) -> None:
-        """Raise TooManyLogins while ``name`` is cooling down."""
-        key, now = self._key(name), self._clock()
-        with self._lock:
-            until = self._locked_until.get(key)
-            if until is not None:
-                if now < until:
-                    raise TooManyLogins(name, until - now)
-                del self._locked_until[key]
+    def _forget_after_s(self) -> float:
+        return max(self.window_s, self.max_cooldown_s) * 2
 
-    def failed(self, name: str) -> None:
-        key, now = self._key(name), self._clock()
+    def check(self, name: str, address: str | None = None) -> None:
+        """Raise TooManyLogins while ``name`` from ``address`` is cooling down."""
+        now = self._clock()
         with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-            recent.append(now)
-            if len(recent) >= self.max_failures:
-                self._locked_until[key] = now + self.cooldown_s
-                self._failures.pop(key, None)
-            else:
-                self._failures[key] = recent
-            if len(self._failures) > 10_000:  # forget stale names
-                self._failures = {
-                    k: v for k, v in self._failures.items() if v and now - v[-1] < self.window_s
-                }
+            pair = self._pairs.get(self._key(name, address))
+            if pair is not None and now < pair.locked_until:
+                raise TooManyLogins(name, pair.locked_until - now)
 
-    def succeeded(self, name: str) -> None:
+    def failed(self, name: str, address: str | None = None) -> None:
+        key, now = self._key(name, address), self._clock()
         with self._lock:
-            self._failures.pop(self._key(name), None)
+            pair = self._pairs.get(key)
+            if pair is None or now - pair.last_seen > self._forget_after_s():
+                pair = self._pairs[key] = _Pair()
+            pair.last_seen = now
+            pair.failures = [t for t in pair.failures if now - t < self.window_s]
+            pair.failures.append(now)
+            if len(pair.failures) >= self.max_failures:
+                pair.locked_until = now + min(self.cooldown_s * 2**pair.strikes, self.max_cooldown_s)
+                pair.strikes += 1
+                pair.failures = []
+            if len(self._pairs) > MAX_KEYS:
+                self._forget_quiet(now)
+
+    def succeeded(self, name: str, address: str | None = None) -> None:
+        with self._lock:
+            self._pairs.pop(self._key(name, address), None)
+
+    def tracked(self) -> int:
+        """How many (name, address) pairs are remembered (for tests and health)."""
+        with self._lock:
+            return len(self._pairs)
+
+    def _forget_quiet(self, now: float) -> None:
+        # a locked pair is kept; one whose failures left the window and is not locked goes
+        self._pairs = {
+            k: p
+            for k, p in self._pairs.items()
+            if now < p.locked_until or (p.failures and now - p.failures[-1] < self.window_s)
+        }

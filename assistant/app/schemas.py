@@ -5,16 +5,18 @@ The answers are plain JSON dicts built from the stores' ``*Public`` schemas and 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.errors import InputError
+from alignment.models import MAX_CHOICES
 from assistant.compare import CompareColumn
 from assistant.service import validation_message
 from profiles.schemas import ProfileBundle, Role
 
 __all__ = [
+    "MAX_ID",
     "AddExampleRequest",
     "AddUserRequest",
     "AttributeRequest",
@@ -26,6 +28,7 @@ __all__ = [
     "EvaluateRequest",
     "ExampleSearchRequest",
     "FeedbackRequest",
+    "Id",
     "ImportProfilesRequest",
     "OwnerRequest",
     "ProfileCreateRequest",
@@ -38,6 +41,14 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+# Every whole number a request may carry is bounded: a database id fits PostgreSQL's INTEGER, a seed
+# the backbones' 32-bit seeds; nothing unbounded reaches a store, a backbone or the JSON answer.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+ChoiceIndex = Annotated[int, Field(ge=0, lt=MAX_CHOICES)]
+Name = Annotated[str, Field(max_length=100)]  # profile, owner, algorithm, decider, backbone names
 
 
 def parse_request(model: type[M], payload: Any) -> M:
@@ -62,13 +73,13 @@ class DecideAppRequest(_Request):
     scenario: str
     choices: list[str]
     targets: dict[str, float] | None = None
-    profile: str | None = None
-    owner: str | None = None  # whose profile (admins only)
-    algorithm: str | None = None
-    decider: str | None = None
-    backbone: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    seed: int | None = None
+    profile: Name | None = None
+    owner: Name | None = None  # whose profile (admins only)
+    algorithm: Name | None = None
+    decider: Name | None = None
+    backbone: Name | None = None
+    params: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    seed: Seed | None = None
     include_prompts: bool = False
 
 
@@ -76,17 +87,17 @@ class CompareAppRequest(_Request):
     scenario: str
     choices: list[str]
     columns: list[CompareColumn] = Field(min_length=2, max_length=6)
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class OwnerRequest(_Request):
-    owner: str | None = None
+    owner: Name | None = None
     all_users: bool = False
 
 
 class ProfileNameRequest(_Request):
-    name: str
-    owner: str | None = None
+    name: Name
+    owner: Name | None = None
 
 
 class ProfileCreateRequest(_Request):
@@ -98,26 +109,26 @@ class ProfileCreateRequest(_Request):
 
 
 class ProfileUpdateRequest(_Request):
-    name: str
-    owner: str | None = None
+    name: Name
+    owner: Name | None = None
     description: str | None = None
     set_targets: dict[str, float] = Field(default_factory=dict)
     unset_targets: list[str] = Field(default_factory=list)
     set_groups: dict[str, str] = Field(default_factory=dict)
     unset_groups: list[str] = Field(default_factory=list)
-    rename: str | None = None
-    expected_version: int | None = None
+    rename: Name | None = None
+    expected_version: Id | None = None
 
 
 class ProfileDeleteRequest(_Request):
-    name: str
-    owner: str | None = None
-    expected_version: int | None = None
+    name: Name
+    owner: Name | None = None
+    expected_version: Id | None = None
 
 
 class ImportProfilesRequest(_Request):
     bundle: ProfileBundle
-    owner: str | None = None
+    owner: Name | None = None
     replace: bool = False
 
 
@@ -154,40 +165,40 @@ class AddExampleRequest(_Request):
     text: str
     choices: list[str] = Field(min_length=2)
     scores: list[dict[str, float]] = Field(default_factory=list)
-    chosen: int | None = None
-    domain: str = "generic"
-    id: str | None = None
+    chosen: ChoiceIndex | None = None
+    domain: str = Field(default="generic", max_length=50)
+    id: str | None = Field(default=None, max_length=200)
 
 
 class EvaluateRequest(_Request):
     files: list[str] = Field(default_factory=list)  # names under the datasets directory (or an upload)
     algorithms: list[str] = Field(default_factory=lambda: ["persona"], min_length=1)
-    backbone: str | None = None
-    limit: int = Field(default=2, ge=1)
+    backbone: Name | None = None
+    limit: int = Field(default=2, ge=1, le=1_000_000)
 
 
 class ChatRequest(_Request):
     message: str = Field(max_length=8000)
-    conversation_id: int | None = None
-    profile: str | None = None
+    conversation_id: Id | None = None
+    profile: Name | None = None
     targets: dict[str, float] | None = None
-    algorithm: str | None = None
-    backbone: str | None = None
-    seed: int | None = None
+    algorithm: Name | None = None
+    backbone: Name | None = None
+    seed: Seed | None = None
 
 
 class FeedbackRequest(_Request):
     """Feedback on one of your logged decisions (``would_choose``: a letter or an index, 0 = A)."""
 
-    decision_id: int
+    decision_id: Id
     agree: bool
-    would_choose: str | int | None = None
+    would_choose: Annotated[str, Field(max_length=10)] | ChoiceIndex | None = None
     profile: str | None = Field(default=None, max_length=100)
 
 
 class CalibrationAnswer(_Request):
     dilemma_id: str = Field(max_length=200)
-    choice: int | None = None  # None: skipped
+    choice: ChoiceIndex | None = None  # None: skipped
 
 
 class CalibrateRequest(_Request):

@@ -25,7 +25,9 @@ from assistant.app.handout import Handout
 from assistant.app.login_limit import LoginLimiter
 from assistant.app.messages import for_people
 from assistant.app.packs import pack_of, pack_title, seeded_names
+from assistant.app.payload_limits import PayloadLimits, measured
 from assistant.app.schemas import (
+    MAX_ID,
     AddExampleRequest,
     AddUserRequest,
     AttributeRequest,
@@ -115,10 +117,17 @@ class AppService:
         self._examples = examples
         self.chat_engine = ChatEngine(store, service, extraction_backbone, suggest=self.suggest_attributes)
         self.calibration = AppCalibration(service.settings)
+        # every payload is measured before it is parsed (``measured``): texts, lists, numbers, nesting
+        self.payload_limits = PayloadLimits.from_settings(service.settings)
         settings = service.settings
         self.login_limiter = LoginLimiter(
-            settings.login_max_failures, settings.login_window_s, settings.login_cooldown_s
+            settings.login_max_failures,
+            settings.login_window_s,
+            settings.login_cooldown_s,
+            max_cooldown_s=settings.login_max_cooldown_s,
         )
+        # the login sessions (``assistant.web.session_tokens.SessionTokens``), set by ``align serve``
+        self.sessions: Any | None = None
         self.refresh_attributes()
 
     # -- who is acting ----------------------------------------------------------------------
@@ -134,22 +143,25 @@ class AppService:
             return self.store.users.ensure(LOCAL_USER, role="admin")
         raise PermissionDenied("log in first: this server requires a user name and password")
 
-    def authenticate(self, username: str, password: str) -> bool:
+    def authenticate(self, username: str, password: str, address: str | None = None) -> bool:
         """For the login page: a known user with a password that matches.
 
-        Rate-limited per user name (``LoginLimiter``): while a name cools down this raises
-        ``TooManyLogins`` without checking the password.
+        Rate-limited per (user name, client address) (``LoginLimiter``): while that pair cools down
+        this raises ``TooManyLogins`` without checking the password. An unknown name costs the same
+        password check as a known one (a dummy hash), so timing tells nothing about which exist.
         """
-        self.login_limiter.check(username)
+        self.login_limiter.check(username, address)
         if self.store.users.authenticate(username, password) is None:
-            self.login_limiter.failed(username)
+            self.login_limiter.failed(username, address)
             return False
-        self.login_limiter.succeeded(username)
+        self.login_limiter.succeeded(username, address)
         return True
 
+    @measured
     def whoami(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         return {"name": actor.name, "role": actor.role, "local_mode": self.local_mode}
 
+    @measured
     def options(self, actor: Actor | None = None, payload: Any = None) -> dict[str, Any]:
         """What a request may name: backbones, algorithms, deciders, defaults."""
         settings = self.service.settings
@@ -179,6 +191,7 @@ class AppService:
 
     # -- decisions --------------------------------------------------------------------------
 
+    @measured
     def decide(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(DecideAppRequest, payload)
         profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
@@ -201,6 +214,7 @@ class AppService:
         exclude = set() if req.include_prompts else {"prompts"}
         return {**logged.decision.model_dump(mode="json", exclude=exclude), "log_id": logged.log_id}
 
+    @measured
     def compare(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(CompareAppRequest, payload)
         try:
@@ -235,9 +249,11 @@ class AppService:
 
     # -- chat -------------------------------------------------------------------------------
 
+    @measured
     def chat_stream(self, actor: Actor, payload: Any) -> Iterator[ChatUpdate]:
         return self.chat_engine.respond(actor, parse_request(ChatRequest, payload))
 
+    @measured
     def chat(self, actor: Actor, payload: Any) -> dict[str, Any]:
         updates = list(self.chat_stream(actor, payload))
         return updates[-1].model_dump(mode="json")
@@ -284,12 +300,15 @@ class AppService:
         vectors = embedder.embed([query, *(texts[n] for n in names)])
         return rank_attributes(vectors[0], dict(zip(names, vectors[1:], strict=True)), k=SUGGESTIONS)
 
+    @measured
     def list_conversations(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         req = parse_request(OwnerRequest, payload)
         return {"conversations": [_json(c) for c in self.store.conversations.list(actor, req.owner)]}
 
+    @measured
     def get_conversation(self, actor: Actor, payload: Any) -> dict[str, Any]:
-        if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        conversation_id = payload.get("id") if isinstance(payload, dict) else None
+        if not isinstance(conversation_id, int) or not 1 <= conversation_id <= MAX_ID:
             raise InputError('give the conversation as {"id": N} (see list_conversations)')
         conversation = self.store.conversations.get(actor, payload["id"])
         messages = self.store.conversations.messages(actor, conversation.id)
@@ -297,6 +316,7 @@ class AppService:
 
     # -- feedback and calibration -----------------------------------------------------------
 
+    @measured
     def feedback(self, actor: Actor, payload: Any) -> dict[str, Any]:
         """Agree or disagree with one of your decisions; becomes your personal example."""
         from assistant.feedback import give_feedback
@@ -320,45 +340,54 @@ class AppService:
             profile=req.profile,
         )
 
+    @measured
     def calibrate_next(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         """The next most informative dilemma given your answers so far, and the estimate so far."""
         return self.calibration.next(parse_request(CalibrateRequest, payload))
 
+    @measured
     def calibrate_save(self, actor: Actor, payload: Any) -> dict[str, Any]:
         """Save the estimate from your answers as your profile (default name 'calibrated')."""
         return self.calibration.save(self.store, actor, parse_request(CalibrateRequest, payload))
 
     # -- profiles ---------------------------------------------------------------------------
 
+    @measured
     def list_profiles(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         req = parse_request(OwnerRequest, payload)
         rows = self.store.profiles.list(actor, owner=req.owner, all_users=req.all_users)
         return {"profiles": [_json(p) for p in rows]}
 
+    @measured
     def get_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(ProfileNameRequest, payload)
         return _json(self.store.profiles.get(actor, req.name, req.owner))
 
+    @measured
     def create_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(ProfileCreateRequest, payload)
         data = parse_request(ProfileCreate, req.model_dump(exclude={"owner"}))
         return _json(self.store.profiles.create(actor, data, req.owner))
 
+    @measured
     def update_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(ProfileUpdateRequest, payload)
         change = parse_request(ProfileUpdate, req.model_dump(exclude={"name", "owner"}))
         return _json(self.store.profiles.update(actor, req.name, change, req.owner))
 
+    @measured
     def delete_profile(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(ProfileDeleteRequest, payload)
         self.store.profiles.delete(actor, req.name, req.owner, req.expected_version)
         return {"deleted": req.name}
 
+    @measured
     def export_profiles(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         names = (payload or {}).get("names") if isinstance(payload, dict) else None
         owner = (payload or {}).get("owner") if isinstance(payload, dict) else None
         return _json(self.store.profiles.export(actor, names or None, owner))
 
+    @measured
     def import_profiles(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(ImportProfilesRequest, payload)
         rows = self.store.profiles.import_bundle(actor, req.bundle, req.owner, replace=req.replace)
@@ -366,10 +395,12 @@ class AppService:
 
     # -- attributes and users (admin) -------------------------------------------------------
 
+    @measured
     def list_attributes(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         domain = payload.get("domain") if isinstance(payload, dict) else None
         return {"attributes": [_json(a) for a in self.store.attributes.list(domain=domain)]}
 
+    @measured
     def upsert_attribute(self, actor: Actor, payload: Any) -> dict[str, Any]:
         _require_admin(actor, "change attribute definitions")
         req = parse_request(AttributeRequest, payload)
@@ -378,20 +409,28 @@ class AppService:
         self.refresh_attributes()
         return {**counts, "attribute": _json(self.store.attributes.get(data.name))}
 
+    @measured
     def list_users(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         return {"users": [_json(u) for u in self.store.users.list(actor)]}
 
+    @measured
     def add_user(self, actor: Actor, payload: Any) -> dict[str, Any]:
         _require_admin(actor, "add users")
         req = parse_request(AddUserRequest, payload)
         data = parse_request(UserCreate, req.model_dump())
         return _json(self.store.users.add(actor, data))
 
-    def set_password(self, actor: Actor, payload: Any) -> dict[str, Any]:
+    @measured
+    def set_password(self, actor: Actor, payload: Any, keep_session: str | None = None) -> dict[str, Any]:
+        """Set a password; it ends that user's login sessions, except ``keep_session`` (the caller's
+        own session token) when users change their own password."""
         req = parse_request(SetPasswordRequest, payload)
         self.store.users.set_password(actor, req.name, req.password)
+        if req.name == actor.name and keep_session and self.sessions is not None:
+            self.sessions.renew(keep_session, actor.name)
         return {"name": req.name, "password_set": True}
 
+    @measured
     def set_role(self, actor: Actor, payload: Any) -> dict[str, Any]:
         req = parse_request(SetRoleRequest, payload)
         self.store.users.set_role(actor, req.name, req.role)
@@ -408,6 +447,7 @@ class AppService:
             raise InputError("no example store is configured")
         return examples.store if hasattr(examples, "store") else examples
 
+    @measured
     def search_examples(self, actor: Actor, payload: Any = None) -> dict[str, Any]:
         store = self._example_store(actor)
         req = parse_request(ExampleSearchRequest, payload)
@@ -422,12 +462,14 @@ class AppService:
             ]
         return {"examples": rows, "total": store.count()}
 
+    @measured
     def get_example(self, actor: Actor, payload: Any) -> dict[str, Any]:
         store = self._example_store(actor)
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
             raise InputError('give the example as {"id": "..."} (see search_examples)')
         return _json(store.get(payload["id"]))
 
+    @measured
     def add_example(self, actor: Actor, payload: Any) -> dict[str, Any]:
         store = self._example_store(actor)
         req = parse_request(AddExampleRequest, payload)
@@ -454,6 +496,7 @@ class AppService:
             raise InputError(f"an example with id {example.id!r} already exists; choose another id")
         return _json(example)
 
+    @measured
     def delete_example(self, actor: Actor, payload: Any) -> dict[str, Any]:
         store = self._example_store(actor)
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
@@ -494,6 +537,7 @@ class AppService:
         """A dataset file named relative to the datasets directory; it must lie inside it."""
         return self.evaluation.dataset_path(name)
 
+    @measured
     def evaluate(
         self, actor: Actor, payload: Any, *, uploads: Sequence[Path] = (), progress: bool = False
     ) -> dict[str, Any]:

@@ -81,18 +81,11 @@ def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit:
 
 
 def login_callable(app: Any) -> Any:
-    """The login check for Gradio: a user name cooling down gets HTTP 429 with the reason."""
-    from fastapi import HTTPException
+    """The login check for Gradio: limited per (name, client address); a pair cooling down gets
+    HTTP 429 with the reason (``assistant.web.guards.login_check``)."""
+    from assistant.web.guards import login_check
 
-    from assistant.app.login_limit import TooManyLogins
-
-    def check(username: str, password: str) -> bool:
-        try:
-            return bool(app.authenticate(username, password))
-        except TooManyLogins as exc:
-            raise HTTPException(status_code=429, detail=str(exc)) from None
-
-    return check
+    return login_check(app)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--concurrency must be at least 1")
     app = build_app(load_settings(), args.host, args.datasets, args.eval_limit)
     from assistant.health import health_routes
+    from assistant.web.guards import guard_middleware, sessions_lifespan
     from assistant.web.security import health_details, security_middleware
     from ui.app import build_demo
 
@@ -128,9 +122,12 @@ def run(args: argparse.Namespace) -> int:
             quiet=True,
             footer_links=["api"],
             # GET /healthz (database, Chroma, backbone; 200/503) and /livez for the orchestrator.
+            # size limits (413 before parsing), the client address, sessions bound to the database
+            max_file_size=app.service.settings.max_upload_bytes,
             app_kwargs={
                 "routes": health_routes(app.service.settings, details=health_details(app)),
-                "middleware": security_middleware(app),
+                "middleware": [*security_middleware(app), *guard_middleware(app)],
+                "lifespan": sessions_lifespan(app),
             },
         )
     finally:

@@ -1,0 +1,65 @@
+"""What ``align serve`` adds to the FastAPI app Gradio builds: size limits, the client address for
+the login limiter, login sessions bound to the database, and the async login check.
+
+``demo.launch(app_kwargs=...)`` hands these to ``FastAPI(...)``: ``middleware`` (outermost first)
+runs before Gradio parses anything, and ``lifespan`` runs once the app exists and before the first
+request, which is where Gradio's in-memory ``app.tokens`` is replaced by ``SessionTokens``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.middleware import Middleware
+
+from assistant.web.client_address import ClientAddress, current_address
+from assistant.web.limits import BodyLimit
+from assistant.web.session_tokens import SessionTokens
+
+__all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
+
+
+def guard_middleware(app: Any) -> list[Middleware]:
+    """The body size limit (outermost: a refusal costs nothing), then the client address."""
+    settings = app.service.settings
+    return [
+        Middleware(
+            BodyLimit,
+            max_bytes=settings.max_request_bytes,
+            upload_bytes=settings.max_upload_bytes,
+        ),
+        Middleware(ClientAddress),
+    ]
+
+
+def sessions_lifespan(app: Any) -> Callable[[Any], Any]:
+    """A FastAPI lifespan that binds Gradio's login sessions to the users' session stamps."""
+
+    @asynccontextmanager
+    async def lifespan(server_app: Any) -> AsyncIterator[None]:
+        tokens = SessionTokens(app.store.users.session_stamp)
+        server_app.tokens = tokens
+        app.sessions = tokens
+        yield
+
+    return lifespan
+
+
+def login_check(app: Any) -> Callable[[str, str], Awaitable[bool]]:
+    """The login check for Gradio: argon2 off the event loop, limited per (name, client address);
+    a pair cooling down gets HTTP 429 with the reason."""
+    import anyio
+    from fastapi import HTTPException
+
+    from assistant.app.login_limit import TooManyLogins
+
+    async def check(username: str, password: str) -> bool:
+        address = current_address()
+        try:
+            return bool(await anyio.to_thread.run_sync(app.authenticate, username, password, address))
+        except TooManyLogins as exc:
+            raise HTTPException(status_code=429, detail=str(exc)) from None
+
+    return check

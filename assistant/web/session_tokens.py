@@ -1,0 +1,84 @@
+"""Login sessions that end when the user's password or role changes, or the user is deleted.
+
+Gradio keeps its login sessions in ``app.tokens`` (cookie token -> user name, in this process) and
+reads it on every request (``tokens.get(token)``). ``SessionTokens`` takes that dict's place: each
+token remembers the user's *session stamp* from the database when it was issued (the user's id and
+``session_epoch``); a token whose stamp no longer matches is dropped the next time it is shown, so
+the old cookie gets 401. The stamp lives in the database, so a change made through any replica
+ends the sessions on every replica at the next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["SessionTokens"]
+
+MAX_SESSIONS_PER_USER = 50  # logging in again and again keeps only this many sessions per user
+
+
+class SessionTokens(dict[str, str]):
+    """A ``dict`` of token -> user name, as Gradio expects, checked against ``stamp(name)``.
+
+    ``stamp(name)`` is the user's current session stamp, or None when the user no longer exists.
+    If the stamp cannot be read (the database is down) the session does not count: fail closed.
+    """
+
+    def __init__(
+        self, stamp: Callable[[str], str | None], *, max_per_user: int = MAX_SESSIONS_PER_USER
+    ) -> None:
+        super().__init__()
+        self._stamp = stamp
+        self._issued: dict[str, str | None] = {}  # token -> stamp when it was issued
+        self._max_per_user = max_per_user
+        self._lock = threading.RLock()
+
+    def _current(self, name: str) -> str | None:
+        try:
+            return self._stamp(name)
+        except Exception:
+            return None
+
+    def __setitem__(self, token: str, name: str) -> None:
+        stamp = self._current(name)
+        with self._lock:
+            super().__setitem__(token, name)
+            self._issued[token] = stamp
+            mine = [t for t, n in self.items() if n == name]
+            for old in mine[: max(0, len(mine) - self._max_per_user)]:  # oldest first (insertion order)
+                self.pop(old, None)
+
+    def get(self, token: Any, default: Any = None) -> Any:
+        with self._lock:
+            name = super().get(token)
+            issued = self._issued.get(token)
+        if name is None:
+            return default
+        current = self._current(name)
+        if current is None or current != issued:
+            self.pop(token, None)
+            return default
+        return name
+
+    def __delitem__(self, token: str) -> None:
+        with self._lock:
+            super().__delitem__(token)
+            self._issued.pop(token, None)
+
+    def pop(self, token: Any, *default: Any) -> Any:
+        with self._lock:
+            self._issued.pop(token, None)
+            return super().pop(token, *default)
+
+    def renew(self, token: str | None, name: str) -> bool:
+        """Keep ``token`` (a session of ``name``) valid after ``name``'s own password change."""
+        if not token:
+            return False
+        stamp = self._current(name)
+        with self._lock:
+            if super().get(token) != name or stamp is None:
+                return False
+            self._issued[token] = stamp
+            return True
