@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from ui.app import build_demo
 
     demo = build_demo(app)
+    demo.delete_cache = (600, 3600)  # uploads never used, and Gradio's copies, go after an hour
     # past max_queue waiting requests a caller gets HTTP 503 "Queue is full" (gradio_client:
     # QueueError "Queue is full! Please try again.") instead of piling up
     demo.queue(default_concurrency_limit=args.concurrency, max_size=app.service.settings.max_queue)

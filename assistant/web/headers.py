@@ -2,8 +2,10 @@
 Content-Security-Policy under which Gradio's UI still works.
 
 Scripts: only the app's own files and the inline scripts of the page itself, each given a fresh
-nonce per page (Gradio's page carries its config in inline scripts); no ``eval``. Styles may be
-inline (Svelte sets style attributes). Nothing is loaded from another site (Gradio's web fonts fall
+nonce per page (Gradio's page carries its config in inline scripts), so an injected ``<script>`` or
+``onerror=`` attribute does not run. ``'unsafe-eval'`` stays: Gradio's ``gr.HTML`` renders its
+template with ``new Function`` (the Compare tab's result). Styles may be inline (Svelte sets style
+attributes). Nothing is loaded from another site (Gradio's web fonts fall
 back to the system's). ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` say the same to new
 and old browsers.
 """
@@ -32,7 +34,7 @@ HEADERS = {
 
 
 def content_security_policy(nonce: str | None = None) -> str:
-    scripts = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    scripts = "'self' 'unsafe-eval'" + (f" 'nonce-{nonce}'" if nonce else "")
     return "; ".join(
         [
             "default-src 'self'",

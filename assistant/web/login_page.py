@@ -2,7 +2,8 @@
 
 Gradio renders every page, the login page too, with ``window.gradio_api_info`` (all endpoints,
 their parameters and types) while ``/gradio_api/info`` itself answers 401 without login. For a
-caller with no session this middleware empties that object in any HTML page; after login the
+caller with no session this middleware replaces that object with an empty description in any HTML
+page (empty, not missing: Gradio's page would otherwise fetch it from a wrong URL); after login the
 page is sent whole.
 """
 
@@ -15,14 +16,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from assistant.web.html import edit_html
 from assistant.web.session import session_user
 
-__all__ = ["HideApiInfo", "hide_api_info"]
+__all__ = ["EMPTY", "HideApiInfo", "hide_api_info"]
 
 # Gradio writes the object with every "<" escaped (its ``toorjson`` filter): it holds no "<"
 _API_INFO = re.compile(r"window\.gradio_api_info\s*=\s*[^<]*?;?\s*(?=</script>)")
 
 
+EMPTY = 'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};'
+
+
 def hide_api_info(page: str) -> str:
-    return _API_INFO.sub("window.gradio_api_info = null;", page)
+    return _API_INFO.sub(EMPTY, page)
 
 
 class HideApiInfo:

@@ -25,6 +25,8 @@ from conftest_app import REPO, USERS, _create_users, free_port, stop, wait_ready
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+from assistant.web.login_page import EMPTY
+
 pytestmark = pytest.mark.timeout(900)
 
 DATASET = "triage/oracle_fairness_training_input_output.json"
@@ -339,11 +341,11 @@ def test_the_login_page_describes_no_api(site):
         page = httpx.get(url + path, timeout=30)
         if page.status_code != 200:
             continue
-        assert "named_endpoints" not in page.text and "set_password" not in page.text, path
-        assert "window.gradio_api_info = null;" in page.text
+        assert "/decide" not in page.text and "set_password" not in page.text, path
+        assert EMPTY in page.text
     for path in ("/gradio_api/info", "/config", "/gradio_api/openapi.json"):
         assert httpx.get(url + path, timeout=30).status_code in (401, 403), path
-    assert "named_endpoints" in site["bob"].get("/").text  # after login the page is whole
+    assert '"/set_password"' in site["bob"].get("/").text  # after login the page is whole
 
 
 # -- 5. security headers on every response ------------------------------------------------------------
@@ -370,7 +372,7 @@ def test_every_response_carries_the_security_headers(site):
         for name, value in SECURITY_HEADERS.items():
             assert answer.headers.get(name) == value, (answer.request.url, name, answer.status_code)
         policy = answer.headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy
+        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     for html in (page, site["bob"].get("/")):
         policy = html.headers["content-security-policy"]
         nonce = re.search(r"'nonce-([^']+)'", policy)
@@ -402,6 +404,46 @@ def test_exports_and_failed_runs_leave_no_folder_behind(site):
     runs = site["data"] / "app" / "evaluations" / "alice"
     assert all((run / "results.jsonl").is_file() for run in runs.iterdir() if run.is_dir())  # good runs only
     assert not [p for p in runs.iterdir() if p.suffix == ".zip" and not p.with_suffix("").is_dir()]
+
+
+@pytest.mark.browser
+@pytest.mark.model
+def test_the_ui_works_under_the_policy_in_a_real_browser(site):
+    """Debian's chromium: log in, run a comparison (gr.HTML renders through a template), evaluate
+    and see the chart and download the zip; the browser reports no policy violation."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
+    console: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("console", lambda m: console.append(m.text))
+        page.set_default_timeout(60_000)
+        page.goto(site["url"] + "/")
+        page.get_by_label("username").fill("alice")
+        page.get_by_label("password").fill(USERS["alice"][0])
+        page.get_by_role("button", name="Login").click()
+        page.locator("#header").get_by_text("Signed in as alice").wait_for()
+        page.get_by_role("tab", name="Compare").click()
+        page.locator("#compare-scenario textarea").fill("Two people are hurt and there is one kit.")
+        page.locator("#compare-choices textarea").fill("Treat the driver\nTreat the passenger")
+        page.locator("#compare-run").click()
+        page.locator("#compare-result .compare-column").nth(1).wait_for(timeout=180_000)
+        page.get_by_role("tab", name="Evaluate").click()
+        page.locator("#eval-files").get_by_text(DATASET).click()
+        page.get_by_label("random", exact=True).check()
+        page.locator("#eval-run").click()
+        page.locator("#eval-summary").get_by_text("Alignment accuracy").first.wait_for(timeout=300_000)
+        page.locator("img[src*='accuracy.png']").wait_for()
+        page.wait_for_function("() => document.querySelector(\"img[src*='accuracy.png']\").naturalWidth > 0")
+        link = page.locator("a[href*='evaluation-'][href$='.zip']").first
+        link.wait_for()
+        assert page.request.get(link.get_attribute("href")).body().startswith(b"PK")  # with alice's cookie
+        browser.close()
+    violations = [m for m in console if "Content Security Policy" in m or "Refused to" in m]
+    assert violations == [], violations
 
 
 def test_stopping_the_server_removes_its_handed_out_copies(tmp_path, site):
