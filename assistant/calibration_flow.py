@@ -46,9 +46,10 @@ def _store_examples(settings: Settings) -> list[Any]:
     """The example store's triage examples, or [] when there is no store yet."""
     if not settings.chroma_host and not (Path(settings.data_dir) / "chroma").is_dir():
         return []
-    from assistant.example_store import open_example_store
+    from assistant.stores.embedding import MiniLMEmbedder
+    from assistant.stores.examples import open_example_store
 
-    store = open_example_store(settings)
+    store = open_example_store(settings, MiniLMEmbedder())
     total = store.count()
     return store.list_examples(domain="triage", limit=max(total, 1)) if total else []
 

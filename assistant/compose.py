@@ -10,13 +10,13 @@ __all__ = ["build_service"]
 
 
 def build_service(settings: Settings) -> DecisionService:
-    from assistant.embedder import CachedEmbedder
-    from assistant.example_store import LazyExampleStore
+    from assistant.stores.embedding import CachedEmbedder, MiniLMEmbedder
+    from assistant.stores.examples import LazyExampleStore
 
-    store = LazyExampleStore(settings)
+    embedder = MiniLMEmbedder()  # one model for retrieval and for algorithms that embed
     return DecisionService(
         settings,
         BackbonePool(settings),
-        examples=store,
-        embedder=CachedEmbedder(lambda texts: store.store.embed(texts)),
+        examples=LazyExampleStore(settings, embedder),
+        embedder=CachedEmbedder(embedder.embed),
     )

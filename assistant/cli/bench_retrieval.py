@@ -71,13 +71,16 @@ def run_retrieval_bench(n: int = 10_000, queries: int = 50, k: int = 3, seed: in
     (each including the query embedding)."""
     import chromadb
 
-    from assistant.example_store import ExampleStore, _chromadb_settings
+    from assistant.stores.chroma import chroma_settings
+    from assistant.stores.embedding import MiniLMEmbedder
+    from assistant.stores.examples import ExampleStore
 
     if n < 10 or queries < 1 or k < 1:
         raise InputError("use --n of at least 10, --queries and --k of at least 1")
     rng = random.Random(seed + 1)
     with tempfile.TemporaryDirectory(prefix="align-bench-") as tmp:
-        store = ExampleStore(chromadb.PersistentClient(path=tmp, settings=_chromadb_settings()))
+        client = chromadb.PersistentClient(path=tmp, settings=chroma_settings())
+        store = ExampleStore(client, MiniLMEmbedder())
         store.embed(["warm up"])
         examples = synthetic_examples(n, seed)
         start = time.perf_counter()

@@ -11,10 +11,12 @@ from typing import Any
 
 from alignment.datasets import DatasetRecord, dataset_files, load_file
 from alignment.errors import InputError
+from alignment.example_admin import ExampleHit
 from alignment.models import Example
 from alignment.prompts import label_of
-from assistant.example_store import ExampleHit, ExampleStore, open_example_store
 from assistant.settings import load_settings
+from assistant.stores.embedding import MiniLMEmbedder
+from assistant.stores.examples import ExampleStore, open_example_store
 
 __all__ = ["import_paths", "register"]
 
@@ -74,7 +76,7 @@ def register(sub: Any) -> None:
 
 
 def _store() -> ExampleStore:
-    return open_example_store(load_settings())
+    return open_example_store(load_settings(), MiniLMEmbedder())
 
 
 def import_paths(

@@ -48,8 +48,9 @@ def letter_index(letter: str) -> int:
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from assistant.example_store import open_example_store
     from assistant.feedback import give_feedback
+    from assistant.stores.embedding import MiniLMEmbedder
+    from assistant.stores.examples import open_example_store
 
     would = letter_index(args.would_choose) if args.would_choose else None
     settings = load_settings()
@@ -58,7 +59,7 @@ def _feedback(args: argparse.Namespace) -> int:
         actor = acting_user(store, args.user)
         result = give_feedback(
             store,
-            open_example_store(settings),
+            open_example_store(settings, MiniLMEmbedder()),
             actor,
             args.decision_id,
             agree=bool(args.agree),

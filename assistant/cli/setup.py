@@ -40,7 +40,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from assistant.cli.examples import import_paths
     from assistant.cli.operator import open_cli_store, seed_new_packs
-    from assistant.example_store import open_example_store
+    from assistant.stores.embedding import MiniLMEmbedder
+    from assistant.stores.examples import open_example_store
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     root = Path(args.examples) if args.examples else None
     if root is not None and (root / "triage").is_dir():
-        examples = open_example_store(settings)
+        examples = open_example_store(settings, MiniLMEmbedder())
         # idempotent: an upgrade imports only what is new (the ids are content hashes)
         dirs = [
             str(p) for p in (root / "triage", root / "opinionqa", *everyday_example_files(root)) if p.exists()

@@ -7,32 +7,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from llama_server import free_port
 
-from assistant.example_store import MiniLMEmbedding
+from assistant.stores.embedding import CachedEmbedder, MiniLMEmbedder
 
 _REPO = Path(__file__).resolve().parents[2]
 DATA = _REPO / "datasets" if (_REPO / "datasets" / "triage").is_dir() else _REPO.parent / "shared" / "data"
 CHROMA_BIN = Path(sys.executable).parent / "chroma"
 
-_Base: Any = type(MiniLMEmbedding())
+_SHARED = CachedEmbedder(MiniLMEmbedder().embed)
 
 
-class CachedMiniLM(_Base):  # type: ignore[misc, valid-type]
-    """The real all-MiniLM-L6-v2 embedder, memoised per text so the suite embeds each text once."""
-
-    cache: dict[str, Any] = {}  # noqa: RUF012 - shared on purpose across the session
-
-    def __call__(self, input: Any) -> Any:
-        texts = list(input)
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if missing:
-            for text, vector in zip(missing, super().__call__(missing), strict=True):
-                self.cache[text] = vector
-        return [self.cache[t] for t in texts]
+def CachedMiniLM() -> CachedEmbedder:
+    """The real all-MiniLM-L6-v2 embedder, memoised per text and shared by the whole session, so the
+    suite embeds each text once."""
+    return _SHARED
 
 
 class ChromaServer:

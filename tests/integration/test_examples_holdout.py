@@ -12,7 +12,8 @@ from examples_fixtures import DATA, CachedMiniLM
 from alignment.datasets import load_file
 from alignment.errors import InputError
 from alignment.models import AlignmentTarget, Example, Scenario
-from assistant.example_store import ExampleStore, _chromadb_settings
+from assistant.stores.chroma import chroma_settings
+from assistant.stores.examples import ExampleStore
 
 Q1 = "Question: Do you trust the national government to do what is right?"
 Q1_NEAR = "Question: do you trust the national government to do what is right"  # same normalised text
@@ -70,7 +71,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleStore]:
     import chromadb
 
     path = tmp_path_factory.mktemp("chroma-holdout")
-    client = chromadb.PersistentClient(path=str(path / "db"), settings=_chromadb_settings())
+    client = chromadb.PersistentClient(path=str(path / "db"), settings=chroma_settings())
     store = ExampleStore(client, CachedMiniLM(), collection="holdout")
     assert store.add_examples(EXAMPLES).added == [e.id for e in EXAMPLES]
     yield store
@@ -134,7 +135,7 @@ def test_leave_one_group_out_on_opinionqa_files(tmp_path: Path) -> None:
 
     files = sorted((DATA / "opinionqa").glob("*.json"))[:2]
     records = [r for f in files for r in load_file(f)[:40]]
-    client = chromadb.PersistentClient(path=str(tmp_path / "db"), settings=_chromadb_settings())
+    client = chromadb.PersistentClient(path=str(tmp_path / "db"), settings=chroma_settings())
     store = ExampleStore(client, CachedMiniLM(), collection="opinionqa2")
     store.add_records(records)
     mine, other = files[0].name, files[1].name

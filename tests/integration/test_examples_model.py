@@ -13,9 +13,10 @@ from alignment.backbone import Backbone
 from alignment.datasets import load_file
 from assistant.backbones import BackbonePool
 from assistant.cli.examples import import_paths
-from assistant.example_store import ExampleStore, _chromadb_settings
 from assistant.service import DecideRequest, DecisionService
 from assistant.settings import load_settings
+from assistant.stores.chroma import chroma_settings
+from assistant.stores.examples import ExampleStore
 
 pytestmark = [pytest.mark.model, pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")]
 
@@ -28,7 +29,7 @@ def service(embedded_backbone: Backbone, tmp_path_factory: pytest.TempPathFactor
 
     path: Path = tmp_path_factory.mktemp("chroma-model")
     store = ExampleStore(
-        chromadb.PersistentClient(path=str(path), settings=_chromadb_settings()), CachedMiniLM()
+        chromadb.PersistentClient(path=str(path), settings=chroma_settings()), CachedMiniLM()
     )
     import_paths(store, [str(DATA / "triage")], progress=False)
     settings = load_settings(data_dir=path)

@@ -15,7 +15,8 @@ from alignment.errors import InputError, NotFound
 from alignment.examples import normalize_for_match
 from alignment.models import AlignmentTarget, Scenario
 from assistant.cli.examples import import_paths
-from assistant.example_store import ExampleStore, _chromadb_settings
+from assistant.stores.chroma import chroma_settings
+from assistant.stores.examples import ExampleStore
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
 
@@ -30,12 +31,12 @@ def chroma(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
     path = tmp_path_factory.mktemp(f"chroma-{request.param}")
     if request.param == "embedded":
-        yield chromadb.PersistentClient(path=str(path / "db"), settings=_chromadb_settings())
+        yield chromadb.PersistentClient(path=str(path / "db"), settings=chroma_settings())
         return
     server = ChromaServer(path / "db")
     server.start()
     try:
-        yield chromadb.HttpClient(host=server.host, port=server.port, settings=_chromadb_settings())
+        yield chromadb.HttpClient(host=server.host, port=server.port, settings=chroma_settings())
     finally:
         server.stop()
 

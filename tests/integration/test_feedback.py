@@ -21,10 +21,11 @@ from assistant.backbones import BackbonePool
 from assistant.calibration_eval import load_triage_records
 from assistant.calibration_flow import save_estimate
 from assistant.decision_logging import decide_logged
-from assistant.example_store import ExampleStore, _chromadb_settings
 from assistant.feedback import give_feedback
 from assistant.service import DecideRequest, DecisionService
 from assistant.settings import Settings
+from assistant.stores.chroma import chroma_settings
+from assistant.stores.examples import ExampleStore
 from profiles.schemas import DecisionLogCreate, UserCreate
 from profiles.seed import seed
 from profiles.store import open_store
@@ -44,7 +45,7 @@ def world(tmp_path: Path) -> Any:
     seed(store.attributes, root)
     for name in ("alice", "bob"):
         store.users.add(root, UserCreate(name=name))
-    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=_chromadb_settings())
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=chroma_settings())
     examples = ExampleStore(client, CachedMiniLM())
     examples.add_records([r for r in load_triage_records(None) if "fairness" in str(r.to_example().scores)])
     backbone = FakeBackbone(lambda request, count: {"reasoning": "first one", "choice": "A"}, name="embedded")

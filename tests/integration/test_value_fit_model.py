@@ -13,10 +13,11 @@ from examples_fixtures import DATA, CachedMiniLM
 from alignment.models import Attribute
 from assistant.backbones import BackbonePool
 from assistant.cli.examples import import_paths
-from assistant.embedder import CachedEmbedder
-from assistant.example_store import ExampleStore, _chromadb_settings
 from assistant.service import DecideRequest, DecisionService
 from assistant.settings import load_settings
+from assistant.stores.chroma import chroma_settings
+from assistant.stores.embedding import CachedEmbedder
+from assistant.stores.examples import ExampleStore
 from profiles.seed import load_pack
 
 pytestmark = pytest.mark.skipif(not (DATA / "triage").is_dir(), reason="datasets not present")
@@ -48,7 +49,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> DecisionService:
 
     path: Path = tmp_path_factory.mktemp("chroma-value-fit")
     store = ExampleStore(
-        chromadb.PersistentClient(path=str(path), settings=_chromadb_settings()), CachedMiniLM()
+        chromadb.PersistentClient(path=str(path), settings=chroma_settings()), CachedMiniLM()
     )
     import_paths(
         store,

