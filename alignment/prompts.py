@@ -6,6 +6,7 @@ import re
 import string
 from typing import Any
 
+from alignment.errors import InputError
 from alignment.models import AlignmentTarget, Attribute, Example, Message, Scenario
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "decision_schema",
     "delimit",
     "emphasis",
+    "index_of_label",
     "label_of",
     "persona_system_prompt",
     "question_messages",
@@ -42,6 +44,14 @@ def delimit(section: str, text: str, **attrs: str) -> str:
 
 def label_of(index: int) -> str:
     return LABELS[index]
+
+
+def index_of_label(label: str) -> int:
+    """``"B"`` -> 1; InputError for anything that is not one option letter."""
+    text = label.strip().upper()
+    if len(text) != 1 or text not in LABELS:
+        raise InputError(f"{label!r} is not an option letter; give the option's letter, e.g. B")
+    return LABELS.index(text)
 
 
 def emphasis(value: float) -> str:

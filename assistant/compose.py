@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.backbones import BackbonePool
-from assistant.service import DecisionService
+from assistant.decisions.service import DecisionService
 from assistant.settings import Settings
 
 __all__ = ["build_service"]

@@ -60,7 +60,7 @@ class AppCalibration:
         self._pools: dict[tuple[str, ...], tuple[Posterior, DilemmaPool]] = {}
 
     def _pool(self, attributes: list[str] | None) -> tuple[Posterior, DilemmaPool]:
-        from assistant.calibration_flow import load_dilemma_items
+        from assistant.decisions.calibration import load_dilemma_items
 
         with self._lock:
             if self._items is None:
@@ -110,7 +110,7 @@ class AppCalibration:
 
     def save(self, store: Any, actor: Actor, req: CalibrateRequest) -> dict[str, Any]:
         """Save the estimate as the actor's profile ``req.name``, with the answers behind it."""
-        from assistant.calibration_flow import save_estimate
+        from assistant.decisions.calibration import save_estimate
 
         post, _, _, answered = self.replay(req)
         if not answered:

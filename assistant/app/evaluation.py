@@ -24,7 +24,7 @@ from typing import Any
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
 from assistant.app.handout import Handout
-from assistant.service import DecisionService
+from assistant.decisions.service import DecisionService
 from profiles.schemas import Actor
 
 __all__ = ["AppEvaluation"]
@@ -89,7 +89,7 @@ class AppEvaluation:
     ) -> dict[str, Any]:
         """Evaluate (at most ``limit_cap`` records per file) into a fresh run folder of the actor's."""
         from alignment.evaluation import summary_markdown
-        from assistant.evaluation import EvalConfig, run_evaluation
+        from assistant.evaluation.runner import EvalConfig, run_evaluation
 
         if limit > self.limit_cap:
             raise InputError(

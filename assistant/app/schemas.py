@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.errors import InputError
 from alignment.models import MAX_CHOICES
-from assistant.compare import CompareColumn
-from assistant.service import validation_message
+from assistant.decisions.compare import CompareColumn
+from assistant.decisions.service import validation_message
 from profiles.schemas import ProfileBundle, Role
 
 __all__ = [

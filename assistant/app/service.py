@@ -18,6 +18,7 @@ from alignment.algorithms.registry import algorithm_names
 from alignment.datasets import load_file
 from alignment.errors import AlignError, InputError, NotFound, PermissionDenied
 from alignment.models import Example, Scenario
+from alignment.prompts import index_of_label
 from alignment.suggest import attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.calibration import AppCalibration
 from assistant.app.evaluation import AppEvaluation
@@ -49,10 +50,10 @@ from assistant.app.schemas import (
     parse_request,
 )
 from assistant.app.uploads import Uploads
-from assistant.chat import AttributeSuggestion, ChatEngine, ChatUpdate
-from assistant.compare import CompareRequest, compare
-from assistant.decision_logging import decide_logged
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
+from assistant.decisions.compare import CompareRequest, compare
+from assistant.decisions.logged import decide_logged
+from assistant.decisions.service import DecideRequest, DecisionService
 from profiles.schemas import (
     Actor,
     AttributeCreate,
@@ -319,14 +320,12 @@ class AppService:
     @measured
     def feedback(self, actor: Actor, payload: Any) -> dict[str, Any]:
         """Agree or disagree with one of your decisions; becomes your personal example."""
-        from assistant.feedback import give_feedback
+        from assistant.decisions.feedback import give_feedback
 
         req = parse_request(FeedbackRequest, payload)
         would = req.would_choose
         if isinstance(would, str):
-            from assistant.cli.feedback import letter_index
-
-            would = letter_index(would) if would.strip() else None
+            would = index_of_label(would) if would.strip() else None
         examples = self._examples
         if examples is None and self.service.examples is not None:
             examples = getattr(self.service.examples, "store", self.service.examples)

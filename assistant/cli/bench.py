@@ -14,7 +14,10 @@ def register(sub: Any) -> None:
     b = bsub.add_parser(
         "backbone",
         help="pipeline/raw and structured/unconstrained speed ratios",
-        description="Medians of several runs on the embedded llamacpp backbone (see assistant/bench.py).",
+        description=(
+            "Medians of several runs on the embedded llamacpp backbone "
+            "(see assistant/evaluation/bench_backbone.py)."
+        ),
     )
     b.add_argument("--runs", type=int, default=3, help="number of runs (default 3)")
     b.add_argument("--repeats", type=int, default=2, help="timings per run, best kept (default 2)")
@@ -52,8 +55,8 @@ def run_backbone(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from assistant.bench import run_backbone_bench
     from assistant.compose import build_service
+    from assistant.evaluation.bench_backbone import run_backbone_bench
     from assistant.settings import load_settings
 
     service = build_service(load_settings())

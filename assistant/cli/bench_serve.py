@@ -1,4 +1,4 @@
-"""``align bench serve``: concurrent gradio_client users against a live server (assistant/bench_serve.py)."""
+"""``align bench serve``: concurrent users against a live server (assistant/evaluation/bench_serve.py)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from assistant.bench_serve import run_serve_bench
+    from assistant.evaluation.bench_serve import run_serve_bench
 
     report = run_serve_bench(
         users=args.users,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from alignment.errors import InputError
 from assistant.cli.operator import add_user_arg
@@ -89,7 +89,7 @@ def _attributes(text: str | None) -> list[str] | None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from assistant.calibration_eval import (
+    from assistant.evaluation.calibration import (
         CalibrationEvalConfig,
         load_triage_records,
         noise_beta,
@@ -117,6 +117,88 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from assistant.calibration_flow import run_calibrate_command
-
     return run_calibrate_command(args, stdin=sys.stdin, stdout=sys.stdout)
+
+
+def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO) -> int:
+    import numpy as np
+
+    from alignment.calibration import (
+        CalibrationModel,
+        DilemmaPool,
+        Posterior,
+        calibration_dilemmas,
+        usable_attributes,
+    )
+    from assistant.cli.operator import acting_user, open_cli_store
+    from assistant.decisions.calibration import (
+        DEFAULT_PROFILE,
+        ask_dilemmas,
+        format_estimate,
+        load_dilemma_items,
+        save_estimate,
+    )
+    from assistant.settings import load_settings
+
+    if not 1 <= args.answers <= 100:
+        raise InputError("--answers must be between 1 and 100")
+    settings = load_settings()
+    items, origin = load_dilemma_items(settings, args.source, args.data)
+    available = usable_attributes(items)
+    if args.attributes:
+        attributes = [x.strip() for x in args.attributes.split(",") if x.strip()]
+        unknown = [a for a in attributes if a not in available]
+        if unknown or not attributes:
+            raise InputError(
+                f"no dilemma in {origin} scores {', '.join(unknown) or 'those attributes'}; "
+                f"these can be calibrated: {', '.join(available)}"
+            )
+    else:
+        attributes = available
+    if not attributes:
+        raise InputError(f"{origin} holds no dilemma whose choices are all scored; import triage examples")
+    save = not args.no_save
+    store = open_cli_store(settings) if save else None
+    try:
+        actor = acting_user(store, args.user) if store is not None else None
+        definitions = store.attributes.definitions() if store is not None else {}
+        missing = [a for a in attributes if a not in definitions]
+        if store is not None and missing:
+            raise InputError(
+                f"attribute {', '.join(missing)} has no definition, so a profile cannot use it; "
+                "load them with `align db seed` (or `align attributes add`), or pass --no-save"
+            )
+        prior = Posterior.prior(attributes, CalibrationModel(seed=args.seed))
+        pool = DilemmaPool(prior, calibration_dilemmas(items, attributes))
+        stdout.write(
+            f"Calibrating {len(attributes)} attributes ({', '.join(attributes)}) with up to "
+            f"{args.answers} dilemmas from {origin}. For each, pick what you would do.\n"
+        )
+        post = ask_dilemmas(pool, prior, args.answers, stdin, stdout, np.random.default_rng(args.seed))
+        est = post.estimate()
+        stdout.write("\n" + format_estimate(est, definitions) + "\n")
+        saved = None
+        if store is not None and est.answers:
+            name = args.save_as or DEFAULT_PROFILE
+            saved = save_estimate(store, actor, name, est)
+            answers = [a.model_dump(mode="json") for a in post.answers]  # feedback re-estimates from them
+            assert actor is not None
+            store.calibrations.save(actor, saved.name, attributes, answers, args.seed)
+            stdout.write(
+                f"Saved as profile {saved.name!r} (version {saved.version}); use it with "
+                f"`align decide --profile {saved.name}`.\n"
+            )
+        elif store is not None:
+            stdout.write("No answers; nothing saved.\n")
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        payload = {
+            "estimate": est.model_dump(mode="json"),
+            "answers": [a.model_dump(mode="json") for a in post.answers],
+            "profile": saved.model_dump(mode="json") if saved is not None else None,
+        }
+        stdout.write(json.dumps(payload, indent=2) + "\n")
+    return 0
+

@@ -11,8 +11,8 @@ from alignment.prompts import label_of
 from assistant.cli.common import parse_assignments, parse_params, read_text_arg
 from assistant.cli.operator import acting_user, add_user_arg, open_cli_store
 from assistant.compose import build_service
-from assistant.decision_logging import decide_logged
-from assistant.service import DecideRequest
+from assistant.decisions.logged import decide_logged
+from assistant.decisions.service import DecideRequest
 from assistant.settings import load_settings
 
 __all__ = ["format_decision", "register"]

@@ -12,7 +12,7 @@ from alignment.errors import InputError
 from alignment.evaluation import HOLDOUTS, SPLIT_RULE, SPLITS, parse_targets_spec, summary_markdown
 from assistant.cli.common import parse_params
 from assistant.compose import build_service
-from assistant.evaluation import EvalConfig, run_evaluation
+from assistant.evaluation.runner import EvalConfig, run_evaluation
 from assistant.settings import load_settings
 
 __all__ = ["register"]

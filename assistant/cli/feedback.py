@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from alignment.errors import InputError
+from alignment.prompts import index_of_label
 from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
 from assistant.settings import load_settings
 
@@ -41,14 +42,15 @@ def register(sub: Any) -> None:
 
 
 def letter_index(letter: str) -> int:
-    text = letter.strip().upper()
-    if len(text) != 1 or not "A" <= text <= "Z":
-        raise InputError(f"--would-choose {letter!r}: give the option's letter, e.g. B")
-    return ord(text) - ord("A")
+    """The option letter of ``--would-choose`` (B -> 1)."""
+    try:
+        return index_of_label(letter)
+    except InputError:
+        raise InputError(f"--would-choose {letter!r}: give the option's letter, e.g. B") from None
 
 
 def _feedback(args: argparse.Namespace) -> int:
-    from assistant.feedback import give_feedback
+    from assistant.decisions.feedback import give_feedback
     from assistant.stores.embedding import MiniLMEmbedder
     from assistant.stores.examples import open_example_store
 

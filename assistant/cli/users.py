@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from alignment.errors import InputError
 from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
-from assistant.service import validation_message
+from assistant.decisions.service import validation_message
 from assistant.settings import load_settings
 from profiles.schemas import UserCreate
 

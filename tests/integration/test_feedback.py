@@ -18,11 +18,11 @@ from alignment.errors import InputError, NotFound
 from alignment.fake import FakeBackbone
 from alignment.feedback import PERSONAL_REASON
 from assistant.backbones import BackbonePool
-from assistant.calibration_eval import load_triage_records
-from assistant.calibration_flow import save_estimate
-from assistant.decision_logging import decide_logged
-from assistant.feedback import give_feedback
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.calibration import save_estimate
+from assistant.decisions.feedback import give_feedback
+from assistant.decisions.logged import decide_logged
+from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.evaluation.calibration import load_triage_records
 from assistant.settings import Settings
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.examples import ExampleStore

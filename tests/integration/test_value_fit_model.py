@@ -13,7 +13,7 @@ from examples_fixtures import DATA, CachedMiniLM
 from alignment.models import Attribute
 from assistant.backbones import BackbonePool
 from assistant.cli.examples import import_paths
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import load_settings
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.embedding import CachedEmbedder

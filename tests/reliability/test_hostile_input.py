@@ -16,7 +16,7 @@ from alignment.errors import AlignError, InputError
 from alignment.fake import FakeBackbone
 from alignment.models import MAX_CHOICE_CHARS, MAX_SCENARIO_CHARS, clean_text
 from assistant.backbones import BackbonePool
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import Settings
 
 ALIGN = str(Path(sys.executable).parent / "align")

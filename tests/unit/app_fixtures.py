@@ -10,7 +10,7 @@ from alignment.backbone import GenerationRequest
 from alignment.fake import FakeBackbone
 from assistant.app import AppService
 from assistant.backbones import BackbonePool
-from assistant.service import DecisionService
+from assistant.decisions.service import DecisionService
 from assistant.settings import Settings
 from profiles.schemas import UserCreate
 from profiles.seed import seed

@@ -61,7 +61,9 @@ def test_calibration_answers_are_checked(app):
     twice = [{"dilemma_id": first, "choice": 0}, {"dilemma_id": first, "choice": 1}]
     with pytest.raises(InputError, match="twice"):
         app.calibrate_next(alice, {"answers": twice})
-    with pytest.raises(InputError, match="not one of"):
+    with pytest.raises(InputError, match="not one of"):  # a letter index past this dilemma's options
+        app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": 20}]})
+    with pytest.raises(InputError, match="less than 26"):  # not an option letter at all
         app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": 99}]})
     with pytest.raises(InputError, match="at least one"):
         app.calibrate_save(alice, {"answers": [{"dilemma_id": first, "choice": None}]})

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from alignment.errors import InputError
-from assistant.calibration_eval import (
+from assistant.cli import main
+from assistant.evaluation.calibration import (
     CalibrationEvalConfig,
     load_triage_records,
     noise_beta,
@@ -18,7 +19,6 @@ from assistant.calibration_eval import (
     run_calibration_eval,
     simulated_targets,
 )
-from assistant.cli import main
 
 TRIAGE = Path(__file__).resolve().parents[2] / "datasets" / "triage"
 

@@ -9,7 +9,7 @@ from app_fixtures import make_app
 
 from alignment.errors import InputError, NotFound
 from alignment.fake import FakeBackbone
-from assistant.chat import ASK_OPTIONS
+from assistant.decisions.chat import ASK_OPTIONS
 
 SITUATION = "Two people are hurt and I have one kit.\n- help the soldier\n- help the civilian"
 

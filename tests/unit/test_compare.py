@@ -1,7 +1,7 @@
 from alignment.fake import FakeBackbone
 from assistant.backbones import BackbonePool
-from assistant.compare import CompareColumn, CompareRequest, compare
-from assistant.service import DecisionService
+from assistant.decisions.compare import CompareColumn, CompareRequest, compare
+from assistant.decisions.service import DecisionService
 from assistant.settings import Settings
 
 

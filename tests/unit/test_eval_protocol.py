@@ -24,7 +24,8 @@ from alignment.evaluation import (
 from alignment.fake import FakeBackbone
 from alignment.metrics import is_distinctive, population_choice, positional_bias, top_choices
 from assistant.backbones import BackbonePool
-from assistant.evaluation import (
+from assistant.decisions.service import DecisionService
+from assistant.evaluation.runner import (
     EvalConfig,
     load_items,
     plan_runs,
@@ -33,7 +34,6 @@ from assistant.evaluation import (
     run_evaluation,
     split_files,
 )
-from assistant.service import DecisionService
 from assistant.settings import DeciderConfig, Settings
 
 DATA = Path(__file__).resolve().parents[2] / "datasets"

@@ -9,8 +9,8 @@ from alignment.errors import InputError
 from alignment.evaluation import parse_targets_spec
 from alignment.fake import FakeBackbone
 from assistant.backbones import BackbonePool
-from assistant.evaluation import EvalConfig, load_items, read_results, run_evaluation
-from assistant.service import DecisionService
+from assistant.decisions.service import DecisionService
+from assistant.evaluation.runner import EvalConfig, load_items, read_results, run_evaluation
 from assistant.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2] / "datasets"

@@ -2,7 +2,7 @@
 by import order).
 
 The chat engine once imported the app package, whose facade imports the chat engine: `import
-assistant.chat` failed in a fresh interpreter and worked only after something imported `assistant.app`.
+assistant.decisions.chat` failed in a fresh interpreter and worked only after something imported `assistant.app`.
 """
 
 import subprocess
@@ -32,7 +32,7 @@ def _import_alone(module: str) -> tuple[str, int, str]:
 
 def test_the_module_list_is_complete() -> None:
     found = modules()
-    assert "assistant.chat" in found and "ui.app" in found and "alignment.algorithms.value_fit" in found
+    assert "assistant.decisions.chat" in found and "ui.app" in found and "alignment.algorithms.value_fit" in found
     assert len(found) > 100
 
 

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from alignment.errors import UnknownName
 from alignment.fake import FakeBackbone
 from assistant.backbones import BackbonePool
-from assistant.decision_logging import decide_logged, request_with_profile
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.logged import decide_logged, request_with_profile
+from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import Settings
 from profiles import migrate
 from profiles.attributes import alignment_attributes

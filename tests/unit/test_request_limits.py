@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
-from assistant.decision_logging import MAX_LOGGED_REQUEST_CHARS, loggable_request
+from assistant.decisions.logged import MAX_LOGGED_REQUEST_CHARS, loggable_request
 from assistant.web.limits import BodyLimit
 from assistant.web.session_tokens import SessionTokens
 

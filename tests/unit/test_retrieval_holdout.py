@@ -9,7 +9,7 @@ from alignment.algorithms import create_algorithm
 from alignment.fake import FakeBackbone
 from alignment.models import AlignmentTarget, Example, Scenario
 from assistant.backbones import BackbonePool
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import Settings
 
 EXAMPLE = Example(

@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE.parents[2]))
 
 from alignment.evaluation import EvalResult, split_part, summarise, summary_markdown  # noqa: E402
 from alignment.metrics import bootstrap_ci  # noqa: E402
-from assistant.evaluation import read_results  # noqa: E402
+from assistant.evaluation.runner import read_results  # noqa: E402
 
 DATASETS = HERE.parents[2] / "datasets"
 

@@ -32,7 +32,7 @@ from alignment.backbone import GenerationRequest
 from alignment.errors import InputError
 from alignment.prompts import decision_schema, label_of
 from assistant.backbones.schema_decoding import SchemaDecoder
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
 
 __all__ = ["BENCH_REQUEST", "TARGETS", "run_backbone_bench"]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.errors import AlignError
 from alignment.models import Decision
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
 
 __all__ = ["ColumnResult", "CompareColumn", "CompareRequest", "Comparison", "compare"]
 

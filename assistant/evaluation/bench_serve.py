@@ -122,7 +122,7 @@ def _prepare_store(data_dir: Path, users: int) -> dict[str, str]:
 def _sequential_rate(settings: Any, seconds: float, progress: Progress) -> tuple[float, int]:
     """Persona decisions per second straight through the decision service, one at a time."""
     from assistant.compose import build_service
-    from assistant.service import DecideRequest
+    from assistant.decisions.service import DecideRequest
 
     service = build_service(settings)
     try:

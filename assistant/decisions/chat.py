@@ -29,8 +29,8 @@ from alignment.prompts import delimit, label_of
 from alignment.structured import ask_structured
 from assistant.app.messages import for_people
 from assistant.app.schemas import ChatRequest
-from assistant.decision_logging import decide_logged
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.logged import decide_logged
+from assistant.decisions.service import DecideRequest, DecisionService
 from profiles.schemas import Actor, ConversationCreate, DecisionLogPublic, MessageCreate, MessagePublic
 from profiles.store import Store
 

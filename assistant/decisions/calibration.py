@@ -1,4 +1,5 @@
-"""``align calibrate``: ask dilemmas in the terminal, estimate the person's values, save a profile.
+"""Calibration from answered dilemmas: ask them over a text stream, estimate the person's values, save a
+profile. ``align calibrate`` (assistant/cli/calibration.py) runs it in the terminal.
 
 The dilemmas come from the example store's triage examples (when it holds any) or from the
 vendored triage data. Each next dilemma is the most informative one given the answers so far
@@ -8,9 +9,7 @@ the same typed or piped.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,22 +18,18 @@ import numpy as np
 
 from alignment.calibration import (
     CalibrationEstimate,
-    CalibrationModel,
     Dilemma,
     DilemmaPool,
     Posterior,
-    calibration_dilemmas,
-    usable_attributes,
 )
 from alignment.errors import InputError, NotFound
-from assistant.settings import Settings, load_settings
+from assistant.settings import Settings
 
 __all__ = [
     "DEFAULT_PROFILE",
     "ask_dilemmas",
     "format_estimate",
     "load_dilemma_items",
-    "run_calibrate_command",
     "save_estimate",
 ]
 
@@ -56,7 +51,7 @@ def _store_examples(settings: Settings) -> list[Any]:
 
 def load_dilemma_items(settings: Settings, source: str, data: Sequence[str] | None) -> tuple[list[Any], str]:
     """Items to calibrate on and where they came from (``examples`` or ``data``)."""
-    from assistant.calibration_eval import load_triage_records
+    from assistant.evaluation.calibration import load_triage_records
 
     if source in ("auto", "examples") and not data:
         items = _store_examples(settings)
@@ -173,69 +168,3 @@ def save_estimate(store: Any, actor: Any, name: str, est: CalibrationEstimate) -
             actor, ProfileCreate(name=name, description=description, targets=targets)
         )
     return store.profiles.update(actor, name, ProfileUpdate(set_targets=targets, description=description))
-
-
-def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO) -> int:
-    from assistant.cli.operator import acting_user, open_cli_store
-
-    if not 1 <= args.answers <= 100:
-        raise InputError("--answers must be between 1 and 100")
-    settings = load_settings()
-    items, origin = load_dilemma_items(settings, args.source, args.data)
-    available = usable_attributes(items)
-    if args.attributes:
-        attributes = [x.strip() for x in args.attributes.split(",") if x.strip()]
-        unknown = [a for a in attributes if a not in available]
-        if unknown or not attributes:
-            raise InputError(
-                f"no dilemma in {origin} scores {', '.join(unknown) or 'those attributes'}; "
-                f"these can be calibrated: {', '.join(available)}"
-            )
-    else:
-        attributes = available
-    if not attributes:
-        raise InputError(f"{origin} holds no dilemma whose choices are all scored; import triage examples")
-    save = not args.no_save
-    store = open_cli_store(settings) if save else None
-    try:
-        actor = acting_user(store, args.user) if store is not None else None
-        definitions = store.attributes.definitions() if store is not None else {}
-        missing = [a for a in attributes if a not in definitions]
-        if store is not None and missing:
-            raise InputError(
-                f"attribute {', '.join(missing)} has no definition, so a profile cannot use it; "
-                "load them with `align db seed` (or `align attributes add`), or pass --no-save"
-            )
-        prior = Posterior.prior(attributes, CalibrationModel(seed=args.seed))
-        pool = DilemmaPool(prior, calibration_dilemmas(items, attributes))
-        stdout.write(
-            f"Calibrating {len(attributes)} attributes ({', '.join(attributes)}) with up to "
-            f"{args.answers} dilemmas from {origin}. For each, pick what you would do.\n"
-        )
-        post = ask_dilemmas(pool, prior, args.answers, stdin, stdout, np.random.default_rng(args.seed))
-        est = post.estimate()
-        stdout.write("\n" + format_estimate(est, definitions) + "\n")
-        saved = None
-        if store is not None and est.answers:
-            name = args.save_as or DEFAULT_PROFILE
-            saved = save_estimate(store, actor, name, est)
-            answers = [a.model_dump(mode="json") for a in post.answers]  # feedback re-estimates from them
-            assert actor is not None
-            store.calibrations.save(actor, saved.name, attributes, answers, args.seed)
-            stdout.write(
-                f"Saved as profile {saved.name!r} (version {saved.version}); use it with "
-                f"`align decide --profile {saved.name}`.\n"
-            )
-        elif store is not None:
-            stdout.write("No answers; nothing saved.\n")
-    finally:
-        if store is not None:
-            store.close()
-    if args.json:
-        payload = {
-            "estimate": est.model_dump(mode="json"),
-            "answers": [a.model_dump(mode="json") for a in post.answers],
-            "profile": saved.model_dump(mode="json") if saved is not None else None,
-        }
-        stdout.write(json.dumps(payload, indent=2) + "\n")
-    return 0

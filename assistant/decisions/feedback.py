@@ -34,7 +34,7 @@ def _calibration(store: Store, actor: Actor, profile: str | None, decided_with: 
 
 def recalibrate(store: Store, actor: Actor, calibration: CalibrationPublic, answers: list[Answer]) -> Any:
     """Re-estimate from ``answers``; save the profile and the answers behind it. The estimate."""
-    from assistant.calibration_flow import save_estimate
+    from assistant.decisions.calibration import save_estimate
 
     model = CalibrationModel(seed=calibration.seed)
     est = Posterior.prior(calibration.attributes, model).observe_all(answers).estimate()

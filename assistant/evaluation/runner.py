@@ -31,8 +31,8 @@ from alignment.evaluation import (
     with_population,
 )
 from alignment.models import Decision, Scenario
-from assistant.eval_report import write_reports
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.evaluation.report import write_reports
 
 __all__ = [
     "EvalConfig",

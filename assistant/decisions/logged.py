@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from alignment.errors import AlignError
 from alignment.models import Attribute, Decision
-from assistant.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecideRequest, DecisionService
 from profiles.profile_store import ProfileTarget
 from profiles.schemas import DecisionLogCreate
 from profiles.tx import unknown_attribute

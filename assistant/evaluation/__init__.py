@@ -1,0 +1,2 @@
+"""Measuring the assistant: `align eval` (runner, reports), calibration recovery, and the backbone and
+server benchmarks."""
