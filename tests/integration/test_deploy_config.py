@@ -75,7 +75,10 @@ def test_services_order_health_checks_and_gpu():
     assert services["migrate"]["restart"] == "no"
     assert services["app"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert services["app"]["depends_on"]["vllm"] == {"condition": "service_healthy"}
-    assert services["migrate"]["environment"].items() >= services["app"]["environment"].items()
+    app_settings = {k: v for k, v in services["app"]["environment"].items() if k.startswith("ALIGN_")}
+    assert app_settings and services["migrate"]["environment"].items() >= app_settings.items()
+    assert services["app"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"  # client addresses from Caddy
+    assert "ports" not in services["app"]  # ...which is the app's only caller
     devices = services["vllm"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]
     assert "postgres-data:/var/lib/postgresql/data" in services["postgres"]["volumes"]
