@@ -5,6 +5,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.app import AppService
+from assistant.app.schemas import OwnerRequest
 from profiles.schemas import AttributePublic
 from ui.api import register_api
 from ui.common import acting
@@ -21,7 +22,7 @@ __all__ = ["build_demo"]
 def build_demo(app: AppService) -> gr.Blocks:
     """The whole app: a header, the tabs, and the named API endpoints."""
     scalars: list[AttributePublic] = [a for a in app.store.attributes.list() if a.kind == "scalar"]
-    options = app.options()
+    options = app.decisions.options()
     with gr.Blocks(title="ALIGN assistant", analytics_enabled=False) as demo:
         register_api(app)  # first: the endpoints claim their names before any UI handler
         with gr.Row():
@@ -47,7 +48,7 @@ def build_demo(app: AppService) -> gr.Blocks:
         def on_load(request: gr.Request) -> list[Any]:
             actor = acting(app, request)
             who = f"{actor.name} ({actor.role})" + (" · local mode, no login" if app.local_mode else "")
-            names = [p["name"] for p in app.list_profiles(actor)["profiles"]]
+            names = [p.name for p in app.profiles.list(actor, OwnerRequest()).profiles]
             return [
                 gr.update(value=f"# ALIGN assistant\nSigned in as **{who}**"),
                 gr.update(visible=actor.is_admin),

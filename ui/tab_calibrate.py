@@ -7,6 +7,8 @@ from typing import Any
 import gradio as gr
 
 from assistant.app import AppService
+from assistant.app.calibration import CalibrationStep
+from assistant.app.schemas import CalibrateRequest
 from ui.common import acting, guarded
 
 __all__ = ["build_calibrate_tab", "estimate_markdown"]
@@ -53,34 +55,36 @@ def build_calibrate_tab(app: AppService) -> None:
     answers = gr.State([])
     current = gr.State(None)
 
-    def show(state: dict[str, Any], got: list[dict[str, Any]], saved: str = "") -> tuple[Any, ...]:
-        d = state["dilemma"]
-        done = state["done"]
-        head = f"Answered {state['answered']} of {state['count']}."
-        text = "" if done else f"### Dilemma {state['answered'] + 1}\n\n{d['text']}"
-        options = [] if done else [(f"({_letter(i)}) {c}", i) for i, c in enumerate(d["choices"])]
+    def show(state: CalibrationStep, got: list[dict[str, Any]], saved: str = "") -> tuple[Any, ...]:
+        d = state.dilemma
+        done = d is None
+        head = f"Answered {state.answered} of {state.count}."
+        text = "" if d is None else f"### Dilemma {state.answered + 1}\n\n{d.text}"
+        options = [] if d is None else [(f"({_letter(i)}) {c}", i) for i, c in enumerate(d.choices)]
         title = "Your estimated values" if done else "Estimate so far"
         return (
             got,
-            None if done else d["id"],
+            None if d is None else d.id,
             head,
             text,
             gr.update(choices=options, value=None, visible=not done),
             gr.update(visible=not done),
             gr.update(visible=not done),
-            estimate_markdown(state["estimate"], title) + saved,
+            estimate_markdown(state.estimate, title) + saved,
         )
 
     outputs = [answers, current, progress, dilemma, choice, answer, skip, result]
 
     def finish(request: gr.Request, got: list[dict[str, Any]], k: int, profile: str) -> tuple[Any, ...]:
         actor = acting(app, request)
-        state = app.calibrate_next(actor, {"answers": got, "count": k})
+        state = app.calibration.next(
+            actor, app.parse(CalibrateRequest, {"answers": got, "count": k}, actor=actor)
+        )
         saved = ""
-        if state["done"] and state["answered"]:
-            out = app.calibrate_save(actor, {"answers": got, "count": k, "name": profile})
-            p = out["profile"]
-            saved = f"\n\nSaved as your profile **{p['name']}** (version {p['version']})."
+        if state.done and state.answered:
+            save = app.parse(CalibrateRequest, {"answers": got, "count": k, "name": profile}, actor=actor)
+            p = app.calibration.save(actor, save).profile
+            saved = f"\n\nSaved as your profile **{p.name}** (version {p.version})."
         return show(state, got, saved)
 
     @guarded

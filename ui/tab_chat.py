@@ -9,8 +9,10 @@ import gradio as gr
 
 from assistant.app import AppService
 from assistant.app.packs import group_by_pack
+from assistant.app.replies import OptionsReply
+from assistant.app.schemas import ChatRequest, ConversationRequest, FeedbackRequest, OwnerRequest
 from assistant.app.service import SUGGESTIONS
-from assistant.chat import DEFAULT_VALUE, ChatUpdate
+from assistant.decisions.chat import DEFAULT_VALUE, ChatUpdate
 from profiles.schemas import Actor, AttributePublic
 from ui.common import acting, guarded
 
@@ -32,8 +34,8 @@ class ChatTab:
 
 
 def _conversation_choices(app: AppService, actor: Actor) -> list[tuple[str, str]]:
-    rows = app.list_conversations(actor)["conversations"]
-    return [(NEW, "")] + [(f"#{c['id']} {c['title'][:60]}", str(c["id"])) for c in rows]
+    rows = app.decisions.conversations(actor, OwnerRequest()).conversations
+    return [(NEW, "")] + [(f"#{c.id} {c.title[:60]}", str(c.id)) for c in rows]
 
 
 def _feedback_updates(log_id: int | None, decision: dict[str, Any] | None = None) -> tuple[Any, ...]:
@@ -70,23 +72,23 @@ class _Group:
     sliders: list[Any]
 
 
-def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dict[str, Any]) -> ChatTab:
+def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: OptionsReply) -> ChatTab:
     with gr.Row():
         conversation = gr.Dropdown(
             [(NEW, "")], value="", label="Conversation", elem_id="chat-conversation", scale=3
         )
         refresh = gr.Button("Refresh list", size="sm", scale=0)
         new = gr.Button("New conversation", size="sm", scale=0)
-    default = options.get("default_decider") or options["default_algorithm"]
+    default = options.default_decider or options.default_algorithm
     with gr.Row():
         profile = gr.Dropdown([SLIDERS], value=SLIDERS, label="Align to profile", elem_id="chat-profile")
         algorithm = gr.Dropdown(
-            [(f"default ({default})", DEFAULT), *((a, a) for a in options["algorithms"])],
+            [(f"default ({default})", DEFAULT), *((a, a) for a in options.algorithms)],
             value=DEFAULT,
             label="Algorithm",
             elem_id="chat-algorithm",
         )
-        backbone = gr.Dropdown(options["backbones"], value=options["default_backbone"], label="Backbone")
+        backbone = gr.Dropdown(options.backbones, value=options.default_backbone, label="Backbone")
     with gr.Accordion(
         "Your values (used when no profile is picked)", open=False, elem_id="chat-values"
     ) as values:
@@ -181,7 +183,7 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
             payload["targets"] = targets
         history = [*(data[chatbot] or []), {"role": "user", "content": text}]
         update = None
-        for update in app.chat_stream(actor, payload):
+        for update in app.decisions.chat_stream(actor, app.parse(ChatRequest, payload, actor=actor)):
             if update.done:
                 continue  # the last update is shown once, below, with the controls it brings
             yield (
@@ -259,9 +261,9 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
         if not value:
             return [], None
         actor = acting(app, request)
-        convo = app.get_conversation(actor, {"id": int(value)})
-        history = [{"role": m["role"], "content": m["content"]} for m in convo["messages"]]
-        return history, convo["id"]
+        convo = app.decisions.conversation(actor, app.parse(ConversationRequest, {"id": int(value)}))
+        history = [{"role": m.role, "content": m.content} for m in convo.messages]
+        return history, convo.id
 
     conversation.input(reopen, [conversation], [chatbot, cid], api_visibility="private")
 
@@ -271,17 +273,16 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: dic
             return "Ask for a decision first."
         if not agree and choice is None:
             return "Pick the option you would choose, then press Disagree."
-        result = app.feedback(
-            acting(app, request),
-            {"decision_id": log_id, "agree": agree, "would_choose": None if agree else choice},
-        )
-        cal = result["calibration"]
+        actor = acting(app, request)
+        said = {"decision_id": log_id, "agree": agree, "would_choose": None if agree else choice}
+        result = app.feedback.give(actor, app.parse(FeedbackRequest, said, actor=actor))
+        cal = result.calibration or {}
         note = (
             f" Profile **{cal['profile']}** re-estimated from {cal['answers']} answers."
-            if cal["updated"]
+            if cal.get("updated")
             else ""
         )
-        return f"Thanks: noted that you would choose **{result['chosen']}**; I will remember it.{note}"
+        return f"Thanks: noted that you would choose **{result.chosen}**; I will remember it.{note}"
 
     def agree_fn(log_id: int | None, choice: int | None, request: gr.Request) -> str:
         return give(True, log_id, choice, request)

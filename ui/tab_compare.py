@@ -7,6 +7,8 @@ import gradio as gr
 
 from alignment.errors import InputError
 from assistant.app import AppService
+from assistant.app.replies import OptionsReply
+from assistant.app.schemas import CompareAppRequest
 from ui.common import acting, guarded
 from ui.files import json_download
 from ui.render import comparison_html, parse_assignments
@@ -25,7 +27,7 @@ class CompareTab:
         return [gr.update(choices=[NO_PROFILE, *profiles]) for _ in self.load_outputs]
 
 
-def build_compare_tab(app: AppService, options: dict[str, Any]) -> CompareTab:
+def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
     scenario = gr.Textbox(label="Scenario", lines=3, elem_id="compare-scenario")
     choices = gr.Textbox(label="Choices (one per line)", lines=3, elem_id="compare-choices")
     count = gr.Slider(2, MAX_COLUMNS, value=2, step=1, label="Columns", elem_id="compare-count")
@@ -34,12 +36,12 @@ def build_compare_tab(app: AppService, options: dict[str, Any]) -> CompareTab:
     for i in range(MAX_COLUMNS):
         with gr.Row(visible=i < 2) as row:
             algo = gr.Dropdown(
-                options["algorithms"],
-                value=options["default_algorithm"] if i else "unaligned",
+                options.algorithms,
+                value=options.default_algorithm if i else "unaligned",
                 label=f"{i + 1}. algorithm",
                 elem_id=f"compare-algorithm-{i + 1}",
             )
-            back = gr.Dropdown(options["backbones"], value=options["default_backbone"], label="backbone")
+            back = gr.Dropdown(options.backbones, value=options.default_backbone, label="backbone")
             prof = gr.Dropdown(
                 [NO_PROFILE], value=NO_PROFILE, label="profile", elem_id=f"compare-profile-{i + 1}"
             )
@@ -83,7 +85,8 @@ def build_compare_tab(app: AppService, options: dict[str, Any]) -> CompareTab:
             "columns": cols,
             "seed": int(data[seed]) if data[seed] is not None else None,
         }
-        result = app.compare(actor, payload)
+        reply = app.decisions.compare(actor, app.parse(CompareAppRequest, payload, actor=actor))
+        result = reply.model_dump(mode="json")
         export = json_download(app, actor, {"request": payload, "result": result}, "comparison.json")
         return comparison_html(result), export
 

@@ -8,24 +8,26 @@ import gradio as gr
 
 from alignment.errors import InputError
 from assistant.app import AppService
+from assistant.app.replies import OptionsReply
+from assistant.app.schemas import EvaluateRequest
 from ui.common import acting, guarded
 from ui.files import local_path
 
 __all__ = ["build_evaluate_tab"]
 
 
-def build_evaluate_tab(app: AppService, options: dict[str, Any]) -> None:
+def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
     gr.Markdown(
         f"Runs the chosen algorithms (with the `unaligned` and `random` baselines) on the first records of "
-        f"each file; at most {app.eval_limit_cap} records per file here (`align eval` has no cap)."
+        f"each file; at most {app.evaluation.limit_cap} records per file here (`align eval` has no cap)."
     )
-    files = gr.CheckboxGroup(app.dataset_files(), label="Dataset files", elem_id="eval-files")
+    files = gr.CheckboxGroup(app.evaluation.dataset_files(), label="Dataset files", elem_id="eval-files")
     upload = gr.File(label="or upload an ALIGN input_output JSON file", file_types=[".json"])
     with gr.Row():
-        algorithms = gr.CheckboxGroup(options["algorithms"], value=["persona"], label="Algorithms")
-        backbone = gr.Dropdown(options["backbones"], value=options["default_backbone"], label="Backbone")
+        algorithms = gr.CheckboxGroup(options.algorithms, value=["persona"], label="Algorithms")
+        backbone = gr.Dropdown(options.backbones, value=options.default_backbone, label="Backbone")
         limit = gr.Number(
-            value=2, precision=0, minimum=1, maximum=app.eval_limit_cap, label="Records per file"
+            value=2, precision=0, minimum=1, maximum=app.evaluation.limit_cap, label="Records per file"
         )
     run = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
     summary = gr.Markdown(elem_id="eval-summary")
@@ -50,8 +52,9 @@ def build_evaluate_tab(app: AppService, options: dict[str, Any]) -> None:
         payload.update(backbone=back, limit=int(n or 1))
         with contextlib.ExitStack() as stack:
             uploads = [stack.enter_context(app.upload(actor, Path(path)))] if path else []
-            result = app.evaluate(actor, payload, uploads=uploads, progress=True)
-        return [result["summary_md"], local_path(app, result["chart"]), local_path(app, result["zip"])]
+            req = app.parse(EvaluateRequest, payload, actor=actor)
+            result = app.evaluation.evaluate(actor, req, uploads=uploads, progress=True)
+        return [result.summary_md, local_path(app, result.chart), local_path(app, result.zip)]
 
     run.click(
         run_eval,

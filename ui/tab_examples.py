@@ -8,6 +8,7 @@ import gradio as gr
 
 from alignment.errors import InputError
 from assistant.app import AppService
+from assistant.app.schemas import AddExampleRequest, ExampleIdRequest, ExampleSearchRequest
 from ui.common import acting, guarded
 
 __all__ = ["build_examples_tab"]
@@ -45,33 +46,36 @@ def build_examples_tab(app: AppService) -> None:
     add = gr.Button("Add example")
     gr.Markdown("### Import a dataset file (ALIGN input_output JSON)")
     with gr.Row():
-        dataset = gr.Dropdown(app.dataset_files(), label="From the datasets directory", scale=3)
+        dataset = gr.Dropdown(app.evaluation.dataset_files(), label="From the datasets directory", scale=3)
         upload = gr.File(label="or upload a file", file_types=[".json"])
     do_import = gr.Button("Import")
     status = gr.Markdown()
 
     @guarded
     def run_search(q: str, dom: str, attr: str, n: float | None, request: gr.Request) -> list[list[Any]]:
-        result = app.search_examples(
-            acting(app, request),
-            {"query": q or "", "domain": dom or None, "attribute": attr or None, "k": int(n or 10)},
-        )
+        actor = acting(app, request)
+        search = {"query": q or "", "domain": dom or None, "attribute": attr or None, "k": int(n or 10)}
+        result = app.examples.search(actor, app.parse(ExampleSearchRequest, search, actor=actor))
         return [
-            [e["id"], e.get("domain"), e.get("similarity", ""), e["text"][:200]] for e in result["examples"]
+            [e.id, e.domain, "" if e.similarity is None else round(e.similarity, 4), e.text[:200]]
+            for e in result.examples
         ]
 
     search.click(run_search, [query, domain, attribute, k], [table], api_visibility="private")
 
     @guarded
     def run_view(eid: str, request: gr.Request) -> dict[str, Any]:
-        return app.get_example(acting(app, request), {"id": eid.strip()})
+        actor = acting(app, request)
+        example = app.examples.get(actor, app.parse(ExampleIdRequest, {"id": eid.strip()}, actor=actor))
+        return dict(example.model_dump(mode="json"))
 
     view.click(run_view, [example_id], [shown], api_visibility="private")
 
     @guarded
     def run_delete(eid: str, request: gr.Request) -> str:
-        result = app.delete_example(acting(app, request), {"id": eid.strip()})
-        return f"Deleted {', '.join(result['deleted'])}."
+        actor = acting(app, request)
+        result = app.examples.delete(actor, app.parse(ExampleIdRequest, {"id": eid.strip()}, actor=actor))
+        return f"Deleted {', '.join(result.deleted)}."
 
     delete.click(run_delete, [example_id], [status], api_visibility="private")
 
@@ -81,8 +85,9 @@ def build_examples_tab(app: AppService) -> None:
             data = json.loads(text)
         except ValueError as exc:
             raise InputError(f"the example is not valid JSON ({exc})") from None
-        example = app.add_example(acting(app, request), data)
-        return f"Added example `{example['id']}`."
+        actor = acting(app, request)
+        example = app.examples.add(actor, app.parse(AddExampleRequest, data, actor=actor))
+        return f"Added example `{example.id}`."
 
     add.click(run_add, [new_example], [status], api_visibility="private")
 
@@ -103,12 +108,12 @@ def build_examples_tab(app: AppService) -> None:
         progress(0, desc="checking the file")
         if path:
             with app.upload(actor, Path(path)) as file:
-                report = app.import_examples(actor, file, progress=step)
+                report = app.examples.import_file(actor, file, progress=step)
         else:
-            report = app.import_examples(actor, app.dataset_path(name or ""), progress=step)
+            report = app.examples.import_file(actor, app.evaluation.dataset_path(name or ""), progress=step)
         return (
-            f"{report['file']}: {report['records']} records, {report['added']} added, "
-            f"{report['present']} already present. The store holds {report['total']}."
+            f"{report.file}: {report.records} records, {report.added} added, "
+            f"{report.present} already present. The store holds {report.total}."
         )
 
     do_import.click(run_import, [dataset, upload], [status], api_visibility="private")

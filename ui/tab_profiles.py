@@ -9,7 +9,21 @@ import gradio as gr
 
 from alignment.errors import InputError
 from assistant.app import AppService
-from profiles.schemas import Actor, AttributePublic
+from assistant.app.schemas import (
+    AddUserRequest,
+    AttributeRequest,
+    DomainRequest,
+    ExportProfilesRequest,
+    ImportProfilesRequest,
+    OwnerRequest,
+    ProfileCreateRequest,
+    ProfileDeleteRequest,
+    ProfileNameRequest,
+    ProfileUpdateRequest,
+    SetPasswordRequest,
+    SetRoleRequest,
+)
+from profiles.schemas import Actor, AttributePublic, ProfilePublic
 from ui.common import acting, guarded, session_token
 from ui.files import json_download
 from ui.render import parse_assignments, profile_key, split_profile_key
@@ -28,11 +42,11 @@ class ProfilesTab:
 
 def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> ProfilesTab:
     def profile_choices(actor: Actor) -> list[tuple[str, str]]:
-        rows = app.list_profiles(actor, {"all_users": actor.is_admin})["profiles"]
+        rows = app.profiles.list(actor, OwnerRequest(all_users=actor.is_admin)).profiles
         return [
             (
-                p["name"] if p["owner"] == actor.name else f"{p['name']} (owner {p['owner']})",
-                profile_key(p["owner"], p["name"]),
+                p.name if p.owner == actor.name else f"{p.name} (owner {p.owner})",
+                profile_key(p.owner, p.name),
             )
             for p in rows
         ]
@@ -75,7 +89,7 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
 
     form = [name, description, used, *sliders, groups, version]
 
-    def fill(profile: dict[str, Any] | None) -> list[Any]:
+    def fill(profile: ProfilePublic | None) -> list[Any]:
         if profile is None:
             return (
                 [gr.update(value="")] * 2
@@ -86,14 +100,14 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
                     gr.update(value=None),
                 ]
             )
-        targets = profile["targets"]
+        targets = profile.targets
         return [
-            profile["name"],
-            profile["description"],
+            profile.name,
+            profile.description,
             [a.name for a in scalars if a.name in targets],
             *[targets.get(a.name, 0.5) for a in scalars],
-            "\n".join(f"{k}={v}" for k, v in profile["groups"].items()),
-            profile["version"],
+            "\n".join(f"{k}={v}" for k, v in profile.groups.items()),
+            profile.version,
         ]
 
     def form_targets(data: dict) -> dict[str, float]:
@@ -111,7 +125,8 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         if not key:
             return fill(None)
         owner, pname = split_profile_key(key)
-        return fill(app.get_profile(acting(app, request), {"name": pname, "owner": owner}))
+        actor = acting(app, request)
+        return fill(app.profiles.get(actor, app.parse(ProfileNameRequest, {"name": pname, "owner": owner})))
 
     picker.input(load, [picker], form, api_visibility="private")
 
@@ -130,7 +145,7 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         if not data[picker]:
             raise InputError("pick a profile to change, or use 'Create as new'")
         owner, pname = split_profile_key(data[picker])
-        current = app.get_profile(actor, {"name": pname, "owner": owner})
+        current = app.profiles.get(actor, app.parse(ProfileNameRequest, {"name": pname, "owner": owner}))
         targets = form_targets(data)
         group_values = form_groups(data)
         new_name = (data[name] or "").strip()
@@ -140,19 +155,19 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
             "description": data[description] or "",
             "set_targets": targets,
             "unset_targets": [
-                k for k in current["targets"] if k not in targets and k in {a.name for a in scalars}
+                k for k in current.targets if k not in targets and k in {a.name for a in scalars}
             ],
             "set_groups": group_values,
-            "unset_groups": [k for k in current["groups"] if k not in group_values],
+            "unset_groups": [k for k in current.groups if k not in group_values],
             "rename": new_name if new_name and new_name != pname else None,
             "expected_version": int(data[version]) if data[version] is not None else None,
         }
-        saved = app.update_profile(actor, change)
+        saved = app.profiles.update(actor, app.parse(ProfileUpdateRequest, change, actor=actor))
         choices = profile_choices(actor)
         return [
-            gr.update(choices=choices, value=profile_key(saved["owner"], saved["name"])),
+            gr.update(choices=choices, value=profile_key(saved.owner, saved.name)),
             *fill(saved),
-            f"Saved **{saved['name']}** (version {saved['version']}).",
+            f"Saved **{saved.name}** (version {saved.version}).",
         ]
 
     save.click(save_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
@@ -160,19 +175,17 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
     @guarded
     def create_profile(data: dict, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
-        created = app.create_profile(
-            actor,
-            {
-                "name": data[name] or "",
-                "description": data[description] or "",
-                "targets": form_targets(data),
-                "groups": form_groups(data),
-            },
-        )
+        new = {
+            "name": data[name] or "",
+            "description": data[description] or "",
+            "targets": form_targets(data),
+            "groups": form_groups(data),
+        }
+        created = app.profiles.create(actor, app.parse(ProfileCreateRequest, new, actor=actor))
         return [
-            gr.update(choices=profile_choices(actor), value=profile_key(created["owner"], created["name"])),
+            gr.update(choices=profile_choices(actor), value=profile_key(created.owner, created.name)),
             *fill(created),
-            f"Created **{created['name']}**.",
+            f"Created **{created.name}**.",
         ]
 
     create.click(create_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
@@ -183,8 +196,10 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         if not key:
             raise InputError("pick a profile to delete")
         owner, pname = split_profile_key(key)
-        app.delete_profile(
-            actor, {"name": pname, "owner": owner, "expected_version": int(ver) if ver is not None else None}
+        expected = int(ver) if ver is not None else None
+        app.profiles.delete(
+            actor,
+            app.parse(ProfileDeleteRequest, {"name": pname, "owner": owner, "expected_version": expected}),
         )
         return [gr.update(choices=profile_choices(actor), value=None), *fill(None), f"Deleted **{pname}**."]
 
@@ -202,16 +217,18 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
                 raise InputError(
                     f"the file is not valid JSON ({exc}); export a file to see the format"
                 ) from None
-        result = app.import_profiles(actor, {"bundle": bundle, "replace": bool(rep)})
-        names = ", ".join(p["name"] for p in result["imported"])
-        return [gr.update(choices=profile_choices(actor)), f"Imported {len(result['imported'])}: {names}."]
+        request_ = app.parse(ImportProfilesRequest, {"bundle": bundle, "replace": bool(rep)}, actor=actor)
+        imported = app.profiles.import_bundle(actor, request_).imported
+        names = ", ".join(p.name for p in imported)
+        return [gr.update(choices=profile_choices(actor)), f"Imported {len(imported)}: {names}."]
 
     do_import.click(import_file, [upload, replace], [picker, status], api_visibility="private")
 
     @guarded
     def export_file(request: gr.Request) -> str:
         actor = acting(app, request)
-        return json_download(app, actor, app.export_profiles(actor), "profiles.json")
+        bundle = app.profiles.export(actor, ExportProfilesRequest())
+        return json_download(app, actor, bundle.model_dump(mode="json"), "profiles.json")
 
     do_export.click(export_file, None, [exported], api_visibility="private")
 
@@ -259,12 +276,12 @@ def build_admin_panel(app: AppService) -> None:
     admin_status = gr.Markdown()
 
     def attr_rows(request: gr.Request) -> list[list[Any]]:
-        rows = app.list_attributes(acting(app, request))["attributes"]
-        return [[a["name"], a["kind"], a["domain"], a["label"], a["description"][:120]] for a in rows]
+        rows = app.admin.attributes(acting(app, request), DomainRequest()).attributes
+        return [[a.name, a.kind, a.domain, a.label, (a.description or "")[:120]] for a in rows]
 
     def user_rows(request: gr.Request) -> list[list[Any]]:
-        rows = app.list_users(acting(app, request))["users"]
-        return [[u["name"], u["role"], u["has_password"]] for u in rows]
+        rows = app.admin.users(acting(app, request)).users
+        return [[u.name, u.role, u.has_password] for u in rows]
 
     list_attrs.click(guarded(attr_rows), None, [attributes], api_visibility="private")
     list_users.click(guarded(user_rows), None, [users], api_visibility="private")
@@ -275,27 +292,33 @@ def build_admin_panel(app: AppService) -> None:
             data = json.loads(text)
         except ValueError as exc:
             raise InputError(f"the definition is not valid JSON ({exc})") from None
-        result = app.upsert_attribute(acting(app, request), {"attribute": data})
-        what = "created" if result["created"] else "updated" if result["updated"] else "unchanged"
-        return [attr_rows(request), f"Attribute **{result['attribute']['name']}** {what}."]
+        actor = acting(app, request)
+        result = app.admin.upsert_attribute(
+            actor, app.parse(AttributeRequest, {"attribute": data}, actor=actor)
+        )
+        what = "created" if result.created else "updated" if result.updated else "unchanged"
+        return [attr_rows(request), f"Attribute **{result.attribute.name}** {what}."]
 
     save_attr.click(save_attribute, [definition], [attributes, admin_status], api_visibility="private")
 
     @guarded
     def add(name: str, pw: str, r: str, request: gr.Request) -> list[Any]:
-        user = app.add_user(acting(app, request), {"name": name, "password": pw or None, "role": r})
-        return [user_rows(request), f"User **{user['name']}** added ({user['role']})."]
+        actor = acting(app, request)
+        new = app.parse(AddUserRequest, {"name": name, "password": pw or None, "role": r}, actor=actor)
+        user = app.admin.add_user(actor, new)
+        return [user_rows(request), f"User **{user.name}** added ({user.role})."]
 
     @guarded
     def change_password(name: str, pw: str, request: gr.Request) -> list[Any]:
-        app.set_password(
-            acting(app, request), {"name": name, "password": pw}, keep_session=session_token(request)
-        )
+        actor = acting(app, request)
+        change = app.parse(SetPasswordRequest, {"name": name, "password": pw}, actor=actor)
+        app.admin.set_password(actor, change, keep_session=session_token(request))
         return [user_rows(request), f"Password of **{name}** changed."]
 
     @guarded
     def change_role(name: str, r: str, request: gr.Request) -> list[Any]:
-        app.set_role(acting(app, request), {"name": name, "role": r})
+        actor = acting(app, request)
+        app.admin.set_role(actor, app.parse(SetRoleRequest, {"name": name, "role": r}, actor=actor))
         return [user_rows(request), f"**{name}** is now {r}."]
 
     add_user.click(add, [user_name, password, role], [users, admin_status], api_visibility="private")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from pydantic import BaseModel
+
 from alignment.calibration import (
     CalibrationEstimate,
     CalibrationModel,
@@ -20,9 +22,10 @@ from alignment.calibration import (
 )
 from alignment.errors import InputError
 from assistant.app.schemas import CalibrateRequest
-from profiles.schemas import Actor
+from profiles.schemas import Actor, ProfilePublic
+from profiles.store import Store
 
-__all__ = ["AppCalibration", "estimate_json"]
+__all__ = ["AppCalibration", "CalibrationSaved", "CalibrationStep", "DilemmaPublic", "estimate_json"]
 
 SEED = 0
 
@@ -47,13 +50,38 @@ def estimate_json(est: CalibrationEstimate) -> dict[str, Any]:
     }
 
 
-def _dilemma_json(d: Dilemma) -> dict[str, Any]:
-    return {"id": d.id, "text": d.text, "choices": list(d.choices)}
+class DilemmaPublic(BaseModel):
+    id: str
+    text: str
+    choices: list[str]
+
+
+class CalibrationStep(BaseModel):
+    """The next dilemma (None when done) and the estimate so far (``estimate_json``)."""
+
+    done: bool
+    answered: int
+    count: int
+    attributes: list[str]
+    dilemma: DilemmaPublic | None
+    estimate: dict[str, Any]
+
+
+class CalibrationSaved(BaseModel):
+    profile: ProfilePublic
+    estimate: dict[str, Any]
+
+
+def _dilemma(d: Dilemma) -> DilemmaPublic:
+    return DilemmaPublic(id=d.id, text=d.text, choices=list(d.choices))
 
 
 class AppCalibration:
-    def __init__(self, settings: Any) -> None:
+    """Save the estimate from your answers as your profile (default name 'calibrated')."""
+
+    def __init__(self, settings: Any, store: Store) -> None:
         self._settings = settings
+        self._store = store
         self._lock = threading.Lock()
         self._items: list[Any] | None = None
         self._origin = ""
@@ -95,20 +123,20 @@ class AppCalibration:
                 answered += 1
         return post, pool, asked, answered
 
-    def next(self, req: CalibrateRequest) -> dict[str, Any]:
-        """The next most informative dilemma (None when done) and the estimate so far."""
+    def next(self, actor: Actor, req: CalibrateRequest) -> CalibrationStep:
+        """The next most informative dilemma given your answers so far, and the estimate so far."""
         post, pool, asked, answered = self.replay(req)
         nxt = pool.next(post, asked=asked) if answered < req.count else None
-        return {
-            "done": nxt is None,
-            "answered": answered,
-            "count": req.count,
-            "attributes": list(post.attributes),
-            "dilemma": _dilemma_json(nxt) if nxt is not None else None,
-            "estimate": estimate_json(post.estimate(with_map=False)),
-        }
+        return CalibrationStep(
+            done=nxt is None,
+            answered=answered,
+            count=req.count,
+            attributes=list(post.attributes),
+            dilemma=_dilemma(nxt) if nxt is not None else None,
+            estimate=estimate_json(post.estimate(with_map=False)),
+        )
 
-    def save(self, store: Any, actor: Actor, req: CalibrateRequest) -> dict[str, Any]:
+    def save(self, actor: Actor, req: CalibrateRequest) -> CalibrationSaved:
         """Save the estimate as the actor's profile ``req.name``, with the answers behind it."""
         from assistant.decisions.calibration import save_estimate
 
@@ -116,6 +144,7 @@ class AppCalibration:
         if not answered:
             raise InputError("answer at least one dilemma before saving")
         est = post.estimate()
+        store = self._store
         profile = save_estimate(store, actor, req.name, est)
         store.calibrations.save(
             actor,
@@ -124,4 +153,4 @@ class AppCalibration:
             [a.model_dump(mode="json") for a in post.answers],
             SEED,
         )
-        return {"profile": profile.model_dump(mode="json"), "estimate": estimate_json(est)}
+        return CalibrationSaved(profile=profile, estimate=estimate_json(est))

@@ -21,13 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
 from assistant.app.handout import Handout
+from assistant.app.schemas import EvaluateRequest
 from assistant.decisions.service import DecisionService
 from profiles.schemas import Actor
 
-__all__ = ["AppEvaluation"]
+__all__ = ["AppEvaluation", "EvaluationReply"]
 
 _SHOWN_CHARS = 120  # a file name quoted back in an error is cut to this
 
@@ -86,7 +89,7 @@ class AppEvaluation:
         backbone: str | None,
         limit: int,
         progress: bool = False,
-    ) -> dict[str, Any]:
+    ) -> EvaluationReply:
         """Evaluate (at most ``limit_cap`` records per file) into a fresh run folder of the actor's."""
         from alignment.evaluation import summary_markdown
         from assistant.evaluation.runner import EvalConfig, run_evaluation
@@ -119,13 +122,33 @@ class AppEvaluation:
             shutil.rmtree(out, ignore_errors=True)
             archive.unlink(missing_ok=True)
             raise
-        return {
-            "summary_md": summary_markdown(summary),
-            "chart": chart,
-            "zip": results,
-            "run": run_id,
-            "summary": summary,
-        }
+        return EvaluationReply(
+            summary_md=summary_markdown(summary), chart=chart, zip=results, run=run_id, summary=summary
+        )
+
+    def evaluate(
+        self, actor: Actor, req: EvaluateRequest, *, uploads: Sequence[Path] = (), progress: bool = False
+    ) -> EvaluationReply:
+        """A small evaluation of dataset files (and the request's upload): summary, chart and zip links."""
+        return self.run(
+            actor,
+            files=req.files,
+            uploads=uploads,
+            algorithms=req.algorithms,
+            backbone=req.backbone,
+            limit=req.limit,
+            progress=progress,
+        )
+
+
+class EvaluationReply(BaseModel):
+    """The run's summary (Markdown and JSON, no server path), its id, and links to its chart and zip."""
+
+    summary_md: str
+    chart: str
+    zip: str
+    run: str
+    summary: dict[str, Any]
 
 
 def _inside(root: Path, name: str) -> bool:

@@ -1,11 +1,12 @@
 """What the app's endpoints accept: one schema per request, checked before anything runs.
 
-The answers are plain JSON dicts built from the stores' ``*Public`` schemas and ``Decision``.
+The answers are the stores' ``*Public`` schemas, ``Decision`` and ``assistant.app.replies``; the edge
+(``ui/api.py``) serialises them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,9 +25,14 @@ __all__ = [
     "CalibrationAnswer",
     "ChatRequest",
     "CompareAppRequest",
+    "ConversationRequest",
     "DecideAppRequest",
+    "DomainRequest",
+    "EmptyRequest",
     "EvaluateRequest",
+    "ExampleIdRequest",
     "ExampleSearchRequest",
+    "ExportProfilesRequest",
     "FeedbackRequest",
     "Id",
     "ImportProfilesRequest",
@@ -60,7 +66,9 @@ def parse_request(model: type[M], payload: Any) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise InputError(validation_message(exc)) from None
+        usage = getattr(model, "usage", "")
+        message = validation_message(exc)
+        raise InputError(f"{message}; {usage}" if usage else message) from None
 
 
 class _Request(BaseModel):
@@ -88,6 +96,31 @@ class CompareAppRequest(_Request):
     choices: list[str]
     columns: list[CompareColumn] = Field(min_length=2, max_length=6)
     seed: Seed | None = None
+
+
+class ConversationRequest(_Request):
+    usage: ClassVar[str] = 'give the conversation as {"id": N} (see list_conversations)'
+
+    id: Id
+
+
+class DomainRequest(_Request):
+    domain: str | None = Field(default=None, max_length=50)
+
+
+class ExportProfilesRequest(_Request):
+    names: list[Name] | None = None
+    owner: Name | None = None
+
+
+class ExampleIdRequest(_Request):
+    usage: ClassVar[str] = 'give the example as {"id": "..."} (see search_examples)'
+
+    id: str = Field(max_length=200)
+
+
+class EmptyRequest(_Request):
+    """Endpoints that take nothing (``{}`` or no payload)."""
 
 
 class OwnerRequest(_Request):

@@ -9,6 +9,7 @@ from typing import Any
 from alignment.backbone import GenerationRequest
 from alignment.fake import FakeBackbone
 from assistant.app import AppService
+from assistant.app.schemas import ChatRequest
 from assistant.backbones import BackbonePool
 from assistant.decisions.service import DecisionService
 from assistant.settings import Settings
@@ -27,7 +28,39 @@ def persona_reply(request: GenerationRequest, count: int) -> dict[str, Any]:
     }
 
 
-def make_app(tmp_path: Path, *, local_mode: bool = False, datasets_dir: Path | None = None) -> AppService:
+class JsonApp:
+    """The facade as the API reaches it: ``app.decide(actor, {...})`` goes through ``ui.api.call_endpoint``
+    (the payload measured and parsed, the part called, the answer serialised), exactly as a
+    ``gradio_client`` call does. Everything else is the ``AppService`` itself."""
+
+    def __init__(self, app: AppService) -> None:
+        object.__setattr__(self, "app", app)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.app, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        from ui.api import ENDPOINTS, call_endpoint
+
+        if name in ENDPOINTS:
+            return lambda actor, payload=None, **kw: call_endpoint(self.app, name, actor, payload, **kw)
+        return getattr(self.app, name)
+
+    def chat_stream(self, actor: Any, payload: Any) -> Any:
+        return self.app.decisions.chat_stream(actor, self.app.parse(ChatRequest, payload, actor=actor))
+
+    def suggest_attributes(self, scenario: str, options: list[str]) -> Any:
+        return self.app.decisions.suggest_attributes(scenario, options)
+
+    @property
+    def chat_engine(self) -> Any:
+        return self.app.decisions.chat_engine
+
+    def dataset_files(self) -> list[str]:
+        return self.app.evaluation.dataset_files()
+
+
+def make_app(tmp_path: Path, *, local_mode: bool = False, datasets_dir: Path | None = None) -> Any:
     # the chat logic is tested on persona over a scripted backbone (value-fit, the default decider,
     # needs the embedding model: tests/integration/test_value_fit_model.py and the app tests)
     settings = Settings(data_dir=tmp_path, default_decider="persona-greedy")
@@ -39,11 +72,13 @@ def make_app(tmp_path: Path, *, local_mode: bool = False, datasets_dir: Path | N
     seed(store.attributes, root)
     store.users.add(root, UserCreate(name="alice", password="alice-password"))
     store.users.add(root, UserCreate(name="bob", password="bob-password"))
-    return AppService(
-        store,
-        DecisionService(settings, pool),
-        work_dir=tmp_path / "work",
-        datasets_dir=datasets_dir,
-        local_mode=local_mode,
-        eval_limit_cap=3,
+    return JsonApp(
+        AppService(
+            store,
+            DecisionService(settings, pool),
+            work_dir=tmp_path / "work",
+            datasets_dir=datasets_dir,
+            local_mode=local_mode,
+            eval_limit_cap=3,
+        )
     )

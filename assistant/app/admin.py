@@ -1,0 +1,70 @@
+"""The app's administration: attribute definitions (read by anyone, changed by admins) and users.
+
+The stores check the role; a password or role change ends that user's other sessions (the store
+moves the user's session stamp)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from alignment.errors import PermissionDenied
+from assistant.app.replies import AttributeSaved, AttributesReply, PasswordSet, RoleSet, UsersReply
+from assistant.app.schemas import (
+    AddUserRequest,
+    AttributeRequest,
+    DomainRequest,
+    SetPasswordRequest,
+    SetRoleRequest,
+    parse_request,
+)
+from profiles.schemas import Actor, AttributeCreate, UserCreate, UserPublic
+from profiles.store import Store
+
+__all__ = ["AppAdmin", "require_admin"]
+
+
+def require_admin(actor: Actor, what: str) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(f"user {actor.name!r} may not {what}; only an admin may")
+
+
+class AppAdmin:
+    """``on_attributes_changed`` runs after a definition is saved (the decisions re-read them);
+    ``sessions`` (set by ``align serve``) renews the caller's own session on a password change."""
+
+    def __init__(self, store: Store, on_attributes_changed: Callable[[], None]) -> None:
+        self.store = store
+        self._on_attributes_changed = on_attributes_changed
+        self.sessions: Any | None = None
+
+    def attributes(self, actor: Actor, req: DomainRequest) -> AttributesReply:
+        return AttributesReply(attributes=self.store.attributes.list(domain=req.domain))
+
+    def upsert_attribute(self, actor: Actor, req: AttributeRequest) -> AttributeSaved:
+        require_admin(actor, "change attribute definitions")
+        data = parse_request(AttributeCreate, req.attribute)
+        counts = self.store.attributes.upsert(actor, [data])
+        self._on_attributes_changed()
+        return AttributeSaved(**counts, attribute=self.store.attributes.get(data.name))
+
+    def users(self, actor: Actor) -> UsersReply:
+        return UsersReply(users=self.store.users.list(actor))
+
+    def add_user(self, actor: Actor, req: AddUserRequest) -> UserPublic:
+        require_admin(actor, "add users")
+        return self.store.users.add(actor, parse_request(UserCreate, req.model_dump()))
+
+    def set_password(
+        self, actor: Actor, req: SetPasswordRequest, keep_session: str | None = None
+    ) -> PasswordSet:
+        """Set a password; it ends that user's login sessions, except ``keep_session`` (the caller's
+        own session token) when users change their own password."""
+        self.store.users.set_password(actor, req.name, req.password)
+        if req.name == actor.name and keep_session and self.sessions is not None:
+            self.sessions.renew(keep_session, actor.name)
+        return PasswordSet(name=req.name)
+
+    def set_role(self, actor: Actor, req: SetRoleRequest) -> RoleSet:
+        self.store.users.set_role(actor, req.name, req.role)
+        return RoleSet(name=req.name, role=req.role)

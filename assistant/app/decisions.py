@@ -1,0 +1,185 @@
+"""The app's decisions and chat: one decision, a side-by-side comparison, a chat turn, the person's
+conversations, and what a request may name."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from alignment.algorithms.registry import algorithm_names
+from alignment.errors import InputError
+from alignment.models import Scenario
+from alignment.suggest import attribute_text, rank_attributes, rank_by_words, situation_text
+from assistant.app.messages import for_people
+from assistant.app.packs import pack_of, pack_title, seeded_names
+from assistant.app.replies import (
+    CompareReply,
+    ConversationReply,
+    ConversationsReply,
+    DecisionReply,
+    OptionsReply,
+)
+from assistant.app.schemas import (
+    ChatRequest,
+    CompareAppRequest,
+    ConversationRequest,
+    DecideAppRequest,
+    OwnerRequest,
+)
+from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
+from assistant.decisions.compare import CompareRequest, compare
+from assistant.decisions.logged import decide_logged
+from assistant.decisions.service import DecideRequest, DecisionService
+from profiles.schemas import Actor
+from profiles.store import Store
+
+__all__ = ["SUGGESTIONS", "AppDecisions"]
+
+SUGGESTIONS = 3  # attributes suggested to a person who has not said what they value
+
+
+class AppDecisions:
+    """Handed the store and the decision service; keeps the attribute definitions fresh."""
+
+    ATTRIBUTES_TTL_S = 2.0
+
+    def __init__(
+        self, store: Store, service: DecisionService, *, extraction_backbone: str | None = None
+    ) -> None:
+        self.store = store
+        self.service = service
+        self.chat_engine = ChatEngine(store, service, extraction_backbone, suggest=self.suggest_attributes)
+        self.refresh_attributes()
+
+    # -- attribute definitions ------------------------------------------------------------
+
+    def refresh_attributes(self) -> None:
+        """The decision service describes targets with the stored definitions (re-read after edits)."""
+        self.service.attributes = self.store.attributes.prompt_attributes()
+        self._attributes_read_at = time.monotonic()
+
+    def current_attributes(self) -> dict[str, Any]:
+        """The stored definitions, at most ATTRIBUTES_TTL_S old: an admin's edit on another replica
+        (they share the database) reaches this one within seconds, without a restart."""
+        if time.monotonic() - self._attributes_read_at > self.ATTRIBUTES_TTL_S:
+            self.refresh_attributes()
+        return self.service.attributes
+
+    def options(self) -> OptionsReply:
+        settings = self.service.settings
+        return OptionsReply(
+            backbones=sorted(settings.backbones),
+            algorithms=algorithm_names(),
+            deciders=sorted(settings.deciders),
+            default_backbone=settings.default_backbone,
+            default_algorithm=settings.default_algorithm,
+            default_decider=getattr(settings, "default_decider", None),
+        )
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def decide(self, actor: Actor, req: DecideAppRequest) -> DecisionReply:
+        profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
+        logged = decide_logged(
+            self.service,
+            DecideRequest(
+                scenario=req.scenario,
+                choices=req.choices,
+                target=req.targets or None,
+                algorithm=req.algorithm,
+                decider=req.decider,
+                backbone=req.backbone,
+                params=req.params,
+                seed=req.seed,
+            ),
+            self.store.log.for_actor(actor),
+            profile=profile,
+            attributes=self.current_attributes(),
+        )
+        return DecisionReply(
+            decision=logged.decision, log_id=logged.log_id, include_prompts=req.include_prompts
+        )
+
+    def compare(self, actor: Actor, req: CompareAppRequest) -> CompareReply:
+        try:
+            Scenario(text=req.scenario, choices=req.choices)
+        except ValueError as exc:
+            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        known = set(self.current_attributes())
+        columns = []
+        for i, column in enumerate(req.columns):  # resolve profiles first: a missing one fails fast
+            values: dict[str, float] = {}
+            if column.profile:
+                values.update(self.store.profiles.load_target(actor, column.profile).values)
+            for name in column.targets or {}:
+                if known and name not in known:
+                    raise InputError(f"column {i + 1}: unknown attribute {name!r} (see list_attributes)")
+            values.update(column.targets or {})
+            columns.append(column.model_copy(update={"targets": values or None}))
+        started = time.perf_counter()
+        result = compare(
+            self.service,
+            CompareRequest(scenario=req.scenario, choices=req.choices, columns=columns, seed=req.seed),
+            lambda column: column.targets,
+        )
+        for r in result.results:
+            if r.error:
+                r.error = for_people(r.error)
+        return CompareReply(comparison=result, seconds=round(time.perf_counter() - started, 3))
+
+    # -- chat -----------------------------------------------------------------------------
+
+    def chat_stream(self, actor: Actor, req: ChatRequest) -> Iterator[ChatUpdate]:
+        return self.chat_engine.respond(actor, req)
+
+    def chat(self, actor: Actor, req: ChatRequest) -> ChatUpdate:
+        updates = list(self.chat_stream(actor, req))
+        return updates[-1]
+
+    def conversations(self, actor: Actor, req: OwnerRequest) -> ConversationsReply:
+        return ConversationsReply(conversations=self.store.conversations.list(actor, req.owner))
+
+    def conversation(self, actor: Actor, req: ConversationRequest) -> ConversationReply:
+        conversation = self.store.conversations.get(actor, req.id)
+        messages = self.store.conversations.messages(actor, conversation.id)
+        return ConversationReply(**conversation.model_dump(), messages=messages)
+
+    def suggest_attributes(self, scenario: str, options: list[str]) -> list[AttributeSuggestion]:
+        """The SUGGESTIONS seed-pack attributes most related to a dilemma: MiniLM similarity of the
+        scenario and options to each attribute's label, description, high and low texts (shared
+        words when the embedder cannot be loaded)."""
+        seeded = seeded_names()
+        candidates = [a for a in self.store.attributes.list(kind="scalar") if a.name in seeded]
+        if not candidates:
+            return []
+        texts = {
+            a.name: attribute_text(a.name, a.label or "", a.description or "", a.high or "", a.low or "")
+            for a in candidates
+        }
+        query = situation_text(scenario, options)
+        try:
+            ranked = self._rank_by_embedding(query, texts)
+        except Exception:  # no example store, or its model cannot load: still suggest something
+            ranked = rank_by_words(query, texts, k=SUGGESTIONS)
+        by_name = {a.name: a for a in candidates}
+        return [
+            AttributeSuggestion(
+                name=name,
+                label=by_name[name].label or name,
+                description=by_name[name].description or "",
+                pack=pack_of(name),
+                pack_title=pack_title(pack_of(name)),
+                similarity=round(similarity, 4),
+            )
+            for name, similarity in ranked
+        ]
+
+    def _rank_by_embedding(self, query: str, texts: dict[str, str]) -> list[tuple[str, float]]:
+        """The decision service's embedder (it caches: the attributes' texts are embedded once)."""
+        embedder = self.service.embedder
+        if embedder is None:
+            raise LookupError("no embedder")
+        names = list(texts)
+        vectors = embedder.embed([query, *(texts[n] for n in names)])
+        return rank_attributes(vectors[0], dict(zip(names, vectors[1:], strict=True)), k=SUGGESTIONS)

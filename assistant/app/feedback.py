@@ -1,0 +1,47 @@
+"""The app's feedback: agree or disagree with one of your decisions; it becomes your personal example
+and, for a calibrated profile, one more answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from alignment.example_admin import ExampleAdmin
+from alignment.prompts import index_of_label
+from assistant.app.schemas import FeedbackRequest
+from assistant.decisions.feedback import give_feedback
+from profiles.schemas import Actor
+from profiles.store import Store
+
+__all__ = ["AppFeedback", "FeedbackReply"]
+
+
+class FeedbackReply(BaseModel):
+    feedback: dict[str, Any]
+    chosen: str
+    example_id: str | None
+    calibration: dict[str, Any] | None = None
+
+
+class AppFeedback:
+    def __init__(self, store: Store, examples: Callable[[], ExampleAdmin | None]) -> None:
+        self.store = store
+        self._examples = examples
+
+    def give(self, actor: Actor, req: FeedbackRequest) -> FeedbackReply:
+        """Agree or disagree with one of your decisions; becomes your personal example."""
+        would = req.would_choose
+        if isinstance(would, str):
+            would = index_of_label(would) if would.strip() else None
+        result = give_feedback(
+            self.store,
+            self._examples(),
+            actor,
+            req.decision_id,
+            agree=req.agree,
+            would_choose=would,
+            profile=req.profile,
+        )
+        return FeedbackReply.model_validate(result)

@@ -1,0 +1,50 @@
+"""The app's profiles: a person's own (an admin may name another owner), exported and imported."""
+
+from __future__ import annotations
+
+from assistant.app.replies import Deleted, ProfilesImported, ProfilesReply
+from assistant.app.schemas import (
+    ExportProfilesRequest,
+    ImportProfilesRequest,
+    OwnerRequest,
+    ProfileCreateRequest,
+    ProfileDeleteRequest,
+    ProfileNameRequest,
+    ProfileUpdateRequest,
+    parse_request,
+)
+from profiles.schemas import Actor, ProfileBundle, ProfileCreate, ProfilePublic, ProfileUpdate
+from profiles.store import Store
+
+__all__ = ["AppProfiles"]
+
+
+class AppProfiles:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def list(self, actor: Actor, req: OwnerRequest) -> ProfilesReply:
+        rows = self.store.profiles.list(actor, owner=req.owner, all_users=req.all_users)
+        return ProfilesReply(profiles=rows)
+
+    def get(self, actor: Actor, req: ProfileNameRequest) -> ProfilePublic:
+        return self.store.profiles.get(actor, req.name, req.owner)
+
+    def create(self, actor: Actor, req: ProfileCreateRequest) -> ProfilePublic:
+        data = parse_request(ProfileCreate, req.model_dump(exclude={"owner"}))
+        return self.store.profiles.create(actor, data, req.owner)
+
+    def update(self, actor: Actor, req: ProfileUpdateRequest) -> ProfilePublic:
+        change = parse_request(ProfileUpdate, req.model_dump(exclude={"name", "owner"}))
+        return self.store.profiles.update(actor, req.name, change, req.owner)
+
+    def delete(self, actor: Actor, req: ProfileDeleteRequest) -> Deleted:
+        self.store.profiles.delete(actor, req.name, req.owner, req.expected_version)
+        return Deleted(deleted=req.name)
+
+    def export(self, actor: Actor, req: ExportProfilesRequest) -> ProfileBundle:
+        return self.store.profiles.export(actor, req.names or None, req.owner)
+
+    def import_bundle(self, actor: Actor, req: ImportProfilesRequest) -> ProfilesImported:
+        rows = self.store.profiles.import_bundle(actor, req.bundle, req.owner, replace=req.replace)
+        return ProfilesImported(imported=rows)
