@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HEAD", "current_revision", "downgrade", "head_revision", "is_current", "is_known", "upgrade"]
 
-HEAD = "0003"
+HEAD = "0004"
 _SCRIPTS = Path(__file__).parent / "migrations"
 _VERSION_TABLE = "alembic_version"
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from alignment.errors import ConfigError, StoreUnavailable
 from profiles import migrate
+from profiles.api_keys import ApiKeyStore
 from profiles.attributes import AttributeStore
 from profiles.calibrations import CalibrationStore
 from profiles.conversations import ConversationStore
@@ -20,7 +21,7 @@ __all__ = ["Store", "open_store"]
 
 
 class Store:
-    """Users, attribute definitions, profiles, conversations and the decision log.
+    """Users, attribute definitions, profiles, conversations, the decision log and API keys.
 
     Handed its session factory; it never creates an engine itself. Every method that reads or
     changes a user's data takes the acting user (an ``Actor``) and checks access.
@@ -36,6 +37,7 @@ class Store:
         self.log = DecisionLogStore(sessions)
         self.feedback = FeedbackStore(sessions)
         self.calibrations = CalibrationStore(sessions)
+        self.api_keys = ApiKeyStore(sessions)
 
     def close(self) -> None:
         if self.engine is not None:

@@ -1,4 +1,4 @@
-"""``align users add|list|passwd``: accounts (argon2-hashed passwords, role user or admin)."""
+"""``align users add|list|passwd|api-key``: accounts (argon2-hashed passwords, role user or admin)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from alignment.errors import InputError
+from assistant.cli.api_keys import register_api_keys
 from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
 from assistant.decisions.service import validation_message
 from assistant.settings import load_settings
@@ -38,6 +39,8 @@ def register(sub: Any) -> None:
     _password_args(pw)
     add_user_arg(pw)
     pw.set_defaults(handler=_passwd)
+
+    register_api_keys(usub)
 
 
 def _password_args(p: argparse.ArgumentParser) -> None:
