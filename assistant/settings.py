@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=16_000_000, ge=10_000)
     max_text_chars: int = Field(default=8000, ge=100)
     max_items: int = Field(default=1000, ge=10)
+    # align serve: the OpenAI-compatible API at /v1 (chat apps such as Open WebUI; per-user API keys)
+    openai_api: bool = True
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

@@ -216,6 +216,7 @@ class ChatRequest(_Request):
     profile: Name | None = None
     targets: dict[str, float] | None = None
     algorithm: Name | None = None
+    decider: Name | None = None
     backbone: Name | None = None
     seed: Seed | None = None
 

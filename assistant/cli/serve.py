@@ -10,7 +10,7 @@ from typing import Any
 
 from alignment.errors import ConfigError
 
-__all__ = ["build_app", "login_callable", "register"]
+__all__ = ["build_app", "login_callable", "openai_routes", "register"]
 
 
 def register(sub: Any) -> None:
@@ -88,6 +88,20 @@ def login_callable(app: Any) -> Any:
     return login_check(app)
 
 
+def openai_routes(app: Any, concurrency: int) -> list[Any]:
+    """``/v1``: the OpenAI-compatible API over the chat engine (``assistant.web.openai_api``), with
+    the queue's limits; none when the settings turn it off (``openai_api = false``)."""
+    settings = app.service.settings
+    if not settings.openai_api:
+        return []
+    from assistant.web.openai_api import OpenAIApi
+
+    api = OpenAIApi(
+        app.store, app.decisions.chat_engine, settings, local_mode=app.local_mode, concurrency=concurrency
+    )
+    return api.routes()
+
+
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from assistant.settings import load_settings
@@ -126,7 +140,10 @@ def run(args: argparse.Namespace) -> int:
             # size limits (413 before parsing), the client address, sessions bound to the database
             max_file_size=app.service.settings.max_upload_bytes,
             app_kwargs={
-                "routes": health_routes(app.service.settings, details=health_details(app)),
+                "routes": [
+                    *health_routes(app.service.settings, details=health_details(app)),
+                    *openai_routes(app, args.concurrency),  # /v1, for chat apps (README)
+                ],
                 "middleware": [*security_middleware(app), *guard_middleware(app)],
                 "lifespan": sessions_lifespan(app),
             },

@@ -231,6 +231,7 @@ class ChatEngine:
                     choices=situation.options,
                     target=request.targets or None,
                     algorithm=request.algorithm,
+                    decider=request.decider,
                     backbone=request.backbone,
                     seed=request.seed,
                 )

@@ -5,7 +5,8 @@ body (chunked ones too) is counted as it streams in; the moment the count passes
 is stopped and the caller gets 413. Uploads have their own, larger limit, and must announce their
 length (411 otherwise: browsers and gradio_client always do): Gradio removes a half-written upload
 only when its own parser fails, so an upload is never cut off in the middle. A refusal is logged as
-one short line (``assistant.app.refused``), never with its payload.
+one short line (``assistant.app.refused``), never with its payload. On the OpenAI-compatible API
+(``/v1/``) the refusal is in OpenAI's error format, which its clients read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = ["UPLOAD_PATHS", "BodyLimit", "BodyTooLarge", "megabytes"]
 
 # Gradio's upload route (multipart); every other route takes JSON or a form
 UPLOAD_PATHS = ("/gradio_api/upload",)
+OPENAI_PATHS = "/v1/"  # answered as OpenAI's API answers: {"error": {"message", "type", "code"}}
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the uploaded files
 
 
@@ -74,6 +76,7 @@ class BodyLimit:
             log_refused("upload without a length", path=path)
             await self._answer(
                 send,
+                path,
                 411,
                 "send the file with its size announced (a Content-Length header), as a browser does; "
                 f"this server takes at most {megabytes(self.upload_bytes)} per file",
@@ -81,7 +84,7 @@ class BodyLimit:
             return
         if declared is not None and declared > limit:
             log_refused(f"{kind} body", path=path, declared_bytes=declared, limit_bytes=limit)
-            await self._refuse(send, kind, declared, limit)
+            await self._refuse(send, path, kind, declared, limit)
             return
 
         received = 0
@@ -118,9 +121,9 @@ class BodyLimit:
         if too_large:
             log_refused(f"{kind} body", path=path, received_bytes=f">{limit}", limit_bytes=limit)
             if not started:
-                await self._refuse(send, kind, received, limit)
+                await self._refuse(send, path, kind, received, limit)
 
-    async def _refuse(self, send: Send, kind: str, size: int, limit: int) -> None:
+    async def _refuse(self, send: Send, path: str, kind: str, size: int, limit: int) -> None:
         shown = limit - MULTIPART_SLACK if kind == "upload" else limit
         what = "file" if kind == "upload" else "request"
         detail = (
@@ -132,11 +135,20 @@ class BodyLimit:
                 else "Send less: shorten the text or split the request."
             )
         )
-        await self._answer(send, 413, detail)
+        await self._answer(send, path, 413, detail)
 
     @staticmethod
-    async def _answer(send: Send, status: int, detail: str) -> None:
-        body = json.dumps({"detail": detail, "error": detail}).encode()
+    async def _answer(send: Send, path: str, status: int, detail: str) -> None:
+        if path.startswith(OPENAI_PATHS):
+            error = {
+                "message": detail,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "request_too_large",
+            }
+            body = json.dumps({"error": error}).encode()
+        else:
+            body = json.dumps({"detail": detail, "error": detail}).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -1,0 +1,420 @@
+"""The OpenAI-compatible API that ``align serve`` adds to Gradio's FastAPI app: chat apps (Open WebUI,
+LibreChat, any OpenAI client) reach the assistant at ``/v1`` with a per-user API key.
+
+- ``GET /v1/models`` (and ``/v1/models/{id}``): the models the caller may name (``openai_models``).
+- ``POST /v1/chat/completions``: the newest user message goes through the chat engine
+  (``assistant.decisions.chat.ChatEngine``) in the stored conversation that the sent history
+  continues (``assistant.decisions.chat_threads``), so follow-ups ("why not B?", "what if I cared
+  more about fairness?") work across turns; a decision goes into the decision log as every decision
+  does. The reply is the engine's answer text; ``stream: true`` sends it as server-sent events in
+  OpenAI's chunk format, ending with ``data: [DONE]``.
+
+Keys: ``Authorization: Bearer KEY`` (``profiles.api_keys``); a key acts as its user. A missing, wrong
+or revoked key gets 401 in OpenAI's error format; in single local-user mode (no login anywhere) a
+request without a key acts as the local user, as the web page does. Limits as for the rest of the
+app: the body size (``BodyLimit``, 413), every text and list in the request (``PayloadLimits``),
+requests at once and waiting (``ApiGate``, 503 when full), and wrong keys per client address (the
+login limiter's settings, 429 while locked).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.background import BackgroundTask
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from alignment.errors import (
+    AlignError,
+    Conflict,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    StoreUnavailable,
+)
+from assistant.app.login_limit import LoginLimiter, TooManyLogins
+from assistant.app.messages import for_people
+from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
+from assistant.app.schemas import ChatRequest, parse_request
+from assistant.decisions.chat import ChatEngine, ChatUpdate
+from assistant.decisions.chat_threads import Turn, continue_thread
+from assistant.decisions.service import validation_message
+from assistant.web.api_gate import ApiGate, Busy, Lease
+from assistant.web.openai_models import ModelChoice, model_ids, parse_model
+from assistant.web.openai_schemas import (
+    AlignInfo,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChunkChoice,
+    ChunkDelta,
+    CompletionChoice,
+    CompletionMessage,
+    CompletionUsage,
+    ErrorBody,
+    ErrorDetail,
+    ModelCard,
+    ModelList,
+)
+from profiles.schemas import Actor
+from profiles.store import Store
+
+__all__ = ["API_PREFIX", "ApiFailure", "OpenAIApi", "error_response"]
+
+API_PREFIX = "/v1"
+LOCAL_USER = "local"
+MAX_KEY_CHARS = 200
+_KEY_LIMIT_NAME = "(API key)"  # wrong keys are counted per client address under this name
+_LOG = logging.getLogger("align.api")
+
+
+class ApiFailure(Exception):
+    """An answer other than 200, in OpenAI's error format."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        kind: str = "invalid_request_error",
+        code: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.code = code
+        self.retry_after_s = retry_after_s
+
+
+def error_response(failure: ApiFailure) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(message=failure.message, type=failure.kind, code=failure.code))
+    headers = {}
+    if failure.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if failure.retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, round(failure.retry_after_s)))
+    return JSONResponse(body.model_dump(mode="json"), status_code=failure.status, headers=headers)
+
+
+def _from_align_error(exc: AlignError) -> ApiFailure:
+    message = for_people(str(exc))
+    if isinstance(exc, PayloadTooLarge):
+        return ApiFailure(400, message, code="request_too_large")
+    if isinstance(exc, InputError):
+        return ApiFailure(400, message, code="invalid_request")
+    if isinstance(exc, NotFound):
+        return ApiFailure(404, message, code="not_found")
+    if isinstance(exc, PermissionDenied):
+        return ApiFailure(403, message, kind="permission_error", code="permission_denied")
+    if isinstance(exc, Conflict):
+        return ApiFailure(409, message, code="conflict")
+    if isinstance(exc, StoreUnavailable):
+        return ApiFailure(503, message, kind="server_error", code="service_unavailable", retry_after_s=5)
+    return ApiFailure(500, message, kind="server_error", code="server_error")
+
+
+def _unexpected(exc: Exception) -> ApiFailure:
+    _LOG.error("an API request failed: %s", type(exc).__name__, exc_info=exc)
+    detail = str(exc).strip()[:300]
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return ApiFailure(
+        500,
+        for_people(
+            f"the server could not answer this request ({what}); try again, and tell the operator "
+            "if it keeps happening"
+        ),
+        kind="server_error",
+        code="server_error",
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _usage(update: ChatUpdate) -> CompletionUsage:
+    raw = (update.decision or {}).get("usage") or {}
+    prompt, completion = int(raw.get("prompt_tokens", 0) or 0), int(raw.get("completion_tokens", 0) or 0)
+    return CompletionUsage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
+def _info(update: ChatUpdate) -> AlignInfo:
+    return AlignInfo(conversation_id=update.conversation_id, decision_id=update.decision_id, kind=update.kind)
+
+
+def _shown(update: ChatUpdate) -> bool:
+    """Whether an update is part of the answer: the engine's progress notes ("_Deciding…_") are
+    replaced in its own chat, but a stream of deltas can only grow, so they are left out."""
+    return update.done or update.decision is not None
+
+
+def _sse(data: Any) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+class OpenAIApi:
+    """Handed the store, the chat engine and the settings; ``routes()`` go to the FastAPI app."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: ChatEngine,
+        settings: Any,
+        *,
+        local_mode: bool = False,
+        concurrency: int = 4,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.settings = settings
+        self.local_mode = local_mode
+        self.gate = ApiGate(concurrency, int(settings.max_queue))
+        self.limits = PayloadLimits.from_settings(settings)
+        self.key_limiter = LoginLimiter(
+            settings.login_max_failures,
+            settings.login_window_s,
+            settings.login_cooldown_s,
+            max_cooldown_s=settings.login_max_cooldown_s,
+        )
+        self.started = int(time.time())
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(f"{API_PREFIX}/models", self._guarded(self.list_models), methods=["GET"]),
+            Route(f"{API_PREFIX}/models/{{model:path}}", self._guarded(self.get_model), methods=["GET"]),
+            Route(f"{API_PREFIX}/chat/completions", self._guarded(self.chat_completions), methods=["POST"]),
+        ]
+
+    @staticmethod
+    def _guarded(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                response: Response = await handler(request)
+                return response
+            except ApiFailure as failure:
+                return error_response(failure)
+            except AlignError as exc:
+                return error_response(_from_align_error(exc))
+            except Exception as exc:
+                return error_response(_unexpected(exc))
+
+        return endpoint
+
+    # -- who is calling -------------------------------------------------------------------
+
+    async def authenticate(self, request: Request) -> Actor:
+        key = _bearer(request)
+        if key is None:
+            if self.local_mode:
+                return await run_in_threadpool(self.store.users.ensure, LOCAL_USER, "admin")
+            raise ApiFailure(
+                401,
+                "this server needs an API key: send it as a bearer token (Authorization: Bearer KEY). "
+                "Create a key in the Profiles tab of the web app, or ask an admin for one",
+                code="missing_api_key",
+            )
+        address = request.client.host if request.client else None
+        try:
+            self.key_limiter.check(_KEY_LIMIT_NAME, address)
+        except TooManyLogins as exc:
+            raise ApiFailure(
+                429,
+                "too many requests with a wrong API key from this address; "
+                f"wait {max(1, round(exc.wait_s))} s, then try again with a valid key",
+                kind="rate_limit_error",
+                code="rate_limit_exceeded",
+                retry_after_s=exc.wait_s,
+            ) from None
+        try:
+            if len(key) > MAX_KEY_CHARS:
+                raise PermissionDenied("this API key is not valid; check that it was copied whole")
+            actor = await run_in_threadpool(self.store.api_keys.authenticate, key)
+        except PermissionDenied as exc:
+            self.key_limiter.failed(_KEY_LIMIT_NAME, address)
+            raise ApiFailure(401, str(exc), code="invalid_api_key") from None
+        self.key_limiter.succeeded(_KEY_LIMIT_NAME, address)
+        return actor
+
+    def _profiles(self, actor: Actor) -> list[str]:
+        return [p.name for p in self.store.profiles.list(actor)]
+
+    def _model(self, actor: Actor, name: str) -> ModelChoice:
+        try:
+            return parse_model(name, self._profiles(actor), self.settings.deciders)
+        except NotFound as exc:
+            raise ApiFailure(404, str(exc), code="model_not_found") from None
+
+    # -- models ---------------------------------------------------------------------------
+
+    async def list_models(self, request: Request) -> Response:
+        actor = await self.authenticate(request)
+        profiles = await run_in_threadpool(self._profiles, actor)
+        ids = model_ids(profiles, self.settings.deciders)
+        cards = [ModelCard(id=i, created=self.started) for i in ids]
+        return JSONResponse(ModelList(data=cards).model_dump(mode="json"))
+
+    async def get_model(self, request: Request) -> Response:
+        actor = await self.authenticate(request)
+        name = str(request.path_params["model"])
+        await run_in_threadpool(self._model, actor, name)
+        return JSONResponse(ModelCard(id=name, created=self.started).model_dump(mode="json"))
+
+    # -- chat -----------------------------------------------------------------------------
+
+    async def _request(self, request: Request, actor: Actor) -> ChatCompletionRequest:
+        raw = await request.body()
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            raise ApiFailure(
+                400, "the request body is not JSON; send a JSON object", code="invalid_json"
+            ) from None
+        check_payload(payload, self.limits, what="chat_completions", user=actor.name)
+        if not isinstance(payload, dict):
+            raise ApiFailure(400, "the request must be a JSON object", code="invalid_request")
+        try:
+            return ChatCompletionRequest.model_validate(payload)
+        except ValidationError as exc:
+            raise ApiFailure(400, validation_message(exc), code="invalid_request") from None
+
+    def _start(self, actor: Actor, req: ChatCompletionRequest) -> tuple[Iterator[ChatUpdate], ChatUpdate]:
+        """The conversation found or made, the turn started: its first update (errors come here, while
+        the status code can still say what went wrong) and the rest of the updates."""
+        choice = self._model(actor, req.model)
+        said = [m for m in req.messages if m.role in ("user", "assistant")]
+        if not said or said[-1].role != "user":
+            raise ApiFailure(
+                400, "the last message must be the user's: the question to answer", code="invalid_request"
+            )
+        history = [Turn.model_validate({"role": m.role, "content": m.text()}) for m in said[:-1]]
+        chat = parse_request(
+            ChatRequest,
+            {
+                "message": said[-1].text(),
+                "profile": choice.profile,
+                "decider": choice.decider,
+                "seed": req.seed,
+            },
+        )
+        chat = chat.model_copy(
+            update={"conversation_id": continue_thread(self.store, actor, history, profile=choice.profile)}
+        )
+        updates = self.engine.respond(actor, chat)
+        first = next(updates)
+        return updates, first
+
+    async def chat_completions(self, request: Request) -> Response:
+        actor = await self.authenticate(request)
+        req = await self._request(request, actor)
+        try:
+            lease = await self.gate.enter()
+        except Busy:
+            raise ApiFailure(
+                503,
+                "the server is busy answering other requests; try again in a few seconds",
+                kind="server_error",
+                code="server_busy",
+                retry_after_s=5,
+            ) from None
+        try:
+            updates, first = await run_in_threadpool(self._start, actor, req)
+            if req.stream:
+                include_usage = bool(req.stream_options and req.stream_options.include_usage)
+                stream = self._stream(req.model, first, updates, lease, include_usage)
+                return StreamingResponse(
+                    stream,
+                    media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                    background=BackgroundTask(lease.release),
+                )
+            final = await run_in_threadpool(_last, first, updates)
+        except BaseException:
+            lease.release()
+            raise
+        lease.release()
+        reply = ChatCompletion(
+            id=f"chatcmpl-{uuid.uuid4().hex}",
+            created=int(time.time()),
+            model=req.model,
+            choices=[CompletionChoice(message=CompletionMessage(content=final.text))],
+            usage=_usage(final),
+            align=_info(final),
+        )
+        return JSONResponse(reply.model_dump(mode="json"))
+
+    async def _stream(
+        self, model: str, first: ChatUpdate, updates: Iterator[ChatUpdate], lease: Lease, include_usage: bool
+    ) -> AsyncIterator[str]:
+        ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+        def chunk(delta: ChunkDelta | None, finish: bool = False, **extra: Any) -> str:
+            choices = (
+                [] if delta is None else [ChunkChoice(delta=delta, finish_reason="stop" if finish else None)]
+            )
+            data = ChatCompletionChunk(id=ident, created=created, model=model, choices=choices, **extra)
+            return _sse(data.model_dump(mode="json"))
+
+        try:
+            yield chunk(ChunkDelta(role="assistant", content=""))
+            sent = ""
+            final = first
+            async for update in _chain(first, updates):
+                if not _shown(update):
+                    continue
+                text = update.text
+                delta = text[len(sent) :] if text.startswith(sent) else "\n\n" + text
+                if delta:
+                    yield chunk(ChunkDelta(content=delta))
+                    sent = text
+                final = update
+            yield chunk(ChunkDelta(), finish=True, align=_info(final))
+            if include_usage:
+                yield chunk(None, usage=_usage(final))
+        except AlignError as exc:
+            failure = _from_align_error(exc)
+            yield _sse(
+                ErrorBody(
+                    error=ErrorDetail(message=failure.message, type=failure.kind, code=failure.code)
+                ).model_dump()
+            )
+        except Exception as exc:
+            failure = _unexpected(exc)
+            yield _sse(
+                ErrorBody(
+                    error=ErrorDetail(message=failure.message, type=failure.kind, code=failure.code)
+                ).model_dump()
+            )
+        finally:
+            lease.release()
+        yield "data: [DONE]\n\n"
+
+
+def _last(first: ChatUpdate, updates: Iterator[ChatUpdate]) -> ChatUpdate:
+    """Run the turn to its end (the engine stores the answer after its last update)."""
+    last = first
+    for update in updates:
+        last = update
+    return last
+
+
+async def _chain(first: ChatUpdate, updates: Iterator[ChatUpdate]) -> AsyncIterator[ChatUpdate]:
+    yield first
+    async for update in iterate_in_threadpool(updates):
+        yield update
