@@ -24,6 +24,7 @@ from assistant.app.schemas import (
     SetRoleRequest,
 )
 from profiles.schemas import Actor, AttributePublic, ProfilePublic
+from ui.api_keys_panel import build_api_keys_panel
 from ui.common import acting, guarded, session_token
 from ui.files import json_download
 from ui.render import parse_assignments, profile_key, split_profile_key
@@ -231,6 +232,9 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         return json_download(app, actor, bundle.model_dump(mode="json"), "profiles.json")
 
     do_export.click(export_file, None, [exported], api_visibility="private")
+
+    with gr.Accordion("API keys for chat apps (Open WebUI, LibreChat)", open=False):
+        build_api_keys_panel(app)
 
     with gr.Accordion("Administration: attribute definitions and users", open=False, visible=False) as admin:
         build_admin_panel(app)

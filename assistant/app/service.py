@@ -6,7 +6,8 @@ typed (it takes its request schema and returns a pydantic model):
 - ``decisions`` (``AppDecisions``): decide, compare, chat, conversations, options;
 - ``profiles`` (``AppProfiles``); ``admin`` (``AppAdmin``: attribute definitions and users);
 - ``examples`` (``AppExamples``, admins only); ``evaluation`` (``AppEvaluation``);
-- ``calibration`` (``AppCalibration``) and ``feedback`` (``AppFeedback``).
+- ``calibration`` (``AppCalibration``) and ``feedback`` (``AppFeedback``);
+- ``api_keys`` (``ApiKeys``: a person's keys for the OpenAI-compatible API).
 
 All checks live in the parts or below (the stores check ownership). The edge (``ui/api.py`` for the
 named endpoints, ``ui/`` handlers for the UI) measures and parses the caller's JSON with ``parse`` and
@@ -25,6 +26,7 @@ from alignment.datasets import load_file
 from alignment.errors import AlignError, NotFound, PermissionDenied
 from alignment.example_admin import ExampleAdmin
 from assistant.app.admin import AppAdmin
+from assistant.app.api_keys import ApiKeys
 from assistant.app.calibration import AppCalibration
 from assistant.app.decisions import SUGGESTIONS, AppDecisions
 from assistant.app.evaluation import AppEvaluation
@@ -97,6 +99,7 @@ class AppService:
         )
         self.calibration = AppCalibration(settings, store)
         self.feedback = AppFeedback(store, self.example_store)
+        self.api_keys = ApiKeys(store)
 
     @property
     def sessions(self) -> Any | None:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,69 @@ def test_a_request_that_is_not_a_chat_is_refused_with_a_message(server):
     assert "last message must be the user's" in caught.value.message
     with pytest.raises(openai.BadRequestError):
         alice.chat.completions.create(model="align", messages=[])
+
+
+# -- the Profiles tab: one's own keys -------------------------------------------------------------
+
+
+def _handler(web: httpx.Client, name: str) -> int:
+    config = web.get("/config").json()
+    for i, dep in enumerate(config["dependencies"]):
+        if dep.get("api_name") == name:
+            return int(dep.get("id", i))
+    raise AssertionError(f"no handler {name}")
+
+
+def _run(web: httpx.Client, index: int, data: list[Any]) -> tuple[bool, Any]:
+    """A UI handler through Gradio's queue, as the browser calls it."""
+    session = uuid.uuid4().hex
+    joined = web.post(
+        "/gradio_api/queue/join",
+        json={
+            "data": data,
+            "fn_index": index,
+            "session_hash": session,
+            "trigger_id": None,
+            "event_data": None,
+        },
+    )
+    assert joined.status_code == 200, joined.text
+    with web.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return bool(message.get("success")), message.get("output")
+    raise AssertionError("the queue ended without an answer")
+
+
+def test_the_profiles_tab_creates_lists_and_revokes_ones_own_keys(server):
+    from conftest_app import USERS
+
+    with httpx.Client(base_url=server["url"], timeout=120) as web:
+        assert web.post("/login", data={"username": "bob", "password": USERS["bob"][0]}).status_code == 200
+        ok, output = _run(web, _handler(web, "create_key"), ["laptop"])
+        assert ok, output
+        table, shown = output["data"][0], output["data"][1]
+        key = shown["value"]
+        assert key.startswith("align-") and shown["visible"] is True
+        assert [row[2] for row in table["data"]] == ["laptop", "test"]  # bob's keys only, newest first
+        assert key not in json.dumps(table)
+
+        bob = client(server, key)
+        assert "align:bobs-own" in [m.id for m in bob.models.list().data]
+
+        ok, output = _run(web, _handler(web, "list_keys"), [])
+        assert ok and all(key not in json.dumps(d) for d in output["data"])
+        assert output["data"][1]["visible"] is False  # the key is never shown again
+
+        ok, output = _run(web, _handler(web, "revoke_key"), [key[:12] + "…"])
+        assert ok, output
+        assert "revoked" in output["data"][2]
+        with pytest.raises(openai.AuthenticationError):
+            bob.models.list()
+        # alice's keys are not bob's to revoke from his tab
+        alices_first = client(server, server["alice"]).models.list()  # still works
+        assert alices_first.data
+        ok, output = _run(web, _handler(web, "revoke_key"), ["1"])
+        assert not ok and "no API key" in json.dumps(output)

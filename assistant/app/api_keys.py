@@ -1,0 +1,62 @@
+"""The app's API keys: a person's own keys for the OpenAI-compatible API (an admin may name another
+owner). A new key is shown once, in the reply to ``create``; afterwards only its first characters."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.app.schemas import parse_request
+from profiles.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from profiles.schemas import Actor
+from profiles.store import Store
+
+__all__ = [
+    "ApiKeyCreateRequest",
+    "ApiKeyListRequest",
+    "ApiKeyRevokeRequest",
+    "ApiKeys",
+    "ApiKeysReply",
+]
+
+_Name = Annotated[str, Field(max_length=100)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiKeyCreateRequest(_Request):
+    label: str = Field(default="", max_length=100)  # what the key is for ("Open WebUI at home")
+    owner: _Name | None = None  # whose key (admins only)
+
+
+class ApiKeyListRequest(_Request):
+    owner: _Name | None = None
+
+
+class ApiKeyRevokeRequest(_Request):
+    """The key by its id (from the list) or by its first characters (as the list shows them)."""
+
+    key: Annotated[int, Field(ge=1, le=2**31 - 1)] | Annotated[str, Field(min_length=6, max_length=100)]
+    owner: _Name | None = None
+
+
+class ApiKeysReply(BaseModel):
+    keys: list[ApiKeyPublic]
+
+
+class ApiKeys:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def create(self, actor: Actor, req: ApiKeyCreateRequest) -> ApiKeyCreated:
+        data = parse_request(ApiKeyCreate, {"label": req.label})
+        return self.store.api_keys.create(actor, data, req.owner)
+
+    def list(self, actor: Actor, req: ApiKeyListRequest) -> ApiKeysReply:
+        return ApiKeysReply(keys=self.store.api_keys.list(actor, req.owner))
+
+    def revoke(self, actor: Actor, req: ApiKeyRevokeRequest) -> ApiKeyPublic:
+        return self.store.api_keys.revoke(actor, req.key, req.owner)
