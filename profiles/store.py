@@ -43,6 +43,12 @@ class Store:
         if self.engine is not None:
             self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def open_store(url: str, *, schema: str | None = None, upgrade: bool = True) -> Store:
     """Engine + session factory for ``url``; migrations run to head first when ``upgrade``.

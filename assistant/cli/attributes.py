@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from alignment.errors import InputError
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
-from assistant.settings import load_settings
 from profiles.schemas import AttributeCreate, AttributeGroup, AttributePublic
 
 __all__ = ["format_attribute", "register"]
@@ -73,12 +73,9 @@ def format_attribute(a: AttributePublic) -> str:
     return "\n".join(lines)
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        items = store.attributes.list(domain=args.domain, kind=args.kind)
-    finally:
-        store.close()
+def _list(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    items = store.attributes.list(domain=args.domain, kind=args.kind)
     if args.json:
         print_json([a.model_dump(mode="json") for a in items])
         return 0
@@ -90,12 +87,9 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        item = store.attributes.get(args.name)
-    finally:
-        store.close()
+def _show(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    item = store.attributes.get(args.name)
     if args.json:
         print_json(item.model_dump(mode="json"))
     else:
@@ -103,7 +97,7 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace, cli: Cli) -> int:
     groups = []
     for raw in args.group or []:
         key, _, label = raw.partition("=")
@@ -123,10 +117,7 @@ def _add(args: argparse.Namespace) -> int:
         )
     except ValidationError as exc:
         raise InputError(validation_message(exc)) from None
-    store = open_cli_store(load_settings())
-    try:
-        item = store.attributes.add(acting_user(store, args.user), data)
-    finally:
-        store.close()
+    store = cli.store
+    item = store.attributes.add(acting_user(store, args.user), data)
     print(f"added attribute {item.name!r}")
     return 0

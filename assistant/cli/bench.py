@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from assistant.cli.context import Cli
+
 __all__ = ["register"]
 
 
@@ -51,25 +53,19 @@ _LINES = [
 ]
 
 
-def run_backbone(args: argparse.Namespace) -> int:
+def run_backbone(args: argparse.Namespace, cli: Cli) -> int:
     import json
     import sys
 
-    from assistant.compose import build_service
     from assistant.evaluation.bench_backbone import run_backbone_bench
-    from assistant.settings import load_settings
 
-    service = build_service(load_settings())
-    try:
-        report = run_backbone_bench(
-            service,
-            runs=args.runs,
-            repeats=args.repeats,
-            backbone_name=args.backbone,
-            progress=lambda line: print(line, file=sys.stderr),
-        )
-    finally:
-        service.backbones.close()
+    report = run_backbone_bench(
+        cli.service,
+        runs=args.runs,
+        repeats=args.repeats,
+        backbone_name=args.backbone,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from alignment.errors import InputError
 from alignment.models import Example
+from assistant.cli.context import Cli
 
 __all__ = ["register_retrieval", "run_retrieval_bench", "synthetic_examples"]
 
@@ -124,7 +125,7 @@ def register_retrieval(bsub: Any) -> None:
     b.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, cli: Cli) -> int:
     result = run_retrieval_bench(args.n, args.queries, args.k)
     if args.json:
         print(json.dumps(result))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from assistant.cli.context import Cli
 from profiles.bench import run_store_bench
 from profiles.store import open_store
 
@@ -35,7 +36,7 @@ def register_store(bsub: Any) -> None:
     b.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, cli: Cli) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")

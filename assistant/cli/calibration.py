@@ -8,6 +8,7 @@ import sys
 from typing import Any, TextIO
 
 from alignment.errors import InputError
+from assistant.cli.context import Cli
 from assistant.cli.operator import add_user_arg
 
 __all__ = ["parse_int_list", "register"]
@@ -88,7 +89,7 @@ def _attributes(text: str | None) -> list[str] | None:
     return names
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _eval(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.evaluation.calibration import (
         CalibrationEvalConfig,
         load_triage_records,
@@ -116,11 +117,11 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibrate(args: argparse.Namespace) -> int:
-    return run_calibrate_command(args, stdin=sys.stdin, stdout=sys.stdout)
+def _calibrate(args: argparse.Namespace, cli: Cli) -> int:
+    return run_calibrate_command(args, cli, stdin=sys.stdin, stdout=sys.stdout)
 
 
-def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: TextIO) -> int:
+def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, stdout: TextIO) -> int:
     import numpy as np
 
     from alignment.calibration import (
@@ -130,7 +131,7 @@ def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: Te
         calibration_dilemmas,
         usable_attributes,
     )
-    from assistant.cli.operator import acting_user, open_cli_store
+    from assistant.cli.operator import acting_user
     from assistant.decisions.calibration import (
         DEFAULT_PROFILE,
         ask_dilemmas,
@@ -138,12 +139,10 @@ def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: Te
         load_dilemma_items,
         save_estimate,
     )
-    from assistant.settings import load_settings
 
     if not 1 <= args.answers <= 100:
         raise InputError("--answers must be between 1 and 100")
-    settings = load_settings()
-    items, origin = load_dilemma_items(settings, args.source, args.data)
+    items, origin = load_dilemma_items(cli.settings, args.source, args.data)
     available = usable_attributes(items)
     if args.attributes:
         attributes = [x.strip() for x in args.attributes.split(",") if x.strip()]
@@ -158,8 +157,8 @@ def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: Te
     if not attributes:
         raise InputError(f"{origin} holds no dilemma whose choices are all scored; import triage examples")
     save = not args.no_save
-    store = open_cli_store(settings) if save else None
-    try:
+    store = cli.store if save else None
+    if True:
         actor = acting_user(store, args.user) if store is not None else None
         definitions = store.attributes.definitions() if store is not None else {}
         missing = [a for a in attributes if a not in definitions]
@@ -190,9 +189,6 @@ def run_calibrate_command(args: argparse.Namespace, *, stdin: TextIO, stdout: Te
             )
         elif store is not None:
             stdout.write("No answers; nothing saved.\n")
-    finally:
-        if store is not None:
-            store.close()
     if args.json:
         payload = {
             "estimate": est.model_dump(mode="json"),

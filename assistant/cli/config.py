@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from assistant.settings import describe_sources, load_settings
+from assistant.cli.context import Cli
+from assistant.settings import describe_sources
 
 __all__ = ["register"]
 
@@ -19,8 +20,8 @@ def register(sub: Any) -> None:
     show.set_defaults(handler=run_show)
 
 
-def run_show(args: argparse.Namespace) -> int:
-    settings = load_settings()
+def run_show(args: argparse.Namespace, cli: Cli) -> int:
+    settings = cli.settings
     data = settings.model_dump(mode="json")
     sources = describe_sources(settings)
     if args.json:

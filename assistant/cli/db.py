@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
-from assistant.settings import load_settings
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 from profiles import migrate
 from profiles.seed import PACKS, seed
-from profiles.store import open_store
+from profiles.store import Store, open_store
 
 __all__ = ["register"]
 
@@ -50,31 +50,26 @@ def register(sub: Any) -> None:
     sd.set_defaults(handler=_seed)
 
 
-def _url() -> str:
-    return load_settings().effective_database_url()
+def _unmigrated(cli: Cli) -> Store:
+    """The database as it is (``align db`` moves it between revisions itself)."""
+    return open_store(cli.settings.effective_database_url(), upgrade=False)
 
 
-def _upgrade(args: argparse.Namespace) -> int:
-    store = open_store(_url(), upgrade=False)
-    try:
+def _upgrade(args: argparse.Namespace, cli: Cli) -> int:
+    with _unmigrated(cli) as store:
         assert store.engine is not None
         before = migrate.current_revision(store.engine)
         migrate.upgrade(store.engine, args.revision)
         after = migrate.current_revision(store.engine)
-    finally:
-        store.close()
     print(f"database at revision {after} (was {before or 'empty'})")
     return 0
 
 
-def _current(args: argparse.Namespace) -> int:
-    store = open_store(_url(), upgrade=False)
-    try:
+def _current(args: argparse.Namespace, cli: Cli) -> int:
+    with _unmigrated(cli) as store:
         assert store.engine is not None
         current = migrate.current_revision(store.engine)
         url = store.engine.url.render_as_string(hide_password=True)
-    finally:
-        store.close()
     head = migrate.head_revision()
     if args.json:
         print_json({"url": url, "current": current, "head": head, "up_to_date": current == head})
@@ -84,24 +79,18 @@ def _current(args: argparse.Namespace) -> int:
     return 0
 
 
-def _downgrade(args: argparse.Namespace) -> int:
-    store = open_store(_url(), upgrade=False)
-    try:
+def _downgrade(args: argparse.Namespace, cli: Cli) -> int:
+    with _unmigrated(cli) as store:
         assert store.engine is not None
         migrate.downgrade(store.engine, args.revision)
         after = migrate.current_revision(store.engine)
-    finally:
-        store.close()
     print(f"database at revision {after or 'empty (base)'}")
     return 0
 
 
-def _seed(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        counts = seed(store.attributes, acting_user(store, args.user), args.packs or PACKS)
-    finally:
-        store.close()
+def _seed(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    counts = seed(store.attributes, acting_user(store, args.user), args.packs or PACKS)
     if args.json:
         print_json(counts)
     else:

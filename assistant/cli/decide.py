@@ -9,11 +9,10 @@ from typing import Any
 from alignment.models import Decision
 from alignment.prompts import label_of
 from assistant.cli.common import parse_assignments, parse_params, read_text_arg
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store
-from assistant.compose import build_service
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.service import DecideRequest
-from assistant.settings import load_settings
 
 __all__ = ["format_decision", "register"]
 
@@ -67,7 +66,7 @@ def format_decision(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, cli: Cli) -> int:
     scenario = read_text_arg(args, "scenario", "scenario_file", "scenario")
     request = DecideRequest(
         scenario=scenario,
@@ -79,24 +78,16 @@ def run(args: argparse.Namespace) -> int:
         params=parse_params(args.param),
         seed=args.seed,
     )
-    settings = load_settings()
-    store = open_cli_store(settings)  # every decision, also a failed one, goes to the decision log
-    try:
-        actor = acting_user(store, args.user)
-        profile = store.profiles.load_target(actor, args.profile) if args.profile else None
-        service = build_service(settings)
-        try:
-            logged = decide_logged(
-                service,
-                request,
-                store.log.for_actor(actor),
-                profile=profile,
-                attributes=store.attributes.prompt_attributes(),
-            )
-        finally:
-            service.backbones.close()
-    finally:
-        store.close()
+    store = cli.store  # every decision, also a failed one, goes to the decision log
+    actor = acting_user(store, args.user)
+    profile = store.profiles.load_target(actor, args.profile) if args.profile else None
+    logged = decide_logged(
+        cli.service,
+        request,
+        store.log.for_actor(actor),
+        profile=profile,
+        attributes=store.attributes.prompt_attributes(),
+    )
     decision = logged.decision
     if args.json:
         data = {**decision.model_dump(mode="json"), "log_id": logged.log_id}

@@ -11,9 +11,8 @@ from alignment.datasets import dataset_files
 from alignment.errors import InputError
 from alignment.evaluation import HOLDOUTS, SPLIT_RULE, SPLITS, parse_targets_spec, summary_markdown
 from assistant.cli.common import parse_params
-from assistant.compose import build_service
+from assistant.cli.context import Cli
 from assistant.evaluation.runner import EvalConfig, run_evaluation
-from assistant.settings import load_settings
 
 __all__ = ["register"]
 
@@ -111,7 +110,7 @@ def _names(spec: str | None) -> list[str]:
     return [a.strip() for a in (spec or "").split(",") if a.strip()]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, cli: Cli) -> int:
     config = EvalConfig(
         data=dataset_files(args.data),
         algorithms=_names(args.algorithm),
@@ -128,19 +127,10 @@ def run(args: argparse.Namespace) -> int:
         params=_params(args.param),
         skip_baselines=args.skip_baseline,
     )
-    from assistant.cli.operator import open_cli_store
-
-    settings = load_settings()
-    service = build_service(settings)
-    store = open_cli_store(settings)
-    try:  # targets carry their definitions (descriptions, high and low texts), as in `align decide`
-        service.attributes = store.attributes.prompt_attributes()
-    finally:
-        store.close()
-    try:
-        summary = run_evaluation(service, config, progress=not args.no_progress)
-    finally:
-        service.backbones.close()
+    service = cli.service
+    # targets carry their definitions (descriptions, high and low texts), as in `align decide`
+    service.attributes = cli.store.attributes.prompt_attributes()
+    summary = run_evaluation(service, config, progress=not args.no_progress)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -14,9 +14,8 @@ from alignment.errors import InputError
 from alignment.example_admin import ExampleHit
 from alignment.models import Example
 from alignment.prompts import label_of
-from assistant.settings import load_settings
-from assistant.stores.embedding import MiniLMEmbedder
-from assistant.stores.examples import ExampleStore, open_example_store
+from assistant.cli.context import Cli
+from assistant.stores.examples import ExampleStore
 
 __all__ = ["import_paths", "register"]
 
@@ -75,10 +74,6 @@ def register(sub: Any) -> None:
     de.set_defaults(handler=_delete)
 
 
-def _store() -> ExampleStore:
-    return open_example_store(load_settings(), MiniLMEmbedder())
-
-
 def import_paths(
     store: ExampleStore,
     paths: list[str],
@@ -119,8 +114,8 @@ def import_paths(
     return report
 
 
-def _import(args: argparse.Namespace) -> int:
-    store = _store()
+def _import(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.examples
     report = import_paths(store, args.paths, domain=args.domain, scale=args.scale)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -142,10 +137,10 @@ def _summary(example: Example) -> str:
     return f"{example.id}  [{example.domain}] {example.scenario_id}  {', '.join(attributes)}  {text}"
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace, cli: Cli) -> int:
     if args.limit < 1 or args.offset < 0:
         raise InputError("--limit must be at least 1 and --offset at least 0")
-    store = _store()
+    store = cli.examples
     items = store.list_examples(
         domain=args.domain, source=args.source, attribute=args.attribute, limit=args.limit, offset=args.offset
     )
@@ -179,8 +174,8 @@ def _format(example: Example) -> str:
     return "\n".join(lines)
 
 
-def _show(args: argparse.Namespace) -> int:
-    example = _store().get(args.id)
+def _show(args: argparse.Namespace, cli: Cli) -> int:
+    example = cli.examples.get(args.id)
     print(
         json.dumps(example.model_dump(mode="json"), indent=2, ensure_ascii=False)
         if args.json
@@ -189,8 +184,8 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search(args: argparse.Namespace) -> int:
-    hits: list[ExampleHit] = _store().search(
+def _search(args: argparse.Namespace, cli: Cli) -> int:
+    hits: list[ExampleHit] = cli.examples.search(
         args.query,
         k=args.k,
         domain=args.domain,
@@ -209,10 +204,10 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delete(args: argparse.Namespace) -> int:
+def _delete(args: argparse.Namespace, cli: Cli) -> int:
     if bool(args.ids) == bool(args.source):
         raise InputError("give example ids or --source FILE_NAME (one of them)")
-    store = _store()
+    store = cli.examples
     deleted = store.delete_source(args.source) if args.source else store.delete(args.ids)
     print(f"Deleted {len(deleted)} example{'s' if len(deleted) != 1 else ''}.")
     return 0

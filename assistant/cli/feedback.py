@@ -11,8 +11,8 @@ from typing import Any
 
 from alignment.errors import InputError
 from alignment.prompts import index_of_label
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
-from assistant.settings import load_settings
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 
 __all__ = ["letter_index", "register"]
 
@@ -49,27 +49,20 @@ def letter_index(letter: str) -> int:
         raise InputError(f"--would-choose {letter!r}: give the option's letter, e.g. B") from None
 
 
-def _feedback(args: argparse.Namespace) -> int:
+def _feedback(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.decisions.feedback import give_feedback
-    from assistant.stores.embedding import MiniLMEmbedder
-    from assistant.stores.examples import open_example_store
 
     would = letter_index(args.would_choose) if args.would_choose else None
-    settings = load_settings()
-    store = open_cli_store(settings)
-    try:
-        actor = acting_user(store, args.user)
-        result = give_feedback(
-            store,
-            open_example_store(settings, MiniLMEmbedder()),
-            actor,
-            args.decision_id,
-            agree=bool(args.agree),
-            would_choose=would,
-            profile=args.profile,
-        )
-    finally:
-        store.close()
+    store = cli.store
+    result = give_feedback(
+        store,
+        cli.examples,
+        acting_user(store, args.user),
+        args.decision_id,
+        agree=bool(args.agree),
+        would_choose=would,
+        profile=args.profile,
+    )
     if args.json:
         print_json(result)
         return 0

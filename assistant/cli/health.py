@@ -6,8 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from assistant.cli.context import Cli
 from assistant.health import DEFAULT_TIMEOUT_S, HealthReport, check_health
-from assistant.settings import load_settings
 
 __all__ = ["format_report", "register"]
 
@@ -52,12 +52,12 @@ def format_report(report: HealthReport) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, cli: Cli) -> int:
     if not args.timeout > 0:
         from alignment.errors import InputError
 
         raise InputError("--timeout must be a positive number of seconds, for example 3")
-    report = check_health(load_settings(), timeout_s=args.timeout, backbones=args.backbone)
+    report = check_health(cli.settings, timeout_s=args.timeout, backbones=args.backbone)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

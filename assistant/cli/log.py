@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
-from assistant.settings import load_settings
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 from profiles.schemas import DecisionLogPublic
 
 __all__ = ["format_entry", "register"]
@@ -40,18 +40,15 @@ def register(sub: Any) -> None:
     ex.set_defaults(handler=_export)
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        items = store.log.list(
-            acting_user(store, args.user),
-            owner=args.owner,
-            limit=max(1, args.limit),
-            before_id=args.before,
-            all_users=args.all,
-        )
-    finally:
-        store.close()
+def _list(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    items = store.log.list(
+        acting_user(store, args.user),
+        owner=args.owner,
+        limit=max(1, args.limit),
+        before_id=args.before,
+        all_users=args.all,
+    )
     if args.json:
         print_json([e.model_dump(mode="json") for e in items])
         return 0
@@ -89,12 +86,9 @@ def format_entry(e: DecisionLogPublic) -> str:
     return "\n".join(lines)
 
 
-def _show(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        entry = store.log.get(acting_user(store, args.user), args.id)
-    finally:
-        store.close()
+def _show(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    entry = store.log.get(acting_user(store, args.user), args.id)
     if args.json:
         print_json(entry.model_dump(mode="json"))
     else:
@@ -102,18 +96,15 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        entries = store.log.export(acting_user(store, args.user), owner=args.owner)
-        if args.output:
-            with Path(args.output).open("w", encoding="utf-8") as out:
-                count = _write_lines(entries, out)
-            print(f"exported {count} decisions to {args.output}", file=sys.stderr)
-        else:
-            _write_lines(entries, sys.stdout)
-    finally:
-        store.close()
+def _export(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    entries = store.log.export(acting_user(store, args.user), owner=args.owner)
+    if args.output:
+        with Path(args.output).open("w", encoding="utf-8") as out:
+            count = _write_lines(entries, out)
+        print(f"exported {count} decisions to {args.output}", file=sys.stderr)
+    else:
+        _write_lines(entries, sys.stdout)
     return 0
 
 

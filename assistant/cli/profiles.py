@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from alignment.errors import InputError
 from assistant.cli.common import parse_assignments
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
-from assistant.settings import load_settings
 from profiles.schemas import ProfileBundle, ProfileCreate, ProfilePublic, ProfileUpdate
 
 __all__ = ["format_profile", "read_bundle", "register"]
@@ -136,7 +136,7 @@ def format_profile(p: ProfilePublic, definitions: dict[str, Any] | None = None) 
     return "\n".join(lines)
 
 
-def _create(args: argparse.Namespace) -> int:
+def _create(args: argparse.Namespace, cli: Cli) -> int:
     data = _validated(
         ProfileCreate,
         name=args.name,
@@ -144,21 +144,15 @@ def _create(args: argparse.Namespace) -> int:
         targets=parse_assignments(args.target, "--target"),
         groups=_groups(args.group),
     )
-    store = open_cli_store(load_settings())
-    try:
-        profile = store.profiles.create(acting_user(store, args.user), data, owner=args.owner)
-    finally:
-        store.close()
+    store = cli.store
+    profile = store.profiles.create(acting_user(store, args.user), data, owner=args.owner)
     print(f"created profile {profile.name!r} (owner {profile.owner}, version {profile.version})")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        items = store.profiles.list(acting_user(store, args.user), owner=args.owner, all_users=args.all)
-    finally:
-        store.close()
+def _list(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    items = store.profiles.list(acting_user(store, args.user), owner=args.owner, all_users=args.all)
     if args.json:
         print_json([p.model_dump(mode="json") for p in items])
         return 0
@@ -170,13 +164,10 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        actor = acting_user(store, args.user)
-        target = store.profiles.load_target(actor, args.name, owner=args.owner)
-    finally:
-        store.close()
+def _show(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    actor = acting_user(store, args.user)
+    target = store.profiles.load_target(actor, args.name, owner=args.owner)
     if args.json:
         print_json({**target.profile.model_dump(mode="json"), "effective_target": target.values})
     else:
@@ -184,7 +175,7 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set(args: argparse.Namespace) -> int:
+def _set(args: argparse.Namespace, cli: Cli) -> int:
     change = _validated(
         ProfileUpdate,
         description=args.description,
@@ -195,11 +186,8 @@ def _set(args: argparse.Namespace) -> int:
         rename=args.rename,
         expected_version=args.expect_version,
     )
-    store = open_cli_store(load_settings())
-    try:
-        profile = store.profiles.update(acting_user(store, args.user), args.name, change, owner=args.owner)
-    finally:
-        store.close()
+    store = cli.store
+    profile = store.profiles.update(acting_user(store, args.user), args.name, change, owner=args.owner)
     if args.json:
         print_json(profile.model_dump(mode="json"))
     else:
@@ -207,26 +195,20 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delete(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        store.profiles.delete(
-            acting_user(store, args.user), args.name, owner=args.owner, expected_version=args.expect_version
-        )
-    finally:
-        store.close()
+def _delete(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    store.profiles.delete(
+        acting_user(store, args.user), args.name, owner=args.owner, expected_version=args.expect_version
+    )
     print(f"deleted profile {args.name!r}")
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        bundle = store.profiles.export(
-            acting_user(store, args.user), names=args.names or None, owner=args.owner
-        )
-    finally:
-        store.close()
+def _export(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    bundle = store.profiles.export(
+        acting_user(store, args.user), names=args.names or None, owner=args.owner
+    )
     text = json.dumps(bundle.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -258,14 +240,11 @@ def read_bundle(path: str) -> ProfileBundle:
         raise InputError(f"{where}: {validation_message(exc)}; nothing was imported") from None
 
 
-def _import(args: argparse.Namespace) -> int:
+def _import(args: argparse.Namespace, cli: Cli) -> int:
     bundle = read_bundle(args.file)
-    store = open_cli_store(load_settings())
-    try:
-        items = store.profiles.import_bundle(
-            acting_user(store, args.user), bundle, owner=args.owner, replace=args.replace
-        )
-    finally:
-        store.close()
+    store = cli.store
+    items = store.profiles.import_bundle(
+        acting_user(store, args.user), bundle, owner=args.owner, replace=args.replace
+    )
     print(f"imported {len(items)} profiles: {', '.join(p.name for p in items)}")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alignment.errors import ConfigError
+from assistant.cli.context import Cli
 
 __all__ = ["build_app", "login_callable", "openai_routes", "register"]
 
@@ -41,14 +42,13 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit: int = 10) -> Any:
-    """The facade for ``settings``: store opened (migrated, seeded), service built, login mode chosen."""
+def build_app(cli: Cli, host: str, datasets: str | None = None, eval_limit: int = 10) -> Any:
+    """The facade over the command's store (migrated, seeded) and service, login mode chosen."""
     from assistant.app import AppService
     from assistant.app.auth import login_required
-    from assistant.cli.operator import open_cli_store
-    from assistant.compose import build_service
     from assistant.web.security import serving_handout
 
+    settings = cli.settings
     extraction = settings.chat_extraction_backbone
     if extraction is not None and extraction not in settings.backbones:
         raise ConfigError(
@@ -60,17 +60,13 @@ def build_app(settings: Any, host: str, datasets: str | None = None, eval_limit:
     data_dir = Path(datasets) if datasets else Path.cwd() / "datasets"
     if datasets and not data_dir.is_dir():
         raise ConfigError(f"--datasets {datasets}: no such directory")
-    store = open_cli_store(settings)
-    try:
-        local_mode = not login_required(store, host)
-    except ConfigError:
-        store.close()
-        raise
+    store = cli.store
+    local_mode = not login_required(store, host)
     work_dir = settings.data_dir / "app"
     work_dir.mkdir(parents=True, exist_ok=True)
     return AppService(
         store,
-        build_service(settings),
+        cli.service,
         work_dir=work_dir,
         datasets_dir=data_dir if data_dir.is_dir() else None,
         local_mode=local_mode,
@@ -102,15 +98,14 @@ def openai_routes(app: Any, concurrency: int) -> list[Any]:
     return api.routes()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, cli: Cli) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from assistant.settings import load_settings
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a port number (1-65535)")
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
-    app = build_app(load_settings(), args.host, args.datasets, args.eval_limit)
+    app = build_app(cli, args.host, args.datasets, args.eval_limit)
     from assistant.health import health_routes
     from assistant.web.guards import guard_middleware, sessions_lifespan
     from assistant.web.security import health_details, security_middleware
@@ -149,7 +144,5 @@ def run(args: argparse.Namespace) -> int:
             },
         )
     finally:
-        app.handout.close()
-        app.service.backbones.close()
-        app.store.close()
+        app.handout.close()  # the store and the backbones close with the command (``Cli``)
     return 0

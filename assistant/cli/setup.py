@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from assistant.cli.context import Cli
 from assistant.models_local import embedded_model_path
-from assistant.settings import load_settings
 
 __all__ = ["register"]
 
@@ -37,26 +37,21 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.cli.examples import import_paths
-    from assistant.cli.operator import open_cli_store, seed_new_packs
-    from assistant.stores.embedding import MiniLMEmbedder
-    from assistant.stores.examples import open_example_store
+    from assistant.cli.operator import seed_new_packs
 
-    settings = load_settings()
+    settings = cli.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = embedded_model_path()
     print(f"embedded model: {path}")
     print(f"data directory: {settings.data_dir}")
-    store = open_cli_store(settings)  # migrated, attribute packs seeded
-    try:
-        seed_new_packs(store)
-        print(f"attribute definitions: {len(store.attributes.list())}")
-    finally:
-        store.close()
+    store = cli.store  # migrated, attribute packs seeded
+    seed_new_packs(store)
+    print(f"attribute definitions: {len(store.attributes.list())}")
     root = Path(args.examples) if args.examples else None
     if root is not None and (root / "triage").is_dir():
-        examples = open_example_store(settings, MiniLMEmbedder())
+        examples = cli.examples
         # idempotent: an upgrade imports only what is new (the ids are content hashes)
         dirs = [
             str(p) for p in (root / "triage", root / "opinionqa", *everyday_example_files(root)) if p.exists()

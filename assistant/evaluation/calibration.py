@@ -69,7 +69,7 @@ def noise_beta(noise: str) -> float:
 
 def default_triage_paths() -> list[Path]:
     """The vendored triage files (``datasets/triage`` of the repository, or of the working directory)."""
-    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
         folder = base / "datasets" / "triage"
         found = sorted(folder.glob("*.json")) if folder.is_dir() else []
         if found:

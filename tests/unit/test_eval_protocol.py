@@ -49,7 +49,7 @@ def test_population_choice_sums_the_other_groups():
     assert population_choice([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.5]]) == 0  # 2.0, 1.0, 0.5
     assert population_choice([[1.0, 0.0], [0.0, 1.0]]) == 0  # a tie goes to the first
     assert population_choice([]) is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="every group must score the same number of choices"):
         population_choice([[1.0, 0.0], [1.0]])
 
 
@@ -69,7 +69,7 @@ def test_positional_bias():
     assert bias.positions == {0: 4, 1: 1, 2: 1} and bias.n == 6
     assert positional_bias([(1, 2), (0, 2)]).most_frequent_share == 0.5
     assert positional_bias([(2, 3)]).most_frequent_share is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="chosen index 2 is out of range for 2 options"):
         positional_bias([(2, 2)])
 
 
@@ -261,7 +261,7 @@ def test_plan_runs_defaults_and_labels():
     assert [r.label for r in plan_runs(EvalConfig(data=[FAIRNESS], out=out), no_default)][-1] == "persona"
     both = EvalConfig(data=[FAIRNESS], out=out, algorithms=["persona"], deciders=["greedy", "warm"])
     assert [r.label for r in plan_runs(both, settings)] == ["unaligned", "random", "persona", "greedy", "warm"]
-    with pytest.raises(UnknownName):
+    with pytest.raises(UnknownName, match="unknown decider 'nope'; known: greedy, warm"):
         plan_runs(EvalConfig(data=[FAIRNESS], out=out, deciders=["nope"]), settings)
     clash = SimpleNamespace(**{**vars(settings), "deciders": {"random": DECIDERS["warm"]}})
     with pytest.raises(InputError, match="name of an algorithm"):
@@ -352,7 +352,7 @@ def test_cli_options_reach_the_summary(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(DATA.parent)
     monkeypatch.setenv("ALIGN_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr("assistant.cli.eval.build_service", lambda settings: make_service(tmp_path))
+    monkeypatch.setattr("assistant.compose.build_service", lambda settings: make_service(tmp_path))
     out = tmp_path / "run"
     args = ["eval", "--data", "datasets/opinionqa", "--split", "dev", "--holdout", "group", "--algorithm", "random"]
     assert main([*args, "--limit", "2", "--out", str(out), "--no-progress", "--json"]) == 0
@@ -363,7 +363,7 @@ def test_cli_options_reach_the_summary(tmp_path, monkeypatch, capsys):
     assert all(r["per_subset"] and r["position_bias"]["n"] for r in summary["runs"])
     assert main(["eval", "--data", "datasets/opinionqa", "--out", str(out), "--resume", "--no-progress"]) == 2
     assert "--holdout group" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match=r"^0$"):
         main(["eval", "--help"])
     assert "1st, 3rd, 5th... are dev" in " ".join(capsys.readouterr().out.split())
 
