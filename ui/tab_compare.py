@@ -88,7 +88,7 @@ def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
         reply = app.decisions.compare(actor, app.parse(CompareAppRequest, payload, actor=actor))
         result = reply.model_dump(mode="json")
         export = json_download(app, actor, {"request": payload, "result": result}, "comparison.json")
-        return comparison_html(result), export
+        return comparison_html(reply), export
 
     inputs = {scenario, choices, count, seed, *(c for col in columns for c in col)}
     run.click(run_compare, inputs, [result_html, export], api_visibility="private")
