@@ -21,7 +21,7 @@ __all__ = ["build_demo"]
 
 def build_demo(app: AppService) -> gr.Blocks:
     """The whole app: a header, the tabs, and the named API endpoints."""
-    scalars: list[AttributePublic] = [a for a in app.store.attributes.list() if a.kind == "scalar"]
+    scalars: list[AttributePublic] = app.admin.scalar_attributes()
     options = app.decisions.options()
     with gr.Blocks(title="ALIGN assistant", analytics_enabled=False) as demo:
         register_api(app)  # first: the endpoints claim their names before any UI handler

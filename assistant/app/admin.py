@@ -18,7 +18,7 @@ from assistant.app.schemas import (
     SetRoleRequest,
     parse_request,
 )
-from profiles.schemas import Actor, AttributeCreate, UserCreate, UserPublic
+from profiles.schemas import Actor, AttributeCreate, AttributePublic, UserCreate, UserPublic
 from profiles.store import Store
 
 __all__ = ["AppAdmin", "require_admin"]
@@ -37,6 +37,10 @@ class AppAdmin:
         self.store = store
         self._on_attributes_changed = on_attributes_changed
         self.sessions: Any | None = None
+
+    def scalar_attributes(self) -> list[AttributePublic]:
+        """The scalar attribute definitions (the sliders of the UI); anyone may read them."""
+        return self.store.attributes.list(kind="scalar")
 
     def attributes(self, actor: Actor, req: DomainRequest) -> AttributesReply:
         return AttributesReply(attributes=self.store.attributes.list(domain=req.domain))
