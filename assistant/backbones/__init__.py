@@ -1,4 +1,4 @@
-"""Backbones by type: built-ins (llamacpp, openai) plus ``align.backbones`` entry points.
+"""Backbones by type: built-ins (llamacpp, openai, langchain) plus ``align.backbones`` entry points.
 
 A backbone type is a factory ``(name, options, settings) -> Backbone``; options are the
 backbone's table in the settings (everything except ``type``).
@@ -27,6 +27,7 @@ BackboneFactory = Callable[[str, dict[str, Any], "Settings"], Backbone]
 _BUILTIN = {
     "llamacpp": "assistant.backbones.llamacpp:create",
     "openai": "assistant.backbones.openai_compat:create",
+    "langchain": "assistant.backbones.langchain_backbone:create",
 }
 
 
