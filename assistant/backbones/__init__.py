@@ -1,7 +1,8 @@
 """Backbones by type: built-ins (llamacpp, openai, langchain) plus ``align.backbones`` entry points.
 
 A backbone type is a factory ``(name, options, settings) -> Backbone``; options are the
-backbone's table in the settings (everything except ``type``).
+backbone's table in the settings (everything except ``type``). Each type checks its own health
+(``assistant.backbones.health``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from alignment.errors import ConfigError, UnknownName
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
-__all__ = ["ENTRY_POINT_GROUP", "BackbonePool", "backbone_types", "build_backbone"]
+__all__ = ["ENTRY_POINT_GROUP", "BackbonePool", "backbone_factory", "backbone_types", "build_backbone"]
 
 ENTRY_POINT_GROUP = "align.backbones"
 
@@ -35,7 +36,8 @@ def backbone_types() -> list[str]:
     return sorted(set(_BUILTIN) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
 
 
-def _factory(type_name: str) -> BackboneFactory:
+def backbone_factory(type_name: str) -> BackboneFactory:
+    """The factory of a type: a built-in, else the ``align.backbones`` entry point of that name."""
     if type_name in _BUILTIN:
         module, _, attr = _BUILTIN[type_name].partition(":")
         factory: BackboneFactory = getattr(import_module(module), attr)
@@ -54,7 +56,7 @@ def build_backbone(name: str, settings: Settings) -> Backbone:
     config = settings.backbones.get(name)
     if config is None:
         raise UnknownName("backbone", name, list(settings.backbones))
-    return _factory(config.type)(name, config.options(), settings)
+    return backbone_factory(config.type)(name, config.options(), settings)
 
 
 class BackbonePool:

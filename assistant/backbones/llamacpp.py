@@ -29,7 +29,7 @@ from assistant.backbones.sampling import choose_token, log_softmax
 from assistant.backbones.schema_decoding import SchemaDecoder, TokenTrie
 from assistant.backbones.schema_plan import Segment, UnsupportedSchema, compile_schema
 
-__all__ = ["CHAT_FORMATS", "LlamaCppBackbone", "LlamaCppOptions", "create"]
+__all__ = ["CHAT_FORMATS", "LlamaCppBackbone", "LlamaCppOptions", "create", "parse_options"]
 
 TYPE_NAME = "llamacpp"
 
@@ -72,7 +72,8 @@ class LlamaCppOptions(BaseModel):
         return value
 
 
-def _options(name: str, options: dict[str, Any]) -> LlamaCppOptions:
+def parse_options(name: str, options: dict[str, Any]) -> LlamaCppOptions:
+    """The backbone's options checked; a ConfigError names each problem and the known options."""
     try:
         return LlamaCppOptions(**options)
     except ValidationError as exc:
@@ -89,7 +90,7 @@ def _options(name: str, options: dict[str, Any]) -> LlamaCppOptions:
 
 def create(name: str, options: dict[str, Any], settings: Any) -> LlamaCppBackbone:
     """Factory of the ``llamacpp`` type: check the options, load the model (once)."""
-    opts = _options(name, options)
+    opts = parse_options(name, options)
     if opts.model_path is None:
         from assistant.models_local import embedded_model_path
 
@@ -148,6 +149,7 @@ class LlamaCppBackbone(Backbone):
         self._lock = threading.Lock()
         self._plans: dict[str, list[Segment] | None] = {}
         self._tries: dict[tuple[tuple[str, ...], str], TokenTrie] = {}
+        self.grammar_fallbacks = 0  # structured requests answered by llama.cpp's grammar (slow)
 
     # -- prompt ------------------------------------------------------------------------------
 
@@ -317,6 +319,7 @@ class LlamaCppBackbone(Backbone):
 
         assert request.json_schema is not None
         self._check_length(prompt, 1)
+        self.grammar_fallbacks += 1
         grammar = LlamaGrammar.from_json_schema(json.dumps(request.json_schema), verbose=self.options.verbose)
         max_tokens = min(request.max_tokens, self.options.n_ctx - len(prompt))
         texts: list[str] = []

@@ -56,7 +56,14 @@ if TYPE_CHECKING:
 
     from assistant.settings import Settings
 
-__all__ = ["CAPABILITIES", "OpenAICompatBackbone", "OpenAIOptions", "create"]
+__all__ = [
+    "CAPABILITIES",
+    "OpenAICompatBackbone",
+    "OpenAIOptions",
+    "create",
+    "parse_options",
+    "resolve_api_key",
+]
 
 T = TypeVar("T")
 
@@ -335,7 +342,8 @@ def _chat_top_logprobs(choice: Any) -> list[tuple[str, float]]:
     return [(t.token, t.logprob) for t in content[0].top_logprobs or []]
 
 
-def _api_key(name: str, options: OpenAIOptions) -> str:
+def resolve_api_key(name: str, options: OpenAIOptions) -> str:
+    """The key the backbone sends: api_key_env's variable (which must be set), else api_key."""
     if options.api_key_env is None:
         return options.api_key.get_secret_value()
     value = os.environ.get(options.api_key_env)
@@ -347,13 +355,18 @@ def _api_key(name: str, options: OpenAIOptions) -> str:
     return value
 
 
-def create(name: str, options: dict[str, Any], settings: Settings | None = None) -> OpenAICompatBackbone:
-    """Factory of the ``openai`` backbone type. Nothing is contacted until the first request."""
+def parse_options(name: str, options: dict[str, Any]) -> OpenAIOptions:
+    """The backbone's options checked; a ConfigError names each problem."""
     try:
-        parsed = OpenAIOptions.model_validate(options)
+        return OpenAIOptions.model_validate(options)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(options)'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"backbone {name!r} (type openai): {problems}") from None
-    return OpenAICompatBackbone(name, parsed, _api_key(name, parsed))
+
+
+def create(name: str, options: dict[str, Any], settings: Settings | None = None) -> OpenAICompatBackbone:
+    """Factory of the ``openai`` backbone type. Nothing is contacted until the first request."""
+    parsed = parse_options(name, options)
+    return OpenAICompatBackbone(name, parsed, resolve_api_key(name, parsed))

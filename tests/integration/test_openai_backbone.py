@@ -289,6 +289,37 @@ def test_a_body_that_is_not_json_is_a_clear_backbone_error():
         backbone.close()
 
 
+# -- the backbone's own health check --------------------------------------------------------------
+
+
+def test_health_check_uses_the_backbones_key_on_a_real_server(monkeypatch):
+    """The openai type checks itself (``align health``, /healthz) against a llama server that wants a
+    key: the key the backbone resolves from api_key_env is accepted; the default key is refused."""
+    import httpx
+
+    from assistant.backbones.health import check_backbone
+    from assistant.models_local import embedded_model_path
+
+    model = embedded_model_path()
+    monkeypatch.setenv("HEALTH_TEST_KEY", "k-health-1")
+    server = LlamaServer(model, api_key="k-health-1", n_ctx=256)
+    options = {"base_url": server.base_url, "api_key_env": "HEALTH_TEST_KEY"}
+    with httpx.Client() as client:
+
+        def check(**changed: object):
+            return check_backbone("keyed", "openai", {**options, **changed}, client=client, timeout_s=10)
+
+        with server:
+            assert check() == check(model=str(model))
+            assert check().ok and check().detail == f"backbone 'keyed' serves {model}"
+            refused = check(api_key_env=None)  # the backbone would send "EMPTY"
+            assert not refused.ok and "HTTP 401" in refused.detail and "API key" in refused.detail
+            other = check(model="gpt-9")
+            assert not other.ok and f"serves {model}, not 'gpt-9'" in other.detail
+        down = check()
+        assert not down.ok and "start the model server" in down.detail
+
+
 # -- the CLI end to end -------------------------------------------------------------------------
 
 

@@ -51,6 +51,17 @@ class EchoBackbone(Backbone):
 
 def create(name, options, settings):
     return EchoBackbone(name, options)
+
+
+def check(name, options, *, client, timeout_s):
+    """This type's own health check (``align health``, /healthz)."""
+    from assistant.backbones.health import BackboneHealth
+
+    colour = options.get("colour")
+    return BackboneHealth(ok=colour == "blue", target="echo", detail=f"echo {name!r} is {colour}")
+
+
+create.check = check
 '''
 
 
@@ -103,6 +114,20 @@ def test_plugin_algorithm_and_backbone_from_entry_points(plugin_dir, tmp_path):
     assert decision["choice"] == "second"
     assert decision["justification"] == "plugin: echo1"
     assert decision["algorithm"] == "always-last"
+
+
+def test_plugin_backbone_checks_its_own_health(plugin_dir, tmp_path):
+    (tmp_path / "align.toml").write_text('[backbones.embedded]\ntype = "llamacpp"\n'
+                                         '[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n'
+                                         '[backbones.echo2]\ntype = "echo"\ncolour = "red"\n')
+    out = run_align(["health", "--json", "--backbone", "echo1", "--backbone", "echo2"],
+                    {"PYTHONPATH": str(plugin_dir)}, tmp_path)
+    assert out.returncode == 1, out.stderr  # echo2 is red (and the database is not created yet)
+    components = json.loads(out.stdout)["components"]
+    assert components["backbone:echo1"] | {"latency_ms": 0} == {
+        "ok": True, "checked": True, "latency_ms": 0, "target": "echo", "detail": "echo 'echo1' is blue"}
+    assert components["backbone:echo2"]["ok"] is False
+    assert components["backbone:echo2"]["detail"] == "echo 'echo2' is red"
 
 
 def test_without_the_plugin_the_name_is_unknown(tmp_path):

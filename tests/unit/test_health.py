@@ -158,9 +158,11 @@ def test_llamacpp_backbone_model_file(tmp_path):
     assert not missing.ok and "model_path" in missing.detail
 
 
-def test_plugin_backbone_is_unchecked_not_failed():
+def test_a_backbone_type_that_is_not_installed_is_not_ok():
+    # plugin types with and without a check of their own: tests/unit/test_backbone_health.py
     status = check_backbone("p", BackboneConfig(type="someplugin"))
-    assert status.ok and not status.checked and "no health check" in status.detail
+    assert not status.ok and status.target == "someplugin"
+    assert status.detail.startswith("backbone 'p': unknown backbone type 'someplugin'; known: ")
 
 
 # -- report, route, CLI ---------------------------------------------------------------------
@@ -192,7 +194,7 @@ def test_report_is_ok_only_when_every_component_is(monkeypatch, tmp_path, http_s
 
     more = check_health(settings, backbones=["local", "vllm"])
     assert not more.ok and set(more.components) == {"database", "chroma", "backbone", "backbone:local"}
-    with pytest.raises(UnknownName):
+    with pytest.raises(UnknownName, match="unknown backbone 'nope'; known: local, vllm"):
         check_health(settings, backbones=["nope"])
 
 

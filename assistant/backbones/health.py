@@ -1,0 +1,70 @@
+"""Each backbone type checks its own health: ``check(name, options, *, client, timeout_s)``.
+
+- Built-in types: ``check`` in ``llamacpp_check`` (the GGUF file is there and is a GGUF) and
+  ``openai_check`` (the server answers ``GET /models`` with the configured key and serves the model).
+- Plugin types (``align.backbones`` entry points): the factory's ``check`` attribute, if it has one
+  (a function attribute, ``create.check = my_check``, or a static method of a class factory).
+  A type without one is reported ok but unchecked: nothing is known either way.
+- A type that is not installed, or whose plugin fails to load, is not ok: it cannot be built.
+
+A check answers a ``BackboneHealth`` and changes nothing: no file assembled, no model loaded. HTTP goes
+through the ``httpx.Client`` handed in (tests hand in one with an ``httpx.MockTransport``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any, Protocol, cast
+
+import httpx
+from pydantic import BaseModel
+
+from alignment.errors import AlignError
+
+__all__ = ["BackboneCheck", "BackboneHealth", "check_backbone", "type_check"]
+
+_BUILTIN_CHECKS = {
+    "llamacpp": "assistant.backbones.llamacpp_check:check",
+    "openai": "assistant.backbones.openai_check:check",
+}
+
+
+class BackboneHealth(BaseModel):
+    """What a backbone's check saw: usable or not, what was checked, one line on what to do."""
+
+    ok: bool
+    checked: bool = True  # False: the type has no check
+    target: str = ""  # what was checked (a URL, a file)
+    detail: str = ""  # one line; when not ok, what to do next
+
+
+class BackboneCheck(Protocol):
+    def __call__(
+        self, name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float
+    ) -> BackboneHealth: ...
+
+
+def type_check(type_name: str) -> BackboneCheck | None:
+    """The check of a backbone type, or None when it has none. Raises like ``backbone_factory``."""
+    if type_name in _BUILTIN_CHECKS:
+        module, _, attr = _BUILTIN_CHECKS[type_name].partition(":")
+        return cast(BackboneCheck, getattr(import_module(module), attr))
+    from assistant.backbones import backbone_factory
+
+    check = getattr(backbone_factory(type_name), "check", None)
+    return cast(BackboneCheck, check) if callable(check) else None
+
+
+def check_backbone(
+    name: str, type_name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float
+) -> BackboneHealth:
+    """Ask the backbone's type to check it (see the module's description)."""
+    try:
+        check = type_check(type_name)
+    except AlignError as exc:  # not installed, or the plugin does not load
+        return BackboneHealth(ok=False, target=type_name, detail=f"backbone {name!r}: {exc}")
+    if check is None:
+        detail = f"backbone type {type_name!r} has no health check"
+        return BackboneHealth(ok=True, checked=False, target=type_name, detail=detail)
+    answer = check(name, options, client=client, timeout_s=timeout_s)
+    return BackboneHealth.model_validate(answer, from_attributes=True)  # a plugin's own model is fine

@@ -1,0 +1,65 @@
+"""Health of an ``openai`` backbone: the server answers ``GET {base_url}/models`` with the key the
+backbone itself would send (``resolve_api_key``) and serves the configured model (any, if none is set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from alignment.errors import ConfigError
+from assistant.backbones.health import BackboneHealth
+from assistant.backbones.openai_compat import parse_options, resolve_api_key
+
+__all__ = ["check"]
+
+
+def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
+    base_url = str(options.get("base_url") or "").strip().rstrip("/")
+    target = f"{base_url}/models"
+    if not base_url.startswith(("http://", "https://")):
+        detail = f"backbone {name!r} has no http(s) base_url; set it"
+        return BackboneHealth(ok=False, target=target, detail=detail)
+    try:
+        parsed = parse_options(name, options)
+        key = resolve_api_key(name, parsed)
+    except ConfigError as exc:
+        return BackboneHealth(ok=False, target=target, detail=str(exc))
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = client.get(target, headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return BackboneHealth(
+            ok=False,
+            target=target,
+            detail=f"backbone {name!r}: no answer ({type(exc).__name__}: {exc}); start the model server "
+            "or fix base_url",
+        )
+    if response.status_code != 200:
+        return BackboneHealth(
+            ok=False,
+            target=target,
+            detail=f"backbone {name!r}: HTTP {response.status_code} {response.text[:200]}; check the "
+            "server and the API key",
+        )
+    try:
+        ids = [str(m["id"]) for m in response.json().get("data", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return BackboneHealth(
+            ok=False, target=target, detail=f"backbone {name!r}: not an OpenAI model list; check base_url"
+        )
+    return _served(name, target, ids, parsed.model)
+
+
+def _served(name: str, target: str, ids: list[str], wanted: str | None) -> BackboneHealth:
+    if not ids:
+        return BackboneHealth(ok=False, target=target, detail=f"backbone {name!r}: the server lists no model")
+    if wanted and wanted not in ids:
+        return BackboneHealth(
+            ok=False,
+            target=target,
+            detail=f"backbone {name!r}: the server serves {', '.join(ids)}, not {wanted!r}; fix the "
+            "backbone's model option or the server's --served-model-name",
+        )
+    return BackboneHealth(ok=True, target=target, detail=f"backbone {name!r} serves {wanted or ids[0]}")
