@@ -43,9 +43,9 @@ def test_keys_are_hashed_scoped_and_revocable(backend: str, tmp_path: Path) -> N
 
             # a user sees and revokes only their own keys; an admin may act on anyone's
             assert store.api_keys.list(bob) == []
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s API keys"):
                 store.api_keys.list(bob, owner="alice")
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFound, match=r"no API key \d+ of this user"):
                 store.api_keys.revoke(bob, made.id)
             assert [k.id for k in store.api_keys.list(root, owner="alice")] == [made.id]
             for_bob = store.api_keys.create(root, ApiKeyCreate(), owner="bob")

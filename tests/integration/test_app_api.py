@@ -30,7 +30,7 @@ def clients(app_server):
 
 
 def test_no_login_no_access(app_server):
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(AuthenticationError, match="credentials were not provided"):
         Client(app_server.url, verbose=False)
     with pytest.raises(ValueError, match="Could not login"):  # gradio answers 400 "Incorrect credentials"
         Client(app_server.url, auth=("alice", "wrong-password"), verbose=False)

@@ -179,9 +179,9 @@ def test_delete_by_id_and_source(store: ExampleStore, tmp_path: Any) -> None:
     assert report["added"] == 3 and store.count() == before + 3
     first = load_file(path)[0].example_id()
     assert store.delete([first]) == [first]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=f"no example with id '{first}'; see `align examples list`"):
         store.get(first)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=f"no example with id {first}; see `align examples list`"):
         store.delete([first])
     assert len(store.delete_source("delete_me_input_output.json")) == 2
     assert store.count() == before

@@ -119,9 +119,9 @@ def test_a_corrected_decision_is_retrieved_for_its_owner_and_never_for_another_u
 
     # feedback only on one's own decisions, for admins too; a missing decision looks the same
     for who in ("bob", "root"):
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound, match=r"no decision \d+ of yours"):
             give_feedback(w["store"], w["examples"], w[who], first.log_id, agree=True)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no decision 9999 of yours"):
         give_feedback(w["store"], w["examples"], w["alice"], 9999, agree=True)
     assert len(w["store"].feedback.list(w["alice"])) == 1 and w["store"].feedback.list(w["bob"]) == []
 

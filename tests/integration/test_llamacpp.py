@@ -17,7 +17,7 @@ from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import AlignmentTarget, Message, Scenario
 from alignment.prompts import decision_schema, persona_system_prompt, question_messages
-from assistant.backbones.llamacpp import create
+from assistant.backbones.llamacpp import LlamaCppBackbone, create
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -189,14 +189,22 @@ def test_nested_regression_schema_is_valid_json(embedded_backbone: Backbone) -> 
 
 @pytest.mark.model
 def test_unwalkable_schema_falls_back_to_the_grammar(embedded_backbone: Backbone) -> None:
+    assert isinstance(embedded_backbone, LlamaCppBackbone)
     schema = {
         "type": "object",
         "properties": {"letter": {"type": "string", "pattern": "^[ABC]$"}},
         "required": ["letter"],
     }
+    before = embedded_backbone.grammar_fallbacks
+    walked = embedded_backbone.execute(
+        GenerationRequest(messages=messages(), json_schema=decision_schema(2), max_tokens=40, seed=1)
+    )
+    jsonschema.validate(json.loads(walked.texts[0]), decision_schema(2))
+    assert embedded_backbone.grammar_fallbacks == before  # the schema decoder walked it: no fallback
     result = embedded_backbone.execute(
         GenerationRequest(messages=messages(), json_schema=schema, max_tokens=16, seed=1)
     )
+    assert embedded_backbone.grammar_fallbacks == before + 1  # a pattern: llama.cpp's grammar answered
     jsonschema.validate(json.loads(result.texts[0]), schema)
 
 

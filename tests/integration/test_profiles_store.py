@@ -80,7 +80,7 @@ def test_users_duplicate_and_permissions(store: Store, admin: Actor, alice: Acto
         store.users.add(admin, UserCreate(name="alice"))
     with pytest.raises(PermissionDenied, match="only an admin"):
         store.users.add(alice, UserCreate(name="mallory"))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'alice' may not change 'root''s password"):
         store.users.set_password(alice, "root", "new-root-password")
     store.users.set_password(alice, "alice", "alice-new-secret")
     assert store.users.authenticate("alice", "alice-new-secret") == alice
@@ -113,7 +113,7 @@ def test_attributes_admin_only_and_near_names(store: Store, admin: Actor, alice:
     with pytest.raises(InputError, match="did you mean 'utilitarianism'"):
         store.attributes.get("utilitarism")
     store.attributes.add(admin, AttributeCreate(name="honesty", high="tells the truth", low="lies"))
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="attribute 'honesty' already exists"):
         store.attributes.add(admin, AttributeCreate(name="honesty"))
 
 
@@ -215,7 +215,7 @@ def test_concurrent_update_two_connections(store: Store, alice: Actor, tmp_path:
             slow.commit()  # end the read; the row object keeps version 1
             other.profiles.update(alice, "medic", ProfileUpdate(set_targets={"fairness": 0.9}))
             row.targets = {"fairness": 0.1}
-            with pytest.raises(StaleDataError):
+            with pytest.raises(StaleDataError, match=r"expected to update 1 row\(s\); 0 were matched"):
                 slow.commit()
     finally:
         other.close()
@@ -236,17 +236,17 @@ def _schema(store: Store) -> str | None:
 
 def test_profiles_access_control(store: Store, admin: Actor, alice: Actor, bob: Actor) -> None:
     p = store.profiles.create(alice, ProfileCreate(name="mine", targets={"fairness": 0.5}))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         store.profiles.get(bob, "mine", owner="alice")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         store.profiles.update(bob, "mine", ProfileUpdate(set_targets={"fairness": 1.0}), owner="alice")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         store.profiles.delete(bob, "mine", owner="alice")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no profile 'mine'"):
         store.profiles.get(bob, "mine")  # bob's own namespace has no such profile
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no profile with id \d+"):
         store.profiles.get_by_id(bob, p.id)  # looks exactly like a missing one
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         store.profiles.list(bob, owner="alice")
     assert store.profiles.get(alice, "mine").targets == {"fairness": 0.5}  # untouched
     # the admin may do all
@@ -264,13 +264,13 @@ def test_conversations_access_control(store: Store, admin: Actor, alice: Actor, 
     store.conversations.add_message(alice, conv.id, MessageCreate(role="user", content="hello"))
     store.conversations.add_message(alice, conv.id, MessageCreate(role="assistant", content="hi"))
     assert [m.content for m in store.conversations.messages(alice, conv.id)] == ["hello", "hi"]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no conversation with id \d+"):
         store.conversations.messages(bob, conv.id)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no conversation with id \d+"):
         store.conversations.add_message(bob, conv.id, MessageCreate(role="user", content="intrude"))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no conversation with id \d+"):
         store.conversations.delete(bob, conv.id)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s conversations"):
         store.conversations.list(bob, owner="alice")
     assert store.conversations.list(bob) == []
     assert len(store.conversations.messages(admin, conv.id)) == 2
@@ -302,9 +302,9 @@ def test_decision_log_access_and_paging(store: Store, admin: Actor, alice: Actor
     assert [e.id for e in store.log.list(alice, limit=3, before_id=ids[3])] == ids[:3][::-1]
     full = store.log.get(alice, ids[0])
     assert full.request["scenario"] == "s0" and full.prompts == [[{"role": "user", "content": "p0"}]]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no decision log entry \d+"):
         store.log.get(bob, ids[0])
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s decision log"):
         store.log.list(bob, owner="alice")
     assert [e.id for e in store.log.list(bob)] == [bob_id]
     assert store.log.get(admin, ids[0]).user == "alice"

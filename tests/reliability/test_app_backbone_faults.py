@@ -220,7 +220,7 @@ def test_no_password_or_api_key_is_written_anywhere(world):
     root = Client(world["url"], auth=("root", USERS["root"][0]), verbose=False)
     root.predict({"name": "bob", "password": "bob-changed-Pass-99"}, api_name="/set_password")
     root.close()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Could not login"):
         Client(world["url"], auth=("alice", "a-wrong-password-xyz"), verbose=False)
     secrets = [
         API_KEY,

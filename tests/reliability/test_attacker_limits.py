@@ -452,7 +452,7 @@ def test_admin_password_change_ends_the_users_sessions(server):
         root_session = logged_in(server["url"], "root")
         assert whoami(root_session)[0] == "ok"  # others unaffected
         root_session.close()
-        with pytest.raises(AssertionError):
+        with pytest.raises(AssertionError, match="Incorrect credentials"):  # HTTP 400, not a 429 lock
             logged_in(server["url"], "carol", "carol-password")  # the old password is gone too
         assert whoami(logged_in(server["url"], "carol", "carol-new-password"))[0] == "ok"
     finally:

@@ -49,7 +49,7 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
     stored = app.store.calibrations.get(alice, "mine")
     assert [a["dilemma_id"] for a in stored.answers] == seen and stored.attributes == attributes
     assert app.get_profile(alice, {"name": "mine"})["owner"] == "alice"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no profile 'mine'"):
         app.get_profile(app.actor("bob"), {"name": "mine"})
 
 
@@ -83,7 +83,7 @@ def test_feedback_through_the_facade_only_on_ones_own_decisions(app):
     )
     assert out["example_id"] is None  # this app has no example store: the feedback is still stored
     assert [f["decision_id"] for f in app.store.feedback.list(alice)] == [got["log_id"]]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no decision \d+ of yours"):
         app.feedback(bob, {"decision_id": got["log_id"], "agree": True})
     with pytest.raises(InputError, match="letter"):
         app.feedback(alice, {"decision_id": got["log_id"], "agree": False, "would_choose": "BB"})

@@ -76,13 +76,13 @@ def test_profile_crud_and_ownership(app):
     with pytest.raises(Conflict, match="changed by someone else"):
         app.update_profile(alice, {"name": "fair", "set_targets": {"fairness": 0.1}, "expected_version": 1})
     # bob cannot see or touch alice's profile, by name or by naming her as owner
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no profile 'fair'"):
         app.get_profile(bob, {"name": "fair"})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         app.get_profile(bob, {"name": "fair", "owner": "alice"})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         app.update_profile(bob, {"name": "fair", "owner": "alice", "set_targets": {"fairness": 0.0}})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         app.delete_profile(bob, {"name": "fair", "owner": "alice"})
     assert app.list_profiles(bob)["profiles"] == []
     # the admin sees everyone's
@@ -92,11 +92,11 @@ def test_profile_crud_and_ownership(app):
     bundle = app.export_profiles(alice)
     assert json.dumps(bundle) and bundle["profiles"][0]["name"] == "fair"
     assert app.delete_profile(alice, {"name": "fair", "expected_version": 2}) == {"deleted": "fair"}
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no profile 'fair'"):
         app.get_profile(alice, {"name": "fair"})
     imported = app.import_profiles(alice, {"bundle": bundle})
     assert imported["imported"][0]["targets"] == {"fairness": 0.8, "risk_aversion": 0.3}
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match="profile 'fair' already exists; nothing was imported"):
         app.import_profiles(alice, {"bundle": bundle})
     with pytest.raises(InputError, match="must be in"):
         app.create_profile(alice, {"name": "bad", "targets": {"fairness": 1.5}})
@@ -151,7 +151,7 @@ def test_compare_columns_resolve_profiles_and_mark_disagreement(app):
     assert result["majority_choice"] == "the civilian" and not result["agreement"]
     assert "fair" in result["results"][0]["label"]
     assert all("prompts" not in r["decision"] for r in result["results"])
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no profile 'fair'"):
         app.compare(app.actor("bob"), {**SCENARIO, "columns": [{"profile": "fair"}, {"algorithm": "random"}]})
     with pytest.raises(InputError, match="columns"):
         app.compare(alice, {**SCENARIO, "columns": [{"algorithm": "random"}]})

@@ -212,8 +212,8 @@ def test_calibration_dilemmas_keep_only_usable_records() -> None:
 
 
 def test_model_settings_are_checked() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="betas must be positive finite numbers"):
         CalibrationModel(betas=())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="betas must be positive finite numbers"):
         CalibrationModel(betas=(0.0,))
     assert CalibrationModel(betas=(8.0, 2.0, 2.0)).betas == (2.0, 8.0)

@@ -108,9 +108,9 @@ def test_failures_are_answered_and_conversations_are_private(app):
     assert failed["kind"] == "error" and "unknown algorithm 'no-such'" in failed["text"]
     with pytest.raises(InputError, match="empty"):
         app.chat(alice, {"message": "  "})
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no conversation with id \d+"):
         app.chat(bob, {"message": "why?", "conversation_id": failed["conversation_id"]})
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"no conversation with id \d+"):
         app.get_conversation(bob, {"id": failed["conversation_id"]})
     listed = app.list_conversations(alice)["conversations"]
     assert [c["id"] for c in listed] == [failed["conversation_id"]]

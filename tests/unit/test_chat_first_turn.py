@@ -74,7 +74,7 @@ def test_for_people_keeps_other_text():
 def test_needs_a_target_says_what_to_do_in_words():
     from alignment.algorithms.base import DecisionContext
 
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(InputError, match="algorithm 'persona' needs an alignment target") as caught:
         PersonaAlgorithm().run(
             DecisionContext(scenario=Scenario(text="s", choices=["a", "b"])), FakeBackbone([])
         )
@@ -221,18 +221,21 @@ def test_app_errors_reached_through_the_api_name_no_flag(app):
     decision = app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "random"})
     other = 1 - decision["choice_index"]
     bad_calls = [
-        lambda: app.feedback(
+        (lambda: app.feedback(
             alice, {"decision_id": decision["log_id"], "agree": True, "would_choose": other}
-        ),
-        lambda: app.feedback(alice, {"decision_id": decision["log_id"], "agree": False, "would_choose": 9}),
-        lambda: app.evaluate(alice, {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
-        lambda: app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "persona"}),
+        ), "you agree with option [AB] but would choose [AB]; give --disagree"),
+        (lambda: app.feedback(alice, {"decision_id": decision["log_id"], "agree": False, "would_choose": 9}),
+         r"decision \d+ has 2 options \(A, B\); choose one of them"),
+        (lambda: app.evaluate(alice, {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
+         "no datasets directory is configured on this server"),
+        (lambda: app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "persona"}),
+         "algorithm 'persona' needs an alignment target"),
     ]
-    for call in bad_calls:
-        with pytest.raises(AlignError) as caught:
+    for call, says in bad_calls:
+        with pytest.raises(AlignError, match=says) as caught:
             call()
         assert not has_flag(for_people(str(caught.value)))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="no conversation with id 999"):
         app.get_conversation(alice, {"id": 999})
 
 

@@ -1,6 +1,8 @@
+import json
+
 from alignment.fake import FakeBackbone
 from assistant.backbones import BackbonePool
-from assistant.decisions.compare import CompareColumn, CompareRequest, compare
+from assistant.decisions.compare import CompareColumn, CompareRequest, Comparison, compare
 from assistant.decisions.service import DecisionService
 from assistant.settings import Settings
 
@@ -35,14 +37,19 @@ def test_columns_run_and_disagreement_is_marked(tmp_path):
     assert [r.disagrees for r in result.results] == [False, False, True, False]
     assert "unknown algorithm 'no-such-thing'" in result.results[3].error
     assert not result.agreement and result.majority_choice == "civilian"
-    assert result.model_dump_json()  # exports as JSON
+    exported = json.loads(result.model_dump_json())  # the JSON export carries every column back
+    assert Comparison.model_validate(exported) == result
+    assert [r["label"] for r in exported["results"]] == [
+        "persona · default · fairness=0.9", "persona · default · fair-me", "unaligned · default · no target",
+        "no-such-thing · default · no target"]
+    assert exported["results"][0]["decision"]["choice"] == "civilian" and exported["majority_choice"] == "civilian"
 
 
 def test_column_count_limits(tmp_path):
     import pytest
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"columns\n  List should have at least 2 items"):
         CompareRequest(scenario="x", choices=["a", "b"], columns=[CompareColumn()])
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"columns\n  List should have at most 6 items"):
         CompareRequest(scenario="x", choices=["a", "b"], columns=[CompareColumn()] * 7)

@@ -94,9 +94,9 @@ def test_backbone_errors_are_recorded_not_fatal(tmp_path):
 def test_targets_spec():
     assert parse_targets_spec("high,low") == {"high": 1.0, "low": 0.0}
     assert parse_targets_spec("a=0.9, b=0.2") == {"a": 0.9, "b": 0.2}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"target 'a=3': the value must be in \[0, 1\]"):
         parse_targets_spec("a=3")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="target 'sideways': use high, low, or NAME=VALUE"):
         parse_targets_spec("sideways")
 
 

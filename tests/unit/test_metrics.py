@@ -43,9 +43,9 @@ def test_invalid_when_options_do_not_differ():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="an empty target cannot be scored"):
         score_item(SCORES, {}, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="chosen index 5 is out of range for 3 options"):
         score_item(SCORES, {"fairness": 1.0}, 5)
 
 

@@ -33,7 +33,7 @@ def test_scenario_strips_control_characters():
 
 @pytest.mark.parametrize("value", [1.5, -0.1, math.nan, math.inf])
 def test_target_rejects_out_of_range(value):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"value of 'fairness' .*must be .*in \[0, 1\]"):
         AlignmentTarget(values={"fairness": value})
 
 

@@ -69,7 +69,7 @@ def test_seed_packs_cover_the_data() -> None:
     assert data_keys and data_keys <= keys  # every group in the data is a seeded group
     for item in [*load_pack("triage"), *categories]:
         assert item.description and item.high and item.low
-    with pytest.raises(UnknownName):
+    with pytest.raises(UnknownName, match="unknown seed pack 'nope'"):
         load_pack("nope")
     assert PACKS == ("triage", "opinionqa", "moral_foundations", "schwartz")
 
@@ -130,7 +130,7 @@ def test_attribute_schema_errors(data, message) -> None:
 def test_bundle_and_update_schemas() -> None:
     with pytest.raises(ValidationError, match="lists profiles twice"):
         ProfileBundle.model_validate({"profiles": [{"name": "a", "targets": {"x": 0.1}}] * 2})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"format\n  Input should be 'align-profiles/1'"):
         ProfileBundle.model_validate({"format": "other/9", "profiles": []})
     with pytest.raises(ValidationError, match="must be in"):
         ProfileUpdate(set_targets={"x": 3})
@@ -208,7 +208,7 @@ def test_decide_logged_records_failures_then_raises(tmp_path: Path) -> None:
     request = DecideRequest(
         scenario="Two patients.", choices=["a", "b"], algorithm="persona", target={"fairness": 0.5}
     )
-    with pytest.raises(InvalidModelOutput):
+    with pytest.raises(InvalidModelOutput, match=r"gave no valid answer after 3 attempts \(ValueError: no JSON object"):
         decide_logged(service, request, log)
     (entry,) = log.entries
     assert entry.status == "failed" and entry.error and entry.result is None

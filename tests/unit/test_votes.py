@@ -53,5 +53,5 @@ def test_votes_sum_to_one():
 
 
 def test_no_aligned_samples_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no aligned sample; cannot pick a winner"):
         vote_winner([0.5, 0.5], [])
