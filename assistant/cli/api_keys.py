@@ -7,6 +7,8 @@ it again (revoke it and create another if it is lost).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +18,7 @@ from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, pr
 from assistant.decisions.service import validation_message
 from assistant.settings import load_settings
 from profiles.api_keys import ApiKeyCreate, ApiKeyPublic
+from profiles.store import Store
 
 __all__ = ["register_api_keys"]
 
@@ -60,16 +63,26 @@ def _row(k: ApiKeyPublic) -> str:
     return f"{k.id:>5}  {k.prefix}…  {state:<24} {used:<16} {k.label}"
 
 
-def _create(args: argparse.Namespace) -> int:
+@contextmanager
+def _store(cli: Any) -> Iterator[Store]:
+    """The command's store (``cli``, the command's context, closes it), or one opened here."""
+    if cli is not None:
+        yield cli.store
+        return
+    store = open_cli_store(load_settings())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _create(args: argparse.Namespace, cli: Any = None) -> int:
     try:
         data = ApiKeyCreate(label=args.label)
     except ValidationError as exc:
         raise InputError(validation_message(exc)) from None
-    store = open_cli_store(load_settings())
-    try:
+    with _store(cli) as store:
         made = store.api_keys.create(acting_user(store, args.user), data, owner=args.name)
-    finally:
-        store.close()
     if args.json:
         print_json(made.model_dump(mode="json"))
         return 0
@@ -79,12 +92,9 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
+def _list(args: argparse.Namespace, cli: Any = None) -> int:
+    with _store(cli) as store:
         keys = store.api_keys.list(acting_user(store, args.user), owner=args.name)
-    finally:
-        store.close()
     if args.json:
         print_json([k.model_dump(mode="json") for k in keys])
         return 0
@@ -95,13 +105,10 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revoke(args: argparse.Namespace) -> int:
-    key: int | str = int(args.key) if args.key.isdigit() else args.key
-    store = open_cli_store(load_settings())
-    try:
+def _revoke(args: argparse.Namespace, cli: Any = None) -> int:
+    key: int | str = int(args.key) if args.key.isdigit() else args.key.rstrip("…")
+    with _store(cli) as store:
         revoked = store.api_keys.revoke(acting_user(store, args.user), key, owner=args.name)
-    finally:
-        store.close()
     if args.json:
         print_json(revoked.model_dump(mode="json"))
         return 0
