@@ -83,16 +83,7 @@ class AppDecisions:
         profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
         logged = decide_logged(
             self.service,
-            DecideRequest(
-                scenario=req.scenario,
-                choices=req.choices,
-                target=req.targets or None,
-                algorithm=req.algorithm,
-                decider=req.decider,
-                backbone=req.backbone,
-                params=req.params,
-                seed=req.seed,
-            ),
+            DecideRequest(**req.decision_input()),
             self.store.log.for_actor(actor),
             profile=profile,
             attributes=self.current_attributes(),

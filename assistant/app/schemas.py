@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from alignment.errors import InputError
 from alignment.models import MAX_CHOICES
 from assistant.decisions.compare import CompareColumn
-from assistant.decisions.service import validation_message
+from assistant.decisions.service import DecisionInput, validation_message
 from profiles.schemas import ProfileBundle, Role
 
 __all__ = [
@@ -75,20 +75,19 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DecideAppRequest(_Request):
-    """``targets`` and/or ``profile`` (the profile's values, inline targets added and winning)."""
+class DecideAppRequest(DecisionInput):
+    """One decision (``DecisionInput``: ``targets`` or ``target``), and/or a stored ``profile`` (the
+    profile's values, inline targets added and winning)."""
 
-    scenario: str
-    choices: list[str]
-    targets: dict[str, float] | None = None
     profile: Name | None = None
     owner: Name | None = None  # whose profile (admins only)
-    algorithm: Name | None = None
-    decider: Name | None = None
-    backbone: Name | None = None
-    params: dict[str, Any] = Field(default_factory=dict, max_length=50)
-    seed: Seed | None = None
     include_prompts: bool = False
+
+    def decision_input(self) -> dict[str, Any]:
+        """The fields of the one decide-request shape (for ``DecideRequest``)."""
+        data = self.model_dump(include=set(DecisionInput.model_fields))
+        data["target"] = data["target"] or None  # no values: the default decider decides
+        return data
 
 
 class CompareAppRequest(_Request):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.algorithms import Algorithm, DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
@@ -19,19 +19,31 @@ from assistant.settings import Settings
 __all__ = ["DecideRequest", "DecisionService", "validation_message"]
 
 
-class DecideRequest(BaseModel):
-    """A decision request as it arrives (CLI, API): plain values, checked here."""
+Name = Annotated[str, Field(max_length=100)]  # an algorithm, decider or backbone name
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # the backbones' seeds are 32-bit
 
-    model_config = ConfigDict(extra="forbid")
+
+class DecisionInput(BaseModel):
+    """What a caller may ask of one decision (the CLI, the app's /decide, the chat): the one shape of
+    a decide request. ``DecideRequest`` adds what only the assistant sets; the app's request adds a
+    stored profile (and accepts ``targets`` for ``target``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     scenario: str
     choices: list[str]
-    target: dict[str, float] | None = None
-    algorithm: str | None = None
-    decider: str | None = None
-    backbone: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    seed: int | None = None
+    target: dict[str, float] | None = Field(default=None, validation_alias=AliasChoices("target", "targets"))
+    algorithm: Name | None = None
+    decider: Name | None = None
+    backbone: Name | None = None
+    params: dict[str, Any] = Field(default_factory=dict, max_length=50)
+    seed: Seed | None = None
+
+
+class DecideRequest(DecisionInput):
+    """A decision request as the decision service takes it: the caller's input, and where retrieval
+    must look (set by the assistant, never by a caller)."""
+
     scenario_id: str | None = None  # retrieval never returns examples of this scenario
     domain: str | None = None  # retrieval only returns examples of this domain
     user: str | None = None  # the acting user: retrieval adds their own personal examples
