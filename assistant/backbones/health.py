@@ -1,7 +1,8 @@
 """Each backbone type checks its own health: ``check(name, options, *, client, timeout_s)``.
 
 - Built-in types: ``check`` in ``llamacpp_check`` (the GGUF file is there and is a GGUF) and
-  ``openai_check`` (the server answers ``GET /models`` with the configured key and serves the model).
+  ``openai_check`` (the server answers ``GET /models`` with the configured key and serves the model),
+  ``langchain_check`` (the chat model's package is installed and the model builds; no provider call).
 - Plugin types (``align.backbones`` entry points): the factory's ``check`` attribute, if it has one
   (a function attribute, ``create.check = my_check``, or a static method of a class factory).
   A type without one is reported ok but unchecked: nothing is known either way.
@@ -26,6 +27,7 @@ __all__ = ["BackboneCheck", "BackboneHealth", "check_backbone", "type_check"]
 _BUILTIN_CHECKS = {
     "llamacpp": "assistant.backbones.llamacpp_check:check",
     "openai": "assistant.backbones.openai_check:check",
+    "langchain": "assistant.backbones.langchain_check:check",
 }
 
 

@@ -186,3 +186,18 @@ def test_the_type_is_built_in_from_the_settings():
     )
     built = build_backbone("lc", settings)
     assert built.name == "lc" and built.model.max_tokens == 5
+
+
+def test_the_health_check_builds_the_model_without_calling_it():
+    import httpx
+
+    from assistant.backbones.health import check_backbone
+
+    SEEN.clear()
+    with httpx.Client() as client:
+        good = check_backbone("lc", "langchain", {"class": f"{HERE}:SchemaModel"}, client=client, timeout_s=1)
+        missing = check_backbone(
+            "lc", "langchain", {"class": "langchain_anthropic:ChatAnthropic"}, client=client, timeout_s=1
+        )
+    assert good.ok and good.checked and "builds" in good.detail and SEEN == []  # nothing was asked
+    assert not missing.ok and "pip install langchain-anthropic" in missing.detail
