@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from alignment.errors import AlignError
 
@@ -54,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with Cli() as cli:  # settings built once; what a command opens is closed when it ends
-            code = _run(args, cli)
+            code = args.handler(args, cli)
     except AlignError as exc:
         print(f"align: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -62,15 +61,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("align: interrupted", file=sys.stderr)
         return 130
     return int(code or 0)
-
-
-def _run(args: argparse.Namespace, cli: Any) -> int:
-    import inspect
-
-    handler = args.handler
-    if len(inspect.signature(handler).parameters) == 1:  # a command not yet handed the context
-        return int(handler(args) or 0)
-    return int(handler(args, cli) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,18 +7,15 @@ it again (revoke it and create another if it is lost).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
 
 from alignment.errors import InputError
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
-from assistant.settings import load_settings
 from profiles.api_keys import ApiKeyCreate, ApiKeyPublic
-from profiles.store import Store
 
 __all__ = ["register_api_keys"]
 
@@ -63,26 +60,13 @@ def _row(k: ApiKeyPublic) -> str:
     return f"{k.id:>5}  {k.prefix}…  {state:<24} {used:<16} {k.label}"
 
 
-@contextmanager
-def _store(cli: Any) -> Iterator[Store]:
-    """The command's store (``cli``, the command's context, closes it), or one opened here."""
-    if cli is not None:
-        yield cli.store
-        return
-    store = open_cli_store(load_settings())
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _create(args: argparse.Namespace, cli: Any = None) -> int:
+def _create(args: argparse.Namespace, cli: Cli) -> int:
     try:
         data = ApiKeyCreate(label=args.label)
     except ValidationError as exc:
         raise InputError(validation_message(exc)) from None
-    with _store(cli) as store:
-        made = store.api_keys.create(acting_user(store, args.user), data, owner=args.name)
+    store = cli.store
+    made = store.api_keys.create(acting_user(store, args.user), data, owner=args.name)
     if args.json:
         print_json(made.model_dump(mode="json"))
         return 0
@@ -92,9 +76,9 @@ def _create(args: argparse.Namespace, cli: Any = None) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace, cli: Any = None) -> int:
-    with _store(cli) as store:
-        keys = store.api_keys.list(acting_user(store, args.user), owner=args.name)
+def _list(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    keys = store.api_keys.list(acting_user(store, args.user), owner=args.name)
     if args.json:
         print_json([k.model_dump(mode="json") for k in keys])
         return 0
@@ -105,10 +89,10 @@ def _list(args: argparse.Namespace, cli: Any = None) -> int:
     return 0
 
 
-def _revoke(args: argparse.Namespace, cli: Any = None) -> int:
+def _revoke(args: argparse.Namespace, cli: Cli) -> int:
     key: int | str = int(args.key) if args.key.isdigit() else args.key.rstrip("…")
-    with _store(cli) as store:
-        revoked = store.api_keys.revoke(acting_user(store, args.user), key, owner=args.name)
+    store = cli.store
+    revoked = store.api_keys.revoke(acting_user(store, args.user), key, owner=args.name)
     if args.json:
         print_json(revoked.model_dump(mode="json"))
         return 0

@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from alignment.errors import InputError
 from assistant.cli.api_keys import register_api_keys
-from assistant.cli.operator import acting_user, add_user_arg, open_cli_store, print_json
+from assistant.cli.context import Cli
+from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
-from assistant.settings import load_settings
 from profiles.schemas import UserCreate
 
 __all__ = ["register"]
@@ -57,29 +57,23 @@ def _password(args: argparse.Namespace, required: bool) -> str | None:
     return args.password
 
 
-def _add(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace, cli: Cli) -> int:
     try:
         data = UserCreate(
             name=args.name, password=_password(args, False), role="admin" if args.admin else "user"
         )
     except ValidationError as exc:
         raise InputError(validation_message(exc)) from None
-    store = open_cli_store(load_settings())
-    try:
-        user = store.users.add(acting_user(store, args.user), data)
-    finally:
-        store.close()
+    store = cli.store
+    user = store.users.add(acting_user(store, args.user), data)
     extra = "" if user.has_password else " (no password: set one with `align users passwd`)"
     print(f"added {user.role} {user.name!r}{extra}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = open_cli_store(load_settings())
-    try:
-        users = store.users.list(acting_user(store, args.user))
-    finally:
-        store.close()
+def _list(args: argparse.Namespace, cli: Cli) -> int:
+    store = cli.store
+    users = store.users.list(acting_user(store, args.user))
     if args.json:
         print_json([u.model_dump(mode="json") for u in users])
         return 0
@@ -88,13 +82,10 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _passwd(args: argparse.Namespace) -> int:
+def _passwd(args: argparse.Namespace, cli: Cli) -> int:
     password = _password(args, True)
     assert password is not None
-    store = open_cli_store(load_settings())
-    try:
-        store.users.set_password(acting_user(store, args.user), args.name, password)
-    finally:
-        store.close()
+    store = cli.store
+    store.users.set_password(acting_user(store, args.user), args.name, password)
     print(f"password of {args.name!r} changed")
     return 0
