@@ -31,6 +31,13 @@ def register_serve(bsub: Any) -> None:
         help="time for the backbone-alone measurement, split before and after the load "
         "(default: a third of --seconds, 8 to 40)",
     )
+    b.add_argument(
+        "--no-model-seconds",
+        type=float,
+        default=15.0,
+        help="first, this long with random decisions (no model): the server's own cost per request "
+        "(default 15; 0 skips it)",
+    )
     b.add_argument("--keep", action="store_true", help="keep the temporary data directory (server log)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(handler=run_serve)
@@ -46,6 +53,7 @@ def run_serve(args: argparse.Namespace, cli: Cli) -> int:
         users=args.users,
         seconds=args.seconds,
         calibrate_s=args.calibrate_seconds,
+        overhead_s=args.no_model_seconds,
         keep_dir=args.keep,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
@@ -90,4 +98,11 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"{report['client_cpu_per_request_ms']} ms per request",
         f"  server peak RSS {report['peak_rss_mb']} MB   {_met(report, 'peak_rss_mb')}",
     ]
+    free = report.get("no_model")
+    if free:
+        lines.append(
+            f"  no model ({free['requests']} random decisions and profile edits, {free['errors']} errors): "
+            f"server CPU {free['server_cpu_per_request_ms']} ms per request, "
+            f"{free['requests_per_s']} requests/s, decide p50 {free['latency']['decide']['p50_s']:.3f} s"
+        )
     return lines

@@ -1,25 +1,36 @@
-"""``align bench serve``: concurrent API users against a live ``align serve`` on the embedded default.
+"""``align bench serve``: concurrent API users against a live ``align serve``, with the default settings.
 
-One run, four phases:
+One run, five phases, each its own process except the users:
 
-1. a fresh data directory (SQLite store, attribute definitions seeded, an admin and ``users`` users
-   with passwords);
-2. the backbone's own sequential throughput: persona decisions through the decision service in
-   this process, one after another (no server, no HTTP, no log) for ``calibrate_s`` seconds;
-3. the server (``python -m assistant serve`` on a free loopback port, the same settings) with
-   ``users`` ``gradio_client`` clients for ``seconds`` seconds, each alternating persona decisions
-   (three in four requests) and profile edits (one in four);
-4. the sequential throughput again (the machine may be busier or quieter than before: the mean of
-   both is the reference).
+1. a fresh data directory (SQLite store, attribute definitions seeded, an admin and ``users``
+   users with passwords);
+2. the backbone alone (``backbone_alone``, a subprocess with the server's settings): persona
+   decisions one after another through the decision service, no HTTP, no log;
+3. the server (``python -m assistant serve`` on a free loopback port, the same settings) and
+   ``users`` users, asyncio tasks of this process speaking Gradio's HTTP API
+   (``load_users``), first for ``overhead_s`` seconds with ``random`` decisions (no model: the
+   server's own cost per request, measured directly), then for ``seconds`` with persona decisions,
+   each user alternating three decisions and one profile edit;
+4. the backbone alone again (the machine may be busier or quieter than before: the mean of both
+   is the reference).
 
-``throughput_over_backbone`` = decisions per second through the server / decisions per second of
-the backbone alone. The embedded model answers one request at a time, so this is at most about 1:
-a value near 1 means the server (HTTP, queue, login, profile store, decision log) costs nothing
-measurable on top of the model.
+Where the time goes:
+
+- ``throughput_over_backbone`` = decisions per second through the server / of the backbone alone;
+  the embedded model answers one request at a time, so at most about 1;
+- it is about ``backbone_busy_share`` (the share of the window the model spent deciding, from the
+  decisions' own ``backbone_s``) / ``backbone_slowdown`` (the model's mean time per decision in the
+  server over alone: CPU contention with the server and the users);
+- ``server_cpu_per_decision_s`` (the server process's CPU over the window, /proc, all threads, per
+  decision; profile edits included) minus the backbone's own CPU per decision alone gives
+  ``server_other_cpu_ms``: what HTTP, the queue, log-in checks, the stores and the decision log cost;
+- ``client_cpu_s``: this process's CPU over the window (the users' cost, on the same machine);
+- ``no_model``: the random phase: the server's CPU per request and latencies with no model at all.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -27,45 +38,21 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alignment.errors import ConfigError
+from assistant.evaluation.load_users import LoadResult, Sample, run_load
+from assistant.evaluation.proc_stats import peak_rss_mb
 
-__all__ = ["SCENARIOS", "run_serve_bench"]
+__all__ = ["TARGETS", "run_serve_bench"]
 
 Progress = Callable[[str], None]
 
-# short scenarios: the load is about the server, not about long prompts
-SCENARIOS = [
-    ("Two patients, one medic. Who is treated first?", ["The soldier", "The civilian"]),
-    ("One ventilator is left. Who gets it?", ["The older patient", "The younger patient"]),
-    ("A fire in two rooms. Which room first?", ["The room with a child", "The room with two adults"]),
-    ("One seat left on the last boat. Who boards?", ["The doctor", "The injured stranger"]),
-]
-TARGETS = {"targets": {"fairness": 0.8}}
-PROGRESS_EVERY_S = 10.0
-
-
-@dataclass
-class _Sample:
-    kind: str  # "decide" or "profile"
-    seconds: float
-    error: str | None = None
-
-
-@dataclass
-class _Results:
-    samples: list[_Sample] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, sample: _Sample) -> None:
-        with self.lock:
-            self.samples.append(sample)
+# issue 16's targets
+TARGETS = {"throughput_over_backbone": 0.9, "server_other_cpu_ms": 50.0, "errors": 0, "peak_rss_mb": 700.0}
 
 
 def _free_port() -> int:
@@ -80,22 +67,6 @@ def _percentile(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
     return float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1])
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    """Peak resident set size of ``pid`` (VmHWM from /proc on Linux; else psutil's current RSS)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    try:
-        import psutil  # type: ignore[import-untyped,unused-ignore]
-
-        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
-    except Exception:
-        return None
 
 
 def _prepare_store(data_dir: Path, users: int) -> dict[str, str]:
@@ -119,32 +90,23 @@ def _prepare_store(data_dir: Path, users: int) -> dict[str, str]:
         store.close()
 
 
-def _sequential_rate(settings: Any, seconds: float, progress: Progress) -> tuple[float, int]:
-    """Persona decisions per second straight through the decision service, one at a time."""
-    from assistant.compose import build_service
-    from assistant.decisions.service import DecideRequest
-
-    service = build_service(settings)
-    try:
-
-        def one(i: int) -> None:
-            text, choices = SCENARIOS[i % len(SCENARIOS)]
-            service.decide(
-                DecideRequest(
-                    scenario=text, choices=choices, target=TARGETS["targets"], algorithm="persona", seed=i
-                )
-            )
-
-        one(0)  # load the model, warm the prompt cache
-        done, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds or done < 2:
-            one(done + 1)
-            done += 1
-        elapsed = time.perf_counter() - started
-    finally:
-        service.backbones.close()
-    progress(f"backbone alone: {done} decisions in {elapsed:.1f} s ({done / elapsed:.3f}/s)")
-    return done / elapsed, done
+def _backbone_alone(seconds: float, env: dict[str, str], cwd: Path, say: Progress) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.evaluation.backbone_alone", "--seconds", f"{seconds:g}"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600 + seconds,
+    )
+    if out.returncode != 0:
+        raise ConfigError(f"the backbone-alone run failed ({out.returncode}): {out.stderr[-2000:]}")
+    alone: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    say(
+        f"backbone alone: {alone['decisions']} decisions in {alone['seconds']:.1f} s "
+        f"({alone['rate']:.3f}/s, {alone['cpu_s'] / alone['decisions']:.2f} CPU s each)"
+    )
+    return alone
 
 
 def _start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -178,76 +140,122 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: flo
     raise ConfigError(f"align serve did not answer within {timeout:.0f} s; see {log}")
 
 
-def _user_loop(client: Any, name: str, index: int, deadline: float, results: _Results) -> None:
-    """Until the deadline: decide, decide, decide, edit the profile; every outcome recorded."""
-    profile = f"{name}-profile"
-    i = 0
-    while time.monotonic() < deadline:
-        kind = "profile" if i % 4 == 3 else "decide"
-        started = time.perf_counter()
-        error = None
-        try:
-            if kind == "profile":
-                value = round(((index + i) % 11) / 10, 1)
-                client.predict(
-                    {"name": profile, "set_targets": {"fairness": value}}, api_name="/update_profile"
-                )
-            else:
-                text, choices = SCENARIOS[(index + i) % len(SCENARIOS)]
-                answer = client.predict(
-                    {
-                        "scenario": text,
-                        "choices": choices,
-                        "profile": profile,
-                        "algorithm": "persona",
-                        "seed": index * 1000 + i,
-                    },
-                    api_name="/decide",
-                )
-                if answer.get("choice") not in choices:
-                    error = f"decision outside the choices: {answer.get('choice')!r}"
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-        results.add(_Sample(kind, time.perf_counter() - started, error))
-        i += 1
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
-def _load(url: str, users: dict[str, str], seconds: float, progress: Progress) -> tuple[_Results, float]:
-    from gradio_client import Client
+def _mean(values: list[int]) -> float | None:
+    return round(statistics.fmean(values), 1) if values else None
 
-    clients = []
-    for name, password in users.items():
-        client = Client(url, auth=(name, password), verbose=False)
-        client.predict(
-            {"name": f"{name}-profile", "description": "bench user", **TARGETS}, api_name="/create_profile"
-        )
-        clients.append(client)
-    # warm-up: the server loads the model on its first decision, outside the measured window
-    text, choices = SCENARIOS[0]
-    clients[0].predict(
-        {"scenario": text, "choices": choices, **TARGETS, "algorithm": "persona"}, api_name="/decide"
-    )
-    results = _Results()
-    started = time.monotonic()
-    deadline = started + seconds
-    threads = [
-        threading.Thread(target=_user_loop, args=(c, n, i, deadline, results), daemon=True)
-        for i, (c, n) in enumerate(zip(clients, users, strict=True))
-    ]
-    for t in threads:
-        t.start()
-    while any(t.is_alive() for t in threads):
-        for t in threads:
-            t.join(timeout=PROGRESS_EVERY_S / len(threads))
-        with results.lock:
-            n, errors = len(results.samples), sum(1 for s in results.samples if s.error)
-        progress(f"load: {time.monotonic() - started:.0f} s, {n} requests, {errors} errors")
-        if time.monotonic() > deadline + 600:
-            raise ConfigError("the load did not finish within 10 minutes of its end; the server is stuck")
-    elapsed = time.monotonic() - started
-    for c in clients:
-        c.close()
-    return results, elapsed
+
+def _latency(samples: list[Sample]) -> dict[str, Any]:
+    ok = [s.seconds for s in samples if s.error is None]
+    return {"n": len(ok), "p50_s": round(_percentile(ok, 50), 3), "p95_s": round(_percentile(ok, 95), 3)}
+
+
+def _server_settings() -> dict[str, Any]:
+    """What the server runs with (resolved as ``align serve`` resolves it)."""
+    from assistant.backbones.serving import for_serving, queue_concurrency
+    from assistant.settings import load_settings
+
+    settings = for_serving(load_settings())
+    backbone = settings.backbones[settings.default_backbone]
+    return {
+        "backbone": settings.default_backbone,
+        "backbone_type": backbone.type,
+        "n_threads": backbone.options().get("n_threads"),
+        "queue_concurrency": queue_concurrency(settings),
+        "max_queue": settings.max_queue,
+        "cpus": os.cpu_count(),
+    }
+
+
+def _no_model(load: LoadResult) -> dict[str, Any]:
+    """The random phase: what the server costs per request when no model runs."""
+    n = len(load.samples)
+    cpu = load.server_cpu_s
+    return {
+        "seconds": round(load.elapsed_s, 2),
+        "requests": n,
+        "errors": sum(1 for s in load.samples if s.error),
+        "requests_per_s": round(n / load.elapsed_s, 2) if load.elapsed_s else 0.0,
+        "server_cpu_per_request_ms": None if cpu is None or not n else round(1000 * cpu / n, 1),
+        "client_cpu_per_request_ms": round(1000 * load.client_cpu_s / max(1, n), 1),
+        "latency": {
+            "decide": _latency([s for s in load.samples if s.kind == "decide"]),
+            "profile": _latency([s for s in load.samples if s.kind == "profile"]),
+        },
+    }
+
+
+def _report(
+    users: int, seconds: float, load: LoadResult, alone: list[dict[str, Any]], peak: float | None
+) -> dict[str, Any]:
+    samples = load.samples
+    decisions = [s for s in samples if s.kind == "decide" and s.error is None]
+    errors = [s for s in samples if s.error]
+    n_dec = len(decisions)
+    alone_n = sum(a["decisions"] for a in alone)
+    backbone_rps = statistics.fmean(a["rate"] for a in alone)
+    server_rps = n_dec / load.elapsed_s
+    ratio = server_rps / backbone_rps if backbone_rps else 0.0
+    alone_backbone_s = [s for a in alone for s in a["backbone_s"]]
+    server_backbone_s = [s.backbone_s for s in decisions if s.backbone_s is not None]
+    mean_alone = statistics.fmean(alone_backbone_s) if alone_backbone_s else 0.0
+    mean_server = statistics.fmean(server_backbone_s) if server_backbone_s else 0.0
+    backbone_cpu = sum(a["cpu_s"] for a in alone) / alone_n if alone_n else 0.0
+    server_cpu = load.server_cpu_s / n_dec if load.server_cpu_s is not None and n_dec else None
+    other_ms = (server_cpu - backbone_cpu) * 1000 if server_cpu is not None else None
+    report: dict[str, Any] = {
+        "users": users,
+        "seconds": seconds,
+        "elapsed_s": round(load.elapsed_s, 2),
+        "requests": len(samples),
+        "decisions": n_dec,
+        "profile_edits": sum(1 for s in samples if s.kind == "profile" and s.error is None),
+        "errors": len(errors),
+        "error_samples": sorted({s.error for s in errors if s.error})[:5],
+        "latency": {
+            "all": _latency(samples),
+            "decide": _latency([s for s in samples if s.kind == "decide"]),
+            "profile": _latency([s for s in samples if s.kind == "profile"]),
+        },
+        "throughput_rps": round(server_rps, 4),
+        "backbone_rps": round(backbone_rps, 4),
+        "backbone_rps_before_after": [round(a["rate"], 4) for a in alone],
+        "backbone_decisions": alone_n,
+        "throughput_over_backbone": round(ratio, 3),
+        "backbone_busy_share": round(sum(server_backbone_s) / load.elapsed_s, 3),
+        "backbone_s_mean": {"server": round(mean_server, 4), "alone": round(mean_alone, 4)},
+        "backbone_slowdown": round(mean_server / mean_alone, 3) if mean_alone else None,
+        # the same work both ways: the same prompts, so the same tokens per decision
+        "tokens_per_decision": {
+            "server": _mean([s.tokens for s in decisions if s.tokens is not None]),
+            "alone": _mean([t for a in alone for t in a["tokens"]]),
+        },
+        "server_cpu_s": None if load.server_cpu_s is None else round(load.server_cpu_s, 2),
+        "server_cpu_per_decision_s": None if server_cpu is None else round(server_cpu, 4),
+        "backbone_cpu_per_decision_s": round(backbone_cpu, 4),
+        "server_other_cpu_ms": None if other_ms is None else round(other_ms, 1),
+        "client_cpu_s": round(load.client_cpu_s, 2),
+        "client_cpu_per_request_ms": round(1000 * load.client_cpu_s / max(1, len(samples)), 1),
+        "peak_rss_mb": peak,
+        "load_average_1min_end": round(os.getloadavg()[0], 2),
+    }
+    report["p50_s"], report["p95_s"] = report["latency"]["all"]["p50_s"], report["latency"]["all"]["p95_s"]
+    met_other = other_ms is not None and other_ms <= TARGETS["server_other_cpu_ms"]
+    report["targets"] = {
+        "errors": {"target": 0, "met": report["errors"] == 0},
+        "throughput_over_backbone": {"target": 0.9, "met": ratio >= TARGETS["throughput_over_backbone"]},
+        "server_other_cpu_ms": {"target": TARGETS["server_other_cpu_ms"], "met": met_other},
+        "peak_rss_mb": {"target": TARGETS["peak_rss_mb"], "met": peak is not None and peak <= 700.0},
+    }
+    return report
 
 
 def run_serve_bench(
@@ -255,6 +263,7 @@ def run_serve_bench(
     users: int = 16,
     seconds: float = 60.0,
     calibrate_s: float | None = None,
+    overhead_s: float = 15.0,
     progress: Progress | None = None,
     keep_dir: bool = False,
 ) -> dict[str, Any]:
@@ -265,14 +274,12 @@ def run_serve_bench(
         raise ConfigError("--users must be at least 1")
     if seconds <= 0:
         raise ConfigError("--seconds must be positive")
+    if overhead_s < 0:
+        raise ConfigError("--no-model-seconds must be 0 or more")
     say = progress or (lambda _line: None)
-    calibrate = calibrate_s if calibrate_s is not None else max(5.0, min(30.0, seconds / 4))
+    calibrate = calibrate_s if calibrate_s is not None else max(8.0, min(40.0, seconds / 3))
     data_dir = Path(tempfile.mkdtemp(prefix="align-bench-serve-"))
-    env = {
-        **os.environ,
-        "ALIGN_DATA_DIR": str(data_dir),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
+    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("ALIGN_DATABASE_URL", None)  # the bench's own SQLite store
     try:
         settings = load_settings(data_dir=data_dir, database_url=None)
@@ -281,58 +288,25 @@ def run_serve_bench(
                 f"max_queue {settings.max_queue} is below --users {users}; raise ALIGN_MAX_QUEUE"
             )
         accounts = _prepare_store(data_dir, users)
-        say(f"data dir {data_dir}; {users} users; backbone {settings.default_backbone}")
-        rate_before, n_before = _sequential_rate(settings, calibrate / 2, say)
+        server = _server_settings()
+        say(f"data dir {data_dir}; {users} users; server settings {server}")
+        alone = [_backbone_alone(calibrate / 2, env, data_dir, say)]
         proc, url, log = _start_server(data_dir, env)
         try:
             _wait_ready(proc, url, log)
             say(f"server {url} (pid {proc.pid}) ready; {users} users for {seconds:g} s")
-            results, elapsed = _load(url, accounts, seconds, say)
-            peak = _peak_rss_mb(proc.pid)
+            phases = [("random", overhead_s)] if overhead_s > 0 else []
+            *no_model, load = run_load(url, accounts, [*phases, ("persona", seconds)], proc.pid, say)
+            peak = peak_rss_mb(proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        rate_after, n_after = _sequential_rate(settings, calibrate / 2, say)
+            _stop(proc)
+        alone.append(_backbone_alone(calibrate / 2, env, data_dir, say))
     finally:
         if not keep_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
-    samples = results.samples
-    decisions = [s for s in samples if s.kind == "decide" and s.error is None]
-    errors = [s for s in samples if s.error]
-    latencies = [s.seconds for s in samples if s.error is None]
-    decide_latencies = [s.seconds for s in decisions]
-    backbone_rps = (rate_before + rate_after) / 2
-    server_rps = len(decisions) / elapsed
-    ratio = server_rps / backbone_rps if backbone_rps else 0.0
-    report: dict[str, Any] = {
-        "users": users,
-        "seconds": seconds,
-        "elapsed_s": round(elapsed, 2),
-        "requests": len(samples),
-        "decisions": len(decisions),
-        "profile_edits": sum(1 for s in samples if s.kind == "profile" and s.error is None),
-        "errors": len(errors),
-        "error_samples": sorted({s.error for s in errors if s.error})[:5],
-        "p50_s": round(_percentile(latencies, 50), 3),
-        "p95_s": round(_percentile(latencies, 95), 3),
-        "decide_p50_s": round(_percentile(decide_latencies, 50), 3),
-        "decide_p95_s": round(_percentile(decide_latencies, 95), 3),
-        "throughput_rps": round(server_rps, 4),
-        "backbone_rps": round(backbone_rps, 4),
-        "backbone_rps_before_after": [round(rate_before, 4), round(rate_after, 4)],
-        "backbone_decisions": n_before + n_after,
-        "throughput_over_backbone": round(ratio, 3),
-        "peak_rss_mb": peak,
-        "max_queue": settings.max_queue,
-    }
-    report["targets"] = {
-        "errors": {"target": 0, "met": report["errors"] == 0},
-        "throughput_over_backbone": {"target": 0.9, "met": ratio >= 0.9},
-    }
+    report = _report(users, seconds, load, alone, peak)
+    report["no_model"] = _no_model(no_model[0]) if no_model else None
+    report["server_settings"] = server
     if keep_dir:
         report["data_dir"] = str(data_dir)
     return report

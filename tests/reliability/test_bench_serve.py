@@ -1,6 +1,6 @@
-"""``align bench serve`` for a few seconds with few users: the report's shape, and no errors.
+"""``align bench serve`` for a few seconds with few users, default settings: the report's shape, no errors.
 
-Not a timed test: the 16-user, 60-second figures are in README (Reliability)."""
+Not a timed test: the 16-user, 60-second figures are in README (Reliability) and docs/perf/."""
 
 import json
 import os
@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from assistant.cli.bench_serve import summary_lines
+
 ALIGN = str(Path(sys.executable).parent / "align")
 
 
 @pytest.mark.model
 @pytest.mark.timeout(600)
 def test_bench_serve_short_run_has_no_errors(tmp_path):
-    env = {
-        **os.environ,
-        "ALIGN_DATA_DIR": str(tmp_path / "unused"),
-        "ALIGN_BACKBONES": json.dumps({"embedded": {"type": "llamacpp", "n_threads": 1, "n_ctx": 2048}}),
-    }
+    env = {**os.environ, "ALIGN_DATA_DIR": str(tmp_path / "unused")}
+    env.pop("ALIGN_BACKBONES", None)  # the defaults, as a user gets them
+    args = ["--users", "3", "--seconds", "6", "--calibrate-seconds", "4", "--no-model-seconds", "4"]
     out = subprocess.run(
-        [ALIGN, "bench", "serve", "--users", "3", "--seconds", "6", "--calibrate-seconds", "4", "--json"],
+        [ALIGN, "bench", "serve", *args, "--json"],
         capture_output=True,
         text=True,
         env=env,
@@ -31,15 +31,30 @@ def test_bench_serve_short_run_has_no_errors(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
-    for key in ("errors", "requests", "throughput_over_backbone", "p95_s", "peak_rss_mb"):
-        assert key in report, key
     assert report["errors"] == 0, report["error_samples"]
     assert report["requests"] >= 3 and report["decisions"] >= 1
     assert report["decisions"] + report["profile_edits"] == report["requests"]
-    assert 0 < report["p50_s"] <= report["p95_s"]
+    decide = report["latency"]["decide"]
+    assert decide["n"] == report["decisions"] and 0 < decide["p50_s"] <= decide["p95_s"]
     assert report["throughput_over_backbone"] > 0 and report["backbone_rps"] > 0
+    assert len(report["backbone_rps_before_after"]) == 2
+    # where the time goes: the model's own time per decision in the server and alone, the server's
+    # CPU (all threads) per decision and the backbone's alone, and this process's own CPU
+    assert report["backbone_s_mean"]["server"] > 0 and report["backbone_s_mean"]["alone"] > 0
+    assert 0 < report["backbone_busy_share"] <= 1.05
+    assert report["server_cpu_per_decision_s"] > 0 and report["backbone_cpu_per_decision_s"] > 0
+    assert report["server_other_cpu_ms"] is not None
+    assert report["client_cpu_s"] > 0
     assert report["peak_rss_mb"] > 100  # the server holds the model
-    assert "backbone alone" in out.stderr and "load:" in out.stderr
+    free = report["no_model"]
+    assert free["requests"] >= 3 and free["errors"] == 0 and free["server_cpu_per_request_ms"] > 0
+    settings = report["server_settings"]
+    assert settings["backbone_type"] == "llamacpp" and settings["n_threads"] >= 1
+    assert settings["queue_concurrency"] >= 4
+    assert "backbone alone:" in out.stderr and "phase persona" in out.stderr
+    words = "\n".join(summary_lines(report))  # what `align bench serve` prints without --json
+    for figure in ("throughput", "server CPU per decision", "users' CPU", "peak RSS", "no model"):
+        assert figure in words, words
 
 
 def test_bench_serve_rejects_bad_arguments(tmp_path):

@@ -1,0 +1,52 @@
+"""CPU and memory of a process from ``/proc`` (Linux), for the serve benchmark.
+
+``cpu_seconds(pid)`` is user + system time of every thread of the process (llama.cpp's worker
+threads included); ``own_cpu_seconds()`` the same for this process. Off Linux, psutil if present.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+__all__ = ["cpu_seconds", "own_cpu_seconds", "peak_rss_mb"]
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (all its threads), or None if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        import psutil  # type: ignore[import-untyped,unused-ignore]
+
+        times = psutil.Process(pid).cpu_times()
+        return float(times.user + times.system)
+    except Exception:
+        return None
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all threads)."""
+    return time.process_time()
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident set size of ``pid`` (VmHWM from /proc on Linux; else psutil's current RSS)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    try:
+        import psutil  # type: ignore[import-untyped,unused-ignore]
+
+        return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
+    except Exception:
+        return None
