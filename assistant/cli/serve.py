@@ -36,8 +36,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--concurrency",
         type=int,
-        default=4,
-        help="requests handled at once (the embedded model still runs one)",
+        help="requests of one endpoint handled at once (default: 4, or the largest max_concurrency of "
+        "an OpenAI-compatible backbone; the embedded model still runs one at a time)",
     )
     p.set_defaults(handler=run)
 
@@ -103,10 +103,15 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
 
     if not 1 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a port number (1-65535)")
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
+    from assistant.backbones.serving import for_serving, queue_concurrency
+
+    cli.settings = for_serving(cli.settings)  # llama.cpp leaves a core to the server (docs/perf/)
+    concurrency = args.concurrency or queue_concurrency(cli.settings)
     app = build_app(cli, args.host, args.datasets, args.eval_limit)
     from assistant.health import health_routes
+    from assistant.web.gradio_tuning import lean_sessions, tune_queue
     from assistant.web.guards import guard_middleware, sessions_lifespan
     from assistant.web.security import health_details, security_middleware
     from ui.app import build_demo
@@ -115,7 +120,8 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     demo.delete_cache = (600, 3600)  # uploads never used, and Gradio's copies, go after an hour
     # past max_queue waiting requests a caller gets HTTP 503 "Queue is full" (gradio_client:
     # QueueError "Queue is full! Please try again.") instead of piling up
-    demo.queue(default_concurrency_limit=args.concurrency, max_size=app.service.settings.max_queue)
+    demo.queue(default_concurrency_limit=concurrency, max_size=app.service.settings.max_queue)
+    tune_queue(demo)  # Gradio's monitoring summary: not rebuilt after every request
     mode = "single local-user mode (no login)" if app.local_mode else "login required"
     print(f"align serve: http://{args.host}:{args.port} ({mode})", flush=True)
     # SIGTERM (docker stop, an orchestrator) stops the server as Ctrl-C does, so `finally` runs
@@ -137,10 +143,10 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
             app_kwargs={
                 "routes": [
                     *health_routes(app.service.settings, details=health_details(app)),
-                    *openai_routes(app, args.concurrency),  # /v1, for chat apps (README)
+                    *openai_routes(app, concurrency),  # /v1, for chat apps (README)
                 ],
                 "middleware": [*security_middleware(app), *guard_middleware(app)],
-                "lifespan": sessions_lifespan(app),
+                "lifespan": lean_sessions(sessions_lifespan(app)),  # API calls copy no UI config
             },
         )
     finally:
