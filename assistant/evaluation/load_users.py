@@ -12,11 +12,10 @@ seconds and this process's are read at the start and the end of each phase.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import httpx
 
 from assistant.evaluation.backbone_alone import SCENARIOS, TARGET, persona_request
 from assistant.evaluation.gradio_http import GradioUser
@@ -122,10 +121,8 @@ async def _run(
     say: Callable[[str], None],
 ) -> list[LoadResult]:
     n = len(accounts)
-    limits = httpx.Limits(max_connections=4 * n + 8, max_keepalive_connections=4 * n + 8)
-    timeout = httpx.Timeout(120.0, connect=10.0)  # the event stream sends a heartbeat every 15 s
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-        users = [GradioUser(client, url) for _ in accounts]
+    async with contextlib.AsyncExitStack() as stack:
+        users = [await stack.enter_async_context(GradioUser(url)) for _ in accounts]
         for user, (name, password) in zip(users, accounts.items(), strict=True):
             await user.login(name, password)
             await user.call(
