@@ -30,15 +30,19 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     lives in that schema; the tests use it to run in a fresh schema each.
     """
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
+    sqlite = parsed.get_backend_name() == "sqlite"
+    # a server's connections can drop (restarts, pg_terminate_backend): test each one as it leaves the
+    # pool; a SQLite connection is a file this process holds, and the test (SELECT 1) would cost a
+    # round trip on every transaction, several per request (docs/perf/serve-profile.md)
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": not sqlite}
+    if sqlite:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 5}
     elif schema is not None:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     engine = create_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
