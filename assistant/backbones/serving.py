@@ -15,15 +15,41 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
-__all__ = ["MIN_CONCURRENCY", "backbone_concurrency", "for_serving", "queue_concurrency", "serving_threads"]
+__all__ = [
+    "MAX_SERVING_THREADS",
+    "MIN_CONCURRENCY",
+    "backbone_concurrency",
+    "for_serving",
+    "queue_concurrency",
+    "serving_threads",
+    "usable_cpus",
+]
 
 MIN_CONCURRENCY = 4
 
 
+MAX_SERVING_THREADS = 8
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: a container's cpuset), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def serving_threads(cpus: int | None = None) -> int:
-    """llama.cpp threads of the embedded model in a server on ``cpus`` cores (default: this machine)."""
-    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
-    return max(1, cpus)
+    """llama.cpp threads of the embedded model in a server on ``cpus`` cores (default: usable_cpus()).
+
+    One core is left to the server: llama.cpp's threads meet at a barrier after every step, so one of
+    them preempted by the server's own threads (HTTP, the queue, the database) stalls the whole step;
+    on 2 cores one thread serves more decisions per second than two (docs/perf/serve-profile.md).
+    At most ``MAX_SERVING_THREADS``: a small model's generation is bound by memory bandwidth well
+    before that, and every further thread adds barrier waits.
+    """
+    cpus = cpus if cpus is not None else usable_cpus()
+    return max(1, min(cpus - 1, MAX_SERVING_THREADS))
 
 
 def for_serving(settings: Settings) -> Settings:

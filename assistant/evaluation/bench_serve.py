@@ -160,7 +160,7 @@ def _latency(samples: list[Sample]) -> dict[str, Any]:
 
 def _server_settings() -> dict[str, Any]:
     """What the server runs with (resolved as ``align serve`` resolves it)."""
-    from assistant.backbones.serving import for_serving, queue_concurrency
+    from assistant.backbones.serving import for_serving, queue_concurrency, usable_cpus
     from assistant.settings import load_settings
 
     settings = for_serving(load_settings())
@@ -171,7 +171,7 @@ def _server_settings() -> dict[str, Any]:
         "n_threads": backbone.options().get("n_threads"),
         "queue_concurrency": queue_concurrency(settings),
         "max_queue": settings.max_queue,
-        "cpus": os.cpu_count(),
+        "cpus": usable_cpus(),
     }
 
 

@@ -10,6 +10,8 @@ from gradio.state_holder import SessionState, StateHolder
 from assistant.web.gradio_tuning import (
     ANALYTICS_EVENTS,
     ANALYTICS_EVERY,
+    POLL_S,
+    PROGRESS_S,
     LeanSessionState,
     LeanStateHolder,
     tune_queue,
@@ -58,16 +60,17 @@ def test_lean_state_holder_makes_lean_sessions() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # Gradio's own pandas calls
-def test_tune_queue_bounds_the_monitoring_summary() -> None:
+def test_tune_queue_polls_less_and_bounds_the_monitoring_summary() -> None:
     demo = _demo()
     demo.queue()
     queue = demo._queue
     # the attributes Gradio's queue reads (a rename in Gradio would leave the tuning without effect)
     assert queue.ANALYTICS_MAX_EVENTS == 10000 and queue.ANAYLTICS_CACHE_FREQUENCY == 1
+    assert queue.sleep_when_free == 0.001 and queue.progress_update_sleep_when_free == 0.01
     tune_queue(demo)
-    assert (
-        queue.ANALYTICS_MAX_EVENTS == ANALYTICS_EVENTS and queue.ANAYLTICS_CACHE_FREQUENCY == ANALYTICS_EVERY
-    )
+    assert queue.ANALYTICS_MAX_EVENTS == ANALYTICS_EVENTS
+    assert queue.ANAYLTICS_CACHE_FREQUENCY == ANALYTICS_EVERY
+    assert queue.sleep_when_free == POLL_S and queue.progress_update_sleep_when_free == PROGRESS_S
     record = {
         "time": 0.0,
         "status": "success",
