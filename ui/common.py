@@ -12,7 +12,7 @@ import gradio as gr
 
 from alignment.errors import AlignError
 from assistant.app import AppService
-from assistant.app.messages import for_people
+from assistant.decisions.messages import for_people
 from profiles.schemas import Actor
 
 __all__ = ["acting", "guarded", "session_token"]

@@ -2,32 +2,39 @@
 with their uncertainty, saved as your profile. The answers so far live in the browser session
 (``gr.State``); the facade is stateless and replays them on each call."""
 
-from typing import Any
+from typing import Any, TypedDict
 
 import gradio as gr
 
 from assistant.app import AppService
-from assistant.app.calibration import CalibrationStep
+from assistant.app.calibration import CalibrationStep, EstimatePublic
 from assistant.app.schemas import CalibrateRequest
 from ui.common import acting, guarded
 
 __all__ = ["build_calibrate_tab", "estimate_markdown"]
 
 
-def estimate_markdown(estimate: dict[str, Any], title: str) -> str:
-    rows = estimate.get("attributes") or {}
+class AnswerSent(TypedDict):
+    """One answer as the browser session keeps it and sends it (a ``CalibrationAnswer`` once parsed)."""
+
+    dilemma_id: str
+    choice: int | None
+
+
+def estimate_markdown(estimate: EstimatePublic, title: str) -> str:
+    rows = estimate.attributes
     if not rows:
         return f"**{title}**\n\n_No answer has touched any attribute yet._"
     lines = [
-        f"**{title}** (from {estimate['answers']} answers)",
+        f"**{title}** (from {estimate.answers} answers)",
         "",
         "| attribute | value | 90% interval | sd | direction |",
         "|---|---|---|---|---|",
     ]
     for name, e in rows.items():
         lines.append(
-            f"| {name} | {e['value']:.2f} | [{e['low']:.2f}, {e['high']:.2f}] | {e['sd']:.2f} | "
-            f"{e['direction']} ({e['confidence']:.0%}) |"
+            f"| {name} | {e.value:.2f} | [{e.low:.2f}, {e.high:.2f}] | {e.sd:.2f} | "
+            f"{e.direction} ({e.confidence:.0%}) |"
         )
     return "\n".join(lines)
 
@@ -55,7 +62,7 @@ def build_calibrate_tab(app: AppService) -> None:
     answers = gr.State([])
     current = gr.State(None)
 
-    def show(state: CalibrationStep, got: list[dict[str, Any]], saved: str = "") -> tuple[Any, ...]:
+    def show(state: CalibrationStep, got: list[AnswerSent], saved: str = "") -> tuple[Any, ...]:
         d = state.dilemma
         done = d is None
         head = f"Answered {state.answered} of {state.count}."
@@ -75,7 +82,7 @@ def build_calibrate_tab(app: AppService) -> None:
 
     outputs = [answers, current, progress, dilemma, choice, answer, skip, result]
 
-    def finish(request: gr.Request, got: list[dict[str, Any]], k: int, profile: str) -> tuple[Any, ...]:
+    def finish(request: gr.Request, got: list[AnswerSent], k: int, profile: str) -> tuple[Any, ...]:
         actor = acting(app, request)
         state = app.calibration.next(
             actor, app.parse(CalibrateRequest, {"answers": got, "count": k}, actor=actor)
@@ -94,7 +101,7 @@ def build_calibrate_tab(app: AppService) -> None:
     @guarded
     def on_answer(
         picked: int | None,
-        got: list[dict[str, Any]],
+        got: list[AnswerSent],
         cur: str | None,
         k: float | None,
         profile: str,
@@ -108,7 +115,7 @@ def build_calibrate_tab(app: AppService) -> None:
 
     @guarded
     def on_skip(
-        got: list[dict[str, Any]], cur: str | None, k: float | None, profile: str, request: gr.Request
+        got: list[AnswerSent], cur: str | None, k: float | None, profile: str, request: gr.Request
     ) -> tuple[Any, ...]:
         if cur is None:
             raise gr.Error("Press Start first.", print_exception=False)

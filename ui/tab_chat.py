@@ -7,12 +7,14 @@ from typing import Any
 
 import gradio as gr
 
+from alignment.models import Decision
+from alignment.prompts import label_of
 from assistant.app import AppService
 from assistant.app.packs import group_by_pack
 from assistant.app.replies import OptionsReply
 from assistant.app.schemas import ChatRequest, ConversationRequest, FeedbackRequest, OwnerRequest
 from assistant.app.service import SUGGESTIONS
-from assistant.decisions.chat import DEFAULT_VALUE, ChatUpdate
+from assistant.decisions.chat import DEFAULT_VALUE, AttributeSuggestion, ChatUpdate
 from profiles.schemas import Actor, AttributePublic
 from ui.common import acting, guarded
 
@@ -38,14 +40,11 @@ def _conversation_choices(app: AppService, actor: Actor) -> list[tuple[str, str]
     return [(NEW, "")] + [(f"#{c.id} {c.title[:60]}", str(c.id)) for c in rows]
 
 
-def _feedback_updates(log_id: int | None, decision: dict[str, Any] | None = None) -> tuple[Any, ...]:
+def _feedback_updates(log_id: int | None, decision: Decision | None = None) -> tuple[Any, ...]:
     """(decision id, feedback row, would-choose dropdown, status) after an answer."""
     if log_id is None or decision is None:
         return None, gr.update(visible=False), gr.update(), ""
-    options = [
-        (f"({chr(ord('A') + s['index'])}) {s['choice']}", int(s["index"]))
-        for s in decision.get("scores") or []
-    ]
+    options = [(f"({label_of(s.index)}) {s.choice}", s.index) for s in decision.scores]
     return log_id, gr.update(visible=True), gr.update(choices=options, value=None), ""
 
 
@@ -146,17 +145,15 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         feedback_status = gr.Markdown("", elem_id="chat-feedback-status")
     cid = gr.State(None)
     decision_id = gr.State(None)
-    suggested = gr.State([])  # the suggestions of the last answer (dicts), for the buttons
+    suggested = gr.State([])  # the suggestions of the last answer (AttributeSuggestion), for the buttons
     asked = gr.State("")  # the message they answered, put back in the box when one is picked
 
     def suggestion_updates(update: ChatUpdate, text: str) -> tuple[Any, ...]:
         """(row, buttons..., suggested, asked) after an answer: shown when it asks for values."""
         asking = update.kind == "suggest"
-        rows = [s.model_dump() for s in update.suggestions] if asking else []
+        rows = list(update.suggestions) if asking else []
         buttons = [
-            gr.update(value=f"+ {rows[i]['label']}", visible=True)
-            if i < len(rows)
-            else gr.update(visible=False)
+            gr.update(value=f"+ {rows[i].label}", visible=True) if i < len(rows) else gr.update(visible=False)
             for i in range(len(suggest_buttons))
         ]
         return (gr.update(visible=asking), *buttons, rows, text if asking else "")
@@ -171,16 +168,15 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
             for name, slider in zip(g.names, g.sliders, strict=True)
             if name in (data[g.box] or [])
         }
-        payload: dict[str, Any] = {
+        picked = data[profile] if data[profile] and data[profile] != SLIDERS else None
+        payload = {  # parsed as a ChatRequest at the UI's edge (measured like an API call)
             "message": text,
             "conversation_id": data[cid],
             "algorithm": data[algorithm] or None,  # the default entry: the service's default decider
             "backbone": data[backbone],
+            "profile": picked,
+            "targets": None if picked else targets or None,  # a picked profile wins over the sliders
         }
-        if data[profile] and data[profile] != SLIDERS:
-            payload["profile"] = data[profile]
-        elif targets:
-            payload["targets"] = targets
         history = [*(data[chatbot] or []), {"role": "user", "content": text}]
         update = None
         for update in app.decisions.chat_stream(actor, app.parse(ChatRequest, payload, actor=actor)):
@@ -232,16 +228,16 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         back in the box: one press of Send asks again."""
 
         def pick(data: dict) -> dict[Any, Any]:
-            rows = data[suggested] or []
-            if index >= len(rows) or rows[index]["name"] not in where:
+            rows: list[AttributeSuggestion] = data[suggested] or []
+            if index >= len(rows) or rows[index].name not in where:
                 return {}
             row = rows[index]
-            g, i = where[row["name"]]
+            g, i = where[row.name]
             ticked = list(data[g.box] or [])
             out: dict[Any, Any] = {values: gr.update(open=True), g.accordion: gr.update(open=True)}
-            if row["name"] not in ticked:
-                out[g.box] = gr.update(value=[*ticked, row["name"]])
-                out[g.sliders[i]] = gr.update(value=float(row["value"]), visible=True)
+            if row.name not in ticked:
+                out[g.box] = gr.update(value=[*ticked, row.name])
+                out[g.sliders[i]] = gr.update(value=row.value, visible=True)
             out[suggest_buttons[index]] = gr.update(visible=False)
             if not (data[message] or "").strip():
                 out[message] = gr.update(value=data[asked])
@@ -276,10 +272,10 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         actor = acting(app, request)
         said = {"decision_id": log_id, "agree": agree, "would_choose": None if agree else choice}
         result = app.feedback.give(actor, app.parse(FeedbackRequest, said, actor=actor))
-        cal = result.calibration or {}
+        cal = result.calibration
         note = (
-            f" Profile **{cal['profile']}** re-estimated from {cal['answers']} answers."
-            if cal.get("updated")
+            f" Profile **{cal.profile}** re-estimated from {cal.answers} answers."
+            if cal is not None and cal.updated
             else ""
         )
         return f"Thanks: noted that you would choose **{result.chosen}**; I will remember it.{note}"

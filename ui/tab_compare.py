@@ -73,12 +73,15 @@ def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
                 values = {k: float(v) for k, v in parse_assignments(data[targets] or "").items()}
             except ValueError as exc:
                 raise InputError(f"targets: {exc}") from None
-            column: dict[str, Any] = {"algorithm": data[algo], "backbone": data[back]}
-            if data[prof] and data[prof] != NO_PROFILE:
-                column["profile"] = data[prof]
-            if values:
-                column["targets"] = values
-            cols.append(column)
+            picked = data[prof] if data[prof] and data[prof] != NO_PROFILE else None
+            cols.append(  # as sent (and exported): a profile or targets only when given
+                {
+                    "algorithm": data[algo],
+                    "backbone": data[back],
+                    **({"profile": picked} if picked else {}),
+                    **({"targets": values} if values else {}),
+                }
+            )
         payload = {
             "scenario": data[scenario],
             "choices": [c.strip() for c in (data[choices] or "").splitlines() if c.strip()],

@@ -48,8 +48,12 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
         if not names and not path:
             raise InputError("pick at least one dataset file (or upload one)")
         progress(0, desc="loading")
-        payload: dict[str, Any] = {"files": list(names or []), "algorithms": algos or ["persona"]}
-        payload.update(backbone=back, limit=int(n or 1))
+        payload = {
+            "files": list(names or []),
+            "algorithms": algos or ["persona"],
+            "backbone": back,
+            "limit": int(n or 1),
+        }
         with contextlib.ExitStack() as stack:
             uploads = [stack.enter_context(app.upload(actor, Path(path)))] if path else []
             req = app.parse(EvaluateRequest, payload, actor=actor)

@@ -1,23 +1,13 @@
-"""The app's facade (what the Gradio UI and its API call) and its request schemas.
+"""The app's facade (what the Gradio UI and its API call): ``AppService`` composes the parts, each
+taking its request schema (``assistant.app.schemas``) and answering a pydantic model
+(``assistant.app.replies`` or a store's ``*Public``).
 
-``AppService`` is imported on first use, so that importing a sibling module (``assistant.app.schemas``,
-``assistant.app.messages``, as the chat engine does) does not import the facade, which imports the chat
-engine: no import cycle.
+Nothing below the facade imports it: the decision layer (``assistant.decisions``) owns the schemas it
+takes (``DecisionInput``, ``ChatRequest``) and the words it says to people (``for_people``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from assistant.app.service import AppService
+from assistant.app.service import AppService
 
 __all__ = ["AppService"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "AppService":
-        from assistant.app.service import AppService
-
-        return AppService
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

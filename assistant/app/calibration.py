@@ -7,7 +7,7 @@ of attributes and shared by every session; a call costs one replay and one activ
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
@@ -16,38 +16,66 @@ from alignment.calibration import (
     CalibrationModel,
     Dilemma,
     DilemmaPool,
+    Direction,
     Posterior,
     calibration_dilemmas,
     usable_attributes,
 )
 from alignment.errors import InputError
 from assistant.app.schemas import CalibrateRequest
+from assistant.decisions.calibration import DilemmaItem, load_dilemma_items, save_estimate
+from assistant.settings import Settings
 from profiles.schemas import Actor, ProfilePublic
 from profiles.store import Store
 
-__all__ = ["AppCalibration", "CalibrationSaved", "CalibrationStep", "DilemmaPublic", "estimate_json"]
+__all__ = [
+    "AppCalibration",
+    "AttributeEstimatePublic",
+    "CalibrationSaved",
+    "CalibrationStep",
+    "DilemmaPublic",
+    "EstimatePublic",
+]
 
 SEED = 0
 
 
-def estimate_json(est: CalibrationEstimate) -> dict[str, Any]:
-    """The estimate with its uncertainty; attributes no answer touched are left out."""
-    return {
-        "answers": est.answers,
-        "attributes": {
-            n: {
-                "value": round(e.value, 3),
-                "sd": round(e.sd, 3),
-                "low": round(e.low, 3),
-                "high": round(e.high, 3),
-                "direction": e.direction,
-                "confidence": round(e.confidence, 3),
-                "evidence": e.evidence,
-            }
-            for n, e in est.attributes.items()
-            if e.evidence > 0
-        },
-    }
+class AttributeEstimatePublic(BaseModel):
+    """One attribute's estimate with its uncertainty (rounded to 3 places)."""
+
+    value: float
+    sd: float
+    low: float  # 90% credible interval
+    high: float
+    direction: Direction
+    confidence: float  # the probability of that direction
+    evidence: int  # answers whose dilemma scores the attribute
+
+
+class EstimatePublic(BaseModel):
+    """The estimate from the answers so far; attributes no answer touched are left out."""
+
+    answers: int
+    attributes: dict[str, AttributeEstimatePublic]
+
+    @classmethod
+    def of(cls, est: CalibrationEstimate) -> EstimatePublic:
+        return cls(
+            answers=est.answers,
+            attributes={
+                n: AttributeEstimatePublic(
+                    value=round(e.value, 3),
+                    sd=round(e.sd, 3),
+                    low=round(e.low, 3),
+                    high=round(e.high, 3),
+                    direction=e.direction,
+                    confidence=round(e.confidence, 3),
+                    evidence=e.evidence,
+                )
+                for n, e in est.attributes.items()
+                if e.evidence > 0
+            },
+        )
 
 
 class DilemmaPublic(BaseModel):
@@ -57,19 +85,19 @@ class DilemmaPublic(BaseModel):
 
 
 class CalibrationStep(BaseModel):
-    """The next dilemma (None when done) and the estimate so far (``estimate_json``)."""
+    """The next dilemma (None when done) and the estimate so far."""
 
     done: bool
     answered: int
     count: int
     attributes: list[str]
     dilemma: DilemmaPublic | None
-    estimate: dict[str, Any]
+    estimate: EstimatePublic
 
 
 class CalibrationSaved(BaseModel):
     profile: ProfilePublic
-    estimate: dict[str, Any]
+    estimate: EstimatePublic
 
 
 def _dilemma(d: Dilemma) -> DilemmaPublic:
@@ -79,17 +107,15 @@ def _dilemma(d: Dilemma) -> DilemmaPublic:
 class AppCalibration:
     """Save the estimate from your answers as your profile (default name 'calibrated')."""
 
-    def __init__(self, settings: Any, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self._settings = settings
         self._store = store
         self._lock = threading.Lock()
-        self._items: list[Any] | None = None
+        self._items: Sequence[DilemmaItem] | None = None
         self._origin = ""
         self._pools: dict[tuple[str, ...], tuple[Posterior, DilemmaPool]] = {}
 
     def _pool(self, attributes: list[str] | None) -> tuple[Posterior, DilemmaPool]:
-        from assistant.decisions.calibration import load_dilemma_items
-
         with self._lock:
             if self._items is None:
                 self._items, self._origin = load_dilemma_items(self._settings, "auto", None)
@@ -133,13 +159,11 @@ class AppCalibration:
             count=req.count,
             attributes=list(post.attributes),
             dilemma=_dilemma(nxt) if nxt is not None else None,
-            estimate=estimate_json(post.estimate(with_map=False)),
+            estimate=EstimatePublic.of(post.estimate(with_map=False)),
         )
 
     def save(self, actor: Actor, req: CalibrateRequest) -> CalibrationSaved:
         """Save the estimate as the actor's profile ``req.name``, with the answers behind it."""
-        from assistant.decisions.calibration import save_estimate
-
         post, _, _, answered = self.replay(req)
         if not answered:
             raise InputError("answer at least one dilemma before saving")
@@ -153,4 +177,4 @@ class AppCalibration:
             [a.model_dump(mode="json") for a in post.answers],
             SEED,
         )
-        return CalibrationSaved(profile=profile, estimate=estimate_json(est))
+        return CalibrationSaved(profile=profile, estimate=EstimatePublic.of(est))

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
-from alignment.models import Scenario
+from alignment.models import Attribute, Scenario
 from alignment.suggest import attribute_text, rank_attributes, rank_by_words, situation_text
-from assistant.app.messages import for_people
 from assistant.app.packs import pack_of, pack_title, seeded_names
 from assistant.app.replies import (
     CompareReply,
@@ -30,6 +28,7 @@ from assistant.app.schemas import (
 from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
 from assistant.decisions.compare import CompareRequest, compare
 from assistant.decisions.logged import decide_logged
+from assistant.decisions.messages import for_people
 from assistant.decisions.service import DecideRequest, DecisionService
 from profiles.schemas import Actor
 from profiles.store import Store
@@ -59,7 +58,7 @@ class AppDecisions:
         self.service.attributes = self.store.attributes.prompt_attributes()
         self._attributes_read_at = time.monotonic()
 
-    def current_attributes(self) -> dict[str, Any]:
+    def current_attributes(self) -> dict[str, Attribute]:
         """The stored definitions, at most ATTRIBUTES_TTL_S old: an admin's edit on another replica
         (they share the database) reaches this one within seconds, without a restart."""
         if time.monotonic() - self._attributes_read_at > self.ATTRIBUTES_TTL_S:

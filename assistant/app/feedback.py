@@ -4,25 +4,17 @@ and, for a calibrated profile, one more answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from pydantic import BaseModel
 
 from alignment.example_admin import ExampleAdmin
 from alignment.prompts import index_of_label
 from assistant.app.schemas import FeedbackRequest
-from assistant.decisions.feedback import give_feedback
+from assistant.decisions.feedback import FeedbackResult, give_feedback
 from profiles.schemas import Actor
 from profiles.store import Store
 
 __all__ = ["AppFeedback", "FeedbackReply"]
 
-
-class FeedbackReply(BaseModel):
-    feedback: dict[str, Any]
-    chosen: str
-    example_id: str | None
-    calibration: dict[str, Any] | None = None
+FeedbackReply = FeedbackResult  # the feedback stored, the personal example, the calibration's update
 
 
 class AppFeedback:
@@ -35,7 +27,7 @@ class AppFeedback:
         would = req.would_choose
         if isinstance(would, str):
             would = index_of_label(would) if would.strip() else None
-        result = give_feedback(
+        return give_feedback(
             self.store,
             self._examples(),
             actor,
@@ -44,4 +36,3 @@ class AppFeedback:
             would_choose=would,
             profile=req.profile,
         )
-        return FeedbackReply.model_validate(result)

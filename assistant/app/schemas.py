@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.errors import InputError
 from alignment.models import MAX_CHOICES
+from assistant.decisions.chat import ChatRequest
 from assistant.decisions.compare import CompareColumn
-from assistant.decisions.service import DecisionInput, validation_message
+from assistant.decisions.service import MAX_ID, DecisionInput, Id, Name, Seed, validation_message
 from profiles.schemas import ProfileBundle, Role
 
 __all__ = [
@@ -49,12 +50,9 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 # Every whole number a request may carry is bounded: a database id fits PostgreSQL's INTEGER, a seed
-# the backbones' 32-bit seeds; nothing unbounded reaches a store, a backbone or the JSON answer.
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+# the backbones' 32-bit seeds (MAX_ID, Id, Seed and Name are the decision layer's, shared here);
+# nothing unbounded reaches a store, a backbone or the JSON answer.
 ChoiceIndex = Annotated[int, Field(ge=0, lt=MAX_CHOICES)]
-Name = Annotated[str, Field(max_length=100)]  # profile, owner, algorithm, decider, backbone names
 
 
 def parse_request(model: type[M], payload: Any) -> M:
@@ -207,17 +205,6 @@ class EvaluateRequest(_Request):
     algorithms: list[str] = Field(default_factory=lambda: ["persona"], min_length=1)
     backbone: Name | None = None
     limit: int = Field(default=2, ge=1, le=1_000_000)
-
-
-class ChatRequest(_Request):
-    message: str = Field(max_length=8000)
-    conversation_id: Id | None = None
-    profile: Name | None = None
-    targets: dict[str, float] | None = None
-    algorithm: Name | None = None
-    decider: Name | None = None
-    backbone: Name | None = None
-    seed: Seed | None = None
 
 
 class FeedbackRequest(_Request):

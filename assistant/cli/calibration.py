@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from alignment.errors import InputError
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import add_user_arg
 
 __all__ = ["parse_int_list", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     e: argparse.ArgumentParser = sub.add_parser(
         "eval-calibration",
         help="measure how well calibration recovers known targets (simulated users)",
@@ -158,37 +159,36 @@ def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, 
         raise InputError(f"{origin} holds no dilemma whose choices are all scored; import triage examples")
     save = not args.no_save
     store = cli.store if save else None
-    if True:
-        actor = acting_user(store, args.user) if store is not None else None
-        definitions = store.attributes.definitions() if store is not None else {}
-        missing = [a for a in attributes if a not in definitions]
-        if store is not None and missing:
-            raise InputError(
-                f"attribute {', '.join(missing)} has no definition, so a profile cannot use it; "
-                "load them with `align db seed` (or `align attributes add`), or pass --no-save"
-            )
-        prior = Posterior.prior(attributes, CalibrationModel(seed=args.seed))
-        pool = DilemmaPool(prior, calibration_dilemmas(items, attributes))
-        stdout.write(
-            f"Calibrating {len(attributes)} attributes ({', '.join(attributes)}) with up to "
-            f"{args.answers} dilemmas from {origin}. For each, pick what you would do.\n"
+    actor = acting_user(store, args.user) if store is not None else None
+    definitions = store.attributes.definitions() if store is not None else {}
+    missing = [a for a in attributes if a not in definitions]
+    if store is not None and missing:
+        raise InputError(
+            f"attribute {', '.join(missing)} has no definition, so a profile cannot use it; "
+            "load them with `align db seed` (or `align attributes add`), or pass --no-save"
         )
-        post = ask_dilemmas(pool, prior, args.answers, stdin, stdout, np.random.default_rng(args.seed))
-        est = post.estimate()
-        stdout.write("\n" + format_estimate(est, definitions) + "\n")
-        saved = None
-        if store is not None and est.answers:
-            name = args.save_as or DEFAULT_PROFILE
-            saved = save_estimate(store, actor, name, est)
-            answers = [a.model_dump(mode="json") for a in post.answers]  # feedback re-estimates from them
-            assert actor is not None
-            store.calibrations.save(actor, saved.name, attributes, answers, args.seed)
-            stdout.write(
-                f"Saved as profile {saved.name!r} (version {saved.version}); use it with "
-                f"`align decide --profile {saved.name}`.\n"
-            )
-        elif store is not None:
-            stdout.write("No answers; nothing saved.\n")
+    prior = Posterior.prior(attributes, CalibrationModel(seed=args.seed))
+    pool = DilemmaPool(prior, calibration_dilemmas(items, attributes))
+    stdout.write(
+        f"Calibrating {len(attributes)} attributes ({', '.join(attributes)}) with up to "
+        f"{args.answers} dilemmas from {origin}. For each, pick what you would do.\n"
+    )
+    post = ask_dilemmas(pool, prior, args.answers, stdin, stdout, np.random.default_rng(args.seed))
+    est = post.estimate()
+    stdout.write("\n" + format_estimate(est, definitions) + "\n")
+    saved = None
+    if store is not None and est.answers:
+        name = args.save_as or DEFAULT_PROFILE
+        assert actor is not None
+        saved = save_estimate(store, actor, name, est)
+        answers = [a.model_dump(mode="json") for a in post.answers]  # feedback re-estimates from them
+        store.calibrations.save(actor, saved.name, attributes, answers, args.seed)
+        stdout.write(
+            f"Saved as profile {saved.name!r} (version {saved.version}); use it with "
+            f"`align decide --profile {saved.name}`.\n"
+        )
+    elif store is not None:
+        stdout.write("No answers; nothing saved.\n")
     if args.json:
         payload = {
             "estimate": est.model_dump(mode="json"),
@@ -197,4 +197,3 @@ def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, 
         }
         stdout.write(json.dumps(payload, indent=2) + "\n")
     return 0
-

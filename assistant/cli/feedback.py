@@ -7,17 +7,17 @@ similar situations, and updates your calibrated profile when the decision scored
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from alignment.errors import InputError
 from alignment.prompts import index_of_label
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 
 __all__ = ["letter_index", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "feedback",
         help="agree or disagree with a logged decision, and say which option you would choose",
@@ -64,20 +64,20 @@ def _feedback(args: argparse.Namespace, cli: Cli) -> int:
         profile=args.profile,
     )
     if args.json:
-        print_json(result)
+        print_json(result.model_dump(mode="json"))
         return 0
-    fb = result["feedback"]
+    fb = result.feedback
     print(
-        f"Feedback {fb['id']} on decision {fb['decision_id']}: "
-        f"{'agree' if fb['agree'] else 'disagree'}; you would choose "
-        f"({chr(ord('A') + fb['chosen'])}) {result['chosen']}."
+        f"Feedback {fb.id} on decision {fb.decision_id}: "
+        f"{'agree' if fb.agree else 'disagree'}; you would choose "
+        f"({chr(ord('A') + fb.chosen)}) {result.chosen}."
     )
-    if result["example_id"]:
-        print(f"Stored as your personal example {result['example_id']} (icl shows it to you only).")
-    cal = result["calibration"]
-    if cal["updated"]:
-        targets = ", ".join(f"{k} {v:.2f}" for k, v in cal["targets"].items())
-        print(f"Profile {cal['profile']!r} re-estimated from {cal['answers']} answers: {targets}.")
+    if result.example_id:
+        print(f"Stored as your personal example {result.example_id} (icl shows it to you only).")
+    cal = result.calibration
+    if cal.updated:
+        targets = ", ".join(f"{k} {v:.2f}" for k, v in (cal.targets or {}).items())
+        print(f"Profile {cal.profile!r} re-estimated from {cal.answers} answers: {targets}.")
     else:
-        print(f"Calibration not updated: {cal['reason']}.")
+        print(f"Calibration not updated: {cal.reason}.")
     return 0

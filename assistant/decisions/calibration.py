@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -22,8 +22,12 @@ from alignment.calibration import (
     DilemmaPool,
     Posterior,
 )
+from alignment.datasets import DatasetRecord
 from alignment.errors import InputError, NotFound
+from alignment.models import Example
 from assistant.settings import Settings
+from profiles.schemas import Actor, AttributePublic, ProfileCreate, ProfilePublic, ProfileUpdate
+from profiles.store import Store
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -33,11 +37,12 @@ __all__ = [
     "save_estimate",
 ]
 
+DilemmaItem = Example | DatasetRecord  # what a dilemma is made of: a stored example or a data record
 DEFAULT_PROFILE = "calibrated"
 MAX_RETRIES = 3  # unreadable answers in a row to one dilemma before giving up
 
 
-def _store_examples(settings: Settings) -> list[Any]:
+def _store_examples(settings: Settings) -> list[Example]:
     """The example store's triage examples, or [] when there is no store yet."""
     if not settings.chroma_host and not (Path(settings.data_dir) / "chroma").is_dir():
         return []
@@ -49,7 +54,9 @@ def _store_examples(settings: Settings) -> list[Any]:
     return store.list_examples(domain="triage", limit=max(total, 1)) if total else []
 
 
-def load_dilemma_items(settings: Settings, source: str, data: Sequence[str] | None) -> tuple[list[Any], str]:
+def load_dilemma_items(
+    settings: Settings, source: str, data: Sequence[str] | None
+) -> tuple[Sequence[DilemmaItem], str]:
     """Items to calibrate on and where they came from (``examples`` or ``data``)."""
     from assistant.evaluation.calibration import load_triage_records
 
@@ -125,7 +132,7 @@ def ask_dilemmas(
     return post
 
 
-def format_estimate(est: CalibrationEstimate, definitions: dict[str, Any] | None = None) -> str:
+def format_estimate(est: CalibrationEstimate, definitions: dict[str, AttributePublic] | None = None) -> str:
     lines = [
         f"Estimate from {est.answers} answers (value = posterior median, 90% interval, direction):",
         f"  {'attribute':<24} {'value':>5}  {'90% interval':<13} {'sd':>5}  direction",
@@ -150,10 +157,8 @@ def _estimated_targets(est: CalibrationEstimate) -> dict[str, float]:
     return {n: round(e.value, 2) for n, e in est.attributes.items() if e.evidence > 0}
 
 
-def save_estimate(store: Any, actor: Any, name: str, est: CalibrationEstimate) -> Any:
+def save_estimate(store: Store, actor: Actor, name: str, est: CalibrationEstimate) -> ProfilePublic:
     """Create the profile ``name`` with the estimate, or update its calibrated attributes."""
-    from profiles.schemas import ProfileCreate, ProfileUpdate
-
     targets = _estimated_targets(est)
     if not targets:
         raise InputError("no answer informed any attribute; nothing to save. Answer at least one dilemma")

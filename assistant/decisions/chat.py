@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer
 
 from alignment.algorithms.registry import get_algorithm
 from alignment.chat_parse import FollowUp, ParsedSituation, parse_follow_up, parse_situation
@@ -27,10 +27,10 @@ from alignment.errors import AlignError, InputError
 from alignment.models import Decision, Message
 from alignment.prompts import delimit, label_of
 from alignment.structured import ask_structured
-from assistant.app.messages import for_people
-from assistant.app.schemas import ChatRequest
 from assistant.decisions.logged import decide_logged
-from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.decisions.messages import for_people
+from assistant.decisions.service import DecideRequest, DecisionService, Id, Name, Seed
+from profiles.profile_store import ProfileTarget
 from profiles.schemas import Actor, ConversationCreate, DecisionLogPublic, MessageCreate, MessagePublic
 from profiles.store import Store
 
@@ -41,6 +41,7 @@ __all__ = [
     "SUGGEST_INTRO",
     "AttributeSuggestion",
     "ChatEngine",
+    "ChatRequest",
     "ChatUpdate",
     "Suggester",
     "format_answer",
@@ -55,6 +56,22 @@ ASK_OPTIONS = (
 SUGGEST_INTRO = "To recommend what fits **your** values, I need to know which values matter to you here."
 DEFAULT_VALUE = 0.75  # how much a suggested value matters until the person moves it (0..1)
 _MAX_OPTIONS = 6
+
+
+class ChatRequest(BaseModel):
+    """One chat turn: the message, the conversation it continues (None: a new one), and what the
+    decision aligns to (a stored profile, or inline targets) and with (algorithm or decider, backbone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(max_length=8000)
+    conversation_id: Id | None = None
+    profile: Name | None = None
+    targets: dict[str, float] | None = None
+    algorithm: Name | None = None
+    decider: Name | None = None
+    backbone: Name | None = None
+    seed: Seed | None = None
 
 
 class AttributeSuggestion(BaseModel):
@@ -79,9 +96,18 @@ class ChatUpdate(BaseModel):
     text: str
     done: bool = False
     decision_id: int | None = None
-    decision: dict[str, Any] | None = None
+    decision: Decision | None = None  # serialised without its prompts
     kind: str = "decision"  # decision | why | why_not | more | less | ask | suggest | error
     suggestions: list[AttributeSuggestion] = Field(default_factory=list)  # with kind "suggest"
+
+    @field_serializer("decision", mode="wrap")
+    def _without_prompts(
+        self, decision: Decision | None, handler: SerializerFunctionWrapHandler
+    ) -> dict[str, object] | None:
+        data: dict[str, object] | None = handler(decision)
+        if data is not None:
+            data.pop("prompts", None)
+        return data
 
 
 class _Extracted(BaseModel):
@@ -270,7 +296,13 @@ class ChatEngine:
     # -- deciding ---------------------------------------------------------------------------
 
     def _decide(
-        self, actor: Actor, cid: int, request: DecideRequest, profile: Any, intro: str, kind: str = "decision"
+        self,
+        actor: Actor,
+        cid: int,
+        request: DecideRequest,
+        profile: ProfileTarget | None,
+        intro: str,
+        kind: str = "decision",
     ) -> Iterator[ChatUpdate]:
         try:
             algorithm, _, backbone = self.service.resolve(request)
@@ -311,7 +343,7 @@ class ChatEngine:
                 text="\n\n".join(parts),
                 done=i == len(answer) - 1,
                 decision_id=logged.log_id,
-                decision=logged.decision.model_dump(mode="json", exclude={"prompts"}),
+                decision=logged.decision,
                 kind=kind,
             )
 
@@ -380,12 +412,12 @@ class ChatEngine:
                 yield final  # a failure is final as it is: yielded here, and only here
         assert final is not None
         if final.done and final.decision is not None:
-            after = int(final.decision["choice_index"])
+            after = final.decision.choice_index
             verdict = (
                 f"The recommendation **did not change**: still ({label_of(after)}) {before.choice}."
                 if after == before.choice_index
                 else f"The recommendation **changed** from ({label_of(before.choice_index)}) {before.choice} "
-                f"to ({label_of(after)}) {final.decision['choice']}."
+                f"to ({label_of(after)}) {final.decision.choice}."
             )
             yield final.model_copy(update={"text": final.text + "\n\n" + verdict})
 

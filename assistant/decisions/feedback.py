@@ -7,20 +7,60 @@ Used by ``align feedback`` and by the app facade. Handed the profile store and t
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
-from alignment.calibration import Answer, CalibrationModel, Posterior
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+
+from alignment.calibration import Answer, CalibrationEstimate, CalibrationModel, Posterior
 from alignment.errors import NotFound
+from alignment.example_admin import ExampleAdmin
 from alignment.feedback import feedback_answer, personal_example
 from profiles.calibrations import CalibrationPublic
 from profiles.feedback import FeedbackCreate, FeedbackPublic
-from profiles.schemas import Actor
+from profiles.schemas import Actor, ProfilePublic
 from profiles.store import Store
 
-__all__ = ["give_feedback", "recalibrate"]
+__all__ = ["CalibrationUpdate", "FeedbackGiven", "FeedbackResult", "give_feedback", "recalibrate"]
 
 
-def _calibration(store: Store, actor: Actor, profile: str | None, decided_with: str | None) -> Any:
+class FeedbackGiven(BaseModel):
+    """The stored feedback, as its giver sees it (a part of ``FeedbackPublic``)."""
+
+    id: int
+    decision_id: int
+    agree: bool
+    would_choose: int | None
+    chosen: int  # the option the user stands by: would_choose, or the decision's own choice
+
+
+class CalibrationUpdate(BaseModel):
+    """What the feedback did to a calibrated profile: re-estimated (``answers``, ``targets``,
+    ``version``), or why not (``reason``). Fields that do not apply are left out of the JSON."""
+
+    profile: str | None = None
+    updated: bool
+    reason: str | None = None
+    answers: int | None = None
+    targets: dict[str, float] | None = None
+    version: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class FeedbackResult(BaseModel):
+    """The feedback stored, the option stood by (its text), the personal example made (None without
+    an example store), and the calibrated profile's update."""
+
+    feedback: FeedbackGiven
+    chosen: str
+    example_id: str | None
+    calibration: CalibrationUpdate
+
+
+def _calibration(
+    store: Store, actor: Actor, profile: str | None, decided_with: str | None
+) -> CalibrationPublic | None:
     """The calibration to update: the named one, else the decision's profile's, else the newest."""
     if profile:
         return store.calibrations.get(actor, profile)  # NotFound when that profile was not calibrated
@@ -32,7 +72,9 @@ def _calibration(store: Store, actor: Actor, profile: str | None, decided_with: 
     return store.calibrations.latest(actor)
 
 
-def recalibrate(store: Store, actor: Actor, calibration: CalibrationPublic, answers: list[Answer]) -> Any:
+def recalibrate(
+    store: Store, actor: Actor, calibration: CalibrationPublic, answers: list[Answer]
+) -> tuple[CalibrationEstimate, ProfilePublic]:
     """Re-estimate from ``answers``; save the profile and the answers behind it. The estimate."""
     from assistant.decisions.calibration import save_estimate
 
@@ -51,43 +93,44 @@ def recalibrate(store: Store, actor: Actor, calibration: CalibrationPublic, answ
 
 def _update_calibration(
     store: Store, actor: Actor, fb: FeedbackPublic, profile: str | None
-) -> dict[str, Any]:
+) -> CalibrationUpdate:
     calibration = _calibration(store, actor, profile, fb.profile_name)
     if calibration is None:
-        return {"updated": False, "reason": "you have no calibrated profile (run `align calibrate`)"}
+        return CalibrationUpdate(
+            updated=False, reason="you have no calibrated profile (run `align calibrate`)"
+        )
     answer = feedback_answer(fb.decision_id, fb.chosen, fb.choice_scores, calibration.attributes)
-    out: dict[str, Any] = {"profile": calibration.profile_name}
     if answer is None:
-        return {
-            **out,
-            "updated": False,
-            "reason": (
+        return CalibrationUpdate(
+            profile=calibration.profile_name,
+            updated=False,
+            reason=(
                 f"decision {fb.decision_id} has no per-option scores of "
                 f"{', '.join(calibration.attributes)} (a regression decision has them), so the "
                 "choice says nothing about those values"
             ),
-        }
+        )
     kept = [Answer(**a) for a in calibration.answers if a.get("dilemma_id") != answer.dilemma_id]
     est, saved = recalibrate(store, actor, calibration, [*kept, answer])
-    return {
-        **out,
-        "updated": True,
-        "answers": est.answers,
-        "targets": dict(saved.targets),
-        "version": saved.version,
-    }
+    return CalibrationUpdate(
+        profile=calibration.profile_name,
+        updated=True,
+        answers=est.answers,
+        targets=dict(saved.targets),
+        version=saved.version,
+    )
 
 
 def give_feedback(
     store: Store,
-    examples: Any | None,
+    examples: ExampleAdmin | None,
     actor: Actor,
     decision_id: int,
     *,
     agree: bool,
     would_choose: int | None = None,
     profile: str | None = None,
-) -> dict[str, Any]:
+) -> FeedbackResult:
     """Store the feedback, add the personal example, update the calibrated estimate.
 
     ``examples``: the example store (``add_examples``/``delete``), or None when there is none (the
@@ -97,12 +140,7 @@ def give_feedback(
     if profile:
         store.calibrations.get(actor, profile)  # fail before anything is written
     fb = store.feedback.give(actor, decision_id, FeedbackCreate(agree=agree, would_choose=would_choose))
-    result: dict[str, Any] = {
-        "feedback": fb.model_dump(
-            mode="json", include={"id", "decision_id", "agree", "would_choose", "chosen"}
-        ),
-        "chosen": fb.choices[fb.chosen],
-    }
+    example_id: str | None = None
     if examples is not None:
         example = personal_example(
             owner=actor.name,
@@ -115,8 +153,10 @@ def give_feedback(
         with contextlib.suppress(NotFound):  # feedback again on the same decision replaces it
             examples.delete([example.id])
         examples.add_examples([example])
-        result["example_id"] = example.id
-    else:
-        result["example_id"] = None
-    result["calibration"] = _update_calibration(store, actor, fb, profile)
-    return result
+        example_id = example.id
+    return FeedbackResult(
+        feedback=FeedbackGiven.model_validate(fb.model_dump(include=set(FeedbackGiven.model_fields))),
+        chosen=fb.choices[fb.chosen],
+        example_id=example_id,
+        calibration=_update_calibration(store, actor, fb, profile),
+    )

@@ -19,7 +19,11 @@ from assistant.settings import Settings
 __all__ = ["DecideRequest", "DecisionService", "validation_message"]
 
 
-Name = Annotated[str, Field(max_length=100)]  # an algorithm, decider or backbone name
+# Every whole number a request may carry is bounded: a database id fits PostgreSQL's INTEGER, a seed
+# the backbones' 32-bit seeds.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # a stored row's id (a conversation, a logged decision)
+Name = Annotated[str, Field(max_length=100)]  # an algorithm, decider, backbone, profile or owner name
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # the backbones' seeds are 32-bit
 
 

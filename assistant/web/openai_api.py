@@ -23,8 +23,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
@@ -41,13 +40,15 @@ from alignment.errors import (
     PermissionDenied,
     StoreUnavailable,
 )
+from alignment.models import Usage
 from assistant.app.login_limit import LoginLimiter, TooManyLogins
-from assistant.app.messages import for_people
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
 from assistant.app.schemas import ChatRequest, parse_request
 from assistant.decisions.chat import ChatEngine, ChatUpdate
 from assistant.decisions.chat_threads import Turn, continue_thread
+from assistant.decisions.messages import for_people
 from assistant.decisions.service import validation_message
+from assistant.settings import Settings
 from assistant.web.api_gate import ApiGate, Busy, Lease
 from assistant.web.openai_models import ModelChoice, model_ids, parse_model
 from assistant.web.openai_schemas import (
@@ -71,6 +72,7 @@ from profiles.store import Store
 __all__ = ["API_PREFIX", "ApiFailure", "OpenAIApi", "error_response"]
 
 API_PREFIX = "/v1"
+Handler = Callable[[Request], Awaitable[Response]]
 LOCAL_USER = "local"
 MAX_KEY_CHARS = 200
 _KEY_LIMIT_NAME = "(API key)"  # wrong keys are counted per client address under this name
@@ -148,8 +150,8 @@ def _bearer(request: Request) -> str | None:
 
 
 def _usage(update: ChatUpdate) -> CompletionUsage:
-    raw = (update.decision or {}).get("usage") or {}
-    prompt, completion = int(raw.get("prompt_tokens", 0) or 0), int(raw.get("completion_tokens", 0) or 0)
+    usage = update.decision.usage if update.decision is not None else Usage()
+    prompt, completion = usage.prompt_tokens, usage.completion_tokens
     return CompletionUsage(
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
     )
@@ -165,7 +167,7 @@ def _shown(update: ChatUpdate) -> bool:
     return update.done or update.decision is not None
 
 
-def _sse(data: Any) -> str:
+def _sse(data: object) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
@@ -176,7 +178,7 @@ class OpenAIApi:
         self,
         store: Store,
         engine: ChatEngine,
-        settings: Any,
+        settings: Settings,
         *,
         local_mode: bool = False,
         concurrency: int = 4,
@@ -203,7 +205,7 @@ class OpenAIApi:
         ]
 
     @staticmethod
-    def _guarded(handler: Any) -> Any:
+    def _guarded(handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
             try:
                 response: Response = await handler(request)
@@ -364,11 +366,19 @@ class OpenAIApi:
     ) -> AsyncIterator[str]:
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
-        def chunk(delta: ChunkDelta | None, finish: bool = False, **extra: Any) -> str:
+        def chunk(
+            delta: ChunkDelta | None,
+            finish: bool = False,
+            *,
+            align: AlignInfo | None = None,
+            usage: CompletionUsage | None = None,
+        ) -> str:
             choices = (
                 [] if delta is None else [ChunkChoice(delta=delta, finish_reason="stop" if finish else None)]
             )
-            data = ChatCompletionChunk(id=ident, created=created, model=model, choices=choices, **extra)
+            data = ChatCompletionChunk(
+                id=ident, created=created, model=model, choices=choices, usage=usage, align=align
+            )
             return _sse(data.model_dump(mode="json"))
 
         try:

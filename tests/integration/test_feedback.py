@@ -87,19 +87,19 @@ def test_a_corrected_decision_is_retrieved_for_its_owner_and_never_for_another_u
     assert PERSONAL_REASON not in _prompt(w)
 
     out = give_feedback(w["store"], w["examples"], w["alice"], first.log_id, agree=False, would_choose=1)
-    assert out["chosen"] == CHOICES[1] and out["example_id"] == f"personal:alice:{first.log_id}"
-    assert out["calibration"]["updated"] is False  # alice has no calibrated profile
+    assert out.chosen == CHOICES[1] and out.example_id == f"personal:alice:{first.log_id}"
+    assert out.calibration.updated is False  # alice has no calibrated profile
     stored = w["store"].feedback.list(w["alice"])
     assert [(f["decision_id"], f["agree"], f["would_choose"]) for f in stored] == [(first.log_id, False, 1)]
 
     again = _decide(w, "alice")  # the same situation again: her own answer comes first
     mine = [e for e in again.decision.examples if e.owner]
-    assert [e.id for e in mine] == [out["example_id"]] and mine[0].chosen == 1
-    assert again.decision.examples[0].id == out["example_id"]
+    assert [e.id for e in mine] == [out.example_id] and mine[0].chosen == 1
+    assert again.decision.examples[0].id == out.example_id
     prompt = _prompt(w)
     assert f"Answer: (B) {CHOICES[1]}. Reason: {PERSONAL_REASON}" in prompt
     assert again.decision.extra["example_answers"][0] == {
-        "id": out["example_id"],
+        "id": out.example_id,
         "answer": "B",
         "reason": PERSONAL_REASON,
     }
@@ -115,7 +115,7 @@ def test_a_corrected_decision_is_retrieved_for_its_owner_and_never_for_another_u
         got = w["examples"].retrieve(scenario, target, k=10, owner=owner)
         assert all(e.owner is None for e in got), owner
     assert all(h.example.owner is None for h in w["examples"].search(SCENARIO, k=50))
-    assert w["examples"].get(out["example_id"]).owner == "alice"
+    assert w["examples"].get(out.example_id).owner == "alice"
 
     # feedback only on one's own decisions, for admins too; a missing decision looks the same
     for who in ("bob", "root"):
@@ -127,7 +127,7 @@ def test_a_corrected_decision_is_retrieved_for_its_owner_and_never_for_another_u
 
     # changing one's mind replaces the personal example (one per decision)
     agreed = give_feedback(w["store"], w["examples"], w["alice"], first.log_id, agree=True)
-    assert agreed["chosen"] == CHOICES[0] and w["examples"].get(out["example_id"]).chosen == 0
+    assert agreed.chosen == CHOICES[0] and w["examples"].get(out.example_id).chosen == 0
     third = _decide(w, "alice")
     assert [e.chosen for e in third.decision.examples if e.owner] == [0]
 
@@ -185,12 +185,12 @@ def test_feedback_on_a_scored_decision_updates_the_calibrated_profile(world: Any
         ),
     )
     out = give_feedback(store, w["examples"], alice, log_id, agree=False, would_choose=1)
-    cal = out["calibration"]
-    assert cal["updated"] and cal["profile"] == "calibrated" and cal["answers"] == len(dilemmas) + 1
+    cal = out.calibration
+    assert cal.updated and cal.profile == "calibrated" and cal.answers == len(dilemmas) + 1
     after = store.profiles.get(alice, "calibrated")
     assert after.version == saved.version + 1 and after.targets["fairness"] > before
     assert len(store.calibrations.get(alice, "calibrated").answers) == len(dilemmas) + 1
-    assert w["examples"].get(out["example_id"]).scores == [{"fairness": 0.1}, {"fairness": 0.95}]
+    assert w["examples"].get(out.example_id).scores == [{"fairness": 0.1}, {"fairness": 0.95}]
     # feedback again on the same decision replaces its answer instead of counting it twice
     again = give_feedback(store, w["examples"], alice, log_id, agree=False, would_choose=1)
-    assert again["calibration"]["answers"] == len(dilemmas) + 1
+    assert again.calibration.answers == len(dilemmas) + 1

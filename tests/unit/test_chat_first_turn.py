@@ -12,9 +12,9 @@ from alignment.algorithms.simple import PersonaAlgorithm
 from alignment.errors import AlignError, BackboneUnavailable, Conflict, InputError, NotFound
 from alignment.fake import FakeBackbone, FakeEmbedder
 from alignment.models import Scenario
-from assistant.app.messages import for_people, has_flag
 from assistant.app.packs import ADMIN_ADDED, group_by_pack, pack_of, pack_title
 from assistant.decisions.chat import SUGGEST_INTRO, AttributeSuggestion, suggestion_text
+from assistant.decisions.messages import for_people, has_flag
 from assistant.stores.embedding import CachedEmbedder
 
 SAVINGS = (

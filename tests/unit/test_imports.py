@@ -26,13 +26,19 @@ def modules() -> list[str]:
 
 
 def _import_alone(module: str) -> tuple[str, int, str]:
-    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT
+    )
     return module, done.returncode, (done.stderr.strip().splitlines() or [""])[-1]
 
 
 def test_the_module_list_is_complete() -> None:
     found = modules()
-    assert "assistant.decisions.chat" in found and "ui.app" in found and "alignment.algorithms.value_fit" in found
+    assert (
+        "assistant.decisions.chat" in found
+        and "ui.app" in found
+        and "alignment.algorithms.value_fit" in found
+    )
     assert len(found) > 100
 
 
@@ -40,3 +46,27 @@ def test_every_module_imports_alone() -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         failures = [(m, err) for m, rc, err in pool.map(_import_alone, modules()) if rc != 0]
     assert failures == []
+
+
+def _loaded_after_importing(packages: tuple[str, ...]) -> set[str]:
+    """The modules loaded after importing every module of ``packages`` in a fresh interpreter."""
+    names = [m for m in modules() if any(m == p or m.startswith(p + ".") for p in packages)]
+    code = "import importlib, sys\n" + "".join(f"importlib.import_module({n!r})\n" for n in names)
+    code += "print('\\n'.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(done.stdout.split())
+
+
+def _within(loaded: set[str], package: str) -> list[str]:
+    return sorted(m for m in loaded if m == package or m.startswith(package + "."))
+
+
+def test_dependencies_point_down() -> None:
+    """DESIGN.md's picture of the house: the decision layer, the stores and the backbones never import
+    the facade, the web pieces, the CLI or the UI; the server (the UI, the facade, the web pieces)
+    never imports the CLI."""
+    below = _loaded_after_importing(("assistant.decisions", "assistant.stores", "assistant.backbones"))
+    for above in ("assistant.app", "assistant.web", "assistant.cli", "ui"):
+        assert _within(below, above) == [], above
+    server = _loaded_after_importing(("ui", "assistant.app", "assistant.web"))
+    assert _within(server, "assistant.cli") == []
