@@ -35,6 +35,10 @@ import httpx
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.routing import BaseRoute
+
     from assistant.settings import BackboneConfig, Settings
 
 __all__ = [
@@ -263,9 +267,9 @@ def health_routes(
     settings: Settings,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-    details: Callable[[Any], Awaitable[bool]] | None = None,
+    details: Callable[[Request], Awaitable[bool]] | None = None,
     client: httpx.Client | None = None,
-) -> list[Any]:
+) -> list[BaseRoute]:
     """``GET /healthz`` (the deep check: 200 when healthy, else 503) and ``GET /livez`` (the process
     answers; nothing is contacted), as FastAPI routes. Open to anyone: the orchestrator has no login.
 
@@ -281,7 +285,7 @@ def health_routes(
     from fastapi.routing import APIRoute
     from starlette.routing import Route
 
-    async def healthz(request: Any) -> JSONResponse:  # a Starlette route: handed the request as is
+    async def healthz(request: Request) -> JSONResponse:  # a Starlette route: handed the request as is
         report = await run_in_threadpool(check_health, settings, timeout_s=timeout_s, client=client)
         status = 200 if report.ok else 503
         if await (details or _loopback)(request):
@@ -297,18 +301,18 @@ def health_routes(
     ]
 
 
-async def _loopback(request: Any) -> bool:
+async def _loopback(request: Request) -> bool:
     from assistant.web.session import is_loopback
 
     return is_loopback(request.scope)
 
 
 def add_health_routes(
-    app: Any,
+    app: FastAPI,
     settings: Settings,
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-    details: Callable[[Any], Awaitable[bool]] | None = None,
+    details: Callable[[Request], Awaitable[bool]] | None = None,
     client: httpx.Client | None = None,
 ) -> None:
     """Add ``health_routes`` to an existing FastAPI app."""

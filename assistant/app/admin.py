@@ -6,7 +6,7 @@ moves the user's session stamp)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from alignment.errors import PermissionDenied
 from assistant.app.replies import AttributeSaved, AttributesReply, PasswordSet, RoleSet, UsersReply
@@ -21,7 +21,15 @@ from assistant.app.schemas import (
 from profiles.schemas import Actor, AttributeCreate, AttributePublic, UserCreate, UserPublic
 from profiles.store import Store
 
-__all__ = ["AppAdmin", "require_admin"]
+__all__ = ["AppAdmin", "Sessions", "require_admin"]
+
+
+class Sessions(Protocol):
+    """The login sessions (``assistant.web.session_tokens.SessionTokens``, set by ``align serve``)."""
+
+    def renew(self, token: str | None, name: str) -> bool:
+        """Keep ``token`` (a session of ``name``) valid after ``name``'s own password change."""
+        ...
 
 
 def require_admin(actor: Actor, what: str) -> None:
@@ -36,7 +44,7 @@ class AppAdmin:
     def __init__(self, store: Store, on_attributes_changed: Callable[[], None]) -> None:
         self.store = store
         self._on_attributes_changed = on_attributes_changed
-        self.sessions: Any | None = None
+        self.sessions: Sessions | None = None
 
     def scalar_attributes(self) -> list[AttributePublic]:
         """The scalar attribute definitions (the sliders of the UI); anyone may read them."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 from profiles.seed import PACKS, load_pack
 
@@ -60,10 +60,10 @@ def pack_title(pack: str) -> str:
     return _TITLES.get(pack) or pack.replace("_", " ").capitalize()
 
 
-class AttributeGroup:
+class AttributeGroup(Generic[A]):
     """One pack's attributes, in display order; ``everyday``: a pack for everyday decisions."""
 
-    def __init__(self, pack: str, items: Sequence[Any]) -> None:
+    def __init__(self, pack: str, items: Sequence[A]) -> None:
         self.pack = pack
         self.title = pack_title(pack)
         self.items = list(items)
@@ -73,7 +73,7 @@ class AttributeGroup:
         return f"AttributeGroup({self.pack!r}, {len(self.items)} attributes)"
 
 
-def group_by_pack(items: Iterable[A]) -> list[AttributeGroup]:
+def group_by_pack(items: Iterable[A]) -> list[AttributeGroup[A]]:
     """``items`` (objects with a ``name``) grouped by pack: everyday packs, then the attributes an
     admin added, then the other packs; within a group, the order of ``items``; no empty group."""
     groups: dict[str, list[A]] = {p: [] for p in _packs()[1]}

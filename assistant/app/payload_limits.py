@@ -8,17 +8,17 @@ never a database row.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 from alignment.errors import InputError
 from assistant.app.refused import log_refused
 
-__all__ = ["MAX_JSON_INT", "PayloadLimits", "PayloadTooLarge", "check_payload", "measured"]
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["MAX_JSON_INT", "PayloadLimits", "PayloadTooLarge", "check_payload"]
+
 
 MAX_JSON_INT = 2**53 - 1  # the largest whole number every JSON reader keeps exact
 
@@ -35,7 +35,7 @@ class PayloadLimits:
     max_int: int = MAX_JSON_INT
 
     @classmethod
-    def from_settings(cls, settings: Any) -> PayloadLimits:
+    def from_settings(cls, settings: Settings) -> PayloadLimits:
         return cls(
             max_text_chars=int(getattr(settings, "max_text_chars", cls.max_text_chars)),
             max_items=int(getattr(settings, "max_items", cls.max_items)),
@@ -123,15 +123,3 @@ def check_payload(payload: Any, limits: PayloadLimits, *, what: str, user: str |
                     limit=limits.max_items,
                 )
             stack.extend((item, (*path, str(i))) for i, item in enumerate(value))
-
-
-def measured(method: F) -> F:
-    """For a facade method ``(self, actor, payload, ...)``: ``check_payload`` against
-    ``self.payload_limits`` before the method runs."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, actor: Any = None, payload: Any = None, *args: Any, **kwargs: Any) -> Any:
-        check_payload(payload, self.payload_limits, what=method.__name__, user=getattr(actor, "name", None))
-        return method(self, actor, payload, *args, **kwargs)
-
-    return cast(F, wrapper)

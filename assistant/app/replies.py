@@ -3,8 +3,6 @@ pydantic model; the edge (``ui/api.py``) turns it into JSON with ``model_dump(mo
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
 from alignment.models import Decision, Example
@@ -42,7 +40,7 @@ class DecisionReply(BaseModel):
     include_prompts: bool = False
 
     @model_serializer(mode="wrap")
-    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         data = dict(handler(self)["decision"])
         if not self.include_prompts:
             data.pop("prompts", None)
@@ -57,7 +55,7 @@ class CompareReply(BaseModel):
     seconds: float
 
     @model_serializer(mode="wrap")
-    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         data = dict(handler(self)["comparison"])
         for result in data["results"]:
             if result["decision"] is not None:
@@ -134,7 +132,7 @@ class FoundExample(Example):
     similarity: float | None = None
 
     @model_serializer(mode="wrap")
-    def _with_similarity(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _with_similarity(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         data = dict(handler(self))
         if self.similarity is None:
             data.pop("similarity", None)
@@ -158,4 +156,3 @@ class ExampleImport(BaseModel):
     added: int
     present: int
     total: int
-

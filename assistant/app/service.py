@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from alignment.datasets import load_file
 from alignment.errors import AlignError, NotFound, PermissionDenied
 from alignment.example_admin import ExampleAdmin
-from assistant.app.admin import AppAdmin
+from assistant.app.admin import AppAdmin, Sessions
 from assistant.app.api_keys import ApiKeys
 from assistant.app.calibration import AppCalibration
 from assistant.app.decisions import SUGGESTIONS, AppDecisions
@@ -102,12 +102,12 @@ class AppService:
         self.api_keys = ApiKeys(store)
 
     @property
-    def sessions(self) -> Any | None:
+    def sessions(self) -> Sessions | None:
         """The login sessions (``assistant.web.session_tokens.SessionTokens``), set by ``align serve``."""
         return self.admin.sessions
 
     @sessions.setter
-    def sessions(self, value: Any | None) -> None:
+    def sessions(self, value: Sessions | None) -> None:
         self.admin.sessions = value
 
     def example_store(self) -> ExampleAdmin | None:
@@ -175,4 +175,3 @@ class AppService:
         except AlignError:
             return False
         return actor.name == owner or actor.is_admin
-

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -28,6 +28,9 @@ from assistant.backbones.llama_context import LlamaContext
 from assistant.backbones.sampling import choose_token, log_softmax
 from assistant.backbones.schema_decoding import SchemaDecoder, TokenTrie
 from assistant.backbones.schema_plan import Segment, UnsupportedSchema, compile_schema
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 __all__ = ["CHAT_FORMATS", "LlamaCppBackbone", "LlamaCppOptions", "create", "parse_options"]
 
@@ -88,7 +91,7 @@ def parse_options(name: str, options: dict[str, Any]) -> LlamaCppOptions:
         ) from None
 
 
-def create(name: str, options: dict[str, Any], settings: Any) -> LlamaCppBackbone:
+def create(name: str, options: dict[str, Any], settings: Settings | None = None) -> LlamaCppBackbone:
     """Factory of the ``llamacpp`` type: check the options, load the model (once)."""
     opts = parse_options(name, options)
     if opts.model_path is None:

@@ -7,11 +7,11 @@ it again (revoke it and create another if it is lost).
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from pydantic import ValidationError
 
 from alignment.errors import InputError
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
@@ -20,7 +20,7 @@ from profiles.api_keys import ApiKeyCreate, ApiKeyPublic
 __all__ = ["register_api_keys"]
 
 
-def register_api_keys(usub: Any) -> None:
+def register_api_keys(usub: Subcommands) -> None:
     """Add ``api-key`` to the ``align users`` sub-commands."""
     p: argparse.ArgumentParser = usub.add_parser(
         "api-key",

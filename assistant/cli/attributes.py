@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from pydantic import ValidationError
 
 from alignment.errors import InputError
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
@@ -16,7 +16,7 @@ from profiles.schemas import AttributeCreate, AttributeGroup, AttributePublic
 __all__ = ["format_attribute", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "attributes",
         help="attribute definitions (values and demographic categories)",

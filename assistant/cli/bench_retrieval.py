@@ -12,6 +12,7 @@ from typing import Any
 
 from alignment.errors import InputError
 from alignment.models import Example
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 
 __all__ = ["register_retrieval", "run_retrieval_bench", "synthetic_examples"]
@@ -114,7 +115,7 @@ def run_retrieval_bench(n: int = 10_000, queries: int = 50, k: int = 3, seed: in
     }
 
 
-def register_retrieval(bsub: Any) -> None:
+def register_retrieval(bsub: Subcommands) -> None:
     b: argparse.ArgumentParser = bsub.add_parser(
         "retrieval", help="example store: import throughput and filtered retrieval latency"
     )

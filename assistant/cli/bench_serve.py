@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 
 __all__ = ["register_serve", "run_serve"]
 
 
-def register_serve(bsub: Any) -> None:
+def register_serve(bsub: Subcommands) -> None:
     b: argparse.ArgumentParser = bsub.add_parser(
         "serve",
         help="load: concurrent API users deciding and editing profiles against `align serve`",

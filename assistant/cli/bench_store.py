@@ -7,10 +7,10 @@ import json
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from profiles.bench import run_store_bench
 from profiles.store import open_store
@@ -18,7 +18,7 @@ from profiles.store import open_store
 __all__ = ["register_store"]
 
 
-def register_store(bsub: Any) -> None:
+def register_store(bsub: Subcommands) -> None:
     b: argparse.ArgumentParser = bsub.add_parser(
         "store",
         help="median latency of profile load, decision logging and last-50 listing",

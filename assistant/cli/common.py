@@ -6,11 +6,14 @@ import argparse
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alignment.errors import InputError
 
-__all__ = ["parse_assignments", "parse_params", "read_text_arg"]
+__all__ = ["Subcommands", "parse_assignments", "parse_params", "read_text_arg"]
+
+# What a command group's ``register`` is handed: the parser's subcommands, to add its own to.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def parse_assignments(items: list[str] | None, flag: str) -> dict[str, float]:

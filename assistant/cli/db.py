@@ -7,8 +7,8 @@ so ``align db upgrade`` is only needed to migrate ahead of time (for example bef
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from profiles import migrate
@@ -18,7 +18,7 @@ from profiles.store import Store, open_store
 __all__ = ["register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "db",
         help="database migrations and seed packs",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from alignment.models import Decision
 from alignment.prompts import label_of
-from assistant.cli.common import parse_assignments, parse_params, read_text_arg
+from assistant.cli.common import Subcommands, parse_assignments, parse_params, read_text_arg
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg
 from assistant.decisions.logged import decide_logged
@@ -17,7 +16,7 @@ from assistant.decisions.service import DecideRequest
 __all__ = ["format_decision", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "decide",
         help="make one decision aligned to a target",

@@ -10,14 +10,14 @@ from typing import Any
 from alignment.datasets import dataset_files
 from alignment.errors import InputError
 from alignment.evaluation import HOLDOUTS, SPLIT_RULE, SPLITS, parse_targets_spec, summary_markdown
-from assistant.cli.common import parse_params
+from assistant.cli.common import Subcommands, parse_params
 from assistant.cli.context import Cli
 from assistant.evaluation.runner import EvalConfig, run_evaluation
 
 __all__ = ["register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "eval",
         help="measure alignment accuracy of algorithms on datasets",

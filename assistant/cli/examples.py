@@ -14,13 +14,14 @@ from alignment.errors import InputError
 from alignment.example_admin import ExampleHit
 from alignment.models import Example
 from alignment.prompts import label_of
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.stores.examples import ExampleStore
 
 __all__ = ["import_paths", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "examples",
         help="example decisions for icl and regression (import, list, search, show, delete)",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.health import DEFAULT_TIMEOUT_S, HealthReport, check_health
 
 __all__ = ["format_report", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "health",
         help="check the database, Chroma and the backbone (exit 0 healthy, 1 unhealthy)",

@@ -7,8 +7,9 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from profiles.schemas import DecisionLogPublic
@@ -16,7 +17,7 @@ from profiles.schemas import DecisionLogPublic
 __all__ = ["format_entry", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser("log", help="the decision log")
     lsub = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from assistant.settings import Settings
 from profiles.schemas import Actor
@@ -56,5 +55,5 @@ def acting_user(store: Store, name: str | None) -> Actor:
     return store.users.actor(name)
 
 
-def print_json(data: Any) -> None:
+def print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))

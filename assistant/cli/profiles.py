@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from alignment.errors import InputError
-from assistant.cli.common import parse_assignments
+from alignment.models import Attribute
+from assistant.cli.common import Subcommands, parse_assignments
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
@@ -20,7 +21,7 @@ from profiles.schemas import ProfileBundle, ProfileCreate, ProfilePublic, Profil
 __all__ = ["format_profile", "read_bundle", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "profiles",
         help="alignment profiles (named targets)",
@@ -114,14 +115,17 @@ def _groups(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _validated(model: Any, **data: Any) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], **data: Any) -> M:
     try:
         return model(**data)
     except ValidationError as exc:
         raise InputError(validation_message(exc)) from None
 
 
-def format_profile(p: ProfilePublic, definitions: dict[str, Any] | None = None) -> str:
+def format_profile(p: ProfilePublic, definitions: dict[str, Attribute] | None = None) -> str:
     lines = [f"{p.name} (owner {p.owner}, version {p.version})"]
     if p.description:
         lines.append(f"  {p.description}")
@@ -206,9 +210,7 @@ def _delete(args: argparse.Namespace, cli: Cli) -> int:
 
 def _export(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
-    bundle = store.profiles.export(
-        acting_user(store, args.user), names=args.names or None, owner=args.owner
-    )
+    bundle = store.profiles.export(acting_user(store, args.user), names=args.names or None, owner=args.owner)
     text = json.dumps(bundle.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

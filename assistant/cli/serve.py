@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from alignment.errors import ConfigError
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
+
+if TYPE_CHECKING:  # the server's modules are imported when it starts
+    from starlette.routing import BaseRoute
+
+    from assistant.app import AppService
 
 __all__ = ["build_app", "login_callable", "openai_routes", "register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "serve",
         help="start the web app and its API (Gradio)",
@@ -42,7 +49,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def build_app(cli: Cli, host: str, datasets: str | None = None, eval_limit: int = 10) -> Any:
+def build_app(cli: Cli, host: str, datasets: str | None = None, eval_limit: int = 10) -> AppService:
     """The facade over the command's store (migrated, seeded) and service, login mode chosen."""
     from assistant.app import AppService
     from assistant.app.auth import login_required
@@ -76,7 +83,7 @@ def build_app(cli: Cli, host: str, datasets: str | None = None, eval_limit: int 
     )
 
 
-def login_callable(app: Any) -> Any:
+def login_callable(app: AppService) -> Callable[[str, str], Awaitable[bool]]:
     """The login check for Gradio: limited per (name, client address); a pair cooling down gets
     HTTP 429 with the reason (``assistant.web.guards.login_check``)."""
     from assistant.web.guards import login_check
@@ -84,7 +91,7 @@ def login_callable(app: Any) -> Any:
     return login_check(app)
 
 
-def openai_routes(app: Any, concurrency: int) -> list[Any]:
+def openai_routes(app: AppService, concurrency: int) -> list[BaseRoute]:
     """``/v1``: the OpenAI-compatible API over the chat engine (``assistant.web.openai_api``), with
     the queue's limits; none when the settings turn it off (``openai_api = false``)."""
     settings = app.service.settings
@@ -130,7 +137,8 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         demo.launch(
             server_name=args.host,
             server_port=args.port,
-            auth=None if app.local_mode else login_callable(app),
+            # Gradio awaits an async auth function; its annotation names only the sync kind
+            auth=None if app.local_mode else login_callable(app),  # type: ignore[arg-type]
             auth_message="Log in with your ALIGN assistant user name and password.",
             blocked_paths=[str(app.work_dir)],  # never served; users get their files handed out
             show_error=True,

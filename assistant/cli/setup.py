@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.models_local import embedded_model_path
 
@@ -21,7 +21,7 @@ def everyday_example_files(root: Path) -> list[Path]:
     return [root / "everyday" / "everyday_packs_input_output.json"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "setup",
         help="assemble the embedded model, create the data directory, seed attributes and examples",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from pydantic import ValidationError
 
 from alignment.errors import InputError
 from assistant.cli.api_keys import register_api_keys
+from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from assistant.decisions.service import validation_message
@@ -18,7 +18,7 @@ from profiles.schemas import UserCreate
 __all__ = ["register"]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p: argparse.ArgumentParser = sub.add_parser("users", help="user accounts")
     usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
 

@@ -24,14 +24,15 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from alignment.backbone import GenerationRequest
+from alignment.backbone import GenerationRequest, GenerationResult
 from alignment.errors import InputError
+from alignment.models import Decision
 from alignment.prompts import decision_schema, label_of
-from assistant.backbones.schema_decoding import SchemaDecoder
+from assistant.backbones.schema_decoding import Decoded, SchemaDecoder
 from assistant.decisions.service import DecideRequest, DecisionService
 
 __all__ = ["BENCH_REQUEST", "TARGETS", "run_backbone_bench"]
@@ -58,7 +59,10 @@ BENCH_REQUEST = DecideRequest(
 )
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+T = TypeVar("T")
+
+
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
@@ -78,7 +82,7 @@ def _raw_generate(llm: Any, tokens: list[int], count: int, *, evaluate: bool = T
     return made
 
 
-def _best(k: int, fn: Callable[[], tuple[float, Any]]) -> tuple[float, Any]:
+def _best(k: int, fn: Callable[[], tuple[float, T]]) -> tuple[float, T]:
     """Fastest of ``k`` timings (``fn`` prepares, times and returns (seconds, value))."""
     return min((fn() for _ in range(k)), key=lambda pair: pair[0])
 
@@ -91,7 +95,7 @@ def _one_run(
     out: dict[str, float] = {}
 
     # 1. the whole persona pipeline, cold cache, against raw llama-cpp-python on the same prompt
-    def pipeline() -> tuple[float, Any]:
+    def pipeline() -> tuple[float, Decision]:
         backbone.reset_cache()
         return _timed(lambda: service.decide(request))
 
@@ -100,7 +104,7 @@ def _one_run(
     calls = max(decision.usage.calls, 1)
     per_call = decision.usage.completion_tokens // calls
 
-    def raw() -> tuple[float, Any]:
+    def raw() -> tuple[float, list[int]]:
         backbone.reset_cache()
         return _timed(lambda: [_raw_generate(llm, prompt, per_call) for _ in range(calls)])
 
@@ -112,7 +116,7 @@ def _one_run(
     out["decision_tokens"] = decision.usage.completion_tokens
 
     # 2. prompt evaluation (raw, one batch)
-    def evaluate() -> tuple[float, Any]:
+    def evaluate() -> tuple[float, object]:
         backbone.reset_cache()
         return _timed(lambda: llm.eval(prompt))
 
@@ -123,7 +127,7 @@ def _one_run(
     plan = backbone.plan(schema)
     assert plan is not None, "the decision schema must compile to a plan"
 
-    def structured() -> tuple[float, Any]:
+    def structured() -> tuple[float, Decoded]:
         backbone.reset_cache()
         backbone.context.start(prompt)
         backbone.context.logits()
@@ -141,14 +145,14 @@ def _one_run(
     # the pipeline's fixed JSON syntax costs it batched prompt-speed evaluation, raw gets it free
     chosen = decoded.generated + 1
 
-    def raw_chosen() -> tuple[float, Any]:
+    def raw_chosen() -> tuple[float, int]:
         backbone.reset_cache()
         return _timed(lambda: _raw_generate(llm, prompt, chosen))
 
     out["pipeline_over_raw_chosen_tokens"] = pipeline_s / _best(repeats, raw_chosen)[0]
 
     # 4. unconstrained raw generation of as many tokens, prompt already evaluated
-    def unconstrained() -> tuple[float, Any]:
+    def unconstrained() -> tuple[float, int]:
         backbone.reset_cache()
         llm.eval(prompt)
         return _timed(lambda: _raw_generate(llm, prompt, structured_tokens, evaluate=False))
@@ -175,7 +179,7 @@ def _one_run(
         prefill="The answer is (",
     )
 
-    def labels() -> tuple[float, Any]:
+    def labels() -> tuple[float, GenerationResult]:
         backbone.reset_cache()
         result = backbone.execute(label_request)
         return result.seconds, result

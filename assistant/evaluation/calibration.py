@@ -129,7 +129,7 @@ def _closest(dilemma: Dilemma, truth: dict[str, float]) -> set[int] | None:
 
 
 def run_calibration_eval(
-    records: Sequence[Any],
+    records: Sequence[DatasetRecord],
     config: CalibrationEvalConfig,
     *,
     progress: Callable[[str], None] | None = None,

@@ -33,6 +33,7 @@ from alignment.evaluation import (
 from alignment.models import Decision, Scenario
 from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.evaluation.report import write_reports
+from assistant.settings import Settings
 
 __all__ = [
     "EvalConfig",
@@ -132,7 +133,7 @@ def load_items(config: EvalConfig) -> tuple[list[EvalItem], list[Skipped]]:
     return with_population(items, every), skipped
 
 
-def plan_runs(config: EvalConfig, settings: Any) -> list[Run]:
+def plan_runs(config: EvalConfig, settings: Settings) -> list[Run]:
     """The baselines, then the algorithms and deciders asked for; neither: the settings' default
     decider (``default_decider``), or its default algorithm when no default decider is named."""
     algorithms, deciders = list(config.algorithms), list(config.deciders)

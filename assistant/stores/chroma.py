@@ -9,21 +9,27 @@ downloads) its default ONNX model.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignment.embedding import Embedder
 from alignment.errors import ConfigError
 
+if TYPE_CHECKING:  # chromadb is imported on first use
+    from chromadb.api import ClientAPI
+    from chromadb.config import Settings as ChromaSettings
+
+    from assistant.settings import Settings
+
 __all__ = ["ChromaEmbedding", "chroma_client", "chroma_settings"]
 
 
-def chroma_settings() -> Any:
+def chroma_settings() -> ChromaSettings:
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False)
 
 
-def chroma_client(settings: Any) -> Any:
+def chroma_client(settings: Settings) -> ClientAPI:
     """A Chroma server by ``chroma_host``/``chroma_port``, else an embedded one under ``data_dir``."""
     import chromadb
 

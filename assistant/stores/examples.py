@@ -12,7 +12,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignment.datasets import DatasetRecord
 from alignment.embedding import Embedder
@@ -22,6 +22,9 @@ from alignment.examples import mmr_select, normalize_for_match
 from alignment.feedback import PERSONAL_DOMAIN
 from alignment.models import AlignmentTarget, Example, Scenario
 from assistant.stores.chroma import ChromaEmbedding, chroma_client
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -96,6 +99,8 @@ def _or(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
 class ExampleStore:
     """Example decisions over one Chroma collection. Handed its client and embedding function."""
 
+    # ``client``: a chromadb ``ClientAPI``, left untyped: its numpy-typed signatures refuse the plain
+    # lists of floats that it takes
     def __init__(self, client: Any, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION):
         self.client = client
         self.embedder = embedder
@@ -387,7 +392,7 @@ class ExampleStore:
 
 
 def open_example_store(
-    settings: Any, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION
+    settings: Settings, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION
 ) -> ExampleStore:
     """The store the settings describe (embedded under data_dir, or the Chroma server)."""
     return ExampleStore(chroma_client(settings), embedder, collection=collection)
@@ -396,7 +401,9 @@ def open_example_store(
 class LazyExampleStore:
     """Opens the configured store on first retrieval (so decisions that need none never touch it)."""
 
-    def __init__(self, settings: Any, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION
+    ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._collection = collection

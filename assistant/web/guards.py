@@ -9,8 +9,8 @@ request, which is where Gradio's in-memory ``app.tokens`` is replaced by ``Sessi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from starlette.middleware import Middleware
 
@@ -18,10 +18,13 @@ from assistant.web.client_address import ClientAddress, current_address
 from assistant.web.limits import BodyLimit
 from assistant.web.session_tokens import SessionTokens
 
+if TYPE_CHECKING:
+    from assistant.app import AppService
+
 __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
 
-def guard_middleware(app: Any) -> list[Middleware]:
+def guard_middleware(app: AppService) -> list[Middleware]:
     """The body size limit (outermost: a refusal costs nothing), then the client address."""
     settings = app.service.settings
     return [
@@ -34,7 +37,7 @@ def guard_middleware(app: Any) -> list[Middleware]:
     ]
 
 
-def sessions_lifespan(app: Any) -> Callable[[Any], Any]:
+def sessions_lifespan(app: AppService) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """A FastAPI lifespan that binds Gradio's login sessions to the users' session stamps."""
 
     @asynccontextmanager
@@ -47,7 +50,7 @@ def sessions_lifespan(app: Any) -> Callable[[Any], Any]:
     return lifespan
 
 
-def login_check(app: Any) -> Callable[[str, str], Awaitable[bool]]:
+def login_check(app: AppService) -> Callable[[str, str], Awaitable[bool]]:
     """The login check for Gradio: argon2 off the event loop, limited per (name, client address);
     a pair cooling down gets HTTP 429 with the reason."""
     import anyio

@@ -113,7 +113,7 @@ class ChunkDelta(BaseModel):
     content: str | None = None
 
     @model_serializer(mode="wrap")
-    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         """Only what the delta says (``{"content": "..."}``), as OpenAI sends it."""
         return {k: v for k, v in handler(self).items() if v is not None}
 

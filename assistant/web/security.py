@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.requests import Request
 
 from alignment.errors import AlignError
 from assistant.app import AppService
@@ -59,10 +59,10 @@ def security_middleware(app: AppService) -> list[Middleware]:
     ]
 
 
-def health_details(app: AppService) -> Callable[[Any], Awaitable[bool]]:
+def health_details(app: AppService) -> Callable[[Request], Awaitable[bool]]:
     """``/healthz`` shows its report to loopback callers and to a logged-in admin; others get ok/fail."""
 
-    async def details(request: Any) -> bool:
+    async def details(request: Request) -> bool:
         if is_loopback(request.scope):
             return True
         user = await session_user(request.scope)
