@@ -7,7 +7,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from alignment.datasets import DatasetRecord, dataset_files, load_file
 from alignment.errors import InputError
@@ -18,7 +18,7 @@ from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.stores.examples import ExampleStore
 
-__all__ = ["import_paths", "register"]
+__all__ = ["FileImported", "ImportReport", "import_paths", "register"]
 
 
 def register(sub: Subcommands) -> None:
@@ -75,6 +75,24 @@ def register(sub: Subcommands) -> None:
     de.set_defaults(handler=_delete)
 
 
+class FileImported(TypedDict):
+    path: str
+    records: int
+    added: int
+    present: int
+    domain: str
+
+
+class ImportReport(TypedDict):
+    """What ``import_paths`` added, per file and in all (``--json`` prints it as it is)."""
+
+    files: list[FileImported]
+    added: int
+    present: int
+    per_domain: dict[str, int]  # added, by domain
+    total: int  # the store's examples afterwards
+
+
 def import_paths(
     store: ExampleStore,
     paths: list[str],
@@ -82,7 +100,7 @@ def import_paths(
     domain: str | None = None,
     scale: float | None = None,
     progress: bool = True,
-) -> dict[str, Any]:
+) -> ImportReport:
     """Check every file, then add their records; returns the counts (added / present / per domain)."""
     from tqdm import tqdm
 
@@ -91,28 +109,30 @@ def import_paths(
         (f, load_file(f, domain=domain, scale=scale)) for f in files
     ]
     total = sum(len(records) for _, records in loaded)
-    report: dict[str, Any] = {"files": [], "added": 0, "present": 0, "per_domain": {}}
+    done: list[FileImported] = []
     per_domain: Counter[str] = Counter()
     with tqdm(
         total=total, unit="ex", desc="import", disable=None if progress else True, file=sys.stderr
     ) as bar:
         for path, records in loaded:
             added = store.add_records(records, progress=bar.update)
-            report["files"].append(
-                {
-                    "path": str(path),
-                    "records": len(records),
-                    "added": len(added.added),
-                    "present": len(added.present),
-                    "domain": records[0].domain,
-                }
+            done.append(
+                FileImported(
+                    path=str(path),
+                    records=len(records),
+                    added=len(added.added),
+                    present=len(added.present),
+                    domain=records[0].domain,
+                )
             )
-            report["added"] += len(added.added)
-            report["present"] += len(added.present)
             per_domain.update(added.per_domain)
-    report["per_domain"] = dict(per_domain)
-    report["total"] = store.count()
-    return report
+    return ImportReport(
+        files=done,
+        added=sum(f["added"] for f in done),
+        present=sum(f["present"] for f in done),
+        per_domain=dict(per_domain),
+        total=store.count(),
+    )
 
 
 def _import(args: argparse.Namespace, cli: Cli) -> int:

@@ -12,9 +12,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from alignment.embedding import Embedder
+
+if TYPE_CHECKING:  # loaded on first use
+    from sentence_transformers import SentenceTransformer
 
 __all__ = ["CachedEmbedder", "MiniLMEmbedder"]
 
@@ -63,11 +66,11 @@ class MiniLMEmbedder(Embedder):
         self.device = device
         self.query_threads = query_threads
         self.small_batch = small_batch
-        self._model: Any = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
     @property
-    def model(self) -> Any:
+    def model(self) -> SentenceTransformer:
         """The sentence-transformers model, loaded from local files on first use."""
         with self._lock:
             if self._model is None:
