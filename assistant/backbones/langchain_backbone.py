@@ -40,8 +40,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -50,12 +51,16 @@ from alignment.errors import BackboneError, BackboneUnavailable, ConfigError, No
 from alignment.models import Message, Usage
 from assistant.backbones.openai_requests import fold_system
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # LangChain is imported when a langchain backbone is built
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+
     from assistant.settings import Settings
 
 __all__ = ["LangChainBackbone", "LangChainOptions", "create", "load_chat_class", "schema_prompt"]
 
 _LOG = logging.getLogger("align.backbones")
+T = TypeVar("T")
 REQUEST_FIELDS = ("temperature", "max_tokens", "seed", "json_schema")
 _DEFAULT_FIELDS = ("temperature", "max_tokens", "seed")
 EXTRA_INSTALL = "pip install 'align-assistant[langchain]'"
@@ -112,7 +117,7 @@ def _package_hint(module: str) -> str:
     return f"pip install {top.replace('_', '-')}"
 
 
-def load_chat_class(name: str, class_path: str) -> type[Any]:
+def load_chat_class(name: str, class_path: str) -> type[BaseChatModel]:
     """The chat model class, or a ConfigError that says what to install or fix."""
     try:
         from langchain_core.language_models import BaseChatModel
@@ -136,14 +141,14 @@ def load_chat_class(name: str, class_path: str) -> type[Any]:
     return found
 
 
-def _fields(chat_class: type[Any]) -> set[str]:
+def _fields(chat_class: type[BaseChatModel]) -> set[str]:
     fields = getattr(chat_class, "model_fields", {})
     names = set(fields)
     names.update(f.alias for f in fields.values() if getattr(f, "alias", None))
     return names
 
 
-def _offers_json_schema(chat_class: type[Any]) -> bool:
+def _offers_json_schema(chat_class: type[BaseChatModel]) -> bool:
     """Whether the class's own ``with_structured_output`` takes ``method="json_schema"``."""
     try:
         parameter = inspect.signature(chat_class.with_structured_output).parameters.get("method")
@@ -165,7 +170,7 @@ def _with_title(schema: dict[str, Any]) -> dict[str, Any]:
     return schema if "title" in schema else {"title": "answer", **schema}
 
 
-def _text(content: Any) -> str:
+def _text(content: object) -> str:
     """A message's text (a provider may answer with a list of content blocks)."""
     if isinstance(content, str):
         return content
@@ -177,7 +182,7 @@ def _text(content: Any) -> str:
     return str(content or "")
 
 
-def _usage(message: Any) -> Usage:
+def _usage(message: object) -> Usage:
     meta = getattr(message, "usage_metadata", None) or {}
     return Usage(
         prompt_tokens=int(meta.get("input_tokens", 0) or 0),
@@ -205,7 +210,9 @@ def _unavailable(exc: Exception) -> bool:
 class LangChainBackbone(Backbone):
     """One LangChain chat model. At most ``max_concurrency`` requests at once."""
 
-    def __init__(self, name: str, options: LangChainOptions, model: Any, per_request: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, options: LangChainOptions, model: BaseChatModel, per_request: dict[str, str]
+    ) -> None:
         self.name = name
         self.options = options
         self.model = model
@@ -236,7 +243,7 @@ class LangChainBackbone(Backbone):
 
     # -- one call -------------------------------------------------------------------------
 
-    def _configured(self, request: GenerationRequest, seed: int | None) -> Any:
+    def _configured(self, request: GenerationRequest, seed: int | None) -> BaseChatModel:
         """The model with this request's settings (a shallow copy: the client is shared)."""
         values = {
             "temperature": request.temperature,
@@ -261,7 +268,7 @@ class LangChainBackbone(Backbone):
             update[head] = top
         return self.model.model_copy(update=update) if update else self.model
 
-    def _messages(self, messages: list[Message], extra_system: str = "") -> list[Any]:
+    def _messages(self, messages: list[Message], extra_system: str = "") -> list[BaseMessage]:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         if extra_system:  # after the first system text, or as the system text
@@ -276,7 +283,7 @@ class LangChainBackbone(Backbone):
         kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
         return [kinds[m.role](content=m.content) for m in messages]
 
-    def _call(self, what: str, send: Any) -> Any:
+    def _call(self, what: str, send: Callable[[], T]) -> T:
         try:
             with self._slots:
                 return send()
@@ -369,7 +376,7 @@ class LangChainBackbone(Backbone):
         return GenerationResult(texts=texts, usage=usage, seconds=time.perf_counter() - start)
 
 
-def _per_request(name: str, options: LangChainOptions, chat_class: type[Any]) -> dict[str, str]:
+def _per_request(name: str, options: LangChainOptions, chat_class: type[BaseChatModel]) -> dict[str, str]:
     fields = _fields(chat_class)
     if options.per_request is None:
         return {f: f for f in _DEFAULT_FIELDS if f in fields}

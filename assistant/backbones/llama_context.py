@@ -15,7 +15,6 @@ gives the same text whatever ran before.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -31,7 +30,7 @@ BLOCK = 128
 class LlamaContext:
     """Implements schema_decoding.TokenModel on a Llama object (one user at a time)."""
 
-    def __init__(self, llm: Any, name: str) -> None:
+    def __init__(self, llm: llama_cpp.Llama, name: str) -> None:
         self.llm = llm
         self.name = name
         self.n_vocab: int = llm.n_vocab()

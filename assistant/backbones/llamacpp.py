@@ -30,6 +30,8 @@ from assistant.backbones.schema_decoding import SchemaDecoder, TokenTrie
 from assistant.backbones.schema_plan import Segment, UnsupportedSchema, compile_schema
 
 if TYPE_CHECKING:
+    from llama_cpp import Llama
+
     from assistant.settings import Settings
 
 __all__ = ["CHAT_FORMATS", "LlamaCppBackbone", "LlamaCppOptions", "create", "parse_options"]
@@ -103,7 +105,7 @@ def create(name: str, options: dict[str, Any], settings: Settings | None = None)
     return LlamaCppBackbone(name, path, opts)
 
 
-def _load(name: str, path: Path, opts: LlamaCppOptions) -> Any:
+def _load(name: str, path: Path, opts: LlamaCppOptions) -> Llama:
     if not path.is_file():
         raise BackboneUnavailable(
             f"backbone {name!r}: model file {path} does not exist; set backbones.{name}.model_path to a "

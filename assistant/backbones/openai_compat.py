@@ -53,6 +53,7 @@ from assistant.backbones.openai_requests import (
 
 if TYPE_CHECKING:
     import httpx2  # the HTTP library of the openai SDK (tests hand in a MockTransport client)
+    from openai.types.chat.chat_completion import Choice as ChatChoice
 
     from assistant.settings import Settings
 
@@ -224,7 +225,7 @@ class OpenAICompatBackbone(Backbone):
             return self._model
 
     def _post(self, path: str, body: dict[str, Any], cast_to: type[T]) -> T:
-        def send() -> Any:
+        def send() -> T:
             return self._client.post(path, body=body, cast_to=cast_to)
 
         try:
@@ -325,7 +326,7 @@ class OpenAICompatBackbone(Backbone):
         self._client.close()
 
 
-def _usage(raw: Any) -> Usage:
+def _usage(raw: object) -> Usage:
     if raw is None:
         return Usage(calls=1)
     return Usage(
@@ -335,7 +336,7 @@ def _usage(raw: Any) -> Usage:
     )
 
 
-def _chat_top_logprobs(choice: Any) -> list[tuple[str, float]]:
+def _chat_top_logprobs(choice: ChatChoice) -> list[tuple[str, float]]:
     content = getattr(choice.logprobs, "content", None) if choice.logprobs else None
     if not content:
         return []
