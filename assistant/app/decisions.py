@@ -29,7 +29,7 @@ from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
 from assistant.decisions.compare import CompareRequest, compare
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
-from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.decisions.service import DecisionService
 from profiles.schemas import Actor
 from profiles.store import Store
 
@@ -82,7 +82,7 @@ class AppDecisions:
         profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
         logged = decide_logged(
             self.service,
-            DecideRequest(**req.decision_input()),
+            req.decide_request(),
             self.store.log.for_actor(actor),
             profile=profile,
             attributes=self.current_attributes(),

@@ -14,7 +14,15 @@ from alignment.errors import InputError
 from alignment.models import MAX_CHOICES
 from assistant.decisions.chat import ChatRequest
 from assistant.decisions.compare import CompareColumn
-from assistant.decisions.service import MAX_ID, DecisionInput, Id, Name, Seed, validation_message
+from assistant.decisions.service import (
+    MAX_ID,
+    DecideRequest,
+    DecisionInput,
+    Id,
+    Name,
+    Seed,
+    validation_message,
+)
 from profiles.schemas import ProfileBundle, Role
 
 __all__ = [
@@ -81,11 +89,11 @@ class DecideAppRequest(DecisionInput):
     owner: Name | None = None  # whose profile (admins only)
     include_prompts: bool = False
 
-    def decision_input(self) -> dict[str, Any]:
-        """The fields of the one decide-request shape (for ``DecideRequest``)."""
+    def decide_request(self) -> DecideRequest:
+        """The one decide-request shape (``DecisionInput``'s fields) as the decision service takes it."""
         data = self.model_dump(include=set(DecisionInput.model_fields))
         data["target"] = data["target"] or None  # no values: the default decider decides
-        return data
+        return DecideRequest.model_validate(data)
 
 
 class CompareAppRequest(_Request):
