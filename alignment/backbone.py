@@ -50,6 +50,9 @@ class GenerationResult(BaseModel):
     label_logprobs: dict[str, float] | None = None
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0
+    # CPU seconds the model itself spent on this request, where the backbone can tell (an
+    # in-process model); None for a remote server, whose CPU is not ours
+    cpu_seconds: float | None = None
 
 
 class Backbone(ABC):

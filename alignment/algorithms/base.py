@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from alignment.backbone import Backbone
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.embedding import Embedder
 from alignment.errors import InputError
 from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
 
-__all__ = ["Algorithm", "DecisionContext", "Params", "Stopwatch"]
+__all__ = ["Algorithm", "DecisionContext", "MeteredBackbone", "Params", "Stopwatch"]
 
 
 class Params(BaseModel):
@@ -46,6 +46,22 @@ class Stopwatch:
         return time.perf_counter() - self.start
 
 
+class MeteredBackbone(Backbone):
+    """Passes requests on and adds up the CPU seconds the backbone reports for them."""
+
+    def __init__(self, inner: Backbone) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self.cpu_seconds: float | None = None
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:
+        result = self.inner.execute(request)
+        if result.cpu_seconds is not None:
+            self.cpu_seconds = (self.cpu_seconds or 0.0) + result.cpu_seconds
+        return result
+
+
 class Algorithm(ABC):
     """An alignment algorithm. Subclasses set ``name``, ``Params`` and implement ``decide``."""
 
@@ -75,8 +91,11 @@ class Algorithm(ABC):
                 "how much they matter to you (a target such as fairness=0.8), or choose a saved profile"
             )
         watch = Stopwatch()
-        decision = self.decide(context, backbone)
+        metered = MeteredBackbone(backbone)
+        decision = self.decide(context, metered)
         decision.timings["total_s"] = watch.seconds()
+        if metered.cpu_seconds is not None:  # the model's own CPU, where the backbone reports it
+            decision.timings["backbone_cpu_s"] = metered.cpu_seconds
         decision.decider = context.decider
         decision.seed = context.seed
         return decision

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import Message, Usage
+from assistant.backbones.cpu_clock import model_cpu_clock
 from assistant.backbones.llama_context import LlamaContext
 from assistant.backbones.sampling import choose_token, log_softmax
 from assistant.backbones.schema_decoding import SchemaDecoder, TokenTrie
@@ -203,7 +204,7 @@ class LlamaCppBackbone(Backbone):
 
     def execute(self, request: GenerationRequest) -> GenerationResult:
         with self._lock:
-            started = time.perf_counter()
+            started, cpu0 = time.perf_counter(), model_cpu_clock(self.options.n_threads)
             prompt = self.prompt_tokens(request.messages, request.prefill)
             if request.label_logprobs is not None:
                 result = self._label_logprobs(prompt, request.label_logprobs)
@@ -212,6 +213,7 @@ class LlamaCppBackbone(Backbone):
             else:
                 result = self._plain(prompt, request)
             result.seconds = time.perf_counter() - started
+            result.cpu_seconds = model_cpu_clock(self.options.n_threads) - cpu0
             return result
 
     def _label_logprobs(self, prompt: list[int], labels: list[str]) -> GenerationResult:

@@ -22,8 +22,11 @@ Where the time goes:
   decisions' own ``backbone_s``) / ``backbone_slowdown`` (the model's mean time per decision in the
   server over alone: CPU contention with the server and the users);
 - ``server_cpu_per_decision_s`` (the server process's CPU over the window, /proc, all threads, per
-  decision; profile edits included) minus the backbone's own CPU per decision alone gives
-  ``server_other_cpu_ms``: what HTTP, the queue, log-in checks, the stores and the decision log cost;
+  decision; profile edits included) minus the model's own CPU per decision inside the server (each
+  decision's ``backbone_cpu_s``: the calling thread and llama.cpp's workers, measured by the
+  backbone) gives ``server_other_cpu_ms``: what HTTP, the queue, log-in checks, the stores and the
+  decision log cost; ``server_other_cpu_vs_alone_ms`` subtracts the backbone-alone process's CPU
+  per decision instead, so it also charges the model's slowdown inside the server to the server;
 - ``client_cpu_s``: this process's CPU over the window (the users' cost, on the same machine);
 - ``no_model``: the random phase: the server's CPU per request and latencies with no model at all.
 """
@@ -210,7 +213,12 @@ def _report(
     mean_server = statistics.fmean(server_backbone_s) if server_backbone_s else 0.0
     backbone_cpu = sum(a["cpu_s"] for a in alone) / alone_n if alone_n else 0.0
     server_cpu = load.server_cpu_s / n_dec if load.server_cpu_s is not None and n_dec else None
-    other_ms = (server_cpu - backbone_cpu) * 1000 if server_cpu is not None else None
+    # the model's own CPU inside the server, as the backbone measured it per decision (calling thread
+    # plus llama.cpp's workers); the rest of the server's CPU is HTTP, queue, stores, log, edits
+    in_server = [s.backbone_cpu_s for s in decisions if s.backbone_cpu_s is not None]
+    model_cpu = statistics.fmean(in_server) if in_server and len(in_server) == n_dec else None
+    other_ms = (server_cpu - model_cpu) * 1000 if server_cpu is not None and model_cpu is not None else None
+    other_vs_alone_ms = (server_cpu - backbone_cpu) * 1000 if server_cpu is not None else None
     report: dict[str, Any] = {
         "users": users,
         "seconds": seconds,
@@ -241,7 +249,11 @@ def _report(
         "server_cpu_s": None if load.server_cpu_s is None else round(load.server_cpu_s, 2),
         "server_cpu_per_decision_s": None if server_cpu is None else round(server_cpu, 4),
         "backbone_cpu_per_decision_s": round(backbone_cpu, 4),
+        "model_cpu_in_server_per_decision_s": None if model_cpu is None else round(model_cpu, 4),
         "server_other_cpu_ms": None if other_ms is None else round(other_ms, 1),
+        # the same against the backbone-alone process's CPU: also counts the model running slower
+        # inside the server (backbone_slowdown) as the server's own cost
+        "server_other_cpu_vs_alone_ms": None if other_vs_alone_ms is None else round(other_vs_alone_ms, 1),
         "client_cpu_s": round(load.client_cpu_s, 2),
         "client_cpu_per_request_ms": round(1000 * load.client_cpu_s / max(1, len(samples)), 1),
         "peak_rss_mb": peak,

@@ -34,6 +34,7 @@ class Sample:
     error: str | None = None
     backbone_s: float | None = None
     tokens: int | None = None  # a decision's prompt + completion tokens
+    backbone_cpu_s: float | None = None  # the model's own CPU for a decision, as the server measured it
 
 
 @dataclass
@@ -48,7 +49,7 @@ async def _one(user: GradioUser, name: str, index: int, i: int, algorithm: str) 
     profile = f"{name}-profile"
     kind = "profile" if i % 4 == 3 else "decide"
     started = time.perf_counter()
-    error, backbone_s, tokens = None, None, None
+    error, backbone_s, tokens, backbone_cpu_s = None, None, None, None
     try:
         if kind == "profile":  # a write that leaves the prompt as it is: the model's work stays the
             # backbone-alone phase's (the same four prompts), so the two compare like for like
@@ -60,12 +61,15 @@ async def _one(user: GradioUser, name: str, index: int, i: int, algorithm: str) 
             if not isinstance(answer, dict) or answer.get("choice") not in payload["choices"]:
                 error = f"decision outside the choices: {str(answer)[:200]}"
             else:
-                backbone_s = float((answer.get("timings") or {}).get("backbone_s", 0.0))
+                timings = answer.get("timings") or {}
+                backbone_s = float(timings.get("backbone_s", 0.0))
+                if timings.get("backbone_cpu_s") is not None:
+                    backbone_cpu_s = float(timings["backbone_cpu_s"])
                 usage = answer.get("usage") or {}
                 tokens = int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
-    return Sample(kind, time.perf_counter() - started, error, backbone_s, tokens)
+    return Sample(kind, time.perf_counter() - started, error, backbone_s, tokens, backbone_cpu_s)
 
 
 async def _user(

@@ -103,6 +103,12 @@ def test_each_algorithm_decides_with_schema_valid_generations(
         for text in res.texts:
             jsonschema.validate(json.loads(text), req.json_schema)
         assert res.usage.completion_tokens > 0 and res.seconds > 0
+        # the model's own CPU (calling thread + llama.cpp's workers), at most every thread busy
+        assert res.cpu_seconds is not None and res.cpu_seconds > 0
+        assert res.cpu_seconds <= res.seconds * embedded_backbone.options.n_threads + 0.05  # type: ignore[attr-defined]
+    assert decision.timings["backbone_cpu_s"] == pytest.approx(
+        sum(r.cpu_seconds or 0 for _, r in recorder.calls)
+    )
 
 
 @pytest.mark.model

@@ -113,7 +113,9 @@ class _PositionBiased(FakeBackbone):
         return GenerationResult(label_logprobs=out)
 
 
-@pytest.mark.parametrize(("debias", "expected", "calls"), [("none", 0, 1), ("orders", 1, 2), ("contrast", 0, 4)])
+@pytest.mark.parametrize(
+    ("debias", "expected", "calls"), [("none", 0, 1), ("orders", 1, 2), ("contrast", 0, 4)]
+)
 def test_likelihood_debiasing_over_choice_orders(debias, expected, calls):
     fake = _PositionBiased([])
     d = create_algorithm("likelihood", debias=debias, justify=False).run(ctx(), fake)
@@ -122,3 +124,19 @@ def test_likelihood_debiasing_over_choice_orders(debias, expected, calls):
     # contrast: the opposite target's prompt gets the same scores here, so nothing is left (a tie: A)
     assert d.choice_index == expected
     assert d.extra["orders"] == (1 if debias == "none" else 2)
+
+
+def test_the_models_own_cpu_is_added_up_when_the_backbone_reports_it():
+    from alignment.backbone import GenerationResult
+
+    class Timed(FakeBackbone):
+        def execute(self, request):
+            result = super().execute(request)
+            return GenerationResult(**{**result.model_dump(), "cpu_seconds": 0.25})
+
+    replies = [{"reasoning": "r", "choice": "A"}] * 3
+    d = create_algorithm("persona-vote", n_aligned=2, n_opposite=1).run(ctx(), Timed(replies))
+    assert d.timings["backbone_cpu_s"] == pytest.approx(0.75)
+    # a backbone that cannot tell (a remote server) adds no figure rather than a zero
+    d = create_algorithm("persona").run(ctx(), FakeBackbone(replies))
+    assert "backbone_cpu_s" not in d.timings
