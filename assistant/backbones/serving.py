@@ -1,7 +1,7 @@
 """Backbone defaults for ``align serve``: what differs from a one-off command when a server shares the CPU.
 
 - ``for_serving(settings)``: each ``llamacpp`` backbone whose ``n_threads`` is not set gets
-  ``serving_threads()``, which leaves a core to the server (see ``serving_threads``).
+  ``serving_threads()``: every core on one or two, one core less from three on (see ``serving_threads``).
 - ``queue_concurrency(settings)``: how many requests of one endpoint Gradio's queue runs at once by
   default: enough that every backbone can have as many calls in flight as it allows
   (``max_concurrency`` of an OpenAI-compatible backbone), and never fewer than ``MIN_CONCURRENCY``.
@@ -42,14 +42,19 @@ def usable_cpus() -> int:
 def serving_threads(cpus: int | None = None) -> int:
     """llama.cpp threads of the embedded model in a server on ``cpus`` cores (default: usable_cpus()).
 
-    One core is left to the server: llama.cpp's threads meet at a barrier after every step, so one of
-    them preempted by the server's own threads (HTTP, the queue, the database) stalls the whole step;
-    on 2 cores one thread serves more decisions per second than two (docs/perf/serve-profile.md).
-    At most ``MAX_SERVING_THREADS``: a small model's generation is bound by memory bandwidth well
-    before that, and every further thread adds barrier waits.
+    Every core on one or two, one core less from three on, at most ``MAX_SERVING_THREADS``.
+    llama.cpp's threads meet at a barrier after every step, so one of them preempted by the server
+    or its users stalls the whole step. Measured on 2 cores (docs/perf/serve-profile.md): two threads
+    lose ~17% of their speed to that inside the server and still serve ~40% more decisions per
+    second than one, which the second core would otherwise leave idle. From three cores on, leaving
+    one costs the model a third of its compute or less (and less still for a small model, bound by
+    memory bandwidth), about what the stalls cost; the server then has a core of its own (reasoned,
+    not measured here). The cap: every further thread adds barrier waits for no bandwidth.
     """
     cpus = cpus if cpus is not None else usable_cpus()
-    return max(1, min(cpus - 1, MAX_SERVING_THREADS))
+    if cpus <= 2:
+        return max(1, cpus)
+    return min(cpus - 1, MAX_SERVING_THREADS)
 
 
 def for_serving(settings: Settings) -> Settings:

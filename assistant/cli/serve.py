@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         raise ConfigError("--concurrency must be at least 1")
     from assistant.backbones.serving import for_serving, queue_concurrency
 
-    cli.settings = for_serving(cli.settings)  # llama.cpp leaves a core to the server (docs/perf/)
+    cli.settings = for_serving(cli.settings)  # llama.cpp threads for a server (docs/perf/)
     concurrency = args.concurrency or queue_concurrency(cli.settings)
     app = build_app(cli, args.host, args.datasets, args.eval_limit)
     from assistant.health import health_routes

