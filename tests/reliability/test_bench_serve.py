@@ -43,7 +43,10 @@ def test_bench_serve_short_run_has_no_errors(tmp_path):
     assert report["backbone_s_mean"]["server"] > 0 and report["backbone_s_mean"]["alone"] > 0
     assert 0 < report["backbone_busy_share"] <= 1.05
     assert report["server_cpu_per_decision_s"] > 0 and report["backbone_cpu_per_decision_s"] > 0
-    assert report["server_other_cpu_ms"] is not None
+    assert report["server_other_cpu_ms"] is not None and report["server_other_cpu_vs_alone_ms"] is not None
+    # the model's own CPU inside the server, as the embedded backbone measured it for every decision
+    model_cpu = report["model_cpu_in_server_per_decision_s"]
+    assert model_cpu is not None and 0 < model_cpu < report["server_cpu_per_decision_s"] + 0.05
     assert report["client_cpu_s"] > 0
     assert report["peak_rss_mb"] > 100  # the server holds the model
     free = report["no_model"]
