@@ -1,28 +1,53 @@
-import json,glob,statistics as st
-def load(fs):
-    out=[]
-    for f in fs:
-        try: out.append(json.load(open(f)))
-        except Exception: pass
-    return out
-sets={"1":sorted(glob.glob('docs/perf/serve-bench/n_threads-1-run*.json')),"2":sorted(glob.glob('docs/perf/serve-bench/n_threads-2-run*.json'))}
-for k,fs in sets.items():
-    rs=load(fs)
-    med=lambda v:(round(st.median(v),3),round(min(v),3),round(max(v),3),len(v))
-    print('n_threads',k,'runs',len(rs))
-    print(' rps',med([r['throughput_rps'] for r in rs]))
-    print(' alone',med([st.fmean(r['backbone_rps_before_after']) for r in rs]))
-    print(' ratio',med([r['throughput_over_backbone'] for r in rs]))
-    print(' busy',med([r['backbone_busy_share'] for r in rs]))
-    print(' slow',med([r['backbone_slowdown'] for r in rs]))
-    print(' srvcpu',med([r['server_cpu_per_decision_s'] for r in rs]))
-    print(' model cpu in server',med([r['model_cpu_in_server_per_decision_s'] for r in rs if r.get('model_cpu_in_server_per_decision_s')]))
-    print(' alone cpu',med([r['backbone_cpu_per_decision_s'] for r in rs]))
-    print(' other direct',med([r['server_other_cpu_ms'] for r in rs if r.get('model_cpu_in_server_per_decision_s')]))
-    print(' other vs alone',med([r.get('server_other_cpu_vs_alone_ms') or r['server_other_cpu_ms'] for r in rs]))
-    print(' nomodel ms/req',med([r['no_model']['server_cpu_per_request_ms'] for r in rs]))
-    print(' client ms/req',med([r['client_cpu_per_request_ms'] for r in rs]))
-    print(' decide p50',med([r['latency']['decide']['p50_s'] for r in rs]),'p95',med([r['latency']['decide']['p95_s'] for r in rs]))
-    print(' profile p50',med([r['latency']['profile']['p50_s'] for r in rs]),'p95',med([r['latency']['profile']['p95_s'] for r in rs]))
-    print(' rss',med([r['peak_rss_mb'] for r in rs]),'errors',sum(r['errors'] for r in rs),'decisions',[r['decisions'] for r in rs])
-    print(' load end',med([r['load_average_1min_end'] for r in rs]))
+"""Medians and ranges of the `align bench serve --json` reports in this folder, per n_threads.
+
+Run from the repository root: `python docs/perf/serve-bench/medians.py`.
+"""
+
+import json
+import statistics
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}, n={len(values)})"
+
+
+FIGURES = {
+    "decisions/s through the server": lambda r: r["throughput_rps"],
+    "backbone alone, decisions/s": lambda r: statistics.fmean(r["backbone_rps_before_after"]),
+    "throughput_over_backbone": lambda r: r["throughput_over_backbone"],
+    "backbone busy share": lambda r: r["backbone_busy_share"],
+    "backbone slowdown": lambda r: r["backbone_slowdown"],
+    "server CPU per decision, s": lambda r: r["server_cpu_per_decision_s"],
+    "model CPU in the server per decision, s": lambda r: r.get("model_cpu_in_server_per_decision_s"),
+    "backbone-alone CPU per decision, s": lambda r: r["backbone_cpu_per_decision_s"],
+    "server other CPU per decision, ms": lambda r: (
+        r["server_other_cpu_ms"] if r.get("model_cpu_in_server_per_decision_s") else None
+    ),
+    "server other CPU against the backbone alone, ms": lambda r: r.get(
+        "server_other_cpu_vs_alone_ms", r["server_other_cpu_ms"]
+    ),
+    "no model: server CPU per request, ms": lambda r: r["no_model"]["server_cpu_per_request_ms"],
+    "users' CPU per request, ms": lambda r: r["client_cpu_per_request_ms"],
+    "decide p50, s": lambda r: r["latency"]["decide"]["p50_s"],
+    "decide p95, s": lambda r: r["latency"]["decide"]["p95_s"],
+    "peak RSS, MB": lambda r: r["peak_rss_mb"],
+    "errors": lambda r: r["errors"],
+    "load average at the end": lambda r: r["load_average_1min_end"],
+}
+
+
+def main() -> None:
+    for threads in (1, 2):
+        reports = [json.loads(p.read_text()) for p in sorted(HERE.glob(f"n_threads-{threads}-run*.json"))]
+        print(f"n_threads {threads}: {len(reports)} runs")
+        for name, figure in FIGURES.items():
+            values = [v for v in (figure(r) for r in reports) if v is not None]
+            if values:
+                print(f"  {name}: {spread(values)}")
+
+
+if __name__ == "__main__":
+    main()
