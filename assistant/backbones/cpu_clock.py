@@ -2,10 +2,10 @@
 does not know of (llama.cpp's OpenMP workers).
 
 With one llama.cpp thread the model computes in the calling thread, and ``time.thread_time`` is
-exact. With more, its workers are native threads; their user + system time is read from
-``/proc/self/task`` (Linux; in clock ticks, so a single reading is exact to about 10 ms per
-thread, a mean over many decisions much better). Native threads of other libraries that run at
-the same time (torch's, while another request embeds a text) would be counted too.
+exact. With more, its workers are native threads; their time on a CPU is read from
+``/proc/self/task/<tid>/schedstat`` (Linux, nanoseconds; ``stat``'s clock ticks where schedstat is
+missing). Native threads of other libraries that run at the same time (torch's, while another
+request embeds a text) would be counted too.
 """
 
 from __future__ import annotations
@@ -21,22 +21,30 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _TASKS = Path("/proc/self/task")
 
 
+def _thread_cpu(task: Path) -> float:
+    """Seconds thread ``task`` has spent on a CPU (0 if it ended meanwhile)."""
+    try:
+        return int((task / "schedstat").read_text().split()[0]) / 1e9
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _native_threads_cpu() -> float:
     python_threads = {t.native_id for t in threading.enumerate()}
-    total = 0
     try:
         tasks = list(_TASKS.iterdir())
     except OSError:
         return 0.0
-    for task in tasks:
-        if not task.name.isdigit() or int(task.name) in python_threads or int(task.name) == os.getpid():
-            continue
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue  # the thread ended meanwhile
-    return total / _TICKS
+    return sum(
+        _thread_cpu(task)
+        for task in tasks
+        if task.name.isdigit() and int(task.name) not in python_threads and int(task.name) != os.getpid()
+    )
 
 
 def model_cpu_clock(n_threads: int) -> float:
