@@ -74,5 +74,12 @@ def ChromaEmbedding(embedder: Embedder, model_name: str = "all-MiniLM-L6-v2") ->
 
             return [np.asarray(v, dtype=np.float32) for v in embedder.embed(list(input))]
 
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> Any:
+            # chromadb rebuilds the function from its config to check that it is not a legacy one
+            # (``is_legacy``, on every get_or_create_collection); the parent's would load a second
+            # SentenceTransformer by name, from the model hub: no download, this embedder instead
+            return _Function()
+
     _Function.__name__ = _Function.__qualname__ = "ChromaEmbedding"
     return _Function()
