@@ -22,7 +22,19 @@ option the estimate in [0, 1] combines:
 
 Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
 definition`` with ``l = m / (m + evidence_prior)``; with none, the definition alone decides.
-The option whose estimates are nearest the target (sum of |estimate - target|) wins.
+The option whose estimates are nearest the target (sum of |estimate - target|) wins, after two
+penalties for options that decide nothing about the values (a menu's "CHECK PULSE", "SITREP"):
+
+- **unscored**: per option, the kernel-weighted share of similar stored options that are scored on
+  any value; ``unscored_penalty * max(0, best share - share - 0.25)`` per value is added to its
+  distance;
+- **relevance**: for a value no retrieved example scores, in a menu of more than two options,
+  ``relevance_penalty`` times how much less related the option is (cosine to the value's high and
+  low texts) than the most related option.
+
+Options that name a person of their scenario ("Treat Patient A", "Casualty O") are compared with
+stored options naming the same person (``entity_match`` added to their cosine, subtracted where
+both name people and none is shared): a person keeps who they are across the probes of a story.
 """
 
 from __future__ import annotations
@@ -39,12 +51,15 @@ from alignment.algorithms.base import Algorithm, DecisionContext, Params
 from alignment.backbone import Backbone
 from alignment.errors import ConfigError
 from alignment.examples import closest_choice, normalize_for_match
+from alignment.grounding import ground_choices, named_entities
 from alignment.justify import example_note, explain_fit
-from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision, Example
+from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision, Example, Scenario
 
 __all__ = ["ValueFitAlgorithm", "ValueFitParams", "group_category"]
 
 SAME_TEXT_SIMILARITY = 0.97
+SCORED_PRIOR = 1e-3  # pseudo-mass of "scored" in an option's scored share
+UNSCORED_MARGIN = 0.25  # a scored share this far below the best option's costs nothing
 _GROUP_RE = re.compile(r"([A-Z][A-Z0-9]+)_(.+)")
 
 Matrix = Any  # numpy arrays (kept loose for mypy)
@@ -67,6 +82,23 @@ class ValueFitParams(Params):
     # texts, "misses family events" is about family, so they count less; triage needs them whole)
     low_weight: float = Field(default=0.25, ge=0.0, le=2.0)
     low_weight_by_domain: dict[str, float] = Field(default_factory=lambda: {"triage": 1.0})
+    # options that name someone ("Treat Patient A") are read with the scenario's clauses about them
+    ground_entities: bool = False
+    ground_definition: bool = True  # the grounded text in the definition contrast too
+    # added to an option's distance per value, times how much less often than the most-scored option
+    # the stored options like it are scored on any value (procedural options: "CHECK PULSE")
+    unscored_penalty: float = Field(default=1.0, ge=0.0, le=10.0)
+    # added to an option's distance per value, times how much less related (cosine to the value's
+    # high and low texts) it is than the most related option
+    relevance_penalty: float = Field(default=3.0, ge=0.0, le=100.0)
+    # added to the cosine of two options that name the same person of their scenarios (subtracted
+    # where both name people and none is shared): "Treat Patient A" is the same person across probes
+    entity_match: float = Field(default=0.2, ge=0.0, le=1.0)
+    # share of a linear direction learned from the stored options: the sum over scored pairs of
+    # options of (higher - lower option embedding), weighted by score gap, scenario similarity and
+    # relatedness; each option is read by its projection on it (a probe that carries across scenarios)
+    direction_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    direction_own_only: bool = False  # learn the direction from the value's own examples only
 
 
 def group_category(name: str) -> str | None:
@@ -129,16 +161,22 @@ class ValueFitAlgorithm(Algorithm):
         example_attributes = sorted({b for e in examples for s in e.scores for b in s})
         attr_texts = {a: _describe(a, definitions.get(a)) for a in {*attributes, *example_attributes}}
         pole_texts = {a: self._poles(a, target.attribute(a)) for a in attributes}
+        read = ground_choices if p.ground_entities else (lambda _text, options: list(options))
+        choice_texts = read(scenario.text, scenario.choices)
+        example_choices = [read(e.text, e.choices) for e in examples]
         texts = [
             scenario.text,
+            *choice_texts,
             *scenario.choices,
             *attr_texts.values(),
             *(t for hi, lo in pole_texts.values() for t in (hi, lo) if t),
-            *(c for e in examples for c in e.choices),
+            *(c for options in example_choices for c in options),
             *(e.text for e in examples if e.similarity is None),
         ]
         vec = _Vectors(context.embedder, texts)
-        choices = vec(scenario.choices)
+        choices = vec(choice_texts)
+        read_choices = choices if p.ground_definition else vec(scenario.choices)
+        option_sims = self._option_similarities(scenario, choices, examples, example_choices, vec)
         query = vec([scenario.text])[0]
         similarity = np.array(
             [e.similarity if e.similarity is not None else float(vec([e.text])[0] @ query) for e in examples]
@@ -149,10 +187,10 @@ class ValueFitAlgorithm(Algorithm):
         for a in attributes:
             low_weight = p.low_weight_by_domain.get(target.attribute(a).domain, p.low_weight)
             definition = (
-                self._definition(choices, pole_texts[a], vec, low_weight) if p.use_definition else None
+                self._definition(read_choices, pole_texts[a], vec, low_weight) if p.use_definition else None
             )
             learned, mass, how = self._learned(
-                a, scenario.choices, choices, examples, similarity, attr_texts, vec
+                a, scenario.choices, examples, option_sims, similarity, attr_texts, vec
             )
             final: Matrix
             if learned is None and definition is None:
@@ -168,6 +206,13 @@ class ValueFitAlgorithm(Algorithm):
                 finite = np.where(np.isinf(mass), 0.0, mass)
                 weight = np.where(np.isinf(mass), 1.0, finite / (finite + p.evidence_prior))
                 final = weight * learned + (1.0 - weight) * definition
+            direction = None
+            if p.direction_share > 0 and group_category(a) is None:
+                direction = self._direction(
+                    a, choices, examples, example_choices, similarity, attr_texts, vec
+                )
+                if direction is not None:
+                    final = (1.0 - p.direction_share) * final + p.direction_share * direction
             for i in range(len(scenario.choices)):
                 estimates[i][a] = float(np.clip(final[i], 0.0, 1.0))
             evidence[a] = {
@@ -175,9 +220,31 @@ class ValueFitAlgorithm(Algorithm):
                 "example_weight": [round(float(x), 4) for x in weight],
                 "definition": None if definition is None else [round(float(x), 4) for x in definition],
                 "source": how if learned is not None else "definition",
+                **({"direction": [round(float(x), 4) for x in direction]} if direction is not None else {}),
             }
 
-        distances = [sum(abs(est[a] - target.values[a]) for a in attributes) for est in estimates]
+        penalty = np.zeros(len(scenario.choices))
+        scored_share: list[float] | None = None
+        if p.unscored_penalty > 0 and examples:
+            scored = self._scored_share(len(choices), examples, option_sims, similarity)
+            # past a margin: a step no stored decision scores (a gap near 1) counts, the small gaps
+            # between options that are all decisions (a few hundredths) never tip a close call
+            gap = np.maximum(scored.max() - scored - UNSCORED_MARGIN, 0.0)
+            penalty += p.unscored_penalty * len(attributes) * gap
+            scored_share = [round(float(x), 4) for x in scored]
+        if p.relevance_penalty > 0 and len(scenario.choices) > 2:
+            # only for a value no stored example scores (its definition is all there is), in a menu of
+            # more than two options (where steps that decide nothing about it can stand)
+            for a in attributes:
+                if group_category(a) is not None or a in example_attributes:
+                    continue
+                hi, lo = pole_texts[a]
+                related = choices @ vec([hi])[0] + (choices @ vec([lo])[0] if lo else 0.0)
+                penalty += p.relevance_penalty * (related.max() - related) / (2.0 if lo else 1.0)
+        distances = [
+            sum(abs(est[a] - target.values[a]) for a in attributes) + float(penalty[i])
+            for i, est in enumerate(estimates)
+        ]
         winner = min(range(len(distances)), key=lambda i: (distances[i], i))
         fits = [1.0 - d / len(attributes) for d in distances]
         shown = self._informative_example(examples, similarity, target)
@@ -205,6 +272,8 @@ class ValueFitAlgorithm(Algorithm):
                 "distances": distances,
                 "evidence": evidence,
                 "examples_retrieved": len(examples),
+                **({"scored_share": scored_share} if scored_share is not None else {}),
+                **({"penalty": [round(float(x), 4) for x in penalty]} if penalty.any() else {}),
             },
         )
 
@@ -226,12 +295,36 @@ class ValueFitAlgorithm(Algorithm):
             score = score - low_weight * (choices @ vec([low])[0])
         return _scale(score)
 
+    def _option_similarities(
+        self,
+        scenario: Scenario,
+        choices: Matrix,
+        examples: Sequence[Example],
+        example_choices: Sequence[Sequence[str]],
+        vec: _Vectors,
+    ) -> list[Matrix]:
+        """Per example, cos(option, example option) (n x its options); with ``entity_match``, moved up
+        where both options name the same person of their scenarios and down where they name others."""
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        sims = [choices @ vec(options).T for options in example_choices]
+        if not p.entity_match:
+            return sims
+        own = [set(named_entities(scenario.text, c)) for c in scenario.choices]
+        for i, e in enumerate(examples):
+            theirs = [set(named_entities(e.text, c)) for c in e.choices]
+            match = np.array(
+                [[0.0 if not a or not b else (1.0 if a & b else -1.0) for b in theirs] for a in own]
+            )
+            sims[i] = sims[i] + p.entity_match * match
+        return sims
+
     def _learned(
         self,
         attribute: str,
         choice_texts: Sequence[str],
-        choices: Matrix,
         examples: Sequence[Example],
+        option_sims: Sequence[Matrix],
         similarity: Matrix,
         attr_texts: dict[str, str],
         vec: _Vectors,
@@ -246,9 +339,8 @@ class ValueFitAlgorithm(Algorithm):
                 return group, np.full(n, math.inf), "groups"
         relatedness = self._relatedness(attribute, attr_texts, vec)
         num, den = np.zeros(n), np.zeros(n)
-        for e, sim in zip(examples, similarity, strict=True):
+        for e, option_sim, sim in zip(examples, option_sims, similarity, strict=True):
             scenario_w = math.exp((float(sim) - 1.0) / p.scenario_temperature)
-            option_sim = choices @ vec(e.choices).T  # n x len(e.choices)
             option_w = np.exp((option_sim - 1.0) / p.choice_temperature) * scenario_w
             for j, scores in enumerate(e.scores):
                 for b, value in scores.items():
@@ -258,6 +350,58 @@ class ValueFitAlgorithm(Algorithm):
         if not np.any(den > 0):
             return None, den, "examples"
         return num / np.maximum(den, 1e-300), den, "examples"
+
+    def _direction(
+        self,
+        attribute: str,
+        choices: Matrix,
+        examples: Sequence[Example],
+        example_choices: Sequence[Sequence[str]],
+        similarity: Matrix,
+        attr_texts: dict[str, str],
+        vec: _Vectors,
+    ) -> Matrix | None:
+        """The options projected on the value's direction learned from the examples' option pairs,
+        scaled like the definition contrast; None without a scored pair."""
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        relatedness = self._relatedness(attribute, attr_texts, vec)
+        total = np.zeros(choices.shape[1])
+        for e, options, sim in zip(examples, example_choices, similarity, strict=True):
+            scenario_w = math.exp((float(sim) - 1.0) / p.scenario_temperature)
+            vectors = vec(options)
+            for b in {b for s in e.scores for b in s}:
+                related = relatedness.get(b, 0.0) * scenario_w
+                if p.direction_own_only and b != attribute:
+                    continue
+                if related <= 0:
+                    continue
+                scored = [(j, s[b]) for j, s in enumerate(e.scores) if b in s and j < len(vectors)]
+                for j, sj in scored:
+                    for k, sk in scored:
+                        if sj > sk:
+                            total += related * (sj - sk) * (vectors[j] - vectors[k])
+        norm = float(np.linalg.norm(total))
+        if norm <= 0:
+            return None
+        return _scale(choices @ (total / norm))
+
+    def _scored_share(
+        self, n: int, examples: Sequence[Example], option_sims: Sequence[Matrix], similarity: Matrix
+    ) -> Matrix:
+        """Per option, the kernel-weighted share of similar stored options that are scored on any
+        value (1 where no stored option is near): procedural options ("CHECK PULSE") score low."""
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        num = np.full(n, SCORED_PRIOR)
+        den = np.full(n, SCORED_PRIOR)
+        for e, option_sim, sim in zip(examples, option_sims, similarity, strict=True):
+            scenario_w = math.exp((float(sim) - 1.0) / p.scenario_temperature)
+            w = np.exp((option_sim - 1.0) / p.choice_temperature) * scenario_w
+            is_scored = np.array([1.0 if s else 0.0 for s in e.scores][: w.shape[1]])
+            num += w[:, : len(is_scored)] @ is_scored
+            den += w[:, : len(is_scored)].sum(axis=1)
+        return num / den
 
     def _relatedness(self, attribute: str, attr_texts: dict[str, str], vec: _Vectors) -> dict[str, float]:
         p = self.params

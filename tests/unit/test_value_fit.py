@@ -142,3 +142,100 @@ def test_each_text_is_embedded_once_per_decision():
     create_algorithm("value-fit").run(context, FakeBackbone([]))
     assert len(embedder.calls) == 1
     assert len(embedder.calls[0]) == len(set(embedder.calls[0]))
+
+
+def test_options_the_store_never_scores_are_penalised():
+    # "question" sits between the poles, so a middle target picks it; the stored decisions show that
+    # options like it are never scored on any value (a procedural step), so the penalty passes it over
+    scenario = Scenario(text="Where do my savings go?", choices=[*SCENARIO.choices, "question"])
+    example = Example(
+        id="e3",
+        text="Where do my savings go?",
+        choices=["question", "yes"],
+        scores=[{}, {"question": 1.0}],
+        similarity=0.9,
+    )
+    context = DecisionContext(
+        scenario=scenario,
+        target=AlignmentTarget(values={"security": 0.5}, attributes={"security": SECURITY}),
+        examples=[example],
+        embedder=WordEmbedder(),
+    )
+    plain = create_algorithm(
+        "value-fit", attribute_temperature=0.01, unscored_penalty=0.0, relevance_penalty=0.0
+    )
+    assert plain.run(context, FakeBackbone([])).choice_index == 2
+    penalised = create_algorithm(
+        "value-fit", attribute_temperature=0.01, unscored_penalty=1.0, relevance_penalty=0.0
+    )
+    d = penalised.run(context, FakeBackbone([]))
+    assert d.choice_index != 2
+    share = d.extra["scored_share"]
+    assert share[2] < 0.05 < min(share[:2])
+    assert d.extra["penalty"][2] > max(d.extra["penalty"][:2])
+
+
+def test_a_direction_learned_from_stored_option_pairs_carries_to_new_options():
+    # the stored pair says "safe" options are high and "risky" ones low; the new options share only
+    # those words with it, so the kernel sees little, while the learned direction orders them
+    example = Example(
+        id="e4",
+        text="Where do my savings go?",
+        choices=["safe fund", "risky venture"],
+        scores=[{"security": 1.0}, {"security": 0.0}],
+        similarity=0.9,
+    )
+    scenario = Scenario(text="Which truck?", choices=["a risky truck", "a safe truck"])
+    context = DecisionContext(
+        scenario=scenario,
+        target=AlignmentTarget(values={"security": 1.0}, attributes={"security": SECURITY}),
+        examples=[example],
+        embedder=WordEmbedder(),
+    )
+    d = create_algorithm("value-fit", direction_share=1.0, use_definition=False).run(
+        context, FakeBackbone([])
+    )
+    direction = d.extra["evidence"]["security"]["direction"]
+    assert direction[1] > 0.5 > direction[0]
+    assert d.choice_index == 1
+    assert "direction" not in decide({"security": 1.0}).extra["evidence"]["security"]
+
+
+def test_the_same_named_person_counts_across_probes_with_entity_match():
+    # "Patient A" was scored low on security in a stored probe of the same story; the option texts
+    # are otherwise the same, so only the name tells the two options apart
+    story = "Patient A took the savings. Patient B kept them safe."
+    example = Example(
+        id="e5",
+        text=story,
+        choices=["help Patient A", "help Patient B"],
+        scores=[{"security": 0.0}, {"security": 1.0}],
+        similarity=0.9,
+    )
+    scenario = Scenario(text=story + " Later.", choices=["treat Patient B", "treat Patient A"])
+    context = DecisionContext(
+        scenario=scenario,
+        target=AlignmentTarget(values={"security": 1.0}, attributes={"security": SECURITY}),
+        examples=[example],
+        embedder=WordEmbedder(),
+    )
+    d = create_algorithm("value-fit", entity_match=0.3).run(context, FakeBackbone([]))
+    est = [s.attributes["security"] for s in d.scores]
+    assert est[0] > 0.8 and est[1] < 0.2
+    assert d.choice_index == 0
+
+
+def test_with_no_examples_a_menu_option_unrelated_to_the_value_is_passed_over():
+    scenario = Scenario(text="Where do my savings go?", choices=[*SCENARIO.choices, "question"])
+    context = DecisionContext(
+        scenario=scenario,
+        target=AlignmentTarget(values={"security": 0.5}, attributes={"security": SECURITY}),
+        embedder=WordEmbedder(),
+    )
+    plain = create_algorithm("value-fit", relevance_penalty=0.0).run(context, FakeBackbone([]))
+    assert plain.choice_index == 2  # between the poles: the middle target's pick
+    d = create_algorithm("value-fit").run(context, FakeBackbone([]))
+    assert d.choice_index != 2
+    assert d.extra["penalty"][2] > max(d.extra["penalty"][:2])
+    # two options are both decisions about the value: no relevance penalty
+    assert "penalty" not in decide({"security": 0.5}).extra
