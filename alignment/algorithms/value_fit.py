@@ -246,7 +246,7 @@ class ValueFitAlgorithm(Algorithm):
             for i, est in enumerate(estimates)
         ]
         winner = min(range(len(distances)), key=lambda i: (distances[i], i))
-        fits = [1.0 - d / len(attributes) for d in distances]
+        fits = [max(0.0, 1.0 - d / len(attributes)) for d in distances]  # a penalty can pass 1 per value
         shown = self._informative_example(examples, similarity, target)
         if shown is not None and self._example_share(evidence) < 0.05:
             shown = None  # it did not count: do not present it as a reason
