@@ -45,8 +45,8 @@ def serving_threads(cpus: int | None = None) -> int:
     Every core on one or two, one core less from three on, at most ``MAX_SERVING_THREADS``.
     llama.cpp's threads meet at a barrier after every step, so one of them preempted by the server
     or its users stalls the whole step. Measured on 2 cores (docs/perf/serve-profile.md): two threads
-    lose ~17% of their speed to that inside the server and still serve ~40% more decisions per
-    second than one, which the second core would otherwise leave idle. From three cores on, leaving
+    lose about a sixth of their speed to that inside the server and still serve ~36% more decisions
+    per second than one, which the second core would otherwise leave idle. From three cores on, leaving
     one costs the model a third of its compute or less (and less still for a small model, bound by
     memory bandwidth), about what the stalls cost; the server then has a core of its own (reasoned,
     not measured here). The cap: every further thread adds barrier waits for no bandwidth.
