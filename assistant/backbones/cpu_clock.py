@@ -15,10 +15,20 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["model_cpu_clock"]
+__all__ = ["model_cpu_clock", "stat_cpu_seconds"]
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _TASKS = Path("/proc/self/task")
+
+
+def stat_cpu_seconds(stat: Path) -> float | None:
+    """User + system seconds from a ``/proc`` ``stat`` file (a process's or a thread's), in clock
+    ticks; None if it cannot be read."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _thread_cpu(task: Path) -> float:
@@ -26,12 +36,7 @@ def _thread_cpu(task: Path) -> float:
     try:
         return int((task / "schedstat").read_text().split()[0]) / 1e9
     except (OSError, IndexError, ValueError):
-        pass
-    try:
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
-    except (OSError, IndexError, ValueError):
-        return 0.0
+        return stat_cpu_seconds(task / "stat") or 0.0
 
 
 def _native_threads_cpu() -> float:

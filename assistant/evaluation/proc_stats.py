@@ -6,22 +6,18 @@ threads included); ``own_cpu_seconds()`` the same for this process. Off Linux, p
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
+from assistant.backbones.cpu_clock import stat_cpu_seconds
+
 __all__ = ["cpu_seconds", "own_cpu_seconds", "peak_rss_mb"]
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of ``pid`` so far (all its threads), or None if unreadable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
-    except (OSError, IndexError, ValueError):
-        pass
+    seconds = stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
+    if seconds is not None:
+        return seconds
     try:
         import psutil  # type: ignore[import-untyped,unused-ignore]
 
