@@ -181,6 +181,7 @@ class ValueFitAlgorithm(Algorithm):
         similarity = np.array(
             [e.similarity if e.similarity is not None else float(vec([e.text])[0] @ query) for e in examples]
         )
+        kernels = self._kernels(option_sims, similarity)
 
         estimates: list[dict[str, float]] = [{} for _ in scenario.choices]
         evidence: dict[str, Any] = {}
@@ -190,7 +191,7 @@ class ValueFitAlgorithm(Algorithm):
                 self._definition(read_choices, pole_texts[a], vec, low_weight) if p.use_definition else None
             )
             learned, mass, how = self._learned(
-                a, scenario.choices, examples, option_sims, similarity, attr_texts, vec
+                a, scenario.choices, examples, kernels, similarity, attr_texts, vec
             )
             final: Matrix
             if learned is None and definition is None:
@@ -226,7 +227,7 @@ class ValueFitAlgorithm(Algorithm):
         penalty = np.zeros(len(scenario.choices))
         scored_share: list[float] | None = None
         if p.unscored_penalty > 0 and examples:
-            scored = self._scored_share(len(choices), examples, option_sims, similarity)
+            scored = self._scored_share(len(choices), examples, kernels)
             # past a margin: a step no stored decision scores (a gap near 1) counts, the small gaps
             # between options that are all decisions (a few hundredths) never tip a close call
             gap = np.maximum(scored.max() - scored - UNSCORED_MARGIN, 0.0)
@@ -324,7 +325,7 @@ class ValueFitAlgorithm(Algorithm):
         attribute: str,
         choice_texts: Sequence[str],
         examples: Sequence[Example],
-        option_sims: Sequence[Matrix],
+        kernels: Sequence[Matrix],
         similarity: Matrix,
         attr_texts: dict[str, str],
         vec: _Vectors,
@@ -339,9 +340,7 @@ class ValueFitAlgorithm(Algorithm):
                 return group, np.full(n, math.inf), "groups"
         relatedness = self._relatedness(attribute, attr_texts, vec)
         num, den = np.zeros(n), np.zeros(n)
-        for e, option_sim, sim in zip(examples, option_sims, similarity, strict=True):
-            scenario_w = math.exp((float(sim) - 1.0) / p.scenario_temperature)
-            option_w = np.exp((option_sim - 1.0) / p.choice_temperature) * scenario_w
+        for e, option_w in zip(examples, kernels, strict=True):
             for j, scores in enumerate(e.scores):
                 for b, value in scores.items():
                     w = option_w[:, j] * relatedness.get(b, 0.0)
@@ -386,18 +385,23 @@ class ValueFitAlgorithm(Algorithm):
             return None
         return _scale(choices @ (total / norm))
 
-    def _scored_share(
-        self, n: int, examples: Sequence[Example], option_sims: Sequence[Matrix], similarity: Matrix
-    ) -> Matrix:
-        """Per option, the kernel-weighted share of similar stored options that are scored on any
-        value (1 where no stored option is near): procedural options ("CHECK PULSE") score low."""
+    def _kernels(self, option_sims: Sequence[Matrix], similarity: Matrix) -> list[Matrix]:
+        """Per example, the weight of each (option, example option) pair: the option kernel times
+        the scenario kernel (n x its options)."""
         p = self.params
         assert isinstance(p, ValueFitParams)
+        return [
+            np.exp((option_sim - 1.0) / p.choice_temperature)
+            * math.exp((float(sim) - 1.0) / p.scenario_temperature)
+            for option_sim, sim in zip(option_sims, similarity, strict=True)
+        ]
+
+    def _scored_share(self, n: int, examples: Sequence[Example], kernels: Sequence[Matrix]) -> Matrix:
+        """Per option, the kernel-weighted share of similar stored options that are scored on any
+        value (1 where no stored option is near): procedural options ("CHECK PULSE") score low."""
         num = np.full(n, SCORED_PRIOR)
         den = np.full(n, SCORED_PRIOR)
-        for e, option_sim, sim in zip(examples, option_sims, similarity, strict=True):
-            scenario_w = math.exp((float(sim) - 1.0) / p.scenario_temperature)
-            w = np.exp((option_sim - 1.0) / p.choice_temperature) * scenario_w
+        for e, w in zip(examples, kernels, strict=True):
             is_scored = np.array([1.0 if s else 0.0 for s in e.scores][: w.shape[1]])
             num += w[:, : len(is_scored)] @ is_scored
             den += w[:, : len(is_scored)].sum(axis=1)
