@@ -19,6 +19,13 @@ __all__ = ["SessionTokens"]
 MAX_SESSIONS_PER_USER = 50  # logging in again and again keeps only this many sessions per user
 
 
+class _Unreadable:
+    """The stamp could not be read (the database did not answer)."""
+
+
+UNREADABLE = _Unreadable()
+
+
 class SessionTokens(dict[str, str]):
     """A ``dict`` of token -> user name, as Gradio expects, checked against ``stamp(name)``.
 
@@ -35,14 +42,20 @@ class SessionTokens(dict[str, str]):
         self._max_per_user = max_per_user
         self._lock = threading.RLock()
 
-    def _current(self, name: str) -> str | None:
-        try:
-            return self._stamp(name)
-        except Exception:
-            return None
+    def _current(self, name: str) -> str | _Unreadable | None:
+        """``name``'s stamp (None: no such user), or UNREADABLE when the database does not answer
+        twice in a row (a pooled connection that was cut is replaced on the second try)."""
+        for _ in range(2):
+            try:
+                return self._stamp(name)
+            except Exception:
+                continue
+        return UNREADABLE
 
     def __setitem__(self, token: str, name: str) -> None:
-        stamp = self._current(name)
+        current = self._current(name)
+        # unreadable: issued without a stamp, so it fails its first check and the user logs in again
+        stamp = current if isinstance(current, str) else None
         with self._lock:
             super().__setitem__(token, name)
             self._issued[token] = stamp
@@ -57,6 +70,8 @@ class SessionTokens(dict[str, str]):
         if name is None:
             return default
         current = self._current(name)
+        if current is UNREADABLE:  # fail closed for this request, but a database blip ends no session
+            return default
         if current is None or current != issued:
             self.pop(token, None)
             return default
@@ -78,7 +93,7 @@ class SessionTokens(dict[str, str]):
             return False
         stamp = self._current(name)
         with self._lock:
-            if super().get(token) != name or stamp is None:
+            if super().get(token) != name or not isinstance(stamp, str):  # no such user, or unreadable
                 return False
             self._issued[token] = stamp
             return True

@@ -155,3 +155,22 @@ def test_an_unknown_name_costs_a_password_check():
     assert not verify_password(None, "wrong-password")
     unknown = time.perf_counter() - started
     assert unknown > known / 3, (known, unknown)
+
+
+def test_a_database_blip_ends_no_session():
+    state = {"down": 0}
+
+    def stamp(name: str) -> str:
+        if state["down"]:
+            state["down"] -= 1
+            raise RuntimeError("server closed the connection unexpectedly")
+        return "1.1"
+
+    tokens = SessionTokens(stamp)
+    tokens["t"] = "alice"
+    state["down"] = 1  # one cut pooled connection: the second read answers
+    assert tokens.get("t") == "alice"
+    state["down"] = 10  # down for this request: refused (fail closed), but the session is kept
+    assert tokens.get("t") is None and "t" in tokens
+    state["down"] = 0  # back: the same cookie works again
+    assert tokens.get("t") == "alice"
