@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from alignment.models import AlignmentTarget, Example
+from alignment.models import AlignmentTarget, Example, readable_name
 from alignment.prompts import label_of
 
 __all__ = ["describe_level", "example_note", "explain_fit"]
@@ -28,7 +28,7 @@ def describe_level(value: float) -> str:
 
 
 def _label(target: AlignmentTarget, name: str) -> str:
-    return target.attribute(name).name.replace("_", " ")
+    return readable_name(target.attribute(name).name)
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ __all__ = [
     "Scenario",
     "Usage",
     "clean_text",
+    "readable_name",
 ]
 
 MAX_SCENARIO_CHARS = 8000
@@ -32,6 +34,22 @@ def clean_text(text: str) -> str:
     """Normalise user text: NFC, drop NUL and control characters (keep newlines and tabs)."""
     text = unicodedata.normalize("NFC", text)
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")).strip()
+
+
+_CAMEL_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def readable_name(name: str) -> str:
+    """An attribute's name as words: ``risk_aversion`` -> ``risk aversion``, ``QualityOfLife`` ->
+    ``quality of life`` (align-system names attributes in CamelCase: ``MoralDesert``). A group name
+    keeps its category as written (``POLPARTY_Democrat`` -> ``POLPARTY Democrat``)."""
+    parts = re.split(r"[\s_]+", name.strip())
+    words: list[str] = []
+    for part in parts:
+        pieces = _CAMEL_WORD.findall(part)
+        camel = re.search(r"[a-z][A-Z]", part) is not None and "".join(pieces) == part
+        words += [w if w.isupper() and len(w) > 1 else w.lower() for w in pieces] if camel else [part]
+    return " ".join(w for w in words if w)
 
 
 class Attribute(BaseModel):

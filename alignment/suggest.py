@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from alignment.models import readable_name
+
 __all__ = ["attribute_text", "rank_attributes", "rank_by_words", "situation_text"]
 
 
@@ -24,7 +26,7 @@ def attribute_text(name: str, label: str = "", description: str = "", high: str 
     """An attribute as one text to embed: its label (or name), what it means, and what people high
     and low on it choose. With the high and low texts, the value a dilemma is about is among the
     3 suggested for 0.78 of datasets/everyday's value-pack dilemmas, against 0.48 without them."""
-    head = label.strip() or name.replace("_", " ")
+    head = label.strip() or readable_name(name)
     parts = [f"{head}: {description.strip()}" if description.strip() else head]
     if high.strip():
         parts.append(f"High: {high.strip()}")

@@ -53,7 +53,15 @@ from alignment.errors import ConfigError
 from alignment.examples import closest_choice, normalize_for_match
 from alignment.grounding import ground_choices, named_entities
 from alignment.justify import example_note, explain_fit
-from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision, Example, Scenario
+from alignment.models import (
+    AlignmentTarget,
+    Attribute,
+    ChoiceScore,
+    Decision,
+    Example,
+    Scenario,
+    readable_name,
+)
 
 __all__ = ["ValueFitAlgorithm", "ValueFitParams", "group_category"]
 
@@ -109,7 +117,7 @@ def group_category(name: str) -> str | None:
 
 def _describe(name: str, attribute: Attribute | None) -> str:
     """Text that says what an attribute is (for relatedness between attributes)."""
-    human = name.replace("_", " ")
+    human = readable_name(name)
     if attribute is None:
         return human
     parts = [human]
@@ -283,7 +291,7 @@ class ValueFitAlgorithm(Algorithm):
     @staticmethod
     def _poles(name: str, attribute: Attribute) -> tuple[str, str]:
         """(text of a high value, text of a low value); the low text may be empty."""
-        high = attribute.high or attribute.description or name.replace("_", " ")
+        high = attribute.high or attribute.description or readable_name(name)
         if attribute.high and attribute.description:
             high = f"{attribute.high}. {attribute.description}"
         return high, attribute.low

@@ -3,7 +3,7 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from alignment.models import AlignmentTarget, Attribute, Scenario
+from alignment.models import AlignmentTarget, Attribute, Scenario, readable_name
 from alignment.prompts import (
     decision_schema,
     delimit,
@@ -75,3 +75,19 @@ def test_decision_schema_bounds_everything():
     schema = decision_schema(3)
     assert schema["properties"]["choice"]["enum"] == ["A", "B", "C"]
     assert schema["properties"]["reasoning"]["maxLength"] <= 500
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("risk_aversion", "risk aversion"),
+        ("QualityOfLife", "quality of life"),
+        ("MoralDesert", "moral desert"),
+        ("Moral judgement", "Moral judgement"),
+        ("POLPARTY_Democrat", "POLPARTY Democrat"),
+        ("HTMLParser", "HTMLParser"),
+        ("covid19_risk", "covid19 risk"),
+    ],
+)
+def test_readable_name_reads_snake_and_camel_case(name, words):
+    assert readable_name(name) == words

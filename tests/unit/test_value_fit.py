@@ -239,3 +239,18 @@ def test_with_no_examples_a_menu_option_unrelated_to_the_value_is_passed_over():
     assert d.extra["penalty"][2] > max(d.extra["penalty"][:2])
     # two options are both decisions about the value: no relevance penalty
     assert "penalty" not in decide({"security": 0.5}).extra
+
+
+def test_an_undefined_camel_case_attribute_is_read_by_the_words_of_its_name():
+    """A file may name a value align-system's way ("MoralDesert") with no definition stored: its
+    name, read as words, is the definition (as one word it matches nothing and every option ties)."""
+
+    def run(value: float):
+        context = DecisionContext(
+            scenario=SCENARIO, target=AlignmentTarget(values={"TakesRiskyVentures": value}), embedder=WordEmbedder()
+        )
+        return create_algorithm("value-fit").run(context, FakeBackbone([]))
+
+    high, low = run(0.9), run(0.1)
+    assert (high.choice_index, low.choice_index) == (1, 0)
+    assert "takes risky ventures 0.90" in high.justification
