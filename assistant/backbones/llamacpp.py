@@ -4,7 +4,8 @@
 - JSON schema: schema-guided decoding (``schema_decoding``); a schema it cannot walk falls
   back to llama.cpp's grammar sampler (correct but slow with Gemma's 262k vocabulary).
 - Label log-probabilities: one forward pass over the prompt, read from the last logits row.
-One request at a time: the Llama object is guarded by a lock.
+One request at a time, on one thread: the Llama object is guarded by a lock, and every call runs
+on the backbone's own thread (llama.cpp's OpenMP workers belong to the thread that calls it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +155,10 @@ class LlamaCppBackbone(Backbone):
         self.context = LlamaContext(self.llm, name)
         self._format = _formatter(options.chat_format)
         self._lock = threading.Lock()
+        # One thread runs every model call. OpenMP gives each thread that calls llama.cpp its own team
+        # of workers: called from a server's handler threads in turn, a team that has just finished
+        # spins on a core while the next thread's team computes.
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
         self._plans: dict[str, list[Segment] | None] = {}
         self._tries: dict[tuple[tuple[str, ...], str], TokenTrie] = {}
         self.grammar_fallbacks = 0  # structured requests answered by llama.cpp's grammar (slow)
@@ -203,6 +209,13 @@ class LlamaCppBackbone(Backbone):
     # -- execute -------------------------------------------------------------------------------
 
     def execute(self, request: GenerationRequest) -> GenerationResult:
+        try:
+            future = self._runner.submit(self._execute, request)
+        except RuntimeError:  # shut down
+            raise BackboneUnavailable(f"backbone {self.name!r} has been closed; start it again") from None
+        return future.result()
+
+    def _execute(self, request: GenerationRequest) -> GenerationResult:
         with self._lock:
             started, cpu0 = time.perf_counter(), model_cpu_clock(self.options.n_threads)
             prompt = self.prompt_tokens(request.messages, request.prefill)
@@ -355,6 +368,7 @@ class LlamaCppBackbone(Backbone):
             self.context.forget()
 
     def close(self) -> None:
+        self._runner.shutdown(wait=True)
         with self._lock:
             close = getattr(self.llm, "close", None)
             if close is not None:

@@ -269,3 +269,33 @@ def test_align_decide_end_to_end(tmp_path: Path) -> None:
     assert decision["choice"] in SCENARIO.choices[:2]
     assert decision["algorithm"] == "persona" and decision["backbone"] == "embedded"
     assert decision["justification"].strip()
+
+
+def _native_threads() -> set[int]:
+    """Threads of this process that Python did not start (llama.cpp's OpenMP workers among them)."""
+    import threading
+
+    python = {t.native_id for t in threading.enumerate()}
+    return {int(t) for t in os.listdir("/proc/self/task")} - python - {os.getpid()}
+
+
+def test_calls_from_many_threads_share_one_team_of_workers(embedded_model_file: Path) -> None:
+    """OpenMP gives each thread that calls llama.cpp its own team of workers; a server calls from many
+    handler threads, so every call runs on the backbone's own thread: callers add no workers."""
+    import threading
+
+    backbone = create("two-threads", {"model_path": str(embedded_model_file), "n_threads": 2}, None)
+    request = GenerationRequest(messages=[Message(role="user", content="Say yes.")], max_tokens=2, temperature=0.0)
+    try:
+        backbone.execute(request)  # the first call starts the one team
+        before = _native_threads()
+        callers = [threading.Thread(target=backbone.execute, args=(request,)) for _ in range(4)]
+        for t in callers:
+            t.start()
+            t.join()
+        added = _native_threads() - before
+        assert not added, f"{len(added)} new native threads after calls from 4 threads"
+    finally:
+        backbone.close()
+    with pytest.raises(BackboneUnavailable, match="closed"):
+        backbone.execute(request)
