@@ -159,6 +159,9 @@ class LlamaCppBackbone(Backbone):
         # of workers: called from a server's handler threads in turn, a team that has just finished
         # spins on a core while the next thread's team computes.
         self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{name}")
+        # started now, by the thread that builds the backbone: it keeps that thread's priority (and
+        # so do llama.cpp's workers, which it starts), whatever thread calls later
+        self._runner.submit(lambda: None).result()
         self._plans: dict[str, list[Segment] | None] = {}
         self._tries: dict[tuple[tuple[str, ...], str], TokenTrie] = {}
         self.grammar_fallbacks = 0  # structured requests answered by llama.cpp's grammar (slow)

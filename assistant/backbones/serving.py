@@ -2,6 +2,9 @@
 
 - ``for_serving(settings)``: each ``llamacpp`` backbone whose ``n_threads`` is not set gets
   ``serving_threads()``: every core on one or two, one core less from three on (see ``serving_threads``).
+- ``give_way(nice)``: the calling thread, and every thread it starts afterwards, runs ``nice`` steps
+  nicer: ``align serve`` loads the embedded model (whose thread keeps the process's priority) and
+  then gives way with the rest of the server.
 - ``queue_concurrency(settings)``: how many requests of one endpoint Gradio's queue runs at once by
   default: enough that every backbone can have as many calls in flight as it allows
   (``max_concurrency`` of an OpenAI-compatible backbone), and never fewer than ``MIN_CONCURRENCY``.
@@ -20,6 +23,7 @@ __all__ = [
     "MIN_CONCURRENCY",
     "backbone_concurrency",
     "for_serving",
+    "give_way",
     "queue_concurrency",
     "serving_threads",
     "usable_cpus",
@@ -66,6 +70,22 @@ def for_serving(settings: Settings) -> Settings:
             config = config.model_copy(update={"n_threads": serving_threads()})
         backbones[name] = config
     return settings.model_copy(update={"backbones": backbones})
+
+
+def give_way(nice: int) -> int | None:
+    """Lower the calling thread's scheduling priority by ``nice``; the threads it starts afterwards
+    inherit it (Linux keeps a nice value per thread). The niceness now, or None where it cannot be
+    read or changed (another system).
+
+    Measured on 2 cores (docs/perf/serve-profile.md): with the server's threads 5 steps nicer than
+    the model's, the model ran 1.05 times slower inside the server than alone instead of 1.12.
+    """
+    if nice <= 0:
+        return None
+    try:
+        return os.nice(nice)  # per thread on Linux: this thread only
+    except (AttributeError, OSError):
+        return None
 
 
 def backbone_concurrency(settings: Settings, name: str) -> int:

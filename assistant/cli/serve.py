@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alignment.errors import ConfigError
+from alignment.errors import AlignError, ConfigError
 from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 
@@ -17,8 +18,9 @@ if TYPE_CHECKING:  # the server's modules are imported when it starts
     from starlette.routing import BaseRoute
 
     from assistant.app import AppService
+    from assistant.settings import Settings
 
-__all__ = ["build_app", "login_callable", "openai_routes", "register"]
+__all__ = ["build_app", "login_callable", "model_first", "openai_routes", "register"]
 
 
 def register(sub: Subcommands) -> None:
@@ -105,6 +107,23 @@ def openai_routes(app: AppService, concurrency: int) -> list[BaseRoute]:
     return api.routes()
 
 
+def model_first(app: AppService, settings: Settings) -> None:
+    """Load the default backbone when it is the in-process model, then let every thread the server
+    starts afterwards run ``serve_nice`` steps nicer than the model's own (docs/perf/serve-profile.md).
+    A model that cannot be loaded now is reported and loaded on first use, as without a server."""
+    from assistant.backbones.serving import give_way
+
+    if not settings.serve_nice:
+        return
+    name = settings.default_backbone
+    if settings.backbones[name].type == "llamacpp":
+        try:
+            app.service.backbones.get(name)
+        except AlignError as exc:
+            print(f"align serve: backbone {name!r} not loaded at start: {exc}", file=sys.stderr, flush=True)
+    give_way(settings.serve_nice)
+
+
 def run(args: argparse.Namespace, cli: Cli) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -117,6 +136,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     cli.settings = for_serving(cli.settings)  # llama.cpp threads for a server (docs/perf/)
     concurrency = args.concurrency or queue_concurrency(cli.settings)
     app = build_app(cli, args.host, args.datasets, args.eval_limit)
+    model_first(app, cli.settings)
     from assistant.health import health_routes
     from assistant.web.gradio_tuning import lean_sessions, tune_queue
     from assistant.web.guards import guard_middleware, sessions_lifespan

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import socket
 import statistics
@@ -48,7 +49,7 @@ from typing import Any
 
 from alignment.errors import ConfigError
 from assistant.evaluation.load_users import LoadResult, Sample, run_load
-from assistant.evaluation.proc_stats import peak_rss_mb
+from assistant.evaluation.proc_stats import peak_rss_mb, thread_priorities
 
 __all__ = ["TARGETS", "run_serve_bench"]
 
@@ -159,6 +160,19 @@ def _mean(values: list[int]) -> float | None:
 def _latency(samples: list[Sample]) -> dict[str, Any]:
     ok = [s.seconds for s in samples if s.error is None]
     return {"n": len(ok), "p50_s": round(_percentile(ok, 50), 3), "p95_s": round(_percentile(ok, 95), 3)}
+
+
+def _machine() -> dict[str, Any]:
+    """What the figures were measured on (ratios move with the processor and with other work)."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu_model": model, "cpu_count": os.cpu_count(), "kernel": platform.release()}
 
 
 def _server_settings() -> dict[str, Any]:
@@ -310,6 +324,7 @@ def run_serve_bench(
             phases = [("random", overhead_s)] if overhead_s > 0 else []
             *no_model, load = run_load(url, accounts, [*phases, ("persona", seconds)], proc.pid, say)
             peak = peak_rss_mb(proc.pid)
+            priorities = thread_priorities(proc.pid)
         finally:
             _stop(proc)
         alone.append(_backbone_alone(calibrate / 2, env, data_dir, say))
@@ -319,6 +334,8 @@ def run_serve_bench(
     report = _report(users, seconds, load, alone, peak)
     report["no_model"] = _no_model(no_model[0]) if no_model else None
     report["server_settings"] = server
+    report["machine"] = _machine()
+    report["server_threads"] = priorities
     if keep_dir:
         report["data_dir"] = str(data_dir)
     return report

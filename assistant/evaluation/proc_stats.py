@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assistant.backbones.cpu_clock import stat_cpu_seconds
 
-__all__ = ["cpu_seconds", "own_cpu_seconds", "peak_rss_mb"]
+__all__ = ["cpu_seconds", "own_cpu_seconds", "peak_rss_mb", "thread_priorities"]
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of ``pid`` so far (all its threads), or None if unreadable."""
@@ -46,3 +46,26 @@ def peak_rss_mb(pid: int) -> float | None:
         return round(psutil.Process(pid).memory_info().rss / 2**20, 1)
     except Exception:
         return None
+
+
+def thread_priorities(pid: int) -> dict[str, object] | None:
+    """The nice value of ``pid``'s main thread and, for its busiest threads, (nice, CPU seconds),
+    busiest first: whether the model's threads run ahead of the server's own (Linux only)."""
+    threads: list[tuple[int, float, int]] = []  # (nice, cpu seconds, tid)
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            cpu = stat_cpu_seconds(task / "stat") or 0.0
+            threads.append((int(fields[16]), cpu, int(task.name)))  # nice is field 19
+        except (OSError, IndexError, ValueError):
+            continue
+    main = [nice for nice, _, tid in threads if tid == pid]
+    busiest = sorted(threads, key=lambda t: -t[1])[:4]
+    return {
+        "main_nice": main[0] if main else None,
+        "busiest": [[nice, round(cpu, 2)] for nice, cpu, _ in busiest],
+    }

@@ -54,6 +54,10 @@ def test_bench_serve_short_run_has_no_errors(tmp_path):
     settings = report["server_settings"]
     assert settings["backbone_type"] == "llamacpp" and settings["n_threads"] >= 1
     assert settings["queue_concurrency"] >= 4
+    # the model's threads (the busiest) keep the process's priority; the server's own give way
+    threads = report["server_threads"]
+    assert threads["main_nice"] == 5, threads
+    assert threads["busiest"][0][0] == 0, threads
     assert "backbone alone:" in out.stderr and "phase persona" in out.stderr
     words = "\n".join(summary_lines(report))  # what `align bench serve` prints without --json
     for figure in ("throughput", "server CPU per decision", "users' CPU", "peak RSS", "no model"):
