@@ -77,8 +77,9 @@ def give_way(nice: int) -> int | None:
     inherit it (Linux keeps a nice value per thread). The niceness now, or None where it cannot be
     read or changed (another system).
 
-    Measured on 2 cores (docs/perf/serve-profile.md): with the server's threads 5 steps nicer than
-    the model's, the model ran 1.05 times slower inside the server than alone instead of 1.12.
+    Measured on 2 cores with nothing else running (docs/perf/serve-profile.md): with the server's
+    threads 5 steps nicer than the model's, throughput over the backbone alone 0.911 (median of 6
+    runs) against 0.889 (3 runs, interleaved) without; less than the spread between runs.
     """
     if nice <= 0:
         return None

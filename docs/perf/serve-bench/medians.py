@@ -1,4 +1,4 @@
-"""Medians and ranges of the `align bench serve --json` reports in this folder, per n_threads.
+"""Medians and ranges of the `align bench serve --json` reports in this folder, per series of runs.
 
 Run from the repository root: `python docs/perf/serve-bench/medians.py`.
 """
@@ -39,10 +39,25 @@ FIGURES = {
 }
 
 
+SERIES = {
+    # stop 13, a machine shared with other workers
+    "n_threads 1 (shared machine)": "n_threads-1-run*.json",
+    "n_threads 2, the default (shared machine)": "n_threads-2-run*.json",
+    # stop 14, another machine, nothing else running (docs/perf/serve-profile.md, "A quiet machine")
+    "quiet: before the one model thread": "quiet-before-one-model-thread-run*.json",
+    "quiet: one model thread": "quiet-n_threads-2-run*.json",
+    "quiet: one model thread, GOMP_SPINCOUNT=3000": "quiet-gomp-spincount-3000-run*.json",
+    "quiet: one model thread, the users' process at nice 10": "quiet-users-nice-10-run*.json",
+    "quiet: one model thread, the server at nice 5 (trial)": "quiet-server-nice-5-trial-run*.json",
+    "quiet: the default now (serve_nice 5)": "quiet-serve-nice-5-run*.json",
+    "quiet: the same with serve_nice 0, interleaved": "quiet-serve-nice-0-run*.json",
+}
+
+
 def main() -> None:
-    for threads in (1, 2):
-        reports = [json.loads(p.read_text()) for p in sorted(HERE.glob(f"n_threads-{threads}-run*.json"))]
-        print(f"n_threads {threads}: {len(reports)} runs")
+    for series, pattern in SERIES.items():
+        reports = [json.loads(p.read_text()) for p in sorted(HERE.glob(pattern))]
+        print(f"{series}: {len(reports)} runs")
         for name, figure in FIGURES.items():
             values = [v for v in (figure(r) for r in reports) if v is not None]
             if values:
