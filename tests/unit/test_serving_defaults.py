@@ -60,3 +60,31 @@ def test_queue_concurrency_follows_the_widest_backbone():
     assert queue_concurrency(Settings(backbones={"embedded": {"type": "llamacpp"}, "v": wide})) == 12
     one = {**VLLM, "flavour": "llamacpp-server"}
     assert queue_concurrency(Settings(backbones={"embedded": {"type": "llamacpp"}, "l": one})) == 4
+
+
+def test_give_way_lowers_the_calling_thread_and_what_it_starts_only():
+    import threading
+
+    from assistant.backbones.serving import give_way
+
+    assert give_way(0) is None
+    if os.getpriority(os.PRIO_PROCESS, 0) > 15:
+        pytest.skip("this process already runs nearly as nice as can be")
+    seen: dict[str, int] = {}
+
+    def child() -> None:
+        seen["child"] = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def server_thread() -> None:
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, 0)
+        seen["now"] = give_way(3)
+        started = threading.Thread(target=child)
+        started.start()
+        started.join()
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    t = threading.Thread(target=server_thread)
+    t.start()
+    t.join()
+    assert seen["now"] == seen["before"] + 3 == seen["child"]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base, "the other threads keep their priority"
