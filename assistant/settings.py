@@ -111,9 +111,10 @@ class Settings(BaseSettings):
     max_items: int = Field(default=1000, ge=10)
     # align serve: the OpenAI-compatible API at /v1 (chat apps such as Open WebUI; per-user API keys)
     openai_api: bool = True
-    # align serve: the server's own threads run this much nicer (lower priority) than the embedded
-    # model's thread, so that its small pieces of work wait a moment rather than stall the model's
-    # threads at their barrier (docs/perf/serve-profile.md); 0 leaves every thread alike
+    # align serve with the embedded model as the default backbone: the model is loaded at start and
+    # the server's own threads run this much nicer (lower priority) than the model's thread, so that
+    # its small pieces of work wait a moment rather than stall the model's threads at their barrier
+    # (docs/perf/serve-profile.md); 0 leaves every thread alike and the model to load on first use
     serve_nice: int = Field(default=5, ge=0, le=19)
 
     @model_validator(mode="after")

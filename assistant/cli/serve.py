@@ -108,19 +108,20 @@ def openai_routes(app: AppService, concurrency: int) -> list[BaseRoute]:
 
 
 def model_first(app: AppService, settings: Settings) -> None:
-    """Load the default backbone when it is the in-process model, then let every thread the server
+    """When the default backbone is the in-process model: load it, then let every thread the server
     starts afterwards run ``serve_nice`` steps nicer than the model's own (docs/perf/serve-profile.md).
-    A model that cannot be loaded now is reported and loaded on first use, as without a server."""
+    A model that cannot be loaded now is reported and loaded on first use, as without a server, and
+    the server keeps its priority (as it does with a remote backbone: nothing here to give way to)."""
     from assistant.backbones.serving import give_way
 
-    if not settings.serve_nice:
-        return
     name = settings.default_backbone
-    if settings.backbones[name].type == "llamacpp":
-        try:
-            app.service.backbones.get(name)
-        except AlignError as exc:
-            print(f"align serve: backbone {name!r} not loaded at start: {exc}", file=sys.stderr, flush=True)
+    if not settings.serve_nice or settings.backbones[name].type != "llamacpp":
+        return
+    try:
+        app.service.backbones.get(name)
+    except AlignError as exc:
+        print(f"align serve: backbone {name!r} not loaded at start: {exc}", file=sys.stderr, flush=True)
+        return
     give_way(settings.serve_nice)
 
 
