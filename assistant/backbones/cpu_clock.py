@@ -15,19 +15,33 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["model_cpu_clock", "stat_cpu_seconds"]
+__all__ = ["fields_cpu_seconds", "model_cpu_clock", "native_thread_ids", "stat_cpu_seconds", "stat_fields"]
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _TASKS = Path("/proc/self/task")
 
 
+def stat_fields(stat: Path) -> list[str] | None:
+    """The fields of a ``/proc`` ``stat`` file after the command name (field 3, the state, first);
+    None if it cannot be read."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def fields_cpu_seconds(fields: list[str]) -> float:
+    """User + system seconds from ``stat_fields`` (clock ticks; ValueError or IndexError if malformed)."""
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
+
+
 def stat_cpu_seconds(stat: Path) -> float | None:
     """User + system seconds from a ``/proc`` ``stat`` file (a process's or a thread's), in clock
     ticks; None if it cannot be read."""
+    fields = stat_fields(stat)
     try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14, 15)
-    except (OSError, IndexError, ValueError):
+        return None if fields is None else fields_cpu_seconds(fields)
+    except (IndexError, ValueError):
         return None
 
 
@@ -39,17 +53,18 @@ def _thread_cpu(task: Path) -> float:
         return stat_cpu_seconds(task / "stat") or 0.0
 
 
-def _native_threads_cpu() -> float:
+def native_thread_ids() -> set[int]:
+    """Threads of this process that Python did not start (llama.cpp's OpenMP workers among them)."""
     python_threads = {t.native_id for t in threading.enumerate()}
     try:
-        tasks = list(_TASKS.iterdir())
+        tasks = [int(task.name) for task in _TASKS.iterdir() if task.name.isdigit()]
     except OSError:
-        return 0.0
-    return sum(
-        _thread_cpu(task)
-        for task in tasks
-        if task.name.isdigit() and int(task.name) not in python_threads and int(task.name) != os.getpid()
-    )
+        return set()
+    return set(tasks) - python_threads - {os.getpid()}
+
+
+def _native_threads_cpu() -> float:
+    return sum(_thread_cpu(_TASKS / str(tid)) for tid in native_thread_ids())
 
 
 def model_cpu_clock(n_threads: int) -> float:

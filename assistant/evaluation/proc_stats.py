@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from assistant.backbones.cpu_clock import stat_cpu_seconds
+from assistant.backbones.cpu_clock import fields_cpu_seconds, stat_cpu_seconds, stat_fields
 
 __all__ = ["cpu_seconds", "own_cpu_seconds", "peak_rss_mb", "thread_priorities"]
 
@@ -57,11 +57,11 @@ def thread_priorities(pid: int) -> dict[str, object] | None:
     except OSError:
         return None
     for task in tasks:
+        fields = stat_fields(task / "stat")  # one read: nice (field 19) and CPU time of one moment
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            cpu = stat_cpu_seconds(task / "stat") or 0.0
-            threads.append((int(fields[16]), cpu, int(task.name)))  # nice is field 19
-        except (OSError, IndexError, ValueError):
+            if fields is not None:
+                threads.append((int(fields[16]), fields_cpu_seconds(fields), int(task.name)))
+        except (IndexError, ValueError):
             continue
     main = [nice for nice, _, tid in threads if tid == pid]
     busiest = sorted(threads, key=lambda t: -t[1])[:4]

@@ -17,6 +17,7 @@ from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import AlignmentTarget, Message, Scenario
 from alignment.prompts import decision_schema, persona_system_prompt, question_messages
+from assistant.backbones.cpu_clock import native_thread_ids
 from assistant.backbones.llamacpp import LlamaCppBackbone, create
 
 VENV_BIN = Path(sys.executable).parent
@@ -271,14 +272,6 @@ def test_align_decide_end_to_end(tmp_path: Path) -> None:
     assert decision["justification"].strip()
 
 
-def _native_threads() -> set[int]:
-    """Threads of this process that Python did not start (llama.cpp's OpenMP workers among them)."""
-    import threading
-
-    python = {t.native_id for t in threading.enumerate()}
-    return {int(t) for t in os.listdir("/proc/self/task")} - python - {os.getpid()}
-
-
 def test_calls_from_many_threads_share_one_team_of_workers(embedded_model_file: Path) -> None:
     """OpenMP gives each thread that calls llama.cpp its own team of workers; a server calls from many
     handler threads, so every call runs on the backbone's own thread: callers add no workers."""
@@ -288,12 +281,12 @@ def test_calls_from_many_threads_share_one_team_of_workers(embedded_model_file: 
     request = GenerationRequest(messages=[Message(role="user", content="Say yes.")], max_tokens=2, temperature=0.0)
     try:
         backbone.execute(request)  # the first call starts the one team
-        before = _native_threads()
+        before = native_thread_ids()
         callers = [threading.Thread(target=backbone.execute, args=(request,)) for _ in range(4)]
         for t in callers:
             t.start()
             t.join()
-        added = _native_threads() - before
+        added = native_thread_ids() - before
         assert not added, f"{len(added)} new native threads after calls from 4 threads"
     finally:
         backbone.close()
