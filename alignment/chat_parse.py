@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel
@@ -78,9 +79,12 @@ class FollowUp(BaseModel):
 
 _WHY_NOT = re.compile(r"\bwhy\s+not\s+(?:option\s+|choice\s+)?\(?(?P<ref>.+?)\)?\s*\??\s*$", re.IGNORECASE)
 _CARE = re.compile(
-    r"\bwhat\s+if\s+(?:i|we)\s+(?:cared|care|valued|value)\s+(?P<dir>more|less)\s+(?:about\s+)?(?P<attr>.+?)\s*\??\s*$",
+    r"\bwhat\s+if\s+(?:i|we)\s+(?:cared|care|valued|value)\s+"
+    r"(?:(?:much|a\s+lot|a\s+bit|a\s+little|far|way|even)\s+)?(?P<dir>more|less)\s+"
+    r"(?:about\s+)?(?P<attr>.+?)\s*\??\s*$",
     re.IGNORECASE,
 )
+_PRONOUN = re.compile(r"(?:it|that|this|that value|this value)", re.IGNORECASE)
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "last": -1}
 
 
@@ -109,12 +113,19 @@ def _resolve_attribute(ref: str, attributes: list[str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def parse_follow_up(text: str, options: list[str], attributes: list[str]) -> FollowUp | None:
-    """A follow-up about the last decision ("why not B?", "what if I cared more about fairness?")."""
+def parse_follow_up(
+    text: str, options: list[str], attributes: list[str], decided_on: Sequence[str] = ()
+) -> FollowUp | None:
+    """A follow-up about the last decision ("why not B?", "what if I cared more about fairness?").
+    ``decided_on``: the values of that decision; "it" names the value when there was one."""
     stripped = text.strip()
     care = _CARE.search(stripped)
     if care:
-        attribute = _resolve_attribute(care.group("attr"), attributes)
+        ref = care.group("attr")
+        if _PRONOUN.fullmatch(ref.strip()):  # never a name ("it" is inside "security")
+            attribute = decided_on[0] if len(decided_on) == 1 else None
+        else:
+            attribute = _resolve_attribute(ref, attributes)
         if attribute is not None:
             return FollowUp(
                 kind="more" if care.group("dir").lower() == "more" else "less", attribute=attribute

@@ -377,9 +377,10 @@ class ChatEngine:
         if entry.status != "ok" or entry.result is None:
             return None
         choices = list(entry.request.get("choices") or [])
-        names = set((entry.request.get("target") or {}).keys())
+        decided_on = sorted((entry.request.get("target") or {}).keys())
+        names = set(decided_on)
         names.update(a.name for a in self.store.attributes.list(kind="scalar"))
-        return parse_follow_up(message, choices, sorted(names))
+        return parse_follow_up(message, choices, sorted(names), decided_on)
 
     def _answer_follow_up(
         self, actor: Actor, cid: int, entry: DecisionLogPublic, follow: FollowUp

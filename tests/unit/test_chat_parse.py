@@ -39,3 +39,13 @@ def test_follow_ups():
     assert parse_follow_up("why?", options, attrs).kind == "why"
     assert parse_follow_up("A new situation entirely", options, attrs) is None
     assert parse_follow_up("what if I cared more about money?", options, attrs) is None
+
+
+def test_what_if_with_an_intensifier_and_it_for_the_one_value():
+    options, attrs = ["Index fund", "Food truck business"], ["security", "fairness"]
+    f = parse_follow_up("What if I cared much less about it?", options, attrs, ["security"])
+    assert f is not None and (f.kind, f.attribute) == ("less", "security")
+    f = parse_follow_up("what if I valued a lot more about security", options, attrs)
+    assert f is not None and (f.kind, f.attribute) == ("more", "security")
+    # "it" is not a value when the decision weighed two: not guessed
+    assert parse_follow_up("What if I cared less about it?", options, attrs, ["security", "fairness"]) is None
