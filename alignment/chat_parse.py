@@ -17,6 +17,9 @@ _SHOULD = re.compile(
     re.IGNORECASE,
 )
 _SPLIT = re.compile(r"\s*(?:;|,\s*or\s+|\s+or\s+|,)\s*", re.IGNORECASE)
+# options typed on the situation's own line ("... by mistake. - Treat him - Treat her"): a chat box
+# sends on Enter, so people list them inline; a spaced hyphen or bullet separates them
+_INLINE = re.compile(r"\s+[-•]\s+")
 
 
 class ParsedSituation(BaseModel):
@@ -43,7 +46,8 @@ def parse_situation(text: str) -> ParsedSituation:
     """Split a message into the situation and the options the user listed.
 
     Recognised: bulleted or numbered lines (``- x``, ``1. x``, ``A) x``), a line ``Options: x; y; z``,
-    and a question ``Should I X or Y?``. Fewer than two options means the caller must ask for them.
+    options listed on the situation's line (``situation - x - y``: two or more spaced hyphens), and
+    a question ``Should I X or Y?``. Fewer than two options means the caller must ask for them.
     """
     lines = text.strip().splitlines()
     scenario_lines: list[str] = []
@@ -60,6 +64,10 @@ def parse_situation(text: str) -> ParsedSituation:
             scenario_lines.append(line)
     scenario = "\n".join(scenario_lines).strip()
     if len(_dedupe(options)) < 2:
+        inline = _inline_options(scenario_lines)
+        if inline is not None:
+            scenario, options = inline
+    if len(_dedupe(options)) < 2:
         found = list(_SHOULD.finditer(text))
         if found:
             match = found[-1]
@@ -69,6 +77,17 @@ def parse_situation(text: str) -> ParsedSituation:
     if not scenario and options:
         scenario = "Which option is best?"
     return ParsedSituation(scenario=scenario, options=options)
+
+
+def _inline_options(lines: list[str]) -> tuple[str, list[str]] | None:
+    """(situation, options) from the last line that lists two or more options after spaced hyphens
+    (a single spaced hyphen is punctuation: "I have two choices - both bad")."""
+    for k in range(len(lines) - 1, -1, -1):
+        parts = _INLINE.split(lines[k].strip())
+        if len(parts) >= 3 and parts[0].strip() and len(_dedupe(parts[1:])) >= 2:
+            scenario = "\n".join([*lines[:k], parts[0]]).strip()
+            return scenario, parts[1:]
+    return None
 
 
 class FollowUp(BaseModel):

@@ -4,6 +4,15 @@ The chat uses it when a person asks before saying what they value: the attribute
 definition (label and description) is most similar to the dilemma (scenario and options) are
 suggested for them to pick and weigh. The embedder lives elsewhere (the example store's MiniLM);
 here are only the texts to embed and the ranking.
+
+An attribute's domain counts too: its similarity gets ``DOMAIN_WEIGHT`` times how close the dilemma
+is to the stored example decisions of that domain (the cosine of the closest one). "Risk aversion"
+of the medical-triage pack reads a little like a question about savings, but no triage dilemma
+does. Measured on datasets/ (each dilemma's own text kept out of the closeness): the share of
+suggestions from the dilemma's own domain went from 0.69 to 1.00 for triage dilemmas, 0.79 to 0.96
+for the everyday value-pack dilemmas and 0.69 to 0.97 for everyday dilemmas on values in no pack,
+while the value a dilemma is about stayed among the 3 suggested as often (triage 0.59 -> 0.60,
+value packs 0.78 -> 0.78).
 """
 
 from __future__ import annotations
@@ -14,7 +23,9 @@ from collections.abc import Mapping, Sequence
 
 from alignment.models import readable_name
 
-__all__ = ["attribute_text", "rank_attributes", "rank_by_words", "situation_text"]
+__all__ = ["DOMAIN_WEIGHT", "attribute_text", "rank_attributes", "rank_by_words", "situation_text"]
+
+DOMAIN_WEIGHT = 1.0  # weight of the dilemma's closeness to an attribute's domain (see above)
 
 
 def situation_text(scenario: str, options: Sequence[str]) -> str:
@@ -44,16 +55,22 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def rank_attributes(
-    query: Sequence[float], attributes: Mapping[str, Sequence[float]], k: int = 3
+    query: Sequence[float],
+    attributes: Mapping[str, Sequence[float]],
+    k: int = 3,
+    boosts: Mapping[str, float] | None = None,
 ) -> list[tuple[str, float]]:
-    """The ``k`` attributes most similar to ``query`` (cosine similarity), best first.
+    """The ``k`` attributes most similar to ``query`` (cosine similarity), best first, with their
+    cosine. ``boosts`` (per attribute, default 0) is added to the cosine for the ranking only: the
+    attribute's domain fit, ``DOMAIN_WEIGHT`` times the dilemma's closeness to that domain.
 
-    Equal similarities keep the order of ``attributes``, so the result is deterministic.
+    Equal scores keep the order of ``attributes``, so the result is deterministic.
     """
     if k <= 0:
         return []
+    boosts = boosts or {}
     scored = [(name, _cosine(query, vector)) for name, vector in attributes.items()]
-    order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
+    order = sorted(range(len(scored)), key=lambda i: (-(scored[i][1] + boosts.get(scored[i][0], 0.0)), i))
     return [scored[i] for i in order[:k]]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
 from alignment.models import Attribute, Scenario
-from alignment.suggest import attribute_text, rank_attributes, rank_by_words, situation_text
+from alignment.suggest import DOMAIN_WEIGHT, attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.packs import pack_of, pack_title, seeded_names
 from assistant.app.replies import (
     CompareReply,
@@ -137,8 +137,9 @@ class AppDecisions:
 
     def suggest_attributes(self, scenario: str, options: list[str]) -> list[AttributeSuggestion]:
         """The SUGGESTIONS seed-pack attributes most related to a dilemma: MiniLM similarity of the
-        scenario and options to each attribute's label, description, high and low texts (shared
-        words when the embedder cannot be loaded)."""
+        scenario and options to each attribute's label, description, high and low texts, plus the
+        dilemma's closeness to the stored examples of the attribute's domain (shared words when the
+        embedder cannot be loaded)."""
         seeded = seeded_names()
         candidates = [a for a in self.store.attributes.list(kind="scalar") if a.name in seeded]
         if not candidates:
@@ -148,8 +149,10 @@ class AppDecisions:
             for a in candidates
         }
         query = situation_text(scenario, options)
+        fit = self._domain_fit(scenario, options, {a.domain for a in candidates if a.domain})
+        boosts = {a.name: DOMAIN_WEIGHT * fit.get(a.domain or "", 0.0) for a in candidates}
         try:
-            ranked = self._rank_by_embedding(query, texts)
+            ranked = self._rank_by_embedding(query, texts, boosts)
         except Exception:  # no example store, or its model cannot load: still suggest something
             ranked = rank_by_words(query, texts, k=SUGGESTIONS)
         by_name = {a.name: a for a in candidates}
@@ -165,11 +168,32 @@ class AppDecisions:
             for name, similarity in ranked
         ]
 
-    def _rank_by_embedding(self, query: str, texts: dict[str, str]) -> list[tuple[str, float]]:
+    def _rank_by_embedding(
+        self, query: str, texts: dict[str, str], boosts: dict[str, float]
+    ) -> list[tuple[str, float]]:
         """The decision service's embedder (it caches: the attributes' texts are embedded once)."""
         embedder = self.service.embedder
         if embedder is None:
             raise LookupError("no embedder")
         names = list(texts)
         vectors = embedder.embed([query, *(texts[n] for n in names)])
-        return rank_attributes(vectors[0], dict(zip(names, vectors[1:], strict=True)), k=SUGGESTIONS)
+        return rank_attributes(
+            vectors[0], dict(zip(names, vectors[1:], strict=True)), k=SUGGESTIONS, boosts=boosts
+        )
+
+    def _domain_fit(self, scenario: str, options: list[str], domains: set[str]) -> dict[str, float]:
+        """Per domain, the cosine of the dilemma to its closest stored example decision; empty
+        without an example store, or when it cannot answer (the ranking then uses similarity alone)."""
+        examples = self.service.examples
+        if examples is None:
+            return {}
+        fit: dict[str, float] = {}
+        try:
+            for domain in sorted(domains):
+                hits = examples.retrieve(
+                    Scenario(text=scenario, choices=options, domain=domain), None, k=1, scope="domain"
+                )
+                fit[domain] = max(0.0, hits[0].similarity or 0.0) if hits else 0.0
+        except Exception:  # no store, its model cannot load, a dilemma it cannot take: no domain fit
+            return {}
+        return fit

@@ -11,6 +11,7 @@ import pytest
 from examples_fixtures import DATA, CachedMiniLM
 
 from alignment.models import Attribute
+from assistant.app.decisions import AppDecisions
 from assistant.backbones import BackbonePool
 from assistant.cli.examples import import_paths
 from assistant.decisions.service import DecideRequest, DecisionService
@@ -18,7 +19,9 @@ from assistant.settings import load_settings
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.embedding import CachedEmbedder
 from assistant.stores.examples import ExampleStore
-from profiles.seed import load_pack
+from profiles.schemas import UserCreate
+from profiles.seed import load_pack, seed
+from profiles.store import open_store
 
 pytestmark = pytest.mark.skipif(not (DATA / "triage").is_dir(), reason="datasets not present")
 
@@ -104,3 +107,32 @@ def test_triage_high_and_low_pick_opposite_choices(service: DecisionService) -> 
     assert high.choice_index != low.choice_index
     best = max(range(len(record.choices)), key=lambda i: record.scores[i]["moral_deservingness"])
     assert high.choice_index == best
+
+
+def _suggester(service: DecisionService, tmp_path: Path) -> AppDecisions:
+    store = open_store(f"sqlite:///{tmp_path / 'suggest.sqlite3'}")
+    root = store.users.actor(store.users.add(None, UserCreate(name="root", role="admin")).name)
+    seed(store.attributes, root)
+    return AppDecisions(store, service)
+
+
+def test_suggestions_come_from_the_domain_the_dilemma_belongs_to(
+    service: DecisionService, tmp_path: Path
+) -> None:
+    app = _suggester(service, tmp_path)
+    domains = {a.name: a.domain for a in app.store.attributes.list(kind="scalar")}
+    savings = app.suggest_attributes(SAVINGS, CHOICES)
+    assert len(savings) == 3 and {domains[s.name] for s in savings} == {"everyday"}
+    assert "security" in {s.name for s in savings}
+    triage = app.suggest_attributes(
+        "Two soldiers are hurt after a blast and there is one tourniquet. One of them set off the blast.",
+        ["Treat the soldier who set off the blast", "Treat the other soldier"],
+    )
+    assert len(triage) == 3 and {domains[s.name] for s in triage} == {"triage"}
+    # without an example store the similarity alone ranks them: the savings question then draws a
+    # medical-triage value too (what the domain fit is for)
+    service_without = DecisionService(
+        service.settings, service.backbones, attributes=service.attributes, embedder=service.embedder
+    )
+    plain = AppDecisions(app.store, service_without).suggest_attributes(SAVINGS, CHOICES)
+    assert "triage" in {domains[s.name] for s in plain}

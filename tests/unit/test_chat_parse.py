@@ -20,6 +20,23 @@ def test_options_line_and_should_question():
     assert q.complete
 
 
+def test_options_typed_on_the_situation_line():
+    # a chat box sends on Enter, so the options often come on the same line, after spaced hyphens
+    p = parse_situation(
+        "Two soldiers are hurt and I have one tourniquet. One caused the blast by mistake. "
+        "- Treat the soldier who caused it - Treat the other soldier"
+    )
+    assert p.scenario == "Two soldiers are hurt and I have one tourniquet. One caused the blast by mistake."
+    assert p.options == ["Treat the soldier who caused it", "Treat the other soldier"]
+    # the listed options win over the ones a "Should I X or Y?" question would give
+    q = parse_situation("Should I put my savings in a fund or start a food truck? - Index fund - Food truck")
+    assert q.scenario == "Should I put my savings in a fund or start a food truck?"
+    assert q.options == ["Index fund", "Food truck"]
+    # one spaced hyphen is punctuation, and hyphenated words are words
+    r = parse_situation("I have two choices - both bad. My well-known friend asked for a long-term loan.")
+    assert not r.complete and r.options == []
+
+
 def test_missing_options_is_incomplete():
     p = parse_situation("I do not know what to do about my job.")
     assert not p.complete and p.options == []

@@ -48,3 +48,12 @@ def test_rank_by_words_without_an_embedder():
     ranked = rank_by_words("Should I keep my savings safe or spend them?", texts, k=2)
     assert ranked[0][0] == "security" and ranked[0][1] > ranked[1][1]
     assert rank_by_words("", texts, k=1)[0][1] == 0.0
+
+
+def test_a_boost_reorders_but_the_reported_similarity_stays_the_cosine():
+    query = [1.0, 0.0]
+    vectors = {"medical": [0.9, 0.1], "everyday": [0.7, 0.3]}
+    assert [n for n, _ in rank_attributes(query, vectors, k=2)] == ["medical", "everyday"]
+    boosted = rank_attributes(query, vectors, k=2, boosts={"everyday": 0.5})
+    assert [n for n, _ in boosted] == ["everyday", "medical"]
+    assert boosted[0][1] == pytest.approx(rank_attributes(query, {"e": vectors["everyday"]})[0][1])
