@@ -20,6 +20,28 @@ _SPLIT = re.compile(r"\s*(?:;|,\s*or\s+|\s+or\s+|,)\s*", re.IGNORECASE)
 # options typed on the situation's own line ("... by mistake. - Treat him - Treat her"): a chat box
 # sends on Enter, so people list them inline; a spaced hyphen or bullet separates them
 _INLINE = re.compile(r"\s+[-•]\s+")
+# "Option A: sell the car. Option B: keep it."
+_LABELLED = re.compile(
+    r"\b(?:option|choice)\s+(?:[A-Za-z]|\d{1,2})\s*[:.)-]\s*(?P<text>.+?)(?=\s*\b(?:option|choice)\s+(?:[A-Za-z]|\d{1,2})\s*[:.)-]|$)",
+    re.IGNORECASE,
+)
+# a question that names its options ("Index fund or food truck?", "Is it better to rent or to buy?"),
+# or a sentence with "either ... or"
+_OR_SENTENCE = re.compile(
+    r"[^.?!\n]*\bor\b[^.?!\n]*\?|[^.?!\n]*\beither\b[^.?!\n]*\bor\b[^.?!\n]*", re.IGNORECASE
+)
+_OR = re.compile(r",?\s+or\s+", re.IGNORECASE)
+_STEM = re.compile(
+    r"^(?:(?:so|and|but|now|then|well|ok|okay|hmm)\b[\s,]*"
+    r"|(?:should|shall|do|would|could|can|must|may)\s+(?:i|we)\s+"
+    r"|(?:is|was|would|will)\s+it\s+(?:be\s+)?(?:better|wiser|best|smarter|right|fairer|kinder)\s+"
+    r"(?:for\s+(?:me|us)\s+)?(?:to\s+)?"
+    r"|(?:i|we)\s+(?:can|could|must|should|have\s+to|need\s+to|might)\s+"
+    r"|either\s+|to\s+)",
+    re.IGNORECASE,
+)
+_QUESTION_HEAD = re.compile(r"^\s*(?:which|what|who|how|where)\b", re.IGNORECASE)
+_NOT_A_DILEMMA = re.compile(r"^\s*(?:why|what\s+if|how\s+about|what\s+about)\b", re.IGNORECASE)  # follow-ups
 
 
 class ParsedSituation(BaseModel):
@@ -68,6 +90,16 @@ def parse_situation(text: str) -> ParsedSituation:
         if inline is not None:
             scenario, options = inline
     if len(_dedupe(options)) < 2:
+        labelled = [m.group("text") for m in _LABELLED.finditer(text)]
+        if len(_dedupe(labelled)) >= 2:
+            options = labelled
+            scenario = text[: _LABELLED.search(text).start()].strip() or text.strip()  # type: ignore[union-attr]
+    if len(_dedupe(options)) < 2:
+        named = _or_question(text)
+        if named:
+            options = named
+            scenario = text.strip()
+    if len(_dedupe(options)) < 2:
         found = list(_SHOULD.finditer(text))
         if found:
             match = found[-1]
@@ -88,6 +120,40 @@ def _inline_options(lines: list[str]) -> tuple[str, list[str]] | None:
             scenario = "\n".join([*lines[:k], parts[0]]).strip()
             return scenario, parts[1:]
     return None
+
+
+def _strip_stems(text: str) -> str:
+    while True:
+        stripped = _STEM.sub("", text, count=1).strip()
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def _or_question(text: str) -> list[str]:
+    """The options of the last question that names them with "or" (or of an "either ... or"
+    sentence): "Which should I choose: the fund or the truck?" -> [the fund, the truck];
+    "A, B or C?" -> [A, B, C]. Empty when there is none."""
+    sentences = [m.group(0) for m in _OR_SENTENCE.finditer(text)]
+    if not sentences:
+        return []
+    body = sentences[-1].strip().rstrip("?.! ")
+    if _NOT_A_DILEMMA.match(body):
+        return []
+    if ":" in body.split(" or ")[0]:
+        body = body.split(":", 1)[1]  # "Which should I choose: A or B"
+    else:
+        head, comma, rest = body.partition(",")
+        if comma and _QUESTION_HEAD.match(head) and _OR.search(rest):
+            body = rest  # "What is better for me, A or B"
+    parts = _OR.split(_strip_stems(body.strip()))
+    if len(parts) < 2:
+        return []
+    first = [x for x in parts[0].split(", ") if x.strip()] if ", " in parts[0] else [parts[0]]
+    options = [_strip_stems(x.strip()) for x in [*first, *parts[1:]]]
+    if any(not o or len(o) > 300 for o in options):
+        return []
+    return options
 
 
 class FollowUp(BaseModel):

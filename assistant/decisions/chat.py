@@ -51,7 +51,8 @@ __all__ = [
 STEP = 0.3  # "more" / "less" moves the attribute's target value by this much, clipped to [0, 1]
 ASK_OPTIONS = (
     "I need at least two options to compare. Which options do you have? "
-    "List them, one per line starting with '-'."
+    "List them, one per line starting with '-', or ask it as a question such as "
+    "\"Should I keep my savings or start the business?\"."
 )
 SUGGEST_INTRO = "To recommend what fits **your** values, I need to know which values matter to you here."
 DEFAULT_VALUE = 0.75  # how much a suggested value matters until the person moves it (0..1)

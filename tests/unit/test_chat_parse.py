@@ -37,6 +37,38 @@ def test_options_typed_on_the_situation_line():
     assert not r.complete and r.options == []
 
 
+def test_questions_that_name_their_options():
+    cases = {
+        "Index fund or food truck?": ["Index fund", "food truck"],
+        "Which should I choose: the index fund or the food truck?": ["the index fund", "the food truck"],
+        "I can either take the job in Berlin or stay in Lyon.": ["take the job in Berlin", "stay in Lyon"],
+        "Is it better to rent or to buy a flat?": ["rent", "buy a flat"],
+        "My sister needs 5,000. Lend it to her, or keep it for my emergency fund?": [
+            "Lend it to her",
+            "keep it for my emergency fund",
+        ],
+        "What is better for me, a fixed-rate or a variable mortgage?": [
+            "a fixed-rate",
+            "a variable mortgage",
+        ],
+        "Tea, coffee or juice?": ["Tea", "coffee", "juice"],
+        "I got a car. Option A: sell it. Option B: keep it.": ["sell it", "keep it"],
+    }
+    for text, options in cases.items():
+        parsed = parse_situation(text)
+        assert parsed.options == options, text
+        assert parsed.complete
+    assert parse_situation("I got a car. Option A: sell it. Option B: keep it.").scenario == "I got a car."
+    # not dilemmas: a statement with "or", a yes/no question, a follow-up about values
+    for text in (
+        "I have two or three friends coming over tonight.",
+        "Should I tell my boss about my colleague's mistake?",
+        "What if I cared more about security or less about risk?",
+        "Why did you pick the fund or not the truck?",
+    ):
+        assert not parse_situation(text).complete, text
+
+
 def test_missing_options_is_incomplete():
     p = parse_situation("I do not know what to do about my job.")
     assert not p.complete and p.options == []
