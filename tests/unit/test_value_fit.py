@@ -254,3 +254,17 @@ def test_an_undefined_camel_case_attribute_is_read_by_the_words_of_its_name():
     high, low = run(0.9), run(0.1)
     assert (high.choice_index, low.choice_index) == (1, 0)
     assert "takes risky ventures 0.90" in high.justification
+
+
+def test_a_close_call_is_called_one():
+    from alignment.justify import explain_fit
+    from alignment.models import AlignmentTarget
+
+    target = AlignmentTarget(values={"security": 0.9})
+    estimates = [{"security": 0.50}, {"security": 0.49}]
+    close = explain_fit(target, ["Keep it", "Sell it"], estimates, 0, [0.600, 0.590])
+    assert "It is a close call: (A) and (B) stand almost the same" in close
+    clear = explain_fit(target, ["Keep it", "Sell it"], estimates, 0, [0.90, 0.40])
+    assert "close call" not in clear
+    alone = explain_fit(target, ["Keep it"], estimates[:1], 0, [0.6])
+    assert "close call" not in alone
