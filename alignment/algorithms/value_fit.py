@@ -495,7 +495,9 @@ class ValueFitAlgorithm(Algorithm):
         if sources == {"definition"} or share < 0.05:
             return (
                 "These estimates compare each option with what your values mean (their definitions); "
-                "no stored example decision is close enough to count."
+                "no stored example decision is close enough to count. Read from definitions alone, "
+                "they picked the option that matches a value about 6 to 7 times in 10 when we measured "
+                "them, so check the reasoning against your own."
             )
         if share < 0.5:
             return (

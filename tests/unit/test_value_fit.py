@@ -44,6 +44,7 @@ def test_definition_alone_orders_the_options_and_follows_the_target():
     assert all(0.0 < e < 1.0 for e in est), "graded estimates, never a 0 / 1 certainty"
     assert high.extra["evidence"]["security"]["source"] == "definition"
     assert "no stored example decision is close enough to count" in high.justification
+    assert "about 6 to 7 times in 10" in high.justification  # how far definitions alone can be trusted
     assert "security 0.90 (very high)" in high.justification
     assert high.backbone == "none"
 
