@@ -27,9 +27,8 @@ _LABELLED = re.compile(
 )
 # a question that names its options ("Index fund or food truck?", "Is it better to rent or to buy?"),
 # or a sentence with "either ... or"
-_OR_SENTENCE = re.compile(
-    r"[^.?!\n]*\bor\b[^.?!\n]*\?|[^.?!\n]*\beither\b[^.?!\n]*\bor\b[^.?!\n]*", re.IGNORECASE
-)
+_SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
+_EITHER = re.compile(r"\beither\b", re.IGNORECASE)
 _OR = re.compile(r",?\s+or\s+", re.IGNORECASE)
 _STEM = re.compile(
     r"^(?:(?:so|and|but|now|then|well|ok|okay|hmm)\b[\s,]*"
@@ -134,7 +133,11 @@ def _or_question(text: str) -> list[str]:
     """The options of the last question that names them with "or" (or of an "either ... or"
     sentence): "Which should I choose: the fund or the truck?" -> [the fund, the truck];
     "A, B or C?" -> [A, B, C]. Empty when there is none."""
-    sentences = [m.group(0) for m in _OR_SENTENCE.finditer(text)]
+    sentences = [
+        m.group(0)
+        for m in _SENTENCE.finditer(text)
+        if _OR.search(m.group(0)) and (m.group(0).rstrip().endswith("?") or _EITHER.search(m.group(0)))
+    ]
     if not sentences:
         return []
     body = sentences[-1].strip().rstrip("?.! ")
