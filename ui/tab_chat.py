@@ -130,7 +130,8 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         calibrate = gr.Button("Calibrate my values", size="sm", scale=0, elem_id="chat-calibrate")
     with gr.Row():
         message = gr.Textbox(
-            placeholder="Describe the situation and list the options, one per line starting with '-'. "
+            placeholder="Describe the situation and give the options: one per line starting with '-', "
+            "or as a question ('Should I keep my savings or start the business?'). "
             "Then ask 'why not B?' or 'what if I cared more about fairness?'",
             lines=3,
             show_label=False,
