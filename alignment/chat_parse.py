@@ -32,6 +32,7 @@ _EITHER = re.compile(r"\beither\b", re.IGNORECASE)
 _OR = re.compile(r",?\s+or\s+", re.IGNORECASE)
 _STEM = re.compile(
     r"^(?:(?:so|and|but|now|then|well|ok|okay|hmm)\b[\s,]*"
+    r"|(?:do|would|should|can|could)\s+you\s+(?:think|say|recommend|suggest|advise)\s+(?:that\s+)?"
     r"|(?:should|shall|do|would|could|can|must|may)\s+(?:i|we)\s+"
     r"|(?:is|was|would|will)\s+it\s+(?:be\s+)?(?:better|wiser|best|smarter|right|fairer|kinder)\s+"
     r"(?:for\s+(?:me|us)\s+)?(?:to\s+)?"
