@@ -67,9 +67,11 @@ def _dedupe(options: list[str]) -> list[str]:
 def parse_situation(text: str) -> ParsedSituation:
     """Split a message into the situation and the options the user listed.
 
-    Recognised: bulleted or numbered lines (``- x``, ``1. x``, ``A) x``), a line ``Options: x; y; z``,
-    options listed on the situation's line (``situation - x - y``: two or more spaced hyphens), and
-    a question ``Should I X or Y?``. Fewer than two options means the caller must ask for them.
+    Recognised, first found wins: bulleted or numbered lines (``- x``, ``1. x``, ``A) x``), a line
+    ``Options: x; y; z``, options listed on the situation's line (``situation - x - y``: two or more
+    spaced hyphens), ``Option A: x. Option B: y.``, and a question or an "either" sentence that names
+    them (``Should I X or Y?``, ``Which should I choose: X or Y?``, ``X, Y or Z?``). Fewer than two
+    options means the caller must ask for them.
     """
     lines = text.strip().splitlines()
     scenario_lines: list[str] = []
@@ -90,10 +92,10 @@ def parse_situation(text: str) -> ParsedSituation:
         if inline is not None:
             scenario, options = inline
     if len(_dedupe(options)) < 2:
-        labelled = [m.group("text") for m in _LABELLED.finditer(text)]
-        if len(_dedupe(labelled)) >= 2:
-            options = labelled
-            scenario = text[: _LABELLED.search(text).start()].strip() or text.strip()  # type: ignore[union-attr]
+        labelled = list(_LABELLED.finditer(text))
+        if len(_dedupe([m.group("text") for m in labelled])) >= 2:
+            options = [m.group("text") for m in labelled]
+            scenario = text[: labelled[0].start()].strip() or text.strip()
     if len(_dedupe(options)) < 2:
         named = _or_question(text)
         if named:
@@ -144,7 +146,7 @@ def _or_question(text: str) -> list[str]:
     body = sentences[-1].strip().rstrip("?.! ")
     if _NOT_A_DILEMMA.match(body):
         return []
-    if ":" in body.split(" or ")[0]:
+    if ":" in _OR.split(body, maxsplit=1)[0]:
         body = body.split(":", 1)[1]  # "Which should I choose: A or B"
     else:
         head, comma, rest = body.partition(",")
