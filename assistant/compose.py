@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistant.backbones import BackbonePool
+from assistant.decisions.reader_file import load_reader_record
 from assistant.decisions.service import DecisionService
 from assistant.settings import Settings
 
@@ -19,4 +20,5 @@ def build_service(settings: Settings) -> DecisionService:
         BackbonePool(settings),
         examples=LazyExampleStore(settings, embedder),
         embedder=CachedEmbedder(embedder.embed),
+        readers=load_reader_record(settings.readers_path) if settings.use_readers else None,
     )

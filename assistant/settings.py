@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     seed: int | None = None
     chroma_host: str | None = None
     chroma_port: int = 8000
+    # value-fit reads a value with the backbone's ratings where a reader record (``align readers``)
+    # measured them following that value's stored decisions better; the record's file (None: the data
+    # directory's readers.json, which `align setup` seeds from datasets/readers.json)
+    use_readers: bool = True
+    readers_file: Path | None = None
     # the chat asks this backbone for the options when the user did not list them (None: it asks the user)
     chat_extraction_backbone: str | None = None
     # align serve: requests waiting past this depth get "busy, retry" (HTTP 503) instead of piling up
@@ -116,6 +121,11 @@ class Settings(BaseSettings):
     # its small pieces of work wait a moment rather than stall the model's threads at their barrier
     # (docs/perf/serve-profile.md); 0 leaves every thread alike and the model to load on first use
     serve_nice: int = Field(default=5, ge=0, le=19)
+
+    @property
+    def readers_path(self) -> Path:
+        """Where the reader record is read and written."""
+        return self.readers_file or self.data_dir / "readers.json"
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:

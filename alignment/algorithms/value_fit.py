@@ -260,10 +260,8 @@ class ValueFitAlgorithm(Algorithm):
         if shown is not None and self._example_share(evidence) < 0.05:
             shown = None  # it did not count: do not present it as a reason
         note = example_note(shown, target, closest_choice(shown.scores, target.values)) if shown else ""
-        basis = self._basis(evidence, len(examples))
-        justification = explain_fit(
-            target, scenario.choices, estimates, winner, fits, basis=" ".join(x for x in (basis, note) if x)
-        )
+        basis = " ".join(x for x in (self._basis(evidence, len(examples)), note) if x)
+        justification = explain_fit(target, scenario.choices, estimates, winner, fits, basis=basis)
         return Decision(
             choice_index=winner,
             choice=scenario.choices[winner],
@@ -279,6 +277,7 @@ class ValueFitAlgorithm(Algorithm):
             extra={
                 "score_meaning": "how well each option fits your values (1 = exactly your targets)",
                 "distances": distances,
+                "basis": basis,  # what the estimates rest on, in words (reused when values are re-read)
                 "evidence": evidence,
                 "examples_retrieved": len(examples),
                 **({"scored_share": scored_share} if scored_share is not None else {}),

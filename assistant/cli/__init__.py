@@ -19,6 +19,7 @@ _GROUPS = [
     "assistant.cli.setup",
     "assistant.cli.examples",
     "assistant.cli.eval",
+    "assistant.cli.readers",
     "assistant.cli.users",
     "assistant.cli.attributes",
     "assistant.cli.profiles",

@@ -62,4 +62,20 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         )
     elif root is not None:
         print(f"example decisions: {root}/triage not found; import later with `align examples import`")
+    if root is not None:
+        _seed_reader_record(root / "readers.json", settings.readers_path)
     return 0
+
+
+def _seed_reader_record(seed: Path, path: Path) -> None:
+    """The measured reader record of the seeded examples, unless the data directory has its own."""
+    from assistant.decisions.reader_file import load_reader_record, save_reader_record
+
+    if path.exists():
+        print(f"reader record: {path} kept")
+        return
+    record = load_reader_record(seed)
+    if record is None:
+        return
+    save_reader_record(record, path)
+    print(f"reader record: {len(record.attributes())} values measured, from {seed}")

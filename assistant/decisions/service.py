@@ -10,9 +10,16 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from alignment.algorithms import Algorithm, DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.embedding import Embedder
-from alignment.errors import ConfigError, InputError, UnknownName
+from alignment.errors import AlignError, ConfigError, InputError, UnknownName
 from alignment.examples import ExampleRetriever
-from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
+from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario, readable_name
+from alignment.readers import (
+    ALTERNATIVE_READER,
+    DEFAULT_READER,
+    ReaderRecord,
+    combine_readers,
+    preferred_readers,
+)
 from assistant.backbones import BackbonePool
 from assistant.settings import Settings
 
@@ -74,9 +81,12 @@ class DecisionService:
         attributes: dict[str, Attribute] | None = None,
         examples: ExampleRetriever | None = None,
         embedder: Embedder | None = None,
+        readers: ReaderRecord | None = None,
     ) -> None:
         self.settings = settings
         self.backbones = backbones
+        # which values the backbone's ratings read better than value-fit (alignment/readers.py)
+        self.readers = readers
         self.attributes = attributes or {}
         self.examples = examples  # the example store (icl, regression); None: no retrieval
         self.embedder = embedder  # sentence embeddings (value-fit); None: such algorithms fail clearly
@@ -143,7 +153,59 @@ class DecisionService:
         decision = algorithm.run(context, backbone)
         if algorithm.uses_examples:
             decision.timings["retrieval_s"] = retrieval_s
+        # through a decider (the default one included); value-fit named as the algorithm reads alone
+        through_decider = self._decider_name(request) is not None
+        if through_decider and algorithm_name == DEFAULT_READER and target and request.holdout == "scenario":
+            decision = self._read_with_ratings(decision, context, target, backbone_name, request)
         return decision
+
+    def _read_with_ratings(
+        self,
+        decision: Decision,
+        context: DecisionContext,
+        target: AlignmentTarget,
+        backbone_name: str,
+        request: DecideRequest,
+    ) -> Decision:
+        """value-fit's decision, with the values that the reader record says the backbone's ratings
+        follow better read from them. Not with a held-out value (its record is its own examples), nor
+        when the record was measured on another backbone. If the backbone fails, value-fit's decision
+        stands, and says so."""
+        record = self.readers
+        if record is None or not self.settings.use_readers or record.backbone != backbone_name:
+            return decision
+        tallies = preferred_readers(record, list(target.values), exclude_scenario=request.scenario_id)
+        if not tallies:
+            return decision
+        rated_target = AlignmentTarget(
+            values={a: target.values[a] for a in tallies},
+            attributes={a: target.attributes[a] for a in tallies if a in target.attributes},
+        )
+        rater = create_algorithm(ALTERNATIVE_READER)
+        try:
+            rated = rater.run(
+                context.model_copy(
+                    update={
+                        "target": rated_target,
+                        "examples": self._retrieve(rater, context.scenario, rated_target, request.user),
+                        "embedder": None,
+                    }
+                ),
+                self.backbones.get(backbone_name),
+            )
+        except AlignError as exc:
+            names = ", ".join(readable_name(target.attribute(a).name) for a in tallies)
+            note = (
+                f"\n\nThe language model, which reads {names} best, did not answer ({exc}); every value "
+                "was read from examples and definitions."
+            )
+            return decision.model_copy(
+                update={
+                    "justification": decision.justification + note,
+                    "extra": {**decision.extra, "rating_error": str(exc)},
+                }
+            )
+        return combine_readers(decision, rated, target, tallies)
 
     def _retrieve(
         self,

@@ -1,7 +1,8 @@
 """Zero-shot readers of a value from its definition alone, on the embedded models: is 0.72 a ceiling?
 
 Run from the repository root: ``.venv/bin/python docs/eval/issue12/ceilings/zero_shot_probes.py``
-(add ``--gemma`` for the Gemma 3 270M yes/no probe, about 4 minutes on 2 cores).
+(add ``--gemma`` for the Gemma 3 270M yes/no probe, about 4 minutes on 2 cores; ``--embedder DIR`` reads
+with another sentence-transformers model, such as all-mpnet-base-v2: see the README beside this file).
 
 Each probe scores every option of a record from the value's definition only (no stored example):
 the option picked for a high target is the highest-scored, for a low target the lowest. Accuracy
@@ -28,7 +29,9 @@ from assistant.stores.embedding import MiniLMEmbedder
 DATA = Path("datasets")
 Item = dict  # {"state", "choices", "attr", "values"}
 
-_embedder = MiniLMEmbedder(query_threads=None)
+_embedder = MiniLMEmbedder(
+    sys.argv[sys.argv.index("--embedder") + 1] if "--embedder" in sys.argv else None, query_threads=None
+)
 _cache: dict[str, np.ndarray] = {}
 
 

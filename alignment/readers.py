@@ -1,0 +1,196 @@
+"""Which reader follows a value best, as measured on the value's stored decisions (pure).
+
+value-fit reads every value from embeddings (stored examples and the value's definition). For some
+values the backbone's own ratings (``regression``: the model scores each option 0..10 after stored
+examples) follow the stored decisions better: on triage, with the embedded 270M model, risk aversion
+and utilitarianism (docs/eval/issue12/readers). A **reader record** holds, per value and stored
+scenario, how often each reader chose as the value asks when that scenario was held out (high and
+low targets). A decision on a scenario reads a value with the other reader only where, over the
+value's *other* scenarios, that reader was right more often; a value with too few measured
+decisions, or none (a value an admin just created), stays with value-fit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alignment.justify import explain_fit
+from alignment.models import AlignmentTarget, ChoiceScore, Decision, readable_name
+
+__all__ = [
+    "ALTERNATIVE_READER",
+    "DEFAULT_READER",
+    "MIN_DECISIONS",
+    "ReaderOutcome",
+    "ReaderRecord",
+    "ReaderTally",
+    "combine_readers",
+    "preferred_readers",
+    "record_from_results",
+]
+
+DEFAULT_READER = "value-fit"
+ALTERNATIVE_READER = "regression"
+# the other reader takes a value over only with at least this many measured decisions of it elsewhere
+MIN_DECISIONS = 6
+
+
+class ReaderOutcome(BaseModel):
+    """How often one reader chose as the value asks on one stored scenario (held out)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attribute: str = Field(min_length=1)
+    scenario_id: str = Field(min_length=1)
+    reader: str = Field(min_length=1)
+    right: int = Field(ge=0)
+    total: int = Field(ge=1)
+
+
+class ReaderRecord(BaseModel):
+    """Measured outcomes of the readers, for the backbone the alternative reader ran on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backbone: str = Field(min_length=1)
+    outcomes: list[ReaderOutcome] = Field(default_factory=list)
+
+    def attributes(self) -> list[str]:
+        return sorted({o.attribute for o in self.outcomes})
+
+
+class ReaderTally(BaseModel):
+    """A value's record over the scenarios that count for one decision."""
+
+    attribute: str
+    right: dict[str, int]
+    total: dict[str, int]
+
+    def accuracy(self, reader: str) -> float:
+        return self.right.get(reader, 0) / self.total[reader] if self.total.get(reader) else 0.0
+
+
+def record_from_results(rows: Iterable[Mapping[str, Any]], backbone: str) -> ReaderRecord:
+    """A record from ``align eval`` results (results.jsonl rows) of ``--algorithm value-fit,regression``
+    on the same items. value-fit named as an algorithm reads every value itself (the default decider,
+    which also uses the record, is left out, as are other algorithms, errors and items only one
+    reader answered)."""
+    tallies: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows:
+        reader = str(row.get("algorithm"))
+        if (
+            reader not in (DEFAULT_READER, ALTERNATIVE_READER)
+            or row.get("decider")
+            or row.get("choice_index") is None
+            or row.get("direction") == "group"
+        ):
+            continue
+        if reader == ALTERNATIVE_READER and row.get("backbone") != backbone:
+            continue
+        source, attribute, direction = str(row["source"]), str(row["attribute"]), str(row["direction"])
+        item = str(row["item_id"])
+        head, tail = f"{source}:", f":{attribute}:{direction}"
+        if not (item.startswith(head) and item.endswith(tail)):
+            raise ValueError(f"result {item!r}: its id does not name its file, attribute and direction")
+        scenario = item[len(head) : -len(tail)]
+        tally = tallies[(attribute, scenario, reader)]
+        tally[0] += int(bool(row.get("correct")))
+        tally[1] += 1
+        seen[(attribute, f"{scenario}\x00{direction}")].add(reader)
+    both = {key for key, readers in seen.items() if len(readers) == 2}
+    measured = {(a, s.split("\x00")[0]) for a, s in both}
+    outcomes = [
+        ReaderOutcome(attribute=a, scenario_id=s, reader=r, right=right, total=total)
+        for (a, s, r), (right, total) in sorted(tallies.items())
+        if (a, s) in measured
+    ]
+    return ReaderRecord(backbone=backbone, outcomes=outcomes)
+
+
+def preferred_readers(
+    record: ReaderRecord, attributes: Sequence[str], exclude_scenario: str | None = None
+) -> dict[str, ReaderTally]:
+    """The target's values that the alternative reader follows better, each with its tally over the
+    value's stored scenarios other than ``exclude_scenario`` (the decision's own)."""
+    out: dict[str, ReaderTally] = {}
+    for attribute in attributes:
+        right: dict[str, int] = defaultdict(int)
+        total: dict[str, int] = defaultdict(int)
+        for o in record.outcomes:
+            if o.attribute == attribute and o.scenario_id != exclude_scenario:
+                right[o.reader] += o.right
+                total[o.reader] += o.total
+        tally = ReaderTally(attribute=attribute, right=dict(right), total=dict(total))
+        if min(total.get(DEFAULT_READER, 0), total.get(ALTERNATIVE_READER, 0)) < MIN_DECISIONS:
+            continue
+        if tally.accuracy(ALTERNATIVE_READER) > tally.accuracy(DEFAULT_READER):
+            out[attribute] = tally
+    return out
+
+
+def _reader_note(target: AlignmentTarget, tallies: Mapping[str, ReaderTally]) -> str:
+    parts = []
+    for a, t in tallies.items():
+        name = readable_name(target.attribute(a).name)
+        parts.append(
+            f"{name[:1].upper() + name[1:]} was rated by the language model, with stored examples: on this "
+            f"value's stored decisions it chose as the value asks {t.right[ALTERNATIVE_READER]} times in "
+            f"{t.total[ALTERNATIVE_READER]}, the estimate from examples and definitions "
+            f"{t.right[DEFAULT_READER]} times in {t.total[DEFAULT_READER]}."
+        )
+    return " ".join(parts)
+
+
+def combine_readers(
+    base: Decision, rated: Decision, target: AlignmentTarget, tallies: Mapping[str, ReaderTally]
+) -> Decision:
+    """value-fit's decision ``base`` with the values of ``tallies`` read from ``rated`` (the
+    alternative reader's decision on the same options): each such value's term of an option's
+    distance is replaced by the rated estimate's, value-fit's other terms and penalties stay."""
+    names = list(target.values)
+    n = len(base.scores)
+    if len(rated.scores) != n:
+        raise ValueError("the two readers' decisions are about different options")
+    if "distances" not in base.extra:
+        raise ValueError("the base decision carries no distances (it is not value-fit's)")
+    distances = [float(d) for d in base.extra["distances"]]
+    estimates: list[dict[str, float]] = []
+    for i in range(n):
+        own = dict(base.scores[i].attributes)
+        for a in tallies:
+            new = float(rated.scores[i].attributes[a])
+            distances[i] += abs(new - target.values[a]) - abs(own.get(a, new) - target.values[a])
+            own[a] = new
+        estimates.append(own)
+    winner = min(range(n), key=lambda i: (distances[i], i))
+    fits = [max(0.0, 1.0 - d / len(names)) for d in distances]
+    choices = [s.choice for s in base.scores]
+    vf_basis = str(base.extra.get("basis", "")) if set(names) - set(tallies) else ""
+    basis = " ".join(x for x in (_reader_note(target, tallies), vf_basis) if x)
+    return base.model_copy(
+        update={
+            "choice_index": winner,
+            "choice": choices[winner],
+            "justification": explain_fit(target, choices, estimates, winner, fits, basis=basis),
+            "scores": [
+                ChoiceScore(index=i, choice=c, score=fits[i], attributes=estimates[i])
+                for i, c in enumerate(choices)
+            ],
+            "backbone": rated.backbone,
+            "prompts": rated.prompts,
+            "usage": rated.usage,
+            "examples": list(base.examples) if vf_basis else list(rated.examples),
+            "timings": {**base.timings, **{f"rated_{k}": v for k, v in rated.timings.items()}},
+            "extra": {
+                **base.extra,
+                "distances": distances,
+                "readers": {a: ALTERNATIVE_READER for a in tallies},
+                "reader_record": {a: t.model_dump() for a, t in tallies.items()},
+            },
+        }
+    )

@@ -1,0 +1,110 @@
+"""``align readers``: which reader follows each value best, measured on its stored decisions.
+
+``learn`` builds the record from ``align eval --algorithm value-fit,regression`` results; ``show``
+prints it, value by value, with the reader each uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from alignment.errors import InputError
+from alignment.readers import ALTERNATIVE_READER, DEFAULT_READER, preferred_readers, record_from_results
+from assistant.cli.common import Subcommands
+from assistant.cli.context import Cli
+from assistant.decisions.reader_file import load_reader_record, merge_records, save_reader_record
+
+__all__ = ["register"]
+
+
+def register(sub: Subcommands) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "readers", help="which reader (value-fit or the model's ratings) follows each value best"
+    )
+    rsub = p.add_subparsers(dest="readers_command", required=True, metavar="ACTION")
+    learn = rsub.add_parser(
+        "learn",
+        help="record, from `align eval --algorithm value-fit,regression` results, how often each "
+        "reader chose as each value asks",
+    )
+    learn.add_argument("results", nargs="+", metavar="RESULTS", help="results.jsonl (or .jsonl.gz) files")
+    learn.add_argument(
+        "--backbone", default=None, help="the backbone regression ran on (default: the default one)"
+    )
+    learn.add_argument("--out", default=None, help="the record file (default: the settings' readers_path)")
+    learn.set_defaults(handler=run_learn)
+    show = rsub.add_parser("show", help="print the record and the reader each value uses")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=run_show)
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    rows = []
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise InputError(f"{path}, line {n}: not JSON ({exc.msg})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return rows
+
+
+def run_learn(args: argparse.Namespace, cli: Cli) -> int:
+    settings = cli.settings
+    backbone = args.backbone or settings.default_backbone
+    rows = [row for path in args.results for row in _rows(Path(path))]
+    try:
+        record = record_from_results(rows, backbone)
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"these are not `align eval` results: {exc}") from None
+    if not record.outcomes:
+        raise InputError(
+            f"no item was answered by both {DEFAULT_READER} and {ALTERNATIVE_READER} on backbone "
+            f"{backbone!r}; run `align eval --algorithm {DEFAULT_READER},{ALTERNATIVE_READER}` on the "
+            "same files first"
+        )
+    out = Path(args.out) if args.out else settings.readers_path
+    merged = merge_records(load_reader_record(out), record)
+    save_reader_record(merged, out)
+    print(f"reader record: {len(record.attributes())} values measured, {len(merged.attributes())} in {out}")
+    _print(merged)
+    return 0
+
+
+def run_show(args: argparse.Namespace, cli: Cli) -> int:
+    path = cli.settings.readers_path
+    record = load_reader_record(path)
+    if record is None:
+        print(f"no reader record at {path}: every value is read by {DEFAULT_READER}")
+        return 0
+    if args.json:
+        print(record.model_dump_json(indent=1))
+        return 0
+    print(f"{path} (regression on backbone {record.backbone!r})")
+    _print(record)
+    return 0
+
+
+def _print(record: Any) -> None:
+    preferred = preferred_readers(record, record.attributes())
+    print(f"| value | {DEFAULT_READER} right | {ALTERNATIVE_READER} right | reader used |")
+    print("| --- | --- | --- | --- |")
+    for attribute in record.attributes():
+        right: dict[str, int] = {}
+        total: dict[str, int] = {}
+        for o in record.outcomes:
+            if o.attribute == attribute:
+                right[o.reader] = right.get(o.reader, 0) + o.right
+                total[o.reader] = total.get(o.reader, 0) + o.total
+        cells = [f"{right.get(r, 0)} / {total.get(r, 0)}" for r in (DEFAULT_READER, ALTERNATIVE_READER)]
+        used = ALTERNATIVE_READER if attribute in preferred else DEFAULT_READER
+        print(f"| {attribute} | {cells[0]} | {cells[1]} | {used} |")

@@ -1,0 +1,148 @@
+"""The reader record end to end: DecisionService + a real Chroma store + MiniLM + the embedded model.
+
+On MVP2.RA4 (a courier that may deliver blood in 3 or in 11 days, or one guaranteed in 7) value-fit
+alone reads risk aversion backwards; the committed record (datasets/readers.json) says the model's
+ratings follow risk aversion better on the other stored scenarios, so the default decider asks them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from examples_fixtures import DATA, CachedMiniLM
+
+from alignment.backbone import Backbone
+from alignment.datasets import load_file
+from alignment.models import Attribute
+from assistant.backbones import BackbonePool
+from assistant.cli.examples import import_paths
+from assistant.decisions.reader_file import load_reader_record
+from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.settings import BackboneConfig, load_settings
+from assistant.stores.chroma import chroma_settings
+from assistant.stores.embedding import CachedEmbedder
+from assistant.stores.examples import ExampleStore
+from profiles.seed import load_pack
+
+REPO = Path(__file__).resolve().parents[2]
+RECORD = REPO / "datasets" / "readers.json"
+pytestmark = pytest.mark.skipif(not RECORD.is_file(), reason="datasets not present")
+
+
+class _Pool(BackbonePool):
+    def __init__(self, settings, backbone: Backbone) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(settings)
+        self.backbone = backbone
+
+    def get(self, name: str) -> Backbone:
+        assert name == "embedded"
+        return self.backbone
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ExampleStore:
+    import chromadb
+
+    path: Path = tmp_path_factory.mktemp("chroma-readers")
+    store = ExampleStore(
+        chromadb.PersistentClient(path=str(path), settings=chroma_settings()), CachedMiniLM()
+    )
+    import_paths(store, [str(DATA / "triage")], progress=False)
+    return store
+
+
+def _service(
+    store: ExampleStore, pool_backbone: Backbone | None, tmp_path: Path, **settings_kw
+) -> DecisionService:  # type: ignore[no-untyped-def]
+    settings = load_settings(data_dir=tmp_path, **settings_kw)
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low)
+        for a in load_pack("triage")
+    }
+    pool = _Pool(settings, pool_backbone) if pool_backbone is not None else BackbonePool(settings)
+    return DecisionService(
+        settings,
+        pool,
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+
+
+def _courier() -> dict:
+    record = next(
+        r
+        for r in load_file(DATA / "triage" / "oracle_risk_aversion_training_input_output.json")
+        if "RA4" in r.scenario_id
+    )
+    best_high = max(range(len(record.choices)), key=lambda i: record.scores[i]["risk_aversion"])
+    return {
+        "scenario": record.text,
+        "choices": record.choices,
+        "scenario_id": record.scenario_id,
+        "best": best_high,
+    }
+
+
+def test_the_default_decider_asks_the_model_for_the_value_it_reads_better(
+    store: ExampleStore, embedded_backbone: Backbone, tmp_path: Path
+) -> None:
+    service = _service(store, embedded_backbone, tmp_path)
+    item = _courier()
+    best = item.pop("best")
+    high = service.decide(DecideRequest(target={"risk_aversion": 1.0}, **item))
+    low = service.decide(DecideRequest(target={"risk_aversion": 0.0}, **item))
+    assert high.extra["readers"] == {"risk_aversion": "regression"} and high.backbone == "embedded"
+    assert (high.choice_index, low.choice_index) == (best, 1 - best)
+    assert "was rated by the language model" in high.justification
+    assert high.extra["reader_record"]["risk_aversion"]["total"]["regression"] == 14  # RA4 left out
+    # value-fit named as the algorithm reads alone, and reads this one backwards
+    alone = service.decide(DecideRequest(target={"risk_aversion": 1.0}, algorithm="value-fit", **item))
+    assert "readers" not in alone.extra and alone.choice_index != best
+    # a value held out of the store has no record of its own: value-fit reads it
+    held = service.decide(DecideRequest(target={"risk_aversion": 1.0}, holdout="attribute", **item))
+    assert "readers" not in held.extra
+    # fairness: value-fit is right more often on its other scenarios, so the model is not asked
+    fair = service.decide(DecideRequest(target={"fairness": 1.0}, **item))
+    assert "readers" not in fair.extra
+
+
+def test_a_backbone_that_is_down_leaves_value_fits_decision_with_a_note(
+    store: ExampleStore, tmp_path: Path
+) -> None:
+    # a real OpenAI-compatible backbone, named like the record's, pointed at a port nothing listens on
+    down = {
+        "embedded": BackboneConfig(
+            type="openai", base_url="http://127.0.0.1:9/v1", model="x", timeout_s=5, max_retries=0
+        )
+    }
+    service = _service(store, None, tmp_path, backbones=down)
+    item = _courier()
+    item.pop("best")
+    d = service.decide(DecideRequest(target={"risk_aversion": 1.0}, **item))
+    assert "readers" not in d.extra and "rating_error" in d.extra
+    assert (
+        "did not answer" in d.justification
+        and "every value was read from examples and definitions" in d.justification
+    )
+
+
+def test_use_readers_off_reads_every_value_with_value_fit(store: ExampleStore, tmp_path: Path) -> None:
+    class _NoModel(BackbonePool):
+        def get(self, name: str) -> Backbone:
+            raise AssertionError("no model may be asked with use_readers off")
+
+    settings = load_settings(data_dir=tmp_path, use_readers=False)
+    service = DecisionService(
+        settings,
+        _NoModel(settings),
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+    item = _courier()
+    item.pop("best")
+    d = service.decide(DecideRequest(target={"risk_aversion": 1.0}, **item))
+    assert "readers" not in d.extra

@@ -1,0 +1,163 @@
+"""Reader record: built from eval results, chosen per value with the decision's scenario left out,
+and the two readers' estimates combined (pure logic; the real backbone is in the integration test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision
+from alignment.readers import (
+    MIN_DECISIONS,
+    ReaderOutcome,
+    ReaderRecord,
+    combine_readers,
+    preferred_readers,
+    record_from_results,
+)
+
+
+def _row(
+    alg: str, scenario: str, attr: str, direction: str, correct: bool, backbone: str = "embedded"
+) -> dict:
+    return {
+        "item_id": f"f.json:{scenario}:{attr}:{direction}",
+        "algorithm": alg,
+        "backbone": "none" if alg == "value-fit" else backbone,
+        "source": "f.json",
+        "attribute": attr,
+        "direction": direction,
+        "choice_index": 0,
+        "correct": correct,
+    }
+
+
+def test_record_from_results_tallies_each_reader_per_scenario_and_needs_both():
+    rows = [
+        _row("value-fit", "S1/1", "risk", "high", True),
+        _row("value-fit", "S1/1", "risk", "low", False),
+        _row("regression", "S1/1", "risk", "high", True),
+        _row("regression", "S1/1", "risk", "low", True),
+        _row("value-fit", "S2:odd/1", "risk", "high", True),  # only one reader: left out
+        _row("regression", "S3/1", "risk", "high", True, backbone="other"),  # another backbone
+        _row("value-fit", "S3/1", "risk", "high", True),
+        _row("random", "S1/1", "risk", "high", True),
+        _row("aligned", "S1/1", "risk", "high", False) | {"decider": "aligned"},  # the default decider
+    ]
+    record = record_from_results(rows, "embedded")
+    got = {(o.scenario_id, o.reader): (o.right, o.total) for o in record.outcomes}
+    assert got == {("S1/1", "value-fit"): (1, 2), ("S1/1", "regression"): (2, 2)}
+
+
+def test_record_from_results_rejects_ids_that_do_not_name_the_item():
+    row = _row("value-fit", "S1", "risk", "high", True) | {"item_id": "nonsense"}
+    with pytest.raises(ValueError, match="does not name"):
+        record_from_results([row], "embedded")
+
+
+def _record(vf: list[int], reg: list[int], attribute: str = "risk") -> ReaderRecord:
+    """One scenario per entry, each with 2 decisions (high, low): entry = how many were right."""
+    outcomes = []
+    for i, (a, b) in enumerate(zip(vf, reg, strict=True)):
+        outcomes.append(
+            ReaderOutcome(attribute=attribute, scenario_id=f"S{i}", reader="value-fit", right=a, total=2)
+        )
+        outcomes.append(
+            ReaderOutcome(attribute=attribute, scenario_id=f"S{i}", reader="regression", right=b, total=2)
+        )
+    return ReaderRecord(backbone="embedded", outcomes=outcomes)
+
+
+def test_the_model_reads_a_value_only_where_it_was_right_more_often_elsewhere():
+    record = _record(vf=[1, 1, 1, 1], reg=[2, 2, 2, 0])
+    chosen = preferred_readers(record, ["risk"])
+    assert set(chosen) == {"risk"} and chosen["risk"].right == {"value-fit": 4, "regression": 6}
+    # the decision's own scenario never counts: without S0, regression is 4/6 against 3/6
+    assert preferred_readers(record, ["risk"], exclude_scenario="S0")["risk"].right["regression"] == 4
+    # a tie, or value-fit ahead, keeps value-fit
+    assert preferred_readers(_record(vf=[2, 1, 1], reg=[1, 2, 1]), ["risk"]) == {}
+    # a value with no record (just created) or another value's record keeps value-fit
+    assert preferred_readers(record, ["honesty"]) == {}
+
+
+def test_too_few_measured_decisions_keep_value_fit():
+    n = MIN_DECISIONS // 2  # scenarios of 2 decisions each
+    record = _record(vf=[0] * n, reg=[2] * n)
+    assert set(preferred_readers(record, ["risk"])) == {"risk"}
+    assert preferred_readers(record, ["risk"], exclude_scenario="S0") == {}
+
+
+def _decision(estimates: list[dict[str, float]], target: dict[str, float], distances=None) -> Decision:
+    choices = [f"option {i}" for i in range(len(estimates))]
+    if distances is None:
+        distances = [sum(abs(e[a] - t) for a, t in target.items()) for e in estimates]
+    return Decision(
+        choice_index=min(range(len(distances)), key=lambda i: distances[i]),
+        choice="x",
+        justification="because",
+        scores=[
+            ChoiceScore(index=i, choice=c, score=0.5, attributes=e)
+            for i, (c, e) in enumerate(zip(choices, estimates, strict=True))
+        ],
+        algorithm="value-fit",
+        backbone="none",
+        target=target,
+        extra={"distances": distances, "basis": "Read from two stored examples."},
+    )
+
+
+def test_combining_replaces_only_the_rated_values_terms_and_keeps_penalties():
+    target = AlignmentTarget(
+        values={"risk": 1.0, "care": 1.0},
+        attributes={"risk": Attribute(name="risk", label="Risk aversion"), "care": Attribute(name="care")},
+    )
+    # value-fit: option 0 looks better on risk; option 1 carries a 0.1 penalty
+    base = _decision(
+        [{"risk": 0.9, "care": 0.5}, {"risk": 0.2, "care": 0.5}],
+        target.values,
+        distances=[0.1 + 0.5, 0.8 + 0.5 + 0.1],
+    )
+    rated = _decision([{"risk": 0.0}, {"risk": 1.0}], {"risk": 1.0})
+    rated = rated.model_copy(update={"backbone": "embedded"})
+    record = _record(vf=[0, 0, 0], reg=[2, 2, 2])
+    tallies = preferred_readers(record, ["risk"])
+    out = combine_readers(base, rated, target, tallies)
+    assert out.extra["distances"] == pytest.approx([1.0 + 0.5, 0.0 + 0.5 + 0.1])
+    assert out.choice_index == 1 and out.choice == "option 1" and out.backbone == "embedded"
+    assert out.scores[1].attributes == {"risk": 1.0, "care": 0.5}
+    assert out.extra["readers"] == {"risk": "regression"}
+    text = out.justification
+    assert "Risk was rated by the language model" in text and "6 times in 6" in text
+    assert "0 times in 6" in text and "Read from two stored examples." in text  # care still read by value-fit
+
+
+def test_combining_decisions_about_different_options_is_an_error():
+    target = AlignmentTarget(values={"risk": 1.0})
+    base = _decision([{"risk": 0.9}, {"risk": 0.2}], target.values)
+    rated = _decision([{"risk": 0.9}, {"risk": 0.2}, {"risk": 0.1}], target.values)
+    with pytest.raises(ValueError, match="different options"):
+        combine_readers(base, rated, target, preferred_readers(_record([0, 0, 0], [2, 2, 2]), ["risk"]))
+
+
+def test_the_record_file_round_trips_merges_and_a_broken_one_says_how_to_mend_it(tmp_path):
+    from alignment.errors import ConfigError
+    from assistant.decisions.reader_file import load_reader_record, merge_records, save_reader_record
+
+    path = tmp_path / "sub" / "readers.json"
+    assert load_reader_record(path) is None
+    old = ReaderRecord(
+        backbone="embedded", outcomes=[*_record([1], [2]).outcomes, *_record([2], [0], "care").outcomes]
+    )
+    save_reader_record(old, path)
+    assert load_reader_record(path) == old
+    new = _record([0, 0], [2, 2])  # risk measured again: its outcomes replace the old ones, care's stay
+    merged = merge_records(load_reader_record(path), new)
+    assert sorted({(o.attribute, o.scenario_id) for o in merged.outcomes}) == [
+        ("care", "S0"),
+        ("risk", "S0"),
+        ("risk", "S1"),
+    ]
+    assert merge_records(old, new.model_copy(update={"backbone": "other"})).backbone == "other"
+    path.write_text('{"backbone": "embedded", "outcomes": [{"attribute": "risk"', encoding="utf-8")
+    with pytest.raises(ConfigError, match="measure it again with `align readers learn"):
+        load_reader_record(path)
+    assert [p.name for p in path.parent.iterdir()] == ["readers.json"]  # no temporary file left behind
