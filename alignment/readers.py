@@ -185,7 +185,11 @@ def combine_readers(
             "prompts": rated.prompts,
             "usage": rated.usage,
             "examples": list(base.examples) if vf_basis else list(rated.examples),
-            "timings": {**base.timings, **{f"rated_{k}": v for k, v in rated.timings.items()}},
+            "timings": {
+                **base.timings,
+                **{f"rated_{k}": v for k, v in rated.timings.items()},
+                "total_s": base.timings.get("total_s", 0.0) + rated.timings.get("total_s", 0.0),
+            },
             "extra": {
                 **base.extra,
                 "distances": distances,

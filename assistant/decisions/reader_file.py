@@ -51,4 +51,5 @@ def merge_records(old: ReaderRecord | None, new: ReaderRecord) -> ReaderRecord:
         return new
     measured = set(new.attributes())
     kept = [o for o in old.outcomes if o.attribute not in measured]
-    return ReaderRecord(backbone=new.backbone, outcomes=[*kept, *new.outcomes])
+    outcomes = sorted([*kept, *new.outcomes], key=lambda o: (o.attribute, o.scenario_id, o.reader))
+    return ReaderRecord(backbone=new.backbone, outcomes=outcomes)

@@ -117,7 +117,8 @@ def test_combining_replaces_only_the_rated_values_terms_and_keeps_penalties():
         distances=[0.1 + 0.5, 0.8 + 0.5 + 0.1],
     )
     rated = _decision([{"risk": 0.0}, {"risk": 1.0}], {"risk": 1.0})
-    rated = rated.model_copy(update={"backbone": "embedded"})
+    rated = rated.model_copy(update={"backbone": "embedded", "timings": {"total_s": 2.0}})
+    base = base.model_copy(update={"timings": {"total_s": 0.5}})
     record = _record(vf=[0, 0, 0], reg=[2, 2, 2])
     tallies = preferred_readers(record, ["risk"])
     out = combine_readers(base, rated, target, tallies)
@@ -125,6 +126,7 @@ def test_combining_replaces_only_the_rated_values_terms_and_keeps_penalties():
     assert out.choice_index == 1 and out.choice == "option 1" and out.backbone == "embedded"
     assert out.scores[1].attributes == {"risk": 1.0, "care": 0.5}
     assert out.extra["readers"] == {"risk": "regression"}
+    assert out.timings["total_s"] == 2.5 and out.timings["rated_total_s"] == 2.0
     text = out.justification
     assert "Risk was rated by the language model" in text and "6 times in 6" in text
     assert "0 times in 6" in text and "Read from two stored examples." in text  # care still read by value-fit

@@ -1,0 +1,64 @@
+"""`align readers learn` / `show` end to end on the committed runs, and `align setup`'s seeding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.cli import main
+from assistant.cli.setup import _seed_reader_record
+from assistant.decisions.reader_file import load_reader_record
+
+REPO = Path(__file__).resolve().parents[2]
+RUNS = REPO / "docs" / "eval" / "issue12" / "readers"
+pytestmark = pytest.mark.skipif(not RUNS.is_dir(), reason="committed runs not present")
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ALIGN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no ./align.toml from elsewhere
+    return tmp_path / "data"
+
+
+def test_learn_then_show_gives_the_committed_record(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["readers", "show"]) == 0
+    assert "no reader record" in capsys.readouterr().out
+    triage = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-triage", "reg-triage")]
+    assert main(["readers", "learn", *triage]) == 0
+    out = capsys.readouterr().out
+    assert "8 values measured" in out and "| risk_aversion | 8 / 16 | 16 / 16 | regression |" in out
+    packs = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-packs", "reg-packs")]
+    assert main(["readers", "learn", *packs]) == 0  # merged: triage's values stay
+    assert "16 values measured, 24 in" in capsys.readouterr().out
+    assert load_reader_record(data_dir / "readers.json") == load_reader_record(
+        REPO / "datasets" / "readers.json"
+    )
+    assert main(["readers", "show"]) == 0
+    assert "| Moral judgement | 32 / 32 | 3 / 32 | value-fit |" in capsys.readouterr().out
+
+
+def test_learn_says_what_is_wrong_with_its_input(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"item_id": "x"\n', encoding="utf-8")
+    assert main(["readers", "learn", str(broken)]) != 0
+    assert "line 1: not JSON" in capsys.readouterr().err
+    only_one = str(RUNS / "vf-triage" / "results.jsonl.gz")
+    assert main(["readers", "learn", only_one]) != 0
+    assert "run `align eval --algorithm value-fit,regression`" in capsys.readouterr().err
+    assert not (data_dir / "readers.json").exists()  # nothing written on a failure
+
+
+def test_setup_seeds_the_record_once_and_keeps_an_admins_own(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "readers.json"
+    _seed_reader_record(REPO / "datasets" / "readers.json", path)
+    assert load_reader_record(path) == load_reader_record(REPO / "datasets" / "readers.json")
+    path.write_text('{"backbone": "embedded", "outcomes": []}\n', encoding="utf-8")
+    _seed_reader_record(REPO / "datasets" / "readers.json", path)
+    record = load_reader_record(path)
+    assert record is not None and record.outcomes == []
