@@ -3,15 +3,17 @@
 value-fit reads every value from embeddings (stored examples and the value's definition). For some
 values the backbone's own ratings (``regression``: the model scores each option 0..10 after stored
 examples) follow the stored decisions better: on triage, with the embedded 270M model, risk aversion
-and utilitarianism (docs/eval/issue12/readers). A **reader record** holds, per value and stored
-scenario, how often each reader chose as the value asks when that scenario was held out (high and
-low targets). A decision on a scenario reads a value with the other reader only where, over the
-value's *other* scenarios, that reader was right more often; a value with too few measured
-decisions, or none (a value an admin just created), stays with value-fit.
+and utilitarianism (docs/eval/issue12/readers). A **reader record** holds, per value, stored
+scenario and target (high, low), whether each reader chose as the value asks when that scenario was
+held out. A decision on a scenario reads a value with the other reader only where, over the value's
+*other* scenarios, that reader was right more often, by a lead that a sign test finds unlikely by
+chance (p < 0.05); a value with too few measured decisions, or none (a value an admin just created),
+stays with value-fit.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -24,35 +26,37 @@ from alignment.models import AlignmentTarget, ChoiceScore, Decision, readable_na
 __all__ = [
     "ALTERNATIVE_READER",
     "DEFAULT_READER",
-    "MIN_DECISIONS",
+    "SIGNIFICANCE",
     "ReaderOutcome",
     "ReaderRecord",
     "ReaderTally",
     "combine_readers",
     "preferred_readers",
     "record_from_results",
+    "sign_test",
+    "tally",
 ]
 
 DEFAULT_READER = "value-fit"
 ALTERNATIVE_READER = "regression"
-# the other reader takes a value over only with at least this many measured decisions of it elsewhere
-MIN_DECISIONS = 6
+# the other reader takes a value over only where its lead is this unlikely when neither reader is
+# better (a one-sided sign test over the decisions exactly one of them got right; the usual level)
+SIGNIFICANCE = 0.05
 
 
 class ReaderOutcome(BaseModel):
-    """How often one reader chose as the value asks on one stored scenario (held out)."""
+    """One measured decision of a stored scenario (held out): which readers chose as the value asks."""
 
     model_config = ConfigDict(frozen=True)
 
     attribute: str = Field(min_length=1)
     scenario_id: str = Field(min_length=1)
-    reader: str = Field(min_length=1)
-    right: int = Field(ge=0)
-    total: int = Field(ge=1)
+    direction: str = Field(min_length=1)
+    right: dict[str, bool]
 
 
 class ReaderRecord(BaseModel):
-    """Measured outcomes of the readers, for the backbone the alternative reader ran on."""
+    """Measured decisions of the readers, for the backbone the alternative reader ran on."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -64,14 +68,48 @@ class ReaderRecord(BaseModel):
 
 
 class ReaderTally(BaseModel):
-    """A value's record over the scenarios that count for one decision."""
+    """A value's record over the decisions that count for one decision."""
 
     attribute: str
+    decisions: int
     right: dict[str, int]
-    total: dict[str, int]
+    only_alternative: int  # decisions only the alternative reader got right
+    only_default: int
+    p_value: float  # one-sided sign test: the alternative is no better than the default
 
-    def accuracy(self, reader: str) -> float:
-        return self.right.get(reader, 0) / self.total[reader] if self.total.get(reader) else 0.0
+    def better(self) -> bool:
+        return self.only_alternative > self.only_default and self.p_value < SIGNIFICANCE
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """P(at least ``wins`` of ``wins + losses`` fair coin tosses): how likely a lead this large is
+    when neither reader is better."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n
+
+
+def tally(record: ReaderRecord, attribute: str, exclude_scenario: str | None = None) -> ReaderTally:
+    """The value's decisions in the record, its scenario ``exclude_scenario`` left out."""
+    rows = [
+        o
+        for o in record.outcomes
+        if o.attribute == attribute
+        and o.scenario_id != exclude_scenario
+        and DEFAULT_READER in o.right
+        and ALTERNATIVE_READER in o.right
+    ]
+    alt = sum(1 for o in rows if o.right[ALTERNATIVE_READER] and not o.right[DEFAULT_READER])
+    dflt = sum(1 for o in rows if o.right[DEFAULT_READER] and not o.right[ALTERNATIVE_READER])
+    return ReaderTally(
+        attribute=attribute,
+        decisions=len(rows),
+        right={r: sum(1 for o in rows if o.right[r]) for r in (DEFAULT_READER, ALTERNATIVE_READER)},
+        only_alternative=alt,
+        only_default=dflt,
+        p_value=sign_test(alt, dflt),
+    )
 
 
 def record_from_results(rows: Iterable[Mapping[str, Any]], backbone: str) -> ReaderRecord:
@@ -79,35 +117,29 @@ def record_from_results(rows: Iterable[Mapping[str, Any]], backbone: str) -> Rea
     on the same items. value-fit named as an algorithm reads every value itself (the default decider,
     which also uses the record, is left out, as are other algorithms, errors and items only one
     reader answered)."""
-    tallies: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    right: dict[tuple[str, str, str], dict[str, bool]] = defaultdict(dict)
     for row in rows:
         reader = str(row.get("algorithm"))
         if (
             reader not in (DEFAULT_READER, ALTERNATIVE_READER)
             or row.get("decider")
             or row.get("choice_index") is None
-            or row.get("direction") == "group"
         ):
             continue
-        if reader == ALTERNATIVE_READER and row.get("backbone") != backbone:
+        if row.get("direction") == "group" or (
+            reader == ALTERNATIVE_READER and row.get("backbone") != backbone
+        ):
             continue
         source, attribute, direction = str(row["source"]), str(row["attribute"]), str(row["direction"])
         item = str(row["item_id"])
         head, tail = f"{source}:", f":{attribute}:{direction}"
         if not (item.startswith(head) and item.endswith(tail)):
             raise ValueError(f"result {item!r}: its id does not name its file, attribute and direction")
-        scenario = item[len(head) : -len(tail)]
-        tally = tallies[(attribute, scenario, reader)]
-        tally[0] += int(bool(row.get("correct")))
-        tally[1] += 1
-        seen[(attribute, f"{scenario}\x00{direction}")].add(reader)
-    both = {key for key, readers in seen.items() if len(readers) == 2}
-    measured = {(a, s.split("\x00")[0]) for a, s in both}
+        right[(attribute, item[len(head) : -len(tail)], direction)][reader] = bool(row.get("correct"))
     outcomes = [
-        ReaderOutcome(attribute=a, scenario_id=s, reader=r, right=right, total=total)
-        for (a, s, r), (right, total) in sorted(tallies.items())
-        if (a, s) in measured
+        ReaderOutcome(attribute=a, scenario_id=s, direction=d, right=r)
+        for (a, s, d), r in sorted(right.items())
+        if len(r) == 2
     ]
     return ReaderRecord(backbone=backbone, outcomes=outcomes)
 
@@ -117,19 +149,11 @@ def preferred_readers(
 ) -> dict[str, ReaderTally]:
     """The target's values that the alternative reader follows better, each with its tally over the
     value's stored scenarios other than ``exclude_scenario`` (the decision's own)."""
-    out: dict[str, ReaderTally] = {}
+    out = {}
     for attribute in attributes:
-        right: dict[str, int] = defaultdict(int)
-        total: dict[str, int] = defaultdict(int)
-        for o in record.outcomes:
-            if o.attribute == attribute and o.scenario_id != exclude_scenario:
-                right[o.reader] += o.right
-                total[o.reader] += o.total
-        tally = ReaderTally(attribute=attribute, right=dict(right), total=dict(total))
-        if min(total.get(DEFAULT_READER, 0), total.get(ALTERNATIVE_READER, 0)) < MIN_DECISIONS:
-            continue
-        if tally.accuracy(ALTERNATIVE_READER) > tally.accuracy(DEFAULT_READER):
-            out[attribute] = tally
+        t = tally(record, attribute, exclude_scenario)
+        if t.better():
+            out[attribute] = t
     return out
 
 
@@ -140,8 +164,7 @@ def _reader_note(target: AlignmentTarget, tallies: Mapping[str, ReaderTally]) ->
         parts.append(
             f"{name[:1].upper() + name[1:]} was rated by the language model, with stored examples: on this "
             f"value's stored decisions it chose as the value asks {t.right[ALTERNATIVE_READER]} times in "
-            f"{t.total[ALTERNATIVE_READER]}, the estimate from examples and definitions "
-            f"{t.right[DEFAULT_READER]} times in {t.total[DEFAULT_READER]}."
+            f"{t.decisions}, the estimate from examples and definitions {t.right[DEFAULT_READER]} times."
         )
     return " ".join(parts)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from alignment.errors import InputError
-from alignment.readers import ALTERNATIVE_READER, DEFAULT_READER, preferred_readers, record_from_results
+from alignment.readers import ALTERNATIVE_READER, DEFAULT_READER, ReaderRecord, record_from_results, tally
 from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.decisions.reader_file import load_reader_record, merge_records, save_reader_record
@@ -94,17 +94,16 @@ def run_show(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
-def _print(record: Any) -> None:
-    preferred = preferred_readers(record, record.attributes())
-    print(f"| value | {DEFAULT_READER} right | {ALTERNATIVE_READER} right | reader used |")
-    print("| --- | --- | --- | --- |")
+def _print(record: ReaderRecord) -> None:
+    print(
+        f"| value | decisions | {DEFAULT_READER} right | {ALTERNATIVE_READER} right | "
+        f"only {ALTERNATIVE_READER} / only {DEFAULT_READER} right | sign test p | reader used |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for attribute in record.attributes():
-        right: dict[str, int] = {}
-        total: dict[str, int] = {}
-        for o in record.outcomes:
-            if o.attribute == attribute:
-                right[o.reader] = right.get(o.reader, 0) + o.right
-                total[o.reader] = total.get(o.reader, 0) + o.total
-        cells = [f"{right.get(r, 0)} / {total.get(r, 0)}" for r in (DEFAULT_READER, ALTERNATIVE_READER)]
-        used = ALTERNATIVE_READER if attribute in preferred else DEFAULT_READER
-        print(f"| {attribute} | {cells[0]} | {cells[1]} | {used} |")
+        t = tally(record, attribute)
+        used = ALTERNATIVE_READER if t.better() else DEFAULT_READER
+        print(
+            f"| {attribute} | {t.decisions} | {t.right[DEFAULT_READER]} | {t.right[ALTERNATIVE_READER]} | "
+            f"{t.only_alternative} / {t.only_default} | {t.p_value:.3f} | {used} |"
+        )

@@ -51,5 +51,5 @@ def merge_records(old: ReaderRecord | None, new: ReaderRecord) -> ReaderRecord:
         return new
     measured = set(new.attributes())
     kept = [o for o in old.outcomes if o.attribute not in measured]
-    outcomes = sorted([*kept, *new.outcomes], key=lambda o: (o.attribute, o.scenario_id, o.reader))
+    outcomes = sorted([*kept, *new.outcomes], key=lambda o: (o.attribute, o.scenario_id, o.direction))
     return ReaderRecord(backbone=new.backbone, outcomes=outcomes)

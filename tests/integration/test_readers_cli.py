@@ -30,7 +30,7 @@ def test_learn_then_show_gives_the_committed_record(
     triage = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-triage", "reg-triage")]
     assert main(["readers", "learn", *triage]) == 0
     out = capsys.readouterr().out
-    assert "8 values measured" in out and "| risk_aversion | 8 / 16 | 16 / 16 | regression |" in out
+    assert "8 values measured" in out and "| risk_aversion | 16 | 8 | 16 | 8 / 0 | 0.004 | regression |" in out
     packs = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-packs", "reg-packs")]
     assert main(["readers", "learn", *packs]) == 0  # merged: triage's values stay
     assert "16 values measured, 24 in" in capsys.readouterr().out
@@ -38,7 +38,7 @@ def test_learn_then_show_gives_the_committed_record(
         REPO / "datasets" / "readers.json"
     )
     assert main(["readers", "show"]) == 0
-    assert "| Moral judgement | 32 / 32 | 3 / 32 | value-fit |" in capsys.readouterr().out
+    assert "| utilitarianism | 42 | 30 | 32 | 6 / 4 | 0.377 | value-fit |" in capsys.readouterr().out
 
 
 def test_learn_says_what_is_wrong_with_its_input(

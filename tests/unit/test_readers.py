@@ -7,12 +7,13 @@ import pytest
 
 from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision
 from alignment.readers import (
-    MIN_DECISIONS,
     ReaderOutcome,
     ReaderRecord,
     combine_readers,
     preferred_readers,
     record_from_results,
+    sign_test,
+    tally,
 )
 
 
@@ -44,8 +45,11 @@ def test_record_from_results_tallies_each_reader_per_scenario_and_needs_both():
         _row("aligned", "S1/1", "risk", "high", False) | {"decider": "aligned"},  # the default decider
     ]
     record = record_from_results(rows, "embedded")
-    got = {(o.scenario_id, o.reader): (o.right, o.total) for o in record.outcomes}
-    assert got == {("S1/1", "value-fit"): (1, 2), ("S1/1", "regression"): (2, 2)}
+    got = {(o.scenario_id, o.direction): o.right for o in record.outcomes}
+    assert got == {
+        ("S1/1", "high"): {"value-fit": True, "regression": True},
+        ("S1/1", "low"): {"value-fit": False, "regression": True},
+    }
 
 
 def test_record_from_results_rejects_ids_that_do_not_name_the_item():
@@ -55,35 +59,43 @@ def test_record_from_results_rejects_ids_that_do_not_name_the_item():
 
 
 def _record(vf: list[int], reg: list[int], attribute: str = "risk") -> ReaderRecord:
-    """One scenario per entry, each with 2 decisions (high, low): entry = how many were right."""
+    """One scenario per entry, each with 2 decisions (high, low): entry = how many were right (the
+    first ones); each scenario's decisions are paired, so leads show as decisions only one got right."""
     outcomes = []
     for i, (a, b) in enumerate(zip(vf, reg, strict=True)):
-        outcomes.append(
-            ReaderOutcome(attribute=attribute, scenario_id=f"S{i}", reader="value-fit", right=a, total=2)
-        )
-        outcomes.append(
-            ReaderOutcome(attribute=attribute, scenario_id=f"S{i}", reader="regression", right=b, total=2)
-        )
+        for k, direction in enumerate(("high", "low")):
+            right = {"value-fit": k < a, "regression": k < b}
+            outcomes.append(
+                ReaderOutcome(attribute=attribute, scenario_id=f"S{i}", direction=direction, right=right)
+            )
     return ReaderRecord(backbone="embedded", outcomes=outcomes)
 
 
-def test_the_model_reads_a_value_only_where_it_was_right_more_often_elsewhere():
-    record = _record(vf=[1, 1, 1, 1], reg=[2, 2, 2, 0])
-    chosen = preferred_readers(record, ["risk"])
-    assert set(chosen) == {"risk"} and chosen["risk"].right == {"value-fit": 4, "regression": 6}
-    # the decision's own scenario never counts: without S0, regression is 4/6 against 3/6
-    assert preferred_readers(record, ["risk"], exclude_scenario="S0")["risk"].right["regression"] == 4
-    # a tie, or value-fit ahead, keeps value-fit
-    assert preferred_readers(_record(vf=[2, 1, 1], reg=[1, 2, 1]), ["risk"]) == {}
-    # a value with no record (just created) or another value's record keeps value-fit
-    assert preferred_readers(record, ["honesty"]) == {}
+def test_the_sign_test_is_the_exact_binomial_tail():
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(5, 0) == pytest.approx(1 / 32)
+    assert sign_test(12, 4) == pytest.approx(
+        sum(__import__("math").comb(16, k) for k in range(12, 17)) / 2**16
+    )
+    assert sign_test(3, 2) == pytest.approx(0.5)
 
 
-def test_too_few_measured_decisions_keep_value_fit():
-    n = MIN_DECISIONS // 2  # scenarios of 2 decisions each
-    record = _record(vf=[0] * n, reg=[2] * n)
-    assert set(preferred_readers(record, ["risk"])) == {"risk"}
-    assert preferred_readers(record, ["risk"], exclude_scenario="S0") == {}
+def test_the_model_reads_a_value_only_where_its_lead_elsewhere_is_unlikely_by_chance():
+    record = _record(vf=[0, 0, 0, 2], reg=[2, 2, 2, 0])  # 6 decisions only the model got right, 2 the other
+    assert tally(record, "risk").p_value == pytest.approx(sign_test(6, 2)) and sign_test(6, 2) > 0.05
+    assert preferred_readers(record, ["risk"]) == {}  # a lead of 6 to 2 can be chance
+    # the decision's own scenario never counts: without S3, 6 to 0 (p = 1/64)
+    chosen = preferred_readers(record, ["risk"], exclude_scenario="S3")
+    assert set(chosen) == {"risk"} and chosen["risk"].right == {"value-fit": 0, "regression": 6}
+    assert chosen["risk"].decisions == 6
+    # value-fit ahead keeps value-fit; a value with no record (just created) keeps value-fit
+    assert preferred_readers(_record(vf=[2, 2, 2, 2, 2], reg=[0] * 5), ["risk"]) == {}
+    assert preferred_readers(_record(vf=[0] * 5, reg=[2] * 5), ["honesty"]) == {}
+
+
+def test_too_few_decisions_keep_value_fit():
+    assert preferred_readers(_record(vf=[0, 0], reg=[2, 2]), ["risk"]) == {}  # 4 to 0: p = 1/16
+    assert set(preferred_readers(_record(vf=[0, 0, 0], reg=[2, 2, 1]), ["risk"])) == {"risk"}  # 5 to 0
 
 
 def _decision(estimates: list[dict[str, float]], target: dict[str, float], distances=None) -> Decision:
@@ -121,6 +133,7 @@ def test_combining_replaces_only_the_rated_values_terms_and_keeps_penalties():
     base = base.model_copy(update={"timings": {"total_s": 0.5}})
     record = _record(vf=[0, 0, 0], reg=[2, 2, 2])
     tallies = preferred_readers(record, ["risk"])
+    assert set(tallies) == {"risk"}
     out = combine_readers(base, rated, target, tallies)
     assert out.extra["distances"] == pytest.approx([1.0 + 0.5, 0.0 + 0.5 + 0.1])
     assert out.choice_index == 1 and out.choice == "option 1" and out.backbone == "embedded"
@@ -129,7 +142,9 @@ def test_combining_replaces_only_the_rated_values_terms_and_keeps_penalties():
     assert out.timings["total_s"] == 2.5 and out.timings["rated_total_s"] == 2.0
     text = out.justification
     assert "Risk was rated by the language model" in text and "6 times in 6" in text
-    assert "0 times in 6" in text and "Read from two stored examples." in text  # care still read by value-fit
+    assert (
+        "definitions 0 times" in text and "Read from two stored examples." in text
+    )  # care still read by value-fit
 
 
 def test_combining_decisions_about_different_options_is_an_error():
