@@ -195,9 +195,10 @@ class DecisionService:
             )
         except AlignError as exc:
             names = ", ".join(readable_name(target.attribute(a).name) for a in tallies)
+            # the error's own words stay in ``extra``: they speak to an operator, not to the person
             note = (
-                f"\n\nThe language model, which reads {names} best, did not answer ({exc}); every value "
-                "was read from examples and definitions."
+                f"\n\nThe language model, which reads {names} best, did not answer; every value was read "
+                "from examples and definitions."
             )
             return decision.model_copy(
                 update={

@@ -123,7 +123,8 @@ def test_a_backbone_that_is_down_leaves_value_fits_decision_with_a_note(
     item = _courier()
     item.pop("best")
     d = service.decide(DecideRequest(target={"risk_aversion": 1.0}, **item))
-    assert "readers" not in d.extra and "rating_error" in d.extra
+    assert "readers" not in d.extra and "127.0.0.1" in d.extra["rating_error"]
+    assert "127.0.0.1" not in d.justification  # the error's words are for an operator
     assert (
         "did not answer" in d.justification
         and "every value was read from examples and definitions" in d.justification
