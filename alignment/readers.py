@@ -5,10 +5,10 @@ values the backbone's own ratings (``regression``: the model scores each option 
 examples) follow the stored decisions better: on triage, with the embedded 270M model, risk aversion
 (docs/eval/issue12/readers; utilitarianism's lead there, 6 decisions to 4, is what chance often
 gives). A **reader record** holds, per value, stored scenario and target (high, low), whether each
-reader chose as the value asks when that scenario was held out. A decision on a scenario reads a value with the other reader only where, over the value's
-*other* scenarios, that reader was right more often, by a lead that a sign test finds unlikely by
-chance (p < 0.05); a value with too few measured decisions, or none (a value an admin just created),
-stays with value-fit.
+reader chose as the value asks when that scenario was held out. A decision on a scenario reads a
+value with the other reader only where, over the value's *other* scenarios, that reader was right
+more often, by a lead that a sign test finds unlikely by chance (p < 0.05); a value with too few
+measured decisions, or none (a value an admin just created), stays with value-fit.
 """
 
 from __future__ import annotations
