@@ -21,7 +21,8 @@ option the estimate in [0, 1] combines:
   squashed to (0, 1) by a logistic.
 
 Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
-definition`` with ``l = m / (m + evidence_prior)``; with none, the definition alone decides.
+definition`` with ``l = m / (m + evidence_prior)`` (per domain: everyday examples, dilemmas on other
+topics, need more mass to override the definition); with none, the definition alone decides.
 The option whose estimates are nearest the target (sum of |estimate - target|) wins, after two
 penalties for options that decide nothing about the values (a menu's "CHECK PULSE", "SITREP"):
 
@@ -42,7 +43,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
@@ -71,6 +72,7 @@ UNSCORED_MARGIN = 0.25  # a scored share this far below the best option's costs 
 _GROUP_RE = re.compile(r"([A-Z][A-Z0-9]+)_(.+)")
 
 Matrix = Any  # numpy arrays (kept loose for mypy)
+_Prior = Annotated[float, Field(gt=0.0, le=100.0)]
 
 
 class ValueFitParams(Params):
@@ -80,6 +82,11 @@ class ValueFitParams(Params):
     scenario_temperature: float = Field(default=0.3, gt=0.0, le=10.0)
     attribute_temperature: float = Field(default=0.05, gt=0.0, le=10.0)
     evidence_prior: float = Field(default=1e-4, gt=0.0, le=100.0)
+    # per attribute domain (chosen on half of the everyday packs' dilemmas, docs/eval/issue12/candidates/
+    # evidence-prior): everyday examples are dilemmas on other topics, so their weak kernel mass must
+    # not override a clear reading of the value's definition; triage examples come from the same
+    # families of dilemmas and need the small default
+    evidence_prior_by_domain: dict[str, _Prior] = Field(default_factory=lambda: {"everyday": 0.003})
     sibling_weight: float = Field(default=-1.0, ge=-10.0, le=10.0)
     related_group_weight: float = Field(default=0.5, ge=-10.0, le=10.0)
     group_temperature: float = Field(default=0.1, gt=0.0, le=10.0)
@@ -194,7 +201,9 @@ class ValueFitAlgorithm(Algorithm):
         estimates: list[dict[str, float]] = [{} for _ in scenario.choices]
         evidence: dict[str, Any] = {}
         for a in attributes:
-            low_weight = p.low_weight_by_domain.get(target.attribute(a).domain, p.low_weight)
+            domain = target.attribute(a).domain
+            low_weight = p.low_weight_by_domain.get(domain, p.low_weight)
+            prior = p.evidence_prior_by_domain.get(domain, p.evidence_prior)
             definition = (
                 self._definition(read_choices, pole_texts[a], vec, low_weight) if p.use_definition else None
             )
@@ -213,7 +222,7 @@ class ValueFitAlgorithm(Algorithm):
                 final, weight = learned, np.ones(len(scenario.choices))
             else:
                 finite = np.where(np.isinf(mass), 0.0, mass)
-                weight = np.where(np.isinf(mass), 1.0, finite / (finite + p.evidence_prior))
+                weight = np.where(np.isinf(mass), 1.0, finite / (finite + prior))
                 final = weight * learned + (1.0 - weight) * definition
             direction = None
             if p.direction_share > 0 and group_category(a) is None:

@@ -42,7 +42,9 @@ def _definitions() -> dict[str, Attribute]:
     out = {}
     for pack in ("triage", "schwartz", "moral_foundations"):
         for a in load_pack(pack):
-            out[a.name] = Attribute(name=a.name, description=a.description, high=a.high, low=a.low)
+            out[a.name] = Attribute(
+                name=a.name, domain=a.domain, description=a.description, high=a.high, low=a.low
+            )
     return out
 
 
@@ -88,6 +90,27 @@ def test_the_default_decider_follows_security_both_ways(service: DecisionService
 def test_stimulation_points_the_other_way(service: DecisionService) -> None:
     d = _decide(service, target={"stimulation": 0.9})
     assert d.choice == "Food truck business"
+
+
+LOAN = "My brother asked me to co-sign a loan for his new car. If he misses payments my credit suffers."
+LOAN_CHOICES = ["Co-sign the loan", "Tell him no and offer to help him find a cheaper car"]
+
+
+def test_weak_everyday_examples_do_not_override_a_clear_definition(service: DecisionService) -> None:
+    """Found in a browser check: high loyalty chose to refuse the brother, on the strength of stored
+    dilemmas about a football club and a job, whose kernel mass (about 1e-3) outweighed loyalty's own
+    definition (co-signing 0.81 against 0.19) at the old evidence prior of 1e-4."""
+    kw = {"scenario": LOAN, "choices": LOAN_CHOICES}
+    loyal = service.decide(DecideRequest(target={"loyalty": 0.75}, **kw))  # type: ignore[arg-type]
+    assert loyal.choice == "Co-sign the loan"
+    old = service.decide(
+        DecideRequest(target={"loyalty": 0.75}, params={"evidence_prior_by_domain": {}}, **kw)  # type: ignore[arg-type]
+    )
+    assert old.choice == LOAN_CHOICES[1]  # the test fails with the old prior
+    weight = loyal.extra["evidence"]["loyalty"]["example_weight"][0]
+    assert weight < old.extra["evidence"]["loyalty"]["example_weight"][0] - 0.2
+    # low loyalty still refuses
+    assert service.decide(DecideRequest(target={"loyalty": 0.1}, **kw)).choice == LOAN_CHOICES[1]  # type: ignore[arg-type]
 
 
 def test_an_attribute_held_out_of_the_examples_uses_its_definition(service: DecisionService) -> None:
