@@ -82,10 +82,10 @@ class ValueFitParams(Params):
     scenario_temperature: float = Field(default=0.3, gt=0.0, le=10.0)
     attribute_temperature: float = Field(default=0.05, gt=0.0, le=10.0)
     evidence_prior: float = Field(default=1e-4, gt=0.0, le=100.0)
-    # per attribute domain (chosen on half of the everyday packs' dilemmas, docs/eval/issue12/candidates/
-    # evidence-prior): everyday examples are dilemmas on other topics, so their weak kernel mass must
-    # not override a clear reading of the value's definition; triage examples come from the same
-    # families of dilemmas and need the small default
+    # per attribute domain (cross-validated over two halves of the everyday packs' dilemmas,
+    # docs/eval/issue12/candidates/evidence-prior): everyday examples are dilemmas on other topics, so
+    # their weak kernel mass must not override a clear reading of the value's definition; triage
+    # examples come from the same families of dilemmas and need the small default
     evidence_prior_by_domain: dict[str, _Prior] = Field(default_factory=lambda: {"everyday": 0.003})
     sibling_weight: float = Field(default=-1.0, ge=-10.0, le=10.0)
     related_group_weight: float = Field(default=0.5, ge=-10.0, le=10.0)
