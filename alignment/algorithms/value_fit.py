@@ -81,7 +81,7 @@ class ValueFitParams(Params):
     choice_temperature: float = Field(default=0.2, gt=0.0, le=10.0)
     scenario_temperature: float = Field(default=0.3, gt=0.0, le=10.0)
     attribute_temperature: float = Field(default=0.05, gt=0.0, le=10.0)
-    evidence_prior: float = Field(default=1e-4, gt=0.0, le=100.0)
+    evidence_prior: _Prior = 1e-4
     # per attribute domain (cross-validated over two halves of the everyday packs' dilemmas,
     # docs/eval/issue12/candidates/evidence-prior): everyday examples are dilemmas on other topics, so
     # their weak kernel mass must not override a clear reading of the value's definition; triage

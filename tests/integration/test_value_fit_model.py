@@ -98,8 +98,8 @@ LOAN_CHOICES = ["Co-sign the loan", "Tell him no and offer to help him find a ch
 
 def test_weak_everyday_examples_do_not_override_a_clear_definition(service: DecisionService) -> None:
     """Found in a browser check: high loyalty chose to refuse the brother, on the strength of stored
-    dilemmas about a football club and a job, whose kernel mass (about 1e-3) outweighed loyalty's own
-    definition (co-signing 0.81 against 0.19) at the old evidence prior of 1e-4."""
+    loyalty dilemmas on other topics (the most similar: a football club), whose kernel mass (about
+    1e-3) outweighed loyalty's own definition (co-signing 0.81 against 0.19) at the old prior of 1e-4."""
     kw = {"scenario": LOAN, "choices": LOAN_CHOICES}
     loyal = service.decide(DecideRequest(target={"loyalty": 0.75}, **kw))  # type: ignore[arg-type]
     assert loyal.choice == "Co-sign the loan"
