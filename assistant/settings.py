@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     # its small pieces of work wait a moment rather than stall the model's threads at their barrier
     # (docs/perf/serve-profile.md); 0 leaves every thread alike and the model to load on first use
     serve_nice: int = Field(default=5, ge=0, le=19)
+    # the OpenAI-compatible API (/v1), each user's fair share (README "Security"): chat requests per
+    # minute; requests running or waiting at once (past it that user alone gets 429, others still get
+    # through); and the characters of conversation text stored for them (past it /v1 refuses new
+    # turns, storing nothing, until old conversations are removed)
+    api_requests_per_minute: int = Field(default=60, ge=1)
+    api_max_requests_per_user: int = Field(default=6, ge=1)
+    conversation_quota_chars: int = Field(default=20_000_000, ge=10_000)
 
     @property
     def readers_path(self) -> Path:

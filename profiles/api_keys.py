@@ -28,6 +28,7 @@ from profiles.tx import resolve_owner, transaction
 __all__ = [
     "KEY_PREFIX",
     "MAX_ACTIVE_KEYS",
+    "SHOWN_CHARS",
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyPublic",
@@ -157,6 +158,15 @@ class ApiKeyStore:
                 row.revoked_at = utcnow()
             name = s.scalar(select(UserRow.name).where(UserRow.id == user_id)) or ""
             return _public(row, name)
+
+    def known_prefix(self, key: str) -> bool:
+        """Does any stored key (active or revoked) start as ``key`` does? A key whose first
+        characters match none cannot be valid: it is a guess or a key of a deleted user."""
+        shown = key[:SHOWN_CHARS]
+        if len(shown) < SHOWN_CHARS or not shown.startswith(KEY_PREFIX):
+            return False
+        with transaction(self._sessions) as s:
+            return s.scalar(select(ApiKeyRow.id).where(ApiKeyRow.prefix == shown).limit(1)) is not None
 
     def authenticate(self, key: str) -> Actor:
         """The user a key acts as; PermissionDenied (with the reason) for an unknown or revoked key."""

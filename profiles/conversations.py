@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment.errors import NotFound
@@ -92,6 +92,17 @@ class ConversationStore:
                 select(MessageRow).where(MessageRow.conversation_id == conv.id).order_by(MessageRow.id)
             )
             return [MessagePublic.model_validate(r) for r in rows]
+
+    def stored_chars(self, actor: Actor) -> int:
+        """How many characters of message text the actor's conversations hold (their storage use)."""
+        with transaction(self._sessions) as s:
+            total = s.scalar(
+                select(func.coalesce(func.sum(func.length(MessageRow.content)), 0))
+                .select_from(MessageRow)
+                .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+                .where(ConversationRow.owner_id == actor.id)
+            )
+            return int(total or 0)
 
     def delete(self, actor: Actor, conversation_id: int) -> None:
         with transaction(self._sessions) as s:

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from alignment.errors import Conflict, NotFound, PermissionDenied
 from profiles.db import SessionFactory
-from profiles.orm import UserRow
+from profiles.orm import ApiKeyRow, UserRow, utcnow
 from profiles.passwords import hash_password, verify_password
 from profiles.schemas import Actor, Role, UserCreate, UserPublic
 from profiles.tx import transaction
 
-__all__ = ["UserStore"]
+__all__ = ["PasswordChange", "UserStore"]
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """What a password change did: ``reset`` (an admin set another user's password) ended the
+    user's sessions and revoked ``api_keys_revoked`` keys; one's own change ended one's other
+    sessions and kept the keys."""
+
+    name: str
+    reset: bool
+    api_keys_revoked: int
 
 
 def _public(row: UserRow) -> UserPublic:
@@ -89,9 +101,32 @@ class UserStore:
                 query = query.where(UserRow.id == actor.id)
             return [_public(r) for r in s.scalars(query)]
 
-    def set_password(self, actor: Actor, name: str, password: str) -> None:
-        if name != actor.name and not actor.is_admin:
-            raise PermissionDenied(f"user {actor.name!r} may not change {name!r}'s password")
+    def set_password(
+        self, actor: Actor, name: str, password: str, *, current: str | None = None
+    ) -> PasswordChange:
+        """Change one's own password (``name`` is the actor: the current password must be given and
+        right, when the account has one) or reset another user's (admins only). Either ends the
+        user's login sessions (the session epoch moves); a reset also revokes all of that user's
+        API keys, so a stolen session or key does not outlive it."""
+        own = name == actor.name
+        if not own and not actor.is_admin:
+            raise PermissionDenied(
+                f"user {actor.name!r} may not change {name!r}'s password; only an admin may reset it"
+            )
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == name))
+        if row is None:
+            raise NotFound(f"no user {name!r}; see `align users list`")
+        if own and row.password_hash:
+            if not current:
+                raise PermissionDenied(
+                    "to change your own password, give your current password too (under \"Your "
+                    "password\" in the Profiles tab, or as current_password through the API)"
+                )
+            if not verify_password(row.password_hash, current):
+                raise PermissionDenied(
+                    "your current password is not right; type it again (the new one was not saved)"
+                )
         new_hash = hash_password(password)
         with transaction(self._sessions) as s:
             row = s.scalar(select(UserRow).where(UserRow.name == name))
@@ -99,6 +134,15 @@ class UserStore:
                 raise NotFound(f"no user {name!r}; see `align users list`")
             row.password_hash = new_hash
             row.session_epoch = (row.session_epoch or 1) + 1  # ends the user's login sessions
+            revoked = 0
+            if not own:
+                keys = s.execute(
+                    update(ApiKeyRow)
+                    .where(ApiKeyRow.user_id == row.id, ApiKeyRow.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
+                revoked = int(getattr(keys, "rowcount", 0) or 0)
+            return PasswordChange(name=name, reset=not own, api_keys_revoked=revoked)
 
     def set_role(self, actor: Actor, name: str, role: Role) -> None:
         if not actor.is_admin:

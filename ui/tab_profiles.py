@@ -27,6 +27,7 @@ from profiles.schemas import Actor, AttributePublic, ProfilePublic
 from ui.api_keys_panel import build_api_keys_panel
 from ui.common import acting, guarded, session_token
 from ui.files import json_download
+from ui.password_panel import build_password_panel
 from ui.render import parse_assignments, profile_key, split_profile_key
 
 __all__ = ["ProfilesTab", "build_profiles_tab"]
@@ -233,6 +234,8 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
 
     do_export.click(export_file, None, [exported], api_visibility="private")
 
+    with gr.Accordion("Your password", open=False):
+        build_password_panel(app)
     with gr.Accordion("API keys for chat apps (Open WebUI, LibreChat)", open=False):
         build_api_keys_panel(app)
 
@@ -316,8 +319,8 @@ def build_admin_panel(app: AppService) -> None:
     def change_password(name: str, pw: str, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         change = app.parse(SetPasswordRequest, {"name": name, "password": pw}, actor=actor)
-        app.admin.set_password(actor, change, keep_session=session_token(request))
-        return [user_rows(request), f"Password of **{name}** changed."]
+        done = app.admin.set_password(actor, change, keep_session=session_token(request))
+        return [user_rows(request), done.message]
 
     @guarded
     def change_role(name: str, r: str, request: gr.Request) -> list[Any]:

@@ -1,7 +1,8 @@
 """The app's administration: attribute definitions (read by anyone, changed by admins) and users.
 
 The stores check the role; a password or role change ends that user's other sessions (the store
-moves the user's session stamp)."""
+moves the user's session stamp). Changing one's own password needs the current one; an admin's reset
+of another user's password also revokes that user's API keys."""
 
 from __future__ import annotations
 
@@ -70,12 +71,32 @@ class AppAdmin:
     def set_password(
         self, actor: Actor, req: SetPasswordRequest, keep_session: str | None = None
     ) -> PasswordSet:
-        """Set a password; it ends that user's login sessions, except ``keep_session`` (the caller's
-        own session token) when users change their own password."""
-        self.store.users.set_password(actor, req.name, req.password)
-        if req.name == actor.name and keep_session and self.sessions is not None:
-            self.sessions.renew(keep_session, actor.name)
-        return PasswordSet(name=req.name)
+        """Change one's own password (the current one is needed; ``keep_session``, the caller's own
+        session token, stays valid, the others end) or reset another user's (admins: all that
+        user's sessions end and all their API keys are revoked). The reply says so in words."""
+        done = self.store.users.set_password(actor, req.name, req.password, current=req.current_password)
+        if not done.reset:
+            sessions = self.sessions
+            kept = bool(keep_session and sessions is not None and sessions.renew(keep_session, actor.name))
+            where = "your other login sessions have ended" if kept else "your login sessions have ended"
+            return PasswordSet(
+                name=req.name,
+                message=f"Your password was changed; {where}. Your API keys still work: revoke any "
+                "you no longer trust in the API keys panel.",
+            )
+        keys = done.api_keys_revoked
+        revoked = (
+            "they had no active API key"
+            if keys == 0
+            else f"their {keys} API key{'s were' if keys != 1 else ' was'} revoked"
+        )
+        return PasswordSet(
+            name=req.name,
+            reset=True,
+            api_keys_revoked=keys,
+            message=f"Password of {req.name} reset: all their login sessions have ended and {revoked}. "
+            "They log in with the new password and create new API keys for their chat apps.",
+        )
 
     def set_role(self, actor: Actor, req: SetRoleRequest) -> RoleSet:
         self.store.users.set_role(actor, req.name, req.role)

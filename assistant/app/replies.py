@@ -117,8 +117,14 @@ class UsersReply(BaseModel):
 
 
 class PasswordSet(BaseModel):
+    """``message`` says in words what the change did: sessions ended, API keys revoked."""
+
     name: str
     password_set: bool = True
+    reset: bool = False  # an admin set another user's password
+    sessions_ended: bool = True
+    api_keys_revoked: int = 0
+    message: str = ""
 
 
 class RoleSet(BaseModel):

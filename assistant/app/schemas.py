@@ -183,8 +183,12 @@ class AddUserRequest(_Request):
 
 
 class SetPasswordRequest(_Request):
+    """``name``'s new password. Changing your own needs ``current_password``; an admin resetting
+    someone else's does not (the reset revokes that user's API keys and ends their sessions)."""
+
     name: str
     password: str = Field(min_length=8, max_length=200)
+    current_password: str | None = Field(default=None, max_length=200)
 
 
 class SetRoleRequest(_Request):

@@ -34,9 +34,14 @@ def register(sub: Subcommands) -> None:
     add_user_arg(ls)
     ls.set_defaults(handler=_list)
 
-    pw = usub.add_parser("passwd", help="set a password (your own, or anyone's as an admin)")
+    pw = usub.add_parser(
+        "passwd",
+        help="set a password: your own (give the current one), or reset anyone's as an admin "
+        "(ends their sessions and revokes their API keys)",
+    )
     pw.add_argument("name")
     _password_args(pw)
+    pw.add_argument("--current-password", help="your current password (to change your own)")
     add_user_arg(pw)
     pw.set_defaults(handler=_passwd)
 
@@ -86,6 +91,14 @@ def _passwd(args: argparse.Namespace, cli: Cli) -> int:
     password = _password(args, True)
     assert password is not None
     store = cli.store
-    store.users.set_password(acting_user(store, args.user), args.name, password)
-    print(f"password of {args.name!r} changed")
+    done = store.users.set_password(
+        acting_user(store, args.user), args.name, password, current=args.current_password
+    )
+    if done.reset:
+        print(
+            f"password of {args.name!r} reset: their login sessions have ended and "
+            f"{done.api_keys_revoked} API key(s) were revoked"
+        )
+    else:
+        print(f"password of {args.name!r} changed: the other login sessions have ended")
     return 0

@@ -1,57 +1,95 @@
-"""How many API requests run at once, and how many may wait: the limits of Gradio's queue for ``/v1``.
+"""How many API requests run at once, and how many may wait: the limits of Gradio's queue for ``/v1``,
+and each user's fair share of them.
 
 ``align serve`` runs at most ``--concurrency`` requests of one kind at once and lets ``max_queue`` more
 wait; past that a caller is told the server is busy (HTTP 503) instead of piling up. ``ApiGate``
-does the same for the OpenAI-compatible API. A ``Lease`` is given back once, however the request
-ends (answered, failed, or the caller went away).
+does the same for the OpenAI-compatible API, and also holds each user to ``per_user`` requests
+running or waiting at once (``UserShareUsed``: the API answers 429 to that user alone), so one key
+holder cannot fill the waiting line and keep everyone else out. A ``Lease`` is given back once,
+however the request ends (answered, failed, or the caller went away).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 
-__all__ = ["ApiGate", "Busy", "Lease"]
+__all__ = ["ApiGate", "Busy", "Lease", "UserShareUsed"]
 
 
 class Busy(Exception):
     """Every slot is taken and the waiting line is full."""
 
 
+class UserShareUsed(Exception):
+    """This user already has their share of requests running or waiting."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} requests of this user are already running or waiting")
+        self.limit = limit
+
+
 class Lease:
     """One running request's slot; ``release`` is idempotent."""
 
-    def __init__(self, semaphore: anyio.Semaphore) -> None:
+    def __init__(self, semaphore: anyio.Semaphore, done: Callable[[], None] | None = None) -> None:
         self._semaphore: anyio.Semaphore | None = semaphore
+        self._done = done
 
     def release(self) -> None:
         semaphore, self._semaphore = self._semaphore, None
         if semaphore is not None:
             semaphore.release()
+            if self._done is not None:
+                self._done()
 
 
 class ApiGate:
-    def __init__(self, concurrency: int, max_waiting: int) -> None:
-        if concurrency < 1 or max_waiting < 0:
-            raise ValueError("concurrency must be at least 1 and max_waiting at least 0")
+    def __init__(self, concurrency: int, max_waiting: int, per_user: int | None = None) -> None:
+        if concurrency < 1 or max_waiting < 0 or (per_user is not None and per_user < 1):
+            raise ValueError("concurrency and per_user must be at least 1 and max_waiting at least 0")
         self.concurrency = concurrency
         self.max_waiting = max_waiting
+        self.per_user = per_user
         self._semaphore: anyio.Semaphore | None = None  # made on the server's event loop
         self.waiting = 0
+        self._users: dict[str, int] = {}  # requests running or waiting, per user (event loop only)
 
     @property
     def running(self) -> int:
         return 0 if self._semaphore is None else self.concurrency - self._semaphore.value
 
-    async def enter(self) -> Lease:
-        """A slot, once one is free; ``Busy`` at once when the waiting line is full."""
+    def held(self, user: str) -> int:
+        """``user``'s requests running or waiting now."""
+        return self._users.get(user, 0)
+
+    def _leave(self, user: str) -> None:
+        left = self._users.get(user, 0) - 1
+        if left > 0:
+            self._users[user] = left
+        else:
+            self._users.pop(user, None)
+
+    async def enter(self, user: str | None = None) -> Lease:
+        """A slot, once one is free; ``Busy`` at once when the waiting line is full, and
+        ``UserShareUsed`` when ``user`` already holds ``per_user`` slots or places in the line."""
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self.concurrency)
         semaphore = self._semaphore
+        if user is not None and self.per_user is not None and self.held(user) >= self.per_user:
+            raise UserShareUsed(self.per_user)
         if semaphore.value == 0 and self.waiting >= self.max_waiting:
             raise Busy
+        if user is not None:
+            self._users[user] = self.held(user) + 1
         self.waiting += 1
         try:
             await semaphore.acquire()
+        except BaseException:
+            if user is not None:
+                self._leave(user)
+            raise
         finally:
             self.waiting -= 1
-        return Lease(semaphore)
+        return Lease(semaphore, None if user is None else lambda: self._leave(user))

@@ -13,8 +13,10 @@ Keys: ``Authorization: Bearer KEY`` (``profiles.api_keys``); a key acts as its u
 or revoked key gets 401 in OpenAI's error format; in single local-user mode (no login anywhere) a
 request without a key acts as the local user, as the web page does. Limits as for the rest of the
 app: the body size (``BodyLimit``, 413), every text and list in the request (``PayloadLimits``),
-requests at once and waiting (``ApiGate``, 503 when full), and wrong keys per client address (the
-login limiter's settings, 429 while locked).
+requests at once and waiting (``ApiGate``, 503 when full; each user's share of them, 429 past it), chat
+requests per minute per user (``UserRate``, 429), the characters of conversation text stored per
+user (429 ``insufficient_quota``; nothing is stored for a refused request), and wrong keys per client
+address and key start (the login limiter's settings, 429 while locked; a valid key is never refused for them).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from assistant.decisions.chat_threads import Turn, continue_thread
 from assistant.decisions.messages import for_people
 from assistant.decisions.service import validation_message
 from assistant.settings import Settings
-from assistant.web.api_gate import ApiGate, Busy, Lease
+from assistant.web.api_gate import ApiGate, Busy, Lease, UserShareUsed
 from assistant.web.openai_models import ModelChoice, model_ids, parse_model
 from assistant.web.openai_schemas import (
     AlignInfo,
@@ -66,6 +68,8 @@ from assistant.web.openai_schemas import (
     ModelCard,
     ModelList,
 )
+from assistant.web.user_rate import RateLimited, UserRate
+from profiles.api_keys import SHOWN_CHARS
 from profiles.schemas import Actor
 from profiles.store import Store
 
@@ -75,7 +79,7 @@ API_PREFIX = "/v1"
 Handler = Callable[[Request], Awaitable[Response]]
 LOCAL_USER = "local"
 MAX_KEY_CHARS = 200
-_KEY_LIMIT_NAME = "(API key)"  # wrong keys are counted per client address under this name
+_KEY_LIMIT_NAME = "(API key)"  # wrong keys are counted per client address and key start
 _LOG = logging.getLogger("align.api")
 
 
@@ -187,7 +191,8 @@ class OpenAIApi:
         self.engine = engine
         self.settings = settings
         self.local_mode = local_mode
-        self.gate = ApiGate(concurrency, int(settings.max_queue))
+        self.gate = ApiGate(concurrency, int(settings.max_queue), int(settings.api_max_requests_per_user))
+        self.rate = UserRate(int(settings.api_requests_per_minute))
         self.limits = PayloadLimits.from_settings(settings)
         self.key_limiter = LoginLimiter(
             settings.login_max_failures,
@@ -234,25 +239,31 @@ class OpenAIApi:
             )
         address = request.client.host if request.client else None
         try:
-            self.key_limiter.check(_KEY_LIMIT_NAME, address)
+            if len(key) > MAX_KEY_CHARS:
+                raise PermissionDenied("this API key is not valid; check that it was copied whole")
+            # a key that verifies is let in whatever others sent from the same address (one stale
+            # key in a shared chat app must not lock out its other users); nothing is reset by it
+            return await run_in_threadpool(self.store.api_keys.authenticate, key)
+        except PermissionDenied as exc:
+            refused = str(exc)
+        known = len(key) <= MAX_KEY_CHARS and await run_in_threadpool(self.store.api_keys.known_prefix, key)
+        # wrong keys are counted per address: those starting as a stored key does (a revoked or
+        # mistyped key, or guesses at one key's secret) per key start, any others together
+        bucket = f"{_KEY_LIMIT_NAME} {key[:SHOWN_CHARS]}" if known else f"{_KEY_LIMIT_NAME} unknown"
+        try:
+            self.key_limiter.check(bucket, address)
         except TooManyLogins as exc:
+            what = "this wrong API key" if known else "wrong API keys"
             raise ApiFailure(
                 429,
-                "too many requests with a wrong API key from this address; "
-                f"wait {max(1, round(exc.wait_s))} s, then try again with a valid key",
+                f"too many requests with {what} from this address; wait {max(1, round(exc.wait_s))} s, "
+                "then try again with a valid key (a valid key is always let in)",
                 kind="rate_limit_error",
                 code="rate_limit_exceeded",
                 retry_after_s=exc.wait_s,
             ) from None
-        try:
-            if len(key) > MAX_KEY_CHARS:
-                raise PermissionDenied("this API key is not valid; check that it was copied whole")
-            actor = await run_in_threadpool(self.store.api_keys.authenticate, key)
-        except PermissionDenied as exc:
-            self.key_limiter.failed(_KEY_LIMIT_NAME, address)
-            raise ApiFailure(401, str(exc), code="invalid_api_key") from None
-        self.key_limiter.succeeded(_KEY_LIMIT_NAME, address)
-        return actor
+        self.key_limiter.failed(bucket, address)
+        raise ApiFailure(401, refused, code="invalid_api_key")
 
     def _profiles(self, actor: Actor) -> list[str]:
         return [p.name for p in self.store.profiles.list(actor)]
@@ -289,6 +300,15 @@ class OpenAIApi:
                 400, "the request body is not JSON; send a JSON object", code="invalid_json"
             ) from None
         check_payload(payload, self.limits, what="chat_completions", user=actor.name)
+        try:
+            json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiFailure(
+                400,
+                "the request holds a text that is not valid Unicode (a lone surrogate such as \\ud800, "
+                "half of a character); send the text as UTF-8",
+                code="invalid_request",
+            ) from None
         if not isinstance(payload, dict):
             raise ApiFailure(400, "the request must be a JSON object", code="invalid_request")
         try:
@@ -305,7 +325,12 @@ class OpenAIApi:
             raise ApiFailure(
                 400, "the last message must be the user's: the question to answer", code="invalid_request"
             )
+        if not said[-1].text().strip():
+            raise ApiFailure(
+                400, "the last message is empty; describe your situation and the options you have"
+            )
         history = [Turn.model_validate({"role": m.role, "content": m.text()}) for m in said[:-1]]
+        self._check_storage(actor)
         chat = parse_request(
             ChatRequest,
             {
@@ -322,11 +347,44 @@ class OpenAIApi:
         first = next(updates)
         return updates, first
 
+    def _check_storage(self, actor: Actor) -> None:
+        """Refuse a turn (before anything is stored) once the user's conversations hold their quota."""
+        quota = int(self.settings.conversation_quota_chars)
+        used = self.store.conversations.stored_chars(actor)
+        if used >= quota:
+            raise ApiFailure(
+                429,
+                f"your stored conversations hold {used:,} characters, the limit is {quota:,}: this turn was "
+                "not stored or answered; ask an admin to remove old conversations or raise the limit",
+                kind="insufficient_quota",
+                code="insufficient_quota",
+            )
+
     async def chat_completions(self, request: Request) -> Response:
         actor = await self.authenticate(request)
         req = await self._request(request, actor)
         try:
-            lease = await self.gate.enter()
+            self.rate.take(actor.name)
+        except RateLimited as exc:
+            raise ApiFailure(
+                429,
+                f"you sent more than {exc.limit} chat requests in a minute; wait "
+                f"{max(1, round(exc.wait_s))} s, then try again",
+                kind="rate_limit_error",
+                code="rate_limit_exceeded",
+                retry_after_s=exc.wait_s,
+            ) from None
+        try:
+            lease = await self.gate.enter(actor.name)
+        except UserShareUsed as exc:
+            raise ApiFailure(
+                429,
+                f"you already have {exc.limit} requests running or waiting, your share of this server; "
+                "wait for one of them to finish, then try again",
+                kind="rate_limit_error",
+                code="too_many_requests_at_once",
+                retry_after_s=5,
+            ) from None
         except Busy:
             raise ApiFailure(
                 503,

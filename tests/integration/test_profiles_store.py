@@ -82,7 +82,10 @@ def test_users_duplicate_and_permissions(store: Store, admin: Actor, alice: Acto
         store.users.add(alice, UserCreate(name="mallory"))
     with pytest.raises(PermissionDenied, match="user 'alice' may not change 'root''s password"):
         store.users.set_password(alice, "root", "new-root-password")
-    store.users.set_password(alice, "alice", "alice-new-secret")
+    with pytest.raises(PermissionDenied, match="current password"):
+        store.users.set_password(alice, "alice", "alice-new-secret")
+    changed = store.users.set_password(alice, "alice", "alice-new-secret", current="alice-secret")
+    assert not changed.reset and changed.api_keys_revoked == 0
     assert store.users.authenticate("alice", "alice-new-secret") == alice
     assert [u.name for u in store.users.list(alice)] == ["alice"]
     assert {u.name for u in store.users.list(admin)} == {"root", "alice"}

@@ -213,7 +213,10 @@ def test_ui_handler_path_turns_the_failure_into_a_message(world, tmp_path):
 def test_no_password_or_api_key_is_written_anywhere(world):
     """After logins, a password change and calls to a backbone with an API key: grep every file."""
     alice = world["alice"]
-    alice.predict({"name": "alice", "password": NEW_PASSWORD}, api_name="/set_password")
+    alice.predict(
+        {"name": "alice", "password": NEW_PASSWORD, "current_password": USERS["alice"][0]},
+        api_name="/set_password",
+    )
     again = Client(world["url"], auth=("alice", NEW_PASSWORD), verbose=False)
     assert again.predict({}, api_name="/whoami")["name"] == "alice"
     again.close()

@@ -462,7 +462,11 @@ def test_admin_password_change_ends_the_users_sessions(server):
 
 def test_own_password_change_keeps_this_session_and_ends_the_others(server):
     here, elsewhere = logged_in(server["url"], "gina"), logged_in(server["url"], "gina")
-    status, result = call(here, "set_password", {"name": "gina", "password": "gina-new-password"})
+    status, result = call(
+        here,
+        "set_password",
+        {"name": "gina", "password": "gina-new-password", "current_password": "gina-password"},
+    )
     assert status == "ok" and result["password_set"], result
     assert whoami(here)[0] == "ok"
     assert whoami(elsewhere) == ("http", 401)

@@ -124,7 +124,14 @@ def test_admin_actions_are_refused_to_users(app):
     assert app.actor("eve").is_admin
     with pytest.raises(InputError, match="at least 8"):
         app.set_password(alice, {"name": "alice", "password": "short"})
-    app.set_password(alice, {"name": "alice", "password": "a-new-password"})
+    with pytest.raises(PermissionDenied, match="current password"):  # one's own: the current one too
+        app.set_password(alice, {"name": "alice", "password": "a-new-password"})
+    with pytest.raises(PermissionDenied, match="current password is not right"):
+        app.set_password(alice, {"name": "alice", "password": "a-new-password", "current_password": "wrong-one"})
+    done = app.set_password(
+        alice, {"name": "alice", "password": "a-new-password", "current_password": "alice-password"}
+    )
+    assert not done["reset"] and "password was changed" in done["message"]
     assert app.authenticate("alice", "a-new-password")
 
 

@@ -16,14 +16,15 @@ from starlette.testclient import TestClient
 
 from alignment.errors import NotFound
 from alignment.fake import FakeBackbone
-from assistant.decisions.chat_threads import RECENT, Turn, continue_thread
-from assistant.web.api_gate import ApiGate, Busy
+from assistant.decisions.chat_threads import KEPT_TAIL, RECENT, Turn, continue_thread
+from assistant.web.api_gate import ApiGate, Busy, UserShareUsed
 from assistant.web.limits import BodyLimit
 from assistant.web.openai_api import OpenAIApi
 from assistant.web.openai_models import default_profile, model_ids, parse_model
 from assistant.web.openai_schemas import ChunkDelta
+from assistant.web.user_rate import RateLimited, UserRate
 from profiles.api_keys import ApiKeyCreate
-from profiles.schemas import ProfileCreate
+from profiles.schemas import MessageCreate, ProfileCreate
 
 SITUATION = "Two people are hurt and I have one kit.\n- help the soldier\n- help the civilian"
 DECIDERS = ["aligned", "persona-greedy"]
@@ -98,6 +99,44 @@ def test_the_gate_lets_concurrency_run_and_max_waiting_wait_then_says_busy():
     anyio.run(scenario)
 
 
+def test_the_gate_holds_each_user_to_their_share():
+    async def scenario() -> None:
+        gate = ApiGate(concurrency=1, max_waiting=5, per_user=2)
+        first = await gate.enter("hank")
+        entered: list[str] = []
+
+        async def waits(user: str) -> None:
+            lease = await gate.enter(user)
+            entered.append(user)
+            lease.release()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waits, "hank")
+            await anyio.wait_all_tasks_blocked()
+            with pytest.raises(UserShareUsed):  # one running, one waiting: hank's share
+                await gate.enter("hank")
+            tg.start_soon(waits, "alice")  # others still get in line
+            await anyio.wait_all_tasks_blocked()
+            assert gate.waiting == 2 and gate.held("hank") == 2 and gate.held("alice") == 1
+            first.release()
+        assert sorted(entered) == ["alice", "hank"] and gate.held("hank") == 0 and gate.running == 0
+
+    anyio.run(scenario)
+
+
+def test_the_rate_counts_a_users_last_minute_only():
+    now = [0.0]
+    rate = UserRate(2, clock=lambda: now[0])
+    rate.take("gina")
+    rate.take("gina")
+    with pytest.raises(RateLimited) as caught:
+        rate.take("gina")
+    assert 0 < caught.value.wait_s <= 60
+    rate.take("bob")  # another user is not affected
+    now[0] = 60.0
+    rate.take("gina")  # the window moved on
+
+
 # -- the conversation a history continues --------------------------------------------------------
 
 
@@ -138,6 +177,28 @@ def test_a_history_continues_its_conversation_or_branches_or_is_imported(app):
     bob = app.actor("bob")
     assert continue_thread(store, bob, history) not in (first.conversation_id, branch)
     assert RECENT >= 10
+
+
+def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
+    store, alice = app.store, app.actor("alice")
+    long = [Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)]
+    cid = continue_thread(store, alice, long)
+    kept = store.conversations.messages(alice, cid)
+    assert [m.role for m in kept] == ["system", "assistant", "user"][: 1 + KEPT_TAIL]
+    assert kept[0].content.startswith("7 earlier messages") and len(kept[0].content) < 300
+    assert [m.content for m in kept[1:]] == [t.content for t in long[-KEPT_TAIL:]]
+    # the chat app's next turn: the same history, the answer, the new message
+    store.conversations.add_message(alice, cid, MessageCreate(role="user", content="hello"))
+    store.conversations.add_message(alice, cid, MessageCreate(role="assistant", content="which options?"))
+    following = [*long, Turn(role="user", content="hello"), Turn(role="assistant", content="which options?")]
+    assert continue_thread(store, alice, following) == cid
+    # an earlier message changed: not this conversation
+    changed = [Turn(role="user", content="turn 0 edited"), *following[1:]]
+    assert continue_thread(store, alice, changed) != cid
+    # an earlier turn asked again: a branch keeps the digest
+    branch = continue_thread(store, alice, [*long, Turn(role="user", content="hello")])
+    assert branch != cid
+    assert [m.role for m in store.conversations.messages(alice, branch)] == ["system", "assistant", "user", "user"]
 
 
 # -- the routes in process -------------------------------------------------------------------------

@@ -1,0 +1,420 @@
+"""A second outside probe, on accounts, API keys and the ``/v1`` API's storage, against a live
+``align serve`` in login mode: raw HTTP (httpx) from chosen client addresses, Gradio's named
+endpoints and unnamed UI handlers with real session cookies.
+
+- wrong API keys from one address do not lock out the valid keys from it (one stale key in a shared
+  chat app), a success resets nothing, and many wrong keys are still refused;
+- changing one's own password needs the current one; an admin's reset ends the user's sessions and
+  revokes their API keys, and says so;
+- ``/v1`` stores a bounded amount for a history it does not know, per-user storage quota and rate
+  limit, nothing stored for a refused request;
+- one key holder cannot fill the shared ``/v1`` queue; a lone surrogate in a history is a 400.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest_app import USERS, _create_users, start_server, stop, wait_ready
+
+pytestmark = pytest.mark.timeout(900)
+
+MAX_FAILURES = 3
+PER_MINUTE = 25
+PER_USER = 2
+QUOTA_CHARS = 150_000
+EXTRA_USERS = {
+    "carol": "carol-password",  # changes her own password
+    "dave": "dave-password",  # reset by root
+    "erin": "erin-password",  # long unknown histories
+    "frank": "frank-password",  # fills his storage quota
+    "gina": "gina-password",  # past the rate limit
+    "hank": "hank-password",  # floods the queue
+}
+QUESTION = (
+    "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
+    "with a friend?"
+)
+TEXT_CHARS = 8000  # the server's max_text_chars (default)
+
+
+def _add_users(database_url: str) -> None:
+    from profiles.schemas import ProfileCreate, UserCreate
+    from profiles.store import open_store
+
+    store = open_store(database_url)
+    try:
+        root = store.users.actor("root")
+        for name, password in EXTRA_USERS.items():
+            store.users.add(root, UserCreate(name=name, password=password))
+        for name in ("alice", "hank"):
+            store.profiles.create(store.users.actor(name), ProfileCreate(name="careful", targets={"security": 0.9}))
+    finally:
+        store.close()
+
+
+def _new_key(database_url: str, user: str) -> str:
+    from profiles.api_keys import ApiKeyCreate
+    from profiles.store import open_store
+
+    store = open_store(database_url)
+    try:
+        return store.api_keys.create(store.users.actor(user), ApiKeyCreate(label="chat app")).key
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("accounts")
+    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
+    _create_users(database_url)
+    _add_users(database_url)
+    env = {
+        "ALIGN_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
+        "ALIGN_LOGIN_COOLDOWN_S": "60",
+        "ALIGN_MAX_QUEUE": "2",
+        "ALIGN_API_MAX_REQUESTS_PER_USER": str(PER_USER),
+        "ALIGN_API_REQUESTS_PER_MINUTE": str(PER_MINUTE),
+        "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
+    }
+    proc, url, log = start_server(data_dir, extra_env=env)
+    try:
+        wait_ready(proc, url, log)
+        keys = {name: _new_key(database_url, name) for name in ("alice", "bob", *EXTRA_USERS)}
+        yield {"url": url, "db": database_url, "log": log, "keys": keys}
+    finally:
+        stop(proc)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def http(url: str, address: str = "127.0.0.1") -> httpx.Client:
+    """A raw HTTP client whose connections come from ``address`` (any 127.x.y.z is this machine)."""
+    return httpx.Client(base_url=url, timeout=300, transport=httpx.HTTPTransport(local_address=address))
+
+
+def password_of(name: str) -> str:
+    return USERS[name][0] if name in USERS else EXTRA_USERS[name]
+
+
+def logged_in(url: str, name: str, password: str | None = None) -> httpx.Client:
+    client = http(url)
+    answer = client.post("/login", data={"username": name, "password": password or password_of(name)})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
+def can_log_in(url: str, name: str, password: str) -> bool:
+    with http(url) as client:
+        return client.post("/login", data={"username": name, "password": password}).status_code == 200
+
+
+def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
+    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
+    ("http", status code)."""
+    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
+    if answer.status_code != 200:
+        return "http", answer.status_code
+    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
+    if stream.status_code != 200:
+        return "http", stream.status_code
+    event, data = "", None
+    for line in stream.text.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data = json.loads(line.split(":", 1)[1])
+    if event == "complete":
+        return "ok", data[0]  # type: ignore[index]
+    return "error", (data or {}).get("error") if isinstance(data, dict) else data
+
+
+def fn_index(client: httpx.Client, api_name: str) -> int:
+    config = client.get("/config").json()
+    for i, dep in enumerate(config["dependencies"]):
+        if dep.get("api_name") == api_name:
+            return int(dep.get("id", i))
+    raise AssertionError(f"no handler {api_name}")
+
+
+def call_fn(client: httpx.Client, index: int, data: list[Any]) -> tuple[bool, Any]:
+    """An unnamed UI handler through the queue (``fn_index``), as the browser calls it."""
+    session = uuid.uuid4().hex
+    joined = client.post(
+        "/gradio_api/queue/join",
+        json={"data": data, "fn_index": index, "session_hash": session, "trigger_id": None, "event_data": None},
+    )
+    assert joined.status_code == 200, joined.text
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return bool(message.get("success")), message.get("output")
+    raise AssertionError("the queue ended without an answer")
+
+
+def v1(server: dict[str, Any], key: str, *, address: str = "127.0.0.1", body: Any = None) -> httpx.Response:
+    """GET /v1/models, or POST /v1/chat/completions with ``body``."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with http(server["url"], address) as raw:
+        if body is None:
+            return raw.get("/v1/models", headers=headers)
+        return raw.post("/v1/chat/completions", headers=headers, json=body)
+
+
+def error(answer: httpx.Response) -> dict[str, Any]:
+    body = answer.json()
+    assert set(body) == {"error"}, body
+    return dict(body["error"])
+
+
+def stored(server: dict[str, Any], user: str) -> tuple[int, int, int]:
+    """``user``'s conversations, messages and characters of message text in the database."""
+    from sqlalchemy import text
+
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        with store.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT count(DISTINCT c.id), count(m.id), coalesce(sum(length(m.content)), 0) "
+                    "FROM conversations c JOIN users u ON u.id = c.owner_id "
+                    "LEFT JOIN messages m ON m.conversation_id = c.id WHERE u.name = :name"
+                ),
+                {"name": user},
+            ).one()
+        return int(row[0]), int(row[1]), int(row[2])
+    finally:
+        store.close()
+
+
+# -- wrong keys do not lock out the right ones ----------------------------------------------------------
+
+
+def test_wrong_keys_from_an_address_do_not_lock_out_its_valid_keys(server):
+    keys, shared = server["keys"], "127.0.0.7"  # a chat app that all its users reach the server through
+    wrong = [f"align-{uuid.uuid4().hex}{uuid.uuid4().hex}" for _ in range(MAX_FAILURES + 2)]
+    codes = [v1(server, k, address=shared).status_code for k in wrong]
+    assert codes == [401] * MAX_FAILURES + [429, 429]  # many different wrong keys: still refused
+    locked = v1(server, wrong[0], address=shared)
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+    assert "valid key" in error(locked)["message"]
+    for _ in range(3):  # the users' valid keys, from the same address, go through
+        assert v1(server, keys["alice"], address=shared).status_code == 200
+        assert v1(server, keys["bob"], address=shared).status_code == 200
+    # a success resets nothing: the next wrong key is still refused at once
+    assert v1(server, f"align-{uuid.uuid4().hex}", address=shared).status_code == 429
+
+
+def test_guesses_at_one_keys_secret_never_refuse_that_key(server):
+    keys, address = server["keys"], "127.0.0.8"
+    alice = keys["alice"]
+    guesses = [alice[:12] + uuid.uuid4().hex for _ in range(MAX_FAILURES + 1)]
+    codes = [v1(server, g, address=address).status_code for g in guesses]
+    assert codes == [401] * MAX_FAILURES + [429]
+    assert v1(server, alice, address=address).status_code == 200  # the real key is let in
+    assert v1(server, keys["bob"], address=address).status_code == 200
+    # the lock is for that key start only: another wrong key from the address gets its 401
+    assert v1(server, f"align-{uuid.uuid4().hex}", address=address).status_code == 401
+
+
+# -- passwords ----------------------------------------------------------------------------------------
+
+
+def test_changing_ones_own_password_needs_the_current_one(server):
+    url = server["url"]
+    carol = logged_in(url, "carol")
+    try:
+        for payload in (
+            {"name": "carol", "password": "taken-over-123"},
+            {"name": "carol", "password": "taken-over-123", "current_password": ""},
+            {"name": "carol", "password": "taken-over-123", "current_password": "a-wrong-guess"},
+        ):
+            status, message = call(carol, "set_password", payload)
+            assert status == "error" and "current password" in message, (payload, message)
+        # the UI: "Your password" (and the admin panel's handler, called by its index)
+        ok, output = call_fn(carol, fn_index(carol, "change_own"), ["", "taken-over-123"])
+        assert not ok and "current password" in json.dumps(output), output
+        ok, output = call_fn(carol, fn_index(carol, "change_password"), ["carol", "taken-over-123"])
+        assert not ok and "current password" in json.dumps(output), output
+        assert not can_log_in(url, "carol", "taken-over-123")
+        assert can_log_in(url, "carol", "carol-password")  # nothing changed
+
+        ok, output = call_fn(carol, fn_index(carol, "change_own"), ["carol-password", "carol-new-password"])
+        assert ok, output
+        assert "password was changed" in output["data"][2]
+        assert call(carol, "whoami", {})[0] == "ok"  # this session stays
+        assert can_log_in(url, "carol", "carol-new-password")
+        assert not can_log_in(url, "carol", "carol-password")
+        assert v1(server, server["keys"]["carol"]).status_code == 200  # her own change keeps her keys
+    finally:
+        carol.close()
+
+
+def test_an_admin_reset_ends_the_sessions_and_revokes_the_keys(server):
+    url, key = server["url"], server["keys"]["dave"]
+    dave = logged_in(url, "dave")
+    root = logged_in(url, "root")
+    try:
+        assert call(dave, "whoami", {})[0] == "ok"
+        assert v1(server, key).status_code == 200
+        status, reply = call(root, "set_password", {"name": "dave", "password": "dave-new-password"})
+        assert status == "ok" and reply["reset"] and reply["api_keys_revoked"] == 1, reply
+        assert "sessions have ended" in reply["message"] and "API key was revoked" in reply["message"]
+
+        assert call(dave, "whoami", {}) == ("http", 401)  # the old cookie
+        refused = v1(server, key)  # the old key, on /v1
+        assert refused.status_code == 401 and "revoked" in error(refused)["message"]
+        body = {"model": "align", "messages": [{"role": "user", "content": QUESTION}]}
+        assert v1(server, key, body=body).status_code == 401
+        assert can_log_in(url, "dave", "dave-new-password")
+
+        # the admin panel says so too
+        ok, output = call_fn(root, fn_index(root, "change_password"), ["dave", "dave-newer-password"])
+        assert ok and "sessions have ended" in output["data"][1] and "no active API key" in output["data"][1]
+        # an admin's own password is no exception
+        status, message = call(root, "set_password", {"name": "root", "password": "root-taken-over"})
+        assert status == "error" and "current password" in message
+    finally:
+        dave.close()
+        root.close()
+
+
+# -- /v1 storage ------------------------------------------------------------------------------------
+
+
+def long_history(turns: int, mark: str) -> list[dict[str, str]]:
+    """A made-up history of ``turns`` messages of nearly ``TEXT_CHARS`` each (under 1 MB in all)."""
+    filler = (mark + " ") * (TEXT_CHARS // (len(mark) + 1) - 1)
+    return [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"{i} {filler}"[:TEXT_CHARS]} for i in range(turns)
+    ]
+
+
+def test_unknown_histories_store_a_bounded_amount_and_are_continued(server):
+    key = server["keys"]["erin"]
+    per_turn_limit = 3 * TEXT_CHARS + 2000  # the kept tail, the new message, the answer, the note
+    before = stored(server, "erin")
+    for n in range(6):
+        history = long_history(100, f"made-up-{n}")  # 800,000 characters no stored conversation has
+        body = {"model": "align", "messages": [*history, {"role": "user", "content": "hello, what now?"}]}
+        answer = v1(server, key, body=body)
+        assert answer.status_code == 200, answer.text
+        after = stored(server, "erin")
+        assert after[0] == before[0] + 1  # one conversation
+        assert after[2] - before[2] < per_turn_limit, (before, after)  # not the 800,000 characters
+        before = after
+    reply = answer.json()
+    cid = reply["align"]["conversation_id"]
+
+    # the chat app's next turn (the whole history again, the answer, a new message) continues it
+    history += [
+        {"role": "user", "content": "hello, what now?"},
+        {"role": "assistant", "content": reply["choices"][0]["message"]["content"]},
+        {"role": "user", "content": QUESTION},
+    ]
+    decided = v1(server, key, body={"model": "align", "messages": history})
+    assert decided.status_code == 200, decided.text
+    info = decided.json()["align"]
+    assert info["conversation_id"] == cid and info["kind"] in ("decision", "suggest")
+    if info["kind"] == "decision":  # a follow-up about it is answered from the stored decision
+        history += [
+            {"role": "assistant", "content": decided.json()["choices"][0]["message"]["content"]},
+            {"role": "user", "content": "why?"},
+        ]
+        why = v1(server, key, body={"model": "align", "messages": history})
+        assert why.status_code == 200 and why.json()["align"]["kind"] == "why"
+        assert why.json()["align"]["conversation_id"] == cid
+
+
+def test_the_storage_quota_refuses_a_turn_and_stores_nothing(server):
+    key = server["keys"]["frank"]
+    refused = None
+    for n in range(2 * QUOTA_CHARS // (3 * TEXT_CHARS) + 5):
+        history = long_history(40, f"quota-{n}")
+        body = {"model": "align", "messages": [*history, {"role": "user", "content": "hello again"}]}
+        before = stored(server, "frank")
+        answer = v1(server, key, body=body)
+        if answer.status_code != 200:
+            refused = answer
+            break
+    assert refused is not None, "the quota never refused a turn"
+    assert refused.status_code == 429 and error(refused)["code"] == "insufficient_quota"
+    assert "not stored" in error(refused)["message"]
+    assert stored(server, "frank") == before  # nothing of the refused request
+    assert stored(server, "frank")[2] < QUOTA_CHARS + 3 * TEXT_CHARS + 2000
+    again = v1(server, key, body=body)
+    assert again.status_code == 429 and stored(server, "frank") == before
+    other = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
+    assert v1(server, server["keys"]["alice"], body=other).status_code == 200  # others are not affected
+
+
+def test_one_user_past_the_rate_limit_gets_429_and_nothing_is_stored(server):
+    key = server["keys"]["gina"]
+    body = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
+    codes = [v1(server, key, body=body).status_code for _ in range(PER_MINUTE)]
+    assert codes == [200] * PER_MINUTE
+    before = stored(server, "gina")
+    limited = v1(server, key, body=body)
+    assert limited.status_code == 429 and error(limited)["code"] == "rate_limit_exceeded"
+    assert int(limited.headers["retry-after"]) >= 1 and "in a minute" in error(limited)["message"]
+    assert stored(server, "gina") == before
+    assert v1(server, server["keys"]["bob"], body=body).status_code == 200
+
+
+# -- the shared queue, and a lone surrogate -------------------------------------------------------------
+
+
+def test_one_key_holder_cannot_fill_the_queue(server):
+    key = server["keys"]["hank"]
+    body = {"model": "align:careful", "messages": [{"role": "user", "content": QUESTION}]}
+    codes: list[int] = []
+
+    def greedy() -> None:
+        codes.append(v1(server, key, body=body).status_code)
+
+    flood = [threading.Thread(target=greedy) for _ in range(8)]
+    for thread in flood:
+        thread.start()
+    time.sleep(0.5)  # the flood is in: running, waiting or refused
+    alice = v1(server, server["keys"]["alice"], body={**body, "model": "align:careful"})
+    for thread in flood:
+        thread.join()
+    assert alice.status_code == 200, alice.text  # not 503: her share is hers
+    assert codes.count(429) >= 8 - PER_USER - 1 and 503 not in codes, codes
+    assert codes.count(200) >= 1
+
+
+def test_a_lone_surrogate_in_a_history_is_a_400(server):
+    key = server["keys"]["bob"]
+    before = stored(server, "bob")
+    for where in ("assistant", "user"):
+        raw = (
+            '{"model":"align","messages":[{"role":"user","content":"hi"},'
+            + (
+                '{"role":"assistant","content":"half \\ud800 a character"},{"role":"user","content":"why?"}]}'
+                if where == "assistant"
+                else '{"role":"assistant","content":"ok"},{"role":"user","content":"a \\udc00 b"}]}'
+            )
+        )
+        with http(server["url"]) as client:
+            answer = client.post(
+                "/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                content=raw.encode(),
+            )
+        assert answer.status_code == 400, answer.text
+        assert "Unicode" in error(answer)["message"]
+    assert stored(server, "bob") == before
