@@ -15,7 +15,11 @@ from profiles.passwords import hash_password, verify_password
 from profiles.schemas import Actor, Role, UserCreate, UserPublic
 from profiles.tx import transaction
 
-__all__ = ["PasswordChange", "UserStore"]
+__all__ = ["PasswordChange", "UserStore", "WrongPassword"]
+
+
+class WrongPassword(PermissionDenied):
+    """The current password given to change one's own was not right."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ class UserStore:
                     "password\" in the Profiles tab, or as current_password through the API)"
                 )
             if not verify_password(row.password_hash, current):
-                raise PermissionDenied(
+                raise WrongPassword(
                     "your current password is not right; type it again (the new one was not saved)"
                 )
         new_hash = hash_password(password)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from alignment.errors import PermissionDenied
+from assistant.app.login_limit import LoginLimiter, TooManyLogins
 from assistant.app.replies import AttributeSaved, AttributesReply, PasswordSet, RoleSet, UsersReply
 from assistant.app.schemas import (
     AddUserRequest,
@@ -21,8 +22,11 @@ from assistant.app.schemas import (
 )
 from profiles.schemas import Actor, AttributeCreate, AttributePublic, UserCreate, UserPublic
 from profiles.store import Store
+from profiles.users import WrongPassword
 
 __all__ = ["AppAdmin", "Sessions", "require_admin"]
+
+_CHANGE = "(password change)"  # wrong current passwords are counted per user under this "address"
 
 
 class Sessions(Protocol):
@@ -42,8 +46,14 @@ class AppAdmin:
     """``on_attributes_changed`` runs after a definition is saved (the decisions re-read them);
     ``sessions`` (set by ``align serve``) renews the caller's own session on a password change."""
 
-    def __init__(self, store: Store, on_attributes_changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        on_attributes_changed: Callable[[], None],
+        limiter: LoginLimiter | None = None,
+    ) -> None:
         self.store = store
+        self._limiter = limiter  # wrong current passwords, counted as failed logins of that user
         self._on_attributes_changed = on_attributes_changed
         self.sessions: Sessions | None = None
 
@@ -74,7 +84,20 @@ class AppAdmin:
         """Change one's own password (the current one is needed; ``keep_session``, the caller's own
         session token, stays valid, the others end) or reset another user's (admins: all that
         user's sessions end and all their API keys are revoked). The reply says so in words."""
-        done = self.store.users.set_password(actor, req.name, req.password, current=req.current_password)
+        own = req.name == actor.name
+        if own and self._limiter is not None:
+            try:
+                self._limiter.check(actor.name, _CHANGE)
+            except TooManyLogins as exc:
+                raise PermissionDenied(
+                    f"too many wrong current passwords; wait {max(1, round(exc.wait_s))} s, then try again"
+                ) from None
+        try:
+            done = self.store.users.set_password(actor, req.name, req.password, current=req.current_password)
+        except WrongPassword:
+            if self._limiter is not None:
+                self._limiter.failed(actor.name, _CHANGE)
+            raise
         if not done.reset:
             sessions = self.sessions
             kept = bool(keep_session and sessions is not None and sessions.renew(keep_session, actor.name))

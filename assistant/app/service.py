@@ -88,7 +88,9 @@ class AppService:
         )
         self.decisions = AppDecisions(store, service, extraction_backbone=extraction_backbone)
         self.profiles = AppProfiles(store)
-        self.admin = AppAdmin(store, on_attributes_changed=self.decisions.refresh_attributes)
+        self.admin = AppAdmin(
+            store, on_attributes_changed=self.decisions.refresh_attributes, limiter=self.login_limiter
+        )
         self.examples = AppExamples(self.example_store)
         self.evaluation = AppEvaluation(
             service,

@@ -91,6 +91,8 @@ def _passwd(args: argparse.Namespace, cli: Cli) -> int:
     password = _password(args, True)
     assert password is not None
     store = cli.store
+    if args.user == args.name and args.current_password is None:
+        raise InputError("to change your own password, give the current one with --current-password")
     done = store.users.set_password(
         acting_user(store, args.user), args.name, password, current=args.current_password
     )

@@ -37,6 +37,7 @@ EXTRA_USERS = {
     "frank": "frank-password",  # fills his storage quota
     "gina": "gina-password",  # past the rate limit
     "hank": "hank-password",  # floods the queue
+    "ivan": "ivan-password",  # his stolen session guesses his password
 }
 QUESTION = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
@@ -261,6 +262,21 @@ def test_changing_ones_own_password_needs_the_current_one(server):
         assert v1(server, server["keys"]["carol"]).status_code == 200  # her own change keeps her keys
     finally:
         carol.close()
+
+
+def test_a_stolen_session_cannot_guess_the_current_password_for_long(server):
+    url = server["url"]
+    ivan = logged_in(url, "ivan")
+    try:
+        for n in range(MAX_FAILURES):
+            change = {"name": "ivan", "password": "taken-over-123", "current_password": f"guess-{n}"}
+            assert call(ivan, "set_password", change)[0] == "error"
+        right = {"name": "ivan", "password": "taken-over-123", "current_password": "ivan-password"}
+        status, message = call(ivan, "set_password", right)
+        assert status == "error" and "too many wrong current passwords" in message, message
+        assert can_log_in(url, "ivan", "ivan-password")  # unchanged, and his login is not locked
+    finally:
+        ivan.close()
 
 
 def test_an_admin_reset_ends_the_sessions_and_revokes_the_keys(server):
