@@ -87,6 +87,18 @@ def test_users_duplicate_and_permissions(store: Store, admin: Actor, alice: Acto
     changed = store.users.set_password(alice, "alice", "alice-new-secret", current="alice-secret")
     assert not changed.reset and changed.api_keys_revoked == 0
     assert store.users.authenticate("alice", "alice-new-secret") == alice
+    # an admin's reset revokes the user's API keys (and only theirs)
+    from profiles.api_keys import ApiKeyCreate
+
+    keys = [store.api_keys.create(alice, ApiKeyCreate()).key for _ in range(2)]
+    admins = store.api_keys.create(admin, ApiKeyCreate()).key
+    reset = store.users.set_password(admin, "alice", "alice-reset-secret")
+    assert reset.reset and reset.api_keys_revoked == 2
+    for key in keys:
+        with pytest.raises(PermissionDenied, match="revoked"):
+            store.api_keys.authenticate(key)
+    assert store.api_keys.authenticate(admins).name == admin.name
+    assert store.users.set_password(admin, "alice", "alice-reset-again").api_keys_revoked == 0
     assert [u.name for u in store.users.list(alice)] == ["alice"]
     assert {u.name for u in store.users.list(admin)} == {"root", "alice"}
 
