@@ -129,6 +129,19 @@ class Settings(BaseSettings):
     api_max_requests_per_user: int = Field(default=6, ge=1)
     conversation_quota_chars: int = Field(default=20_000_000, ge=10_000)
 
+    # -- what one user may cost the server (README "Security") ----------------------------------
+    # align serve's Evaluate (admins only): the most decisions one evaluation may ask for, all files,
+    # records, targets, algorithms and baselines together (the records per file: `--eval-limit`),
+    # and how many evaluations run at once on the whole server (a further one is refused, not queued)
+    eval_max_decisions: int = Field(default=200, ge=1)
+    eval_max_running: int = Field(default=1, ge=1)
+    # uploads (Gradio's /gradio_api/upload): the bytes one user's uploads may hold on disk at once
+    # (older ones are dropped to make room; one larger than this is refused), how many files one
+    # user may upload per minute (429 past it), and how long an upload no request used is kept
+    upload_max_user_bytes: int = Field(default=64_000_000, ge=10_000)
+    upload_max_per_minute: int = Field(default=30, ge=1)
+    upload_keep_s: float = Field(default=600.0, gt=0)
+
     @property
     def readers_path(self) -> Path:
         """Where the reader record is read and written."""

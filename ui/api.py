@@ -41,6 +41,7 @@ from assistant.app.schemas import (
     SetRoleRequest,
 )
 from profiles.schemas import Actor
+from ui.caller import caller_gone
 from ui.common import acting, guarded, session_token
 
 __all__ = ["ENDPOINTS", "Endpoint", "call_endpoint", "register_api"]
@@ -123,7 +124,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         ExampleIdRequest, lambda a, u, r: a.examples.delete(u, r), "Delete an example (admins)."
     ),
     "evaluate": Endpoint(
-        EvaluateRequest, lambda a, u, r: a.evaluation.evaluate(u, r), "A small evaluation: summary and links."
+        EvaluateRequest,
+        lambda a, u, r: a.evaluation.evaluate(u, r, cancelled=caller_gone()),
+        "A small evaluation (admins; one at a time; stopped if you disconnect): summary and links.",
     ),
     "feedback": Endpoint(
         FeedbackRequest,

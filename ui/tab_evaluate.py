@@ -10,6 +10,7 @@ from alignment.errors import InputError
 from assistant.app import AppService
 from assistant.app.replies import OptionsReply
 from assistant.app.schemas import EvaluateRequest
+from ui.caller import caller_gone
 from ui.common import acting, guarded
 from ui.files import local_path
 
@@ -19,7 +20,9 @@ __all__ = ["build_evaluate_tab"]
 def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
     gr.Markdown(
         f"Runs the chosen algorithms (with the `unaligned` and `random` baselines) on the first records of "
-        f"each file; at most {app.evaluation.limit_cap} records per file here (`align eval` has no cap)."
+        f"each file; at most {app.evaluation.limit_cap} records per file and "
+        f"{app.evaluation.max_decisions} decisions in all here (`align eval` has no cap). For admins; "
+        "one evaluation at a time, and people's own decisions go first."
     )
     files = gr.CheckboxGroup(app.evaluation.dataset_files(), label="Dataset files", elem_id="eval-files")
     upload = gr.File(label="or upload an ALIGN input_output JSON file", file_types=[".json"])
@@ -45,6 +48,7 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
     ) -> list[Any]:
         actor = acting(app, request)
+        app.evaluation.check_allowed(actor)  # admins only: refused before the upload is even read
         if not names and not path:
             raise InputError("pick at least one dataset file (or upload one)")
         progress(0, desc="loading")
@@ -57,7 +61,9 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
         with contextlib.ExitStack() as stack:
             uploads = [stack.enter_context(app.upload(actor, Path(path)))] if path else []
             req = app.parse(EvaluateRequest, payload, actor=actor)
-            result = app.evaluation.evaluate(actor, req, uploads=uploads, progress=True)
+            result = app.evaluation.evaluate(
+                actor, req, uploads=uploads, progress=True, cancelled=caller_gone()
+            )
         return [result.summary_md, local_path(app, result.chart), local_path(app, result.zip)]
 
     run.click(

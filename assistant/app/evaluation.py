@@ -9,28 +9,52 @@ per request, and the results handed to the caller only.
   are handed out (``Handout``) to the caller, and a failed run's folder is removed.
 - Replies and ``summary.json`` name files by their dataset name and the run by its id, never by a
   path on the server.
+
+What an evaluation may cost the server (the one model is shared by everyone):
+
+- only an admin runs one; every other user is refused before anything is read or run;
+- at most ``limit_cap`` records per file and ``max_decisions`` decisions in all (records, their
+  targets, every algorithm and baseline), counted before the first one runs;
+- at most ``max_running`` evaluations at once on the whole server; a further one is refused at
+  once ("an evaluation is already running"), never queued;
+- people's decisions come first: before each item the run waits while any person's decision is in
+  flight (``PeopleFirst``), so a person waits for at most the one item already running;
+- a run stops at its next item once its caller went away (``cancelled()``), and its folder is removed.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from alignment.algorithms.registry import algorithm_names
-from alignment.errors import InputError
+from alignment.errors import AlignError, Conflict, InputError
+from assistant.app.admin import require_admin
 from assistant.app.handout import Handout
 from assistant.app.schemas import EvaluateRequest
 from assistant.decisions.service import DecisionService
 from profiles.schemas import Actor
 
-__all__ = ["AppEvaluation", "EvaluationReply"]
+__all__ = ["BUSY", "STOPPED", "AppEvaluation", "EvaluationReply", "EvaluationStopped"]
+
+BUSY = (
+    "an evaluation is already running on this server (one at a time, so that people's decisions "
+    "stay fast); wait until it has finished, then start yours again"
+)
+STOPPED = "the evaluation was stopped: its caller went away before it finished"
+
+
+class EvaluationStopped(AlignError):
+    """A run stopped at its next item because its caller went away."""
+
 
 _SHOWN_CHARS = 120  # a file name quoted back in an error is cut to this
 
@@ -44,12 +68,22 @@ class AppEvaluation:
         datasets_dir: Path | None,
         limit_cap: int,
         handout: Handout,
+        max_decisions: int = 200,
+        max_running: int = 1,
     ) -> None:
         self.service = service
         self.runs_dir = runs_dir
         self.datasets_dir = datasets_dir
         self.limit_cap = limit_cap
         self.handout = handout
+        self.max_decisions = max_decisions
+        self.max_running = max_running
+        self._running = threading.BoundedSemaphore(max_running)
+
+    @staticmethod
+    def check_allowed(actor: Actor) -> None:
+        """Only an admin runs evaluations (they take the shared model for minutes or hours)."""
+        require_admin(actor, "run evaluations (they hold the shared model for a long time)")
 
     def dataset_files(self) -> list[str]:
         """Dataset files offered by the Evaluate tab (relative to the datasets directory)."""
@@ -89,11 +123,12 @@ class AppEvaluation:
         backbone: str | None,
         limit: int,
         progress: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> EvaluationReply:
-        """Evaluate (at most ``limit_cap`` records per file) into a fresh run folder of the actor's."""
-        from alignment.evaluation import summary_markdown
-        from assistant.evaluation.runner import EvalConfig, run_evaluation
-
+        """Evaluate (at most ``limit_cap`` records per file, ``max_decisions`` in all) into a fresh
+        run folder of the actor's; an admin only, ``max_running`` at once. ``cancelled()``: whether
+        the caller went away (checked before each item)."""
+        self.check_allowed(actor)
         if limit > self.limit_cap:
             raise InputError(
                 f"limit {limit} is above this server's cap of {self.limit_cap} records per file; "
@@ -107,12 +142,49 @@ class AppEvaluation:
         named.update({path: path.name for path in uploads})
         if not named:
             raise InputError("pick at least one dataset file (or upload one)")
+        if not self._running.acquire(blocking=False):
+            raise Conflict(BUSY)
+        try:
+            return self._run(actor, named, algorithms, backbone, limit, progress, cancelled)
+        finally:
+            self._running.release()
+
+    def _run(
+        self,
+        actor: Actor,
+        named: dict[Path, str],
+        algorithms: list[str],
+        backbone: str | None,
+        limit: int,
+        progress: bool,
+        cancelled: Callable[[], bool] | None,
+    ) -> EvaluationReply:
+        from alignment.evaluation import summary_markdown
+        from assistant.evaluation.runner import EvalConfig, run_evaluation
+
+        people = self.service.people
+
+        def check() -> None:
+            if cancelled is not None and cancelled():
+                raise EvaluationStopped(STOPPED)
+
+        def before_item() -> None:  # people first; stop once the caller went away
+            people.wait_turn(check)
+
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         out = self.runs_dir / actor.name / run_id
         archive = out.with_suffix(".zip")
         config = EvalConfig(data=list(named), algorithms=algorithms, backbone=backbone, limit=limit, out=out)
         try:
-            summary = _without_paths(run_evaluation(self.service, config, progress=progress), named, run_id)
+            with people.background():  # its decisions are not people's: they wait for those
+                summary = run_evaluation(
+                    self.service,
+                    config,
+                    progress=progress,
+                    max_items=self.max_decisions,
+                    before_item=before_item,
+                )
+            summary = _without_paths(summary, named, run_id)
             (out / "summary.json").write_text(json.dumps(summary, indent=2))
             (out / "summary.md").write_text(summary_markdown(summary))
             shutil.make_archive(str(out), "zip", root_dir=out)
@@ -127,7 +199,13 @@ class AppEvaluation:
         )
 
     def evaluate(
-        self, actor: Actor, req: EvaluateRequest, *, uploads: Sequence[Path] = (), progress: bool = False
+        self,
+        actor: Actor,
+        req: EvaluateRequest,
+        *,
+        uploads: Sequence[Path] = (),
+        progress: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> EvaluationReply:
         """A small evaluation of dataset files (and the request's upload): summary, chart and zip links."""
         return self.run(
@@ -138,6 +216,7 @@ class AppEvaluation:
             backbone=req.backbone,
             limit=req.limit,
             progress=progress,
+            cancelled=cancelled,
         )
 
 

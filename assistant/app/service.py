@@ -98,6 +98,8 @@ class AppService:
             datasets_dir=datasets_dir,
             limit_cap=eval_limit_cap,
             handout=self.handout,
+            max_decisions=settings.eval_max_decisions,
+            max_running=settings.eval_max_running,
         )
         self.calibration = AppCalibration(settings, store)
         self.feedback = AppFeedback(store, self.example_store)
@@ -111,6 +113,11 @@ class AppService:
     @sessions.setter
     def sessions(self, value: Sessions | None) -> None:
         self.admin.sessions = value
+
+    @property
+    def local_user(self) -> str | None:
+        """Who acts when nobody logs in (local mode), else None."""
+        return LOCAL_USER if self.local_mode else None
 
     def example_store(self) -> ExampleAdmin | None:
         """The example store (the one handed in, else the decision service's), or None."""

@@ -362,7 +362,8 @@ class ChatEngine:
             Message(role="user", content=delimit("scenario", text)),
         ]
         try:
-            reply = ask_structured(backbone, messages, _Extracted, _EXTRACT_SCHEMA, max_tokens=300)
+            with self.service.people.person():  # a person's turn: an evaluation waits for it
+                reply = ask_structured(backbone, messages, _Extracted, _EXTRACT_SCHEMA, max_tokens=300)
         except AlignError:
             return found
         answer = reply.answers[0]

@@ -84,7 +84,8 @@ def compare(service: DecisionService, request: CompareRequest, resolve_target: T
             return ColumnResult(label=column.label(), column=column, error=str(exc))
         return ColumnResult(label=column.label(), column=column, decision=decision)
 
-    with ThreadPoolExecutor(max_workers=len(request.columns)) as pool:
+    # one person's comparison: no evaluation item slips in between its columns
+    with service.people.person(), ThreadPoolExecutor(max_workers=len(request.columns)) as pool:
         results = list(pool.map(run, request.columns))
     chosen = [r.decision.choice_index for r in results if r.decision is not None]
     counts = Counter(chosen)

@@ -21,6 +21,7 @@ from alignment.readers import (
     preferred_readers,
 )
 from assistant.backbones import BackbonePool
+from assistant.decisions.priority import PeopleFirst
 from assistant.settings import Settings
 
 __all__ = ["DecideRequest", "DecisionService", "validation_message"]
@@ -90,6 +91,8 @@ class DecisionService:
         self.attributes = attributes or {}
         self.examples = examples  # the example store (icl, regression); None: no retrieval
         self.embedder = embedder  # sentence embeddings (value-fit); None: such algorithms fail clearly
+        # people's decisions in flight: an evaluation waits for none before each item (priority.py)
+        self.people = PeopleFirst()
 
     def _decider_name(self, request: DecideRequest) -> str | None:
         """The decider a request names; naming neither a decider nor an algorithm: the default one."""
@@ -120,7 +123,12 @@ class DecisionService:
         return algorithm, params, backbone
 
     def decide(self, request: DecideRequest, attributes: dict[str, Attribute] | None = None) -> Decision:
-        """One decision. ``attributes``: definitions for this request (e.g. a stored profile's)."""
+        """One decision. ``attributes``: definitions for this request (e.g. a stored profile's).
+        Counted as a person's (``people``) unless asked inside ``people.background()``."""
+        with self.people.person():
+            return self._decide(request, attributes)
+
+    def _decide(self, request: DecideRequest, attributes: dict[str, Attribute] | None) -> Decision:
         known = {**self.attributes, **(attributes or {})}
         algorithm_name, params, backbone_name = self.resolve(request)
         algorithm = create_algorithm(algorithm_name, **params)

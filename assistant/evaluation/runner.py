@@ -7,7 +7,7 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -264,8 +264,21 @@ def _check_resume(config: EvalConfig, results_path: Path) -> None:
             )
 
 
-def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) an evaluation into ``config.out``; returns the summary."""
+def run_evaluation(
+    service: DecisionService,
+    config: EvalConfig,
+    *,
+    progress: bool = True,
+    max_items: int | None = None,
+    before_item: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) an evaluation into ``config.out``; returns the summary.
+
+    ``max_items``: the most decisions it may ask for (items times runs, resumed ones not counted);
+    past it, nothing runs. ``before_item()`` runs before each decision (one at a time when given):
+    the server's evaluations wait there for people's decisions, and stop there (it raises) when
+    their caller went away.
+    """
     runs = plan_runs(config, service.settings)
     config = config.model_copy(
         update={
@@ -300,6 +313,12 @@ def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bo
         for item in items
         if (item.item_id, run.label, run.backbone, config.holdout) not in done
     ]
+    if max_items is not None and len(todo) > max_items:
+        raise InputError(
+            f"this evaluation asks for {len(todo)} decisions (records, their targets, and every "
+            f"algorithm and baseline); this server runs at most {max_items} in one evaluation: "
+            "pick fewer files, algorithms or records per file"
+        )
     lock = threading.Lock()
     bar = None
     if progress:
@@ -314,6 +333,8 @@ def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bo
             os.fsync(handle.fileno())
 
         def work(pair: tuple[EvalItem, Run]) -> None:
+            if before_item is not None:
+                before_item()
             result = _run_one(service, pair[0], pair[1], config)
             line = result.model_dump_json() + "\n"
             with lock:
@@ -323,7 +344,11 @@ def run_evaluation(service: DecisionService, config: EvalConfig, *, progress: bo
                 if bar is not None:
                     bar.update(1)
 
-        concurrent = config.concurrency > 1 and service.backbones.get(backbone).capabilities.concurrent
+        concurrent = (
+            before_item is None  # one item at a time when each waits for its turn
+            and config.concurrency > 1
+            and service.backbones.get(backbone).capabilities.concurrent
+        )
         if concurrent:
             with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
                 list(pool.map(work, todo))

@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from assistant.web.client_address import ClientAddress, current_address
 from assistant.web.limits import BodyLimit
 from assistant.web.session_tokens import SessionTokens
+from assistant.web.upload_quota import UploadQuota, upload_ledger
 
 if TYPE_CHECKING:
     from assistant.app import AppService
@@ -25,7 +26,8 @@ __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
 
 def guard_middleware(app: AppService) -> list[Middleware]:
-    """The body size limit (outermost: a refusal costs nothing), then the client address."""
+    """The body size limit (outermost: a refusal costs nothing), the client address, then each
+    user's upload quota (``assistant.web.upload_quota``)."""
     settings = app.service.settings
     return [
         Middleware(
@@ -34,6 +36,7 @@ def guard_middleware(app: AppService) -> list[Middleware]:
             upload_bytes=settings.max_upload_bytes,
         ),
         Middleware(ClientAddress),
+        Middleware(UploadQuota, ledger=upload_ledger(settings), local_user=app.local_user),
     ]
 
 

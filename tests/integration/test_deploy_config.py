@@ -1,16 +1,24 @@
 """deploy/: the compose file validates with a real compose implementation, its settings load into
-assistant.settings, the vLLM flags match vllm_options, and the Caddyfile adapts with a real Caddy.
+assistant.settings, the vLLM flags match vllm_options, and the Caddyfile adapts with a real Caddy
+(HTTPS only, HSTS, HTTP redirected) and serves HTTPS through ``caddy run`` on high ports.
 
 No image is pulled or built (no registry access here; no Docker engine runs)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from deploy_env import COMPOSE_FILE, DEPLOY, ENV_EXAMPLE, app_environment, load_compose, read_env_file
 
@@ -130,23 +138,174 @@ def test_the_app_environment_loads_into_settings(monkeypatch):
         backbone.close()
 
 
-def test_caddyfile_adapts_with_real_caddy():
+def test_the_proxy_publishes_https_and_keeps_its_certificates():
+    proxy = load_compose()["services"]["proxy"]
+    assert proxy["ports"][:2] == ["80:80", "443:443"]  # as resolved with .env.example
+    assert proxy["environment"] == {"ALIGN_DOMAIN": "localhost", "ALIGN_TLS": "acme"}
+    assert "caddy-data:/data" in proxy["volumes"]  # certificates survive a restart (ACME rate limits)
+    assert "8081" in " ".join(proxy["healthcheck"]["test"]) and not any("8081" in p for p in proxy["ports"])
+
+
+# -- TLS: HTTPS only, HSTS, plain HTTP redirected -------------------------------------------------------
+
+
+def _caddy() -> str:
     caddy = shutil.which("caddy")
     if caddy is None:
         pytest.skip("caddy is not installed: run `make setup` (installs Debian's caddy)")
+    return caddy
+
+
+def _adapted(env: dict[str, str], caddyfile: Path = DEPLOY / "Caddyfile") -> dict[str, Any]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALIGN_")}
     result = subprocess.run(
-        [caddy, "adapt", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+        [_caddy(), "adapt", "--config", str(caddyfile), "--adapter", "caddyfile"],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**clean, **env},
     )
     assert result.returncode == 0, result.stderr
-    handler = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"][0]["handle"][0]
-    assert handler["dynamic_upstreams"] == {
+    return dict(json.loads(result.stdout))
+
+
+def _handlers(node: Any) -> Iterator[dict[str, Any]]:
+    """Every handler in a piece of Caddy's JSON config, however deep its subroutes go."""
+    if isinstance(node, dict):
+        if "handler" in node:
+            yield node
+        for value in node.values():
+            yield from _handlers(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _handlers(value)
+
+
+def _server(config: dict[str, Any], listen: str) -> dict[str, Any]:
+    servers = config["apps"]["http"]["servers"].values()
+    found = [s for s in servers if listen in s["listen"]]
+    assert len(found) == 1, [s["listen"] for s in servers]
+    return dict(found[0])
+
+
+def test_caddyfile_serves_the_domain_over_https_only_with_hsts():
+    config = _adapted({"ALIGN_DOMAIN": "align.example.org"})
+    assert config["admin"] == {"disabled": True}
+    https = _server(config, ":443")
+    assert https["routes"][0]["match"] == [{"host": ["align.example.org"]}]
+    handlers = list(_handlers(https))
+    headers = [h for h in handlers if h["handler"] == "headers"]
+    assert headers[0]["response"]["set"]["Strict-Transport-Security"] == ["max-age=31536000"]
+    proxy = next(h for h in handlers if h["handler"] == "reverse_proxy")
+    assert proxy["dynamic_upstreams"] == {
         "name": "app",
         "port": "7860",
         "refresh": 5_000_000_000,
         "source": "a",
     }
-    assert handler["load_balancing"]["selection_policy"]["policy"] == "cookie"
-    assert handler["flush_interval"] == -1
+    assert proxy["load_balancing"]["selection_policy"] == {"name": "align_replica", "policy": "cookie"}
+    assert proxy["flush_interval"] == -1
+    # plain HTTP for the domain answers nothing but a redirect to HTTPS that keeps the method
+    http = _server(config, ":80")
+    assert http["routes"][0]["match"] == [{"host": ["align.example.org"]}]
+    assert [h["handler"] for h in _handlers(http) if h["handler"] != "subroute"] == ["static_response"]
+    redirect = next(h for h in _handlers(http) if h["handler"] == "static_response")
+    assert redirect["status_code"] == 308
+    assert redirect["headers"]["Location"] == ["https://{http.request.host}{http.request.uri}"]
+    # a public name: automatic HTTPS (ACME), no internal certificate; the health listener is loopback only
+    assert "tls" not in config["apps"] or not any(
+        i.get("module") == "internal"
+        for p in config["apps"]["tls"]["automation"]["policies"]
+        for i in p.get("issuers", [])
+    )
+    health = _server(config, "127.0.0.1:8081")
+    assert [h for h in _handlers(health) if h["handler"] == "reverse_proxy"]
+
+
+def test_caddyfile_defaults_to_localhost_and_takes_tls_internal_on_request():
+    config = _adapted({})
+    assert _server(config, ":443")["routes"][0]["match"] == [{"host": ["localhost"]}]
+    internal = _adapted({"ALIGN_DOMAIN": "align.test", "ALIGN_TLS": "internal"})
+    policies = internal["apps"]["tls"]["automation"]["policies"]
+    assert {"subjects": ["align.test"], "issuers": [{"module": "internal"}]} in policies
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Replica(http.server.BaseHTTPRequestHandler):
+    """Stands in for an app replica: answers every GET with 200 and the path it was asked for."""
+
+    def do_GET(self) -> None:  # the name http.server calls
+        body = f"replica {self.path} proto={self.headers.get('X-Forwarded-Proto')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_caddy_answers_https_with_hsts_and_redirects_http(tmp_path):
+    """A real ``caddy run`` of the Caddyfile on high ports, with its local authority (``ALIGN_TLS=
+    internal``), in front of a stand-in replica: HTTPS answers carry HSTS, HTTP is redirected."""
+    caddy = _caddy()
+    replica = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Replica)
+    threading.Thread(target=replica.serve_forever, daemon=True).start()
+    text = (DEPLOY / "Caddyfile").read_text()
+    dynamic = text[text.index("\tdynamic a {") : text.index("}\n", text.index("\tdynamic a {")) + 2]
+    text = text.replace(dynamic, f"\tto 127.0.0.1:{replica.server_address[1]}\n")  # the replica
+    # the test machine's trust store is left alone
+    text = text.replace("\tadmin off\n", "\tadmin off\n\tskip_install_trust\n")
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(text)
+    http_port, https_port, health_port = _free_port(), _free_port(), _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ALIGN_")}
+    env = {
+        **clean,
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "ALIGN_DOMAIN": "localhost",
+        "ALIGN_TLS": "internal",
+        "ALIGN_PROXY_HTTP_PORT": str(http_port),
+        "ALIGN_PROXY_HTTPS_PORT": str(https_port),
+        "ALIGN_PROXY_HEALTH_PORT": str(health_port),
+    }
+    log = (tmp_path / "caddy.log").open("wb")
+    proc = subprocess.Popen(
+        [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        answer = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and answer is None:
+            if proc.poll() is not None:
+                pytest.fail(f"caddy exited: {(tmp_path / 'caddy.log').read_text()}")
+            try:
+                answer = httpx.get(f"https://localhost:{https_port}/livez?x=1", verify=False, timeout=5)
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert answer is not None, (tmp_path / "caddy.log").read_text()
+        assert answer.status_code == 200 and answer.text == "replica /livez?x=1 proto=https"
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
+        plain = httpx.post(f"http://localhost:{http_port}/gradio_api/queue/join?a=b", json={}, timeout=5)
+        assert plain.status_code == 308
+        assert plain.headers["location"] == "https://localhost/gradio_api/queue/join?a=b"
+        assert "strict-transport-security" not in plain.headers  # HSTS is sent over HTTPS only
+        health = httpx.get(f"http://127.0.0.1:{health_port}/livez", timeout=5)
+        assert health.status_code == 200 and health.text.startswith("replica /livez")
+        assert httpx.get(f"http://127.0.0.1:{health_port}/", timeout=5).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
+        replica.shutdown()

@@ -139,7 +139,7 @@ def bob_cases(alice_data):
         "get_example": ({"id": "x"}, "only an admin"),
         "add_example": ({"text": "x", "choices": ["a", "b"]}, "only an admin"),
         "delete_example": ({"id": "x"}, "only an admin"),
-        "evaluate": ({"files": ["../../../etc/passwd"], "algorithms": ["random"]}, "no dataset file"),
+        "evaluate": ({"files": ["../../../etc/passwd"], "algorithms": ["random"]}, "only an admin"),
         "feedback": ({"decision_id": alice_data["log_id"], "agree": False}, "no decision"),
         "calibrate_next": ({}, lambda r: r["dilemma"] is not None and r["answered"] == 0),
         "calibrate_save": ({"answers": [], "owner": "alice"}, "owner"),  # no way to name another user

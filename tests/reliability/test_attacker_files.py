@@ -1,5 +1,6 @@
 """Files, paths, health details, the login page and headers, probed as an attacker would, against a
-live ``align serve`` in login mode (users root (admin), alice, bob).
+live ``align serve`` in login mode (users root (admin), alice (made an admin here: evaluations are for
+admins, and her files must still be hers only), bob).
 
 Raw HTTP (httpx, each user with the session cookie of a real login), ``gradio_client`` on the named
 endpoints, and the unnamed UI handlers called by ``fn_index`` over Gradio's queue (as the browser
@@ -66,6 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (datasets / "broken" / "no_scores.json").write_text(json.dumps(NO_SCORES))
     database_url = f"sqlite:///{data / 'align.sqlite3'}"
     _create_users(database_url)
+    _make_admin(database_url, "alice")
     port = free_port()
     env = {
         **os.environ,
@@ -93,6 +95,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             session.close()
     finally:
         stop(proc)
+
+
+def _make_admin(database_url: str, name: str) -> None:
+    from profiles.store import open_store
+
+    store = open_store(database_url)
+    try:
+        store.users.set_role(store.users.actor("root"), name, "admin")
+    finally:
+        store.close()
 
 
 def _login(url: str, name: str) -> httpx.Client:
@@ -276,24 +288,24 @@ def test_evaluate_reads_nothing_outside_the_datasets_folder(site):
         "nope.json",
         str(data / "align.sqlite3"),
     ]
-    bob = _client(site, "bob")
+    runs = site["data"] / "app" / "evaluations" / "alice"
+    before = set(runs.iterdir()) if runs.is_dir() else set()
+    alice = _client(site, "alice")  # an admin: evaluations are for admins
     try:
         answers = {}
         for name in hostile:
             with pytest.raises(AppError) as caught:
-                bob.predict({"files": [name], "algorithms": ["random"], "limit": 1}, api_name="/evaluate")
+                alice.predict({"files": [name], "algorithms": ["random"], "limit": 1}, api_name="/evaluate")
             answers[name] = str(caught.value)
     finally:
-        bob.close()
+        alice.close()
     for name, message in answers.items():
         # the same answer for a file that exists outside, one that does not, and one that is no JSON
         assert message == f"no dataset file {name!r}; pick one of the files listed in the Evaluate tab", (
             message
         )
         assert "JSON" not in message
-    assert not (site["data"] / "app" / "evaluations" / "bob").exists() or not any(
-        (site["data"] / "app" / "evaluations" / "bob").iterdir()
-    )
+    assert (set(runs.iterdir()) if runs.is_dir() else set()) == before
 
 
 def test_the_ui_offers_no_file_outside_and_its_handlers_refuse_one(site):

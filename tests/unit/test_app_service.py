@@ -173,14 +173,16 @@ def test_evaluate_is_capped_and_confined_to_the_datasets_dir(tmp_path):
     if not datasets.is_dir():
         pytest.skip("datasets/ is not vendored here")
     app = make_app(tmp_path, datasets_dir=datasets)
-    alice = app.actor("alice")
+    alice, root = app.actor("alice"), app.actor("root")
     assert "triage/oracle_fairness_training_input_output.json" in app.dataset_files()
+    with pytest.raises(PermissionDenied, match="only an admin"):  # evaluations are for admins
+        app.evaluate(alice, {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 1})
     with pytest.raises(InputError, match="cap of 3"):
-        app.evaluate(alice, {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 4})
+        app.evaluate(root, {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 4})
     with pytest.raises(InputError, match="no dataset file"):
-        app.evaluate(alice, {"files": ["../pyproject.toml"], "limit": 1})
+        app.evaluate(root, {"files": ["../pyproject.toml"], "limit": 1})
     result = app.evaluate(
-        alice,
+        root,
         {
             "files": ["triage/oracle_fairness_training_input_output.json"],
             "algorithms": ["persona"],
@@ -190,7 +192,7 @@ def test_evaluate_is_capped_and_confined_to_the_datasets_dir(tmp_path):
     assert "| persona | embedded |" in result["summary_md"]
     chart, archive = app.handout.path(result["chart"]), app.handout.path(result["zip"])
     assert chart.stat().st_size > 1000 and archive.name.endswith(".zip")
-    assert app.handout.owner_of(chart) == "alice" and app.handout.owner_of(archive) == "alice"
+    assert app.handout.owner_of(chart) == "root" and app.handout.owner_of(archive) == "root"
     assert "out" not in result and str(tmp_path) not in json.dumps(result["summary"])  # no server path
     assert result["summary"]["files"] == ["triage/oracle_fairness_training_input_output.json"]
     runs = {r["algorithm"]: r for r in result["summary"]["runs"]}

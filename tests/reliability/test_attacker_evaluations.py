@@ -1,0 +1,252 @@
+"""Evaluations, probed as an outsider did against a live ``align serve`` in login mode (users root
+(admin), alice and bob): who may run one, how large, how many at once, whether a person's decision
+waits behind one, and whether a run outlives its caller.
+
+Raw HTTP with each user's real session cookie (Gradio's queue: join, then the event stream) for the
+UI handler and the named endpoint by ``fn_index``, and ``gradio_client`` on the named endpoint. The
+evaluations run on the embedded model (one llama.cpp thread), so their progress can be watched in
+the run's ``results.jsonl`` on disk. No test measures a time: they count evaluation items.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest_app import USERS, _create_users, start_server, stop, wait_ready
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+pytestmark = [pytest.mark.timeout(900), pytest.mark.model]
+
+DATASET = "triage/oracle_fairness_training_input_output.json"
+MAX_DECISIONS = 30  # ALIGN_EVAL_MAX_DECISIONS for this server
+# 2 records x 4 targets x 3 runs (random, unaligned, persona) = 24 decisions, 16 of them on the model
+SMALL = {"files": [DATASET], "algorithms": ["persona"], "limit": 2}
+# a person's decision of 12 model calls one after the other: every order of 3 options, under the
+# target and its opposite (``likelihood``, debias ``contrast``)
+PERSON = {
+    "scenario": "Three people are hurt and there is one medic. Who is treated first?",
+    "choices": ["The soldier", "The civilian", "The driver"],
+    "targets": {"fairness": 0.9},
+    "algorithm": "likelihood",
+    "params": {"debias": "contrast", "justify": False},
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data = tmp_path_factory.mktemp("evaluations")
+    _create_users(f"sqlite:///{data / 'align.sqlite3'}")
+    proc, url, log = start_server(data, extra_env={"ALIGN_EVAL_MAX_DECISIONS": str(MAX_DECISIONS)})
+    try:
+        wait_ready(proc, url, log)
+        sessions = {name: _login(url, name) for name in USERS}
+        yield {"url": url, "data": data, "log": log, **sessions}
+        for session in sessions.values():
+            session.close()
+    finally:
+        stop(proc)
+
+
+def _login(url: str, name: str) -> httpx.Client:
+    session = httpx.Client(base_url=url, timeout=60)
+    answer = session.post("/login", data={"username": name, "password": USERS[name][0]})
+    assert answer.status_code == 200, answer.text
+    return session
+
+
+def _client(site: dict[str, Any], name: str) -> Client:
+    return Client(site["url"], auth=(name, USERS[name][0]), verbose=False)
+
+
+def _fn_index(session: httpx.Client, *, output: str | None = None, api_name: str | None = None) -> int:
+    """The fn_index of the UI handler with an output of that label, or of a named endpoint, read
+    from /config as any logged-in caller can."""
+    config = session.get("/config").json()
+    labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
+    for dependency in config["dependencies"]:
+        if api_name is not None and dependency.get("api_name") == api_name:
+            return int(dependency["id"])
+        if output is not None and output in [labels.get(i) for i in dependency["outputs"]]:
+            return int(dependency["id"])
+    raise AssertionError(f"no handler with output {output!r} / api_name {api_name!r}")
+
+
+def _join(session: httpx.Client, fn_index: int, data: list[Any]) -> str:
+    session_hash = uuid.uuid4().hex[:11]
+    joined = session.post(
+        "/gradio_api/queue/join",
+        json={"data": data, "fn_index": fn_index, "session_hash": session_hash, "trigger_id": None},
+    )
+    assert joined.status_code == 200, joined.text
+    return session_hash
+
+
+def _result(session: httpx.Client, session_hash: str) -> dict[str, Any]:
+    with session.stream(
+        "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=600
+    ) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return dict(message)
+    raise AssertionError("the event stream ended without a result")
+
+
+def _call(session: httpx.Client, fn_index: int, data: list[Any]) -> dict[str, Any]:
+    return _result(session, _join(session, fn_index, data))
+
+
+def _runs(site: dict[str, Any], user: str) -> list[Path]:
+    folder = site["data"] / "app" / "evaluations" / user
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def _lines(results: Path) -> list[dict[str, Any]]:
+    try:
+        text = results.read_text()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 300) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"waited {timeout} s for {what}")
+
+
+def _model_items(run: Path) -> int:
+    return sum(1 for r in _lines(run / "results.jsonl") if r["algorithm"] != "random")
+
+
+class _Background:
+    """An evaluation by root over the raw queue, read to its end in a thread."""
+
+    def __init__(self, site: dict[str, Any], payload: dict[str, Any]) -> None:
+        self.session = _login(site["url"], "root")
+        self.index = _fn_index(self.session, api_name="evaluate")
+        self.before = set(_runs(site, "root"))
+        self.result: dict[str, Any] | None = None
+        self.thread = threading.Thread(target=self._run, args=(payload,), daemon=True)
+        self.thread.start()
+        self.run = _wait_for(lambda: next(iter(set(_runs(site, "root")) - self.before), None), "the run")
+
+    def _run(self, payload: dict[str, Any]) -> None:
+        self.result = _call(self.session, self.index, [payload])
+
+    def finish(self) -> dict[str, Any]:
+        self.thread.join(timeout=600)
+        self.session.close()
+        assert self.result is not None
+        return self.result
+
+
+# -- only admins --------------------------------------------------------------------------------------
+
+
+def test_a_user_cannot_evaluate_through_any_door(site):
+    alice = site["alice"]
+    client = _client(site, "alice")
+    try:
+        with pytest.raises(AppError, match="only an admin"):
+            client.predict(SMALL, api_name="/evaluate")  # the named endpoint, gradio_client
+    finally:
+        client.close()
+    named = _call(alice, _fn_index(alice, api_name="evaluate"), [SMALL])  # the same, by fn_index
+    assert not named["success"] and "only an admin" in json.dumps(named["output"]), named
+    ui = _call(alice, _fn_index(alice, output="Results (zip)"), [[DATASET], None, ["persona"], "embedded", 2])
+    assert not ui["success"] and "only an admin" in json.dumps(ui["output"]), ui
+    assert _runs(site, "alice") == []  # nothing ran, nothing was written
+
+
+def test_an_evaluation_past_the_servers_total_is_refused_before_it_runs(site):
+    root = site["root"]
+    files = [c for c in _dataset_choices(root) if c.startswith("opinionqa/")]
+    assert len(files) >= 4
+    big = {"files": files, "algorithms": ["persona", "regression"], "limit": 2}  # 2 per file: under the cap
+    client = _client(site, "root")
+    try:
+        with pytest.raises(AppError) as caught:
+            client.predict(big, api_name="/evaluate")
+    finally:
+        client.close()
+    message = str(caught.value)
+    assert f"at most {MAX_DECISIONS}" in message and "pick fewer files" in message, message
+    assert _runs(site, "root") == []  # refused before its first decision: no folder left behind
+
+
+def _dataset_choices(session: httpx.Client) -> list[str]:
+    config = session.get("/config").json()
+    for component in config["components"]:
+        if component.get("props", {}).get("label") == "Dataset files":
+            return [c[0] if isinstance(c, list) else c for c in component["props"]["choices"]]
+    raise AssertionError("no Dataset files component")
+
+
+# -- one at a time, people first ------------------------------------------------------------------------
+
+
+def test_one_evaluation_at_a_time_and_a_persons_decision_goes_first(site):
+    running = _Background(site, SMALL)
+    _wait_for(lambda: _model_items(running.run) >= 1, "the first model item")
+    # a second evaluation, while the first runs: refused at once, not queued
+    client = _client(site, "root")
+    try:
+        with pytest.raises(AppError, match="an evaluation is already running"):
+            client.predict({**SMALL, "algorithms": ["random"]}, api_name="/evaluate")
+    finally:
+        client.close()
+    # alice decides (12 model calls in a row) while it runs: at most the item already on the model
+    # when her decision came runs before her decision is done (without priority, one evaluation
+    # item slips in before each of her calls)
+    assert _model_items(running.run) <= 5, "the evaluation went too far before the decision was asked"
+    before = _model_items(running.run)
+    alice = _client(site, "alice")
+    try:
+        decision = alice.predict(PERSON, api_name="/decide")
+    finally:
+        alice.close()
+    during = _model_items(running.run) - before
+    assert decision["algorithm"] == "likelihood" and decision["extra"]["orders"] == 6
+    print(f"evaluation items while alice's decision was in flight: {during}")
+    assert during <= 1, f"{during} evaluation items ran while alice's decision waited"
+    result = running.finish()
+    assert result["success"], result
+    assert len(_lines(running.run / "results.jsonl")) == 24
+
+
+def test_an_evaluation_stops_when_its_caller_goes_away(site):
+    before = set(_runs(site, "root"))
+    session = _login(site["url"], "root")
+    session_hash = _join(session, _fn_index(session, api_name="evaluate"), [SMALL])
+    with session.stream(
+        "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=600
+    ) as stream:
+        lines = stream.iter_lines()
+        next(lines)  # the stream is open: the run is the caller's
+        run = _wait_for(lambda: next(iter(set(_runs(site, "root")) - before), None), "the run")
+        _wait_for(lambda: _model_items(run) >= 1, "the first model item")
+    session.close()  # the caller goes away after the first of 16 model items
+    # the item on the model finishes; no further one starts, and the unfinished run is removed
+    _wait_for(lambda: not run.exists(), "the stopped run's folder to be removed", timeout=120)
+    # the server is free for the next evaluation at once
+    client = _client(site, "root")
+    try:
+        reply = client.predict({**SMALL, "algorithms": ["random"], "limit": 1}, api_name="/evaluate")
+    finally:
+        client.close()
+    assert reply["summary"]["files"] == [DATASET]
