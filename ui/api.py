@@ -76,6 +76,11 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda a, u, r: a.decisions.conversation(u, r),
         "One conversation and its messages.",
     ),
+    "delete_conversation": Endpoint(
+        ConversationRequest,
+        lambda a, u, r: a.decisions.delete_conversation(u, r),
+        "Delete one of your conversations (frees your conversation storage).",
+    ),
     "list_profiles": Endpoint(OwnerRequest, lambda a, u, r: a.profiles.list(u, r), "Your profiles."),
     "get_profile": Endpoint(ProfileNameRequest, lambda a, u, r: a.profiles.get(u, r), "One profile."),
     "create_profile": Endpoint(

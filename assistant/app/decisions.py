@@ -16,6 +16,7 @@ from assistant.app.replies import (
     ConversationReply,
     ConversationsReply,
     DecisionReply,
+    Deleted,
     OptionsReply,
 )
 from assistant.app.schemas import (
@@ -134,6 +135,13 @@ class AppDecisions:
         conversation = self.store.conversations.get(actor, req.id)
         messages = self.store.conversations.messages(actor, conversation.id)
         return ConversationReply(**conversation.model_dump(), messages=messages)
+
+    def delete_conversation(self, actor: Actor, req: ConversationRequest) -> Deleted:
+        """Delete one of the actor's conversations and its messages (an admin: anyone's); the decisions
+        it led to stay in the decision log. This is how a person frees their conversation storage."""
+        conversation = self.store.conversations.get(actor, req.id)
+        self.store.conversations.delete(actor, conversation.id)
+        return Deleted(deleted=conversation.title or f"conversation {conversation.id}")
 
     def suggest_attributes(self, scenario: str, options: list[str]) -> list[AttributeSuggestion]:
         """The SUGGESTIONS seed-pack attributes most related to a dilemma: MiniLM similarity of the

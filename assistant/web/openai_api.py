@@ -355,7 +355,8 @@ class OpenAIApi:
             raise ApiFailure(
                 429,
                 f"your stored conversations hold {used:,} characters, the limit is {quota:,}: this turn was "
-                "not stored or answered; ask an admin to remove old conversations or raise the limit",
+                "not stored or answered; delete old conversations (the web app's Chat tab), or ask an admin "
+                "to raise the limit",
                 kind="insufficient_quota",
                 code="insufficient_quota",
             )

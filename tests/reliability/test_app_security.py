@@ -122,6 +122,7 @@ def bob_cases(alice_data):
         ),
         "list_conversations": ({"owner": "alice"}, denied),
         "get_conversation": ({"id": alice_data["conversation_id"]}, "no conversation"),
+        "delete_conversation": ({"id": alice_data["conversation_id"]}, "no conversation"),
         "list_profiles": ({"owner": "alice"}, denied),
         "get_profile": ({"name": "alice-private", "owner": "alice"}, denied),
         "create_profile": ({"name": "planted", "owner": "alice", "targets": {"fairness": 0.1}}, denied),
@@ -169,6 +170,7 @@ def test_bob_cannot_reach_alices_data_through_any_endpoint(server, alice_data):
         assert [p.name for p in store.profiles.list(alice)] == ["alice-private"]
         assert bob.role == "user" and store.users.authenticate("alice", USERS["alice"][0]) is not None
         assert store.log.get(alice, alice_data["log_id"]).user == "alice"
+        assert store.conversations.get(alice, alice_data["conversation_id"]).id  # not deleted by bob
         with pytest.raises(Exception, match="no decision log entry"):
             store.log.get(bob, alice_data["log_id"])  # the log: another user's entry looks missing
         assert "mallory" not in [u.name for u in store.users.list(store.users.actor("root"))]

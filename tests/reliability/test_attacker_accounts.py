@@ -375,6 +375,18 @@ def test_the_storage_quota_refuses_a_turn_and_stores_nothing(server):
     assert again.status_code == 429 and stored(server, "frank") == before
     other = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
     assert v1(server, server["keys"]["alice"], body=other).status_code == 200  # others are not affected
+    # the way out the message names: frank deletes his own conversations, and his next turn is answered
+    frank = logged_in(server["url"], "frank")
+    try:
+        status, listed = call(frank, "list_conversations", {})
+        assert status == "ok" and listed["conversations"], listed
+        for conversation in listed["conversations"]:
+            status, deleted = call(frank, "delete_conversation", {"id": conversation["id"]})
+            assert status == "ok" and deleted["deleted"], deleted
+    finally:
+        frank.close()
+    assert stored(server, "frank")[2] == 0
+    assert v1(server, key, body=other).status_code == 200
 
 
 def test_one_user_past_the_rate_limit_gets_429_and_nothing_is_stored(server):
