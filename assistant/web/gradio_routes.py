@@ -6,7 +6,9 @@
   out. Here it does so only as a navigation from the app's own page (the "Log out" button:
   ``Sec-Fetch-Site: same-origin``, ``Sec-Fetch-Mode: navigate``); any other GET gets a small page
   with a "Log out" button that posts to ``/logout``. ``POST /logout`` (which ``OriginGuard`` refuses
-  from other sites) logs out.
+  from other sites) logs out. That page sets its referrer policy to ``same-origin``: under the app's
+  ``no-referrer`` a browser sends a form's POST with ``Origin: null``, which is refused. Browsers send
+  ``Sec-Fetch-*`` only to HTTPS and localhost, so on a plain-HTTP host name the button asks too.
 - ``/monitoring`` prints the dashboard's secret URL to the server's log for any logged-in user: it
   answers 404 here. ``/monitoring/summary`` (and the dashboard) are for admins only.
 - The heartbeat and cancel routes, which Gradio leaves open, need a login in login mode.
@@ -31,7 +33,8 @@ MONITORING = "/monitoring"
 
 LOGOUT_PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Log out</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin"></head>
 <body style="font-family: sans-serif; margin: 3em auto; max-width: 32em">
 <h1>Log out?</h1>
 <p>This ends your login on this server, in every browser where you are logged in.</p>
