@@ -68,6 +68,7 @@ class HostGuard:
         path = str(scope.get("path", ""))
         log_refused("unknown host name", host=header, path=path)
         if scope["type"] == "websocket":
+            await receive()  # websocket.connect; closing now refuses the handshake
             await send({"type": "websocket.close", "code": 1008})
             return
         if self.local_mode:

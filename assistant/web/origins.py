@@ -130,7 +130,10 @@ class OriginPolicy:
             return "foreign"  # same-site (a sibling subdomain) or cross-site, with no Origin to allow
         referer = headers.get("referer")
         if referer:
-            parts = urlsplit(referer)
+            try:
+                parts = urlsplit(referer)
+            except ValueError:
+                return "foreign"
             return self.judge(f"{parts.scheme}://{parts.netloc}", scope)
         return "none"
 
@@ -163,6 +166,7 @@ class OriginGuard:
         if scope["type"] == "websocket":
             if verdict == "foreign":
                 log_refused("websocket from a foreign origin", path=path, origin=origin)
+                await receive()  # websocket.connect; closing now refuses the handshake (HTTP 403)
                 await send({"type": "websocket.close", "code": 1008})
                 return
             await self.app(scope, receive, send)
