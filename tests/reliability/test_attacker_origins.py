@@ -396,9 +396,12 @@ def test_x_forwarded_for_is_not_believed_from_an_untrusted_caller(site):
     assert locked.status_code == 429
 
 
-def test_a_trusted_proxy_is_believed(tmp_path):
-    proc, url, _ = _serve(tmp_path / "data", {"ALIGN_TRUSTED_PROXIES": json.dumps(["127.0.0.1"])})
+def test_a_trusted_proxy_is_believed_and_allowed_hosts_are_the_only_names(tmp_path):
+    env = {"ALIGN_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]), "ALIGN_ALLOWED_HOSTS": json.dumps([HOST])}
+    proc, url, _ = _serve(tmp_path / "data", env)
     try:
+        for host, status in ((HOST, 200), ("127.0.0.1", 200), ("evil.test", 421), (f"{HOST}.evil.test", 421)):
+            assert httpx.get(url + "/", headers={"Host": host}).status_code == status, host
         answer = httpx.post(
             url + "/login",
             data={"username": "bob", "password": USERS["bob"][0]},
