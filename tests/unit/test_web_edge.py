@@ -73,3 +73,32 @@ def test_session_cookies_are_hardened():
     gradio = "access-token-x=tok; HttpOnly; Path=/; SameSite=none; Secure"
     assert harden_cookie(gradio, secure=False) == "access-token-x=tok; Path=/; HttpOnly; SameSite=Lax"
     assert harden_cookie(gradio, secure=True) == "access-token-x=tok; Path=/; HttpOnly; SameSite=Lax; Secure"
+
+
+def test_edge_settings_are_checked(monkeypatch, tmp_path):
+    from alignment.errors import ConfigError
+    from assistant.settings import load_settings
+
+    monkeypatch.delenv("ALIGN_CONFIG", raising=False)
+    monkeypatch.setenv("ALIGN_DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.allowed_origins == [] and settings.allowed_hosts == [] and settings.trusted_proxies == []
+    monkeypatch.setenv("ALIGN_ALLOWED_ORIGINS", '["https://chat.example.com/path"]')
+    with pytest.raises(ConfigError, match="scheme://host"):
+        load_settings()
+    monkeypatch.delenv("ALIGN_ALLOWED_ORIGINS")
+    monkeypatch.setenv("ALIGN_TRUSTED_PROXIES", '["*"]')
+    with pytest.raises(ConfigError, match="proxy's address"):
+        load_settings()
+    monkeypatch.setenv("ALIGN_TRUSTED_PROXIES", '["172.28.0.10", "10.0.0.0/8"]')
+    assert load_settings().trusted_proxies == ["172.28.0.10", "10.0.0.0/8"]
+
+
+def test_trust_proxies_sets_uvicorns_variable_and_warns_of_an_old_one():
+    from assistant.web.proxies import ENV, trust_proxies
+
+    env: dict[str, str] = {}
+    assert trust_proxies([], env) is None and env[ENV] == ""
+    env = {ENV: "*"}
+    warning = trust_proxies(["172.28.0.10"], env)
+    assert env[ENV] == "172.28.0.10" and warning is not None and "trusted_proxies" in warning
