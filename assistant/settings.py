@@ -142,6 +142,39 @@ class Settings(BaseSettings):
     upload_max_per_minute: int = Field(default=30, ge=1)
     upload_keep_s: float = Field(default=600.0, gt=0)
 
+    # --- align serve's web edge (assistant/web/origins.py, hosts.py) ---
+    # web pages on other sites that may call this server with a user's login, as origins
+    # ("https://chat.example.com"); empty: only the app's own pages
+    allowed_origins: list[str] = Field(default_factory=list)
+    # login mode: the host names the server answers to ("align.example.com"); empty: any. Loopback
+    # names always work; in single local-user mode only they do (against DNS rebinding)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # addresses (or networks, "10.0.0.0/8") of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: none, the client address is the connection's
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_web_edge(self) -> Settings:
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        for origin in self.allowed_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise ValueError(
+                    f"allowed_origins: {origin!r} is not an origin; write it as scheme://host[:port], "
+                    "for example https://chat.example.com"
+                )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an address or network; list your proxy's address, "
+                    "for example 10.0.0.5 or 172.28.0.0/16"
+                ) from None
+        return self
+
     @property
     def readers_path(self) -> Path:
         """Where the reader record is read and written."""

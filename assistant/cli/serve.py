@@ -141,6 +141,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.health import health_routes
     from assistant.web.gradio_tuning import lean_sessions, tune_queue
     from assistant.web.guards import guard_middleware, sessions_lifespan
+    from assistant.web.proxies import trust_proxies
     from assistant.web.security import health_details, security_middleware
     from ui.app import build_demo
 
@@ -151,6 +152,10 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     demo.queue(default_concurrency_limit=concurrency, max_size=app.service.settings.max_queue)
     tune_queue(demo)  # Gradio's monitoring summary: not rebuilt after every request
     mode = "single local-user mode (no login)" if app.local_mode else "login required"
+    # X-Forwarded-For / -Proto believed from the trusted_proxies only (default: from nobody)
+    warning = trust_proxies(app.service.settings.trusted_proxies)
+    if warning:
+        print(f"align serve: {warning}", file=sys.stderr, flush=True)
     print(f"align serve: http://{args.host}:{args.port} ({mode})", flush=True)
     # SIGTERM (docker stop, an orchestrator) stops the server as Ctrl-C does, so `finally` runs
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -166,6 +171,8 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
             ssr_mode=False,
             quiet=True,
             footer_links=["api"],
+            # no run history: it keeps handlers' replies (a new API key among them) in the browser
+            run_history=False,
             # GET /healthz (database, Chroma, backbone; 200/503) and /livez for the orchestrator.
             # size limits (413 before parsing), the client address, sessions bound to the database
             max_file_size=app.service.settings.max_upload_bytes,

@@ -3,7 +3,8 @@ the login limiter, login sessions bound to the database, and the async login che
 
 ``demo.launch(app_kwargs=...)`` hands these to ``FastAPI(...)``: ``middleware`` (outermost first)
 runs before Gradio parses anything, and ``lifespan`` runs once the app exists and before the first
-request, which is where Gradio's in-memory ``app.tokens`` is replaced by ``SessionTokens``.
+request, which is where Gradio's in-memory ``app.tokens`` is replaced by ``SessionTokens`` and Gradio's
+CORS middleware, which it adds after ours, is taken out again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from starlette.middleware import Middleware
 
 from assistant.web.client_address import ClientAddress, current_address
 from assistant.web.limits import BodyLimit
+from assistant.web.origins import drop_gradio_cors
+from assistant.web.session_binding import SessionBinding
 from assistant.web.session_tokens import SessionTokens
 from assistant.web.upload_quota import UploadQuota, upload_ledger
 
@@ -26,8 +29,9 @@ __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
 
 def guard_middleware(app: AppService) -> list[Middleware]:
-    """The body size limit (outermost: a refusal costs nothing), the client address, then each
-    user's upload quota (``assistant.web.upload_quota``)."""
+    """The body size limit (outermost: a refusal costs nothing), the client address, each user's
+    upload quota (``assistant.web.upload_quota``), then Gradio's session hashes bound to their users
+    (it reads bodies the limit has bounded)."""
     settings = app.service.settings
     return [
         Middleware(
@@ -37,14 +41,17 @@ def guard_middleware(app: AppService) -> list[Middleware]:
         ),
         Middleware(ClientAddress),
         Middleware(UploadQuota, ledger=upload_ledger(settings), local_user=app.local_user),
+        Middleware(SessionBinding, login_required=not app.local_mode),
     ]
 
 
 def sessions_lifespan(app: AppService) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """A FastAPI lifespan that binds Gradio's login sessions to the users' session stamps."""
+    """A FastAPI lifespan that binds Gradio's login sessions to the users' session stamps, and takes
+    Gradio's CORS middleware out (``assistant.web.origins.OriginGuard`` does its work)."""
 
     @asynccontextmanager
     async def lifespan(server_app: Any) -> AsyncIterator[None]:
+        drop_gradio_cors(server_app)
         tokens = SessionTokens(app.store.users.session_stamp)
         server_app.tokens = tokens
         app.sessions = tokens

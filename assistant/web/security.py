@@ -2,7 +2,9 @@
 
 - ``serving_handout()``: handed-out files live in Gradio's cache folder (``align-handout/``).
 - ``security_middleware(app)``: security headers on every response (outermost, so refusals carry
-  them too), the login page without the API description, the file guard.
+  them too); the web edge: host names, origins (in place of Gradio's CORS), JSON-only endpoints,
+  hardened session cookies and uncached credential replies, Gradio's own routes held to the app's
+  rules; the login page without the API description, the file guard.
 - ``health_details(app)``: who sees ``/healthz``'s full report: admins and callers on this machine.
 """
 
@@ -18,9 +20,14 @@ from starlette.requests import Request
 from alignment.errors import AlignError
 from assistant.app import AppService
 from assistant.app.handout import Handout
+from assistant.web.credentials import CredentialReplies
 from assistant.web.file_guard import FileGuard
+from assistant.web.gradio_routes import GradioRoutes
 from assistant.web.headers import SecurityHeaders
+from assistant.web.hosts import HostGuard
+from assistant.web.json_only import JsonOnly
 from assistant.web.login_page import HideApiInfo
+from assistant.web.origins import OriginGuard
 from assistant.web.session import is_loopback, session_user
 
 __all__ = ["gradio_cache", "health_details", "security_middleware", "serving_handout"]
@@ -46,8 +53,18 @@ def _is_admin(app: AppService, username: str | None) -> bool:
 
 def security_middleware(app: AppService) -> list[Middleware]:
     """Outermost first."""
+    settings = app.service.settings
+
+    async def is_admin(username: str) -> bool:
+        return await run_in_threadpool(_is_admin, app, username)
+
     return [
         Middleware(SecurityHeaders),
+        Middleware(HostGuard, local_mode=app.local_mode, allowed_hosts=settings.allowed_hosts),
+        Middleware(OriginGuard, allowed_origins=settings.allowed_origins),
+        Middleware(JsonOnly),
+        Middleware(CredentialReplies),
+        Middleware(GradioRoutes, login_required=not app.local_mode, is_admin=is_admin),
         Middleware(HideApiInfo, login_required=not app.local_mode),
         Middleware(
             FileGuard,

@@ -85,7 +85,10 @@ def test_services_order_health_checks_and_gpu():
     assert services["app"]["depends_on"]["vllm"] == {"condition": "service_healthy"}
     app_settings = {k: v for k, v in services["app"]["environment"].items() if k.startswith("ALIGN_")}
     assert app_settings and services["migrate"]["environment"].items() >= app_settings.items()
-    assert services["app"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"  # client addresses from Caddy
+    # client addresses from Caddy's X-Forwarded-For, believed from the proxy's fixed address only
+    assert "FORWARDED_ALLOW_IPS" not in services["app"]["environment"]
+    proxy_address = services["proxy"]["networks"]["default"]["ipv4_address"]
+    assert json.loads(services["app"]["environment"]["ALIGN_TRUSTED_PROXIES"]) == [proxy_address]
     assert "ports" not in services["app"]  # ...which is the app's only caller
     devices = services["vllm"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]

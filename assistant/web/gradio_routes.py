@@ -1,0 +1,123 @@
+"""Gradio's own routes, held to the app's rules.
+
+- ``/gradio_api/token`` returns the session token to script; nothing in Gradio's page or in
+  ``gradio_client`` uses it. It answers 404 here.
+- ``GET /logout`` ends every session of the user, so a link or an image on any page could log people
+  out. Here it does so only as a navigation from the app's own page (the "Log out" button:
+  ``Sec-Fetch-Site: same-origin``, ``Sec-Fetch-Mode: navigate``); any other GET gets a small page
+  with a "Log out" button that posts to ``/logout``. ``POST /logout`` (which ``OriginGuard`` refuses
+  from other sites) logs out. That page sets its referrer policy to ``same-origin``: under the app's
+  ``no-referrer`` a browser sends a form's POST with ``Origin: null``, which is refused. Browsers send
+  ``Sec-Fetch-*`` only to HTTPS and localhost, so on a plain-HTTP host name the button asks too.
+- ``/monitoring`` prints the dashboard's secret URL to the server's log for any logged-in user: it
+  answers 404 here. ``/monitoring/summary`` (and the dashboard) are for admins only.
+- The heartbeat and cancel routes, which Gradio leaves open, need a login in login mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from assistant.app.refused import log_refused
+from assistant.web.refusal import refuse
+from assistant.web.session import session_user
+
+__all__ = ["LOGOUT_PAGE", "GradioRoutes"]
+
+TOKEN_PATHS = ("/gradio_api/token",)
+LOGIN_PATHS = ("/gradio_api/heartbeat/", "/gradio_api/cancel", "/gradio_api/reset")
+MONITORING = "/monitoring"
+
+LOGOUT_PAGE = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Log out</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin"></head>
+<body style="font-family: sans-serif; margin: 3em auto; max-width: 32em">
+<h1>Log out?</h1>
+<p>This ends your login on this server, in every browser where you are logged in.</p>
+<form method="post" action="/logout"><button type="submit">Log out</button></form>
+<p><a href="/">Back to the app</a></p>
+</body></html>
+"""
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+class GradioRoutes:
+    """ASGI middleware: the rules of the module docstring.
+
+    ``is_admin(user)`` (awaited) says whether a logged-in user is an admin; in local mode there is one
+    user, the local admin, and no login to check."""
+
+    def __init__(
+        self, app: ASGIApp, *, login_required: bool, is_admin: Callable[[str], Awaitable[bool]]
+    ) -> None:
+        self.app = app
+        self.login_required = login_required
+        self.is_admin = is_admin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        method = str(scope.get("method", "GET")).upper()
+        if _under(path, TOKEN_PATHS):
+            log_refused("session token route", path=path)
+            await refuse(send, path, 404, "Not Found", code="not_found")
+            return
+        if path.rstrip("/") == "/logout":
+            await self._logout(scope, receive, send, method)
+            return
+        if path.rstrip("/") == MONITORING:
+            await refuse(
+                send,
+                path,
+                404,
+                "The monitoring page is turned off on this server; an admin can read /monitoring/summary.",
+                code="not_found",
+            )
+            return
+        if path.startswith(MONITORING + "/") and self.login_required:
+            user = await session_user(scope)
+            if user is None:
+                await refuse(send, path, 401, "Log in as an admin to read the monitoring summary.")
+                return
+            if not await self.is_admin(user):
+                log_refused("monitoring for a non-admin", path=path, user=user)
+                await refuse(send, path, 403, "Only an admin may read the monitoring summary.")
+                return
+        elif self.login_required and _under(path, LOGIN_PATHS) and await session_user(scope) is None:
+            await refuse(send, path, 401, "Log in first: open the app's page and log in.")
+            return
+        await self.app(scope, receive, send)
+
+    async def _logout(self, scope: Scope, receive: Receive, send: Send, method: str) -> None:
+        headers = Headers(scope=scope)
+        from_own_page = (
+            headers.get("sec-fetch-site") == "same-origin" and headers.get("sec-fetch-mode") == "navigate"
+        )
+        if method == "POST" or (method == "GET" and from_own_page):
+            # Gradio's logout route is a GET; a POST that passed the origin checks is handed to it as one
+            await self.app({**scope, "method": "GET", "query_string": b""}, receive, send)
+            return
+        if method not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(LOGOUT_PAGE)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else LOGOUT_PAGE})

@@ -1,0 +1,177 @@
+"""Gradio's session hashes belong to the login that first used them.
+
+Gradio keys a page's queue, its event stream (``/gradio_api/queue/data?session_hash=H``), its
+heartbeat and its state (``gr.State``) by a *session hash* the page makes up, and never checks who
+asks: anyone who learnt H could read that page's results, cancel its work, or run handlers in its
+state. ``SessionBinding`` records, for each session hash and each event id the app hands out, the user
+who first used it, and refuses it (403) to any other user:
+
+- ``session_hash`` in the JSON body of ``queue/join``, ``run``/``api``/``call``, ``cancel`` and
+  ``component_server``; in the query of ``queue/data``; in the path of ``heartbeat/H``;
+- the ``event_id`` a ``call``/``queue/join`` reply hands out (``call/NAME/EVENT`` reads it back; an
+  event joined without a session hash has its id as session hash).
+
+Only in login mode: local mode has one user. The record is bounded (the oldest entries go first).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.app.refused import log_refused
+from assistant.web.refusal import refuse
+from assistant.web.session import session_user
+
+__all__ = ["MAX_BINDINGS", "Bindings", "SessionBinding"]
+
+MAX_BINDINGS = 100_000
+_BODY_PATHS = (
+    "/gradio_api/queue/join",
+    "/gradio_api/run/",
+    "/gradio_api/api/",
+    "/gradio_api/call/",
+    "/gradio_api/cancel",
+    "/gradio_api/component_server",
+)
+_REPLY_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/")
+_MAX_REPLY_BYTES = 4096
+_UNSET = object()
+
+
+class Bindings:
+    """session hash or event id -> user name; the first user to name a key owns it."""
+
+    def __init__(self, capacity: int = MAX_BINDINGS) -> None:
+        self._owners: OrderedDict[str, str | None] = OrderedDict()
+        self._capacity = capacity
+
+    def claim(self, key: str, user: str | None) -> bool:
+        """True if ``user`` may use ``key`` (it is theirs, or nobody's yet: now theirs)."""
+        owner = self._owners.get(key, _UNSET)
+        if owner is _UNSET:
+            self._owners[key] = user
+            while len(self._owners) > self._capacity:
+                self._owners.popitem(last=False)
+            return True
+        return owner == user
+
+
+def _key_from_path(path: str, query: bytes) -> str | None:
+    if path.startswith("/gradio_api/heartbeat/"):
+        return path.removeprefix("/gradio_api/heartbeat/").strip("/") or None
+    if path.rstrip("/") == "/gradio_api/queue/data":
+        values = parse_qs(query.decode("latin-1")).get("session_hash")
+        return values[0] if values else None
+    if path.startswith("/gradio_api/call/"):
+        parts = path.removeprefix("/gradio_api/call/").strip("/").split("/")
+        if parts and parts[0] == "v2":
+            parts = parts[1:]
+        return parts[1] if len(parts) == 2 else None  # call/NAME/EVENT_ID
+    return None
+
+
+def _session_hash(body: bytes) -> str | None:
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = data.get("session_hash") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+class SessionBinding:
+    """ASGI middleware: the rules of the module docstring. Put it inside the body limit (it reads the
+    JSON body of the routes above, which that limit bounds)."""
+
+    def __init__(self, app: ASGIApp, *, login_required: bool, bindings: Bindings | None = None) -> None:
+        self.app = app
+        self.login_required = login_required
+        self.bindings = bindings or Bindings()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.login_required:
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        method = str(scope.get("method", "GET")).upper()
+        keys: list[str] = []
+        replay: list[Message] = []
+        if method == "GET":
+            key = _key_from_path(path, scope.get("query_string", b""))
+            if key:
+                keys.append(key)
+        elif method == "POST" and path.startswith(_BODY_PATHS):
+            body = b""
+            while True:
+                message = await receive()
+                replay.append(message)
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+            session_hash = _session_hash(body)
+            if session_hash:
+                keys.append(session_hash)
+        if not keys and not (method == "POST" and path.startswith(_REPLY_PATHS)):
+            await self._pass(scope, receive, send, replay)
+            return
+        user = await session_user(scope)
+        if user is None:  # Gradio refuses these routes without a login (heartbeat, cancel: GradioRoutes)
+            await self._pass(scope, receive, send, replay)
+            return
+        for key in keys:
+            if not self.bindings.claim(key, user):
+                log_refused("another login's session", path=path, user=user or "(none)")
+                await refuse(
+                    send,
+                    path,
+                    403,
+                    "This page session belongs to another login. Reload the page (and log in) to start "
+                    "your own.",
+                    code="session_of_another_user",
+                )
+                return
+        if method == "POST" and path.startswith(_REPLY_PATHS):
+            send = self._claim_reply(send, user)
+        await self._pass(scope, receive, send, replay)
+
+    async def _pass(self, scope: Scope, receive: Receive, send: Send, replay: list[Message]) -> None:
+        if not replay:
+            await self.app(scope, receive, send)
+            return
+        pending = list(replay)
+
+        async def replayed() -> Message:
+            if pending:
+                return pending.pop(0)
+            return await receive()
+
+        await self.app(scope, replayed, send)
+
+    def _claim_reply(self, send: Send, user: str | None) -> Send:
+        """A ``send`` that binds the ``event_id`` of a small successful JSON reply to ``user``."""
+        state: dict[str, Any] = {"ok": False, "body": b""}
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["ok"] = message.get("status") == 200
+            elif message["type"] == "http.response.body" and state["ok"]:
+                state["body"] += message.get("body", b"")
+                if len(state["body"]) > _MAX_REPLY_BYTES:
+                    state["ok"] = False
+                elif not message.get("more_body", False):
+                    try:
+                        event_id = json.loads(state["body"]).get("event_id")
+                    except (ValueError, AttributeError, UnicodeDecodeError):
+                        event_id = None
+                    if isinstance(event_id, str) and event_id:
+                        self.bindings.claim(event_id, user)
+            await send(message)
+
+        return wrapped
