@@ -202,3 +202,38 @@ def test_risk_aversion_on_an_everyday_dilemma_is_read_by_value_fit_both_ways(
         assert "what your values mean" in d.justification or "weak evidence" in d.justification
         chosen[value] = d.choice
     assert chosen == {0.95: SAVINGS, 0.05: BAR}
+
+
+def test_a_value_with_no_stored_everyday_decisions_is_said_to_rest_on_weak_evidence(
+    store: ExampleStore, tmp_path: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
+        for pack in ("triage", "schwartz")
+        for a in load_pack(pack)
+    }
+    service = DecisionService(
+        settings,
+        _NoModel(settings),
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+    d = service.decide(
+        DecideRequest(
+            scenario=INHERITANCE,
+            choices=[SAVINGS, BAR],
+            target={"risk_aversion": 0.95, "security": 0.9},
+            domain="everyday",
+        )
+    )
+    # security rests on the everyday packs' stored decisions; risk aversion has none in everyday life
+    weights = {a: max(v["example_weight"]) for a, v in d.extra["evidence"].items()}
+    assert weights["security"] > 0.5 and weights["risk_aversion"] < 0.05
+    assert d.choice == SAVINGS and "readers" not in d.extra
+    sentence = next(s for s in d.justification.split(". ") if s.startswith("Risk aversion was read"))
+    assert "what the value means alone" in sentence and "weak evidence" in sentence
+    assert not any(c.isdigit() for c in sentence)
+    assert "Security was read" not in d.justification
