@@ -92,6 +92,7 @@ class EvalResult(BaseModel):
     attribute: str
     direction: str
     target: dict[str, float]
+    domain: str | None = None  # the item's (results written before it was kept: None)
     choice_index: int | None = None
     correct: bool | None = None
     valid: bool | None = None
@@ -223,6 +224,7 @@ def population_result(item: EvalItem, holdout: str = "scenario") -> EvalResult:
         algorithm=POPULATION,
         backbone="none",
         source=item.source,
+        domain=item.domain,
         attribute=item.attribute,
         direction=item.direction,
         target=item.target,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from alignment.models import AlignmentTarget, Example, readable_name
 from alignment.prompts import label_of
 
-__all__ = ["CLOSE_CALL", "describe_level", "example_note", "explain_fit"]
+__all__ = ["CLOSE_CALL", "describe_level", "example_note", "explain_fit", "weak_evidence_note"]
 
 # a fit gap below this between the best two options is a close call: on the evaluation runs of
 # docs/eval/issue12 such decisions were right 0.58 (triage, n=52) and 0.56 (everyday, n=18) of the
@@ -92,4 +92,21 @@ def example_note(example: Example, target: AlignmentTarget, answer: int | None) 
     return (
         f'Most similar stored example: "{_short(example.text, 120)}" There, a person with {who} '
         f'would choose "{_short(example.choices[answer])}".'
+    )
+
+
+def weak_evidence_note(names: Sequence[str]) -> str:
+    """Plain words for values read from their definitions alone (no stored decision on them close
+    enough to the dilemma counted), in a decision where other values did rest on stored decisions:
+    the reading of these is weaker, and the person is told so. No figures: the definitions' measured
+    hit rate is in the basis of a decision that rests on definitions alone."""
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    one = len(names) == 1
+    return (
+        f"{listed[:1].upper() + listed[1:]} {'was' if one else 'were'} read from what "
+        f"{'the value means' if one else 'the values mean'} alone: no stored decision on "
+        f"{'it' if one else 'them'} is close enough to this dilemma, so this reading rests on weak "
+        "evidence; check it against your own."
     )

@@ -9,6 +9,12 @@ reader chose as the value asks when that scenario was held out. A decision on a 
 value with the other reader only where, over the value's *other* scenarios, that reader was right
 more often, by a lead that a sign test finds unlikely by chance (p < 0.05); a value with too few
 measured decisions, or none (a value an admin just created), stays with value-fit.
+
+Each measured decision keeps the **domain** of its stored scenario (triage, everyday, ...): a reader
+chosen on one domain's decisions reads the value only for decisions of that domain. A decision whose
+domain is not known (``None``, or ``generic``) is read with a record measured on generic scenarios
+only, never with one from a specific domain. A record written before domains were kept was measured
+on triage (``LEGACY_DOMAIN``), and is read so.
 """
 
 from __future__ import annotations
@@ -26,11 +32,14 @@ from alignment.models import AlignmentTarget, ChoiceScore, Decision, readable_na
 __all__ = [
     "ALTERNATIVE_READER",
     "DEFAULT_READER",
+    "GENERIC_DOMAIN",
+    "LEGACY_DOMAIN",
     "SIGNIFICANCE",
     "ReaderOutcome",
     "ReaderRecord",
     "ReaderTally",
     "combine_readers",
+    "decision_domain",
     "preferred_readers",
     "record_from_results",
     "sign_test",
@@ -42,6 +51,16 @@ ALTERNATIVE_READER = "regression"
 # the other reader takes a value over only where its lead is this unlikely when neither reader is
 # better (a one-sided sign test over the decisions exactly one of them got right; the usual level)
 SIGNIFICANCE = 0.05
+# the domain of a decision nobody named (as a stored example's, alignment/datasets.py)
+GENERIC_DOMAIN = "generic"
+# the domain of every outcome of a record written before outcomes kept theirs: the record seeded
+# then (datasets/readers.json) and any learnt from it were measured on triage
+LEGACY_DOMAIN = "triage"
+
+
+def decision_domain(domain: str | None) -> str:
+    """The domain a decision is read in: its own, or generic when nobody named one."""
+    return (domain or "").strip() or GENERIC_DOMAIN
 
 
 class ReaderOutcome(BaseModel):
@@ -53,6 +72,8 @@ class ReaderOutcome(BaseModel):
     scenario_id: str = Field(min_length=1)
     direction: str = Field(min_length=1)
     right: dict[str, bool]
+    # the domain of the stored scenario (its examples' domain); missing in an old record: triage
+    domain: str = Field(default=LEGACY_DOMAIN, min_length=1)
 
 
 class ReaderRecord(BaseModel):
@@ -66,11 +87,16 @@ class ReaderRecord(BaseModel):
     def attributes(self) -> list[str]:
         return sorted({o.attribute for o in self.outcomes})
 
+    def measured(self) -> list[tuple[str, str]]:
+        """(value, domain) pairs the record has decisions for."""
+        return sorted({(o.attribute, o.domain) for o in self.outcomes})
+
 
 class ReaderTally(BaseModel):
     """A value's record over the decisions that count for one decision."""
 
     attribute: str
+    domain: str = LEGACY_DOMAIN  # the domain these decisions were measured on
     decisions: int
     right: dict[str, int]
     only_alternative: int  # decisions only the alternative reader got right
@@ -90,12 +116,16 @@ def sign_test(wins: int, losses: int) -> float:
     return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n
 
 
-def tally(record: ReaderRecord, attribute: str, exclude_scenario: str | None = None) -> ReaderTally:
-    """The value's decisions in the record, its scenario ``exclude_scenario`` left out."""
+def tally(
+    record: ReaderRecord, attribute: str, exclude_scenario: str | None = None, domain: str = LEGACY_DOMAIN
+) -> ReaderTally:
+    """The value's decisions in the record measured on ``domain``, its scenario ``exclude_scenario``
+    left out."""
     rows = [
         o
         for o in record.outcomes
         if o.attribute == attribute
+        and o.domain == domain
         and o.scenario_id != exclude_scenario
         and DEFAULT_READER in o.right
         and ALTERNATIVE_READER in o.right
@@ -104,6 +134,7 @@ def tally(record: ReaderRecord, attribute: str, exclude_scenario: str | None = N
     dflt = sum(1 for o in rows if o.right[DEFAULT_READER] and not o.right[ALTERNATIVE_READER])
     return ReaderTally(
         attribute=attribute,
+        domain=domain,
         decisions=len(rows),
         right={r: sum(1 for o in rows if o.right[r]) for r in (DEFAULT_READER, ALTERNATIVE_READER)},
         only_alternative=alt,
@@ -112,12 +143,17 @@ def tally(record: ReaderRecord, attribute: str, exclude_scenario: str | None = N
     )
 
 
-def record_from_results(rows: Iterable[Mapping[str, Any]], backbone: str) -> ReaderRecord:
+def record_from_results(
+    rows: Iterable[Mapping[str, Any]], backbone: str, domain: str | None = None
+) -> ReaderRecord:
     """A record from ``align eval`` results (results.jsonl rows) of ``--algorithm value-fit,regression``
     on the same items. value-fit named as an algorithm reads every value itself (the default decider,
     which also uses the record, is left out, as are other algorithms, errors and items only one
-    reader answered)."""
+    reader answered). Each outcome keeps its item's domain: the row's own (results written since
+    rows carry it), else ``domain``; a row with neither is an error (a reader must not be used in a
+    domain it was not measured on)."""
     right: dict[tuple[str, str, str], dict[str, bool]] = defaultdict(dict)
+    domains: dict[tuple[str, str, str], str] = {}
     for row in rows:
         reader = str(row.get("algorithm"))
         if (
@@ -135,9 +171,17 @@ def record_from_results(rows: Iterable[Mapping[str, Any]], backbone: str) -> Rea
         head, tail = f"{source}:", f":{attribute}:{direction}"
         if not (item.startswith(head) and item.endswith(tail)):
             raise ValueError(f"result {item!r}: its id does not name its file, attribute and direction")
-        right[(attribute, item[len(head) : -len(tail)], direction)][reader] = bool(row.get("correct"))
+        where = str(row.get("domain") or domain or "")
+        if not where:
+            raise ValueError(
+                f"result {item!r} does not say which domain its item is from (triage, everyday, ...); "
+                "name the domain these results were measured on"
+            )
+        key = (attribute, item[len(head) : -len(tail)], direction)
+        right[key][reader] = bool(row.get("correct"))
+        domains[key] = where
     outcomes = [
-        ReaderOutcome(attribute=a, scenario_id=s, direction=d, right=r)
+        ReaderOutcome(attribute=a, scenario_id=s, direction=d, right=r, domain=domains[(a, s, d)])
         for (a, s, d), r in sorted(right.items())
         if len(r) == 2
     ]
@@ -145,13 +189,19 @@ def record_from_results(rows: Iterable[Mapping[str, Any]], backbone: str) -> Rea
 
 
 def preferred_readers(
-    record: ReaderRecord, attributes: Sequence[str], exclude_scenario: str | None = None
+    record: ReaderRecord,
+    attributes: Sequence[str],
+    exclude_scenario: str | None = None,
+    domain: str | None = None,
 ) -> dict[str, ReaderTally]:
-    """The target's values that the alternative reader follows better, each with its tally over the
-    value's stored scenarios other than ``exclude_scenario`` (the decision's own)."""
+    """The target's values that the alternative reader follows better on the decision's ``domain``,
+    each with its tally over the value's stored scenarios of that domain other than
+    ``exclude_scenario`` (the decision's own). Decisions measured on another domain never count:
+    a decision of no named domain is read only with what was measured on generic scenarios."""
+    where = decision_domain(domain)
     out = {}
     for attribute in attributes:
-        t = tally(record, attribute, exclude_scenario)
+        t = tally(record, attribute, exclude_scenario, domain=where)
         if t.better():
             out[attribute] = t
     return out
@@ -163,8 +213,9 @@ def _reader_note(target: AlignmentTarget, tallies: Mapping[str, ReaderTally]) ->
         name = readable_name(target.attribute(a).name)
         parts.append(
             f"{name[:1].upper() + name[1:]} was rated by the language model, with stored examples: on this "
-            f"value's stored decisions it chose as the value asks {t.right[ALTERNATIVE_READER]} times in "
-            f"{t.decisions}, the estimate from examples and definitions {t.right[DEFAULT_READER]} times."
+            f"value's stored {t.domain} decisions it chose as the value asks {t.right[ALTERNATIVE_READER]} "
+            f"times in {t.decisions}, the estimate from examples and definitions {t.right[DEFAULT_READER]} "
+            "times."
         )
     return " ".join(parts)
 

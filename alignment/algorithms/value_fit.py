@@ -53,7 +53,7 @@ from alignment.backbone import Backbone
 from alignment.errors import ConfigError
 from alignment.examples import closest_choice, normalize_for_match
 from alignment.grounding import ground_choices, named_entities
-from alignment.justify import example_note, explain_fit
+from alignment.justify import example_note, explain_fit, weak_evidence_note
 from alignment.models import (
     AlignmentTarget,
     Attribute,
@@ -69,6 +69,9 @@ __all__ = ["ValueFitAlgorithm", "ValueFitParams", "group_category"]
 SAME_TEXT_SIMILARITY = 0.97
 SCORED_PRIOR = 1e-3  # pseudo-mass of "scored" in an option's scored share
 UNSCORED_MARGIN = 0.25  # a scored share this far below the best option's costs nothing
+# a value (or a decision) whose stored decisions weigh under this share of its estimate rests on
+# its definition alone, and its justification says so
+WEAK_EVIDENCE = 0.05
 _GROUP_RE = re.compile(r"([A-Z][A-Z0-9]+)_(.+)")
 
 Matrix = Any  # numpy arrays (kept loose for mypy)
@@ -266,10 +269,11 @@ class ValueFitAlgorithm(Algorithm):
         winner = min(range(len(distances)), key=lambda i: (distances[i], i))
         fits = [max(0.0, 1.0 - d / len(attributes)) for d in distances]  # a penalty can pass 1 per value
         shown = self._informative_example(examples, similarity, target)
-        if shown is not None and self._example_share(evidence) < 0.05:
+        if shown is not None and self._example_share(evidence) < WEAK_EVIDENCE:
             shown = None  # it did not count: do not present it as a reason
         note = example_note(shown, target, closest_choice(shown.scores, target.values)) if shown else ""
-        basis = " ".join(x for x in (self._basis(evidence, len(examples)), note) if x)
+        weak = self._weak_evidence(evidence, target)
+        basis = " ".join(x for x in (self._basis(evidence, len(examples)), weak, note) if x)
         justification = explain_fit(target, scenario.choices, estimates, winner, fits, basis=basis)
         return Decision(
             choice_index=winner,
@@ -494,13 +498,28 @@ class ValueFitAlgorithm(Algorithm):
         weights = [w for v in evidence.values() for w in v["example_weight"]]
         return sum(weights) / len(weights) if weights else 0.0
 
+    def _weak_evidence(self, evidence: dict[str, Any], target: AlignmentTarget) -> str:
+        """In words, the values that rest on their definitions alone (their stored decisions weighed
+        under ``WEAK_EVIDENCE`` of the estimate) where the decision as a whole rests on stored
+        decisions (otherwise ``_basis`` already says that everything rests on definitions)."""
+        if self._example_share(evidence) < WEAK_EVIDENCE or any(
+            v["source"] == "groups" for v in evidence.values()
+        ):
+            return ""
+        weak = [
+            readable_name(target.attribute(a).name)
+            for a, v in evidence.items()
+            if not v["example_weight"] or sum(v["example_weight"]) / len(v["example_weight"]) < WEAK_EVIDENCE
+        ]
+        return weak_evidence_note(weak)
+
     def _basis(self, evidence: dict[str, Any], n_examples: int) -> str:
         """Where the estimates came from, in proportion to what each source weighed."""
         sources = {v["source"] for v in evidence.values()}
         if "groups" in sources:
             return "These estimates come from how other groups answered the same question."
         share = self._example_share(evidence)
-        if sources == {"definition"} or share < 0.05:
+        if sources == {"definition"} or share < WEAK_EVIDENCE:
             return (
                 "These estimates compare each option with what your values mean (their definitions); "
                 "no stored example decision is close enough to count. Read from definitions alone, "

@@ -37,6 +37,11 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="algorithm parameter")
     p.add_argument("--seed", type=int, help="seed for reproducible sampling")
     p.add_argument(
+        "--domain",
+        help="the kind of dilemma (triage, everyday, ...): examples are drawn from it, and a value's "
+        "reader record is used only if measured on it (default: none named, so no record is used)",
+    )
+    p.add_argument(
         "--profile",
         metavar="NAME",
         help="use this stored profile of --user as the target (inline --target values add to it and win)",
@@ -76,6 +81,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         backbone=args.backbone,
         params=parse_params(args.param),
         seed=args.seed,
+        domain=args.domain or None,
     )
     store = cli.store  # every decision, also a failed one, goes to the decision log
     actor = acting_user(store, args.user)

@@ -1,7 +1,8 @@
 """``align readers``: which reader follows each value best, measured on its stored decisions.
 
-``learn`` builds the record from ``align eval --algorithm value-fit,regression`` results; ``show``
-prints it, value by value, with the reader each uses.
+``learn`` builds the record from ``align eval --algorithm value-fit,regression`` results, each
+measurement with the domain of its item; ``show`` prints it, value by value and domain by domain, with
+the reader each uses (in that domain only).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ def register(sub: Subcommands) -> None:
     learn.add_argument(
         "--backbone", default=None, help="the backbone regression ran on (default: the default one)"
     )
+    learn.add_argument(
+        "--domain",
+        default=None,
+        help="the domain the results' items are from (triage, everyday, ...), for results that do not "
+        "say it themselves; a value's reader is then used only for decisions of that domain",
+    )
     learn.add_argument("--out", default=None, help="the record file (default: the settings' readers_path)")
     learn.set_defaults(handler=run_learn)
     show = rsub.add_parser("show", help="print the record and the reader each value uses")
@@ -63,7 +70,7 @@ def run_learn(args: argparse.Namespace, cli: Cli) -> int:
     backbone = args.backbone or settings.default_backbone
     rows = [row for path in args.results for row in _rows(Path(path))]
     try:
-        record = record_from_results(rows, backbone)
+        record = record_from_results(rows, backbone, domain=args.domain)
     except (KeyError, ValueError) as exc:
         raise InputError(f"these are not `align eval` results: {exc}") from None
     if not record.outcomes:
@@ -96,14 +103,19 @@ def run_show(args: argparse.Namespace, cli: Cli) -> int:
 
 def _print(record: ReaderRecord) -> None:
     print(
-        f"| value | decisions | {DEFAULT_READER} right | {ALTERNATIVE_READER} right | "
+        f"| value | domain | decisions | {DEFAULT_READER} right | {ALTERNATIVE_READER} right | "
         f"only {ALTERNATIVE_READER} / only {DEFAULT_READER} right | sign test p | reader used |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for attribute in record.attributes():
-        t = tally(record, attribute)
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for attribute, domain in record.measured():
+        t = tally(record, attribute, domain=domain)
         used = ALTERNATIVE_READER if t.better() else DEFAULT_READER
         print(
-            f"| {attribute} | {t.decisions} | {t.right[DEFAULT_READER]} | {t.right[ALTERNATIVE_READER]} | "
-            f"{t.only_alternative} / {t.only_default} | {t.p_value:.3f} | {used} |"
+            f"| {attribute} | {domain} | {t.decisions} | {t.right[DEFAULT_READER]} | "
+            f"{t.right[ALTERNATIVE_READER]} | {t.only_alternative} / {t.only_default} | {t.p_value:.3f} | "
+            f"{used} |"
         )
+    print(
+        "A value's reader is used only for decisions of the domain it was measured on; a decision of "
+        f"another domain, or of none named, reads it with {DEFAULT_READER}."
+    )

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.models_local import embedded_model_path
+
+if TYPE_CHECKING:
+    from alignment.readers import ReaderRecord
 
 __all__ = ["register"]
 
@@ -68,14 +72,34 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
 
 
 def _seed_reader_record(seed: Path, path: Path) -> None:
-    """The measured reader record of the seeded examples, unless the data directory has its own."""
-    from assistant.decisions.reader_file import load_reader_record, save_reader_record
+    """The measured reader record of the seeded examples, unless the data directory has its own.
+    A record seeded before outcomes kept their domain, unchanged since, is replaced by the seed (the
+    same measurements, each with the domain it was measured on); any other record is kept."""
+    from assistant.decisions.reader_file import is_legacy_record, load_reader_record, save_reader_record
 
+    record = load_reader_record(seed)
     if path.exists():
+        old = load_reader_record(path)
+        if record is not None and is_legacy_record(path) and _same_measurements(old, record):
+            save_reader_record(record, path)
+            print(f"reader record: {path} now says which domain each measurement is from")
+            return
         print(f"reader record: {path} kept")
         return
-    record = load_reader_record(seed)
     if record is None:
         return
     save_reader_record(record, path)
     print(f"reader record: {len(record.attributes())} values measured, from {seed}")
+
+
+def _same_measurements(old: ReaderRecord | None, new: ReaderRecord) -> bool:
+    """Whether two records hold the same decisions, the domains they name aside."""
+    if old is None or old.backbone != new.backbone:
+        return False
+
+    def key(r: ReaderRecord) -> list[tuple[str, str, str, tuple[tuple[str, bool], ...]]]:
+        return sorted(
+            (o.attribute, o.scenario_id, o.direction, tuple(sorted(o.right.items()))) for o in r.outcomes
+        )
+
+    return key(old) == key(new)

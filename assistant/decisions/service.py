@@ -176,13 +176,17 @@ class DecisionService:
         request: DecideRequest,
     ) -> Decision:
         """value-fit's decision, with the values that the reader record says the backbone's ratings
-        follow better read from them. Not with a held-out value (its record is its own examples), nor
-        when the record was measured on another backbone. If the backbone fails, value-fit's decision
-        stands, and says so."""
+        follow better read from them, as measured on the decision's own domain (a request of no named
+        domain uses no record measured on a specific one). Not with a held-out value (its record is
+        its own examples), nor when the record was measured on another backbone. If the backbone
+        fails, value-fit's decision stands, and says so."""
         record = self.readers
         if record is None or not self.settings.use_readers or record.backbone != backbone_name:
             return decision
-        tallies = preferred_readers(record, list(target.values), exclude_scenario=request.scenario_id)
+        # a reader chosen on one domain's decisions reads values of that domain's decisions only
+        tallies = preferred_readers(
+            record, list(target.values), exclude_scenario=request.scenario_id, domain=request.domain
+        )
         if not tallies:
             return decision
         rated_target = AlignmentTarget(

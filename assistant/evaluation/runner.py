@@ -210,6 +210,7 @@ def _run_one(service: DecisionService, item: EvalItem, run: Run, config: EvalCon
         "algorithm": run.label,
         "backbone": run.backbone,
         "source": item.source,
+        "domain": item.domain,
         "attribute": item.attribute,
         "direction": item.direction,
         "target": item.target,

@@ -2,7 +2,10 @@
 
 On MVP2.RA4 (a courier that may deliver blood in 3 or in 11 days, or one guaranteed in 7) value-fit
 alone reads risk aversion backwards; the committed record (datasets/readers.json) says the model's
-ratings follow risk aversion better on the other stored scenarios, so the default decider asks them.
+ratings follow risk aversion better on the other stored triage scenarios, so the default decider asks
+them for a triage decision. That record was measured on triage only: on an everyday dilemma (an
+inheritance kept in savings or put into a friend's bar) the model is never asked, value-fit reads risk
+aversion, and the decision follows the value both ways.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from alignment.datasets import load_file
 from alignment.models import Attribute
 from assistant.backbones import BackbonePool
 from assistant.cli.examples import import_paths
+from assistant.cli.setup import everyday_example_files
 from assistant.decisions.reader_file import load_reader_record
 from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import BackboneConfig, load_settings
@@ -48,7 +52,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> ExampleStore:
     store = ExampleStore(
         chromadb.PersistentClient(path=str(path), settings=chroma_settings()), CachedMiniLM()
     )
-    import_paths(store, [str(DATA / "triage")], progress=False)
+    # as `align setup` seeds it: triage and the everyday packs' example decisions
+    import_paths(store, [str(DATA / "triage"), *map(str, everyday_example_files(DATA))], progress=False)
     return store
 
 
@@ -82,6 +87,7 @@ def _courier() -> dict:
         "scenario": record.text,
         "choices": record.choices,
         "scenario_id": record.scenario_id,
+        "domain": "triage",
         "best": best_high,
     }
 
@@ -148,3 +154,86 @@ def test_use_readers_off_reads_every_value_with_value_fit(store: ExampleStore, t
     item.pop("best")
     d = service.decide(DecideRequest(target={"risk_aversion": 1.0}, **item))
     assert "readers" not in d.extra
+
+
+INHERITANCE = (
+    "You inherited 15,000: keep it in a savings account, or put all of it into a friend's new bar that "
+    "could double it or lose it all."
+)
+SAVINGS, BAR = "Keep it in a savings account", "Put all of it into the friend's new bar"
+
+
+class _NoModel(BackbonePool):
+    def get(self, name: str) -> Backbone:
+        raise AssertionError("the model was asked for a value its record was not measured on")
+
+
+@pytest.mark.parametrize("domain", [None, "everyday"])  # `align decide` names none; an everyday chat does
+def test_risk_aversion_on_an_everyday_dilemma_is_read_by_value_fit_both_ways(
+    store: ExampleStore, tmp_path: Path, domain: str | None
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    record = load_reader_record(RECORD)
+    assert record is not None and {o.domain for o in record.outcomes if o.attribute == "risk_aversion"} == {
+        "triage"
+    }
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
+        for a in load_pack("triage")
+    }
+    service = DecisionService(
+        settings,
+        _NoModel(settings),  # the default decider must not ask the model: the record is triage's
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=record,
+    )
+    chosen = {}
+    for value in (0.95, 0.05):
+        d = service.decide(
+            DecideRequest(
+                scenario=INHERITANCE, choices=[SAVINGS, BAR], target={"risk_aversion": value}, domain=domain
+            )
+        )
+        assert d.algorithm == "value-fit" and "readers" not in d.extra and "rating_error" not in d.extra
+        # no claim from the triage record, and the reading says what it rests on, in words
+        assert "chose as the value asks" not in d.justification and "language model" not in d.justification
+        assert "what your values mean" in d.justification or "weak evidence" in d.justification
+        chosen[value] = d.choice
+    assert chosen == {0.95: SAVINGS, 0.05: BAR}
+
+
+def test_a_value_with_no_stored_everyday_decisions_is_said_to_rest_on_weak_evidence(
+    store: ExampleStore, tmp_path: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
+        for pack in ("triage", "schwartz")
+        for a in load_pack(pack)
+    }
+    service = DecisionService(
+        settings,
+        _NoModel(settings),
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+    d = service.decide(
+        DecideRequest(
+            scenario=INHERITANCE,
+            choices=[SAVINGS, BAR],
+            target={"risk_aversion": 0.95, "security": 0.9},
+            domain="everyday",
+        )
+    )
+    # security rests on the everyday packs' stored decisions; risk aversion has none in everyday life
+    weights = {a: max(v["example_weight"]) for a, v in d.extra["evidence"].items()}
+    assert weights["security"] > 0.5 and weights["risk_aversion"] < 0.05
+    assert d.choice == SAVINGS and "readers" not in d.extra
+    sentence = next(s for s in d.justification.split(". ") if s.startswith("Risk aversion was read"))
+    assert "what the value means alone" in sentence and "weak evidence" in sentence
+    assert not any(c.isdigit() for c in sentence)
+    assert "Security was read" not in d.justification
