@@ -40,6 +40,17 @@ _STEM = re.compile(
     r"|either\s+|to\s+)",
     re.IGNORECASE,
 )
+# "I'm torn between A and B", "deciding between A, B and C", "A vs B?"
+_BETWEEN = re.compile(
+    r"\b(?:torn|choose|choosing|decide|deciding|pick|picking|hesitating|stuck|wavering|split|undecided)\s+"
+    r"between\s+(?P<list>[^.?!\n]+?\s+and\s+[^.?!\n]+?)\s*(?:[.?!]|$)",
+    re.IGNORECASE,
+)
+_VERSUS = re.compile(
+    r"^\s*(?P<a>[^.?!:\n]{2,120}?)\s+(?:vs\.?|versus)\s+(?P<b>[^.?!\n]{2,120}?)\s*[.?!]*\s*$", re.I
+)
+_AFTERTHOUGHT = re.compile(r",\s*(?:which|because|since|as|but|so|who|that|where|though)\b", re.IGNORECASE)
+_AND = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", re.IGNORECASE)
 _QUESTION_HEAD = re.compile(r"^\s*(?:which|what|who|how|where)\b", re.IGNORECASE)
 _NOT_A_DILEMMA = re.compile(r"^\s*(?:why|what\s+if|how\s+about|what\s+about)\b", re.IGNORECASE)  # follow-ups
 
@@ -70,7 +81,8 @@ def parse_situation(text: str) -> ParsedSituation:
     Recognised, first found wins: bulleted or numbered lines (``- x``, ``1. x``, ``A) x``), a line
     ``Options: x; y; z``, options listed on the situation's line (``situation - x - y``: two or more
     spaced hyphens), ``Option A: x. Option B: y.``, and a question or an "either" sentence that names
-    them (``Should I X or Y?``, ``Which should I choose: X or Y?``, ``X, Y or Z?``). Fewer than two
+    them (``Should I X or Y?``, ``Which should I choose: X or Y?``, ``X, Y or Z?``), "torn between X and
+    Y", and ``X vs Y``. Fewer than two
     options means the caller must ask for them.
     """
     lines = text.strip().splitlines()
@@ -106,6 +118,17 @@ def parse_situation(text: str) -> ParsedSituation:
         if found:
             match = found[-1]
             options = [match.group("a"), *_SPLIT.split(match.group("b"))]
+            scenario = text.strip()
+    if len(_dedupe(options)) < 2:
+        between = list(_BETWEEN.finditer(text))
+        if between:
+            words = _AFTERTHOUGHT.split(between[-1].group("list"))[0]
+            options = _AND.split(words)
+            scenario = text.strip()
+    if len(_dedupe(options)) < 2:
+        versus = [m for line in text.splitlines() if (m := _VERSUS.match(line))]
+        if versus:
+            options = [versus[-1].group("a"), versus[-1].group("b")]
             scenario = text.strip()
     options = _dedupe(options)
     if not scenario and options:

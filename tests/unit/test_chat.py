@@ -24,14 +24,15 @@ def app(tmp_path):
 def test_a_situation_streams_status_then_the_answer_and_is_logged(app):
     alice = app.actor("alice")
     updates = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.9}}))
-    assert updates[0].text.startswith("_Deciding between 2 options with persona on embedded")
+    assert updates[0].text.startswith("_Weighing 2 options against your values")
     assert not updates[0].done and updates[-1].done
     texts = [u.text for u in updates[1:]]
     assert all(a in b for a, b in itertools.pairwise(texts))  # the answer grows
     final = updates[-1]
-    assert "**Recommendation: (B) help the civilian**" in final.text
-    assert "fair to both" in final.text and "(A) help the soldier" in final.text
-    assert "No stored examples" in final.text
+    assert final.text.startswith("**My advice: help the civilian.**")  # the verdict first
+    main, details = final.text.split("<details>", 1)
+    assert "Fair to both" in main and "“help the soldier”" in main  # both options, in the person's words
+    assert "persona" not in main and "persona method" in details and details.endswith("</details>")
     entry = app.store.log.get(alice, final.decision_id)
     assert entry.request["choices"] == ["help the soldier", "help the civilian"]
     messages = app.store.conversations.messages(alice, final.conversation_id)
@@ -43,25 +44,26 @@ def test_follow_ups_why_why_not_and_what_if(app):
     alice = app.actor("alice")
     app.create_profile(alice, {"name": "mid", "targets": {"fairness": 0.6}})
     first = app.chat(alice, {"message": SITUATION, "profile": "mid"})
-    assert "(A) help the soldier" in first["text"] and "profile **mid**" not in first["text"]
+    assert "My advice: help the soldier" in first["text"] and "profile **mid**" not in first["text"]
     cid = first["conversation_id"]
     n_log = len(app.store.log.list(alice))
 
     why = app.chat(alice, {"message": "why?", "conversation_id": cid})
-    assert why["kind"] == "why" and "I recommended (A) help the soldier" in why["text"]
+    assert why["kind"] == "why" and "I chose “help the soldier”" in why["text"]
     why_not = app.chat(alice, {"message": "Why not B?", "conversation_id": cid})
-    assert why_not["kind"] == "why_not" and "I did not recommend (B) help the civilian" in why_not["text"]
-    assert "scored 0.000 against 1.000" in why_not["text"]
+    assert why_not["kind"] == "why_not" and "I did not pick “help the civilian”" in why_not["text"]
+    other = app.chat(alice, {"message": "why not the other one?", "conversation_id": cid})
+    assert other["text"] == why_not["text"]
     assert len(app.store.log.list(alice)) == n_log  # no model call, nothing new logged
 
     more = app.chat(alice, {"message": "What if I cared more about fairness?", "conversation_id": cid})
-    assert more["kind"] == "more" and "from 0.60 to 0.90" in more["text"]
-    assert "**changed** from (A) help the soldier to (B) help the civilian" in more["text"]
+    assert more["kind"] == "more" and "from moderate to very high" in more["text"]
+    assert more["text"].startswith("**That changes my advice: help the civilian**")
     assert more["decision"]["target"] == {"fairness": 0.9}
     again = app.chat(alice, {"message": "what if I cared more about fairness?", "conversation_id": cid})
-    assert "from 0.90 to 1.00" in again["text"] and "**did not change**" in again["text"]
+    assert again["decision"]["target"] == {"fairness": 1.0} and again["text"].startswith("**Still my advice")
     less = app.chat(alice, {"message": "what if I cared less about fairness?", "conversation_id": cid})
-    assert "from 1.00 to 0.70" in less["text"]
+    assert less["decision"]["target"] == {"fairness": 0.7} and "from very high to high" in less["text"]
     assert len(app.store.log.list(alice)) == n_log + 3
 
 
@@ -80,7 +82,7 @@ def test_missing_options_are_asked_for_and_combined(app):
             "targets": {"fairness": 0.9},
         },
     )
-    assert answer["kind"] == "decision" and "(B) help the civilian" in answer["text"]
+    assert answer["kind"] == "decision" and "My advice: help the civilian" in answer["text"]
     entry = app.store.log.get(alice, answer["decision_id"])
     assert entry.request["scenario"].startswith("Two people are hurt")
 
@@ -97,7 +99,7 @@ def test_extraction_backbone_finds_options_in_plain_words(tmp_path):
         alice,
         {"message": "I have one kit, the soldier or the civilian need it", "targets": {"fairness": 0.9}},
     )
-    assert result["kind"] == "decision" and "(B) treat the civilian" in result["text"]
+    assert result["kind"] == "decision" and "My advice: treat the civilian" in result["text"]
     assert "<scenario>" in extractor.requests[0].messages[1].content  # user text is delimited data
     app.store.close()
 
