@@ -28,7 +28,7 @@ _LABELLED = re.compile(
 # a question that names its options ("Index fund or food truck?", "Is it better to rent or to buy?"),
 # or a sentence with "either ... or"
 _SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
-_EITHER = re.compile(r"\beither\b", re.IGNORECASE)
+_EITHER = re.compile(r"\b(?:either|whether)\b", re.IGNORECASE)
 _OR = re.compile(r",?\s+or\s+", re.IGNORECASE)
 _STEM = re.compile(
     r"^(?:(?:so|and|but|now|then|well|ok|okay|hmm)\b[\s,]*"
@@ -175,6 +175,9 @@ def _or_question(text: str) -> list[str]:
         head, comma, rest = body.partition(",")
         if comma and _QUESTION_HEAD.match(head) and _OR.search(rest):
             body = rest  # "What is better for me, A or B"
+    keyword = _EITHER.search(body)
+    if keyword and _OR.search(body[keyword.end() :]):
+        body = body[keyword.end() :]  # "I can't decide whether to A or B", "either A or B"
     parts = _OR.split(_strip_stems(body.strip()))
     if len(parts) < 2:
         return []

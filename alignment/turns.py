@@ -155,7 +155,8 @@ _HELP = re.compile(
 )
 _THANKS = re.compile(
     r"^\s*(?:thanks?(?:\s+you)?|thank\s+you(?:\s+so\s+much|\s+very\s+much)?|thx|ty|ok(?:ay)?|cool|great|"
-    r"nice|got\s+it|perfect|awesome|bye|goodbye|see\s+you|cheers)\b[\s!.,]*(?:thanks?(?:\s+you)?)?[\s!.]*$",
+    r"nice|got\s+it|perfect|awesome|bye|goodbye|see\s+you|cheers)\b[\s!.,]*(?:thanks?(?:\s+you)?)?"
+    r"(?:\s*(?:a\s+lot|so\s+much|very\s+much|again|a\s+bunch|for\s+(?:\w+\s*){1,4}))?[\s!.]*$",
     re.IGNORECASE,
 )
 _WHY = re.compile(
@@ -332,7 +333,9 @@ _CUE = re.compile(
     r"care\s+(?:\w+\s+){0,2}(?:about|for)|cares|love|loves|adore|like|enjoy|comes?\s+first|comes?\s+last|first|last|"
     r"don'?t\s+care|do\s+not\s+care|doesn'?t\s+matter|not\s+important|treasure|cherish|believe\s+in|"
     r"live\s+for|a\s+little|a\s+lot|only|least|most|above\s+all|rank|passionate|weight|essential|"
-    r"crucial|vital|key|number\s+one|high|low|more\s+than|over|hate|dislike|everything|"
+    r"crucial|vital|key|number\s+one|high|low|more\s+than|over|hate|dislike|everything|central|means?|"
+    r"the\s+world\s+to\s+me|huge|big\s+deal|heart|not\s+(?:so\s+|that\s+|very\s+|too\s+)?much|not\s+really|"
+    r"barely|hardly|slightly|somewhat|moderately|none|"
     r"i'?m\s+(?:(?:not|very|quite|really|pretty|rather|a\s+bit|fairly|so|too|an?)\s+)*\w+|"
     r"i\s+am\s+(?:(?:not|very|quite|really|pretty|rather|a\s+bit|fairly|so|too|an?)\s+)*\w+)\b",
     re.IGNORECASE,
@@ -363,7 +366,7 @@ _CLAUSES = re.compile(
 )
 _COMPARE = re.compile(
     r"^(?P<a>.+?)\s+(?:matters?|counts?|is|are|comes?)?\s*(?:much\s+|far\s+|way\s+)?(?:more\s+(?:important\s+)?than|"
-    r"over|before|ahead\s+of|above|rather\s+than|trumps|beats|outweighs?)\s+(?P<b>.+)$",
+    r"over|before|ahead\s+of|above|rather\s+than|trumps|beats|outweighs?|>+)\s+(?P<b>.+)$",
     re.IGNORECASE,
 )
 _PREFER = re.compile(
@@ -487,7 +490,8 @@ class TurnReader:
                 _fold(re.sub(r"\(.*?\)", "", v.label)),
             ):
                 return v.name, [v.name]
-        outright = [v for v in pool if phrase in v.names() or f"my {phrase}" in v.names()]
+        said = {phrase, _fold(words), f"my {phrase}", f"the {phrase}"}
+        outright = [v for v in pool if said & set(v.names())]
         if len(outright) >= 1:
             return outright[0].name, [v.name for v in outright]
         if self.embedder is None or not embed:
@@ -660,8 +664,8 @@ class TurnReader:
     def _not_another_value(self, words: str, name: str) -> bool:
         """A loose match within the target must not be a word that names another value outright
         ("what if I cared more about money?" is not about security when money names power)."""
-        outright, _ = self.match_value(words, embed=False)
-        return outright is None or outright == name
+        best, _ = self.match_value(words)
+        return best is None or best == name
 
     def _which_value(self, names: Sequence[str], words: str = "") -> str:
         said = f' by "{words.strip()}"' if words.strip() else ""
@@ -737,10 +741,8 @@ class TurnReader:
                 values[name] = level
         if unmatched and (values or loose or len(unmatched[0][0].split()) <= 4):
             words, close = unmatched[0]
-            if close or loose or values:
-                return Turn(
-                    kind="unclear", values=values, said=said, question=self._which_value(close, words)
-                )
+            # a value named that none matches: ask, never guess
+            return Turn(kind="unclear", values=values, said=said, question=self._which_value(close, words))
         if values:
             return Turn(kind="values", values=values, said=said)
         return Turn(kind="off_topic")

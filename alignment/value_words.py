@@ -142,6 +142,13 @@ VALUE_WORDS: Mapping[str, tuple[str, ...]] = {
         "the people close to me",
         "relationships",
         "caring for family",
+        "children",
+        "my children",
+        "kids",
+        "my kids",
+        "my parents",
+        "my partner",
+        "my spouse",
     ),
     "universalism": (
         "the environment",
