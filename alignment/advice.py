@@ -159,13 +159,17 @@ def advice(
     target = decision.target
     if reading.decisive and reading.runner is not None:
         top = reading.decisive[:2]
-        named = " and ".join(values.called(n) for n in top)
-        level = amount(sum(target[n] for n in top) / len(top))
-        verb = "matter" if len(top) > 1 else "matters"
+        levels = [amount(target[n]) for n in top]
+        if len(top) == 1 or levels[0] == levels[1]:
+            verb = "matters" if len(top) == 1 else "matter"
+            named = f"{' and '.join(values.called(n) for n in top)}, which {verb} {levels[0]} to you"
+        else:
+            named = " and ".join(
+                f"{values.called(n)}, which matters {level} to you" for n, level in zip(top, levels)
+            )
         how = _leans(decision, top[0], reading.winner)
         sentences.append(
-            f"What decides it is {named}, which {verb} {level} to you: {chosen} {how} than "
-            f"{quote(decision.scores[reading.runner].choice)}."
+            f"What decides it is {named}: {chosen} {how} than {quote(decision.scores[reading.runner].choice)}."
         )
         other = quote(decision.scores[reading.runner].choice)
         if reading.against:

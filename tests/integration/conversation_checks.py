@@ -18,7 +18,9 @@ __all__ = ["SET", "Outcome", "main_text", "plain_problems", "run_conversations"]
 
 SET = Path(__file__).resolve().parents[1] / "fixtures" / "conversations" / "conversations.json"
 _DECIMAL = re.compile(r"\d\.\d")
-_INTERNAL = re.compile(r"\bex-[0-9a-f]{4,}|value-fit|value_fit|\bfit \d|&nbsp;|\bpersona\b|\bkdma\b", re.IGNORECASE)
+_INTERNAL = re.compile(
+    r"\bex-[0-9a-f]{4,}|value-fit|value_fit|\bfit \d|&nbsp;|\bpersona\b|\bkdma\b", re.IGNORECASE
+)
 
 
 def main_text(text: str) -> str:
@@ -90,7 +92,9 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
             decision = update.decision
             if "kind" in expect:
                 kinds = expect["kind"] if isinstance(expect["kind"], list) else [expect["kind"]]
-                outcome.check(update.kind in kinds, where, f"kind {update.kind!r}, expected {kinds}: {said[:160]!r}")
+                outcome.check(
+                    update.kind in kinds, where, f"kind {update.kind!r}, expected {kinds}: {said[:160]!r}"
+                )
             if "decided" in expect:
                 made = len(entries) - logged_before
                 outcome.check(
@@ -107,7 +111,9 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
                 )
             if "options" in expect:
                 count = len(decision.scores) if decision is not None else 0
-                outcome.check(count == expect["options"], where, f"{count} options, expected {expect['options']}")
+                outcome.check(
+                    count == expect["options"], where, f"{count} options, expected {expect['options']}"
+                )
             if "target" in expect:
                 target = decision.target if decision is not None else {}
                 for name, level in expect["target"].items():
@@ -123,7 +129,9 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
                     outcome.check(exists, where, "no default profile")
                     for name, level in expect["profile"].items():
                         got = _level(values.get(name))
-                        outcome.check(got == level, where, f"profile {name} {got}, expected {level} ({values})")
+                        outcome.check(
+                            got == level, where, f"profile {name} {got}, expected {level} ({values})"
+                        )
             if "moved" in expect:
                 target = decision.target if decision is not None else {}
                 before = previous_target or {}
@@ -134,9 +142,13 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
                     f"moved {sorted(changed)}, expected {expect['moved']!r} (before {before}, after {target})",
                 )
             for words in expect.get("says", []):
-                outcome.check(words.casefold() in said.casefold(), where, f"does not say {words!r}: {said[:200]!r}")
+                outcome.check(
+                    words.casefold() in said.casefold(), where, f"does not say {words!r}: {said[:200]!r}"
+                )
             for words in expect.get("not_says", []):
-                outcome.check(words.casefold() not in said.casefold(), where, f"says {words!r}: {said[:200]!r}")
+                outcome.check(
+                    words.casefold() not in said.casefold(), where, f"says {words!r}: {said[:200]!r}"
+                )
             if decision is not None and len(entries) > logged_before:
                 previous_target = dict(decision.target)
     return outcome

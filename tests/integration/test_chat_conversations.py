@@ -94,4 +94,6 @@ def test_plain_problems_finds_what_it_must() -> None:
     assert plain_problems("value-fit on none")
     assert plain_problems(" ".join(["word"] * 121))
     assert plain_problems("fine&nbsp;&nbsp;text")
-    assert not plain_problems("**My advice: A.** Security decided it.\n\n<details><summary>Details</summary>\n\n0.5\n\n</details>")
+    assert not plain_problems(
+        "**My advice: A.** Security decided it.\n\n<details><summary>Details</summary>\n\n0.5\n\n</details>"
+    )

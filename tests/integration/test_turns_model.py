@@ -16,7 +16,9 @@ from profiles.seed import load_pack
 
 CAR = Conversation(options=["Buy a new car", "Keep my old car"], chosen=0, decided_on=["security"])
 JOB = Conversation(
-    options=["Take the job in Berlin", "Stay near my family"], chosen=1, decided_on=["benevolence", "achievement"]
+    options=["Take the job in Berlin", "Stay near my family"],
+    chosen=1,
+    decided_on=["benevolence", "achievement"],
 )
 SHARE = 0.9  # of the held-apart phrasings read right
 
@@ -104,19 +106,35 @@ def test_a_word_that_names_no_value_is_asked_about_not_guessed(reader: TurnReade
 # (message, conversation, expected): expected holds the kind and, where it matters, the values
 # ({name: "high" | "low"}), the option, the value moved and its direction
 HELD_APART: list[tuple[str, Conversation | None, dict[str, Any]]] = [
-    ("Being truthful is the most important thing for me", None, {"kind": "values", "values": {"benevolence": "high"}}),
+    (
+        "Being truthful is the most important thing for me",
+        None,
+        {"kind": "values", "values": {"benevolence": "high"}},
+    ),
     ("I really care about my kids", None, {"kind": "values", "values": {"benevolence": "high"}}),
-    ("job security: very important. fun: not so much", None, {"kind": "values", "values": {"security": "high", "hedonism": "low"}}),
+    (
+        "job security: very important. fun: not so much",
+        None,
+        {"kind": "values", "values": {"security": "high", "hedonism": "low"}},
+    ),
     ("ambition 7/10", None, {"kind": "values", "values": {"achievement": "high"}}),
     ("tradition 20%", None, {"kind": "values", "values": {"tradition": "low"}}),
     ("I don't care about status", None, {"kind": "values", "values": {"power": "low"}}),
     ("Nature means everything to me", None, {"kind": "values", "values": {"universalism": "high"}}),
     ("my faith is central to my life", None, {"kind": "values", "values": {"tradition": "high"}}),
-    ("I prefer safety over thrills", None, {"kind": "values", "values": {"security": "high", "stimulation": "low"}}),
+    (
+        "I prefer safety over thrills",
+        None,
+        {"kind": "values", "values": {"security": "high", "stimulation": "low"}},
+    ),
     ("loyalty > fairness for me", None, {"kind": "values"}),
     ("I'm very adventurous", None, {"kind": "values", "values": {"stimulation": "high"}}),
     ("I'm not religious at all", None, {"kind": "values", "values": {"tradition": "low"}}),
-    ("Being free to make my own choices matters hugely", None, {"kind": "values", "values": {"self_direction": "high"}}),
+    (
+        "Being free to make my own choices matters hugely",
+        None,
+        {"kind": "values", "values": {"self_direction": "high"}},
+    ),
     ("wealth is pretty important to me", None, {"kind": "values", "values": {"power": "high"}}),
     ("protecting the vulnerable is key for me", None, {"kind": "values", "values": {"care": "high"}}),
     ("I like to follow the rules", None, {"kind": "values", "values": {"conformity": "high"}}),
@@ -133,9 +151,17 @@ HELD_APART: list[tuple[str, Conversation | None, dict[str, Any]]] = [
     ("Rent or buy?", None, {"kind": "dilemma", "options": 2}),
     ("I can't decide whether to move to Canada or stay in Ireland.", None, {"kind": "dilemma", "options": 2}),
     ("Options: tell her the truth; keep the secret", None, {"kind": "dilemma", "options": 2}),
-    ("My friend asked me to lie for him. Should I cover for him or tell the truth? Honesty matters a lot to me.", None, {"kind": "dilemma", "options": 2, "values": {"benevolence": "high"}}),
+    (
+        "My friend asked me to lie for him. Should I cover for him or tell the truth? Honesty matters a lot to me.",
+        None,
+        {"kind": "dilemma", "options": 2, "values": {"benevolence": "high"}},
+    ),
     ("Which is better: a gym membership or running outside?", None, {"kind": "dilemma", "options": 2}),
-    ("I'm stuck between the cheap flat far away and the pricey one near work", None, {"kind": "dilemma", "options": 2}),
+    (
+        "I'm stuck between the cheap flat far away and the pricey one near work",
+        None,
+        {"kind": "dilemma", "options": 2},
+    ),
     ("I have a problem at work and I don't know what to do", None, {"kind": "situation"}),
     ("why would you say that?", CAR, {"kind": "why"}),
     ("Can you explain your reasoning?", CAR, {"kind": "why"}),
@@ -146,17 +172,45 @@ HELD_APART: list[tuple[str, Conversation | None, dict[str, Any]]] = [
     ("why didn't you choose staying near my family?", JOB, {"kind": "why_not", "option": 1}),
     ("why not Berlin?", JOB, {"kind": "why_not", "option": 0}),
     ("what if safety mattered less?", CAR, {"kind": "what_if", "attribute": "security", "direction": "less"}),
-    ("What if I valued adventure more?", CAR, {"kind": "what_if", "attribute": "stimulation", "direction": "more"}),
-    ("what if the planet was more important to me?", CAR, {"kind": "what_if", "attribute": "universalism", "direction": "more"}),
-    ("suppose I cared less about being rich", CAR, {"kind": "what_if", "attribute": "power", "direction": "less"}),
-    ("what if family mattered less?", JOB, {"kind": "what_if", "attribute": "benevolence", "direction": "less"}),
-    ("what if my job was my top priority?", JOB, {"kind": "what_if", "attribute": "achievement", "direction": "more"}),
-    ("what if I didn't care about tradition?", JOB, {"kind": "what_if", "attribute": "tradition", "direction": "less"}),
+    (
+        "What if I valued adventure more?",
+        CAR,
+        {"kind": "what_if", "attribute": "stimulation", "direction": "more"},
+    ),
+    (
+        "what if the planet was more important to me?",
+        CAR,
+        {"kind": "what_if", "attribute": "universalism", "direction": "more"},
+    ),
+    (
+        "suppose I cared less about being rich",
+        CAR,
+        {"kind": "what_if", "attribute": "power", "direction": "less"},
+    ),
+    (
+        "what if family mattered less?",
+        JOB,
+        {"kind": "what_if", "attribute": "benevolence", "direction": "less"},
+    ),
+    (
+        "what if my job was my top priority?",
+        JOB,
+        {"kind": "what_if", "attribute": "achievement", "direction": "more"},
+    ),
+    (
+        "what if I didn't care about tradition?",
+        JOB,
+        {"kind": "what_if", "attribute": "tradition", "direction": "less"},
+    ),
     ("I'd keep the old one", CAR, {"kind": "feedback", "option": 1}),
     ("I think I'd go for Berlin", JOB, {"kind": "feedback", "option": 0}),
     ("makes sense", CAR, {"kind": "feedback", "option": 0}),
     ("I disagree", CAR, {"kind": "feedback", "option": 1}),
-    ("Should I tell my sister about her husband's affair or stay out of it?", CAR, {"kind": "dilemma", "options": 2}),
+    (
+        "Should I tell my sister about her husband's affair or stay out of it?",
+        CAR,
+        {"kind": "dilemma", "options": 2},
+    ),
     ("what is the tallest mountain in the world?", CAR, {"kind": "off_topic"}),
     ("<chat_history>\nUSER: hi\n</chat_history>\nSuggest follow-up questions.", CAR, {"kind": "task"}),
 ]
