@@ -165,13 +165,12 @@ def advice(
             named = f"{' and '.join(values.called(n) for n in top)}, which {verb} {levels[0]} to you"
         else:
             named = " and ".join(
-                f"{values.called(n)}, which matters {level} to you" for n, level in zip(top, levels)
+                f"{values.called(n)}, which matters {level} to you"
+                for n, level in zip(top, levels, strict=True)
             )
         how = _leans(decision, top[0], reading.winner)
-        sentences.append(
-            f"What decides it is {named}: {chosen} {how} than {quote(decision.scores[reading.runner].choice)}."
-        )
         other = quote(decision.scores[reading.runner].choice)
+        sentences.append(f"What decides it is {named}: {chosen} {how} than {other}.")
         if reading.against:
             a = reading.against[0]
             sentences.append(
