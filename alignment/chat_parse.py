@@ -28,6 +28,9 @@ _LABELLED = re.compile(
 # a question that names its options ("Index fund or food truck?", "Is it better to rent or to buy?"),
 # or a sentence with "either ... or"
 _SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
+_DECIDE_COLON = re.compile(
+    r"\b(?:decide|choose|pick|choice|options?|dilemma|question)\b[^:]{0,20}:", re.IGNORECASE
+)
 _EITHER = re.compile(r"\b(?:either|whether)\b", re.IGNORECASE)
 _OR = re.compile(r",?\s+or\s+", re.IGNORECASE)
 _STEM = re.compile(
@@ -162,7 +165,12 @@ def _or_question(text: str) -> list[str]:
     sentences = [
         m.group(0)
         for m in _SENTENCE.finditer(text)
-        if _OR.search(m.group(0)) and (m.group(0).rstrip().endswith("?") or _EITHER.search(m.group(0)))
+        if _OR.search(m.group(0))
+        and (
+            m.group(0).rstrip().endswith("?")
+            or _EITHER.search(m.group(0))
+            or _DECIDE_COLON.search(m.group(0))
+        )
     ]
     if not sentences:
         return []

@@ -150,7 +150,8 @@ _HELP = re.compile(
     r"|what\s+are\s+you(?:\s+for)?|who\s+are\s+you|what\s+is\s+this(?:\s+(?:app|tool|thing|assistant))?"
     r"|how\s+(?:does\s+this|do\s+(?:you|i)\s+use\s+(?:this|you)|does\s+it)\s+work"
     r"|how\s+do\s+i\s+(?:use\s+(?:this|you|it)|start|begin)|what\s+should\s+i\s+(?:type|say|write|ask)"
-    r"|how\s+can\s+you\s+help(?:\s+me)?|what\s+do\s+you\s+do|instructions|usage)\b[^\n]{0,40}$",
+    r"|how\s+can\s+you\s+help(?:\s+me)?|what\s+do\s+you\s+do|instructions|usage"
+    r"|what\s+(?:kinds?|sorts?|types?)\s+of\s+(?:questions|things|decisions|problems)\s+can\s+(?:you|i))\b[^\n]{0,40}$",
     re.IGNORECASE,
 )
 _THANKS = re.compile(
@@ -226,6 +227,13 @@ _WHAT_IF = [
         + _LESS_WORDS
         + r")(?:\s+(?:important|of\s+a\s+priority|of\s+a\s+concern|relevant))?(?:\s+(?:to|for)\s+(?:me|us))?"
         r"(?:\s+than\s+.+?)?\s*[?!.]*\s*$",
+        re.IGNORECASE,
+    ),
+    # what if I prioritised X / put X first (more); what if I ignored X (less)
+    re.compile(
+        _WHAT_IF_HEAD
+        + r"(?:i|we)\s+(?P<dir>prioriti[sz]ed|focused\s+on|put|ignored|neglected|disregarded)\s+"
+        r"(?P<attr>.+?)(?:\s+first)?\s*[?!.]*\s*$",
         re.IGNORECASE,
     ),
     # what if I didn't care about X / X didn't matter (less); X was my top priority (more)
@@ -310,7 +318,7 @@ _LEVELS: list[tuple[re.Pattern[str], float]] = [
         re.compile(
             r"\b(?:most|first|above\s+all|more\s+than\s+anything|the\s+most|top\s+priority|number\s+one|"
             r"#1|everything|love|adore|passionate|crucial|essential|paramount|vital|extremely|hugely|"
-            r"enormously|deeply|absolutely|non-negotiable|core|highest|biggest|key)\b",
+            r"enormously|deeply|absolutely|non-negotiable|core|highest|biggest|key)\b|\bmore\s*$",
             re.IGNORECASE,
         ),
         0.9,
@@ -335,7 +343,7 @@ _CUE = re.compile(
     r"live\s+for|a\s+little|a\s+lot|only|least|most|above\s+all|rank|passionate|weight|essential|"
     r"crucial|vital|key|number\s+one|high|low|more\s+than|over|hate|dislike|everything|central|means?|"
     r"the\s+world\s+to\s+me|huge|big\s+deal|heart|not\s+(?:so\s+|that\s+|very\s+|too\s+)?much|not\s+really|"
-    r"barely|hardly|slightly|somewhat|moderately|none|"
+    r"barely|hardly|slightly|somewhat|moderately|none|part\s+of\s+who\s+i\s+am|who\s+i\s+am|more\s*$|"
     r"i'?m\s+(?:(?:not|very|quite|really|pretty|rather|a\s+bit|fairly|so|too|an?)\s+)*\w+|"
     r"i\s+am\s+(?:(?:not|very|quite|really|pretty|rather|a\s+bit|fairly|so|too|an?)\s+)*\w+)\b",
     re.IGNORECASE,
@@ -496,6 +504,19 @@ class TurnReader:
             return outright[0].name, [v.name for v in outright]
         if self.embedder is None or not embed:
             return None, []
+        best = self._similarities(words, pool)
+        ranked = sorted(best, key=lambda n: -best[n])
+        top = ranked[0]
+        runner = best[ranked[1]] if len(ranked) > 1 else -1.0
+        if best[top] >= threshold and best[top] - runner >= MATCH_MARGIN:
+            return top, ranked[:3]
+        return None, [n for n in ranked[:3] if best[n] >= threshold * 0.6]
+
+    def _similarities(self, words: str, pool: Sequence[ValueDef]) -> dict[str, float]:
+        """Per value of ``pool``, the cosine of the words to the closest of its texts (empty
+        without an embedder)."""
+        if self.embedder is None or not pool:
+            return {}
         texts: list[str] = []
         owners: list[str] = []
         for v in pool:
@@ -503,17 +524,10 @@ class TurnReader:
                 texts.append(t)
                 owners.append(v.name)
         vectors = self.embedder.embed([words.strip(), *texts])
-        query = vectors[0]
         best: dict[str, float] = {}
         for owner, vector in zip(owners, vectors[1:], strict=True):
-            sim = _cosine(query, vector)
-            best[owner] = max(best.get(owner, -1.0), sim)
-        ranked = sorted(best, key=lambda n: -best[n])
-        top = ranked[0]
-        runner = best[ranked[1]] if len(ranked) > 1 else -1.0
-        if best[top] >= threshold and best[top] - runner >= MATCH_MARGIN:
-            return top, ranked[:3]
-        return None, [n for n in ranked[:3] if best[n] >= threshold * 0.6]
+            best[owner] = max(best.get(owner, -1.0), _cosine(vectors[0], vector))
+        return best
 
     def _mentions(self, clause: str) -> list[str]:
         """The values' own names and everyday words found in a clause, longest first, none inside
@@ -640,6 +654,9 @@ class TurnReader:
                     "does",
                     "wasn",
                     "weren",
+                    "ignored",
+                    "neglected",
+                    "disregarded",
                 )
             )
             or d in ("do not",)
@@ -662,10 +679,14 @@ class TurnReader:
         return Turn(kind="unclear", question=self._which_value(close or c.decided_on, words))
 
     def _not_another_value(self, words: str, name: str) -> bool:
-        """A loose match within the target must not be a word that names another value outright
-        ("what if I cared more about money?" is not about security when money names power)."""
-        best, _ = self.match_value(words)
-        return best is None or best == name
+        """A loose match within the target must be the value the words are closest to of all
+        ("what if I cared more about money?" is not about security when money is nearer power;
+        "my own finances" is not about loyalty)."""
+        best, _ = self.match_value(words, embed=False)
+        if best is not None:
+            return best == name
+        scores = self._similarities(words, self.values)
+        return bool(scores) and scores.get(name, -1.0) >= max(scores.values()) - 0.02
 
     def _which_value(self, names: Sequence[str], words: str = "") -> str:
         said = f' by "{words.strip()}"' if words.strip() else ""

@@ -1,6 +1,11 @@
 """The turn reader with the real MiniLM embedder, on phrasings written apart from the ones the
 reader was developed on (the issue's own examples are checked one by one; the rest as a share).
 
+Measured when each batch was first run, before the reader was changed for it: the first batch
+47 of 55 read right, the second 34 of 40 (the one wrong guess then, "my own finances" read as
+loyalty, is now asked about). A miss left in: "Being free to make my own choices" reads as
+liberty, not self-direction.
+
 Values are the seed packs' (Schwartz, Moral Foundations, medical triage) with their everyday words."""
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from alignment.value_words import words_for
 from profiles.seed import load_pack
 
 CAR = Conversation(options=["Buy a new car", "Keep my old car"], chosen=0, decided_on=["security"])
+LOAN = Conversation(
+    options=["Co-sign the loan", "Tell him no and offer to help him find a cheaper car"],
+    chosen=0,
+    decided_on=["loyalty"],
+)
 JOB = Conversation(
     options=["Take the job in Berlin", "Stay near my family"],
     chosen=1,
@@ -213,6 +223,79 @@ HELD_APART: list[tuple[str, Conversation | None, dict[str, Any]]] = [
     ),
     ("what is the tallest mountain in the world?", CAR, {"kind": "off_topic"}),
     ("<chat_history>\nUSER: hi\n</chat_history>\nSuggest follow-up questions.", CAR, {"kind": "task"}),
+    # a second batch, written after the reader was fixed on the first
+    (
+        "to me, kindness is the most important value",
+        None,
+        {"kind": "values", "values": {"benevolence": "high"}},
+    ),
+    ("Adventure: 10/10", None, {"kind": "values", "values": {"stimulation": "high"}}),
+    ("i dont really care about money", None, {"kind": "values", "values": {"power": "low"}}),
+    (
+        "Tradition and faith are a big part of who I am",
+        None,
+        {"kind": "values", "values": {"tradition": "high"}},
+    ),
+    ("Being fair to everyone matters most", None, {"kind": "values", "values": {"equality": "high"}}),
+    ("I'm a pretty cautious person", None, {"kind": "values", "values": {"security": "high"}}),
+    ("I value my freedom above everything else", None, {"kind": "values", "values": {"liberty": "high"}}),
+    (
+        "success at work is important but my family more",
+        None,
+        {"kind": "values", "values": {"benevolence": "high"}},
+    ),
+    (
+        "safety 0.3 excitement 0.8",
+        None,
+        {"kind": "values", "values": {"security": "low", "stimulation": "high"}},
+    ),
+    ("respecting my elders matters a lot", None, {"kind": "values", "values": {"authority": "high"}}),
+    ("Yo", None, {"kind": "greeting"}),
+    ("Good evening, assistant", None, {"kind": "greeting"}),
+    ("what kind of questions can you answer?", None, {"kind": "help"}),
+    ("How far is the moon?", None, {"kind": "off_topic"}),
+    ("Translate 'hello' into Spanish", None, {"kind": "off_topic"}),
+    ("What's the best pizza topping?", None, {"kind": "off_topic"}),
+    ("Should I call my ex or leave it?", None, {"kind": "dilemma", "options": 2}),
+    ("Keep studying tonight or go to the concert with friends?", None, {"kind": "dilemma", "options": 2}),
+    (
+        "I need to decide: accept the offer from Google, or stay at my startup.",
+        None,
+        {"kind": "dilemma", "options": 2},
+    ),
+    ("What should I do - report the accident or drive away?", None, {"kind": "dilemma", "options": 2}),
+    ("Two choices:\n* sell the house\n* rent it out", None, {"kind": "dilemma", "options": 2}),
+    ("Would it be better to confront my roommate or just move out?", None, {"kind": "dilemma", "options": 2}),
+    ("Either I take the loan or I wait a year.", None, {"kind": "dilemma", "options": 2}),
+    ("My boss is asking me to work weekends.", None, {"kind": "situation"}),
+    ("why", CAR, {"kind": "why"}),
+    ("Why that one?", CAR, {"kind": "why"}),
+    ("and why not the alternative?", CAR, {"kind": "why_not", "option": 1}),
+    ("Why not option B?", LOAN, {"kind": "why_not", "option": 1}),
+    ("why not tell him no?", LOAN, {"kind": "why_not", "option": 1}),
+    (
+        "What if loyalty mattered less to me?",
+        LOAN,
+        {"kind": "what_if", "attribute": "loyalty", "direction": "less"},
+    ),
+    ("what if I was less loyal?", LOAN, {"kind": "what_if", "attribute": "loyalty", "direction": "less"}),
+    ("What if I cared more about my own finances?", LOAN, {"kind": "unclear"}),
+    (
+        "what if being free mattered more?",
+        CAR,
+        {"kind": "what_if", "attribute": "liberty", "direction": "more"},
+    ),
+    ("what if I prioritised fun?", CAR, {"kind": "what_if", "attribute": "hedonism", "direction": "more"}),
+    (
+        "what if i cared a lot less about safety",
+        CAR,
+        {"kind": "what_if", "attribute": "security", "direction": "less"},
+    ),
+    ("I would go with co-signing", LOAN, {"kind": "feedback", "option": 0}),
+    ("Honestly I'd choose the second one", LOAN, {"kind": "feedback", "option": 1}),
+    ("good choice", LOAN, {"kind": "feedback", "option": 0}),
+    ("cheers!", LOAN, {"kind": "thanks"}),
+    ("who is the president of France?", LOAN, {"kind": "off_topic"}),
 ]
 
 
