@@ -1,14 +1,13 @@
-"""Understanding chat messages (pure): find the scenario and its options, and follow-up intents."""
+"""Understanding chat messages (pure): find the scenario and its options (what else a message is, a
+follow-up, values in words, a greeting, is read by ``alignment.turns``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Literal
 
 from pydantic import BaseModel
 
-__all__ = ["FollowUp", "ParsedSituation", "parse_follow_up", "parse_situation"]
+__all__ = ["ParsedSituation", "parse_situation"]
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\(?[A-Za-z]\)|\(?\d{1,2}[.)]|[A-Z]\.)\s+(?P<text>\S.*)$")
 _OPTIONS_LINE = re.compile(r"(?:^|\s)(?:options?|choices?|alternatives?)\s*:\s*(?P<list>.+)$", re.IGNORECASE)
@@ -194,72 +193,3 @@ def _or_question(text: str) -> list[str]:
     if any(not o or len(o) > 300 for o in options):
         return []
     return options
-
-
-class FollowUp(BaseModel):
-    kind: Literal["why", "why_not", "more", "less"]
-    option: int | None = None  # for why_not: the option index asked about
-    attribute: str | None = None  # for more / less
-
-
-_WHY_NOT = re.compile(r"\bwhy\s+not\s+(?:option\s+|choice\s+)?\(?(?P<ref>.+?)\)?\s*\??\s*$", re.IGNORECASE)
-_CARE = re.compile(
-    r"\bwhat\s+if\s+(?:i|we)\s+(?:cared|care|valued|value)\s+"
-    r"(?:(?:much|a\s+lot|a\s+bit|a\s+little|far|way|even)\s+)?(?P<dir>more|less)\s+"
-    r"(?:about\s+)?(?P<attr>.+?)\s*\??\s*$",
-    re.IGNORECASE,
-)
-_PRONOUN = re.compile(r"(?:it|that|this|that value|this value)", re.IGNORECASE)
-_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "last": -1}
-
-
-def _resolve_option(ref: str, options: list[str]) -> int | None:
-    ref = ref.strip().strip("\"'").rstrip("?.!").strip()
-    ref = re.sub(r"^(?:the|option|choice)\s+", "", ref, flags=re.IGNORECASE).strip()
-    if len(ref) == 1 and ref.isalpha() and ord(ref.upper()) - 65 < len(options):
-        return ord(ref.upper()) - 65
-    if ref.isdigit() and 1 <= int(ref) <= len(options):
-        return int(ref) - 1
-    word = ref.split()[0].lower() if ref.split() else ""
-    if word in _ORDINALS and options:
-        index = _ORDINALS[word]
-        return index % len(options) if index < len(options) else None
-    folded = ref.casefold()
-    matches = [i for i, o in enumerate(options) if folded in o.casefold() or o.casefold() in folded]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _resolve_attribute(ref: str, attributes: list[str]) -> str | None:
-    folded = re.sub(r"[\s_-]+", " ", ref.casefold()).strip()
-    for name in attributes:
-        if re.sub(r"[\s_-]+", " ", name.casefold()) == folded:
-            return name
-    matches = [n for n in attributes if folded in re.sub(r"[\s_-]+", " ", n.casefold())]
-    return matches[0] if len(matches) == 1 else None
-
-
-def parse_follow_up(
-    text: str, options: list[str], attributes: list[str], decided_on: Sequence[str] = ()
-) -> FollowUp | None:
-    """A follow-up about the last decision ("why not B?", "what if I cared more about fairness?").
-    ``decided_on``: the values of that decision; "it" names the value when there was one."""
-    stripped = text.strip()
-    care = _CARE.search(stripped)
-    if care:
-        ref = care.group("attr")
-        if _PRONOUN.fullmatch(ref.strip()):  # never a name ("it" is inside "security")
-            attribute = decided_on[0] if len(decided_on) == 1 else None
-        else:
-            attribute = _resolve_attribute(ref, attributes)
-        if attribute is not None:
-            return FollowUp(
-                kind="more" if care.group("dir").lower() == "more" else "less", attribute=attribute
-            )
-    why_not = _WHY_NOT.search(stripped)
-    if why_not:
-        option = _resolve_option(why_not.group("ref"), options)
-        if option is not None:
-            return FollowUp(kind="why_not", option=option)
-    if re.fullmatch(r"\s*why\s*(?:that|this|so)?\s*\??\s*", stripped, re.IGNORECASE):
-        return FollowUp(kind="why")
-    return None
