@@ -257,7 +257,10 @@ def _example_sentence(decision: Decision, values: ValueText) -> str:
 
 
 def why_text(decision: Decision, values: ValueText, asked: int = 1) -> str:
-    """The answer to "why?": what the first answer did not say."""
+    """The answer to "why?": what the first answer did not say. Asked again (``asked`` > 1): how
+    each option stands on each value, in words, and how sure the advice is."""
+    if asked > 1 and decision.target and all(s.attributes for s in decision.scores):
+        return _standing(decision, values)
     reading = read_decision(decision)
     chosen = quote(decision.choice)
     parts: list[str] = []
@@ -294,6 +297,24 @@ def why_text(decision: Decision, values: ValueText, asked: int = 1) -> str:
     elif asked > 1:
         parts.append("I know no stored decision similar enough to compare with.")
     return _cap(" ".join(parts) or f"I chose {chosen}.")
+
+
+def _standing(decision: Decision, values: ValueText) -> str:
+    reading = read_decision(decision)
+    parts = []
+    for name, t in list(decision.target.items())[:3]:
+        stands = ", ".join(
+            f"{quote(s.choice)} {describe_level(s.attributes[name])}"
+            for s in decision.scores
+            if name in s.attributes
+        )
+        parts.append(f"On {values.called(name)}, which you set {describe_level(t)}: {stands}.")
+    parts.append(
+        "The options stand almost level, so the advice is a slight preference."
+        if reading.close
+        else f"{quote(decision.choice)} is clearly the nearer to what you value."
+    )
+    return _cap("To put it another way: " + " ".join(parts))
 
 
 def why_not_text(decision: Decision, option: int, values: ValueText) -> str:

@@ -140,7 +140,7 @@ _LEAD_WORDS = r"^\s*(?:(?:ok(?:ay)?|so|well|um+|hmm+|then|oh|ah|right|alright)\b
 _LEAD = _LEAD_WORDS
 _GREETING = re.compile(
     r"^\s*(?:hi+|hello+|hey+|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day)|hallo|"
-    r"hola|salut|bonjour)\b[\s!.,]*(?:there|all|everyone|assistant|bot)?[\s!.,:)]*"
+    r"hola|salut|bonjour)\b[\s!.,]*(?:there|all|everyone|assistant|bot|again|friend|folks)?[\s!.,:)]*"
     r"(?:how\s+are\s+you(?:\s+doing)?(?:\s+today)?\s*\??)?[\s!.?]*$",
     re.IGNORECASE,
 )
@@ -343,7 +343,7 @@ _CUE = re.compile(
     r"live\s+for|a\s+little|a\s+lot|only|least|most|above\s+all|rank|passionate|weight|essential|"
     r"crucial|vital|key|number\s+one|high|low|more\s+than|over|hate|dislike|everything|central|means?|"
     r"the\s+world\s+to\s+me|huge|big\s+deal|heart|not\s+(?:so\s+|that\s+|very\s+|too\s+)?much|not\s+really|"
-    r"barely|hardly|slightly|somewhat|moderately|none|part\s+of\s+who\s+i\s+am|who\s+i\s+am|more\s*$|"
+    r"barely|hardly|slightly|somewhat|moderately|none|not\s+at\s+all|part\s+of\s+who\s+i\s+am|who\s+i\s+am|more\s*$|"
     r"i'?m\s+(?:(?:not|very|quite|really|pretty|rather|a\s+bit|fairly|so|too|an?)\s+)*\w+|"
     r"i\s+am\s+(?:(?:not|very|quite|really|pretty|rather|a\s+bit|fairly|so|too|an?)\s+)*\w+)\b",
     re.IGNORECASE,
@@ -798,6 +798,15 @@ class TurnReader:
             return []
         level = _level(clause)
         mentioned = self._mentions(clause)
+        if len(mentioned) > 1:  # "stability a lot and excitement only a bit": a level for each part
+            parts: list[tuple[str, float]] = []
+            for part in re.split(r"\s*(?:\band\b|&|\+)\s*", clause):
+                named = self._mentions(part)
+                if named:
+                    said = _has_level(part)
+                    level = _level(part) if said else (parts[-1][1] if parts else level)
+                    parts.extend((w, level) for w in named)
+            return parts
         if mentioned:
             return [(w, level) for w in mentioned]
         words = _value_words(clause)
@@ -856,6 +865,10 @@ def _value_words(clause: str) -> str:
     text = re.sub(r"[^\w\s'&+/-]", " ", text)
     text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _has_level(clause: str) -> bool:
+    return any(pattern.search(clause) for pattern, _ in _LEVELS)
 
 
 def _level(clause: str) -> float:

@@ -72,7 +72,10 @@ __all__ = [
 ]
 
 STEP = 0.3  # "more" / "less" moves the attribute's target value by this much, clipped to [0, 1]
-DEFAULT_PROFILE = "my values"  # the profile values said in chat go to when the request names none
+# the profile values said in chat go to, and decisions use, when the request names none: the name
+# the OpenAI-compatible API's model "align" reads as the caller's default profile
+# (assistant.web.openai_models.DEFAULT_PROFILE)
+DEFAULT_PROFILE = "default"
 ASK_OPTIONS = (
     "Which options are you choosing between? List them, one per line starting with '-', or ask "
     'it as a question such as "Should I keep my savings or start the business?".'
@@ -97,6 +100,7 @@ OFF_TOPIC = (
     "I can't help with that: I only help you choose between options by what you value. Tell me a "
     'decision you face, for example "Should I take the job abroad or stay near my family?"'
 )
+WHY_OPENINGS = ("I chose ", "To put it another way")  # how the answers to "why?" begin
 TASK_REPLY = "I answer decisions only; this request of the chat app is not one."
 NO_DECISION_YET = (
     "I have not decided anything in this conversation yet. Tell me a decision you face with its "
@@ -564,8 +568,9 @@ class ChatEngine:
         history: list[MessagePublic],
     ) -> Iterator[ChatUpdate]:
         if turn.kind == "why":
-            asked = 1 + sum(1 for m in history if m.role == "assistant" and m.decision_id == entry.id) - 1
-            text = why_text(decision, names, asked=max(1, asked))
+            answers = [m.content for m in history if m.role == "assistant" and m.decision_id == entry.id]
+            asked = 1 + sum(1 for m in answers if m.startswith(WHY_OPENINGS))  # the "why?" answered before
+            text = why_text(decision, names, asked=asked)
         elif turn.kind == "why_not":
             assert turn.option is not None
             text = why_not_text(decision, turn.option, names)
@@ -574,8 +579,8 @@ class ChatEngine:
             return
         else:
             assert turn.attribute is not None and turn.direction is not None
-            said = replace(names, said={turn.attribute: turn.attribute_words})
-            yield from self._what_if(actor, cid, entry, decision, turn.direction, turn.attribute, said)
+            words = replace(names, said={turn.attribute: turn.attribute_words})
+            yield from self._what_if(actor, cid, entry, decision, turn.direction, turn.attribute, words)
             return
         yield ChatUpdate(conversation_id=cid, text=text, done=True, decision_id=entry.id, kind=turn.kind)
 

@@ -72,9 +72,15 @@ Chat = Callable[[Actor, dict[str, Any]], ChatUpdate]
 def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor]) -> Outcome:
     data = json.loads(SET.read_text(encoding="utf-8"))
     outcome = Outcome()
+    people: dict[str, Actor] = {}
     for conv in data["conversations"]:
         outcome.conversations += 1
-        actor = new_actor(conv["id"])
+        person = conv.get("person")  # a person met before: their values are kept
+        if person is None:
+            actor = new_actor(conv["id"])
+        else:
+            actor = people.get(person) or people.setdefault(person, new_actor(conv["id"]))
+        said_before = ""
         cid: int | None = None
         previous_target: dict[str, float] | None = None
         for n, turn in enumerate(conv["turns"], 1):
@@ -141,6 +147,9 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
                     where,
                     f"moved {sorted(changed)}, expected {expect['moved']!r} (before {before}, after {target})",
                 )
+            if expect.get("differs"):
+                outcome.check(said.strip() != said_before.strip(), where, "the same answer as the turn before")
+            said_before = said
             for words in expect.get("says", []):
                 outcome.check(
                     words.casefold() in said.casefold(), where, f"does not say {words!r}: {said[:200]!r}"

@@ -58,12 +58,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
     store.close()
 
 
-def _new_person(app: AppService) -> Any:
+def _new_person(app: AppService, prefix: str = "person") -> Any:
     root = app.store.users.actor("root")
     counter = itertools.count(1)
 
     def make(conversation: str) -> Actor:
-        name = f"person-{next(counter)}"
+        name = f"{prefix}-{next(counter)}"
         app.store.users.add(root, UserCreate(name=name, password=f"{name}-password"))
         return app.store.users.actor(name)
 
@@ -85,6 +85,59 @@ def test_the_conversation_set_meets_its_checks(app: AppService) -> None:
     for failure in outcome.failures:
         print("  not met:", failure)
     assert outcome.conversations >= 40 and outcome.turns >= 150
+    assert share >= TARGET, f"{outcome.met}/{outcome.checks} checks met: " + "\n".join(outcome.failures)
+
+
+def test_the_conversation_set_through_the_openai_api(app: AppService) -> None:
+    """The same set as a chat app sends it to /v1 (model "align": the caller's default profile): the
+    whole history with each request, a chat app's task as a request of its own."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from alignment.models import Decision
+    from alignment.turns import is_task
+    from assistant.decisions.chat import ChatUpdate
+    from assistant.web.openai_api import OpenAIApi
+    from profiles.api_keys import ApiKeyCreate
+
+    api = OpenAIApi(app.store, app.decisions.chat_engine, app.service.settings, concurrency=2)
+    client = TestClient(Starlette(routes=api.routes()), client=("127.0.0.1", 50000))
+    keys: dict[str, str] = {}
+    histories: dict[str, list[dict[str, str]]] = {}
+
+    def chat(actor: Actor, payload: dict[str, Any]) -> ChatUpdate:
+        key = keys.get(actor.name) or keys.setdefault(
+            actor.name, app.store.api_keys.create(actor, ApiKeyCreate()).key
+        )
+        history = histories.setdefault(actor.name, [])
+        message = {"role": "user", "content": payload["message"]}
+        task = is_task(payload["message"])
+        body = {"model": "align", "messages": [message] if task else [*history, message]}
+        reply = client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
+        assert reply.status_code == 200, reply.text
+        data = reply.json()
+        text = data["choices"][0]["message"]["content"] or ""
+        info = data["align"]
+        if not task:
+            history.extend([message, {"role": "assistant", "content": text}])
+        decision = None
+        if info["decision_id"]:
+            entry = app.store.log.get(actor, info["decision_id"])
+            decision = Decision.model_validate(entry.result) if entry.result else None
+        return ChatUpdate(
+            conversation_id=info["conversation_id"] or 0,
+            text=text,
+            done=True,
+            kind=info["kind"],
+            decision_id=info["decision_id"],
+            decision=decision,
+        )
+
+    outcome = run_conversations(app.store, chat, _new_person(app, prefix="api-person"))
+    share = outcome.met / outcome.checks
+    print(f"\nconversation set through /v1: {outcome.met}/{outcome.checks} checks met ({share:.3f})")
+    for failure in outcome.failures:
+        print("  not met:", failure)
     assert share >= TARGET, f"{outcome.met}/{outcome.checks} checks met: " + "\n".join(outcome.failures)
 
 

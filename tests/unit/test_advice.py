@@ -100,6 +100,13 @@ def test_why_adds_what_the_first_answer_did_not_say() -> None:
     assert why not in main and _words(why) <= MAX_WORDS and not re.search(r"\d\.\d", why)
 
 
+def test_why_asked_again_says_something_new() -> None:
+    decision = _decision()
+    first, again = why_text(decision, VALUES), why_text(decision, VALUES, asked=2)
+    assert again != first and "On **Security**, which you set very high" in again
+    assert "“Food truck business” low" in again and not re.search(r"\d\.\d", again)
+
+
 def test_why_not_is_about_the_option_asked() -> None:
     decision = _decision()
     text = why_not_text(decision, 1, VALUES)
