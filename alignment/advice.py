@@ -154,7 +154,7 @@ def advice(
     values = values or ValueText()
     reading = read_decision(decision)
     chosen = quote(decision.choice)
-    verdict = f"**My advice: {chosen[1:-1]}.**"
+    verdict = f"**My advice: {_upper_first(chosen[1:-1])}.**"
     sentences = [_options_sentence(decision)] if name_options else []
     target = decision.target
     if reading.decisive and reading.runner is not None:
@@ -380,6 +380,10 @@ def _cap(text: str, words: int = MAX_WORDS) -> str:
     while len(" ".join(sentences).split()) > words and len(sentences) > 1:
         sentences.pop()
     return " ".join(sentences)
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
 
 
 def _lower_first(text: str) -> str:

@@ -60,6 +60,8 @@ MATCH_MARGIN = 0.05
 # within the values of the decision being discussed, a looser match (the person names one of them)
 TARGET_THRESHOLD = 0.3
 
+EVERYDAY_DOMAINS = ("everyday", "generic", "")  # preferred when two values share a name
+
 TurnKind = Literal[
     "task",
     "why",
@@ -491,13 +493,14 @@ class TurnReader:
         phrase = re.sub(r"^(?:the|my|our|a|an|being|having)\s+", "", phrase).strip()
         if not phrase or not pool:
             return None, []
-        for v in pool:  # the value's own name or label first
-            if phrase in (
-                _fold(readable_name(v.name)),
-                _fold(v.name),
-                _fold(re.sub(r"\(.*?\)", "", v.label)),
-            ):
-                return v.name, [v.name]
+        named = [  # the value's own name or label first
+            v
+            for v in pool
+            if phrase in (_fold(readable_name(v.name)), _fold(v.name), _fold(re.sub(r"\(.*?\)", "", v.label)))
+        ]
+        if named:  # two packs may name one: an everyday value before a specialised one (triage)
+            everyday = [v for v in named if v.domain in EVERYDAY_DOMAINS]
+            return (everyday or named)[0].name, [v.name for v in named]
         said = {phrase, _fold(words), f"my {phrase}", f"the {phrase}"}
         outright = [v for v in pool if said & set(v.names())]
         if len(outright) >= 1:
@@ -523,7 +526,10 @@ class TurnReader:
             for t in v.texts():
                 texts.append(t)
                 owners.append(v.name)
-        vectors = self.embedder.embed([words.strip(), *texts])
+        try:
+            vectors = self.embedder.embed([words.strip(), *texts])
+        except Exception:  # the model cannot load: outright matches only, and the reader asks
+            return {}
         best: dict[str, float] = {}
         for owner, vector in zip(owners, vectors[1:], strict=True):
             best[owner] = max(best.get(owner, -1.0), _cosine(vectors[0], vector))

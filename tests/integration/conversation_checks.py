@@ -148,7 +148,9 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
                     f"moved {sorted(changed)}, expected {expect['moved']!r} (before {before}, after {target})",
                 )
             if expect.get("differs"):
-                outcome.check(said.strip() != said_before.strip(), where, "the same answer as the turn before")
+                outcome.check(
+                    said.strip() != said_before.strip(), where, "the same answer as the turn before"
+                )
             said_before = said
             for words in expect.get("says", []):
                 outcome.check(
