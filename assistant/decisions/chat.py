@@ -260,6 +260,8 @@ class ChatEngine:
         if not message:
             raise InputError("the message is empty; describe your situation and the options you have")
         if is_task(message):  # a chat app's own request: not a decision, not stored, not logged
+            if request.conversation_id is not None:
+                self.store.conversations.get(actor, request.conversation_id)  # someone else's: not found
             yield ChatUpdate(
                 conversation_id=request.conversation_id or 0, text=TASK_REPLY, done=True, kind="task"
             )
