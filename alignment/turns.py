@@ -501,6 +501,16 @@ class TurnReader:
         if named:  # two packs may name one: an everyday value before a specialised one (triage)
             everyday = [v for v in named if v.domain in EVERYDAY_DOMAINS]
             return (everyday or named)[0].name, [v.name for v in named]
+        # an attribute an admin added ("Family care", "Animal welfare") is named by the words of its
+        # label before the seed packs' everyday words ("family" is also benevolence's)
+        mine = _content_words(phrase)
+        added = [
+            v
+            for v in pool
+            if not v.words and v.domain in EVERYDAY_DOMAINS and mine & _content_words(f"{v.title} {v.name}")
+        ]
+        if len(added) == 1:
+            return added[0].name, [added[0].name]
         said = {phrase, _fold(words), f"my {phrase}", f"the {phrase}"}
         outright = [v for v in pool if said & set(v.names())]
         if len(outright) >= 1:

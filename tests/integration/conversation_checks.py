@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ class Outcome:
     failures: list[str] = field(default_factory=list)
     turns: int = 0
     conversations: int = 0
+    seconds: list[float] = field(default_factory=list)  # per turn (printed, not asserted: not a benchmark)
 
     def check(self, ok: bool, where: str, what: str) -> None:
         self.checks += 1
@@ -87,7 +89,9 @@ def run_conversations(store: Store, chat: Chat, new_actor: Callable[[str], Actor
             outcome.turns += 1
             where = f"{conv['id']}#{n} {turn['say'][:40]!r}"
             logged_before = len(store.log.list(actor, limit=1000))
+            started = time.perf_counter()
             update = chat(actor, {"message": turn["say"], "conversation_id": cid})
+            outcome.seconds.append(time.perf_counter() - started)
             if update.conversation_id:
                 cid = update.conversation_id
             entries = store.log.list(actor, limit=1000)

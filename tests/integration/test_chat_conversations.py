@@ -6,6 +6,7 @@ person's default profile are read; at least 0.95 of the checks must be met."""
 from __future__ import annotations
 
 import itertools
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,8 @@ def test_the_conversation_set_meets_its_checks(app: AppService) -> None:
     share = outcome.met / outcome.checks
     print(
         f"\nconversation set ({SET.name}): {outcome.met}/{outcome.checks} checks met ({share:.3f}) over "
-        f"{outcome.turns} turns in {outcome.conversations} conversations"
+        f"{outcome.turns} turns in {outcome.conversations} conversations; median turn "
+        f"{statistics.median(outcome.seconds):.2f} s"
     )
     for failure in outcome.failures:
         print("  not met:", failure)

@@ -329,3 +329,31 @@ def test_held_apart_phrasings_are_read_right(reader: TurnReader) -> None:
     for miss in misses:
         print("  missed:", miss)
     assert met / len(HELD_APART) >= SHARE, "\n".join(misses)
+
+
+def test_values_an_admin_added_are_named_by_their_own_words(reader: TurnReader) -> None:
+    """With the ten everyday values of docs/eval/novel_attributes.json added (as an admin adds them,
+    with no everyday words listed), the words of their labels name them before the seed packs'."""
+    import json
+    from pathlib import Path
+
+    novel = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "eval" / "novel_attributes.json").read_text()
+    )
+    added = [ValueDef(a["name"], a["label"], a["description"], (), a["domain"]) for a in novel]
+    both = TurnReader(reader.embedder, [*reader.values, *added])
+    assert both.read("honesty matters most to me").values == {"honesty": 0.9}
+    t = both.read("family comes first; my career only a little")
+    assert _high(t.values["family_care"]) and _low(t.values["achievement"])
+    assert both.read("generosity 0.9, financial security 0.2").values == {
+        "generosity": 0.9,
+        "financial_prudence": 0.2,
+    }
+    assert list(both.read("I care about animals").values) == ["animal_welfare"]
+    t = both.read("what if I cared less about the environment?", CAR)
+    assert (t.kind, t.attribute, t.direction) == ("what_if", "environmental_care", "less")
+    # a value of the decision is moved before a new one is added
+    t = both.read(
+        "what if I cared less about the environment?", Conversation(["a", "b"], 0, ["universalism"])
+    )
+    assert t.attribute == "universalism"
