@@ -28,12 +28,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_serializer,
+)
 
 from alignment.advice import ValueText, advice, amount, why_not_text, why_text
 from alignment.algorithms.registry import get_algorithm
 from alignment.chat_parse import ParsedSituation, parse_situation
-from alignment.errors import AlignError, InputError
+from alignment.errors import AlignError, InputError, NotFound
 from alignment.justify import describe_level
 from alignment.models import Decision, Message
 from alignment.prompts import delimit
@@ -395,17 +402,20 @@ class ChatEngine:
     def _keep_values(
         self, actor: Actor, request: ChatRequest, levels: dict[str, float], names: ValueText
     ) -> str:
-        """Save stated values in the person's profile; the confirmation in words."""
+        """Save stated values in the person's profile; the confirmation in words (or why they could
+        not be kept: the turn goes on without them)."""
         name = request.profile or DEFAULT_PROFILE
         try:
-            self.store.profiles.update(actor, name, ProfileUpdate(set_targets=levels))
-        except AlignError:
-            if request.profile:
-                raise
-            self.store.profiles.create(
-                actor,
-                ProfileCreate(name=name, description="values said in chat", targets=levels),
-            )
+            try:
+                self.store.profiles.update(actor, name, ProfileUpdate(set_targets=levels))
+            except NotFound:
+                if request.profile:
+                    raise
+                self.store.profiles.create(
+                    actor, ProfileCreate(name=name, description="values said in chat", targets=levels)
+                )
+        except AlignError as exc:
+            return f"I could not keep your values: {for_people(str(exc))}"
         where = "" if request.profile is None else f" (profile **{name}**)"
         return _confirm(levels, names, where)
 
@@ -418,15 +428,9 @@ class ChatEngine:
         names: ValueText,
         history: list[MessagePublic],
     ) -> Iterator[ChatUpdate]:
-        try:
-            confirmation = self._keep_values(actor, request, turn.values, replace(names, said=turn.said))
-        except AlignError as exc:
-            yield ChatUpdate(
-                conversation_id=cid,
-                text=f"I could not keep that: {for_people(str(exc))}",
-                done=True,
-                kind="error",
-            )
+        confirmation = self._keep_values(actor, request, turn.values, replace(names, said=turn.said))
+        if not confirmation.startswith("Got it"):
+            yield ChatUpdate(conversation_id=cid, text=confirmation, done=True, kind="error")
             return
         waiting = _suggested_situation(history)
         if waiting is None:
@@ -626,7 +630,14 @@ class ChatEngine:
         old = float(target.get(attribute, 0.5))
         new = min(1.0, max(0.0, old + (STEP if way == "more" else -STEP)))
         target[attribute] = round(new, 4)
-        request = DecideRequest.model_validate({**entry.request, "target": target})
+        try:
+            request = DecideRequest.model_validate({**entry.request, "target": target})
+        except ValidationError:  # a request too large to have been logged whole
+            text = (
+                "I cannot decide that again: the question was too long to keep. Ask it again with the change."
+            )
+            yield ChatUpdate(conversation_id=cid, text=text, done=True, kind="error")
+            return
         called = names.called(attribute)
         if added:
             moved = f"I added {called} to your values at {describe_level(new)} and decided again."
