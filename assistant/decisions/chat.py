@@ -649,8 +649,8 @@ class ChatEngine:
         kind = "more" if way == "more" else "less"
         final: ChatUpdate | None = None
         for final in self._decide(actor, cid, request, None, intro="", names=names, kind=kind):
-            if not final.done or final.decision is None:
-                yield final  # a failure is final as it is: yielded here, and only here
+            if final.decision is None:
+                yield final  # the status, or a failure (final as it is: yielded here, and only here)
         assert final is not None
         if final.done and final.decision is not None:
             after = final.decision
@@ -660,7 +660,9 @@ class ChatEngine:
                 else f"**That changes my advice: {after.choice}** (before: {before.choice})."
             )
             _, main, more = format_answer(after, names, name_options=False)
-            yield final.model_copy(update={"text": "\n\n".join([verdict, moved + " " + main, more])})
+            parts = [verdict, moved + " " + main, more]
+            for i in range(1, len(parts) + 1):  # the answer grows, as a decision's does
+                yield final.model_copy(update={"text": "\n\n".join(parts[:i]), "done": i == len(parts)})
 
 
 def _asked_for_values(history: list[MessagePublic]) -> bool:

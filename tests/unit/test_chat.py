@@ -204,3 +204,15 @@ def test_what_if_moves_only_the_value_named(app):
     unknown = app.chat(alice, {"message": "what if I cared less about flurbing?", "conversation_id": cid})
     assert unknown["kind"] == "clarify" and unknown["decision_id"] is None
     assert len(app.store.log.list(alice)) == 2
+
+
+def test_every_answer_streams_as_a_growing_text(app):
+    """A chat app's stream can only grow: the updates that carry the answer extend each other."""
+    alice = app.actor("alice")
+    first = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.6}}))
+    cid = first[-1].conversation_id
+    for message in ("what if I cared more about fairness?", "why?", "why not A?", "hello", "I would choose A"):
+        updates = list(app.chat_stream(alice, {"message": message, "conversation_id": cid}))
+        shown = [u.text for u in updates if u.done or u.decision is not None]
+        assert shown and updates[-1].done
+        assert all(b.startswith(a) for a, b in itertools.pairwise(shown)), (message, shown)
