@@ -41,6 +41,7 @@ from alignment.advice import ValueText, advice, amount, why_not_text, why_text
 from alignment.algorithms.registry import get_algorithm
 from alignment.chat_parse import ParsedSituation, parse_situation
 from alignment.errors import AlignError, InputError, NotFound
+from alignment.example_admin import ExampleAdmin
 from alignment.justify import describe_level
 from alignment.models import Decision, Message
 from alignment.prompts import delimit
@@ -244,7 +245,8 @@ def _confirm(levels: dict[str, float], values: ValueText, where: str) -> str:
 class ChatEngine:
     """Handed the store and the decision service; every call acts for one user.
 
-    ``suggest``: the attributes most related to a dilemma, for a person who gave no values.
+    ``suggest``: the attributes most related to a dilemma, for a person who gave no values;
+    ``examples``: the example store, opened on first use, for feedback given in chat.
     """
 
     def __init__(
@@ -253,11 +255,13 @@ class ChatEngine:
         service: DecisionService,
         extraction_backbone: str | None = None,
         suggest: Suggester | None = None,
+        examples: Callable[[], ExampleAdmin | None] | None = None,
     ) -> None:
         self.store = store
         self.service = service
         self.extraction_backbone = extraction_backbone
         self.suggest = suggest
+        self.examples = examples  # where feedback in chat becomes a personal example (None: nowhere)
 
     # -- the turn ---------------------------------------------------------------------------
 
@@ -596,8 +600,9 @@ class ChatEngine:
         option = decision.choice_index if turn.option is None else turn.option
         agree = option == decision.choice_index
         try:
+            examples = self.examples() if self.examples else None
             give_feedback(
-                self.store, None, actor, entry.id, agree=agree, would_choose=None if agree else option
+                self.store, examples, actor, entry.id, agree=agree, would_choose=None if agree else option
             )
         except AlignError as exc:
             return ChatUpdate(
