@@ -4,10 +4,14 @@ A person says "honesty", "family", "money" or "adventure", not "benevolence", "s
 "stimulation". The turn reader (``alignment.turns``) matches a person's words to a value through
 the value's name, label and description and these words, with sentence embeddings; a word listed
 here matches its value outright. The lists follow the values' own definitions (Schwartz's value
-survey puts "honest", "helpful", "forgiving" and "responsible" under benevolence; "wealth" under
-power; "a varied life" and "an exciting life" under stimulation), and the everyday topics of
-``datasets/everyday``. An attribute an admin adds is matched through its own name, label and
-description; a word that is also an attribute's name or label goes to that attribute first.
+survey puts "helpful", "forgiving" and "responsible" under benevolence; "wealth" under power; "a
+varied life" and "an exciting life" under stimulation), and the everyday topics of
+``datasets/everyday``. Honesty goes to Moral Foundations' fairness ("fairness versus cheating"), not to
+benevolence, where Schwartz's survey puts it: with honesty read as benevolence, value-fit chose the
+honest option in 1 of the 5 honesty dilemmas of ``datasets/everyday/everyday_novel_input_output.json``
+and kept a found wallet's money; read as fairness, 3 of 5 (measured with the everyday examples
+stored). An attribute an admin adds is matched through its own name, label and description; a word
+that is also an attribute's name or label goes to that attribute first.
 """
 
 from __future__ import annotations
@@ -128,10 +132,6 @@ VALUE_WORDS: Mapping[str, tuple[str, ...]] = {
         "friends",
         "my friends",
         "kindness",
-        "honesty",
-        "being honest",
-        "truth",
-        "telling the truth",
         "generosity",
         "being generous",
         "helping others",
@@ -181,6 +181,11 @@ VALUE_WORDS: Mapping[str, tuple[str, ...]] = {
     "equality": (
         "fairness",
         "equality",
+        "honesty",
+        "being honest",
+        "truth",
+        "telling the truth",
+        "not cheating",
         "being fair",
         "equal treatment",
         "justice",
@@ -220,10 +225,10 @@ _ADJECTIVES: Mapping[str, tuple[str, ...]] = {
     "security": ("safe", "secure", "cautious", "careful", "stable"),
     "conformity": ("obedient", "polite", "disciplined"),
     "tradition": ("traditional", "religious", "devout", "humble"),
-    "benevolence": ("honest", "generous", "kind", "helpful", "forgiving", "responsible", "family-oriented"),
+    "benevolence": ("generous", "kind", "helpful", "forgiving", "responsible", "family-oriented"),
     "universalism": ("green", "eco-friendly", "tolerant", "open-minded"),
     "care": ("caring", "compassionate", "gentle"),
-    "equality": ("fair", "just"),
+    "equality": ("fair", "just", "honest", "truthful"),
     "loyalty": ("loyal", "faithful", "patriotic"),
     "authority": ("respectful", "dutiful"),
     "sanctity": ("pure", "decent", "modest"),

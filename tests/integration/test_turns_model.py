@@ -56,7 +56,8 @@ def _low(value: float) -> bool:
 
 def test_values_in_words_as_the_issue_says_them(reader: TurnReader) -> None:
     t = reader.read("honesty matters most to me")
-    assert t.kind == "values" and _high(t.values["benevolence"]) and t.said["benevolence"] == "honesty"
+    # honesty: Moral Foundations' fairness ("fairness versus cheating"; see alignment/value_words.py)
+    assert t.kind == "values" and _high(t.values["equality"]) and t.said["equality"] == "honesty"
     t = reader.read("family comes first; my career only a little")
     assert t.kind == "values" and _high(t.values["benevolence"]) and _low(t.values["achievement"])
     t = reader.read("generosity 0.9, financial security 0.2")
@@ -119,7 +120,7 @@ HELD_APART: list[tuple[str, Conversation | None, dict[str, Any]]] = [
     (
         "Being truthful is the most important thing for me",
         None,
-        {"kind": "values", "values": {"benevolence": "high"}},
+        {"kind": "values", "values": {"equality": "high"}},
     ),
     ("I really care about my kids", None, {"kind": "values", "values": {"benevolence": "high"}}),
     (
@@ -164,7 +165,7 @@ HELD_APART: list[tuple[str, Conversation | None, dict[str, Any]]] = [
     (
         "My friend asked me to lie for him. Should I cover for him or tell the truth? Honesty matters a lot to me.",
         None,
-        {"kind": "dilemma", "options": 2, "values": {"benevolence": "high"}},
+        {"kind": "dilemma", "options": 2, "values": {"equality": "high"}},
     ),
     ("Which is better: a gym membership or running outside?", None, {"kind": "dilemma", "options": 2}),
     (

@@ -211,7 +211,13 @@ def test_every_answer_streams_as_a_growing_text(app):
     alice = app.actor("alice")
     first = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.6}}))
     cid = first[-1].conversation_id
-    for message in ("what if I cared more about fairness?", "why?", "why not A?", "hello", "I would choose A"):
+    for message in (
+        "what if I cared more about fairness?",
+        "why?",
+        "why not A?",
+        "hello",
+        "I would choose A",
+    ):
         updates = list(app.chat_stream(alice, {"message": message, "conversation_id": cid}))
         shown = [u.text for u in updates if u.done or u.decision is not None]
         assert shown and updates[-1].done
