@@ -13,7 +13,6 @@ from assistant.backbones.cpu_clock import fields_cpu_seconds, stat_cpu_seconds, 
 
 __all__ = ["cpu_seconds", "own_cpu_seconds", "peak_rss_mb", "thread_priorities"]
 
-
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of ``pid`` so far (all its threads), or None if unreadable."""
     seconds = stat_cpu_seconds(Path(f"/proc/{pid}/stat"))

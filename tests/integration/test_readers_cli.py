@@ -30,9 +30,7 @@ def test_learn_then_show_gives_the_committed_record(
     triage = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-triage", "reg-triage")]
     assert main(["readers", "learn", *triage]) == 0
     out = capsys.readouterr().out
-    assert (
-        "8 values measured" in out and "| risk_aversion | 16 | 8 | 16 | 8 / 0 | 0.004 | regression |" in out
-    )
+    assert "8 values measured" in out and "| risk_aversion | 16 | 8 | 16 | 8 / 0 | 0.004 | regression |" in out
     packs = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-packs", "reg-packs")]
     assert main(["readers", "learn", *packs]) == 0  # merged: triage's values stay
     assert "16 values measured, 24 in" in capsys.readouterr().out

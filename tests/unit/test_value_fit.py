@@ -248,9 +248,7 @@ def test_an_undefined_camel_case_attribute_is_read_by_the_words_of_its_name():
 
     def run(value: float):
         context = DecisionContext(
-            scenario=SCENARIO,
-            target=AlignmentTarget(values={"TakesRiskyVentures": value}),
-            embedder=WordEmbedder(),
+            scenario=SCENARIO, target=AlignmentTarget(values={"TakesRiskyVentures": value}), embedder=WordEmbedder()
         )
         return create_algorithm("value-fit").run(context, FakeBackbone([]))
 
