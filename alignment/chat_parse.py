@@ -1,14 +1,13 @@
-"""Understanding chat messages (pure): find the scenario and its options, and follow-up intents."""
+"""Understanding chat messages (pure): find the scenario and its options (what else a message is, a
+follow-up, values in words, a greeting, is read by ``alignment.turns``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Literal
 
 from pydantic import BaseModel
 
-__all__ = ["FollowUp", "ParsedSituation", "parse_follow_up", "parse_situation"]
+__all__ = ["ParsedSituation", "parse_situation"]
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\(?[A-Za-z]\)|\(?\d{1,2}[.)]|[A-Z]\.)\s+(?P<text>\S.*)$")
 _OPTIONS_LINE = re.compile(r"(?:^|\s)(?:options?|choices?|alternatives?)\s*:\s*(?P<list>.+)$", re.IGNORECASE)
@@ -28,7 +27,10 @@ _LABELLED = re.compile(
 # a question that names its options ("Index fund or food truck?", "Is it better to rent or to buy?"),
 # or a sentence with "either ... or"
 _SENTENCE = re.compile(r"[^.?!\n]+[.?!]*")
-_EITHER = re.compile(r"\beither\b", re.IGNORECASE)
+_DECIDE_COLON = re.compile(
+    r"\b(?:decide|choose|pick|choice|options?|dilemma|question)\b[^:]{0,20}:", re.IGNORECASE
+)
+_EITHER = re.compile(r"\b(?:either|whether)\b", re.IGNORECASE)
 _OR = re.compile(r",?\s+or\s+", re.IGNORECASE)
 _STEM = re.compile(
     r"^(?:(?:so|and|but|now|then|well|ok|okay|hmm)\b[\s,]*"
@@ -40,6 +42,17 @@ _STEM = re.compile(
     r"|either\s+|to\s+)",
     re.IGNORECASE,
 )
+# "I'm torn between A and B", "deciding between A, B and C", "A vs B?"
+_BETWEEN = re.compile(
+    r"\b(?:torn|choose|choosing|decide|deciding|pick|picking|hesitating|stuck|wavering|split|undecided)\s+"
+    r"between\s+(?P<list>[^.?!\n]+?\s+and\s+[^.?!\n]+?)\s*(?:[.?!]|$)",
+    re.IGNORECASE,
+)
+_VERSUS = re.compile(
+    r"^\s*(?P<a>[^.?!:\n]{2,120}?)\s+(?:vs\.?|versus)\s+(?P<b>[^.?!\n]{2,120}?)\s*[.?!]*\s*$", re.I
+)
+_AFTERTHOUGHT = re.compile(r",\s*(?:which|because|since|as|but|so|who|that|where|though)\b", re.IGNORECASE)
+_AND = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", re.IGNORECASE)
 _QUESTION_HEAD = re.compile(r"^\s*(?:which|what|who|how|where)\b", re.IGNORECASE)
 _NOT_A_DILEMMA = re.compile(r"^\s*(?:why|what\s+if|how\s+about|what\s+about)\b", re.IGNORECASE)  # follow-ups
 
@@ -70,7 +83,8 @@ def parse_situation(text: str) -> ParsedSituation:
     Recognised, first found wins: bulleted or numbered lines (``- x``, ``1. x``, ``A) x``), a line
     ``Options: x; y; z``, options listed on the situation's line (``situation - x - y``: two or more
     spaced hyphens), ``Option A: x. Option B: y.``, and a question or an "either" sentence that names
-    them (``Should I X or Y?``, ``Which should I choose: X or Y?``, ``X, Y or Z?``). Fewer than two
+    them (``Should I X or Y?``, ``Which should I choose: X or Y?``, ``X, Y or Z?``), "torn between X and
+    Y", and ``X vs Y``. Fewer than two
     options means the caller must ask for them.
     """
     lines = text.strip().splitlines()
@@ -107,6 +121,17 @@ def parse_situation(text: str) -> ParsedSituation:
             match = found[-1]
             options = [match.group("a"), *_SPLIT.split(match.group("b"))]
             scenario = text.strip()
+    if len(_dedupe(options)) < 2:
+        between = list(_BETWEEN.finditer(text))
+        if between:
+            words = _AFTERTHOUGHT.split(between[-1].group("list"))[0]
+            options = _AND.split(words)
+            scenario = text.strip()
+    if len(_dedupe(options)) < 2:
+        versus = [m for line in text.splitlines() if (m := _VERSUS.match(line))]
+        if versus:
+            options = [versus[-1].group("a"), versus[-1].group("b")]
+            scenario = text.strip()
     options = _dedupe(options)
     if not scenario and options:
         scenario = "Which option is best?"
@@ -139,7 +164,12 @@ def _or_question(text: str) -> list[str]:
     sentences = [
         m.group(0)
         for m in _SENTENCE.finditer(text)
-        if _OR.search(m.group(0)) and (m.group(0).rstrip().endswith("?") or _EITHER.search(m.group(0)))
+        if _OR.search(m.group(0))
+        and (
+            m.group(0).rstrip().endswith("?")
+            or _EITHER.search(m.group(0))
+            or _DECIDE_COLON.search(m.group(0))
+        )
     ]
     if not sentences:
         return []
@@ -152,6 +182,9 @@ def _or_question(text: str) -> list[str]:
         head, comma, rest = body.partition(",")
         if comma and _QUESTION_HEAD.match(head) and _OR.search(rest):
             body = rest  # "What is better for me, A or B"
+    keyword = _EITHER.search(body)
+    if keyword and _OR.search(body[keyword.end() :]):
+        body = body[keyword.end() :]  # "I can't decide whether to A or B", "either A or B"
     parts = _OR.split(_strip_stems(body.strip()))
     if len(parts) < 2:
         return []
@@ -160,72 +193,3 @@ def _or_question(text: str) -> list[str]:
     if any(not o or len(o) > 300 for o in options):
         return []
     return options
-
-
-class FollowUp(BaseModel):
-    kind: Literal["why", "why_not", "more", "less"]
-    option: int | None = None  # for why_not: the option index asked about
-    attribute: str | None = None  # for more / less
-
-
-_WHY_NOT = re.compile(r"\bwhy\s+not\s+(?:option\s+|choice\s+)?\(?(?P<ref>.+?)\)?\s*\??\s*$", re.IGNORECASE)
-_CARE = re.compile(
-    r"\bwhat\s+if\s+(?:i|we)\s+(?:cared|care|valued|value)\s+"
-    r"(?:(?:much|a\s+lot|a\s+bit|a\s+little|far|way|even)\s+)?(?P<dir>more|less)\s+"
-    r"(?:about\s+)?(?P<attr>.+?)\s*\??\s*$",
-    re.IGNORECASE,
-)
-_PRONOUN = re.compile(r"(?:it|that|this|that value|this value)", re.IGNORECASE)
-_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "last": -1}
-
-
-def _resolve_option(ref: str, options: list[str]) -> int | None:
-    ref = ref.strip().strip("\"'").rstrip("?.!").strip()
-    ref = re.sub(r"^(?:the|option|choice)\s+", "", ref, flags=re.IGNORECASE).strip()
-    if len(ref) == 1 and ref.isalpha() and ord(ref.upper()) - 65 < len(options):
-        return ord(ref.upper()) - 65
-    if ref.isdigit() and 1 <= int(ref) <= len(options):
-        return int(ref) - 1
-    word = ref.split()[0].lower() if ref.split() else ""
-    if word in _ORDINALS and options:
-        index = _ORDINALS[word]
-        return index % len(options) if index < len(options) else None
-    folded = ref.casefold()
-    matches = [i for i, o in enumerate(options) if folded in o.casefold() or o.casefold() in folded]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _resolve_attribute(ref: str, attributes: list[str]) -> str | None:
-    folded = re.sub(r"[\s_-]+", " ", ref.casefold()).strip()
-    for name in attributes:
-        if re.sub(r"[\s_-]+", " ", name.casefold()) == folded:
-            return name
-    matches = [n for n in attributes if folded in re.sub(r"[\s_-]+", " ", n.casefold())]
-    return matches[0] if len(matches) == 1 else None
-
-
-def parse_follow_up(
-    text: str, options: list[str], attributes: list[str], decided_on: Sequence[str] = ()
-) -> FollowUp | None:
-    """A follow-up about the last decision ("why not B?", "what if I cared more about fairness?").
-    ``decided_on``: the values of that decision; "it" names the value when there was one."""
-    stripped = text.strip()
-    care = _CARE.search(stripped)
-    if care:
-        ref = care.group("attr")
-        if _PRONOUN.fullmatch(ref.strip()):  # never a name ("it" is inside "security")
-            attribute = decided_on[0] if len(decided_on) == 1 else None
-        else:
-            attribute = _resolve_attribute(ref, attributes)
-        if attribute is not None:
-            return FollowUp(
-                kind="more" if care.group("dir").lower() == "more" else "less", attribute=attribute
-            )
-    why_not = _WHY_NOT.search(stripped)
-    if why_not:
-        option = _resolve_option(why_not.group("ref"), options)
-        if option is not None:
-            return FollowUp(kind="why_not", option=option)
-    if re.fullmatch(r"\s*why\s*(?:that|this|so)?\s*\??\s*", stripped, re.IGNORECASE):
-        return FollowUp(kind="why")
-    return None

@@ -89,7 +89,9 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         )
         backbone = gr.Dropdown(options.backbones, value=options.default_backbone, label="Backbone")
     with gr.Accordion(
-        "Your values (used when no profile is picked)", open=False, elem_id="chat-values"
+        "Your values (with the ones you told me, when no profile is picked)",
+        open=False,
+        elem_id="chat-values",
     ) as values:
         gr.Markdown(
             "Tick the values that matter to you in this decision, then set how much each matters: "

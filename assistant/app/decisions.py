@@ -4,10 +4,11 @@ conversations, and what a request may name."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
+from alignment.example_admin import ExampleAdmin
 from alignment.models import Attribute, Scenario
 from alignment.suggest import DOMAIN_WEIGHT, attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.packs import pack_of, pack_title, seeded_names
@@ -45,11 +46,18 @@ class AppDecisions:
     ATTRIBUTES_TTL_S = 2.0
 
     def __init__(
-        self, store: Store, service: DecisionService, *, extraction_backbone: str | None = None
+        self,
+        store: Store,
+        service: DecisionService,
+        *,
+        extraction_backbone: str | None = None,
+        examples: Callable[[], ExampleAdmin | None] | None = None,
     ) -> None:
         self.store = store
         self.service = service
-        self.chat_engine = ChatEngine(store, service, extraction_backbone, suggest=self.suggest_attributes)
+        self.chat_engine = ChatEngine(
+            store, service, extraction_backbone, suggest=self.suggest_attributes, examples=examples
+        )
         self.refresh_attributes()
 
     # -- attribute definitions ------------------------------------------------------------

@@ -86,7 +86,9 @@ class AppService:
             settings.login_cooldown_s,
             max_cooldown_s=settings.login_max_cooldown_s,
         )
-        self.decisions = AppDecisions(store, service, extraction_backbone=extraction_backbone)
+        self.decisions = AppDecisions(
+            store, service, extraction_backbone=extraction_backbone, examples=self.example_store
+        )
         self.profiles = AppProfiles(store)
         self.admin = AppAdmin(
             store, on_attributes_changed=self.decisions.refresh_attributes, limiter=self.login_limiter

@@ -1,41 +1,72 @@
 """The chat engine: a message in, a streamed answer out, the conversation kept in the store.
 
-A turn is one of:
-- a follow-up about the last decision ("why?", "why not B?", "what if I cared more about X?"):
-  answered from the decision log (why / why not, templated, no model call) or by deciding again
-  with the attribute moved by 0.3 (more / less);
-- a situation: the scenario and its options are found in the message (a list the user typed, an
-  "options:" line, "should I X or Y?"; with ``chat_extraction_backbone`` set, the model extracts
-  them); when two options cannot be found the assistant asks for them and combines the answer
-  with the pending situation;
-- then one decision through ``decide_logged`` (so every chat decision is in the decision log);
-  when the person has said nothing about their values (no profile, no attribute) and the
-  algorithm needs them, the assistant suggests the attributes most related to the dilemma
-  instead, and decides the same situation once they are picked.
+Each user message is read in its conversation by ``alignment.turns.TurnReader`` (the values this
+person may use, matched through their names, labels, descriptions and everyday words with the
+service's sentence embedder), and answered by its kind:
+
+- a follow-up about the last decision: "why?" and "why not X?" are answered from the decision
+  log (no model call, nothing new logged); "what if X mattered more / less?" decides again with
+  that value moved by ``STEP`` (a value not in the target is added to it); "I would choose B" is
+  stored as feedback;
+- values stated in words or numbers are kept in the person's profile (the one the request names,
+  else their default profile ``DEFAULT_PROFILE``, created on first use) and confirmed in words; a
+  dilemma waiting for values is then decided at once;
+- a dilemma (its options from any phrasing; values stated in the same message kept first) is
+  decided through ``decide_logged`` (so every chat decision is in the decision log) and answered
+  as advice (``alignment.advice``); with no values known and an algorithm that needs them, the
+  assistant suggests the values most related to the dilemma and asks how much they matter;
+- a situation without two options gets the question for them (with ``chat_extraction_backbone``
+  set, the model extracts them first); an unclear message gets one short question back;
+- a greeting, a request for help, thanks and an off-topic question get a short answer; a chat
+  app's own task (title, tags) is neither decided nor logged nor stored.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_serializer,
+)
 
+from alignment.advice import ValueText, advice, amount, why_not_text, why_text
 from alignment.algorithms.registry import get_algorithm
-from alignment.chat_parse import FollowUp, ParsedSituation, parse_follow_up, parse_situation
-from alignment.errors import AlignError, InputError
+from alignment.chat_parse import ParsedSituation, parse_situation
+from alignment.errors import AlignError, InputError, NotFound
+from alignment.example_admin import ExampleAdmin
+from alignment.justify import describe_level
 from alignment.models import Decision, Message
-from alignment.prompts import delimit, label_of
+from alignment.prompts import delimit
 from alignment.structured import ask_structured
+from alignment.turns import Conversation, Turn, TurnReader, ValueDef, is_task
+from alignment.value_words import words_for
+from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
 from assistant.decisions.service import DecideRequest, DecisionService, Id, Name, Seed
 from profiles.profile_store import ProfileTarget
-from profiles.schemas import Actor, ConversationCreate, DecisionLogPublic, MessageCreate, MessagePublic
+from profiles.schemas import (
+    Actor,
+    ConversationCreate,
+    DecisionLogPublic,
+    MessageCreate,
+    MessagePublic,
+    ProfileCreate,
+    ProfileUpdate,
+)
 from profiles.store import Store
 
 __all__ = [
     "ASK_OPTIONS",
+    "DEFAULT_PROFILE",
     "DEFAULT_VALUE",
     "STEP",
     "SUGGEST_INTRO",
@@ -49,10 +80,39 @@ __all__ = [
 ]
 
 STEP = 0.3  # "more" / "less" moves the attribute's target value by this much, clipped to [0, 1]
+# the profile values said in chat go to, and decisions use, when the request names none: the name
+# the OpenAI-compatible API's model "align" reads as the caller's default profile
+# (assistant.web.openai_models.DEFAULT_PROFILE)
+DEFAULT_PROFILE = "default"
 ASK_OPTIONS = (
-    "I need at least two options to compare. Which options do you have? "
-    "List them, one per line starting with '-', or ask it as a question such as "
-    "\"Should I keep my savings or start the business?\"."
+    "Which options are you choosing between? List them, one per line starting with '-', or ask "
+    'it as a question such as "Should I keep my savings or start the business?".'
+)
+GREETING = (
+    "Hello! I help you choose between options by what matters to you. Tell me a decision you face "
+    'with its options, for example "Should I put my savings in an index fund or start a food '
+    'truck?" You can also tell me your values in your own words, such as "honesty matters most '
+    'to me".'
+)
+HELP = (
+    "I help you decide between options by your values.\n\n"
+    '1. Tell me what matters to you, in your own words: "family comes first; my career only a '
+    'little" or "security 9 out of 10, excitement 2 out of 10". I keep it for next time.\n'
+    '2. Ask about a decision with its options: "Should I rent or buy?" or a list, one option per '
+    "line starting with '-'.\n"
+    '3. Then ask "why?", "why not the other one?", "what if money mattered more?", or tell me '
+    '"I would choose B".'
+)
+THANKS = "You're welcome. Tell me about another decision whenever you like."
+OFF_TOPIC = (
+    "I can't help with that: I only help you choose between options by what you value. Tell me a "
+    'decision you face, for example "Should I take the job abroad or stay near my family?"'
+)
+WHY_OPENINGS = ("I chose ", "To put it another way")  # how the answers to "why?" begin
+TASK_REPLY = "I answer decisions only; this request of the chat app is not one."
+NO_DECISION_YET = (
+    "I have not decided anything in this conversation yet. Tell me a decision you face with its "
+    "options, and then ask me about it."
 )
 SUGGEST_INTRO = "To recommend what fits **your** values, I need to know which values matter to you here."
 DEFAULT_VALUE = 0.75  # how much a suggested value matters until the person moves it (0..1)
@@ -98,7 +158,9 @@ class ChatUpdate(BaseModel):
     done: bool = False
     decision_id: int | None = None
     decision: Decision | None = None  # serialised without its prompts
-    kind: str = "decision"  # decision | why | why_not | more | less | ask | suggest | error
+    # decision | why | why_not | more | less | feedback | values | ask | clarify | suggest | greeting |
+    # help | thanks | off_topic | task | error
+    kind: str = "decision"
     suggestions: list[AttributeSuggestion] = Field(default_factory=list)  # with kind "suggest"
 
     @field_serializer("decision", mode="wrap")
@@ -131,40 +193,12 @@ _EXTRACT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _score_lines(decision: Decision) -> list[str]:
-    lines = []
-    for s in decision.scores:
-        mark = "**→**" if s.index == decision.choice_index else "&nbsp;&nbsp;"
-        score = "-" if s.score is None else f"{s.score:.3f}"
-        extra = ", ".join(f"{k} {v:.2f}" for k, v in s.attributes.items())
-        lines.append(f"- {mark} ({label_of(s.index)}) {s.choice}: {score}" + (f" [{extra}]" if extra else ""))
-    return lines
-
-
-def _scores_heading(decision: Decision) -> str:
-    """What the scores are (an algorithm may say: a fit to the target, a vote share...), and by what."""
-    meaning = decision.extra.get("score_meaning")
-    by = decision.algorithm if decision.backbone == "none" else f"{decision.algorithm} on {decision.backbone}"
-    if isinstance(meaning, str) and meaning:
-        return f"**Scores: {meaning}** ({by})"
-    return f"**Scores** ({by})"
-
-
-def format_answer(decision: Decision) -> list[str]:
-    """The answer in the order it streams: recommendation, justification, scores, examples."""
-    parts = [
-        f"**Recommendation: ({label_of(decision.choice_index)}) {decision.choice}**",
-        f"**Why:** {decision.justification}",
-        _scores_heading(decision) + ":\n" + "\n".join(_score_lines(decision)),
-    ]
-    if decision.examples:
-        shown = [f"- `{e.id}`: {e.text[:100]}{'…' if len(e.text) > 100 else ''}" for e in decision.examples]
-        parts.append("**Informed by these stored examples:**\n" + "\n".join(shown))
-    else:
-        parts.append("_No stored examples informed this decision._")
-    if decision.target:
-        parts.append("_Target: " + ", ".join(f"{k} {v:.2f}" for k, v in decision.target.items()) + "_")
-    return parts
+def format_answer(
+    decision: Decision, values: ValueText | None = None, *, name_options: bool = True
+) -> list[str]:
+    """The answer in the order it streams: the verdict, the plain sentences, the details block."""
+    verdict, main, more = advice(decision, values, name_options=name_options)
+    return [verdict, main, more]
 
 
 def _uses_backbone(algorithm: str) -> bool:
@@ -181,24 +215,38 @@ def suggestion_text(suggestions: list[AttributeSuggestion]) -> str:
         parts[0] += " These look the most related to your question:"
         parts.append(
             "\n".join(
-                f"{i}. **{s.label}**"
-                + (f" ({s.pack_title})" if s.pack_title else "")
-                + (f": {s.description}" if s.description else "")
+                f"{i}. **{s.label}**" + (f": {_gist(s.description)}" if s.description else "")
                 for i, s in enumerate(suggestions, 1)
             )
         )
     parts.append(
-        "Pick one or more values and set how much each matters to you (0 = not at all, "
-        "1 = very much), then ask again. Or choose a saved profile, or answer a few short "
-        "dilemmas in the **Calibrate** tab and I will estimate your values for you."
+        'Tell me in your own words how much they matter, for example "security matters a lot to me, '
+        'excitement only a little", and I will answer your question with them. Or choose a saved profile.'
     )
     return "\n\n".join(parts)
+
+
+def _gist(description: str, words: int = 9) -> str:
+    """The start of a description: its first clause, at most ``words`` words."""
+    head = re.split(r"[:;.]", description.strip(), maxsplit=1)[0].split()
+    return " ".join(head[:words]) + ("…" if len(head) > words else "")
+
+
+def _confirm(levels: dict[str, float], values: ValueText, where: str) -> str:
+    """ "Got it: **Benevolence** ("honesty") matters a great deal to you (set to very high). ...\""""
+    said = [
+        f"{values.called(n)} matters {amount(v)} to you (set to {describe_level(v)})"
+        for n, v in levels.items()
+    ]
+    listed = said[0] if len(said) == 1 else "; ".join(said[:-1]) + "; and " + said[-1]
+    return f"Got it: {listed}. I'll use it from now on{where}."
 
 
 class ChatEngine:
     """Handed the store and the decision service; every call acts for one user.
 
-    ``suggest``: the attributes most related to a dilemma, for a person who gave no values.
+    ``suggest``: the attributes most related to a dilemma, for a person who gave no values;
+    ``examples``: the example store, opened on first use, for feedback given in chat.
     """
 
     def __init__(
@@ -207,11 +255,13 @@ class ChatEngine:
         service: DecisionService,
         extraction_backbone: str | None = None,
         suggest: Suggester | None = None,
+        examples: Callable[[], ExampleAdmin | None] | None = None,
     ) -> None:
         self.store = store
         self.service = service
         self.extraction_backbone = extraction_backbone
         self.suggest = suggest
+        self.examples = examples  # where feedback in chat becomes a personal example (None: nowhere)
 
     # -- the turn ---------------------------------------------------------------------------
 
@@ -220,7 +270,15 @@ class ChatEngine:
         message = request.message.strip()
         if not message:
             raise InputError("the message is empty; describe your situation and the options you have")
-        profile = self.store.profiles.load_target(actor, request.profile) if request.profile else None
+        if is_task(message):  # a chat app's own request: not a decision, not stored, not logged
+            if request.conversation_id is not None:
+                self.store.conversations.get(actor, request.conversation_id)  # someone else's: not found
+            yield ChatUpdate(
+                conversation_id=request.conversation_id or 0, text=TASK_REPLY, done=True, kind="task"
+            )
+            return
+        if request.profile:
+            self.store.profiles.load_target(actor, request.profile)  # a missing profile fails first
         if request.conversation_id is None:
             title = message.splitlines()[0][:80]
             conversation = self.store.conversations.create(
@@ -231,49 +289,185 @@ class ChatEngine:
         cid = conversation.id
         history = self.store.conversations.messages(actor, cid)
         self.store.conversations.add_message(actor, cid, MessageCreate(role="user", content=message))
-
-        last = next((m for m in reversed(history) if m.role == "assistant"), None)
         final: ChatUpdate | None = None
-        if last is not None and last.decision_id is not None:
-            entry = self.store.log.get(actor, last.decision_id)
-            follow = self._follow_up(message, entry)
-            if follow is not None:
-                for final in self._answer_follow_up(actor, cid, entry, follow):
-                    yield final
-        if final is None:
-            pending = _pending_situation(history)
-            text = "\n".join([*pending, message])
-            situation = parse_situation(text)
-            if not situation.complete and not pending:  # "decide now", after picking suggested values
-                situation = _suggested_situation(history) or situation
-            if not situation.complete and not pending and self.extraction_backbone:
-                yield ChatUpdate(conversation_id=cid, text="_Looking for the options in your message…_")
-                situation = self._extract(text, situation)
-            if not situation.complete:
-                final = ChatUpdate(conversation_id=cid, text=ASK_OPTIONS, done=True, kind="ask")
-                yield final
-            else:
-                base = DecideRequest(
-                    scenario=situation.scenario,
-                    choices=situation.options,
-                    target=request.targets or None,
-                    algorithm=request.algorithm,
-                    decider=request.decider,
-                    backbone=request.backbone,
-                    seed=request.seed,
-                )
-                if profile is None and not base.target and self._needs_values(base):
-                    final = self._suggest(cid, situation)
-                    yield final
-                else:
-                    for final in self._decide(actor, cid, base, profile, intro=""):
-                        yield final
+        for final in self._turn(actor, cid, request, message, history):
+            yield final
         assert final is not None and final.done
         self.store.conversations.add_message(
             actor, cid, MessageCreate(role="assistant", content=final.text, decision_id=final.decision_id)
         )
 
-    # -- asking for values ------------------------------------------------------------------
+    def _turn(
+        self, actor: Actor, cid: int, request: ChatRequest, message: str, history: list[MessagePublic]
+    ) -> Iterator[ChatUpdate]:
+        defs = self._value_defs()
+        reader = TurnReader(self.service.embedder, defs)
+        names = ValueText(
+            titles={d.name: d.title for d in defs}, meanings={d.name: d.description for d in defs}
+        )
+        entry = self._last_decision(actor, history)
+        decision = Decision.model_validate(entry.result) if entry is not None and entry.result else None
+        context = Conversation(asked_for_values=_asked_for_values(history))
+        if decision is not None and entry is not None:
+            context.options = list(entry.request.get("choices") or [])
+            context.chosen = decision.choice_index
+            context.decided_on = list((entry.request.get("target") or {}).keys())
+        pending = _pending_situation(history)
+        turn = reader.read(message, context)
+        if pending and turn.kind in ("situation", "off_topic", "unclear", "dilemma"):
+            combined = parse_situation("\n".join([*pending, message]))  # the options asked for
+            if combined.complete:
+                turn = Turn(
+                    kind="dilemma",
+                    scenario=combined.scenario,
+                    options=combined.options,
+                    values=turn.values,
+                    said=turn.said,
+                )
+        if turn.kind in ("why", "why_not", "what_if", "feedback"):
+            assert entry is not None and decision is not None
+            yield from self._follow_up(actor, cid, entry, decision, turn, names, history)
+            return
+        if turn.kind == "values":
+            yield from self._values(actor, cid, request, turn, names, history)
+            return
+        if turn.kind == "unclear" and turn.values:  # keep what was understood, ask about the rest
+            kept = self._keep_values(actor, request, turn.values, replace(names, said=turn.said))
+            yield ChatUpdate(conversation_id=cid, text=f"{kept} {turn.question}", done=True, kind="clarify")
+            return
+        if turn.kind == "dilemma":
+            intro = ""
+            if turn.values:
+                intro = self._keep_values(actor, request, turn.values, replace(names, said=turn.said))
+            situation = ParsedSituation(scenario=turn.scenario, options=turn.options)
+            yield from self._decide_situation(actor, cid, request, situation, names, intro)
+            return
+        waiting = _suggested_situation(history)
+        if (
+            waiting is not None
+            and turn.kind in ("situation", "thanks", "proceed")
+            and self._has_values(actor, request)
+        ):
+            yield from self._decide_situation(actor, cid, request, waiting, names, "")  # "ok, decide now"
+            return
+        if turn.kind == "situation":
+            situation = parse_situation("\n".join([*pending, message]))
+            if self.extraction_backbone and not pending:
+                yield ChatUpdate(conversation_id=cid, text="_Looking for the options in your message…_")
+                situation = self._extract(message, situation)
+            if situation.complete:
+                yield from self._decide_situation(actor, cid, request, situation, names, "")
+            else:
+                yield ChatUpdate(conversation_id=cid, text=ASK_OPTIONS, done=True, kind="ask")
+            return
+        text = {
+            "greeting": GREETING,
+            "help": HELP,
+            "thanks": THANKS,
+            "off_topic": OFF_TOPIC,
+            "task": TASK_REPLY,
+            "unclear": turn.question,
+            "no_decision": NO_DECISION_YET,
+            "proceed": NO_DECISION_YET,
+        }.get(turn.kind, OFF_TOPIC)
+        kind = "clarify" if turn.kind == "unclear" else turn.kind
+        yield ChatUpdate(conversation_id=cid, text=text or OFF_TOPIC, done=True, kind=kind)
+
+    def _value_defs(self) -> list[ValueDef]:
+        """The values a person may use: every scalar attribute, with its everyday words."""
+        return [
+            ValueDef(a.name, a.label or "", a.description or "", words_for(a.name), a.domain or "")
+            for a in self.store.attributes.list(kind="scalar")
+        ]
+
+    def _last_decision(self, actor: Actor, history: list[MessagePublic]) -> DecisionLogPublic | None:
+        """The decision behind the last answer that decided something (None: none, or it failed)."""
+        for m in reversed(history):
+            if m.role == "assistant" and m.decision_id is not None:
+                entry = self.store.log.get(actor, m.decision_id)
+                return entry if entry.status == "ok" and entry.result is not None else None
+        return None
+
+    # -- values -----------------------------------------------------------------------------
+
+    def _profile(self, actor: Actor, request: ChatRequest) -> ProfileTarget | None:
+        """The profile a decision aligns to: the one named, else the default one (if any)."""
+        name = request.profile or DEFAULT_PROFILE
+        try:
+            return self.store.profiles.load_target(actor, name)
+        except AlignError:
+            if request.profile:
+                raise
+            return None
+
+    def _has_values(self, actor: Actor, request: ChatRequest) -> bool:
+        return bool(request.targets) or self._profile(actor, request) is not None
+
+    def _keep_values(
+        self, actor: Actor, request: ChatRequest, levels: dict[str, float], names: ValueText
+    ) -> str:
+        """Save stated values in the person's profile; the confirmation in words (or why they could
+        not be kept: the turn goes on without them)."""
+        name = request.profile or DEFAULT_PROFILE
+        try:
+            try:
+                self.store.profiles.update(actor, name, ProfileUpdate(set_targets=levels))
+            except NotFound:
+                if request.profile:
+                    raise
+                self.store.profiles.create(
+                    actor, ProfileCreate(name=name, description="values said in chat", targets=levels)
+                )
+        except AlignError as exc:
+            return f"I could not keep your values: {for_people(str(exc))}"
+        where = "" if request.profile is None else f" (profile **{name}**)"
+        return _confirm(levels, names, where)
+
+    def _values(
+        self,
+        actor: Actor,
+        cid: int,
+        request: ChatRequest,
+        turn: Turn,
+        names: ValueText,
+        history: list[MessagePublic],
+    ) -> Iterator[ChatUpdate]:
+        confirmation = self._keep_values(actor, request, turn.values, replace(names, said=turn.said))
+        if not confirmation.startswith("Got it"):
+            yield ChatUpdate(conversation_id=cid, text=confirmation, done=True, kind="error")
+            return
+        waiting = _suggested_situation(history)
+        if waiting is None:
+            text = confirmation + " Now tell me a decision you face, with its options."
+            yield ChatUpdate(conversation_id=cid, text=text, done=True, kind="values")
+            return
+        yield from self._decide_situation(actor, cid, request, waiting, names, confirmation)
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _decide_situation(
+        self,
+        actor: Actor,
+        cid: int,
+        request: ChatRequest,
+        situation: ParsedSituation,
+        names: ValueText,
+        intro: str,
+    ) -> Iterator[ChatUpdate]:
+        profile = self._profile(actor, request)
+        base = DecideRequest(
+            scenario=situation.scenario,
+            choices=situation.options[: _MAX_OPTIONS * 4],
+            target=request.targets or None,
+            algorithm=request.algorithm,
+            decider=request.decider,
+            backbone=request.backbone,
+            seed=request.seed,
+        )
+        if profile is None and not base.target and self._needs_values(base):
+            yield self._suggest(cid, situation)
+            return
+        yield from self._decide(actor, cid, base, profile, intro=intro, names=names)
 
     def _needs_values(self, request: DecideRequest) -> bool:
         """Does the algorithm this request resolves to need a target? (An unknown name: let the
@@ -294,8 +488,6 @@ class ChatEngine:
             suggestions=suggestions,
         )
 
-    # -- deciding ---------------------------------------------------------------------------
-
     def _decide(
         self,
         actor: Actor,
@@ -303,10 +495,11 @@ class ChatEngine:
         request: DecideRequest,
         profile: ProfileTarget | None,
         intro: str,
+        names: ValueText,
         kind: str = "decision",
     ) -> Iterator[ChatUpdate]:
         try:
-            algorithm, _, backbone = self.service.resolve(request)
+            self.service.resolve(request)
         except AlignError as exc:
             yield ChatUpdate(
                 conversation_id=cid,
@@ -315,9 +508,7 @@ class ChatEngine:
                 kind="error",
             )
             return
-        who = f"profile **{profile.profile.name}**" if profile else "your values"
-        on = f" on {backbone}" if _uses_backbone(algorithm) else ""
-        status = f"_Deciding between {len(request.choices)} options with {algorithm}{on}, aligned to {who}…_"
+        status = f"_Weighing {len(request.choices)} options against your values…_"
         yield ChatUpdate(conversation_id=cid, text=(intro + "\n\n" if intro else "") + status)
         try:
             logged = decide_logged(
@@ -335,8 +526,10 @@ class ChatEngine:
                 kind="error",
             )
             return
-        parts = [intro] if intro else []
-        answer = format_answer(logged.decision)
+        answer = format_answer(logged.decision, names)
+        if intro:
+            answer = [intro + "\n\n" + answer[0], *answer[1:]]
+        parts: list[str] = []
         for i, part in enumerate(answer):
             parts.append(part)
             yield ChatUpdate(
@@ -375,110 +568,129 @@ class ChatEngine:
 
     # -- follow-ups -------------------------------------------------------------------------
 
-    def _follow_up(self, message: str, entry: DecisionLogPublic) -> FollowUp | None:
-        if entry.status != "ok" or entry.result is None:
-            return None
-        choices = list(entry.request.get("choices") or [])
-        decided_on = sorted((entry.request.get("target") or {}).keys())
-        names = set(decided_on)
-        names.update(a.name for a in self.store.attributes.list(kind="scalar"))
-        return parse_follow_up(message, choices, sorted(names), decided_on)
-
-    def _answer_follow_up(
-        self, actor: Actor, cid: int, entry: DecisionLogPublic, follow: FollowUp
+    def _follow_up(
+        self,
+        actor: Actor,
+        cid: int,
+        entry: DecisionLogPublic,
+        decision: Decision,
+        turn: Turn,
+        names: ValueText,
+        history: list[MessagePublic],
     ) -> Iterator[ChatUpdate]:
-        assert entry.result is not None
-        decision = Decision.model_validate(entry.result)
-        if follow.kind == "why":
-            text = explain_why(decision)
-        elif follow.kind == "why_not":
-            assert follow.option is not None
-            text = explain_why_not(decision, follow.option)
-        else:
-            assert follow.attribute is not None
-            yield from self._what_if(actor, cid, entry, decision, follow.kind, follow.attribute)
+        if turn.kind == "why":
+            answers = [m.content for m in history if m.role == "assistant" and m.decision_id == entry.id]
+            asked = 1 + sum(1 for m in answers if m.startswith(WHY_OPENINGS))  # the "why?" answered before
+            text = why_text(decision, names, asked=asked)
+        elif turn.kind == "why_not":
+            assert turn.option is not None
+            text = why_not_text(decision, turn.option, names)
+        elif turn.kind == "feedback":
+            yield self._feedback(actor, cid, entry, decision, turn)
             return
-        yield ChatUpdate(conversation_id=cid, text=text, done=True, decision_id=entry.id, kind=follow.kind)
+        else:
+            assert turn.attribute is not None and turn.direction is not None
+            words = replace(names, said={turn.attribute: turn.attribute_words})
+            yield from self._what_if(actor, cid, entry, decision, turn.direction, turn.attribute, words)
+            return
+        yield ChatUpdate(conversation_id=cid, text=text, done=True, decision_id=entry.id, kind=turn.kind)
+
+    def _feedback(
+        self, actor: Actor, cid: int, entry: DecisionLogPublic, decision: Decision, turn: Turn
+    ) -> ChatUpdate:
+        option = decision.choice_index if turn.option is None else turn.option
+        agree = option == decision.choice_index
+        try:
+            examples = self.examples() if self.examples else None
+            give_feedback(
+                self.store, examples, actor, entry.id, agree=agree, would_choose=None if agree else option
+            )
+        except AlignError as exc:
+            return ChatUpdate(
+                conversation_id=cid,
+                text=f"I could not note that: {for_people(str(exc))}",
+                done=True,
+                kind="error",
+            )
+        chosen = decision.scores[option].choice if 0 <= option < len(decision.scores) else decision.choice
+        text = (
+            f"Thanks, noted: you would also choose “{chosen}”."
+            if agree
+            else f"Thanks, noted: you would choose “{chosen}”. I'll take it into account in similar "
+            "decisions."
+        )
+        return ChatUpdate(conversation_id=cid, text=text, done=True, decision_id=entry.id, kind="feedback")
 
     def _what_if(
-        self, actor: Actor, cid: int, entry: DecisionLogPublic, before: Decision, kind: str, attribute: str
+        self,
+        actor: Actor,
+        cid: int,
+        entry: DecisionLogPublic,
+        before: Decision,
+        way: str,
+        attribute: str,
+        names: ValueText,
     ) -> Iterator[ChatUpdate]:
         target = dict(entry.request.get("target") or {})
+        added = attribute not in target
         old = float(target.get(attribute, 0.5))
-        new = min(1.0, max(0.0, old + (STEP if kind == "more" else -STEP)))
+        new = min(1.0, max(0.0, old + (STEP if way == "more" else -STEP)))
         target[attribute] = round(new, 4)
-        request = DecideRequest.model_validate({**entry.request, "target": target})
-        intro = f"Moving **{attribute}** from {old:.2f} to {new:.2f} and deciding again."
+        try:
+            request = DecideRequest.model_validate({**entry.request, "target": target})
+        except ValidationError:  # a request too large to have been logged whole
+            text = (
+                "I cannot decide that again: the question was too long to keep. Ask it again with the change."
+            )
+            yield ChatUpdate(conversation_id=cid, text=text, done=True, kind="error")
+            return
+        called = names.called(attribute)
+        if added:
+            moved = f"I added {called} to your values at {describe_level(new)} and decided again."
+        elif new == old:
+            edge = "high" if way == "more" else "low"
+            moved = f"{called} is already as {edge} as it goes ({describe_level(new)})."
+        else:
+            moved = f"I moved {called} from {describe_level(old)} to {describe_level(new)} and decided again."
+        kind = "more" if way == "more" else "less"
         final: ChatUpdate | None = None
-        for final in self._decide(actor, cid, request, None, intro=intro, kind=kind):
-            if not final.done or final.decision is None:
-                yield final  # a failure is final as it is: yielded here, and only here
+        for final in self._decide(actor, cid, request, None, intro="", names=names, kind=kind):
+            if final.decision is None:
+                yield final  # the status, or a failure (final as it is: yielded here, and only here)
         assert final is not None
         if final.done and final.decision is not None:
-            after = final.decision.choice_index
+            after = final.decision
             verdict = (
-                f"The recommendation **did not change**: still ({label_of(after)}) {before.choice}."
-                if after == before.choice_index
-                else f"The recommendation **changed** from ({label_of(before.choice_index)}) {before.choice} "
-                f"to ({label_of(after)}) {final.decision.choice}."
+                f"**Still my advice: {after.choice}.**"
+                if after.choice_index == before.choice_index
+                else f"**That changes my advice: {after.choice}** (before: {before.choice})."
             )
-            yield final.model_copy(update={"text": final.text + "\n\n" + verdict})
+            _, main, more = format_answer(after, names, name_options=False)
+            parts = [verdict, moved + " " + main, more]
+            for i in range(1, len(parts) + 1):  # the answer grows, as a decision's does
+                yield final.model_copy(update={"text": "\n\n".join(parts[:i]), "done": i == len(parts)})
 
 
-def explain_why(decision: Decision) -> str:
-    lines = [
-        f"I recommended ({label_of(decision.choice_index)}) {decision.choice} "
-        f"({decision.algorithm} on {decision.backbone}).",
-        f"**Justification:** {decision.justification}",
-        "**Scores:**",
-        *_score_lines(decision),
-    ]
-    if decision.target:
-        lines.append("Target: " + ", ".join(f"{k} {v:.2f}" for k, v in decision.target.items()))
-    return "\n".join(lines)
-
-
-def explain_why_not(decision: Decision, option: int) -> str:
-    if option >= len(decision.scores):
-        return f"There is no option ({label_of(option)}) in the last decision."
-    chosen = decision.scores[decision.choice_index]
-    other = decision.scores[option]
-    if option == decision.choice_index:
-        return (
-            f"({label_of(option)}) {other.choice} is the option I recommended. "
-            f"**Justification:** {decision.justification}"
-        )
-    lines = [
-        f"I did not recommend ({label_of(option)}) {other.choice}; I recommended "
-        f"({label_of(chosen.index)}) {chosen.choice}."
-    ]
-    if chosen.score is not None and other.score is not None:
-        lines.append(
-            f"Under {decision.algorithm}, ({label_of(option)}) scored {other.score:.3f} against "
-            f"{chosen.score:.3f} for ({label_of(chosen.index)})."
-        )
-    if decision.target and other.attributes and chosen.attributes:
-        for name, value in decision.target.items():
-            if name in other.attributes and name in chosen.attributes:
-                mine, theirs = other.attributes[name], chosen.attributes[name]
-                lines.append(
-                    f"- {name}: your target is {value:.2f}; ({label_of(option)}) was estimated at "
-                    f"{mine:.2f}, ({label_of(chosen.index)}) at {theirs:.2f}."
-                )
-    if other.reasoning:
-        lines.append(f"About ({label_of(option)}): {other.reasoning}")
-    lines.append(f"**Why ({label_of(chosen.index)}):** {decision.justification}")
-    return "\n".join(lines)
+def _asked_for_values(history: list[MessagePublic]) -> bool:
+    last = next((m for m in reversed(history) if m.role == "assistant"), None)
+    return last is not None and (
+        last.content.startswith(SUGGEST_INTRO) or last.content.startswith("Which value")
+    )
 
 
 def _suggested_situation(history: list[MessagePublic]) -> ParsedSituation | None:
-    """The situation of the last turn when the assistant answered it by asking for values."""
-    if len(history) < 2 or history[-1].role != "assistant" or history[-2].role != "user":
-        return None
-    if not history[-1].content.startswith(SUGGEST_INTRO):
-        return None
-    situation = parse_situation(history[-2].content)
-    return situation if situation.complete else None
+    """The dilemma waiting for values: the user message answered by the ask for values, when no
+    decision came after it (turns in between, such as a question about a value, are passed over)."""
+    for i in range(len(history) - 1, 0, -1):
+        m = history[i]
+        if m.role != "assistant":
+            continue
+        if m.decision_id is not None:
+            return None
+        if m.content.startswith(SUGGEST_INTRO) and history[i - 1].role == "user":
+            situation = parse_situation(history[i - 1].content)
+            return situation if situation.complete else None
+    return None
 
 
 def _pending_situation(history: list[MessagePublic]) -> list[str]:

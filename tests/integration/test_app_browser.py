@@ -77,18 +77,21 @@ def test_login_and_chat_a_decision(app_server, browser, alice_profile):
     pick(page, "chat-profile", alice_profile)
     page.locator("#chat-input textarea").fill(SITUATION)
     page.locator("#chat-send").click()
-    answer = page.locator("#chatbot").get_by_text("Recommendation:")
+    answer = page.locator("#chatbot").get_by_text("My advice:")
     answer.wait_for(timeout=120_000)
     text = page.locator("#chatbot").inner_text()
-    assert "Treat the" in text and "Why:" in text and "Scores" in text
+    assert "Treat the" in text and "Details" in text and "&nbsp;" not in text
+    page.locator("#chatbot summary").get_by_text("Details").last.click()  # the details unfold
+    page.locator("#chatbot").get_by_text("How it was decided").last.wait_for()
+    text = page.locator("#chatbot").inner_text()
     store = app_server.open_store()
     try:
         entries = store.log.list(store.users.actor("alice"))
         # the algorithm entry "default (…)" sends none: the service's default decider decides
         assert entries[0].profile_name == alice_profile
         assert store.log.get(store.users.actor("alice"), entries[0].id).request["algorithm"] is None
-        # "(value-fit)" for an algorithm without a language model, "(persona on embedded)" with one
-        assert f"({entries[0].algorithm}" in text and entries[0].status == "ok"
+        # the method that decided, named in the details ("the value fit method")
+        assert entries[0].algorithm.replace("-", " ") in text and entries[0].status == "ok"
         assert entries[0].choice is not None and entries[0].choice in text
     finally:
         store.close()
@@ -109,7 +112,7 @@ def test_no_values_get_suggestions_and_a_click_then_send_decides(app_server, bro
     first.wait_for(timeout=120_000)
     chat = page.locator("#chatbot").inner_text()
     assert chat.count("which values matter to you") == 1  # the answer is shown once
-    assert "could not" not in chat and "--" not in chat and "Calibrate" in chat
+    assert "could not" not in chat and "--" not in chat and "own words" in chat
     label = first.inner_text().removeprefix("+").strip()
     assert label and label in chat
     assert page.locator("#chat-calibrate").is_visible()
@@ -121,11 +124,11 @@ def test_no_values_get_suggestions_and_a_click_then_send_decides(app_server, bro
     slider.first.wait_for()
     assert slider.count() == 1 and float(slider.locator("input[type=number]").input_value()) == 0.75
     page.locator("#chat-send").click()
-    page.locator("#chatbot").get_by_text("Recommendation:").wait_for(timeout=120_000)
+    page.locator("#chatbot").get_by_text("My advice:").wait_for(timeout=120_000)
     page.locator("#chat-feedback").wait_for(timeout=120_000)  # comes with the final answer
     page.locator("#chat-suggestions").wait_for(state="hidden")
     chat = page.locator("#chatbot").inner_text()
-    assert chat.count("Recommendation:") == 1 and chat.count("which values matter to you") == 1
+    assert chat.count("My advice:") == 1 and chat.count("which values matter to you") == 1
     assert "--" not in chat
     store = app_server.open_store()
     try:

@@ -133,8 +133,8 @@ def test_a_decision_not_streamed_is_answered_and_logged(server):
     )
     text = reply.choices[0].message.content or ""
     assert reply.choices[0].finish_reason == "stop" and reply.model == "align:careful"
-    assert text.startswith("**Recommendation: (")
-    assert "index fund" in text and "food truck" in text and "security" in text
+    assert text.startswith("**My advice: ")
+    assert "index fund" in text and "food truck" in text and "security" in text.lower()
     info = reply.model_extra["align"]
     assert info["kind"] == "decision" and info["decision_id"]
     entry = logged(server, "alice", info["decision_id"])
@@ -153,9 +153,9 @@ def test_a_decision_streamed_arrives_in_chunks_ending_with_done(server):
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
     contents = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
-    assert len(contents) >= 3  # recommendation, why, scores... as the engine streams them
+    assert len(contents) >= 3  # the verdict, the reasons, the details, as the engine streams them
     text = "".join(contents)
-    assert text.startswith("**Recommendation: (") and "_Deciding" not in text
+    assert text.startswith("**My advice: ") and "_Weighing" not in text
     finishes = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"]
     assert len(finishes) == 1
     assert chunks[-1].choices == [] and chunks[-1].usage is not None  # include_usage: the last chunk
@@ -191,17 +191,17 @@ def test_follow_up_turns_use_the_history_the_app_sends(server):
         return text, reply.model_extra["align"]
 
     first, decided = turn(QUESTION)
-    assert first.startswith("**Recommendation: (")
+    assert first.startswith("**My advice: ")
     chosen = logged(server, "alice", decided["decision_id"]).result["choice_index"]
     other = "B" if chosen == 0 else "A"
     why_not, info = turn(f"why not {other}?")
     assert info["kind"] == "why_not" and info["conversation_id"] == decided["conversation_id"]
     assert info["decision_id"] == decided["decision_id"]  # answered from the logged decision
-    assert why_not.startswith(f"I did not recommend ({other})")
+    assert why_not.startswith("I did not pick “")
     what_if, moved = turn("what if I cared more about stimulation?")
     assert moved["kind"] == "more" and moved["conversation_id"] == decided["conversation_id"]
     assert moved["decision_id"] != decided["decision_id"]
-    assert "Moving **stimulation** from 0.50 to 0.80" in what_if
+    assert "I added **Stimulation** to your values at high" in what_if
     assert logged(server, "alice", moved["decision_id"]).request["target"] == {
         "security": 0.9,
         "stimulation": 0.8,

@@ -24,14 +24,15 @@ def app(tmp_path):
 def test_a_situation_streams_status_then_the_answer_and_is_logged(app):
     alice = app.actor("alice")
     updates = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.9}}))
-    assert updates[0].text.startswith("_Deciding between 2 options with persona on embedded")
+    assert updates[0].text.startswith("_Weighing 2 options against your values")
     assert not updates[0].done and updates[-1].done
     texts = [u.text for u in updates[1:]]
     assert all(a in b for a, b in itertools.pairwise(texts))  # the answer grows
     final = updates[-1]
-    assert "**Recommendation: (B) help the civilian**" in final.text
-    assert "fair to both" in final.text and "(A) help the soldier" in final.text
-    assert "No stored examples" in final.text
+    assert final.text.startswith("**My advice: Help the civilian.**")  # the verdict first
+    main, details = final.text.split("<details>", 1)
+    assert "Fair to both" in main and "“help the soldier”" in main  # both options, in the person's words
+    assert "persona" not in main and "persona method" in details and details.endswith("</details>")
     entry = app.store.log.get(alice, final.decision_id)
     assert entry.request["choices"] == ["help the soldier", "help the civilian"]
     messages = app.store.conversations.messages(alice, final.conversation_id)
@@ -43,25 +44,26 @@ def test_follow_ups_why_why_not_and_what_if(app):
     alice = app.actor("alice")
     app.create_profile(alice, {"name": "mid", "targets": {"fairness": 0.6}})
     first = app.chat(alice, {"message": SITUATION, "profile": "mid"})
-    assert "(A) help the soldier" in first["text"] and "profile **mid**" not in first["text"]
+    assert "My advice: Help the soldier" in first["text"] and "profile **mid**" not in first["text"]
     cid = first["conversation_id"]
     n_log = len(app.store.log.list(alice))
 
     why = app.chat(alice, {"message": "why?", "conversation_id": cid})
-    assert why["kind"] == "why" and "I recommended (A) help the soldier" in why["text"]
+    assert why["kind"] == "why" and "I chose “help the soldier”" in why["text"]
     why_not = app.chat(alice, {"message": "Why not B?", "conversation_id": cid})
-    assert why_not["kind"] == "why_not" and "I did not recommend (B) help the civilian" in why_not["text"]
-    assert "scored 0.000 against 1.000" in why_not["text"]
+    assert why_not["kind"] == "why_not" and "I did not pick “help the civilian”" in why_not["text"]
+    other = app.chat(alice, {"message": "why not the other one?", "conversation_id": cid})
+    assert other["text"] == why_not["text"]
     assert len(app.store.log.list(alice)) == n_log  # no model call, nothing new logged
 
     more = app.chat(alice, {"message": "What if I cared more about fairness?", "conversation_id": cid})
-    assert more["kind"] == "more" and "from 0.60 to 0.90" in more["text"]
-    assert "**changed** from (A) help the soldier to (B) help the civilian" in more["text"]
+    assert more["kind"] == "more" and "from moderate to very high" in more["text"]
+    assert more["text"].startswith("**That changes my advice: help the civilian**")
     assert more["decision"]["target"] == {"fairness": 0.9}
     again = app.chat(alice, {"message": "what if I cared more about fairness?", "conversation_id": cid})
-    assert "from 0.90 to 1.00" in again["text"] and "**did not change**" in again["text"]
+    assert again["decision"]["target"] == {"fairness": 1.0} and again["text"].startswith("**Still my advice")
     less = app.chat(alice, {"message": "what if I cared less about fairness?", "conversation_id": cid})
-    assert "from 1.00 to 0.70" in less["text"]
+    assert less["decision"]["target"] == {"fairness": 0.7} and "from very high to high" in less["text"]
     assert len(app.store.log.list(alice)) == n_log + 3
 
 
@@ -80,7 +82,7 @@ def test_missing_options_are_asked_for_and_combined(app):
             "targets": {"fairness": 0.9},
         },
     )
-    assert answer["kind"] == "decision" and "(B) help the civilian" in answer["text"]
+    assert answer["kind"] == "decision" and "My advice: Help the civilian" in answer["text"]
     entry = app.store.log.get(alice, answer["decision_id"])
     assert entry.request["scenario"].startswith("Two people are hurt")
 
@@ -97,7 +99,7 @@ def test_extraction_backbone_finds_options_in_plain_words(tmp_path):
         alice,
         {"message": "I have one kit, the soldier or the civilian need it", "targets": {"fairness": 0.9}},
     )
-    assert result["kind"] == "decision" and "(B) treat the civilian" in result["text"]
+    assert result["kind"] == "decision" and "My advice: Treat the civilian" in result["text"]
     assert "<scenario>" in extractor.requests[0].messages[1].content  # user text is delimited data
     app.store.close()
 
@@ -117,3 +119,106 @@ def test_failures_are_answered_and_conversations_are_private(app):
     assert app.list_conversations(bob)["conversations"] == []
     convo = app.get_conversation(alice, {"id": failed["conversation_id"]})
     assert convo["title"].startswith("Two people") and len(convo["messages"]) == 2
+
+
+# -- values said in chat, and the turns that are not dilemmas ---------------------------------------
+
+
+def test_values_said_in_chat_are_kept_in_the_default_profile_and_used(app):
+    from assistant.decisions.chat import DEFAULT_PROFILE
+    from assistant.web.openai_models import DEFAULT_PROFILE as API_DEFAULT
+
+    assert DEFAULT_PROFILE == API_DEFAULT  # the profile /v1's model "align" uses
+    alice = app.actor("alice")
+    said = app.chat(alice, {"message": "fairness matters most to me"})
+    assert said["kind"] == "values" and said["decision_id"] is None
+    # "fairness" names triage's value and is the label of the everyday one: the everyday one
+    assert said["text"].startswith("Got it: **Fairness (Moral Foundations)** matters a great deal to you")
+    assert app.store.profiles.get(alice, DEFAULT_PROFILE).targets == {"equality": 0.9}
+    assert app.store.log.list(alice) == []
+    again = app.chat(
+        alice, {"message": "actually fairness only a little", "conversation_id": said["conversation_id"]}
+    )
+    kept = app.store.profiles.get(alice, DEFAULT_PROFILE).targets
+    assert again["kind"] == "values" and kept == {"equality": 0.2}
+    decided = app.chat(alice, {"message": SITUATION})  # a new conversation: the kept values decide
+    assert decided["kind"] == "decision" and decided["decision"]["target"] == {"equality": 0.2}
+    entry = app.store.log.get(alice, decided["decision_id"])
+    assert entry.profile_name == DEFAULT_PROFILE
+
+
+def test_a_dilemma_waiting_for_values_is_decided_once_they_are_said(app):
+    alice = app.actor("alice")
+    asked = app.chat(alice, {"message": SITUATION})
+    assert asked["kind"] == "suggest" and app.store.log.list(alice) == []
+    answer = app.chat(
+        alice,
+        {"message": "Risk aversion is very important to me", "conversation_id": asked["conversation_id"]},
+    )
+    assert answer["kind"] == "decision" and answer["text"].startswith("Got it: **Risk aversion**")
+    assert answer["decision"]["target"] == {"risk_aversion": 0.8}
+    entry = app.store.log.get(alice, answer["decision_id"])
+    assert entry.request["choices"] == ["help the soldier", "help the civilian"]
+
+
+def test_values_stated_with_the_dilemma_are_used_at_once(app):
+    alice = app.actor("alice")
+    answer = app.chat(alice, {"message": SITUATION + "\nRisk aversion matters a lot to me."})
+    assert answer["kind"] == "decision" and answer["decision"]["target"] == {"risk_aversion": 0.8}
+    assert answer["text"].startswith("Got it:")
+
+
+def test_turns_that_are_not_dilemmas_never_get_the_ask_for_options(app):
+    alice = app.actor("alice")
+    for message, kind in [
+        ("hi", "greeting"),
+        ("what can you do?", "help"),
+        ("what is the capital of France?", "off_topic"),
+        ("why?", "no_decision"),
+        ("thanks!", "thanks"),
+    ]:
+        reply = app.chat(alice, {"message": message})
+        assert reply["kind"] == kind and reply["text"] != ASK_OPTIONS and "two options" not in reply["text"]
+    assert app.store.log.list(alice) == []
+
+
+def test_a_chat_apps_task_is_neither_decided_nor_logged_nor_stored(app):
+    alice = app.actor("alice")
+    task = (
+        "### Task:\nGenerate a concise, 3-5 word title with an emoji summarizing the chat history.\n"
+        '### Guidelines:\n- Use emojis\n- Keep it short\n### Output:\nJSON format: { "title": "..." }\n'
+        "### Chat History:\n<chat_history>\nUSER: Should I help the soldier or the civilian?\n</chat_history>"
+    )
+    reply = app.chat(alice, {"message": task, "targets": {"fairness": 0.9}})
+    assert reply["kind"] == "task" and reply["decision_id"] is None
+    assert app.store.log.list(alice) == [] and app.list_conversations(alice)["conversations"] == []
+
+
+def test_what_if_moves_only_the_value_named(app):
+    alice = app.actor("alice")
+    first = app.chat(alice, {"message": SITUATION, "targets": {"fairness": 0.6}})
+    cid = first["conversation_id"]
+    added = app.chat(alice, {"message": "what if I cared more about risk aversion?", "conversation_id": cid})
+    assert added["kind"] == "more" and added["decision"]["target"] == {"fairness": 0.6, "risk_aversion": 0.8}
+    assert "I added **Risk aversion** to your values at high" in added["text"]
+    unknown = app.chat(alice, {"message": "what if I cared less about flurbing?", "conversation_id": cid})
+    assert unknown["kind"] == "clarify" and unknown["decision_id"] is None
+    assert len(app.store.log.list(alice)) == 2
+
+
+def test_every_answer_streams_as_a_growing_text(app):
+    """A chat app's stream can only grow: the updates that carry the answer extend each other."""
+    alice = app.actor("alice")
+    first = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.6}}))
+    cid = first[-1].conversation_id
+    for message in (
+        "what if I cared more about fairness?",
+        "why?",
+        "why not A?",
+        "hello",
+        "I would choose A",
+    ):
+        updates = list(app.chat_stream(alice, {"message": message, "conversation_id": cid}))
+        shown = [u.text for u in updates if u.done or u.decision is not None]
+        assert shown and updates[-1].done
+        assert all(b.startswith(a) for a, b in itertools.pairwise(shown)), (message, shown)

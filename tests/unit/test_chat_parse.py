@@ -1,4 +1,5 @@
-from alignment.chat_parse import parse_follow_up, parse_situation
+from alignment.chat_parse import parse_situation
+from alignment.turns import Conversation, TurnReader, ValueDef
 
 
 def test_bulleted_options():
@@ -78,26 +79,33 @@ def test_missing_options_is_incomplete():
     assert not parse_situation("- only one option").complete
 
 
+def _reader(*names: str) -> TurnReader:
+    return TurnReader(None, [ValueDef(n) for n in names])  # outright matches only: no embedder
+
+
 def test_follow_ups():
     options = ["Treat the soldier", "Treat the civilian", "Wait"]
-    attrs = ["fairness", "risk_aversion"]
-    assert parse_follow_up("why not B?", options, attrs).option == 1
-    assert parse_follow_up("Why not the civilian?", options, attrs).option == 1
-    assert parse_follow_up("why not the last one", options, attrs).option == 2
-    f = parse_follow_up("What if I cared more about fairness?", options, attrs)
-    assert (f.kind, f.attribute) == ("more", "fairness")
-    f = parse_follow_up("what if I cared less about risk aversion", options, attrs)
-    assert (f.kind, f.attribute) == ("less", "risk_aversion")
-    assert parse_follow_up("why?", options, attrs).kind == "why"
-    assert parse_follow_up("A new situation entirely", options, attrs) is None
-    assert parse_follow_up("what if I cared more about money?", options, attrs) is None
+    c = Conversation(options=options, chosen=0, decided_on=["fairness"])
+    reader = _reader("fairness", "risk_aversion")
+    assert reader.read("why not B?", c).option == 1
+    assert reader.read("Why not the civilian?", c).option == 1
+    assert reader.read("why not the last one", c).option == 2
+    f = reader.read("What if I cared more about fairness?", c)
+    assert (f.kind, f.attribute, f.direction) == ("what_if", "fairness", "more")
+    f = reader.read("what if I cared less about risk aversion", c)
+    assert (f.kind, f.attribute, f.direction) == ("what_if", "risk_aversion", "less")
+    assert reader.read("why?", c).kind == "why"
+    assert reader.read("what if I cared more about money?", c).kind == "unclear"  # asked, not guessed
 
 
 def test_what_if_with_an_intensifier_and_it_for_the_one_value():
-    options, attrs = ["Index fund", "Food truck business"], ["security", "fairness"]
-    f = parse_follow_up("What if I cared much less about it?", options, attrs, ["security"])
-    assert f is not None and (f.kind, f.attribute) == ("less", "security")
-    f = parse_follow_up("what if I valued a lot more about security", options, attrs)
-    assert f is not None and (f.kind, f.attribute) == ("more", "security")
+    options = ["Index fund", "Food truck business"]
+    reader = _reader("security", "fairness")
+    one = Conversation(options=options, chosen=0, decided_on=["security"])
+    f = reader.read("What if I cared much less about it?", one)
+    assert (f.kind, f.attribute, f.direction) == ("what_if", "security", "less")
+    f = reader.read("what if I valued a lot more about security", one)
+    assert (f.kind, f.attribute, f.direction) == ("what_if", "security", "more")
     # "it" is not a value when the decision weighed two: not guessed
-    assert parse_follow_up("What if I cared less about it?", options, attrs, ["security", "fairness"]) is None
+    two = Conversation(options=options, chosen=0, decided_on=["security", "fairness"])
+    assert reader.read("What if I cared less about it?", two).kind == "unclear"

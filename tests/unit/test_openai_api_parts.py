@@ -230,7 +230,7 @@ def test_routes_decide_with_a_named_decider_and_profile(app):
     assert reply.status_code == 200, reply.text
     data = reply.json()
     assert data["object"] == "chat.completion" and data["align"]["kind"] == "decision"
-    assert "**Recommendation: (B) help the civilian**" in data["choices"][0]["message"]["content"]
+    assert data["choices"][0]["message"]["content"].startswith("**My advice: Help the civilian.**")
     entry = app.store.log.get(alice, data["align"]["decision_id"])
     assert entry.decider == "persona-greedy" and entry.profile_name == "fair" and entry.algorithm == "persona"
     # content as a list of parts, as some apps send it

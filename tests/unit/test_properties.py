@@ -2,16 +2,19 @@
 
 import json
 import math
+from typing import get_args
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignment.chat_parse import parse_follow_up, parse_situation
+from alignment.chat_parse import parse_situation
 from alignment.metrics import choice_distances, score_item
 from alignment.prompts import delimit
 from alignment.structured import parse_json_object
+from alignment.turns import Conversation, TurnKind, TurnReader, ValueDef
 from alignment.votes import calculate_votes, vote_winner
 
+TURN_KINDS = set(get_args(TurnKind))
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 attrs = st.sampled_from(["a", "b", "c"])
 
@@ -51,7 +54,10 @@ def test_situation_parser_never_crashes_and_options_are_clean(text):
     parsed = parse_situation(text)
     assert len({o.casefold() for o in parsed.options}) == len(parsed.options)
     assert all(o and o == o.strip() for o in parsed.options)
-    parse_follow_up(text, ["a", "b"], ["fairness"])
+    reader = TurnReader(None, [ValueDef("fairness"), ValueDef("security", words=("money", "safety"))])
+    if text.strip():
+        turn = reader.read(text, Conversation(options=["a", "b"], chosen=0, decided_on=["fairness"]))
+        assert turn.kind in TURN_KINDS
 
 
 @given(st.text(max_size=300))
