@@ -52,10 +52,10 @@ def test_disagree_under_a_chat_answer_is_stored(app_server, browser):
     pick(page, "chat-algorithm", "random")
     page.locator("#chat-input textarea").fill(SITUATION)
     page.locator("#chat-send").click()
-    page.locator("#chatbot").get_by_text("Recommendation:").wait_for(timeout=60_000)
+    page.locator("#chatbot").get_by_text("My advice:").wait_for(timeout=60_000)
     page.locator("#chat-feedback").wait_for()
     text = page.locator("#chatbot").inner_text()
-    chose_a = "Recommendation: (A)" in text
+    chose_a = "My advice: Treat the driver" in text
     pick(
         page,
         "chat-would-choose",
