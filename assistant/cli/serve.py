@@ -182,6 +182,11 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
                     *openai_routes(app, concurrency),  # /v1, for chat apps (README)
                 ],
                 "middleware": [*security_middleware(app), *guard_middleware(app)],
+                # no API description of the outer app for anyone (Gradio's own, /gradio_api/openapi.json,
+                # needs a login); Gradio already turns /docs and /redoc off
+                "openapi_url": None,
+                "docs_url": None,
+                "redoc_url": None,
                 "lifespan": lean_sessions(sessions_lifespan(app)),  # API calls copy no UI config
             },
         )

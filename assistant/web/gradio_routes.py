@@ -11,7 +11,9 @@
   ``Sec-Fetch-*`` only to HTTPS and localhost, so on a plain-HTTP host name the button asks too.
 - ``/monitoring`` prints the dashboard's secret URL to the server's log for any logged-in user: it
   answers 404 here. ``/monitoring/summary`` (and the dashboard) are for admins only.
-- The heartbeat and cancel routes, which Gradio leaves open, need a login in login mode.
+- The heartbeat, cancel, reset and stream routes, which Gradio leaves open, need a login in login
+  mode. (``startup-events`` stays open: Gradio calls it itself, without a login, as it starts; it runs
+  the app's start-up work once.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from assistant.web.session import session_user
 __all__ = ["LOGOUT_PAGE", "GradioRoutes"]
 
 TOKEN_PATHS = ("/gradio_api/token",)
-LOGIN_PATHS = ("/gradio_api/heartbeat/", "/gradio_api/cancel", "/gradio_api/reset")
+# Gradio's routes that skip its login check but touch a session's work (list: gradio/routes.py)
+LOGIN_PATHS = (
+    "/gradio_api/heartbeat/",
+    "/gradio_api/cancel",
+    "/gradio_api/reset",
+    "/gradio_api/stream/",
+)
 MONITORING = "/monitoring"
 
 LOGOUT_PAGE = b"""<!doctype html>

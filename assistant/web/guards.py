@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.middleware import Middleware
 
 from assistant.web.client_address import ClientAddress, current_address
+from assistant.web.json_depth import JsonDepth
 from assistant.web.limits import BodyLimit
 from assistant.web.origins import drop_gradio_cors
 from assistant.web.session_binding import SessionBinding
@@ -30,8 +31,8 @@ __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
 def guard_middleware(app: AppService) -> list[Middleware]:
     """The body size limit (outermost: a refusal costs nothing), the client address, each user's
-    upload quota (``assistant.web.upload_quota``), then Gradio's session hashes bound to their users
-    (it reads bodies the limit has bounded)."""
+    upload quota (``assistant.web.upload_quota``), JSON nested too deeply refused, then Gradio's
+    session hashes bound to their users (these two read bodies the limit has bounded)."""
     settings = app.service.settings
     return [
         Middleware(
@@ -41,6 +42,7 @@ def guard_middleware(app: AppService) -> list[Middleware]:
         ),
         Middleware(ClientAddress),
         Middleware(UploadQuota, ledger=upload_ledger(settings), local_user=app.local_user),
+        Middleware(JsonDepth),
         Middleware(SessionBinding, login_required=not app.local_mode),
     ]
 

@@ -2,9 +2,9 @@
 
 - ``serving_handout()``: handed-out files live in Gradio's cache folder (``align-handout/``).
 - ``security_middleware(app)``: security headers on every response (outermost, so refusals carry
-  them too); the web edge: host names, origins (in place of Gradio's CORS), JSON-only endpoints,
-  hardened session cookies and uncached credential replies, Gradio's own routes held to the app's
-  rules; the login page without the API description, the file guard.
+  them too); the web edge: host names, login cookies no other site can plant, origins (in place of
+  Gradio's CORS), JSON-only endpoints, hardened session cookies and uncached credential replies,
+  Gradio's own routes held to the app's rules; the login page without the API description, the file guard.
 - ``health_details(app)``: who sees ``/healthz``'s full report: admins and callers on this machine.
 """
 
@@ -29,6 +29,7 @@ from assistant.web.json_only import JsonOnly
 from assistant.web.login_page import HideApiInfo
 from assistant.web.origins import OriginGuard
 from assistant.web.session import is_loopback, session_user
+from assistant.web.session_cookies import SessionCookies
 
 __all__ = ["gradio_cache", "health_details", "security_middleware", "serving_handout"]
 
@@ -61,6 +62,7 @@ def security_middleware(app: AppService) -> list[Middleware]:
     return [
         Middleware(SecurityHeaders),
         Middleware(HostGuard, local_mode=app.local_mode, allowed_hosts=settings.allowed_hosts),
+        Middleware(SessionCookies),
         Middleware(OriginGuard, allowed_origins=settings.allowed_origins),
         Middleware(JsonOnly),
         Middleware(CredentialReplies),

@@ -6,10 +6,16 @@ asks: anyone who learnt H could read that page's results, cancel its work, or ru
 state. ``SessionBinding`` records, for each session hash and each event id the app hands out, the user
 who first used it, and refuses it (403) to any other user:
 
-- ``session_hash`` in the JSON body of ``queue/join``, ``run``/``api``/``call``, ``cancel`` and
-  ``component_server``; in the query of ``queue/data``; in the path of ``heartbeat/H``;
+- ``session_hash`` in the JSON body of ``queue/join``, ``run``/``api``/``call``, ``cancel``,
+  ``component_server`` and ``stream``; in the query of ``queue/data`` (and any GET); in the path of
+  ``heartbeat/H`` and of the ``stream/H/...`` media routes;
+- the event id in the path of ``stream/EVENT`` and ``stream/EVENT/close``;
 - the ``event_id`` a ``call``/``queue/join`` reply hands out (``call/NAME/EVENT`` reads it back; an
   event joined without a session hash has its id as session hash).
+
+The keys are read the way Gradio reads them (the last of repeated query parameters, the last of
+repeated JSON keys); a request that names its ``session_hash`` or ``event_id`` twice, in the query or
+as a repeated key of the JSON body, is refused (400), so no check and Gradio can read different ones.
 
 Only in login mode: local mode has one user. The record is bounded (the oldest entries go first).
 """
@@ -19,7 +25,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,10 +43,12 @@ _BODY_PATHS = (
     "/gradio_api/call/",
     "/gradio_api/cancel",
     "/gradio_api/component_server",
+    "/gradio_api/stream/",
 )
 _REPLY_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/")
 _MAX_REPLY_BYTES = 4096
 _UNSET = object()
+_NAMED = ("session_hash", "event_id")
 
 
 class Bindings:
@@ -61,13 +69,32 @@ class Bindings:
         return owner == user
 
 
-def _key_from_path(path: str, query: bytes) -> str | None:
-    if path.startswith("/gradio_api/heartbeat/"):
+class Repeated(ValueError):
+    """A request names its session hash or event id more than once (``what``: which)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _query_keys(query: bytes) -> dict[str, str]:
+    """``session_hash`` and ``event_id`` of a query string, read as Starlette (and so Gradio) reads
+    them; ``Repeated`` when one comes twice (Gradio would take the last, a check here the first)."""
+    found: dict[str, str] = {}
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in _NAMED:
+            if name in found:
+                raise Repeated(name)
+            found[name] = value
+    return found
+
+
+def _key_from_path(path: str, method: str) -> str | None:
+    if method == "GET" and path.startswith("/gradio_api/heartbeat/"):
         return path.removeprefix("/gradio_api/heartbeat/").strip("/") or None
-    if path.rstrip("/") == "/gradio_api/queue/data":
-        values = parse_qs(query.decode("latin-1")).get("session_hash")
-        return values[0] if values else None
-    if path.startswith("/gradio_api/call/"):
+    if path.startswith("/gradio_api/stream/"):  # POST stream/EVENT(/close); GET stream/SESSION_HASH/...
+        return path.removeprefix("/gradio_api/stream/").split("/", 1)[0] or None
+    if method == "GET" and path.startswith("/gradio_api/call/"):
         parts = path.removeprefix("/gradio_api/call/").strip("/").split("/")
         if parts and parts[0] == "v2":
             parts = parts[1:]
@@ -75,12 +102,37 @@ def _key_from_path(path: str, query: bytes) -> str | None:
     return None
 
 
+class _Object(dict[str, Any]):
+    """A JSON object that remembers which of its keys came more than once."""
+
+    repeated: set[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object(pairs)  # the last value of a repeated key, as json.loads (and Gradio) keeps it
+    result.repeated = set()
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                result.repeated.add(key)
+            seen.add(key)
+    return result
+
+
 def _session_hash(body: bytes) -> str | None:
+    """The ``session_hash`` of a JSON body as Gradio reads it; ``Repeated`` when the body names its
+    ``session_hash`` or ``event_id`` twice."""
     try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data: Any = json.loads(body, object_pairs_hook=_object)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    value = data.get("session_hash") if isinstance(data, dict) else None
+    if not isinstance(data, _Object):
+        return None
+    for name in _NAMED:
+        if name in data.repeated:
+            raise Repeated(name)
+    value = data.get("session_hash")
     return value if isinstance(value, str) and value else None
 
 
@@ -101,23 +153,38 @@ class SessionBinding:
         method = str(scope.get("method", "GET")).upper()
         keys: list[str] = []
         replay: list[Message] = []
-        if method == "GET":
-            key = _key_from_path(path, scope.get("query_string", b""))
+        try:
+            gradio = path.startswith("/gradio_api/")
+            query = _query_keys(scope.get("query_string", b"")) if gradio else {}
+            if method == "GET" and query.get("session_hash"):
+                keys.append(query["session_hash"])
+            key = _key_from_path(path, method)
             if key:
                 keys.append(key)
-        elif method == "POST" and path.startswith(_BODY_PATHS):
-            body = b""
-            while True:
-                message = await receive()
-                replay.append(message)
-                if message["type"] != "http.request":
-                    break
-                body += message.get("body", b"")
-                if not message.get("more_body", False):
-                    break
-            session_hash = _session_hash(body)
-            if session_hash:
-                keys.append(session_hash)
+            if method == "POST" and path.startswith(_BODY_PATHS):
+                body = b""
+                while True:
+                    message = await receive()
+                    replay.append(message)
+                    if message["type"] != "http.request":
+                        break
+                    body += message.get("body", b"")
+                    if not message.get("more_body", False):
+                        break
+                session_hash = _session_hash(body)
+                if session_hash:
+                    keys.append(session_hash)
+        except Repeated as exc:
+            log_refused(f"{exc.what} given twice", path=path)
+            await refuse(
+                send,
+                path,
+                400,
+                f"The request names its {exc.what} more than once; send it once. (Reload the page if "
+                "this came from the app's own page.)",
+                code="repeated_parameter",
+            )
+            return
         if not keys and not (method == "POST" and path.startswith(_REPLY_PATHS)):
             await self._pass(scope, receive, send, replay)
             return
