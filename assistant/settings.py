@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     # X-Forwarded-Proto are believed; empty: none, the client address is the connection's
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # --- each user's share of Gradio's queue (assistant/web/queue_share.py) ---
+    # the web app's jobs one logged-in user may have waiting or running in the shared queue
+    # (max_queue); past it a new one is refused with 429, so one user cannot fill the queue
+    queue_max_per_user: int = Field(default=6, ge=1)
+
     @model_validator(mode="after")
     def _check_web_edge(self) -> Settings:
         import ipaddress

@@ -19,14 +19,14 @@ __all__ = ["PasswordChange", "UserStore", "WrongPassword"]
 
 
 class WrongPassword(PermissionDenied):
-    """The current password given to change one's own was not right."""
+    """The current password given to confirm a change of one's own account was not right."""
 
 
 @dataclass(frozen=True)
 class PasswordChange:
     """What a password change did: ``reset`` (an admin set another user's password) ended the
-    user's sessions and revoked ``api_keys_revoked`` keys; one's own change ended one's other
-    sessions and kept the keys."""
+    user's sessions, one's own change one's other sessions; either revoked the user's
+    ``api_keys_revoked`` keys."""
 
     name: str
     reset: bool
@@ -110,8 +110,8 @@ class UserStore:
     ) -> PasswordChange:
         """Change one's own password (``name`` is the actor: the current password must be given and
         right, when the account has one) or reset another user's (admins only). Either ends the
-        user's login sessions (the session epoch moves); a reset also revokes all of that user's
-        API keys, so a stolen session or key does not outlive it."""
+        user's login sessions (the session epoch moves) and revokes all of that user's API keys, so
+        a stolen session or key does not outlive it."""
         own = name == actor.name
         if not own and not actor.is_admin:
             raise PermissionDenied(
@@ -121,16 +121,8 @@ class UserStore:
             row = s.scalar(select(UserRow).where(UserRow.name == name))
         if row is None:
             raise NotFound(f"no user {name!r}; see `align users list`")
-        if own and row.password_hash:
-            if not current:
-                raise PermissionDenied(
-                    "to change your own password, give your current password too (under \"Your "
-                    "password\" in the Profiles tab, or as current_password through the API)"
-                )
-            if not verify_password(row.password_hash, current):
-                raise WrongPassword(
-                    "your current password is not right; type it again (the new one was not saved)"
-                )
+        if own:
+            self._confirm(row, current, "change your own password", "the new one was not saved")
         new_hash = hash_password(password)
         with transaction(self._sessions) as s:
             row = s.scalar(select(UserRow).where(UserRow.name == name))
@@ -138,15 +130,34 @@ class UserStore:
                 raise NotFound(f"no user {name!r}; see `align users list`")
             row.password_hash = new_hash
             row.session_epoch = (row.session_epoch or 1) + 1  # ends the user's login sessions
-            revoked = 0
-            if not own:
-                keys = s.execute(
-                    update(ApiKeyRow)
-                    .where(ApiKeyRow.user_id == row.id, ApiKeyRow.revoked_at.is_(None))
-                    .values(revoked_at=utcnow())
-                )
-                revoked = int(getattr(keys, "rowcount", 0) or 0)
+            keys = s.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.user_id == row.id, ApiKeyRow.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            revoked = int(getattr(keys, "rowcount", 0) or 0)
             return PasswordChange(name=name, reset=not own, api_keys_revoked=revoked)
+
+    def confirm_password(self, actor: Actor, current: str | None, doing: str) -> None:
+        """Before ``doing`` (words: "create an API key"): the actor's current password must be given
+        and right (``WrongPassword`` when wrong), unless the account has none (the local user)."""
+        with transaction(self._sessions) as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == actor.name))
+        if row is None:
+            raise NotFound(f"no user {actor.name!r}; log in again")
+        self._confirm(row, current, doing, "nothing was changed")
+
+    @staticmethod
+    def _confirm(row: UserRow, current: str | None, doing: str, unchanged: str) -> None:
+        if not row.password_hash:
+            return
+        if not current:
+            raise PermissionDenied(
+                f"to {doing}, give your current password too (in the Profiles tab, or as "
+                "current_password through the API)"
+            )
+        if not verify_password(row.password_hash, current):
+            raise WrongPassword(f"your current password is not right; type it again ({unchanged})")
 
     def set_role(self, actor: Actor, name: str, role: Role) -> None:
         if not actor.is_admin:

@@ -47,6 +47,11 @@ def build_api_keys_panel(app: AppService) -> None:
     keys = gr.Dataframe(headers=HEADERS, interactive=False, elem_id="api-keys")
     with gr.Row():
         label = gr.Textbox(label="What the new key is for", placeholder="Open WebUI", elem_id="api-key-label")
+        current = gr.Textbox(
+            label="Your current password (a key outlives your login, so it is asked for)",
+            type="password",
+            elem_id="api-key-password",
+        )
         create = gr.Button("Create a key", variant="primary", elem_id="api-key-create")
         refresh = gr.Button("List my keys", elem_id="api-key-list")
     new_key = gr.Textbox(
@@ -72,13 +77,15 @@ def build_api_keys_panel(app: AppService) -> None:
         return [listed(request), gr.update(value="", visible=False)]
 
     @guarded
-    def create_key(text: str, request: gr.Request) -> list[Any]:
+    def create_key(text: str, password: str | None, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
-        made = app.api_keys.create(actor, app.parse(ApiKeyCreateRequest, {"label": text or ""}, actor=actor))
+        asked = {"label": text or "", "current_password": password or None}
+        made = app.api_keys.create(actor, app.parse(ApiKeyCreateRequest, asked, actor=actor))
         return [
             listed(request),
             gr.update(value=made.key, visible=True),
             f"Key {made.id} created. Copy it now: it is shown only this once.",
+            "",
             "",
         ]
 
@@ -95,5 +102,6 @@ def build_api_keys_panel(app: AppService) -> None:
         ]
 
     refresh.click(list_keys, None, [keys, new_key], api_visibility="private")
-    create.click(create_key, [label], [keys, new_key, status, label], api_visibility="private")
+    created = [keys, new_key, status, label, current]
+    create.click(create_key, [label, current], created, api_visibility="private")
     revoke.click(revoke_key, [which], [keys, new_key, status], api_visibility="private")

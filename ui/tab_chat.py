@@ -18,7 +18,7 @@ from assistant.decisions.chat import DEFAULT_VALUE, AttributeSuggestion, ChatUpd
 from profiles.schemas import Actor, AttributePublic
 from ui.common import acting, guarded
 
-__all__ = ["DEFAULT", "SLIDERS", "ChatTab", "build_chat_tab"]
+__all__ = ["DEFAULT", "SLIDERS", "ChatTab", "build_chat_tab", "delete_conversation"]
 
 SLIDERS = "(your values below)"
 NEW = "(new conversation)"
@@ -46,6 +46,16 @@ def _feedback_updates(log_id: int | None, decision: Decision | None = None) -> t
         return None, gr.update(visible=False), gr.update(), ""
     options = [(f"({label_of(s.index)}) {s.choice}", s.index) for s in decision.scores]
     return log_id, gr.update(visible=True), gr.update(choices=options, value=None), ""
+
+
+def delete_conversation(app: AppService, actor: Actor, conversation_id: int | None) -> str:
+    """The Chat tab's "Delete this conversation": the open conversation and its messages go (this
+    frees the person's conversation storage); the words to show."""
+    if conversation_id is None:
+        return "Open a conversation first (pick it in the list), then delete it."
+    asked = app.parse(ConversationRequest, {"id": int(conversation_id)}, actor=actor)
+    gone = app.decisions.delete_conversation(actor, asked)
+    return f"Deleted {gone.deleted}."
 
 
 def _slug(name: str) -> str:
@@ -78,6 +88,7 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         )
         refresh = gr.Button("Refresh list", size="sm", scale=0)
         new = gr.Button("New conversation", size="sm", scale=0)
+        delete = gr.Button("Delete this conversation", size="sm", scale=0, elem_id="chat-delete")
     default = options.default_decider or options.default_algorithm
     with gr.Row():
         profile = gr.Dropdown([SLIDERS], value=SLIDERS, label="Align to profile", elem_id="chat-profile")
@@ -300,5 +311,12 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
     new.click(
         lambda: ([], None, gr.update(value="")), None, [chatbot, cid, conversation], api_visibility="private"
     )
+
+    @guarded
+    def delete_current(conversation_id: int | None, request: gr.Request) -> Any:
+        gr.Info(delete_conversation(app, acting(app, request), conversation_id))
+        return [], None, gr.update(choices=_conversation_choices(app, acting(app, request)), value="")
+
+    delete.click(delete_current, [cid], [chatbot, cid, conversation], api_visibility="private")
 
     return ChatTab(load_outputs=[profile], calibrate_button=calibrate)

@@ -1,8 +1,8 @@
 """The app's administration: attribute definitions (read by anyone, changed by admins) and users.
 
 The stores check the role; a password or role change ends that user's other sessions (the store
-moves the user's session stamp). Changing one's own password needs the current one; an admin's reset
-of another user's password also revokes that user's API keys."""
+moves the user's session stamp). Changing one's own password needs the current one; a password change
+(one's own, or an admin's reset of another user's) also revokes that user's API keys."""
 
 from __future__ import annotations
 
@@ -24,9 +24,31 @@ from profiles.schemas import Actor, AttributeCreate, AttributePublic, UserCreate
 from profiles.store import Store
 from profiles.users import WrongPassword
 
-__all__ = ["AppAdmin", "Sessions", "require_admin"]
+__all__ = ["CURRENT_PASSWORD", "AppAdmin", "Sessions", "confirm_current", "require_admin"]
 
-_CHANGE = "(password change)"  # wrong current passwords are counted per user under this "address"
+# wrong current passwords (a password change, a new API key) are counted per user under this "address"
+CURRENT_PASSWORD = "(password change)"
+_CHANGE = CURRENT_PASSWORD
+
+
+def confirm_current(
+    store: Store, limiter: LoginLimiter | None, actor: Actor, current: str | None, doing: str
+) -> None:
+    """The actor's current password before ``doing``: refused while too many wrong ones cool down;
+    a wrong one counts as a failed login of that user (a stolen session cannot guess on and on)."""
+    if limiter is not None:
+        try:
+            limiter.check(actor.name, CURRENT_PASSWORD)
+        except TooManyLogins as exc:
+            raise PermissionDenied(
+                f"too many wrong current passwords; wait {max(1, round(exc.wait_s))} s, then try again"
+            ) from None
+    try:
+        store.users.confirm_password(actor, current, doing)
+    except WrongPassword:
+        if limiter is not None:
+            limiter.failed(actor.name, CURRENT_PASSWORD)
+        raise
 
 
 class Sessions(Protocol):
@@ -102,10 +124,17 @@ class AppAdmin:
             sessions = self.sessions
             kept = bool(keep_session and sessions is not None and sessions.renew(keep_session, actor.name))
             where = "your other login sessions have ended" if kept else "your login sessions have ended"
+            keys = done.api_keys_revoked
+            revoked = (
+                f" Your {keys} API key{'s were' if keys != 1 else ' was'} revoked; create new ones "
+                "in the Profiles tab (API keys) for your chat apps."
+                if keys
+                else ""
+            )
             return PasswordSet(
                 name=req.name,
-                message=f"Your password was changed; {where}. Your API keys still work: revoke any "
-                "you no longer trust in the API keys panel.",
+                api_keys_revoked=keys,
+                message=f"Your password was changed; {where}.{revoked}",
             )
         keys = done.api_keys_revoked
         revoked = (

@@ -1,5 +1,9 @@
 """The app's API keys: a person's own keys for the OpenAI-compatible API (an admin may name another
-owner). A new key is shown once, in the reply to ``create``; afterwards only its first characters."""
+owner). A new key is shown once, in the reply to ``create``; afterwards only its first characters.
+
+Creating a key needs the creator's current password (the passwordless local user excepted): a key
+outlives a login session, so a stolen session must not mint one. Wrong passwords count as failed
+logins of that user, as for a password change. The operator's ``align api-keys`` needs none."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.app.admin import confirm_current
+from assistant.app.login_limit import LoginLimiter
 from assistant.app.schemas import parse_request
 from profiles.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from profiles.schemas import Actor
@@ -29,6 +35,7 @@ class _Request(BaseModel):
 
 class ApiKeyCreateRequest(_Request):
     label: str = Field(default="", max_length=100)  # what the key is for ("Open WebUI at home")
+    current_password: str | None = Field(default=None, max_length=1000)  # the creator's own
     owner: _Name | None = None  # whose key (admins only)
 
 
@@ -48,10 +55,12 @@ class ApiKeysReply(BaseModel):
 
 
 class ApiKeys:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, limiter: LoginLimiter | None = None) -> None:
         self.store = store
+        self._limiter = limiter
 
     def create(self, actor: Actor, req: ApiKeyCreateRequest) -> ApiKeyCreated:
+        confirm_current(self.store, self._limiter, actor, req.current_password, "create an API key")
         data = parse_request(ApiKeyCreate, {"label": req.label})
         return self.store.api_keys.create(actor, data, req.owner)
 

@@ -27,6 +27,7 @@ from assistant.app.schemas import (
     DecideAppRequest,
     OwnerRequest,
 )
+from assistant.app.usage_limits import UsageLimits
 from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
 from assistant.decisions.compare import CompareRequest, compare
 from assistant.decisions.logged import decide_logged
@@ -41,7 +42,11 @@ SUGGESTIONS = 3  # attributes suggested to a person who has not said what they v
 
 
 class AppDecisions:
-    """Handed the store and the decision service; keeps the attribute definitions fresh."""
+    """Handed the store and the decision service; keeps the attribute definitions fresh.
+
+    ``limits``: each user's requests per minute (decide, compare, chat) and conversation storage
+    (chat), checked before the model is asked or anything is stored; the same ``UsageLimits`` guards
+    ``/v1`` (``align serve`` hands it over), so every door counts against one limit per user."""
 
     ATTRIBUTES_TTL_S = 2.0
 
@@ -52,9 +57,16 @@ class AppDecisions:
         *,
         extraction_backbone: str | None = None,
         examples: Callable[[], ExampleAdmin | None] | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         self.store = store
         self.service = service
+        settings = service.settings
+        self.limits = limits or UsageLimits(
+            store,
+            per_minute=int(settings.api_requests_per_minute),
+            quota_chars=int(settings.conversation_quota_chars),
+        )
         self.chat_engine = ChatEngine(
             store, service, extraction_backbone, suggest=self.suggest_attributes, examples=examples
         )
@@ -88,6 +100,7 @@ class AppDecisions:
     # -- decisions ------------------------------------------------------------------------
 
     def decide(self, actor: Actor, req: DecideAppRequest) -> DecisionReply:
+        self.limits.take(actor)  # each decision is logged and costs model time
         profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
         logged = decide_logged(
             self.service,
@@ -105,6 +118,7 @@ class AppDecisions:
             Scenario(text=req.scenario, choices=req.choices)
         except ValueError as exc:
             raise InputError(str(exc).splitlines()[-1].strip()) from None
+        self.limits.take(actor)
         known = set(self.current_attributes())
         columns = []
         for i, column in enumerate(req.columns):  # resolve profiles first: a missing one fails fast
@@ -130,6 +144,10 @@ class AppDecisions:
     # -- chat -----------------------------------------------------------------------------
 
     def chat_stream(self, actor: Actor, req: ChatRequest) -> Iterator[ChatUpdate]:
+        """One chat turn, refused before anything is stored when the actor is over their requests per
+        minute or their conversation storage (the Chat tab and the ``chat`` endpoint both come here)."""
+        self.limits.take(actor)
+        self.limits.check_storage(actor)
         return self.chat_engine.respond(actor, req)
 
     def chat(self, actor: Actor, req: ChatRequest) -> ChatUpdate:

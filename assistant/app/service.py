@@ -105,7 +105,7 @@ class AppService:
         )
         self.calibration = AppCalibration(settings, store)
         self.feedback = AppFeedback(store, self.example_store)
-        self.api_keys = ApiKeys(store)
+        self.api_keys = ApiKeys(store, self.login_limiter)
 
     @property
     def sessions(self) -> Sessions | None:

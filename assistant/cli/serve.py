@@ -102,7 +102,12 @@ def openai_routes(app: AppService, concurrency: int) -> list[BaseRoute]:
     from assistant.web.openai_api import OpenAIApi
 
     api = OpenAIApi(
-        app.store, app.decisions.chat_engine, settings, local_mode=app.local_mode, concurrency=concurrency
+        app.store,
+        app.decisions.chat_engine,
+        settings,
+        local_mode=app.local_mode,
+        concurrency=concurrency,
+        limits=app.decisions.limits,  # one per-user rate limit and storage quota for /v1 and the app
     )
     return api.routes()
 

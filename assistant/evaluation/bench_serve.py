@@ -307,6 +307,8 @@ def run_serve_bench(
     data_dir = Path(tempfile.mkdtemp(prefix="align-bench-serve-"))
     env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir), "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("ALIGN_DATABASE_URL", None)  # the bench's own SQLite store
+    # it measures capacity, not fairness: its users' fast no-model decisions are not rate limited
+    env.setdefault("ALIGN_API_REQUESTS_PER_MINUTE", "1000000")
     try:
         settings = load_settings(data_dir=data_dir, database_url=None)
         if settings.max_queue < users:

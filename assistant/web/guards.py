@@ -19,6 +19,7 @@ from assistant.web.client_address import ClientAddress, current_address
 from assistant.web.json_depth import JsonDepth
 from assistant.web.limits import BodyLimit
 from assistant.web.origins import drop_gradio_cors
+from assistant.web.queue_share import QueueShare
 from assistant.web.session_binding import SessionBinding
 from assistant.web.session_tokens import SessionTokens
 from assistant.web.upload_quota import UploadQuota, upload_ledger
@@ -44,6 +45,7 @@ def guard_middleware(app: AppService) -> list[Middleware]:
         Middleware(UploadQuota, ledger=upload_ledger(settings), local_user=app.local_user),
         Middleware(JsonDepth),
         Middleware(SessionBinding, login_required=not app.local_mode),
+        Middleware(QueueShare, max_per_user=settings.queue_max_per_user, login_required=not app.local_mode),
     ]
 
 

@@ -14,9 +14,10 @@ or revoked key gets 401 in OpenAI's error format; in single local-user mode (no 
 request without a key acts as the local user, as the web page does. Limits as for the rest of the
 app: the body size (``BodyLimit``, 413), every text and list in the request (``PayloadLimits``),
 requests at once and waiting (``ApiGate``, 503 when full; each user's share of them, 429 past it), chat
-requests per minute per user (``UserRate``, 429), the characters of conversation text stored per
-user (429 ``insufficient_quota``; nothing is stored for a refused request), and wrong keys per client
-address and key start (the login limiter's settings, 429 while locked; a valid key is never refused for them).
+requests per minute per user (``UsageLimits``, shared with the web app, 429), the characters of
+conversation text stored per user (429 ``insufficient_quota``; nothing is stored for a refused
+request), and wrong keys per client address and key start (the login limiter's settings, 429 while
+locked; a valid key is never refused for them).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from alignment.models import Usage
 from assistant.app.login_limit import LoginLimiter, TooManyLogins
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
 from assistant.app.schemas import ChatRequest, parse_request
+from assistant.app.usage_limits import StorageFull, TooManyRequests, UsageLimits
 from assistant.decisions.chat import ChatEngine, ChatUpdate
 from assistant.decisions.chat_threads import Turn, continue_thread
 from assistant.decisions.messages import for_people
@@ -68,7 +70,6 @@ from assistant.web.openai_schemas import (
     ModelCard,
     ModelList,
 )
-from assistant.web.user_rate import RateLimited, UserRate
 from profiles.api_keys import SHOWN_CHARS
 from profiles.schemas import Actor
 from profiles.store import Store
@@ -186,13 +187,20 @@ class OpenAIApi:
         *,
         local_mode: bool = False,
         concurrency: int = 4,
+        limits: UsageLimits | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
         self.settings = settings
         self.local_mode = local_mode
         self.gate = ApiGate(concurrency, int(settings.max_queue), int(settings.api_max_requests_per_user))
-        self.rate = UserRate(int(settings.api_requests_per_minute))
+        # requests per minute and conversation storage per user: the web app's own (``align serve``
+        # hands over ``AppDecisions.limits``), so /v1 and the web app count against one limit
+        self.usage = limits or UsageLimits(
+            store,
+            per_minute=int(settings.api_requests_per_minute),
+            quota_chars=int(settings.conversation_quota_chars),
+        )
         self.limits = PayloadLimits.from_settings(settings)
         self.key_limiter = LoginLimiter(
             settings.login_max_failures,
@@ -349,27 +357,20 @@ class OpenAIApi:
 
     def _check_storage(self, actor: Actor) -> None:
         """Refuse a turn (before anything is stored) once the user's conversations hold their quota."""
-        quota = int(self.settings.conversation_quota_chars)
-        used = self.store.conversations.stored_chars(actor)
-        if used >= quota:
-            raise ApiFailure(
-                429,
-                f"your stored conversations hold {used:,} characters, the limit is {quota:,}: this turn was "
-                "not stored or answered; delete old conversations (the web app's Chat tab), or ask an admin "
-                "to raise the limit",
-                kind="insufficient_quota",
-                code="insufficient_quota",
-            )
+        try:
+            self.usage.check_storage(actor)
+        except StorageFull as exc:
+            raise ApiFailure(429, str(exc), kind="insufficient_quota", code="insufficient_quota") from None
 
     async def chat_completions(self, request: Request) -> Response:
         actor = await self.authenticate(request)
         req = await self._request(request, actor)
         try:
-            self.rate.take(actor.name)
-        except RateLimited as exc:
+            self.usage.take(actor)
+        except TooManyRequests as exc:
             raise ApiFailure(
                 429,
-                f"you sent more than {exc.limit} chat requests in a minute; wait "
+                f"you sent more than {exc.limit} requests in a minute (here and in the web app); wait "
                 f"{max(1, round(exc.wait_s))} s, then try again",
                 kind="rate_limit_error",
                 code="rate_limit_exceeded",

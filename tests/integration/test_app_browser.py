@@ -211,3 +211,22 @@ def test_edit_a_profile_slider_and_see_it_saved(app_server, browser, alice_profi
     finally:
         store.close()
     page.close()
+
+
+def test_delete_this_conversation_frees_its_storage(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("root"))
+    page.locator("#chat-input textarea").fill("hello")
+    page.locator("#chat-send").click()
+    page.locator("#chatbot").get_by_text("Hello!").wait_for(timeout=120_000)
+    store = app_server.open_store()
+    try:
+        root = store.users.actor("root")
+        before = len(store.conversations.list(root))
+        assert before >= 1
+        page.locator("#chat-delete").click()
+        page.locator("#chatbot").get_by_text("Hello!").wait_for(state="detached")
+        page.wait_for_timeout(500)
+        assert len(store.conversations.list(root)) == before - 1
+    finally:
+        store.close()
+    page.close()

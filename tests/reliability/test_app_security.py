@@ -57,6 +57,8 @@ def server(tmp_path_factory):
     env = {
         "ALIGN_BACKBONES": json.dumps(backbones),
         "ALIGN_MAX_QUEUE": "1",
+        # one user's 9 calls test the queue's depth here, not each user's share of it
+        "ALIGN_QUEUE_MAX_PER_USER": "20",
         "ALIGN_LOGIN_COOLDOWN_S": str(COOLDOWN_S),
     }
     proc, url, log = start_server(data_dir, extra_env=env)

@@ -256,10 +256,11 @@ def test_changing_ones_own_password_needs_the_current_one(server):
         ok, output = call_fn(carol, fn_index(carol, "change_own"), ["carol-password", "carol-new-password"])
         assert ok, output
         assert "password was changed" in output["data"][2]
+        assert "1 API key was revoked" in output["data"][2]
         assert call(carol, "whoami", {})[0] == "ok"  # this session stays
         assert can_log_in(url, "carol", "carol-new-password")
         assert not can_log_in(url, "carol", "carol-password")
-        assert v1(server, server["keys"]["carol"]).status_code == 200  # her own change keeps her keys
+        assert v1(server, server["keys"]["carol"]).status_code == 401  # her own change revokes her keys
     finally:
         carol.close()
 

@@ -171,6 +171,7 @@ def test_a_page_on_another_origin_reads_nothing_and_creates_no_key(app, attacker
         own.get_by_role("tab", name="Profiles").click()
         own.get_by_text("API keys for chat apps").click()
         own.locator("#api-key-label textarea, #api-key-label input").first.fill("from my own page")
+        own.locator("#api-key-password input").fill(USERS["alice"][0])
         own.locator("#api-key-create").click()
         own.locator("#api-key-new").get_by_role("textbox").wait_for()
         own.wait_for_function(

@@ -347,7 +347,7 @@ def test_the_profiles_tab_creates_lists_and_revokes_ones_own_keys(server):
 
     with httpx.Client(base_url=server["url"], timeout=120) as web:
         assert web.post("/login", data={"username": "bob", "password": USERS["bob"][0]}).status_code == 200
-        ok, output = _run(web, _handler(web, "create_key"), ["laptop"])
+        ok, output = _run(web, _handler(web, "create_key"), ["laptop", USERS["bob"][0]])
         assert ok, output
         table, shown = output["data"][0], output["data"][1]
         key = shown["value"]

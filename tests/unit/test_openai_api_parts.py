@@ -16,13 +16,13 @@ from starlette.testclient import TestClient
 
 from alignment.errors import NotFound
 from alignment.fake import FakeBackbone
+from assistant.app.user_rate import RateLimited, UserRate
 from assistant.decisions.chat_threads import KEPT_TAIL, RECENT, Turn, continue_thread
 from assistant.web.api_gate import ApiGate, Busy, UserShareUsed
 from assistant.web.limits import BodyLimit
 from assistant.web.openai_api import OpenAIApi
 from assistant.web.openai_models import default_profile, model_ids, parse_model
 from assistant.web.openai_schemas import ChunkDelta
-from assistant.web.user_rate import RateLimited, UserRate
 from profiles.api_keys import ApiKeyCreate
 from profiles.schemas import MessageCreate, ProfileCreate
 

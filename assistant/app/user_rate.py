@@ -1,4 +1,4 @@
-"""Requests per minute, per user: the ``/v1`` API's rate limit (each key holder alike).
+"""Requests per minute, per user: the rate limit of chat turns and decisions (/v1 and the web app alike).
 
 A sliding window of the last minute's accepted requests for each user; a request past the limit is
 refused (``RateLimited``, with how long to wait) and not counted. Thread-safe; memory is bounded by

@@ -1,0 +1,62 @@
+"""What one user's chat turns and decisions may cost, whichever door they come through: requests per
+minute (one ``UserRate`` for the whole server, shared by ``/v1``, the named endpoints and the web
+app's tabs) and the characters of conversation text stored per user.
+
+Both are checked before anything is stored or the model is asked; a refusal says what to do next.
+"""
+
+from __future__ import annotations
+
+from alignment.errors import AlignError
+from assistant.app.user_rate import RateLimited, UserRate
+from profiles.schemas import Actor
+from profiles.store import Store
+
+__all__ = ["StorageFull", "TooManyRequests", "UsageLimits"]
+
+
+class TooManyRequests(AlignError):
+    """More requests in a minute than the user's limit; ``wait_s``: when the next one is accepted."""
+
+    def __init__(self, limit: int, wait_s: float) -> None:
+        super().__init__(
+            f"you sent more than {limit} requests in a minute; wait {max(1, round(wait_s))} s, then try again"
+        )
+        self.limit = limit
+        self.wait_s = wait_s
+
+
+class StorageFull(AlignError):
+    """The user's stored conversations hold their quota: the turn was neither stored nor answered."""
+
+    def __init__(self, used: int, quota: int) -> None:
+        super().__init__(
+            f"your stored conversations hold {used:,} characters, the limit is {quota:,}: this turn was "
+            "not stored or answered; delete old conversations in the Chat tab (Delete this conversation), "
+            "or ask an admin to raise the limit"
+        )
+        self.used = used
+        self.quota = quota
+
+
+class UsageLimits:
+    """``per_minute``: requests (chat turns, decisions, comparisons) per user per minute;
+    ``quota_chars``: the conversation text one user may store."""
+
+    def __init__(self, store: Store, *, per_minute: int, quota_chars: int) -> None:
+        self.store = store
+        self.rate = UserRate(per_minute)
+        self.quota_chars = quota_chars
+
+    def take(self, actor: Actor) -> None:
+        """Count one request of ``actor``; ``TooManyRequests`` (not counted) past the limit."""
+        try:
+            self.rate.take(actor.name)
+        except RateLimited as exc:
+            raise TooManyRequests(exc.limit, exc.wait_s) from None
+
+    def check_storage(self, actor: Actor) -> None:
+        """``StorageFull`` once the actor's conversations hold the quota (checked before a turn)."""
+        used = self.store.conversations.stored_chars(actor)
+        if used >= self.quota_chars:
+            raise StorageFull(used, self.quota_chars)

@@ -1,0 +1,330 @@
+"""A repeat outside probe, on what one user may cost everyone else, against a live ``align serve`` in
+login mode, with raw HTTP (httpx) and real session cookies:
+
+- the conversation storage quota and the per-user requests per minute hold at every door that stores a
+  chat turn (the ``chat`` endpoint, the Chat tab's handler, ``/v1``) and for decisions; one limit per
+  user for all doors; a refusal stores nothing and says what to do (the Chat tab's "Delete this
+  conversation" frees the storage);
+- one user cannot fill Gradio's shared queue: past their share a new job gets 429, others still answer;
+- a stolen session cannot mint a lasting API key (the current password is asked for, wrong ones are
+  limited like logins), and one's own password change revokes one's API keys and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest_app import USERS, _create_users, start_server, stop, wait_ready
+
+pytestmark = pytest.mark.timeout(900)
+
+PER_MINUTE = 6
+QUOTA_CHARS = 10_000
+QUEUE_SHARE = 3
+MAX_FAILURES = 3
+EXTRA_USERS = {
+    "frank": "frank-password",  # over his storage quota
+    "gina": "gina-password",  # past the rate limit
+    "hank": "hank-password",  # fills the queue
+    "kim": "kim-password",  # her session is stolen
+    "lena": "lena-password",  # her stolen session guesses her password
+}
+SCENARIO = {
+    "scenario": "A patient is bleeding and another is not breathing. Who is treated first?",
+    "choices": ["The bleeding patient", "The patient who is not breathing"],
+    "algorithm": "unaligned",
+}
+
+
+def _prepare(database_url: str) -> str:
+    """The extra users, frank's conversations past the quota; gina's API key (returned)."""
+    from profiles.api_keys import ApiKeyCreate
+    from profiles.schemas import ConversationCreate, MessageCreate, UserCreate
+    from profiles.store import open_store
+
+    store = open_store(database_url)
+    try:
+        root = store.users.actor("root")
+        for name, password in EXTRA_USERS.items():
+            store.users.add(root, UserCreate(name=name, password=password))
+        frank = store.users.actor("frank")
+        for n in range(2):
+            convo = store.conversations.create(frank, ConversationCreate(title=f"old talk {n}"))
+            store.conversations.add_message(frank, convo.id, MessageCreate(role="user", content="x" * 6000))
+        return store.api_keys.create(store.users.actor("gina"), ApiKeyCreate(label="chat app")).key
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("fair-use")
+    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
+    _create_users(database_url)
+    gina_key = _prepare(database_url)
+    env = {
+        "ALIGN_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
+        "ALIGN_LOGIN_COOLDOWN_S": "60",
+        "ALIGN_API_REQUESTS_PER_MINUTE": str(PER_MINUTE),
+        "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
+        "ALIGN_QUEUE_MAX_PER_USER": str(QUEUE_SHARE),
+    }
+    proc, url, log = start_server(data_dir, extra_env=env)
+    try:
+        wait_ready(proc, url, log)
+        yield {"url": url, "db": database_url, "log": log, "gina_key": gina_key}
+    finally:
+        stop(proc)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def logged_in(url: str, name: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=300)
+    password = USERS[name][0] if name in USERS else EXTRA_USERS[name]
+    answer = client.post("/login", data={"username": name, "password": password})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
+def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
+    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
+    ("http", status code)."""
+    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
+    if answer.status_code != 200:
+        return "http", answer.status_code
+    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
+    event, data = "", None
+    for line in stream.text.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data = json.loads(line.split(":", 1)[1])
+    if event == "complete":
+        return "ok", data[0]  # type: ignore[index]
+    return "error", (data or {}).get("error") if isinstance(data, dict) else data
+
+
+def handler(client: httpx.Client, api_name: str) -> tuple[int, list[Any]]:
+    """A UI handler's index and its inputs' default values (by the page's config)."""
+    config = client.get("/config").json()
+    values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
+    for i, dep in enumerate(config["dependencies"]):
+        if dep.get("api_name") == api_name:
+            return int(dep.get("id", i)), [values.get(j) for j in dep["inputs"]]
+    raise AssertionError(f"no handler {api_name}")
+
+
+def elem_position(client: httpx.Client, api_name: str, elem_id: str) -> int:
+    config = client.get("/config").json()
+    ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
+    for dep in config["dependencies"]:
+        if dep.get("api_name") == api_name:
+            return list(dep["inputs"]).index(ids[elem_id])
+    raise AssertionError(f"no handler {api_name}")
+
+
+def call_fn(client: httpx.Client, index: int, data: list[Any], session: str | None = None) -> tuple[bool, Any]:
+    """An unnamed UI handler through the queue (``fn_index``), as the browser calls it (one page:
+    ``session``, whose ``gr.State`` values the server keeps)."""
+    session = session or uuid.uuid4().hex
+    joined = client.post(
+        "/gradio_api/queue/join",
+        json={"data": data, "fn_index": index, "session_hash": session, "trigger_id": None, "event_data": None},
+    )
+    assert joined.status_code == 200, joined.text
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return bool(message.get("success")), message.get("output")
+    raise AssertionError("the queue ended without an answer")
+
+
+def stored(server: dict[str, Any], user: str) -> tuple[int, int, int]:
+    """``user``'s conversations, messages and characters of message text in the database."""
+    from sqlalchemy import text
+
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        with store.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT count(DISTINCT c.id), count(m.id), coalesce(sum(length(m.content)), 0) "
+                    "FROM conversations c JOIN users u ON u.id = c.owner_id "
+                    "LEFT JOIN messages m ON m.conversation_id = c.id WHERE u.name = :name"
+                ),
+                {"name": user},
+            ).one()
+        return int(row[0]), int(row[1]), int(row[2])
+    finally:
+        store.close()
+
+
+def keys_of(server: dict[str, Any], user: str) -> int:
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        return len(store.api_keys.list(store.users.actor(user)))
+    finally:
+        store.close()
+
+
+# -- the storage quota and the rate limit, at every door ---------------------------------------------
+
+
+def test_a_user_over_the_storage_quota_stores_nothing_through_the_chat_endpoint_or_tab(server):
+    frank = logged_in(server["url"], "frank")
+    try:
+        before = stored(server, "frank")
+        assert before[2] >= QUOTA_CHARS
+        status, message = call(frank, "chat", {"message": "Should I rest or work tonight?"})
+        assert status == "error" and "delete old conversations in the Chat tab" in message, message
+        assert stored(server, "frank") == before
+        # the Chat tab's own handler
+        index, data = handler(frank, "respond")
+        data[elem_position(frank, "respond", "chat-input")] = "Should I rest or work tonight?"
+        ok, output = call_fn(frank, index, data)
+        assert not ok and "delete old conversations in the Chat tab" in json.dumps(output), output
+        assert stored(server, "frank") == before
+        # the way out: in the Chat tab, open each conversation, then "Delete this conversation"
+        status, listed = call(frank, "list_conversations", {})
+        assert status == "ok" and len(listed["conversations"]) == 2, listed
+        delete_index, _ = handler(frank, "delete_current")
+        reopen_index, _ = handler(frank, "reopen")
+        refresh_index, _ = handler(frank, "refresh_list")
+        for conversation in listed["conversations"]:
+            page = uuid.uuid4().hex
+            assert call_fn(frank, refresh_index, [], page)[0]  # "Refresh list", then pick it
+            ok, output = call_fn(frank, reopen_index, [str(conversation["id"])], page)
+            assert ok and "x" * 100 in json.dumps(output["data"][0]), output  # shown, and open
+            ok, output = call_fn(frank, delete_index, [None], page)
+            assert ok and output["data"][0] == [], output
+        assert stored(server, "frank")[2] == 0
+        ok, output = call_fn(frank, delete_index, [None])  # nothing open: words, nothing deleted
+        assert ok, output
+    finally:
+        frank.close()
+
+
+def test_the_rate_limit_is_one_per_user_for_v1_the_endpoints_and_decisions(server):
+    gina = logged_in(server["url"], "gina")
+    alice = logged_in(server["url"], "alice")
+    try:
+        missing = {**SCENARIO, "profile": "no-such-profile"}  # refused after it is counted: no model time
+        for _ in range(PER_MINUTE - 2):
+            status, message = call(gina, "decide", missing)
+            assert status == "error" and "no-such-profile" in message, message
+        two = {"scenario": SCENARIO["scenario"], "choices": SCENARIO["choices"]}
+        columns = [{"profile": "no-such-profile"}, {"profile": "none-either"}]
+        compared = call(gina, "compare", {**two, "columns": columns})
+        assert compared[0] == "error" and "no-such-profile" in str(compared[1]), compared
+        v1 = httpx.post(
+            server["url"] + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {server['gina_key']}"},
+            json={"model": "align:no-such-profile", "messages": [{"role": "user", "content": "hello"}]},
+            timeout=60,
+        )
+        assert v1.status_code == 404 and "no-such-profile" in v1.text, v1.text  # the sixth, through /v1
+        before = stored(server, "gina")
+        for endpoint, payload in (
+            ("chat", {"message": "hello"}),
+            ("decide", SCENARIO),
+            ("compare", {**two, "columns": columns}),
+        ):
+            status, message = call(gina, endpoint, payload)
+            assert status == "error" and f"more than {PER_MINUTE} requests in a minute" in message, (
+                endpoint,
+                message,
+            )
+        assert stored(server, "gina") == before
+        status, message = call(alice, "decide", missing)  # others are not affected
+        assert status == "error" and "in a minute" not in message, message
+    finally:
+        gina.close()
+        alice.close()
+
+
+# -- one user's share of Gradio's queue ----------------------------------------------------------------
+
+
+def test_one_user_cannot_fill_the_gradio_queue(server):
+    hank = logged_in(server["url"], "hank")
+    alice = logged_in(server["url"], "alice")
+    session = "hank" + uuid.uuid4().hex[:8]
+    events: list[str] = []
+    try:
+        decide, _ = handler(hank, "decide")
+        codes: list[int] = []
+        for _ in range(QUEUE_SHARE + 5):
+            joined = hank.post(
+                "/gradio_api/queue/join", json={"data": [SCENARIO], "fn_index": decide, "session_hash": session}
+            )
+            codes.append(joined.status_code)
+            if joined.status_code == 200:
+                events.append(joined.json()["event_id"])
+            else:
+                assert joined.status_code == 429 and "your share" in joined.json()["detail"], joined.text
+        assert codes == [200] * QUEUE_SHARE + [429] * 5, codes
+        refused = hank.post("/gradio_api/call/whoami", json={"data": [{}]})
+        assert refused.status_code == 429, refused.text
+        assert call(alice, "whoami", {}) == ("ok", call(alice, "whoami", {})[1])
+        for event in events[1:]:  # hank gives up his waiting ones; alice's decision is answered
+            hank.post("/gradio_api/cancel", json={"session_hash": session, "fn_index": decide, "event_id": event})
+        status, reply = call(alice, "decide", SCENARIO)
+        assert status == "ok" and reply["log_id"], reply
+    finally:
+        hank.close()
+        alice.close()
+
+
+# -- API keys and a stolen session ------------------------------------------------------------------
+
+
+def test_a_stolen_session_cannot_mint_an_api_key_and_a_password_change_revokes_them(server):
+    url = server["url"]
+    kim = logged_in(url, "kim")
+    try:
+        create, _ = handler(kim, "create_key")
+        for password in (None, "", "a-wrong-guess"):
+            ok, output = call_fn(kim, create, ["stolen", password])
+            assert not ok and "current password" in json.dumps(output), output
+        assert keys_of(server, "kim") == 0
+        ok, output = call_fn(kim, create, ["laptop", "kim-password"])
+        assert ok, output
+        key = output["data"][1]["value"]
+        models = httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"})
+        assert models.status_code == 200
+        # her own password change ends the stolen key too, and says so
+        change, _ = handler(kim, "change_own")
+        ok, output = call_fn(kim, change, ["kim-password", "kim-new-password"])
+        assert ok, output
+        assert "1 API key was revoked" in json.dumps(output) and "Profiles tab" in json.dumps(output), output
+        models = httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"})
+        assert models.status_code == 401, models.text
+    finally:
+        kim.close()
+
+
+def test_a_stolen_session_cannot_guess_the_password_for_a_key_for_long(server):
+    lena = logged_in(server["url"], "lena")
+    try:
+        create, _ = handler(lena, "create_key")
+        for n in range(MAX_FAILURES):
+            ok, output = call_fn(lena, create, ["stolen", f"guess-{n}"])
+            assert not ok and "not right" in json.dumps(output), output
+        ok, output = call_fn(lena, create, ["stolen", "lena-password"])
+        assert not ok and "too many wrong current passwords" in json.dumps(output), output
+        assert keys_of(server, "lena") == 0
+    finally:
+        lena.close()
