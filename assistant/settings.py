@@ -123,8 +123,9 @@ class Settings(BaseSettings):
     serve_nice: int = Field(default=5, ge=0, le=19)
     # the OpenAI-compatible API (/v1), each user's fair share (README "Security"): chat requests per
     # minute; requests running or waiting at once (past it that user alone gets 429, others still get
-    # through); and the characters of conversation text stored for them (past it /v1 refuses new
-    # turns, storing nothing, until old conversations are removed)
+    # through); and the characters one user may store: conversations, profiles and decision log
+    # together (past it chat turns, decisions and profile changes are refused, storing nothing, until
+    # old conversations or profiles are removed; the name is kept so existing settings still work)
     api_requests_per_minute: int = Field(default=60, ge=1)
     api_max_requests_per_user: int = Field(default=6, ge=1)
     conversation_quota_chars: int = Field(default=20_000_000, ge=10_000)

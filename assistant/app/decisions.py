@@ -44,9 +44,10 @@ SUGGESTIONS = 3  # attributes suggested to a person who has not said what they v
 class AppDecisions:
     """Handed the store and the decision service; keeps the attribute definitions fresh.
 
-    ``limits``: each user's requests per minute (decide, compare, chat) and conversation storage
-    (chat), checked before the model is asked or anything is stored; the same ``UsageLimits`` guards
-    ``/v1`` (``align serve`` hands it over), so every door counts against one limit per user."""
+    ``limits``: each user's requests per minute (decide, compare, chat) and storage (conversations,
+    profiles, decision log), checked before the model is asked or anything is stored; the same
+    ``UsageLimits`` guards ``/v1`` (``align serve`` hands it over), so every door counts against one
+    limit per user."""
 
     ATTRIBUTES_TTL_S = 2.0
 
@@ -101,6 +102,7 @@ class AppDecisions:
 
     def decide(self, actor: Actor, req: DecideAppRequest) -> DecisionReply:
         self.limits.take(actor)  # each decision is logged and costs model time
+        self.limits.check_storage(actor)  # the decision log counts against the storage quota
         profile = self.store.profiles.load_target(actor, req.profile, req.owner) if req.profile else None
         logged = decide_logged(
             self.service,
@@ -119,6 +121,7 @@ class AppDecisions:
         except ValueError as exc:
             raise InputError(str(exc).splitlines()[-1].strip()) from None
         self.limits.take(actor)
+        self.limits.check_storage(actor)
         known = set(self.current_attributes())
         columns = []
         for i, column in enumerate(req.columns):  # resolve profiles first: a missing one fails fast
@@ -145,7 +148,7 @@ class AppDecisions:
 
     def chat_stream(self, actor: Actor, req: ChatRequest) -> Iterator[ChatUpdate]:
         """One chat turn, refused before anything is stored when the actor is over their requests per
-        minute or their conversation storage (the Chat tab and the ``chat`` endpoint both come here)."""
+        minute or their storage quota (the Chat tab and the ``chat`` endpoint both come here)."""
         self.limits.take(actor)
         self.limits.check_storage(actor)
         return self.chat_engine.respond(actor, req)

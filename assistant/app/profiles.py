@@ -1,4 +1,7 @@
-"""The app's profiles: a person's own (an admin may name another owner), exported and imported."""
+"""The app's profiles: a person's own (an admin may name another owner), exported and imported.
+
+Creating, changing and importing profiles counts against the person's storage quota (``UsageLimits``):
+past it the request is refused before anything is stored."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from assistant.app.schemas import (
     ProfileUpdateRequest,
     parse_request,
 )
+from assistant.app.usage_limits import UsageLimits
 from profiles.schemas import Actor, ProfileBundle, ProfileCreate, ProfilePublic, ProfileUpdate
 from profiles.store import Store
 
@@ -20,8 +24,17 @@ __all__ = ["AppProfiles"]
 
 
 class AppProfiles:
-    def __init__(self, store: Store) -> None:
+    """``limits``: the storage quota checked before a profile is created, changed or imported (none:
+    not checked)."""
+
+    def __init__(self, store: Store, limits: UsageLimits | None = None) -> None:
         self.store = store
+        self.limits = limits
+
+    def _check_storage(self, actor: Actor, adding: str) -> None:
+        """Refuse (``StorageFull``) before storing ``adding`` (the new text, as JSON) past the quota."""
+        if self.limits is not None:
+            self.limits.check_storage(actor, adding=len(adding))
 
     def list(self, actor: Actor, req: OwnerRequest) -> ProfilesReply:
         rows = self.store.profiles.list(actor, owner=req.owner, all_users=req.all_users)
@@ -32,10 +45,12 @@ class AppProfiles:
 
     def create(self, actor: Actor, req: ProfileCreateRequest) -> ProfilePublic:
         data = parse_request(ProfileCreate, req.model_dump(exclude={"owner"}))
+        self._check_storage(actor, data.model_dump_json())
         return self.store.profiles.create(actor, data, req.owner)
 
     def update(self, actor: Actor, req: ProfileUpdateRequest) -> ProfilePublic:
         change = parse_request(ProfileUpdate, req.model_dump(exclude={"name", "owner"}))
+        self._check_storage(actor, change.model_dump_json())
         return self.store.profiles.update(actor, req.name, change, req.owner)
 
     def delete(self, actor: Actor, req: ProfileDeleteRequest) -> Deleted:
@@ -46,5 +61,6 @@ class AppProfiles:
         return self.store.profiles.export(actor, req.names or None, req.owner)
 
     def import_bundle(self, actor: Actor, req: ImportProfilesRequest) -> ProfilesImported:
+        self._check_storage(actor, req.bundle.model_dump_json())
         rows = self.store.profiles.import_bundle(actor, req.bundle, req.owner, replace=req.replace)
         return ProfilesImported(imported=rows)

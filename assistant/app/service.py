@@ -89,7 +89,7 @@ class AppService:
         self.decisions = AppDecisions(
             store, service, extraction_backbone=extraction_backbone, examples=self.example_store
         )
-        self.profiles = AppProfiles(store)
+        self.profiles = AppProfiles(store, limits=self.decisions.limits)  # one storage quota
         self.admin = AppAdmin(
             store, on_attributes_changed=self.decisions.refresh_attributes, limiter=self.login_limiter
         )

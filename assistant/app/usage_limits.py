@@ -1,6 +1,6 @@
 """What one user's chat turns and decisions may cost, whichever door they come through: requests per
 minute (one ``UserRate`` for the whole server, shared by ``/v1``, the named endpoints and the web
-app's tabs) and the characters of conversation text stored per user.
+app's tabs) and the characters one user may store: conversations, profiles and the decision log.
 
 Both are checked before anything is stored or the model is asked; a refusal says what to do next.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from alignment.errors import AlignError
 from assistant.app.user_rate import RateLimited, UserRate
 from profiles.schemas import Actor
+from profiles.storage_use import stored_chars
 from profiles.store import Store
 
 __all__ = ["StorageFull", "TooManyRequests", "UsageLimits"]
@@ -27,13 +28,15 @@ class TooManyRequests(AlignError):
 
 
 class StorageFull(AlignError):
-    """The user's stored conversations hold their quota: the turn was neither stored nor answered."""
+    """What the user stores (conversations, profiles, decision log) holds their quota: the request was
+    neither stored nor answered."""
 
     def __init__(self, used: int, quota: int) -> None:
         super().__init__(
-            f"your stored conversations hold {used:,} characters, the limit is {quota:,}: this turn was "
-            "not stored or answered; delete old conversations in the Chat tab (Delete this conversation), "
-            "or ask an admin to raise the limit"
+            f"you store {used:,} characters (conversations, profiles and the decision log together), "
+            f"the limit is {quota:,}: this was not stored or answered; delete old conversations in the "
+            "Chat tab (Delete this conversation) or profiles you no longer need, or ask an admin to "
+            "remove old decisions from the log or to raise the limit"
         )
         self.used = used
         self.quota = quota
@@ -41,7 +44,7 @@ class StorageFull(AlignError):
 
 class UsageLimits:
     """``per_minute``: requests (chat turns, decisions, comparisons) per user per minute;
-    ``quota_chars``: the conversation text one user may store."""
+    ``quota_chars``: the characters one user may store (conversations, profiles, decision log)."""
 
     def __init__(self, store: Store, *, per_minute: int, quota_chars: int) -> None:
         self.store = store
@@ -55,8 +58,9 @@ class UsageLimits:
         except RateLimited as exc:
             raise TooManyRequests(exc.limit, exc.wait_s) from None
 
-    def check_storage(self, actor: Actor) -> None:
-        """``StorageFull`` once the actor's conversations hold the quota (checked before a turn)."""
-        used = self.store.conversations.stored_chars(actor)
-        if used >= self.quota_chars:
+    def check_storage(self, actor: Actor, adding: int = 0) -> None:
+        """``StorageFull`` once what the actor stores holds the quota, or would pass it with ``adding``
+        more characters (checked before a chat turn, a decision, a comparison, a profile is stored)."""
+        used = stored_chars(self.store.sessions, actor)
+        if used >= self.quota_chars or used + adding > self.quota_chars:
             raise StorageFull(used, self.quota_chars)

@@ -1,0 +1,216 @@
+"""An outside probe of what one user may store, against a live ``align serve`` in login mode, with raw
+HTTP (httpx) and real session cookies:
+
+- one storage quota per user covers conversations, profiles and the decision log: a user over it is
+  refused on create_profile, update_profile, import_profiles, decide and compare, and nothing is
+  stored; one import cannot jump far past the quota either;
+- a JSON body that is not UTF-8 (UTF-16 here, which Python's parser accepts and the depth scan could
+  not read) gets 400 on ``/v1`` and the Gradio routes, never a 500 from a parser that recursed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest_app import _create_users, start_server, stop, wait_ready
+
+pytestmark = pytest.mark.timeout(600)
+
+QUOTA_CHARS = 20_000
+USERS = {
+    "olga": "olga-password",  # her conversations hold the quota
+    "pia": "pia-password",  # her decision log holds the quota
+    "quinn": "quinn-password",  # starts empty
+}
+DILEMMA = {
+    "scenario": "A patient is bleeding and another is not breathing. " * 20 + "Who is treated first?",
+    "choices": ["The bleeding patient", "The patient who is not breathing"],
+    "algorithm": "random",
+}
+
+
+def bundle(count: int, chars: int, tag: str) -> dict[str, Any]:
+    profiles = [
+        {"name": f"{tag}{i}", "description": "x" * chars, "targets": {"achievement": 0.5}}
+        for i in range(count)
+    ]
+    return {"bundle": {"format": "align-profiles/1", "profiles": profiles}}
+
+
+def _prepare(database_url: str) -> str:
+    """The users; olga's conversation and pia's decision log past the quota; olga's API key."""
+    from profiles.api_keys import ApiKeyCreate
+    from profiles.schemas import (
+        ConversationCreate,
+        DecisionLogCreate,
+        MessageCreate,
+        ProfileCreate,
+        UserCreate,
+    )
+    from profiles.store import open_store
+
+    store = open_store(database_url)
+    try:
+        root = store.users.actor("root")
+        for name, password in USERS.items():
+            store.users.add(root, UserCreate(name=name, password=password))
+        olga = store.users.actor("olga")
+        convo = store.conversations.create(olga, ConversationCreate(title="long talk"))
+        store.conversations.add_message(olga, convo.id, MessageCreate(role="user", content="x" * QUOTA_CHARS))
+        pia = store.users.actor("pia")
+        for actor in (olga, pia):
+            store.profiles.create(actor, ProfileCreate(name="mine", targets={"achievement": 0.5}))
+        for _ in range(3):
+            store.log.record(pia, DecisionLogCreate(status="ok", request={"scenario": "y" * 7000}))
+        return store.api_keys.create(olga, ApiKeyCreate(label="probe")).key
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("storage")
+    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
+    _create_users(database_url)
+    key = _prepare(database_url)
+    env = {"ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS), "ALIGN_API_REQUESTS_PER_MINUTE": "600"}
+    proc, url, log = start_server(data_dir, extra_env=env)
+    try:
+        wait_ready(proc, url, log)
+        yield {"url": url, "db": database_url, "log": log, "key": key}
+    finally:
+        stop(proc)
+
+
+def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
+    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
+    ("http", status code)."""
+    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
+    if answer.status_code != 200:
+        return "http", answer.status_code
+    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
+    event, data = "", None
+    for line in stream.text.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data = json.loads(line.split(":", 1)[1])
+    if event == "complete":
+        return "ok", data[0]  # type: ignore[index]
+    return "error", (data or {}).get("error") if isinstance(data, dict) else data
+
+
+def logged_in(url: str, name: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=300)
+    answer = client.post("/login", data={"username": name, "password": USERS[name]})
+    assert answer.status_code == 200, answer.text
+    return client
+
+
+def rows(server: dict[str, Any], user: str) -> tuple[int, int]:
+    """``user``'s profiles and decision log rows in the database."""
+    from sqlalchemy import text
+
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        assert store.engine is not None
+        with store.engine.connect() as conn:
+            uid = conn.execute(text("SELECT id FROM users WHERE name = :n"), {"n": user}).scalar_one()
+            profiles = conn.execute(text("SELECT count(*) FROM profiles WHERE owner_id = :u"), {"u": uid})
+            log = conn.execute(text("SELECT count(*) FROM decision_log WHERE user_id = :u"), {"u": uid})
+            return int(profiles.scalar_one()), int(log.scalar_one())
+    finally:
+        store.close()
+
+
+def refused(outcome: tuple[str, Any]) -> bool:
+    status, message = outcome
+    return status == "error" and "the limit is 20,000" in str(message) and "profiles" in str(message)
+
+
+@pytest.mark.parametrize("user", ["olga", "pia"])
+def test_a_user_over_the_storage_quota_stores_no_profile_and_no_decision(server, user):
+    client = logged_in(server["url"], user)
+    try:
+        before = rows(server, user)
+        assert refused(
+            call(
+                client,
+                "create_profile",
+                {"name": "new", "description": "z" * 100, "targets": {"achievement": 0.5}},
+            )
+        ), user
+        assert refused(call(client, "update_profile", {"name": "mine", "description": "w" * 500}))
+        assert refused(call(client, "import_profiles", bundle(400, 2000, "imp")))
+        assert refused(call(client, "decide", DILEMMA))
+        two = {"scenario": DILEMMA["scenario"], "choices": DILEMMA["choices"]}
+        assert refused(
+            call(
+                client,
+                "compare",
+                {**two, "columns": [{"targets": {"achievement": 0.2}}, {"targets": {"achievement": 0.8}}]},
+            )
+        )
+        assert rows(server, user) == before
+    finally:
+        client.close()
+
+
+def test_one_import_cannot_jump_past_the_quota_and_the_decision_log_counts(server):
+    quinn = logged_in(server["url"], "quinn")
+    try:
+        assert refused(call(quinn, "import_profiles", bundle(20, 2000, "big")))  # 40,000 characters
+        assert rows(server, "quinn") == (0, 0)
+        status, result = call(quinn, "import_profiles", bundle(3, 2000, "small"))
+        assert status == "ok", result
+        assert rows(server, "quinn") == (3, 0)
+        status, result = call(quinn, "update_profile", {"name": "small0", "description": "short"})
+        assert status == "ok", result
+        decided = 0
+        for _ in range(150):  # each decision adds its log row, until the quota refuses the next one
+            outcome = call(quinn, "decide", DILEMMA)
+            if refused(outcome):
+                break
+            assert outcome[0] == "ok", outcome
+            decided += 1
+        else:
+            raise AssertionError("the decision log never reached the quota")
+        assert rows(server, "quinn") == (3, decided)
+    finally:
+        quinn.close()
+
+
+def test_a_utf16_json_body_too_deep_to_parse_gets_400_not_500(server):
+    deep = "[" * 3000 + "1" + "]" * 3000
+    # U+5C41's low byte is a backslash: a byte scan of the UTF-16 text sees one long string
+    tricky = '{"model":"align","x":["\u5c41",' + deep + ',"B"],"messages":[{"role":"user","content":"hi"}]}'
+    plain = '{"model":"align","x":' + deep + ',"messages":[{"role":"user","content":"hi"}]}'
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {server['key']}"}
+    for text, encoding in [(tricky, "utf-16-le"), (plain, "utf-16"), (plain, "utf-32")]:
+        answer = httpx.post(
+            f"{server['url']}/v1/chat/completions", content=text.encode(encoding), headers=headers, timeout=60
+        )
+        assert answer.status_code == 400, (encoding, answer.status_code, answer.text[:200])
+        assert "send the JSON as UTF-8" in answer.json()["error"]["message"]
+    olga = logged_in(server["url"], "olga")
+    try:
+        gradio = '{"data":["\u5c41",' + deep + ',"B"],"fn_index":0,"session_hash":"abc123xyz"}'
+        for path in ["/gradio_api/queue/join", "/gradio_api/call/whoami"]:
+            answer = olga.post(
+                path, content=gradio.encode("utf-16-le"), headers={"Content-Type": "application/json"}
+            )
+            assert answer.status_code == 400, (path, answer.status_code, answer.text[:200])
+        # a UTF-8 body (no messages: refused by the API's own rule, before any model time) passes
+        answer = httpx.post(
+            f"{server['url']}/v1/chat/completions", content=b'{"model":"align"}', headers=headers, timeout=60
+        )
+        assert answer.status_code == 400 and "UTF-8" not in answer.text, answer.text[:200]
+    finally:
+        olga.close()
+    assert "RecursionError" not in server["log"].read_text(errors="replace")
