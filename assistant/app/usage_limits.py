@@ -35,8 +35,8 @@ class StorageFull(AlignError):
         super().__init__(
             f"you store {used:,} characters (conversations, profiles and the decision log together), "
             f"the limit is {quota:,}: this was not stored or answered; delete old conversations in the "
-            "Chat tab (Delete this conversation) or profiles you no longer need, or ask an admin to "
-            "remove old decisions from the log or to raise the limit"
+            "Chat tab (Delete this conversation) or profiles you no longer need; decisions stay in the "
+            "log, so if that is not enough, ask an admin to raise the limit"
         )
         self.used = used
         self.quota = quota
