@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     # (max_queue); past it a new one is refused with 429, so one user cannot fill the queue
     queue_max_per_user: int = Field(default=6, ge=1)
 
+    # -- profiles one user may keep (README "Security") ------------------------------------------
+    # past it creating or importing a new profile is refused (changing or replacing one still works)
+    max_profiles_per_user: int = Field(default=500, ge=1)
+
     @model_validator(mode="after")
     def _check_web_edge(self) -> Settings:
         import ipaddress

@@ -5,6 +5,9 @@ past it the request is refused before anything is stored."""
 
 from __future__ import annotations
 
+import builtins
+
+from alignment.errors import InputError
 from assistant.app.replies import Deleted, ProfilesImported, ProfilesReply
 from assistant.app.schemas import (
     ExportProfilesRequest,
@@ -27,9 +30,23 @@ class AppProfiles:
     """``limits``: the storage quota checked before a profile is created, changed or imported (none:
     not checked)."""
 
-    def __init__(self, store: Store, limits: UsageLimits | None = None) -> None:
+    def __init__(
+        self, store: Store, limits: UsageLimits | None = None, max_profiles: int | None = None
+    ) -> None:
         self.store = store
         self.limits = limits
+        self.max_profiles = max_profiles
+
+    def _check_count(self, actor: Actor, names: builtins.list[str], owner: str | None) -> None:
+        """``InputError`` when adding the profiles ``names`` not yet held would pass ``max_profiles``."""
+        if self.max_profiles is None:
+            return
+        held = {p.name for p in self.store.profiles.list(actor, owner=owner)}
+        if len(held | set(names)) > self.max_profiles:
+            raise InputError(
+                f"you keep {len(held)} profiles, the limit is {self.max_profiles}: this was not stored; "
+                "delete profiles you no longer need, or ask an admin to raise the limit"
+            )
 
     def _check_storage(self, actor: Actor, adding: str) -> None:
         """Refuse (``StorageFull``) before storing ``adding`` (the new text, as JSON) past the quota."""
@@ -46,6 +63,7 @@ class AppProfiles:
     def create(self, actor: Actor, req: ProfileCreateRequest) -> ProfilePublic:
         data = parse_request(ProfileCreate, req.model_dump(exclude={"owner"}))
         self._check_storage(actor, data.model_dump_json())
+        self._check_count(actor, [data.name], req.owner)
         return self.store.profiles.create(actor, data, req.owner)
 
     def update(self, actor: Actor, req: ProfileUpdateRequest) -> ProfilePublic:
@@ -62,5 +80,6 @@ class AppProfiles:
 
     def import_bundle(self, actor: Actor, req: ImportProfilesRequest) -> ProfilesImported:
         self._check_storage(actor, req.bundle.model_dump_json())
+        self._check_count(actor, [p.name for p in req.bundle.profiles], req.owner)
         rows = self.store.profiles.import_bundle(actor, req.bundle, req.owner, replace=req.replace)
         return ProfilesImported(imported=rows)

@@ -89,7 +89,9 @@ class AppService:
         self.decisions = AppDecisions(
             store, service, extraction_backbone=extraction_backbone, examples=self.example_store
         )
-        self.profiles = AppProfiles(store, limits=self.decisions.limits)  # one storage quota
+        self.profiles = AppProfiles(  # one storage quota for all a user stores
+            store, limits=self.decisions.limits, max_profiles=int(settings.max_profiles_per_user)
+        )
         self.admin = AppAdmin(
             store, on_attributes_changed=self.decisions.refresh_attributes, limiter=self.login_limiter
         )

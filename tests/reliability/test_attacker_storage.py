@@ -21,10 +21,12 @@ from conftest_app import _create_users, start_server, stop, wait_ready
 pytestmark = pytest.mark.timeout(600)
 
 QUOTA_CHARS = 20_000
+MAX_PROFILES = 5
 USERS = {
     "olga": "olga-password",  # her conversations hold the quota
     "pia": "pia-password",  # her decision log holds the quota
     "quinn": "quinn-password",  # starts empty
+    "rita": "rita-password",  # keeps many small profiles
 }
 DILEMMA = {
     "scenario": "A patient is bleeding and another is not breathing. " * 20 + "Who is treated first?",
@@ -77,7 +79,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
     _create_users(database_url)
     key = _prepare(database_url)
-    env = {"ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS), "ALIGN_API_REQUESTS_PER_MINUTE": "600"}
+    env = {
+        "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
+        "ALIGN_API_REQUESTS_PER_MINUTE": "600",
+        "ALIGN_MAX_PROFILES_PER_USER": str(MAX_PROFILES),
+    }
     proc, url, log = start_server(data_dir, extra_env=env)
     try:
         wait_ready(proc, url, log)
@@ -184,6 +190,27 @@ def test_one_import_cannot_jump_past_the_quota_and_the_decision_log_counts(serve
         assert rows(server, "quinn") == (3, decided)
     finally:
         quinn.close()
+
+
+def test_the_number_of_profiles_a_user_keeps_is_bounded(server):
+    rita = logged_in(server["url"], "rita")
+    try:
+        status, result = call(rita, "import_profiles", bundle(MAX_PROFILES - 1, 10, "p"))
+        assert status == "ok", result
+        status, result = call(rita, "import_profiles", bundle(2, 10, "q"))
+        assert status == "error" and f"the limit is {MAX_PROFILES}" in result, result
+        assert rows(server, "rita") == (MAX_PROFILES - 1, 0)
+        created = call(rita, "create_profile", {"name": "last", "targets": {"achievement": 0.5}})
+        assert created[0] == "ok", created
+        status, result = call(rita, "create_profile", {"name": "one-more", "targets": {"achievement": 0.5}})
+        assert status == "error" and "delete profiles you no longer need" in result, result
+        # replacing profiles already kept, and changing one, still work
+        status, result = call(rita, "import_profiles", {**bundle(2, 20, "p"), "replace": True})
+        assert status == "ok", result
+        assert call(rita, "update_profile", {"name": "p0", "description": "changed"})[0] == "ok"
+        assert rows(server, "rita") == (MAX_PROFILES, 0)
+    finally:
+        rita.close()
 
 
 def test_a_utf16_json_body_too_deep_to_parse_gets_400_not_500(server):
