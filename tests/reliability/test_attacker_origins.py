@@ -287,7 +287,7 @@ def test_a_new_api_key_reply_is_not_cacheable_and_not_shown_again(site):
     alice = site["alice"]
     fn = _fn_index(alice, input_label=KEY_LABEL)
     session_hash = uuid.uuid4().hex[:11]
-    assert _join(alice, fn, ["cache test"], session_hash).status_code == 200
+    assert _join(alice, fn, ["cache test", USERS["alice"][0]], session_hash).status_code == 200
     with alice.stream("GET", "/gradio_api/queue/data", params={"session_hash": session_hash}) as stream:
         assert stream.headers["cache-control"] == "no-store"
         text = "".join(stream.iter_text())
