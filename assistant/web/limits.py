@@ -11,18 +11,17 @@ one short line (``assistant.app.refused``), never with its payload. On the OpenA
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
+from assistant.web.refusal import refuse
 
 __all__ = ["UPLOAD_PATHS", "BodyLimit", "BodyTooLarge", "megabytes"]
 
 # Gradio's upload route (multipart); every other route takes JSON or a form
 UPLOAD_PATHS = ("/gradio_api/upload",)
-OPENAI_PATHS = "/v1/"  # answered as OpenAI's API answers: {"error": {"message", "type", "code"}}
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the uploaded files
 
 
@@ -74,12 +73,14 @@ class BodyLimit:
         declared = _declared_length(scope)
         if kind == "upload" and declared is None and scope.get("method") == "POST":
             log_refused("upload without a length", path=path)
-            await self._answer(
+            await refuse(
                 send,
                 path,
                 411,
                 "send the file with its size announced (a Content-Length header), as a browser does; "
                 f"this server takes at most {megabytes(self.upload_bytes)} per file",
+                code="request_too_large",
+                close=True,
             )
             return
         if declared is not None and declared > limit:
@@ -135,29 +136,4 @@ class BodyLimit:
                 else "Send less: shorten the text or split the request."
             )
         )
-        await self._answer(send, path, 413, detail)
-
-    @staticmethod
-    async def _answer(send: Send, path: str, status: int, detail: str) -> None:
-        if path.startswith(OPENAI_PATHS):
-            error = {
-                "message": detail,
-                "type": "invalid_request_error",
-                "param": None,
-                "code": "request_too_large",
-            }
-            body = json.dumps({"error": error}).encode()
-        else:
-            body = json.dumps({"detail": detail, "error": detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await refuse(send, path, 413, detail, code="request_too_large", close=True)

@@ -15,8 +15,11 @@ __all__ = ["OPENAI_PREFIX", "refuse"]
 OPENAI_PREFIX = "/v1/"
 
 
-async def refuse(send: Send, path: str, status: int, detail: str, *, code: str = "refused") -> None:
-    """Send a complete ``status`` response saying ``detail``."""
+async def refuse(
+    send: Send, path: str, status: int, detail: str, *, code: str = "refused", close: bool = False
+) -> None:
+    """Send a complete ``status`` response saying ``detail``; ``close``: the connection ends with it
+    (a body that was not read)."""
     if path.startswith(OPENAI_PREFIX) or path == OPENAI_PREFIX.rstrip("/"):
         error = {"message": detail, "type": "invalid_request_error", "param": None, "code": code}
         body = json.dumps({"error": error}).encode()
@@ -30,6 +33,7 @@ async def refuse(send: Send, path: str, status: int, detail: str, *, code: str =
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                *([(b"connection", b"close")] if close else []),
             ],
         }
     )
