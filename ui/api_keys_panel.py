@@ -10,7 +10,7 @@ import gradio as gr
 from assistant.app import AppService
 from assistant.app.api_keys import ApiKeyCreateRequest, ApiKeyListRequest, ApiKeyRevokeRequest
 from profiles.api_keys import ApiKeyPublic
-from ui.common import acting, guarded
+from ui.common import acting, shown_once
 
 __all__ = ["build_api_keys_panel"]
 
@@ -72,11 +72,11 @@ def build_api_keys_panel(app: AppService) -> None:
         actor = acting(app, request)
         return _rows(app.api_keys.list(actor, ApiKeyListRequest()).keys)
 
-    @guarded
+    @shown_once(2)
     def list_keys(request: gr.Request) -> list[Any]:
         return [listed(request), gr.update(value="", visible=False)]
 
-    @guarded
+    @shown_once(5, status=2)
     def create_key(text: str, password: str | None, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         asked = {"label": text or "", "current_password": password or None}
@@ -89,7 +89,7 @@ def build_api_keys_panel(app: AppService) -> None:
             "",
         ]
 
-    @guarded
+    @shown_once(3, status=2)
     def revoke_key(text: str, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         named = (text or "").strip().rstrip("…")

@@ -8,7 +8,7 @@ from assistant.app import AppService
 from assistant.app.schemas import OwnerRequest
 from profiles.schemas import AttributePublic
 from ui.api import register_api
-from ui.common import acting
+from ui.common import acting, shown_once
 from ui.tab_calibrate import build_calibrate_tab
 from ui.tab_chat import build_chat_tab
 from ui.tab_compare import build_compare_tab
@@ -29,17 +29,17 @@ def build_demo(app: AppService) -> gr.Blocks:
             header = gr.Markdown("# ALIGN assistant", elem_id="header")
             gr.Button("Log out", link="/logout", size="sm", scale=0, visible=not app.local_mode)
         with gr.Tabs() as tabs:
-            with gr.Tab("Chat", id="chat"):
+            with gr.Tab("Chat", id="chat") as chat_tab:
                 chat = build_chat_tab(app, scalars, options)
-            with gr.Tab("Compare", id="compare"):
+            with gr.Tab("Compare", id="compare") as compare_tab:
                 compare = build_compare_tab(app, options)
-            with gr.Tab("Profiles", id="profiles"):
+            with gr.Tab("Profiles", id="profiles") as profiles_tab:
                 profiles = build_profiles_tab(app, scalars)
             with gr.Tab("Calibrate", id="calibrate"):
                 build_calibrate_tab(app)
             with gr.Tab("Examples", id="examples", visible=False) as examples_tab:
                 build_examples_tab(app)
-            with gr.Tab("Evaluate", id="evaluate"):
+            with gr.Tab("Evaluate", id="evaluate", visible=False) as evaluate_tab:
                 build_evaluate_tab(app, options)
         chat.calibrate_button.click(
             lambda: gr.Tabs(selected="calibrate"), None, [tabs], api_visibility="private"
@@ -51,16 +51,43 @@ def build_demo(app: AppService) -> gr.Blocks:
             names = [p.name for p in app.profiles.list(actor, OwnerRequest()).profiles]
             return [
                 gr.update(value=f"# ALIGN assistant\nSigned in as **{who}**"),
-                gr.update(visible=actor.is_admin),
+                gr.update(visible=actor.is_admin),  # Examples: admins only (the API checks too)
+                gr.update(visible=actor.is_admin),  # Evaluate: admins only (the API checks too)
                 *chat.on_load(actor, names),
                 *compare.on_load(names),
                 *profiles.on_load(actor),
             ]
 
+        # A profile made or changed in one place shows in the others' pickers without a reload.
+        pickers = [chat.profile, *compare.load_outputs]
+
+        @shown_once(len(pickers))
+        def refresh_pickers(picked: dict, request: gr.Request) -> list[Any]:
+            names = [p.name for p in app.profiles.list(acting(app, request), OwnerRequest()).profiles]
+            columns = compare.pickers(names, [picked[c] for c in compare.load_outputs])
+            return [chat.picker(names, picked[chat.profile]), *columns]
+
+        for event in profiles.changes:
+            event.success(refresh_pickers, set(pickers), pickers, api_visibility="private")
+        chat_tab.select(refresh_pickers, set(pickers), pickers, api_visibility="private")
+        compare_tab.select(refresh_pickers, set(pickers), pickers, api_visibility="private")
+        refresh_profiles = (profiles.refresh, profiles.refresh_inputs, profiles.refresh_outputs)
+        for event in chat.turns:  # a turn may set the person's values (their default profile)
+            event.then(*refresh_profiles, api_visibility="private")
+            event.then(refresh_pickers, set(pickers), pickers, api_visibility="private")
+        profiles_tab.select(*refresh_profiles, api_visibility="private")
+
         demo.load(
             on_load,
             None,
-            [header, examples_tab, *chat.load_outputs, *compare.load_outputs, *profiles.load_outputs],
+            [
+                header,
+                examples_tab,
+                evaluate_tab,
+                *chat.load_outputs,
+                *compare.load_outputs,
+                *profiles.load_outputs,
+            ],
             api_visibility="private",
         )
     return demo

@@ -1,21 +1,29 @@
-"""What every handler shares: the acting user from the request, errors turned into messages."""
+"""What every handler shares: the acting user from the request, errors turned into messages.
+
+``guarded`` turns a failure into one ``gr.Error`` (for the API endpoints, and UI handlers with one
+output). A UI handler with several outputs uses ``shown_once``: ``gr.Error`` would put a red "Error"
+badge on every output (a form covered by them, its clicks blocked); the failure shows instead as one
+warning, in the handler's status output when it has one, and every output keeps its value.
+"""
 
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gradio as gr
+from pydantic import ValidationError
 
 from alignment.errors import AlignError
 from assistant.app import AppService
-from assistant.decisions.messages import for_people
+from assistant.decisions.messages import for_people, validation_message
 from profiles.schemas import Actor
 
-__all__ = ["acting", "guarded", "session_token"]
+__all__ = ["acting", "guarded", "session_token", "shown_once"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LOG = logging.getLogger("align.app")
@@ -54,21 +62,31 @@ def _unexpected(exc: Exception) -> gr.Error:
     )
 
 
+def _as_error(exc: Exception) -> gr.Error:
+    """A failure as the one ``gr.Error`` a person reads: an AlignError's message, a request that does
+    not fit its schema as one sentence (``validation_message``), anything else ``_unexpected``."""
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, AlignError):
+        return gr.Error(for_people(str(exc)), print_exception=False)
+    if isinstance(exc, ValidationError):
+        return gr.Error(for_people(validation_message(exc)), print_exception=False)
+    return _unexpected(exc)
+
+
 def guarded(fn: F) -> F:
     """An AlignError becomes a ``gr.Error`` with its message in words for a person (shown in the UI,
-    sent to API clients; no command-line flag); any other failure becomes one too (``_unexpected``)."""
+    sent to API clients; no command-line flag); any other failure becomes one too (``_as_error``)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 yield from fn(*args, **kwargs)
-            except AlignError as exc:
-                raise gr.Error(for_people(str(exc)), print_exception=False) from None
             except gr.Error:
                 raise
             except Exception as exc:
-                raise _unexpected(exc) from None
+                raise _as_error(exc) from None
 
         return gen_wrapper  # type: ignore[return-value]
 
@@ -76,11 +94,50 @@ def guarded(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except AlignError as exc:
-            raise gr.Error(for_people(str(exc)), print_exception=False) from None
         except gr.Error:
             raise
         except Exception as exc:
-            raise _unexpected(exc) from None
+            raise _as_error(exc) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _message_of(exc: gr.Error) -> str:
+    return str(getattr(exc, "message", "") or exc)
+
+
+def shown_once(outputs: int, status: int | None = None) -> Callable[[F], F]:
+    """For a UI handler with ``outputs`` outputs: a failure is one warning (its words also go to
+    output ``status`` when given) and leaves the other outputs as they were, instead of a ``gr.Error``
+    badge on each of them. The handler is ``guarded`` first, so the words are the same."""
+
+    def unchanged(message: str) -> Any:
+        gr.Warning(html.escape(message), title="Please check")  # the toast renders HTML
+        updates: list[Any] = [gr.update() for _ in range(outputs)]
+        if status is not None:
+            updates[status] = gr.update(value=f"**Please check:** {message}")
+        return updates if outputs > 1 else updates[0]  # one output: its value, not a list
+
+    def decorate(fn: F) -> F:
+        inner = guarded(fn)
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    yield from inner(*args, **kwargs)
+                except gr.Error as exc:
+                    yield unchanged(_message_of(exc))
+
+            return gen_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return inner(*args, **kwargs)
+            except gr.Error as exc:
+                return unchanged(_message_of(exc))
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -7,7 +7,7 @@ import gradio as gr
 
 from assistant.app import AppService
 from assistant.app.schemas import SetPasswordRequest
-from ui.common import acting, guarded, session_token
+from ui.common import acting, session_token, shown_once
 
 __all__ = ["build_password_panel"]
 
@@ -20,7 +20,7 @@ def build_password_panel(app: AppService) -> None:
     change = gr.Button("Change my password", elem_id="password-change")
     status = gr.Markdown(elem_id="password-status")
 
-    @guarded
+    @shown_once(3, status=2)
     def change_own(old: str, pw: str, request: gr.Request) -> list[str]:
         actor = acting(app, request)
         req = app.parse(

@@ -9,7 +9,7 @@ import gradio as gr
 from assistant.app import AppService
 from assistant.app.calibration import CalibrationStep, EstimatePublic
 from assistant.app.schemas import CalibrateRequest
-from ui.common import acting, guarded
+from ui.common import acting, shown_once
 
 __all__ = ["build_calibrate_tab", "estimate_markdown"]
 
@@ -94,11 +94,11 @@ def build_calibrate_tab(app: AppService) -> None:
             saved = f"\n\nSaved as your profile **{p.name}** (version {p.version})."
         return show(state, got, saved)
 
-    @guarded
+    @shown_once(len(outputs), status=outputs.index(progress))
     def on_start(k: float | None, request: gr.Request) -> tuple[Any, ...]:
         return finish(request, [], int(k or 10), "calibrated")
 
-    @guarded
+    @shown_once(len(outputs), status=outputs.index(progress))
     def on_answer(
         picked: int | None,
         got: list[AnswerSent],
@@ -113,7 +113,7 @@ def build_calibrate_tab(app: AppService) -> None:
             raise gr.Error("Pick a choice (or Skip).", print_exception=False)
         return finish(request, [*got, {"dilemma_id": cur, "choice": int(picked)}], int(k or 10), profile)
 
-    @guarded
+    @shown_once(len(outputs), status=outputs.index(progress))
     def on_skip(
         got: list[AnswerSent], cur: str | None, k: float | None, profile: str, request: gr.Request
     ) -> tuple[Any, ...]:

@@ -16,23 +16,38 @@ from assistant.app.schemas import ChatRequest, ConversationRequest, FeedbackRequ
 from assistant.app.service import SUGGESTIONS
 from assistant.decisions.chat import DEFAULT_VALUE, AttributeSuggestion, ChatUpdate
 from profiles.schemas import Actor, AttributePublic
-from ui.common import acting, guarded
+from ui.common import acting, shown_once
 
 __all__ = ["DEFAULT", "SLIDERS", "ChatTab", "build_chat_tab", "delete_conversation"]
 
 SLIDERS = "(your values below)"
 NEW = "(new conversation)"
 DEFAULT = ""  # the algorithm entry that sends none: the service's default decider applies
+WELCOME = """**Hi! Tell me about a decision you are facing**, in your own words, with the options.
+For example: *Should I put my savings in an index fund or start a food truck with a friend?*
+
+**Your values** are what matters most to you when you choose: honesty, family, security...
+Tell me in a sentence, like *honesty matters most to me*, or tick them under "Your values" below.
+
+Then ask *why?* or *what if I cared more about money?*"""
 
 
 @dataclass
 class ChatTab:
     load_outputs: list[Any] = field(default_factory=list)
     calibrate_button: Any = None  # switches to the Calibrate tab (wired by the app)
+    profile: Any = None  # the profile picker: the app refreshes it when a profile changes elsewhere
+    turns: list[Any] = field(default_factory=list)  # a sent message's events (a turn may set values)
 
     @staticmethod
     def on_load(actor: Actor, profiles: list[str]) -> list[Any]:
         return [gr.update(choices=[SLIDERS, *profiles], value=SLIDERS)]
+
+    @staticmethod
+    def picker(profiles: list[str], current: str | None) -> Any:
+        """The profile picker with these profiles, the picked one kept while it still exists."""
+        keep = current if current in profiles else SLIDERS
+        return gr.update(choices=[SLIDERS, *profiles], value=keep)
 
 
 def _conversation_choices(app: AppService, actor: Actor) -> list[tuple[str, str]]:
@@ -89,16 +104,27 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         refresh = gr.Button("Refresh list", size="sm", scale=0)
         new = gr.Button("New conversation", size="sm", scale=0)
         delete = gr.Button("Delete this conversation", size="sm", scale=0, elem_id="chat-delete")
-    default = options.default_decider or options.default_algorithm
+    chatbot = gr.Chatbot(label="Decision advice", elem_id="chatbot", height=460, placeholder=WELCOME)
+    with gr.Row(visible=False, elem_id="chat-suggestions") as suggest_row:
+        suggest_buttons = [
+            gr.Button("", size="sm", scale=0, elem_id=f"chat-suggest-{i}") for i in range(SUGGESTIONS)
+        ]
+        calibrate = gr.Button("Calibrate my values", size="sm", scale=0, elem_id="chat-calibrate")
     with gr.Row():
-        profile = gr.Dropdown([SLIDERS], value=SLIDERS, label="Align to profile", elem_id="chat-profile")
-        algorithm = gr.Dropdown(
-            [(f"default ({default})", DEFAULT), *((a, a) for a in options.algorithms)],
-            value=DEFAULT,
-            label="Algorithm",
-            elem_id="chat-algorithm",
+        message = gr.Textbox(
+            placeholder="Describe your decision and the options you are weighing, in your own words",
+            lines=3,
+            show_label=False,
+            elem_id="chat-input",
+            scale=5,
         )
-        backbone = gr.Dropdown(options.backbones, value=options.default_backbone, label="Backbone")
+        send = gr.Button("Send", variant="primary", elem_id="chat-send", scale=0)
+    with gr.Row(visible=False, elem_id="chat-feedback") as feedback_row:
+        agree_btn = gr.Button("👍 Agree", size="sm", scale=0, elem_id="chat-agree")
+        disagree_btn = gr.Button("👎 Disagree", size="sm", scale=0, elem_id="chat-disagree")
+        would = gr.Dropdown([], label="I would choose", elem_id="chat-would-choose", scale=2)
+        feedback_status = gr.Markdown("", elem_id="chat-feedback-status")
+    profile = gr.Dropdown([SLIDERS], value=SLIDERS, label="Align to profile", elem_id="chat-profile")
     with gr.Accordion(
         "Your values (with the ones you told me, when no profile is picked)",
         open=False,
@@ -135,28 +161,18 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
             names = [a.name for a in pack.items]
             box.change(_show_ticked(names), [box], sliders, api_visibility="private")
             groups.append(_Group(names, acc, box, sliders))
-    chatbot = gr.Chatbot(label="Decision advice", elem_id="chatbot", height=460)
-    with gr.Row(visible=False, elem_id="chat-suggestions") as suggest_row:
-        suggest_buttons = [
-            gr.Button("", size="sm", scale=0, elem_id=f"chat-suggest-{i}") for i in range(SUGGESTIONS)
-        ]
-        calibrate = gr.Button("Calibrate my values", size="sm", scale=0, elem_id="chat-calibrate")
-    with gr.Row():
-        message = gr.Textbox(
-            placeholder="Describe the situation and give the options: one per line starting with '-', "
-            "or as a question ('Should I keep my savings or start the business?'). "
-            "Then ask 'why not B?' or 'what if I cared more about fairness?'",
-            lines=3,
-            show_label=False,
-            elem_id="chat-input",
-            scale=5,
+    default = options.default_decider or options.default_algorithm
+    # for researchers: which method decides, on which model
+    with gr.Accordion("Advanced", open=False, elem_id="chat-advanced"), gr.Row():
+        algorithm = gr.Dropdown(
+            [(f"default ({default})", DEFAULT), *((a, a) for a in options.algorithms)],
+            value=DEFAULT,
+            label="Algorithm",
+            elem_id="chat-algorithm",
         )
-        send = gr.Button("Send", variant="primary", elem_id="chat-send", scale=0)
-    with gr.Row(visible=False, elem_id="chat-feedback") as feedback_row:
-        agree_btn = gr.Button("👍 Agree", size="sm", scale=0, elem_id="chat-agree")
-        disagree_btn = gr.Button("👎 Disagree", size="sm", scale=0, elem_id="chat-disagree")
-        would = gr.Dropdown([], label="I would choose", elem_id="chat-would-choose", scale=2)
-        feedback_status = gr.Markdown("", elem_id="chat-feedback-status")
+        backbone = gr.Dropdown(
+            options.backbones, value=options.default_backbone, label="Backbone", elem_id="chat-backbone"
+        )
     cid = gr.State(None)
     decision_id = gr.State(None)
     suggested = gr.State([])  # the suggestions of the last answer (AttributeSuggestion), for the buttons
@@ -172,7 +188,6 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         ]
         return (gr.update(visible=asking), *buttons, rows, text if asking else "")
 
-    @guarded
     def respond(data: dict, request: gr.Request) -> Any:
         actor = acting(app, request)
         text = data[message]
@@ -232,8 +247,11 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         suggested,
         asked,
     ]
-    send.click(respond, inputs, outputs, api_visibility="private")
-    message.submit(respond, inputs, outputs, api_visibility="private")
+    answer = shown_once(len(outputs))(respond)  # a refusal (an empty message...) leaves the box usable
+    sent = [
+        send.click(answer, inputs, outputs, api_visibility="private"),
+        message.submit(answer, inputs, outputs, api_visibility="private"),
+    ]
 
     where = {name: (g, i) for g in groups for i, name in enumerate(g.names)}
 
@@ -266,7 +284,7 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
     for i, button in enumerate(suggest_buttons):
         button.click(pick_suggestion(i), pick_inputs, pick_outputs, api_visibility="private")
 
-    @guarded
+    @shown_once(2)
     def reopen(value: str, request: gr.Request) -> Any:
         if not value:
             return [], None
@@ -277,7 +295,7 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
 
     conversation.input(reopen, [conversation], [chatbot, cid], api_visibility="private")
 
-    @guarded
+    @shown_once(1, status=0)
     def give(agree: bool, log_id: int | None, choice: int | None, request: gr.Request) -> str:
         if log_id is None:
             return "Ask for a decision first."
@@ -303,7 +321,7 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
     agree_btn.click(agree_fn, [decision_id, would], [feedback_status], api_visibility="private")
     disagree_btn.click(disagree_fn, [decision_id, would], [feedback_status], api_visibility="private")
 
-    @guarded
+    @shown_once(1)
     def refresh_list(request: gr.Request) -> Any:
         return gr.update(choices=_conversation_choices(app, acting(app, request)))
 
@@ -312,11 +330,11 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
         lambda: ([], None, gr.update(value="")), None, [chatbot, cid, conversation], api_visibility="private"
     )
 
-    @guarded
+    @shown_once(3)
     def delete_current(conversation_id: int | None, request: gr.Request) -> Any:
         gr.Info(delete_conversation(app, acting(app, request), conversation_id))
         return [], None, gr.update(choices=_conversation_choices(app, acting(app, request)), value="")
 
     delete.click(delete_current, [cid], [chatbot, cid, conversation], api_visibility="private")
 
-    return ChatTab(load_outputs=[profile], calibrate_button=calibrate)
+    return ChatTab(load_outputs=[profile], calibrate_button=calibrate, profile=profile, turns=sent)

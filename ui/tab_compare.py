@@ -9,7 +9,7 @@ from alignment.errors import InputError
 from assistant.app import AppService
 from assistant.app.replies import OptionsReply
 from assistant.app.schemas import CompareAppRequest
-from ui.common import acting, guarded
+from ui.common import acting, shown_once
 from ui.files import json_download
 from ui.render import comparison_html, parse_assignments
 
@@ -25,6 +25,14 @@ class CompareTab:
 
     def on_load(self, profiles: list[str]) -> list[Any]:
         return [gr.update(choices=[NO_PROFILE, *profiles]) for _ in self.load_outputs]
+
+    @staticmethod
+    def pickers(profiles: list[str], current: list[str | None]) -> list[Any]:
+        """Each column's profile picker with these profiles, its pick kept while it still exists."""
+        return [
+            gr.update(choices=[NO_PROFILE, *profiles], value=c if c in profiles else NO_PROFILE)
+            for c in current
+        ]
 
 
 def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
@@ -64,7 +72,7 @@ def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
         api_visibility="private",
     )
 
-    @guarded
+    @shown_once(2, status=0)
     def run_compare(data: dict, request: gr.Request) -> Any:
         actor = acting(app, request)
         cols = []

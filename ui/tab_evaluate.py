@@ -11,7 +11,7 @@ from assistant.app import AppService
 from assistant.app.replies import OptionsReply
 from assistant.app.schemas import EvaluateRequest
 from ui.caller import caller_gone
-from ui.common import acting, guarded
+from ui.common import acting, shown_once
 from ui.files import local_path
 
 __all__ = ["build_evaluate_tab"]
@@ -37,7 +37,7 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
     chart = gr.Image(label="Alignment accuracy", type="filepath")
     download = gr.File(label="Results (zip)")
 
-    @guarded
+    @shown_once(3, status=0)
     def run_eval(
         names: list[str],
         path: str | None,

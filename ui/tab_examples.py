@@ -9,7 +9,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from assistant.app.schemas import AddExampleRequest, ExampleIdRequest, ExampleSearchRequest
-from ui.common import acting, guarded
+from ui.common import acting, shown_once
 
 __all__ = ["build_examples_tab"]
 
@@ -51,7 +51,7 @@ def build_examples_tab(app: AppService) -> None:
     do_import = gr.Button("Import")
     status = gr.Markdown()
 
-    @guarded
+    @shown_once(1)
     def run_search(q: str, dom: str, attr: str, n: float | None, request: gr.Request) -> list[list[Any]]:
         actor = acting(app, request)
         search = {"query": q or "", "domain": dom or None, "attribute": attr or None, "k": int(n or 10)}
@@ -63,7 +63,7 @@ def build_examples_tab(app: AppService) -> None:
 
     search.click(run_search, [query, domain, attribute, k], [table], api_visibility="private")
 
-    @guarded
+    @shown_once(1)
     def run_view(eid: str, request: gr.Request) -> dict[str, Any]:
         actor = acting(app, request)
         example = app.examples.get(actor, app.parse(ExampleIdRequest, {"id": eid.strip()}, actor=actor))
@@ -71,7 +71,7 @@ def build_examples_tab(app: AppService) -> None:
 
     view.click(run_view, [example_id], [shown], api_visibility="private")
 
-    @guarded
+    @shown_once(1, status=0)
     def run_delete(eid: str, request: gr.Request) -> str:
         actor = acting(app, request)
         result = app.examples.delete(actor, app.parse(ExampleIdRequest, {"id": eid.strip()}, actor=actor))
@@ -79,7 +79,7 @@ def build_examples_tab(app: AppService) -> None:
 
     delete.click(run_delete, [example_id], [status], api_visibility="private")
 
-    @guarded
+    @shown_once(1, status=0)
     def run_add(text: str, request: gr.Request) -> str:
         try:
             data = json.loads(text)
@@ -91,7 +91,7 @@ def build_examples_tab(app: AppService) -> None:
 
     add.click(run_add, [new_example], [status], api_visibility="private")
 
-    @guarded
+    @shown_once(1, status=0)
     def run_import(
         name: str | None,
         path: str | None,

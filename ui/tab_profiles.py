@@ -25,7 +25,7 @@ from assistant.app.schemas import (
 )
 from profiles.schemas import Actor, AttributePublic, ProfilePublic
 from ui.api_keys_panel import build_api_keys_panel
-from ui.common import acting, guarded, session_token
+from ui.common import acting, guarded, session_token, shown_once
 from ui.files import json_download
 from ui.password_panel import build_password_panel
 from ui.render import parse_assignments, profile_key, split_profile_key
@@ -37,6 +37,10 @@ __all__ = ["ProfilesTab", "build_profiles_tab"]
 class ProfilesTab:
     load_outputs: list[Any] = field(default_factory=list)
     choices: Any = None
+    changes: list[Any] = field(default_factory=list)  # the events that may add, change or remove one
+    refresh: Any = None  # the list read again (a profile changed elsewhere): handler, inputs, outputs
+    refresh_inputs: list[Any] = field(default_factory=list)
+    refresh_outputs: list[Any] = field(default_factory=list)
 
     def on_load(self, actor: Actor) -> list[Any]:
         return [gr.update(choices=self.choices(actor)), gr.update(visible=actor.is_admin)]
@@ -122,7 +126,7 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         except ValueError as exc:
             raise InputError(f"groups: {exc}") from None
 
-    @guarded
+    @shown_once(len(form))
     def load(key: str | None, request: gr.Request) -> list[Any]:
         if not key:
             return fill(None)
@@ -132,7 +136,7 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
 
     picker.input(load, [picker], form, api_visibility="private")
 
-    @guarded
+    @shown_once(1 + len(form))
     def reload_list(key: str | None, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         choices = profile_choices(actor)
@@ -141,7 +145,25 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
 
     reload.click(reload_list, [picker], [picker, *form], api_visibility="private")
 
-    @guarded
+    @shown_once(1 + len(form))
+    def refresh(key: str | None, ver: float | None, request: gr.Request) -> list[Any]:
+        """The list read again: a profile may have been made or changed elsewhere (values told in
+        the chat, a calibration, another tab). The form is read again only when its profile changed
+        meanwhile, so edits not saved yet stay."""
+        actor = acting(app, request)
+        choices = profile_choices(actor)
+        keep = [gr.update() for _ in form]
+        if not key:
+            return [gr.update(choices=choices), *keep]
+        if key not in {v for _, v in choices}:
+            return [gr.update(choices=choices, value=None), *fill(None)]
+        owner, pname = split_profile_key(key)
+        stored = app.profiles.get(actor, app.parse(ProfileNameRequest, {"name": pname, "owner": owner}))
+        if ver is not None and int(ver) == stored.version:
+            return [gr.update(choices=choices, value=key), *keep]
+        return [gr.update(choices=choices, value=key), *fill(stored)]
+
+    @shown_once(2 + len(form), status=1 + len(form))
     def save_profile(data: dict, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         if not data[picker]:
@@ -172,9 +194,9 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
             f"Saved **{saved.name}** (version {saved.version}).",
         ]
 
-    save.click(save_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
+    saved = save.click(save_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
 
-    @guarded
+    @shown_once(2 + len(form), status=1 + len(form))
     def create_profile(data: dict, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         new = {
@@ -190,9 +212,9 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
             f"Created **{created.name}**.",
         ]
 
-    create.click(create_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
+    created = create.click(create_profile, {picker, *form}, [picker, *form, status], api_visibility="private")
 
-    @guarded
+    @shown_once(2 + len(form), status=1 + len(form))
     def delete_profile(key: str | None, ver: float | None, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         if not key:
@@ -205,9 +227,11 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         )
         return [gr.update(choices=profile_choices(actor), value=None), *fill(None), f"Deleted **{pname}**."]
 
-    delete.click(delete_profile, [picker, version], [picker, *form, status], api_visibility="private")
+    deleted = delete.click(
+        delete_profile, [picker, version], [picker, *form, status], api_visibility="private"
+    )
 
-    @guarded
+    @shown_once(2, status=1)
     def import_file(path: str | None, rep: bool, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         if not path:
@@ -224,7 +248,7 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
         names = ", ".join(p.name for p in imported)
         return [gr.update(choices=profile_choices(actor)), f"Imported {len(imported)}: {names}."]
 
-    do_import.click(import_file, [upload, replace], [picker, status], api_visibility="private")
+    imported = do_import.click(import_file, [upload, replace], [picker, status], api_visibility="private")
 
     @guarded
     def export_file(request: gr.Request) -> str:
@@ -242,7 +266,14 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
     with gr.Accordion("Administration: attribute definitions and users", open=False, visible=False) as admin:
         build_admin_panel(app)
 
-    return ProfilesTab(load_outputs=[picker, admin], choices=profile_choices)
+    return ProfilesTab(
+        load_outputs=[picker, admin],
+        choices=profile_choices,
+        changes=[saved, created, deleted, imported],
+        refresh=refresh,
+        refresh_inputs=[picker, version],
+        refresh_outputs=[picker, *form],
+    )
 
 
 def build_admin_panel(app: AppService) -> None:
@@ -293,7 +324,7 @@ def build_admin_panel(app: AppService) -> None:
     list_attrs.click(guarded(attr_rows), None, [attributes], api_visibility="private")
     list_users.click(guarded(user_rows), None, [users], api_visibility="private")
 
-    @guarded
+    @shown_once(2, status=1)
     def save_attribute(text: str, request: gr.Request) -> list[Any]:
         try:
             data = json.loads(text)
@@ -308,21 +339,21 @@ def build_admin_panel(app: AppService) -> None:
 
     save_attr.click(save_attribute, [definition], [attributes, admin_status], api_visibility="private")
 
-    @guarded
+    @shown_once(2, status=1)
     def add(name: str, pw: str, r: str, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         new = app.parse(AddUserRequest, {"name": name, "password": pw or None, "role": r}, actor=actor)
         user = app.admin.add_user(actor, new)
         return [user_rows(request), f"User **{user.name}** added ({user.role})."]
 
-    @guarded
+    @shown_once(2, status=1)
     def change_password(name: str, pw: str, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         change = app.parse(SetPasswordRequest, {"name": name, "password": pw}, actor=actor)
         done = app.admin.set_password(actor, change, keep_session=session_token(request))
         return [user_rows(request), done.message]
 
-    @guarded
+    @shown_once(2, status=1)
     def change_role(name: str, r: str, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         app.admin.set_role(actor, app.parse(SetRoleRequest, {"name": name, "role": r}, actor=actor))

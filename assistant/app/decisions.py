@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+from pydantic import ValidationError
+
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
 from alignment.example_admin import ExampleAdmin
@@ -31,7 +33,7 @@ from assistant.app.usage_limits import UsageLimits
 from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
 from assistant.decisions.compare import CompareRequest, compare
 from assistant.decisions.logged import decide_logged
-from assistant.decisions.messages import for_people
+from assistant.decisions.messages import for_people, validation_message
 from assistant.decisions.service import DecisionService
 from profiles.schemas import Actor
 from profiles.store import Store
@@ -118,8 +120,8 @@ class AppDecisions:
     def compare(self, actor: Actor, req: CompareAppRequest) -> CompareReply:
         try:
             Scenario(text=req.scenario, choices=req.choices)
-        except ValueError as exc:
-            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        except ValidationError as exc:  # one sentence, never pydantic's report with its link
+            raise InputError(validation_message(exc)) from None
         self.limits.take(actor)
         self.limits.check_storage(actor)
         known = set(self.current_attributes())

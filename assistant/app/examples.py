@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from alignment.datasets import load_file
 from alignment.errors import InputError
 from alignment.example_admin import ExampleAdmin
@@ -13,6 +15,7 @@ from alignment.models import Example, Scenario
 from assistant.app.admin import require_admin
 from assistant.app.replies import ExampleImport, ExamplesDeleted, ExamplesReply, FoundExample
 from assistant.app.schemas import AddExampleRequest, ExampleIdRequest, ExampleSearchRequest
+from assistant.decisions.messages import validation_message
 from profiles.schemas import Actor
 
 __all__ = ["AppExamples", "Progress"]
@@ -52,8 +55,8 @@ class AppExamples:
         store = self._store(actor)
         try:
             scenario = Scenario(text=req.text, choices=req.choices)
-        except ValueError as exc:
-            raise InputError(str(exc).splitlines()[-1].strip()) from None
+        except ValidationError as exc:  # one sentence, never pydantic's report with its link
+            raise InputError(validation_message(exc)) from None
         if req.scores and len(req.scores) != len(req.choices):
             raise InputError(f"give one scores object per choice ({len(req.choices)}), or none")
         if req.chosen is not None and not 0 <= req.chosen < len(req.choices):

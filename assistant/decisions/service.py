@@ -21,6 +21,7 @@ from alignment.readers import (
     preferred_readers,
 )
 from assistant.backbones import BackbonePool
+from assistant.decisions.messages import validation_message
 from assistant.decisions.priority import PeopleFirst
 from assistant.settings import Settings
 
@@ -63,15 +64,6 @@ class DecideRequest(DecisionInput):
     # (that, and any example scoring the target's attributes), "group" (any example scoring the
     # target's attributes; the same question answered by other groups is allowed)
     holdout: Literal["scenario", "attribute", "group"] = "scenario"
-
-
-def validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts)
 
 
 class DecisionService:
