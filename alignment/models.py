@@ -120,7 +120,8 @@ class Scenario(BaseModel):
         if any(not c for c in cleaned):
             raise ValueError("a choice is empty; give every choice some text")
         if len(cleaned) < 2:
-            raise ValueError(f"{len(cleaned)} choice given; give at least 2 choices")
+            given = "no choice" if not cleaned else "1 choice"
+            raise ValueError(f"{given} given; give at least 2 choices")
         if len(cleaned) > MAX_CHOICES:
             raise ValueError(f"{len(cleaned)} choices given; give at most {MAX_CHOICES}")
         for c in cleaned:

@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 import gradio as gr
 from pydantic import ValidationError
 
-from alignment.errors import AlignError
+from alignment.errors import AlignError, InputError
 from assistant.app import AppService
 from assistant.decisions.messages import for_people, validation_message
 from profiles.schemas import Actor
 
-__all__ = ["acting", "guarded", "session_token", "shown_once"]
+__all__ = ["acting", "guarded", "session_token", "shown_once", "whole_number"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LOG = logging.getLogger("align.app")
@@ -33,6 +33,17 @@ def acting(app: AppService, request: gr.Request | None) -> Actor:
     """The logged-in user (``request.username``), or the local admin in local mode."""
     username = getattr(request, "username", None) if request is not None else None
     return app.actor(username)
+
+
+def whole_number(value: float | None, low: int, high: int, what: str, default: int) -> int:
+    """A number box's value as a whole number from ``low`` to ``high`` (empty: ``default``), or an
+    InputError in words. The boxes set no minimum or maximum: Gradio would refuse such a value
+    before the handler runs, with its own words and an "Error" badge on every output."""
+    if value is None:
+        return default
+    if value != int(value) or not low <= value <= high:
+        raise InputError(f"give {what} as a whole number from {low} to {high} (not {value:g})")
+    return int(value)
 
 
 def session_token(request: gr.Request | None) -> str | None:

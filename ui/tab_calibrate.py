@@ -9,9 +9,11 @@ import gradio as gr
 from assistant.app import AppService
 from assistant.app.calibration import CalibrationStep, EstimatePublic
 from assistant.app.schemas import CalibrateRequest
-from ui.common import acting, shown_once
+from ui.common import acting, shown_once, whole_number
 
 __all__ = ["build_calibrate_tab", "estimate_markdown"]
+
+MAX_DILEMMAS = 100  # as CalibrateRequest.count allows
 
 
 class AnswerSent(TypedDict):
@@ -49,7 +51,7 @@ def build_calibrate_tab(app: AppService) -> None:
         "about your values; at the end the estimate is saved as your profile."
     )
     with gr.Row():
-        count = gr.Number(value=10, minimum=1, maximum=100, precision=0, label="Dilemmas (K)", scale=1)
+        count = gr.Number(value=10, precision=0, label="Dilemmas (K)", scale=1)
         name = gr.Textbox(value="calibrated", label="Save as profile", elem_id="calibrate-name", scale=2)
         start = gr.Button("Start", variant="primary", elem_id="calibrate-start", scale=0)
     progress = gr.Markdown("", elem_id="calibrate-progress")
@@ -82,6 +84,9 @@ def build_calibrate_tab(app: AppService) -> None:
 
     outputs = [answers, current, progress, dilemma, choice, answer, skip, result]
 
+    def dilemmas(k: float | None) -> int:
+        return whole_number(k, 1, MAX_DILEMMAS, "the number of dilemmas", 10)
+
     def finish(request: gr.Request, got: list[AnswerSent], k: int, profile: str) -> tuple[Any, ...]:
         actor = acting(app, request)
         state = app.calibration.next(
@@ -96,7 +101,7 @@ def build_calibrate_tab(app: AppService) -> None:
 
     @shown_once(len(outputs), status=outputs.index(progress))
     def on_start(k: float | None, request: gr.Request) -> tuple[Any, ...]:
-        return finish(request, [], int(k or 10), "calibrated")
+        return finish(request, [], dilemmas(k), "calibrated")
 
     @shown_once(len(outputs), status=outputs.index(progress))
     def on_answer(
@@ -111,7 +116,7 @@ def build_calibrate_tab(app: AppService) -> None:
             raise gr.Error("Press Start first.", print_exception=False)
         if picked is None:
             raise gr.Error("Pick a choice (or Skip).", print_exception=False)
-        return finish(request, [*got, {"dilemma_id": cur, "choice": int(picked)}], int(k or 10), profile)
+        return finish(request, [*got, {"dilemma_id": cur, "choice": int(picked)}], dilemmas(k), profile)
 
     @shown_once(len(outputs), status=outputs.index(progress))
     def on_skip(
@@ -119,7 +124,7 @@ def build_calibrate_tab(app: AppService) -> None:
     ) -> tuple[Any, ...]:
         if cur is None:
             raise gr.Error("Press Start first.", print_exception=False)
-        return finish(request, [*got, {"dilemma_id": cur, "choice": None}], int(k or 10), profile)
+        return finish(request, [*got, {"dilemma_id": cur, "choice": None}], dilemmas(k), profile)
 
     start.click(on_start, [count], outputs, api_visibility="private")
     answer.click(on_answer, [choice, answers, current, count, name], outputs, api_visibility="private")

@@ -35,6 +35,24 @@ class CompareTab:
         ]
 
 
+def _targets(text: str, column: int) -> dict[str, float]:
+    """A column's "name=value, ..." as numbers, or an InputError that says which one and how."""
+    try:
+        pairs = parse_assignments(text)
+    except ValueError as exc:
+        raise InputError(f"column {column} values: {exc}, for example fairness=0.8") from None
+    values = {}
+    for name, value in pairs.items():
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise InputError(
+                f"column {column} values: {value!r} is not a number; give {name} a number from 0 to 1, "
+                f"for example {name}=0.8"
+            ) from None
+    return values
+
+
 def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
     scenario = gr.Textbox(label="Scenario", lines=3, elem_id="compare-scenario")
     choices = gr.Textbox(label="Choices (one per line)", lines=3, elem_id="compare-choices")
@@ -75,12 +93,9 @@ def build_compare_tab(app: AppService, options: OptionsReply) -> CompareTab:
     @shown_once(2, status=0)
     def run_compare(data: dict, request: gr.Request) -> Any:
         actor = acting(app, request)
-        cols = []
+        cols: list[dict[str, Any]] = []
         for algo, back, prof, targets in columns[: int(data[count])]:
-            try:
-                values = {k: float(v) for k, v in parse_assignments(data[targets] or "").items()}
-            except ValueError as exc:
-                raise InputError(f"targets: {exc}") from None
+            values = _targets(data[targets] or "", len(cols) + 1)
             picked = data[prof] if data[prof] and data[prof] != NO_PROFILE else None
             cols.append(  # as sent (and exported): a profile or targets only when given
                 {

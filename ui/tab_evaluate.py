@@ -11,7 +11,7 @@ from assistant.app import AppService
 from assistant.app.replies import OptionsReply
 from assistant.app.schemas import EvaluateRequest
 from ui.caller import caller_gone
-from ui.common import acting, shown_once
+from ui.common import acting, shown_once, whole_number
 from ui.files import local_path
 
 __all__ = ["build_evaluate_tab"]
@@ -29,9 +29,7 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
     with gr.Row():
         algorithms = gr.CheckboxGroup(options.algorithms, value=["persona"], label="Algorithms")
         backbone = gr.Dropdown(options.backbones, value=options.default_backbone, label="Backbone")
-        limit = gr.Number(
-            value=2, precision=0, minimum=1, maximum=app.evaluation.limit_cap, label="Records per file"
-        )
+        limit = gr.Number(value=2, precision=0, label="Records per file")
     run = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
     summary = gr.Markdown(elem_id="eval-summary")
     chart = gr.Image(label="Alignment accuracy", type="filepath")
@@ -56,7 +54,7 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
             "files": list(names or []),
             "algorithms": algos or ["persona"],
             "backbone": back,
-            "limit": int(n or 1),
+            "limit": whole_number(n, 1, app.evaluation.limit_cap, "the records per file", 2),
         }
         with contextlib.ExitStack() as stack:
             uploads = [stack.enter_context(app.upload(actor, Path(path)))] if path else []

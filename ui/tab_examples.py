@@ -9,7 +9,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from assistant.app.schemas import AddExampleRequest, ExampleIdRequest, ExampleSearchRequest
-from ui.common import acting, shown_once
+from ui.common import acting, shown_once, whole_number
 
 __all__ = ["build_examples_tab"]
 
@@ -54,7 +54,8 @@ def build_examples_tab(app: AppService) -> None:
     @shown_once(1)
     def run_search(q: str, dom: str, attr: str, n: float | None, request: gr.Request) -> list[list[Any]]:
         actor = acting(app, request)
-        search = {"query": q or "", "domain": dom or None, "attribute": attr or None, "k": int(n or 10)}
+        k = whole_number(n, 1, 50, "the number of examples to show", 10)
+        search = {"query": q or "", "domain": dom or None, "attribute": attr or None, "k": k}
         result = app.examples.search(actor, app.parse(ExampleSearchRequest, search, actor=actor))
         return [
             [e.id, e.domain, "" if e.similarity is None else round(e.similarity, 4), e.text[:200]]
@@ -66,6 +67,8 @@ def build_examples_tab(app: AppService) -> None:
     @shown_once(1)
     def run_view(eid: str, request: gr.Request) -> dict[str, Any]:
         actor = acting(app, request)
+        if not (eid or "").strip():
+            raise InputError("type an example's id first (the search lists them)")
         example = app.examples.get(actor, app.parse(ExampleIdRequest, {"id": eid.strip()}, actor=actor))
         return dict(example.model_dump(mode="json"))
 
@@ -74,6 +77,8 @@ def build_examples_tab(app: AppService) -> None:
     @shown_once(1, status=0)
     def run_delete(eid: str, request: gr.Request) -> str:
         actor = acting(app, request)
+        if not (eid or "").strip():
+            raise InputError("type an example's id first (the search lists them)")
         result = app.examples.delete(actor, app.parse(ExampleIdRequest, {"id": eid.strip()}, actor=actor))
         return f"Deleted {', '.join(result.deleted)}."
 

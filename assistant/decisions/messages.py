@@ -19,6 +19,7 @@ from pydantic import ValidationError
 __all__ = ["for_people", "has_flag", "validation_message"]
 
 _MAX_SHOWN = 3  # wrong fields named in one message; the rest are counted
+_WHOLE = re.compile(r"(the|a|an|no)\s", re.IGNORECASE)  # a message that names its own subject
 
 _PHRASES: list[tuple[re.Pattern[str], str]] = [
     (
@@ -40,8 +41,11 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"pass --resume to continue it, or use another --out"), "choose another output directory"),
     (re.compile(r"check --data and --limit"), "check the files and the number of records"),
+    (re.compile(r"; see `align examples (?:list|search)`"), "; search the examples to see their ids"),
+    (re.compile(r"; see `align users list`"), "; see the list of users"),
+    (re.compile(r"\(see `align attributes list`\)"), "(see the list of attributes)"),
 ]
-_COMMAND = re.compile(r"`[^`]*--[^`]*`")  # a whole command line in backticks
+_COMMAND = re.compile(r"`(?:align [^`]*|[^`]*--[^`]*)`")  # a whole command line in backticks
 _FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
 
 
@@ -83,7 +87,10 @@ def _one(err: Any) -> str:
     got = err.get("input")
     if kind in {"value_error", "assertion_error"}:  # our own validators' messages are already words
         said = str(err.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        return f"{where}: {said}" if where else said
+        last = where.split(" ")[-1].removesuffix("s") if where else ""
+        if not where or _WHOLE.match(said) or (last and last in said):
+            return said  # it says what it is about ("the scenario is empty", "1 choice given; ...")
+        return f"{where}: {said}"
     if kind == "missing":
         return f"{subject} is missing; fill it in"
     if kind == "extra_forbidden":

@@ -49,6 +49,7 @@ def test_calibrate_tab_asks_k_dilemmas_then_saves_the_profile(app_server, browse
 
 def test_disagree_under_a_chat_answer_is_stored(app_server, browser):
     page = login(browser, app_server.url, *app_server.auth("bob"))
+    page.locator("#chat-advanced").get_by_text("Advanced").click()  # the algorithm picker is folded there
     pick(page, "chat-algorithm", "random")
     page.locator("#chat-input textarea").fill(SITUATION)
     page.locator("#chat-send").click()

@@ -15,7 +15,7 @@ from assistant.app.schemas import (
     ProfileCreateRequest,
     parse_request,
 )
-from assistant.decisions.messages import validation_message
+from assistant.decisions.messages import for_people, validation_message
 
 PYDANTIC_WORDS = ("pydantic", "further information", "Input should", "Field required", "type=", "[type")
 
@@ -55,7 +55,12 @@ def test_text_too_long_says_how_long_it_may_be():
 def test_our_own_validators_keep_their_words():
     with pytest.raises(ValidationError) as caught:
         Scenario(text="Move?", choices=["only one"])
-    assert validation_message(caught.value) == "choices: 1 choice given; give at least 2 choices"
+    assert validation_message(caught.value) == "1 choice given; give at least 2 choices"
+    with pytest.raises(ValidationError) as caught:
+        Scenario(text=" ", choices=[])
+    assert validation_message(caught.value) == (
+        "the scenario is empty; describe the situation; no choice given; give at least 2 choices"
+    )
 
 
 def test_many_problems_name_three_and_count_the_rest():
@@ -63,3 +68,17 @@ def test_many_problems_name_three_and_count_the_rest():
     text = said(ProfileCreateRequest, payload)
     assert text.startswith("name is missing") and "'extra1'" in text and "'extra2'" not in text, text
     assert text.endswith("; and 3 more problems"), text
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("no example with id ''; see `align examples list`", "no example with id ''; search the examples"),
+        ("no user 'x'; see `align users list`", "no user 'x'; see the list of users"),
+        ("unknown attribute 'y' (see `align attributes list`)", "unknown attribute 'y' (see the list of attributes)"),
+        ("unknown 'z': no attributes are defined yet; run `align db seed`", "run the command line (see the README)"),
+    ],
+)
+def test_messages_for_people_name_no_command(message, expected):
+    said = for_people(message)
+    assert expected in said and "`" not in said and "align " not in said, said
