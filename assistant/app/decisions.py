@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
 from alignment.example_admin import ExampleAdmin
-from alignment.models import Attribute, Scenario
+from alignment.models import AlignmentTarget, Attribute, Scenario
 from alignment.suggest import DOMAIN_WEIGHT, attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.packs import pack_of, pack_title, seeded_names
 from assistant.app.replies import (
@@ -134,6 +134,11 @@ class AppDecisions:
                 if known and name not in known:
                     raise InputError(f"column {i + 1}: unknown attribute {name!r} (see list_attributes)")
             values.update(column.targets or {})
+            if values:  # a value out of [0, 1] is refused before any column runs
+                try:
+                    AlignmentTarget(values=values)
+                except ValidationError as exc:
+                    raise InputError(f"column {i + 1}: {validation_message(exc)}") from None
             columns.append(column.model_copy(update={"targets": values or None}))
         started = time.perf_counter()
         result = compare(

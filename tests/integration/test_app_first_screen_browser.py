@@ -93,6 +93,16 @@ def test_compare_with_one_choice_says_so_in_one_sentence(app_server, browser):
     assert "pydantic" not in said and "further information" not in said, said
     assert "pydantic" not in page.locator("body").inner_text()
     assert error_badges(page) == 0
+    # a value out of range or not a number: refused before any column runs, in words
+    page.locator("#compare-choices textarea").fill("Move to the city\nStay in the village")
+    targets = page.locator("#compare-targets-2 textarea, #compare-targets-2 input").first
+    targets.fill("fairness=5")
+    page.locator("#compare-run").click()
+    result.get_by_text("column 2: value of 'fairness' is 5.0; it must be in [0, 1]").wait_for()
+    targets.fill("fairness=high")
+    page.locator("#compare-run").click()
+    result.get_by_text("'high' is not a number").wait_for()
+    assert result.locator(".compare-column").count() == 0 and error_badges(page) == 0
     page.close()
 
 
@@ -164,4 +174,19 @@ def test_a_profile_made_in_one_tab_shows_in_the_others_without_a_reload(app_serv
     page.wait_for_timeout(300)
     pick(page, "profile-picker", "default")
     page.wait_for_function("() => !!document.querySelector('#profile-version input')?.value")
+    page.close()
+
+
+def test_a_number_out_of_range_is_one_message_from_the_handler(app_server, browser):
+    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page.get_by_role("tab", name="Calibrate").click()
+    page.get_by_label("Dilemmas (K)").fill("0")
+    page.locator("#calibrate-start").click()
+    progress = page.locator("#calibrate-progress")
+    progress.get_by_text("from 1 to 100").wait_for()
+    assert "the number of dilemmas" in progress.inner_text()
+    assert error_badges(page) == 0
+    page.get_by_label("Dilemmas (K)").fill("1")  # the form still works
+    page.locator("#calibrate-start").click()
+    page.locator("#calibrate-dilemma").get_by_text("Dilemma 1").wait_for()
     page.close()
