@@ -3,7 +3,8 @@
 A message is one of (``Turn.kind``):
 
 - ``task``: a chat app's own request (a title, tags, follow-up suggestions): it starts with
-  ``### Task:`` or holds ``<chat_history>``; it is never a dilemma;
+  ``### Task:`` or holds ``<chat_history>``, or it is one of LibreChat's title prompts
+  (``alignment.chat_tasks``, which also answers it); it is never a dilemma;
 - ``why``, ``why_not`` (about one option: a letter, the option's words, "the other one"),
   ``what_if`` (a value mattering ``more`` or ``less``, named in the person's words) and
   ``feedback`` ("I would choose B"): follow-ups about the last decision;
@@ -37,6 +38,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from alignment.chat_parse import parse_situation
+from alignment.chat_tasks import read_task
 from alignment.embedding import Embedder
 from alignment.models import readable_name
 from alignment.value_levels import (
@@ -358,8 +360,9 @@ _STOP = frozenset(
 
 
 def is_task(text: str) -> bool:
-    """Is this a chat app's own request (title, tags, follow-ups) rather than a person's message?"""
-    return bool(_TASK.search(text))
+    """Is this a chat app's own request (title, tags, follow-ups: ``alignment.chat_tasks``) rather
+    than a person's message?"""
+    return bool(_TASK.search(text)) or read_task(text) is not None
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

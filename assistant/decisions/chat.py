@@ -18,7 +18,12 @@ service's sentence embedder), and answered by its kind:
 - a situation without two options gets the question for them (with ``chat_extraction_backbone``
   set, the model extracts them first); an unclear message gets one short question back;
 - a greeting, a request for help, thanks and an off-topic question get a short answer; a chat
-  app's own task (title, tags) is neither decided nor logged nor stored.
+  app's own task (a title, tags, follow-up suggestions: ``alignment.chat_tasks``) is answered as the
+  task asks, from the conversation its prompt holds, and is neither decided nor logged nor stored.
+
+While a turn works (a decision, options looked for by a model) the engine first yields a progress
+update: its ``note`` is the line a chat shows meanwhile (``progress_line``); the final answer and
+what is stored never hold it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from pydantic import (
 from alignment.advice import ValueText, advice, amount, why_not_text, why_text
 from alignment.algorithms.registry import get_algorithm
 from alignment.chat_parse import ParsedSituation, parse_situation
+from alignment.chat_tasks import answer_task, read_task
 from alignment.errors import AlignError, InputError, NotFound
 from alignment.example_admin import ExampleAdmin
 from alignment.justify import describe_level
@@ -51,6 +57,7 @@ from alignment.value_words import words_for
 from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
+from assistant.decisions.progress import progress_line
 from assistant.decisions.service import DecideRequest, DecisionService, Id, Name, Seed
 from profiles.profile_store import ProfileTarget
 from profiles.schemas import (
@@ -162,6 +169,7 @@ class ChatUpdate(BaseModel):
     # help | thanks | off_topic | task | error
     kind: str = "decision"
     suggestions: list[AttributeSuggestion] = Field(default_factory=list)  # with kind "suggest"
+    note: str = ""  # a progress update's note (``progress_line``): shown meanwhile, never stored
 
     @field_serializer("decision", mode="wrap")
     def _without_prompts(
@@ -273,8 +281,12 @@ class ChatEngine:
         if is_task(message):  # a chat app's own request: not a decision, not stored, not logged
             if request.conversation_id is not None:
                 self.store.conversations.get(actor, request.conversation_id)  # someone else's: not found
+            task = read_task(message)
             yield ChatUpdate(
-                conversation_id=request.conversation_id or 0, text=TASK_REPLY, done=True, kind="task"
+                conversation_id=request.conversation_id or 0,
+                text=answer_task(task) if task is not None else TASK_REPLY,
+                done=True,
+                kind="task",
             )
             return
         if request.profile:
@@ -353,7 +365,8 @@ class ChatEngine:
         if turn.kind == "situation":
             situation = parse_situation("\n".join([*pending, message]))
             if self.extraction_backbone and not pending:
-                yield ChatUpdate(conversation_id=cid, text="_Looking for the options in your message…_")
+                note = "Looking for the options in your message"
+                yield ChatUpdate(conversation_id=cid, text=progress_line(note), note=note)
                 situation = self._extract(message, situation)
             if situation.complete:
                 yield from self._decide_situation(actor, cid, request, situation, names, "")
@@ -508,8 +521,10 @@ class ChatEngine:
                 kind="error",
             )
             return
-        status = f"_Weighing {len(request.choices)} options against your values…_"
-        yield ChatUpdate(conversation_id=cid, text=(intro + "\n\n" if intro else "") + status)
+        note = f"Weighing {len(request.choices)} options against your values"
+        yield ChatUpdate(
+            conversation_id=cid, text=(intro + "\n\n" if intro else "") + progress_line(note), note=note
+        )
         try:
             logged = decide_logged(
                 self.service,

@@ -16,8 +16,9 @@ matched to one:
   their roles and texts). The note is a ``system`` message, so the next turn's history, which starts
   with the same earlier messages, still matches this conversation.
 
-Messages compare by role and text (surrounding white space ignored). Only the user's most recent
-conversations are searched.
+Messages compare by role and text (surrounding white space ignored, and an answer's progress lines,
+``assistant.decisions.progress``, which a streamed answer starts with but the stored one does not).
+Only the user's most recent conversations are searched.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from assistant.decisions.progress import without_progress
 from profiles.schemas import Actor, ConversationCreate, MessageCreate, MessagePublic
 from profiles.store import Store
 
@@ -48,6 +50,8 @@ class Turn(BaseModel):
 
 
 def _key(role: str, content: str) -> Key:
+    if role == "assistant":  # a streamed answer's progress line is not part of the stored answer
+        content = without_progress(content)
     return role, content.strip()
 
 
@@ -126,7 +130,7 @@ def continue_thread(
     if branch is None:
         earlier, tail = wanted[:-KEPT_TAIL], history[-KEPT_TAIL:]
         branch = [MessageCreate(role="system", content=digest_note(earlier))] if earlier else []
-        branch += [MessageCreate(role=t.role, content=t.content) for t in tail]
+        branch += [MessageCreate(role=t.role, content=_key(t.role, t.content)[1]) for t in tail]
     created = store.conversations.create(
         actor, ConversationCreate(title=branch_title or _title(history), profile=profile)
     )

@@ -6,8 +6,14 @@ LibreChat, any OpenAI client) reach the assistant at ``/v1`` with a per-user API
   (``assistant.decisions.chat.ChatEngine``) in the stored conversation that the sent history
   continues (``assistant.decisions.chat_threads``), so follow-ups ("why not B?", "what if I cared
   more about fairness?") work across turns; a decision goes into the decision log as every decision
-  does. The reply is the engine's answer text; ``stream: true`` sends it as server-sent events in
-  OpenAI's chunk format, ending with ``data: [DONE]``.
+  does. A chat app's own task (a title, tags, follow-ups) is answered as the task asks and is
+  neither decided, logged nor stored. The reply is the engine's answer text (or JSON, as
+  ``response_format`` asks: ``openai_formats``); ``stream: true`` sends it as server-sent events in
+  OpenAI's chunk format, ending with ``data: [DONE]``: while a decision is weighed the stream starts
+  with a progress line (``assistant.decisions.progress``; the stored answer has none, and the history
+  a chat app sends back is matched without it), then the verdict and the rest of the answer.
+- Each request parameter is honoured, accepted as not applicable, or refused with 400
+  (``openai_params``).
 
 Keys: ``Authorization: Bearer KEY`` (``profiles.api_keys``); a key acts as its user. A missing, wrong
 or revoked key gets 401 in OpenAI's error format; in single local-user mode (no login anywhere) a
@@ -44,6 +50,7 @@ from alignment.errors import (
     StoreUnavailable,
 )
 from alignment.models import Usage
+from alignment.turns import is_task
 from assistant.app.login_limit import LoginLimiter, TooManyLogins
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
 from assistant.app.schemas import ChatRequest, parse_request
@@ -51,10 +58,13 @@ from assistant.app.usage_limits import StorageFull, TooManyRequests, UsageLimits
 from assistant.decisions.chat import ChatEngine, ChatUpdate
 from assistant.decisions.chat_threads import Turn, continue_thread
 from assistant.decisions.messages import for_people
+from assistant.decisions.progress import progress_line
 from assistant.decisions.service import validation_message
 from assistant.settings import Settings
 from assistant.web.api_gate import ApiGate, Busy, Lease, UserShareUsed
-from assistant.web.openai_models import ModelChoice, model_ids, parse_model
+from assistant.web.openai_formats import JsonFormat, answer_json, check_schema, read_format
+from assistant.web.openai_models import ModelChoice, model_ids, model_name, parse_model
+from assistant.web.openai_params import UnsupportedParameter, check_parameters
 from assistant.web.openai_schemas import (
     AlignInfo,
     ChatCompletion,
@@ -95,6 +105,7 @@ class ApiFailure(Exception):
         kind: str = "invalid_request_error",
         code: str | None = None,
         retry_after_s: float | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -102,10 +113,13 @@ class ApiFailure(Exception):
         self.kind = kind
         self.code = code
         self.retry_after_s = retry_after_s
+        self.param = param
 
 
 def error_response(failure: ApiFailure) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(message=failure.message, type=failure.kind, code=failure.code))
+    body = ErrorBody(
+        error=ErrorDetail(message=failure.message, type=failure.kind, param=failure.param, code=failure.code)
+    )
     headers = {}
     if failure.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -167,9 +181,13 @@ def _info(update: ChatUpdate) -> AlignInfo:
 
 
 def _shown(update: ChatUpdate) -> bool:
-    """Whether an update is part of the answer: the engine's progress notes ("_Deciding…_") are
-    replaced in its own chat, but a stream of deltas can only grow, so they are left out."""
+    """Whether an update is part of the answer (a progress update is not: its note is streamed as
+    the progress line, ahead of the answer)."""
     return update.done or update.decision is not None
+
+
+def _refused(exc: UnsupportedParameter) -> ApiFailure:
+    return ApiFailure(400, exc.message, code="unsupported_parameter", param=exc.param)
 
 
 def _sse(data: object) -> str:
@@ -288,14 +306,16 @@ class OpenAIApi:
         actor = await self.authenticate(request)
         profiles = await run_in_threadpool(self._profiles, actor)
         ids = model_ids(profiles, self.settings.deciders)
-        cards = [ModelCard(id=i, created=self.started) for i in ids]
+        deciders = self.settings.deciders
+        cards = [ModelCard(id=i, name=model_name(i, deciders), created=self.started) for i in ids]
         return JSONResponse(ModelList(data=cards).model_dump(mode="json"))
 
     async def get_model(self, request: Request) -> Response:
         actor = await self.authenticate(request)
         name = str(request.path_params["model"])
         await run_in_threadpool(self._model, actor, name)
-        return JSONResponse(ModelCard(id=name, created=self.started).model_dump(mode="json"))
+        card = ModelCard(id=name, name=model_name(name, self.settings.deciders), created=self.started)
+        return JSONResponse(card.model_dump(mode="json"))
 
     # -- chat -----------------------------------------------------------------------------
 
@@ -320,6 +340,10 @@ class OpenAIApi:
         if not isinstance(payload, dict):
             raise ApiFailure(400, "the request must be a JSON object", code="invalid_request")
         try:
+            check_parameters(payload)
+        except UnsupportedParameter as exc:
+            raise _refused(exc) from None
+        try:
             return ChatCompletionRequest.model_validate(payload)
         except ValidationError as exc:
             raise ApiFailure(400, validation_message(exc), code="invalid_request") from None
@@ -338,6 +362,7 @@ class OpenAIApi:
                 400, "the last message is empty; describe your situation and the options you have"
             )
         history = [Turn.model_validate({"role": m.role, "content": m.text()}) for m in said[:-1]]
+        task = is_task(said[-1].text())  # a chat app's own request: no conversation is found or made
         self._check_storage(actor)
         chat = parse_request(
             ChatRequest,
@@ -348,9 +373,9 @@ class OpenAIApi:
                 "seed": req.seed,
             },
         )
-        chat = chat.model_copy(
-            update={"conversation_id": continue_thread(self.store, actor, history, profile=choice.profile)}
-        )
+        if not task:
+            found = continue_thread(self.store, actor, history, profile=choice.profile)
+            chat = chat.model_copy(update={"conversation_id": found})
         updates = self.engine.respond(actor, chat)
         first = next(updates)
         return updates, first
@@ -365,6 +390,7 @@ class OpenAIApi:
     async def chat_completions(self, request: Request) -> Response:
         actor = await self.authenticate(request)
         req = await self._request(request, actor)
+        wanted = self._format(req)
         try:
             self.usage.take(actor)
         except TooManyRequests as exc:
@@ -399,7 +425,7 @@ class OpenAIApi:
             updates, first = await run_in_threadpool(self._start, actor, req)
             if req.stream:
                 include_usage = bool(req.stream_options and req.stream_options.include_usage)
-                stream = self._stream(req.model, first, updates, lease, include_usage)
+                stream = self._stream(req, first, updates, lease, include_usage, wanted)
                 return StreamingResponse(
                     stream,
                     media_type="text/event-stream",
@@ -415,15 +441,41 @@ class OpenAIApi:
             id=f"chatcmpl-{uuid.uuid4().hex}",
             created=int(time.time()),
             model=req.model,
-            choices=[CompletionChoice(message=CompletionMessage(content=final.text))],
+            choices=[CompletionChoice(message=CompletionMessage(content=self._content(req, final, wanted)))],
             usage=_usage(final),
             align=_info(final),
         )
         return JSONResponse(reply.model_dump(mode="json"))
 
+    @staticmethod
+    def _format(req: ChatCompletionRequest) -> JsonFormat | None:
+        """The JSON the request's ``response_format`` asks for (None: text); 400 for one it cannot be."""
+        try:
+            wanted = read_format(req.response_format)
+            if wanted is not None:
+                said = [m for m in req.messages if m.role == "user"]
+                check_schema(wanted, said[-1].text() if said else "")
+            return wanted
+        except UnsupportedParameter as exc:
+            raise _refused(exc) from None
+
+    @staticmethod
+    def _content(req: ChatCompletionRequest, final: ChatUpdate, wanted: JsonFormat | None) -> str:
+        if wanted is None:
+            return final.text
+        said = [m for m in req.messages if m.role == "user"]
+        return answer_json(final, said[-1].text() if said else "", wanted)
+
     async def _stream(
-        self, model: str, first: ChatUpdate, updates: Iterator[ChatUpdate], lease: Lease, include_usage: bool
+        self,
+        req: ChatCompletionRequest,
+        first: ChatUpdate,
+        updates: Iterator[ChatUpdate],
+        lease: Lease,
+        include_usage: bool,
+        wanted: JsonFormat | None,
     ) -> AsyncIterator[str]:
+        model = req.model
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
         def chunk(
@@ -444,16 +496,24 @@ class OpenAIApi:
         try:
             yield chunk(ChunkDelta(role="assistant", content=""))
             sent = ""
+            notes: list[str] = []
             final = first
             async for update in _chain(first, updates):
+                final = update
+                if wanted is not None:  # JSON: one piece, once the turn is done
+                    if update.done:
+                        yield chunk(ChunkDelta(content=self._content(req, update, wanted)))
+                    continue
                 if not _shown(update):
+                    if update.note and update.note not in notes:  # the progress line, at once
+                        notes.append(update.note)
+                        yield chunk(ChunkDelta(content=progress_line(update.note) + "\n\n"))
                     continue
                 text = update.text
                 delta = text[len(sent) :] if text.startswith(sent) else "\n\n" + text
                 if delta:
                     yield chunk(ChunkDelta(content=delta))
                     sent = text
-                final = update
             yield chunk(ChunkDelta(), finish=True, align=_info(final))
             if include_usage:
                 yield chunk(None, usage=_usage(final))

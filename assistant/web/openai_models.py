@@ -19,7 +19,15 @@ from pydantic import BaseModel
 
 from alignment.errors import NotFound
 
-__all__ = ["DEFAULT_PROFILE", "ROOT", "ModelChoice", "default_profile", "model_ids", "parse_model"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "ROOT",
+    "ModelChoice",
+    "default_profile",
+    "model_ids",
+    "model_name",
+    "parse_model",
+]
 
 ROOT = "align"
 DEFAULT_PROFILE = "default"
@@ -47,6 +55,19 @@ def model_ids(profiles: Iterable[str], deciders: Iterable[str]) -> list[str]:
         ids.append(f"{ROOT}:{profile}")
         ids.extend(f"{ROOT}:{profile}:{decider}" for decider in chosen)
     return ids
+
+
+def model_name(model_id: str, deciders: Iterable[str] = ()) -> str:
+    """The name a person reads for a model: "ALIGN assistant (your values)", "ALIGN assistant: work
+    values", "ALIGN assistant: work values, careful"."""
+    if model_id == ROOT:
+        return "ALIGN assistant (your values)"
+    rest = model_id[len(ROOT) + 1 :] if model_id.startswith(ROOT + ":") else model_id
+    head, colon, tail = rest.rpartition(":")
+    if colon and tail in set(deciders):
+        profile = head or "your values"
+        return f"ALIGN assistant: {profile}, {tail}"
+    return f"ALIGN assistant: {rest}"
 
 
 def parse_model(name: str, profiles: Iterable[str], deciders: Iterable[str]) -> ModelChoice:

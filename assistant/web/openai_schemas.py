@@ -1,7 +1,7 @@
 """The OpenAI chat API's shapes, as far as ``/v1`` speaks it: one schema per direction.
 
-In: ``ChatCompletionRequest`` (fields a chat app may send and that mean nothing here, such as
-``temperature`` or ``tools``, are accepted and ignored). Out: ``ChatCompletion``, the streamed
+In: ``ChatCompletionRequest`` (which parameters are honoured, which are accepted as not applicable,
+and which are refused: ``assistant.web.openai_params``). Out: ``ChatCompletion``, the streamed
 ``ChatCompletionChunk``, ``ModelList`` and ``ErrorBody`` (``{"error": {"message", "type", "param",
 "code"}}``). Replies carry one field of ours, ``align`` (the conversation, the logged decision and
 what kind of answer it is); OpenAI clients ignore it.
@@ -70,6 +70,7 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    response_format: dict[str, Any] | None = None
 
 
 class CompletionUsage(BaseModel):
@@ -145,6 +146,7 @@ class ChatCompletionChunk(BaseModel):
 
 class ModelCard(BaseModel):
     id: str
+    name: str = ""  # what a chat app shows (Open WebUI reads it)
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str = "align-assistant"
