@@ -67,6 +67,7 @@ _DETAILS = re.compile(r"<details>.*?(?:</details>|\Z)", re.DOTALL)
 _DETERMINERS = frozenset(
     ("a", "an", "the", "my", "our", "your", "his", "her", "their", "some", "this", "that")
 )
+_ARTICLES = frozenset(("a", "an", "the"))
 _PREPOSITIONS = frozenset(("in", "into", "at", "with", "for", "to", "on", "from", "by", "about"))
 _TOPICS: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -232,19 +233,20 @@ def _which(advised: str, options: list[str]) -> int | None:
 
 
 def _short(option: str) -> str:
-    """An option in a few words: "put my savings in an index fund" -> "index fund"."""
+    """An option in a few words: "put my savings in an index fund" -> "index fund", "start a food
+    truck" -> "food truck", "tell my friend the truth about his wife" -> "tell my friend the truth"."""
     words = re.sub(r"[“”\"?!.]", "", option).split()
-    if len(words) > 3:
-        cut = max((i for i, w in enumerate(words[:-1]) if w.casefold() in _PREPOSITIONS), default=-1)
-        if cut >= 1 and len(words) - cut - 1 >= 1:
-            words = words[cut + 1 :]
-    if len(words) > 3 and words[1].casefold() in _DETERMINERS:
-        words = words[1:]  # "start a food truck": the verb goes
-    while len(words) > 1 and words[0].casefold() in _DETERMINERS:
-        words = words[1:]
     if len(words) > 4:
-        words = words[-4:]
-    return " ".join(words)
+        at = [i for i, w in enumerate(words[:-1]) if i >= 2 and w.casefold() in _PREPOSITIONS]
+        if at and words[at[-1] + 1].casefold() in _ARTICLES:  # "... in an index fund"
+            words = words[at[-1] + 1 :]
+        elif at and at[0] <= 5:  # "... the truth about his wife"
+            words = words[: at[0]]
+    if len(words) > 3 and words[1].casefold() in _ARTICLES:
+        words = words[1:]  # "start a food truck": the verb goes
+    while len(words) > 1 and words[0].casefold() in _ARTICLES:
+        words = words[1:]
+    return " ".join(words[-5:])
 
 
 def _title(seen: _Read) -> str:
