@@ -35,6 +35,9 @@ def register(sub: Subcommands) -> None:
     from assistant.cli.bench_serve import register_serve
 
     register_serve(bsub)
+    from assistant.cli.bench_chat import register_chat
+
+    register_chat(bsub)
 
 
 _LINES = [

@@ -11,7 +11,9 @@ LibreChat, any OpenAI client) reach the assistant at ``/v1`` with a per-user API
   ``response_format`` asks: ``openai_formats``); ``stream: true`` sends it as server-sent events in
   OpenAI's chunk format, ending with ``data: [DONE]``: while a decision is weighed the stream starts
   with a progress line (``assistant.decisions.progress``; the stored answer has none, and the history
-  a chat app sends back is matched without it), then the verdict and the rest of the answer.
+  a chat app sends back is matched without it), then the verdict and the rest of the answer. A turn
+  that has said nothing ``FIRST_CHUNK_S`` after the request opens its stream with ``WAIT_NOTE``'s
+  line, so the first words come at once however long the turn takes.
 - Each request parameter is honoured, accepted as not applicable, or refused with 400
   (``openai_params``).
 
@@ -28,6 +30,7 @@ locked; a valid key is never refused for them).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -84,9 +87,12 @@ from profiles.api_keys import SHOWN_CHARS
 from profiles.schemas import Actor
 from profiles.store import Store
 
-__all__ = ["API_PREFIX", "ApiFailure", "OpenAIApi", "error_response"]
+__all__ = ["API_PREFIX", "FIRST_CHUNK_S", "WAIT_NOTE", "ApiFailure", "OpenAIApi", "error_response"]
 
 API_PREFIX = "/v1"
+# a streamed turn whose engine has said nothing this long after the request opens with WAIT_NOTE
+FIRST_CHUNK_S = 0.15
+WAIT_NOTE = "Reading your message"
 Handler = Callable[[Request], Awaitable[Response]]
 LOCAL_USER = "local"
 MAX_KEY_CHARS = 200
@@ -422,16 +428,23 @@ class OpenAIApi:
                 retry_after_s=5,
             ) from None
         try:
-            updates, first = await run_in_threadpool(self._start, actor, req)
+            start = asyncio.ensure_future(run_in_threadpool(self._start, actor, req))
             if req.stream:
                 include_usage = bool(req.stream_options and req.stream_options.include_usage)
-                stream = self._stream(req, first, updates, lease, include_usage, wanted)
+                # a turn that has not started within FIRST_CHUNK_S: the stream opens now, with a
+                # progress line (errors then come as an error event); else as the turn's start says
+                done, _ = await asyncio.wait({start}, timeout=FIRST_CHUNK_S)
+                if done:
+                    start.result()  # a refusal still gets its status code
+                late = not done and wanted is None
+                stream = self._stream(req, start, lease, include_usage, wanted, late)
                 return StreamingResponse(
                     stream,
                     media_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                     background=BackgroundTask(lease.release),
                 )
+            updates, first = await start
             final = await run_in_threadpool(_last, first, updates)
         except BaseException:
             lease.release()
@@ -469,11 +482,11 @@ class OpenAIApi:
     async def _stream(
         self,
         req: ChatCompletionRequest,
-        first: ChatUpdate,
-        updates: Iterator[ChatUpdate],
+        start: asyncio.Future[tuple[Iterator[ChatUpdate], ChatUpdate]],
         lease: Lease,
         include_usage: bool,
         wanted: JsonFormat | None,
+        late: bool,
     ) -> AsyncIterator[str]:
         model = req.model
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -495,6 +508,9 @@ class OpenAIApi:
 
         try:
             yield chunk(ChunkDelta(role="assistant", content=""))
+            if late:
+                yield chunk(ChunkDelta(content=progress_line(WAIT_NOTE) + "\n\n"))
+            updates, first = await start
             sent = ""
             notes: list[str] = []
             final = first
@@ -517,6 +533,12 @@ class OpenAIApi:
             yield chunk(ChunkDelta(), finish=True, align=_info(final))
             if include_usage:
                 yield chunk(None, usage=_usage(final))
+        except ApiFailure as refused:
+            yield _sse(
+                ErrorBody(
+                    error=ErrorDetail(message=refused.message, type=refused.kind, code=refused.code)
+                ).model_dump()
+            )
         except AlignError as exc:
             failure = _from_align_error(exc)
             yield _sse(

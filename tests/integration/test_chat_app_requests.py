@@ -24,6 +24,7 @@ from alignment.models import Decision
 from assistant.app import AppService
 from assistant.app.schemas import ChatRequest
 from assistant.decisions.chat import ChatEngine
+from assistant.decisions.progress import without_progress
 from assistant.decisions.service import DecisionService
 from assistant.web.openai_api import OpenAIApi
 from profiles.api_keys import ApiKeyCreate
@@ -325,6 +326,74 @@ class _GatedService(DecisionService):
         return super().decide(*args, **kwargs)
 
 
+class _GatedEngine(ChatEngine):
+    """The real chat engine, whose turns start reading only when the test lets them (a slow start)."""
+
+    gate: threading.Event
+    events: list[str]
+
+    def _value_defs(self) -> Any:
+        self.events.append("turn read")
+        assert self.gate.wait(30), "the turn was never let go"
+        return super()._value_defs()
+
+
+def _serve(api: OpenAIApi) -> tuple[str, Any, threading.Thread]:
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(Starlette(routes=api.routes()), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def _stream_contents(url: str, body: dict[str, Any], headers: dict[str, str], on_first: Any) -> list[str]:
+    contents: list[str] = []
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, headers=headers, timeout=60) as reply:
+        assert reply.status_code == 200
+        for line in reply.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            delta = json.loads(line[6:])["choices"]
+            text = delta[0]["delta"].get("content") if delta else None
+            if text:
+                if not contents:
+                    on_first()
+                contents.append(text)
+    return contents
+
+
+def test_a_turn_slow_to_start_streams_a_progress_line_first(app: AppService) -> None:  # noqa: F811
+    person = _Api(app, "slow-start-person")
+    engine = _GatedEngine(app.store, app.service, suggest=app.decisions.suggest_attributes)
+    engine.gate, engine.events = threading.Event(), []
+    url, server, thread = _serve(OpenAIApi(app.store, engine, app.service.settings, concurrency=2))
+    try:
+
+        def first() -> None:
+            engine.events.append("first chunk received")
+            engine.gate.set()
+
+        body = {"model": "align", "messages": [{"role": "user", "content": "hello"}], "stream": True}
+        contents = _stream_contents(url, body, person.headers, first)
+    finally:
+        engine.gate.set()
+        server.should_exit = True
+        thread.join(10)
+    assert engine.events == ["turn read", "first chunk received"]
+    assert contents[0] == "_Reading your message…_\n\n"
+    assert "".join(contents[1:]).startswith("Hello!")
+
+
 @pytest.fixture()
 def gated_server(app: AppService) -> Iterator[tuple[str, _GatedService, _Api]]:  # noqa: F811
     import uvicorn
@@ -387,10 +456,13 @@ def test_the_first_chunk_streams_before_the_decision_is_made(
                     gated.events.append("first chunk received")
                     gated.gate.set()  # only now may the decision go on
                 contents.append(text)
-    assert gated.events == ["decision started", "first chunk received", "decision made"]
-    assert contents[0].startswith("_Weighing 2 options") and contents[0].endswith("…_\n\n")
+    # the first words came while the decision was still waiting to be let go
+    assert "decision started" in gated.events
+    assert gated.events.index("first chunk received") < gated.events.index("decision made")
     streamed = "".join(contents)
-    answer = streamed[len(contents[0]) :]
+    assert contents[0].startswith("_") and contents[0].endswith("…_\n\n")
+    assert "_Weighing 2 options against your values…_\n\n**My advice:" in streamed
+    answer = without_progress(streamed)
     assert answer.startswith("**My advice:")
     # the stored answer has no progress line, and the streamed text sent back continues the conversation
     conversation = person.app.store.conversations.list(person.actor)[0]
