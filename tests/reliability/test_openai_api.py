@@ -21,6 +21,8 @@ import openai
 import pytest
 from conftest_app import _create_users, start_server, stop, wait_ready
 
+from assistant.decisions.progress import without_progress
+
 pytestmark = pytest.mark.timeout(900)
 
 ALIGN = [sys.executable, "-m", "assistant"]
@@ -155,7 +157,10 @@ def test_a_decision_streamed_arrives_in_chunks_ending_with_done(server):
     contents = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(contents) >= 3  # the verdict, the reasons, the details, as the engine streams them
     text = "".join(contents)
-    assert text.startswith("**My advice: ") and "_Weighing" not in text
+    # a progress line first, at once; then the answer, which has none (nor has the stored one)
+    answer = without_progress(text)
+    assert "_Weighing 2 options against your values…_" in text and text.startswith("_")
+    assert answer.startswith("**My advice: ") and "_Weighing" not in answer
     finishes = [c for c in chunks if c.choices and c.choices[0].finish_reason == "stop"]
     assert len(finishes) == 1
     assert chunks[-1].choices == [] and chunks[-1].usage is not None  # include_usage: the last chunk
