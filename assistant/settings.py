@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     # addresses (or networks, "10.0.0.0/8") of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: none, the client address is the connection's
     trusted_proxies: list[str] = Field(default_factory=list)
+    # login mode over plain HTTP on a host name other than localhost: refused unless this is true
+    # (passwords cross the network unencrypted, and a sibling site can plant a login cookie)
+    allow_insecure_http_login: bool = False
 
     # --- each user's share of Gradio's queue (assistant/web/queue_share.py) ---
     # the web app's jobs one logged-in user may have waiting or running in the shared queue

@@ -155,10 +155,17 @@ class AppDecisions:
 
     def chat_stream(self, actor: Actor, req: ChatRequest) -> Iterator[ChatUpdate]:
         """One chat turn, refused before anything is stored when the actor is over their requests per
-        minute or their storage quota (the Chat tab and the ``chat`` endpoint both come here)."""
+        minute or their storage quota (the Chat tab and the ``chat`` endpoint both come here). What the
+        turn may store is reserved against the quota until its updates end, so turns sent at once
+        cannot together pass it."""
         self.limits.take(actor)
-        self.limits.check_storage(actor)
-        return self.chat_engine.respond(actor, req)
+        reservation = self.limits.reserve(actor, len(req.message))
+        try:
+            updates = self.chat_engine.respond(actor, req)
+        except BaseException:
+            reservation.release()
+            raise
+        return reservation.hold(updates)
 
     def chat(self, actor: Actor, req: ChatRequest) -> ChatUpdate:
         updates = list(self.chat_stream(actor, req))

@@ -29,6 +29,7 @@ from assistant.app.admin import AppAdmin, Sessions
 from assistant.app.api_keys import ApiKeys
 from assistant.app.calibration import AppCalibration
 from assistant.app.decisions import SUGGESTIONS, AppDecisions
+from assistant.app.device_tokens import DeviceTokens
 from assistant.app.evaluation import AppEvaluation
 from assistant.app.examples import AppExamples, Progress
 from assistant.app.feedback import AppFeedback
@@ -86,6 +87,8 @@ class AppService:
             settings.login_cooldown_s,
             max_cooldown_s=settings.login_max_cooldown_s,
         )
+        # browsers where a person logged in are limited apart from their address (device_tokens.py)
+        self.devices = DeviceTokens.from_file(work_dir / "device-key")
         self.decisions = AppDecisions(
             store, service, extraction_backbone=extraction_backbone, examples=self.example_store
         )
@@ -157,18 +160,25 @@ class AppService:
             return self.store.users.ensure(LOCAL_USER, role="admin")
         raise PermissionDenied("log in first: this server requires a user name and password")
 
-    def authenticate(self, username: str, password: str, address: str | None = None) -> bool:
+    def authenticate(
+        self, username: str, password: str, address: str | None = None, device: str | None = None
+    ) -> bool:
         """For the login page: a known user with a password that matches.
 
         Rate-limited per (user name, client address) (``LoginLimiter``): while that pair cools down
-        this raises ``TooManyLogins`` without checking the password. An unknown name costs the same
-        password check as a known one (a dummy hash), so timing tells nothing about which exist.
+        this raises ``TooManyLogins`` without checking the password. A browser that carries a valid
+        device token for this user name (``device``, ``DeviceTokens``: it logged in as them before) is
+        limited per (user name, device) instead, so failures of others behind the same address do
+        not lock it out. An unknown name costs the same password check as a known one (a dummy
+        hash), so timing tells nothing about which exist.
         """
-        self.login_limiter.check(username, address)
+        known = self.devices.verify(device) if device else None
+        key = f"device:{known.device_id}" if known is not None and known.user == username else address
+        self.login_limiter.check(username, key)
         if self.store.users.authenticate(username, password) is None:
-            self.login_limiter.failed(username, address)
+            self.login_limiter.failed(username, key)
             return False
-        self.login_limiter.succeeded(username, address)
+        self.login_limiter.succeeded(username, key)
         return True
 
     def whoami(self, actor: Actor) -> WhoAmI:

@@ -146,6 +146,8 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.health import health_routes
     from assistant.web.gradio_tuning import lean_sessions, tune_queue
     from assistant.web.guards import guard_middleware, sessions_lifespan
+    from assistant.web.login_page import AUTH_MESSAGE
+    from assistant.web.plain_http import plain_http_notice
     from assistant.web.proxies import trust_proxies
     from assistant.web.security import health_details, security_middleware
     from ui.app import build_demo
@@ -162,6 +164,11 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     if warning:
         print(f"align serve: {warning}", file=sys.stderr, flush=True)
     print(f"align serve: http://{args.host}:{args.port} ({mode})", flush=True)
+    notice = plain_http_notice(
+        login_required=not app.local_mode, allow_insecure=app.service.settings.allow_insecure_http_login
+    )
+    if notice:
+        print(f"align serve: {notice}", flush=True)
     # SIGTERM (docker stop, an orchestrator) stops the server as Ctrl-C does, so `finally` runs
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -170,7 +177,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
             server_port=args.port,
             # Gradio awaits an async auth function; its annotation names only the sync kind
             auth=None if app.local_mode else login_callable(app),  # type: ignore[arg-type]
-            auth_message="Log in with your ALIGN assistant user name and password.",
+            auth_message=AUTH_MESSAGE,
             blocked_paths=[str(app.work_dir)],  # never served; users get their files handed out
             show_error=True,
             ssr_mode=False,

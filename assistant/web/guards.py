@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 from starlette.middleware import Middleware
 
 from assistant.web.client_address import ClientAddress, current_address
+from assistant.web.device_cookies import DeviceCookies, current_login
 from assistant.web.json_depth import JsonDepth
 from assistant.web.limits import BodyLimit
 from assistant.web.origins import drop_gradio_cors
 from assistant.web.queue_share import QueueShare
+from assistant.web.queue_streams import QueueStreams
 from assistant.web.session_binding import SessionBinding
 from assistant.web.session_tokens import SessionTokens
 from assistant.web.upload_quota import UploadQuota, upload_ledger
@@ -31,9 +33,11 @@ __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
 
 def guard_middleware(app: AppService) -> list[Middleware]:
-    """The body size limit (outermost: a refusal costs nothing), the client address, each user's
+    """The body size limit (outermost: a refusal costs nothing), the client address and the login
+    form's device cookie (``assistant.web.device_cookies``), each user's
     upload quota (``assistant.web.upload_quota``), JSON nested too deeply refused, then Gradio's
-    session hashes bound to their users (these two read bodies the limit has bounded)."""
+    session hashes bound to their users (these two read bodies the limit has bounded), each user's
+    share of the queue, and a plain 404 for the event stream of a session the queue does not hold."""
     settings = app.service.settings
     return [
         Middleware(
@@ -42,10 +46,12 @@ def guard_middleware(app: AppService) -> list[Middleware]:
             upload_bytes=settings.max_upload_bytes,
         ),
         Middleware(ClientAddress),
+        Middleware(DeviceCookies, tokens=None if app.local_mode else app.devices),
         Middleware(UploadQuota, ledger=upload_ledger(settings), local_user=app.local_user),
         Middleware(JsonDepth),
         Middleware(SessionBinding, login_required=not app.local_mode),
         Middleware(QueueShare, max_per_user=settings.queue_max_per_user, login_required=not app.local_mode),
+        Middleware(QueueStreams, login_required=not app.local_mode),
     ]
 
 
@@ -65,8 +71,9 @@ def sessions_lifespan(app: AppService) -> Callable[[Any], AbstractAsyncContextMa
 
 
 def login_check(app: AppService) -> Callable[[str, str], Awaitable[bool]]:
-    """The login check for Gradio: argon2 off the event loop, limited per (name, client address);
-    a pair cooling down gets HTTP 429 with the reason."""
+    """The login check for Gradio: argon2 off the event loop, limited per (name, client address) or,
+    for a browser with a device cookie of that name, per (name, device); a pair cooling down gets
+    HTTP 429 with the reason."""
     import anyio
     from fastapi import HTTPException
 
@@ -74,9 +81,14 @@ def login_check(app: AppService) -> Callable[[str, str], Awaitable[bool]]:
 
     async def check(username: str, password: str) -> bool:
         address = current_address()
+        attempt = current_login()
+        device = attempt.token if attempt else None
         try:
-            return bool(await anyio.to_thread.run_sync(app.authenticate, username, password, address))
+            ok = bool(await anyio.to_thread.run_sync(app.authenticate, username, password, address, device))
         except TooManyLogins as exc:
             raise HTTPException(status_code=429, detail=str(exc)) from None
+        if ok and attempt is not None:
+            attempt.succeeded = username  # the reply carries this browser's device cookie
+        return ok
 
     return check

@@ -16,7 +16,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from assistant.web.html import edit_html
 from assistant.web.session import session_user
 
-__all__ = ["EMPTY", "HideApiInfo", "hide_api_info"]
+__all__ = ["AUTH_MESSAGE", "EMPTY", "HideApiInfo", "hide_api_info"]
+
+AUTH_MESSAGE = "Log in with your ALIGN assistant user name and password."  # above the login form
 
 # Gradio writes the object with every "<" escaped (its ``toorjson`` filter): it holds no "<"
 _API_INFO = re.compile(r"window\.gradio_api_info\s*=\s*[^<]*?;?\s*(?=</script>)")

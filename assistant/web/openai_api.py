@@ -57,7 +57,7 @@ from alignment.turns import is_task
 from assistant.app.login_limit import LoginLimiter, TooManyLogins
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
 from assistant.app.schemas import ChatRequest, parse_request
-from assistant.app.usage_limits import StorageFull, TooManyRequests, UsageLimits
+from assistant.app.usage_limits import Reservation, StorageFull, TooManyRequests, UsageLimits
 from assistant.decisions.chat import ChatEngine, ChatUpdate
 from assistant.decisions.chat_threads import Turn, continue_thread
 from assistant.decisions.messages import for_people
@@ -368,28 +368,45 @@ class OpenAIApi:
                 400, "the last message is empty; describe your situation and the options you have"
             )
         history = [Turn.model_validate({"role": m.role, "content": m.text()}) for m in said[:-1]]
-        task = is_task(said[-1].text())  # a chat app's own request: no conversation is found or made
-        self._check_storage(actor)
+        # the message, and the last two of a history the server has not seen (chat_threads keeps them)
+        reservation = self._reserve(actor, sum(len(m.text()) for m in said[-3:]))
+        try:
+            updates, first = self._respond(actor, req, choice, said[-1].text(), history, reservation)
+        except BaseException:
+            reservation.release()
+            raise
+        return updates, first
+
+    def _respond(
+        self,
+        actor: Actor,
+        req: ChatCompletionRequest,
+        choice: ModelChoice,
+        message: str,
+        history: list[Turn],
+        reservation: Reservation,
+    ) -> tuple[Iterator[ChatUpdate], ChatUpdate]:
         chat = parse_request(
             ChatRequest,
             {
-                "message": said[-1].text(),
+                "message": message,
                 "profile": choice.profile,
                 "decider": choice.decider,
                 "seed": req.seed,
             },
         )
-        if not task:
+        if not is_task(message):  # a chat app's own request: no conversation is found or made
             found = continue_thread(self.store, actor, history, profile=choice.profile)
             chat = chat.model_copy(update={"conversation_id": found})
-        updates = self.engine.respond(actor, chat)
+        updates = reservation.hold(self.engine.respond(actor, chat))
         first = next(updates)
         return updates, first
 
-    def _check_storage(self, actor: Actor) -> None:
-        """Refuse a turn (before anything is stored) once the user's conversations hold their quota."""
+    def _reserve(self, actor: Actor, text_chars: int) -> Reservation:
+        """Reserve what the turn may store against the user's quota (``UsageLimits.reserve``), or refuse
+        it before anything is stored."""
         try:
-            self.usage.check_storage(actor)
+            return self.usage.reserve(actor, text_chars)
         except StorageFull as exc:
             raise ApiFailure(429, str(exc), kind="insufficient_quota", code="insufficient_quota") from None
 

@@ -2,7 +2,8 @@
 
 - ``serving_handout()``: handed-out files live in Gradio's cache folder (``align-handout/``).
 - ``security_middleware(app)``: security headers on every response (outermost, so refusals carry
-  them too); the web edge: host names, login cookies no other site can plant, origins (in place of
+  them too); the web edge: host names, login cookies no other site can plant, logins only over
+  HTTPS or on this machine (unless the operator allows plain HTTP), origins (in place of
   Gradio's CORS), JSON-only endpoints, hardened session cookies and uncached credential replies,
   Gradio's own routes held to the app's rules; the login page without the API description, the file guard.
 - ``health_details(app)``: who sees ``/healthz``'s full report: admins and callers on this machine.
@@ -28,6 +29,7 @@ from assistant.web.hosts import HostGuard
 from assistant.web.json_only import JsonOnly
 from assistant.web.login_page import HideApiInfo
 from assistant.web.origins import OriginGuard
+from assistant.web.plain_http import PlainHttpLogin
 from assistant.web.session import is_loopback, session_user
 from assistant.web.session_cookies import SessionCookies
 
@@ -63,6 +65,11 @@ def security_middleware(app: AppService) -> list[Middleware]:
         Middleware(SecurityHeaders),
         Middleware(HostGuard, local_mode=app.local_mode, allowed_hosts=settings.allowed_hosts),
         Middleware(SessionCookies),
+        Middleware(
+            PlainHttpLogin,
+            login_required=not app.local_mode,
+            allow_insecure=settings.allow_insecure_http_login,
+        ),
         Middleware(OriginGuard, allowed_origins=settings.allowed_origins),
         Middleware(JsonOnly),
         Middleware(CredentialReplies),

@@ -7,7 +7,9 @@
 - the session binding reads ``session_hash`` as Gradio does, and a repeated ``session_hash`` (query
   or JSON key) or ``event_id`` is refused;
 - JSON nested thousands deep is a 400 on every JSON route, never a 500 or a traceback;
-- the outer app's API description is not served, and Gradio's stream routes need a login.
+- the outer app's API description is not served, and Gradio's stream routes need a login;
+- the event stream of a session or event the queue does not hold is a plain 404, with no traceback in
+  the server's log.
 """
 
 from __future__ import annotations
@@ -207,3 +209,30 @@ def test_api_description_and_stream_routes_need_a_login(site: dict[str, Any]) ->
         timeout=30,
     )
     assert answer.status_code == 404
+
+
+def test_an_unknown_session_hash_is_a_clean_404_without_a_traceback(site: dict[str, Any]) -> None:
+    url = site["url"]
+    name, alice = _token(_login(url, "alice"))
+    cookie = {"Cookie": f"{name}={alice}"}
+    log = Path(site["log"])
+    before = log.read_text(errors="replace").count("Traceback")
+    for path in (
+        f"/gradio_api/queue/data?session_hash=unknown{uuid.uuid4().hex}",
+        f"/gradio_api/call/whoami/{uuid.uuid4().hex}",
+        f"/gradio_api/call/v2/whoami/{uuid.uuid4().hex}",
+    ):
+        answer = httpx.get(url + path, headers=cookie, timeout=30)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])
+        assert "reload the page" in answer.json()["detail"], answer.text
+    # without a login Gradio's own 401 still comes first
+    anonymous = httpx.get(url + f"/gradio_api/queue/data?session_hash=x{uuid.uuid4().hex}", timeout=30)
+    assert anonymous.status_code == 401
+    # a session the queue holds still streams: a call's own event
+    called = httpx.post(url + "/gradio_api/call/whoami", json={"data": [{}]}, headers=cookie, timeout=30)
+    assert called.status_code == 200, called.text
+    stream = httpx.get(
+        url + f"/gradio_api/call/whoami/{called.json()['event_id']}", headers=cookie, timeout=60
+    )
+    assert stream.status_code == 200 and "event: complete" in stream.text, stream.text[:300]
+    assert log.read_text(errors="replace").count("Traceback") == before

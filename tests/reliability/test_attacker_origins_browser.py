@@ -98,7 +98,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data = tmp_path_factory.mktemp("origins-browser")
     database_url = f"sqlite:///{data / 'align.sqlite3'}"
     _create_users(database_url)
-    proc, url, log = start_server(data, extra_env={"ALIGN_SERVE_NICE": "0"})
+    # alice logs in at a plain-HTTP host name, which the operator allowed (test_attacker_logins.py)
+    env = {"ALIGN_SERVE_NICE": "0", "ALIGN_ALLOW_INSECURE_HTTP_LOGIN": "true"}
+    proc, url, log = start_server(data, extra_env=env)
     try:
         wait_ready(proc, url, log)
         yield {"url": url, "port": int(url.rsplit(":", 1)[1]), "db": database_url}

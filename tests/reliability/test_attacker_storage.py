@@ -4,6 +4,7 @@ HTTP (httpx) and real session cookies:
 - one storage quota per user covers conversations, profiles and the decision log: a user over it is
   refused on create_profile, update_profile, import_profiles, decide and compare, and nothing is
   stored; one import cannot jump far past the quota either;
+- chat turns sent all at once cannot together pass the quota: each reserves what it may store;
 - a JSON body that is not UTF-8 (UTF-16 here, which Python's parser accepts and the depth scan could
   not read) gets 400 on ``/v1`` and the Gradio routes, never a 500 from a parser that recursed.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -27,6 +29,7 @@ USERS = {
     "pia": "pia-password",  # her decision log holds the quota
     "quinn": "quinn-password",  # starts empty
     "rita": "rita-password",  # keeps many small profiles
+    "sam": "sam-password",  # sends chat turns all at once
 }
 DILEMMA = {
     "scenario": "A patient is bleeding and another is not breathing. " * 20 + "Who is treated first?",
@@ -83,6 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
         "ALIGN_API_REQUESTS_PER_MINUTE": "600",
         "ALIGN_MAX_PROFILES_PER_USER": str(MAX_PROFILES),
+        "ALIGN_API_MAX_REQUESTS_PER_USER": "8",
     }
     proc, url, log = start_server(data_dir, extra_env=env)
     try:
@@ -241,3 +245,51 @@ def test_a_utf16_json_body_too_deep_to_parse_gets_400_not_500(server):
     finally:
         olga.close()
     assert "RecursionError" not in server["log"].read_text(errors="replace")
+
+
+def _stored(server: dict[str, Any], user: str) -> int:
+    from profiles.storage_use import stored_chars
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        return stored_chars(store.sessions, store.users.actor(user))
+    finally:
+        store.close()
+
+
+def test_chat_turns_sent_at_once_cannot_pass_the_quota_together(server):
+    from profiles.api_keys import ApiKeyCreate
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        key = store.api_keys.create(store.users.actor("sam"), ApiKeyCreate(label="at once")).key
+    finally:
+        store.close()
+    headers = {"Authorization": f"Bearer {key}"}
+    words = "x " * 3700  # 7,400 characters: each turn stores them and a short reply
+
+    def turn(_: int) -> httpx.Response:
+        body = {"model": "align", "messages": [{"role": "user", "content": words}]}
+        return httpx.post(f"{server['url']}/v1/chat/completions", json=body, headers=headers, timeout=300)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(turn, range(8)))
+    answered = [a for a in answers if a.status_code == 200]
+    refused_turns = [a for a in answers if a.status_code != 200]
+    assert answered and refused_turns, [a.status_code for a in answers]
+    for answer in refused_turns:
+        assert answer.status_code == 429 and answer.json()["error"]["code"] == "insufficient_quota", (
+            answer.text
+        )
+    used = _stored(server, "sam")
+    one_turn = used / len(answered)  # every turn stored the same words and reply
+    assert one_turn > len(words)
+    # at most one turn past the quota, as when they come one after another (stored before the check)
+    assert used <= QUOTA_CHARS + one_turn, (used, len(answered))
+    # what running turns reserved is given back: a short turn fits when there is room
+    if used + 1000 < QUOTA_CHARS:
+        short = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
+        answer = httpx.post(f"{server['url']}/v1/chat/completions", json=short, headers=headers, timeout=300)
+        assert answer.status_code == 200, answer.text
