@@ -16,7 +16,10 @@ A decision's ``confidence`` in [0, 1] is a logistic function of three features, 
   ratings counts with the share of its recorded decisions that reader got right, scaled down
   below ``RECORD_FULL`` decisions.
 
-``confidence = 1 / (1 + exp(-(b0 + b_gap * gap + b_agree * agreement + b_evidence * evidence)))``
+``confidence = 1 / (1 + exp(-(b0 + b1 * agreement + b2 * gap * evidence + b3 * gap * (1 - evidence)
++ b4 * evidence)))``: a gap read from stored decisions and one read from the values' definitions alone
+count apart (on the development halves a wide gap from definitions alone was no surer than a narrow
+one, while a wide gap that stored decisions support was).
 
 The coefficients (``COEFFICIENTS``) were fitted by maximum likelihood (``fit_logistic``) on the
 development half of the everyday sets only (``docs/results/confidence.md`` says which run, and
@@ -40,6 +43,7 @@ __all__ = [
     "COEFFICIENTS",
     "FEATURES",
     "RECORD_FULL",
+    "TERMS",
     "THRESHOLDS",
     "ConfidenceFeatures",
     "confidence_of",
@@ -47,19 +51,21 @@ __all__ = [
     "features_of",
     "fit_logistic",
     "logistic",
+    "terms_of",
     "threshold_for",
     "with_confidence",
 ]
 
 FEATURES = ("gap", "agreement", "evidence")
-# (intercept, gap, agreement, evidence): fitted (ridge 1.0 on the slopes) on the everyday development
-# half, the 100 decisions of datasets/everyday/everyday_novel_input_output.json under the default
-# decider (docs/results/confidence.md, docs/results/confidence_fit.py). On those values, which have
-# no stored decisions of their own, only the readers' agreement carried signal.
-COEFFICIENTS: tuple[float, float, float, float] = (0.379, -0.047, 0.761, 0.0)
-# per domain, the confidence under which a decision is low: on the everyday development half, the
-# 40% least confident decisions fall below 0.681 (rounded up, so decisions tied with it count as low)
-THRESHOLDS: dict[str, float] = {"everyday": 0.69}
+TERMS = ("agreement", "supported_gap", "unsupported_gap", "evidence")  # the logistic's inputs
+# (intercept, then one per TERMS): fitted (ridge 1.0 on the slopes) on the development halves of the
+# default decider's `align eval` runs, 182 decisions: everyday (datasets/everyday's 1st file by name,
+# the 10 values in no pack: everyday_novel_input_output.json, n=100) and triage (adept, fairness,
+# protocol_focus, soartech, n=82); docs/results/confidence.md, docs/results/confidence_fit.py
+COEFFICIENTS: tuple[float, ...] = (-0.054, 1.415, 1.195, -0.178, 0.649)
+# per domain, the confidence under which a decision is low: on the everyday development half above,
+# the 40% least confident decisions fall below it
+THRESHOLDS: dict[str, float] = {"everyday": 0.655}
 RECORD_FULL = 16  # recorded decisions behind a model-read value for its evidence to count in full
 _READERS = ("examples", "definition", "direction")
 
@@ -166,10 +172,16 @@ def features_of(decision: Decision) -> ConfidenceFeatures:
     )
 
 
+def terms_of(features: ConfidenceFeatures) -> list[float]:
+    """The logistic's inputs (``TERMS``) from a decision's features."""
+    f = features
+    return [f.agreement, f.gap * f.evidence, f.gap * (1.0 - f.evidence), f.evidence]
+
+
 def confidence_of(features: ConfidenceFeatures, coefficients: Sequence[float] = COEFFICIENTS) -> float:
-    b0, b_gap, b_agree, b_evidence = coefficients
-    z = b0 + b_gap * features.gap + b_agree * features.agreement + b_evidence * features.evidence
-    return logistic(z)
+    """The logistic of the features' terms: (intercept, one coefficient per term of ``TERMS``)."""
+    b0, *slopes = coefficients
+    return logistic(b0 + sum(b * t for b, t in zip(slopes, terms_of(features), strict=True)))
 
 
 def with_confidence(decision: Decision) -> Decision:

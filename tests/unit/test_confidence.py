@@ -14,6 +14,7 @@ from alignment.confidence import (
     deciding_value,
     features_of,
     fit_logistic,
+    terms_of,
     threshold_for,
     with_confidence,
 )
@@ -63,12 +64,14 @@ def test_features_read_gap_agreement_and_evidence() -> None:
     assert split.gap == pytest.approx(0.05)
 
 
-def test_confidence_rises_with_each_feature_and_stays_in_unit_interval() -> None:
-    low = ConfidenceFeatures(gap=0.0, agreement=0.5, evidence=0.0)
+def test_confidence_rises_with_agreement_and_with_a_gap_stored_decisions_support() -> None:
+    low = ConfidenceFeatures(gap=0.0, agreement=0.5, evidence=0.8)
     assert 0.0 < confidence_of(low) < 1.0
-    for field in ("gap", "agreement", "evidence"):
-        higher = low.model_copy(update={field: 1.0})
-        assert confidence_of(higher) > confidence_of(low), field
+    assert confidence_of(low.model_copy(update={"agreement": 1.0})) > confidence_of(low)
+    assert confidence_of(low.model_copy(update={"gap": 0.3})) > confidence_of(low)
+    assert terms_of(ConfidenceFeatures(gap=0.5, agreement=1.0, evidence=0.2)) == pytest.approx(
+        [1.0, 0.1, 0.4, 0.2]
+    )
     decided = with_confidence(_decision([0.2, 0.6], [0.9, 0.1], [0.7, 0.4], 0.5))
     assert decided.confidence is not None and 0.0 <= decided.confidence <= 1.0
     assert decided.extra["confidence_features"]["readers"] == 2
