@@ -224,6 +224,12 @@ def details(decision: Decision, values: ValueText, reading: Reading | None = Non
             if reading.close
             else "clear: one option stands clearly nearer your values"
         )
+        if decision.confidence is not None:
+            confidence += (
+                f"; {_pct(decision.confidence)} in 100 that this is the option your values ask for "
+                "(from how far apart the options stand, whether the ways of reading them agree, and the "
+                "stored decisions behind them)"
+            )
         lines.append(f"**Confidence:** {confidence}.")
     example = _example_sentence(decision, values)
     if example:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -12,14 +12,17 @@ from pydantic import BaseModel
 from alignment.examples import normalize_for_match
 from alignment.metrics import (
     bootstrap_ci,
+    confidence_bins,
     is_distinctive,
     population_choice,
     positional_bias,
     score_item,
+    selective_ci,
 )
 
 __all__ = [
     "BASELINES",
+    "COVERAGE",
     "HOLDOUTS",
     "POPULATION",
     "SPLITS",
@@ -41,6 +44,7 @@ __all__ = [
 BASELINES = ("unaligned", "random")  # run through the decision service beside every algorithm
 POPULATION = "population"  # baseline for OpinionQA items, computed from the other groups' files
 HOLDOUTS = ("scenario", "attribute", "group")
+COVERAGE = 0.6  # selective accuracy: the accuracy of this share of the most confident decisions
 SPLITS = ("dev", "test", "all")
 SPLIT_RULE = (
     "per folder, the folder's .json files sorted by name: the 1st, 3rd, 5th... are dev, "
@@ -108,6 +112,8 @@ class EvalResult(BaseModel):
     decider: str | None = None  # set when ``algorithm`` is a decider's label
     n_choices: int = 0
     missing: bool = False  # the population baseline had no other group answering the question
+    confidence: float | None = None  # the decision's (alignment/confidence.py)
+    confidence_features: dict[str, float] | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -283,6 +289,44 @@ def _position_bias(rows: list[EvalResult]) -> dict[str, Any]:
     return data
 
 
+def _confidence_block(rows: list[EvalResult], seed: int) -> dict[str, Any] | None:
+    """Accuracy by confidence and the selective accuracy at ``COVERAGE`` (None: no confidences)."""
+    rated = [r for r in rows if r.confidence is not None]
+    if not rated:
+        return None
+    conf = [float(r.confidence or 0.0) for r in rated]
+    right = [bool(r.correct) for r in rated]
+    sel = selective_ci(conf, right, COVERAGE, seed=seed)
+    return {
+        "n": len(rated),
+        "coverage": COVERAGE,
+        "selective_accuracy": {"mean": sel.mean, "low": sel.low, "high": sel.high, "n": sel.n},
+        "accuracy": _interval([float(x) for x in right], seed),
+        "mean_confidence": sum(conf) / len(conf),
+        "bins": [
+            {
+                "low": b.low,
+                "high": b.high,
+                "mean_confidence": b.mean_confidence,
+                "accuracy": b.accuracy.model_dump(),
+            }
+            for b in confidence_bins(conf, right, seed=seed)
+        ],
+    }
+
+
+def _confidence(rows: list[EvalResult], halves: Mapping[str, str], seed: int) -> dict[str, Any] | None:
+    overall = _confidence_block(rows, seed)
+    if overall is None:
+        return None
+    out: dict[str, Any] = {"all": overall}
+    for half in ("dev", "test"):
+        block = _confidence_block([r for r in rows if halves.get(r.source) == half], seed)
+        if block is not None:
+            out[half] = block
+    return out
+
+
 def _subsets(opinion: list[EvalResult], distinctive: Collection[str], seed: int) -> dict[str, Any] | None:
     if not opinion:
         return None
@@ -293,14 +337,20 @@ def _subsets(opinion: list[EvalResult], distinctive: Collection[str], seed: int)
 
 
 def summarise(
-    results: Iterable[EvalResult], *, seed: int = 0, distinctive: Collection[str] = ()
+    results: Iterable[EvalResult],
+    *,
+    seed: int = 0,
+    distinctive: Collection[str] = (),
+    halves: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Accuracy (all items and valid-only), graded score, OpinionQA top-answer rate, with 95% CIs;
     per algorithm x backbone, and broken down per attribute, direction and file.
 
     Also, per run: OpinionQA on all its items and on the ``distinctive`` ones (item ids whose
     group's answer differs from the population's), ``per_subset``; the chosen positions
-    (``position_bias``); and ``missing`` (population baseline items with no other group)."""
+    (``position_bias``); ``missing`` (population baseline items with no other group); and, for
+    runs whose decisions carry a confidence, accuracy by confidence and the selective accuracy at
+    ``COVERAGE`` (``confidence``), over all items and per half (``halves``: file -> dev or test)."""
     groups: dict[tuple[str, str], list[EvalResult]] = defaultdict(list)
     for r in results:
         groups[(r.algorithm, r.backbone)].append(r)
@@ -323,6 +373,7 @@ def summarise(
                 "per_file": _breakdown(ok, "source", seed),
                 "per_subset": _subsets([r for r in ok if r.direction == "group"], distinctive, seed),
                 "position_bias": _position_bias(ok),
+                "confidence": _confidence(ok, halves or {}, seed),
                 "median_seconds": seconds[len(seconds) // 2] if seconds else None,
                 "tokens": {
                     "prompt": sum(r.prompt_tokens for r in ok),
@@ -393,6 +444,29 @@ def _bias_lines(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _confidence_lines(runs: list[dict[str, Any]]) -> list[str]:
+    rated = [run for run in runs if run.get("confidence")]
+    if not rated:
+        return []
+    lines = ["", f"## Confidence: selective accuracy at {COVERAGE:.0%} coverage, accuracy by confidence", ""]
+    lines.append(
+        f"| algorithm | backbone | half | accuracy | the {COVERAGE:.0%} most confident | "
+        "by confidence (mean confidence: accuracy [95% CI] (n)) |"
+    )
+    lines.append("| --- | --- | --- | --- | --- | --- |")
+    for run in rated:
+        for half, block in run["confidence"].items():
+            bins = "; ".join(
+                f"{b['low']:.1f}-{b['high']:.1f} ({b['mean_confidence']:.2f}): {_fmt(b)}"
+                for b in block["bins"]
+            )
+            lines.append(
+                f"| {run['algorithm']} | {run['backbone']} | {half} | {_fmt(block)} | "
+                f"{_fmt(block, 'selective_accuracy')} | {bins} |"
+            )
+    return lines
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The protocol, a table algorithm x attribute (accuracy with 95% CI), overall metrics, target
     directions, OpinionQA subsets and positional bias."""
@@ -426,4 +500,5 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         lines.append(f"| {run['algorithm']} | {run['backbone']} | " + " | ".join(cells) + " |")
     lines += _subset_lines(runs)
     lines += _bias_lines(runs)
+    lines += _confidence_lines(runs)
     return "\n".join(lines) + "\n"

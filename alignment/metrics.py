@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Sequence
@@ -9,16 +10,20 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 __all__ = [
+    "ConfidenceBin",
     "Interval",
     "ItemScore",
     "PositionBias",
     "bootstrap_ci",
     "choice_distances",
+    "confidence_bins",
     "is_distinctive",
     "mean",
     "population_choice",
     "positional_bias",
     "score_item",
+    "selective_accuracy",
+    "selective_ci",
     "top_choices",
 ]
 
@@ -160,3 +165,83 @@ def positional_bias(chosen: Sequence[tuple[int, int]]) -> PositionBias:
         positions=dict(sorted(positions.items())),
         n=len(chosen),
     )
+
+
+def selective_accuracy(confidences: Sequence[float], correct: Sequence[bool], coverage: float) -> float:
+    """Accuracy of the ``coverage`` share of decisions with the highest confidence (at least one;
+    ties broken by order, so the result is reproducible)."""
+    if len(confidences) != len(correct):
+        raise ValueError("give one confidence per decision")
+    if not 0.0 < coverage <= 1.0:
+        raise ValueError(f"coverage {coverage} must be in (0, 1]")
+    n = len(confidences)
+    if n == 0:
+        return math.nan
+    keep = max(1, math.ceil(coverage * n - EPS))
+    order = sorted(range(n), key=lambda i: (-confidences[i], i))[:keep]
+    return sum(1.0 for i in order if correct[i]) / keep
+
+
+def selective_ci(
+    confidences: Sequence[float],
+    correct: Sequence[bool],
+    coverage: float,
+    *,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Interval:
+    """Selective accuracy at ``coverage`` with a percentile bootstrap interval: decisions are
+    resampled, and the most confident share is taken again in each resample."""
+    n = len(confidences)
+    point = selective_accuracy(confidences, correct, coverage)
+    if n == 0:
+        return Interval(mean=math.nan, low=math.nan, high=math.nan, n=0)
+    rng = random.Random(seed)
+    stats = []
+    for _ in range(resamples):
+        pick = rng.choices(range(n), k=n)
+        stats.append(selective_accuracy([confidences[i] for i in pick], [correct[i] for i in pick], coverage))
+    stats.sort()
+    alpha = (1.0 - level) / 2.0
+    lo = stats[math.floor(alpha * (resamples - 1))]
+    hi = stats[math.ceil((1.0 - alpha) * (resamples - 1))]
+    return Interval(mean=point, low=lo, high=hi, n=max(1, math.ceil(coverage * n - EPS)))
+
+
+class ConfidenceBin(BaseModel):
+    """Decisions whose confidence falls in [low, high): how many, their mean confidence, and how
+    often they were right (with a 95% bootstrap interval)."""
+
+    low: float
+    high: float
+    mean_confidence: float
+    accuracy: Interval
+
+
+def confidence_bins(
+    confidences: Sequence[float],
+    correct: Sequence[bool],
+    edges: Sequence[float] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+    *,
+    seed: int = 0,
+) -> list[ConfidenceBin]:
+    """Accuracy by confidence: one bin per pair of ``edges`` (the last bin includes its top edge);
+    empty bins are left out."""
+    if len(confidences) != len(correct):
+        raise ValueError("give one confidence per decision")
+    out = []
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
+        last = k == len(edges) - 2
+        inside = [i for i, c in enumerate(confidences) if lo <= c < hi or (last and c == hi)]
+        if not inside:
+            continue
+        out.append(
+            ConfidenceBin(
+                low=lo,
+                high=hi,
+                mean_confidence=mean([confidences[i] for i in inside]),
+                accuracy=bootstrap_ci([1.0 if correct[i] else 0.0 for i in inside], seed=seed),
+            )
+        )
+    return out

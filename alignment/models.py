@@ -194,6 +194,9 @@ class Decision(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     seed: int | None = None
+    # how likely this is the option the target asks for, in [0, 1] (alignment/confidence.py); None:
+    # not computed (an algorithm run outside the decision service)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

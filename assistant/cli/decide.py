@@ -67,6 +67,10 @@ def format_decision(decision: Decision) -> str:
         f"Time: {decision.timings.get('total_s', 0.0):.2f}s  "
         f"Tokens: {decision.usage.prompt_tokens} in / {decision.usage.completion_tokens} out"
     )
+    if decision.confidence is not None:
+        lines.append(
+            f"Confidence: {decision.confidence:.2f} (how likely this is the option the target asks for)"
+        )
     return "\n".join(lines)
 
 

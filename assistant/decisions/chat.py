@@ -44,12 +44,14 @@ from pydantic import (
 
 from alignment.advice import ValueText, advice, amount, why_not_text, why_text
 from alignment.algorithms.registry import get_algorithm
+from alignment.calibrating import CalibratingQuestion, answer_of, pick_question, updated_value
 from alignment.chat_parse import ParsedSituation, parse_situation
 from alignment.chat_tasks import answer_task, read_task
+from alignment.confidence import deciding_value, threshold_for
 from alignment.errors import AlignError, InputError, NotFound
 from alignment.example_admin import ExampleAdmin
 from alignment.justify import describe_level
-from alignment.models import Decision, Message
+from alignment.models import AlignmentTarget, Decision, Message, Scenario
 from alignment.prompts import delimit
 from alignment.structured import ask_structured
 from alignment.turns import Conversation, Turn, TurnReader, ValueDef, is_task
@@ -124,6 +126,12 @@ NO_DECISION_YET = (
 SUGGEST_INTRO = "To recommend what fits **your** values, I need to know which values matter to you here."
 DEFAULT_VALUE = 0.75  # how much a suggested value matters until the person moves it (0..1)
 _MAX_OPTIONS = 6
+# the domain of a chat's dilemmas when neither the person nor an admin names one
+CHAT_DOMAIN = "everyday"
+UNSURE = "I'm not sure of this one:"  # how a low-confidence answer's own paragraph begins
+QUESTION_LEAD = "One question would settle it for you."
+_QUESTION_WORDS = 30  # the asked dilemma is shortened to this many words
+_CANDIDATES = 12  # stored dilemmas looked at for the calibrating question
 
 
 class ChatRequest(BaseModel):
@@ -166,7 +174,7 @@ class ChatUpdate(BaseModel):
     decision_id: int | None = None
     decision: Decision | None = None  # serialised without its prompts
     # decision | why | why_not | more | less | feedback | values | ask | clarify | suggest | greeting |
-    # help | thanks | off_topic | task | error
+    # help | thanks | off_topic | task | error | calibrated (a calibrating question answered)
     kind: str = "decision"
     suggestions: list[AttributeSuggestion] = Field(default_factory=list)  # with kind "suggest"
     note: str = ""  # a progress update's note (``progress_line``): shown meanwhile, never stored
@@ -324,6 +332,12 @@ class ChatEngine:
             context.options = list(entry.request.get("choices") or [])
             context.chosen = decision.choice_index
             context.decided_on = list((entry.request.get("target") or {}).keys())
+        if entry is not None and decision is not None and _asked_question(history):
+            question = self._question(entry.request, decision)
+            chosen = answer_of(message, question) if question is not None else None
+            if question is not None and chosen is not None:
+                yield from self._calibrated(actor, cid, request, entry, decision, question, chosen, names)
+                return
         pending = _pending_situation(history)
         turn = reader.read(message, context)
         if pending and turn.kind in ("situation", "off_topic", "unclear", "dilemma"):
@@ -542,6 +556,8 @@ class ChatEngine:
             )
             return
         answer = format_answer(logged.decision, names)
+        if kind == "decision":
+            answer = self._with_doubt(answer, logged.decision, request)
         if intro:
             answer = [intro + "\n\n" + answer[0], *answer[1:]]
         parts: list[str] = []
@@ -555,6 +571,128 @@ class ChatEngine:
                 decision=logged.decision,
                 kind=kind,
             )
+
+    # -- low confidence: say so, ask one calibrating question ------------------------------------
+
+    def _question(self, request: dict[str, Any], decision: Decision) -> CalibratingQuestion | None:
+        """The calibrating question for a decision: a stored dilemma of its domain, the most similar
+        to it, whose options stand apart on the deciding value (the same one each time it is asked
+        for, while the store holds the same examples)."""
+        value = deciding_value(decision)
+        retriever = self.service.examples
+        if value is None or retriever is None:
+            return None
+        scenario_text = str(request.get("scenario") or "")
+        choices = [str(c) for c in request.get("choices") or []]
+        domain = str(request.get("domain") or CHAT_DOMAIN)
+        try:
+            scenario = Scenario(text=scenario_text, choices=choices, domain=domain)
+            candidates = retriever.retrieve(
+                scenario, AlignmentTarget(values={value: decision.target.get(value, 0.5)}), k=_CANDIDATES
+            )
+        except (AlignError, ValidationError):
+            return None
+        return pick_question(value, candidates, scenario_text, choices)
+
+    def _with_doubt(self, answer: list[str], decision: Decision, request: DecideRequest) -> list[str]:
+        """A low-confidence answer says so in plain words and asks one calibrating question; in a
+        domain where no threshold was measured, a decision's evidence is called weak instead."""
+        if decision.confidence is None:
+            return answer
+        domain = request.domain or CHAT_DOMAIN
+        threshold = threshold_for(domain)
+        verdict, main, more = answer
+        if threshold is None:
+            note = (
+                "How often I am right on dilemmas like this has not been measured, so this advice rests "
+                "on weak evidence: weigh it against your own judgement."
+            )
+            return [verdict, f"{main} {note}".strip(), more]
+        if decision.confidence >= threshold:
+            return answer
+        why = "the options stand close on your values, or little stored evidence bears on them"
+        question = self._question(request.model_dump(mode="json"), decision)
+        if question is None:
+            doubt = f"{UNSURE} {why}, so take it as a slight lean rather than firm advice."
+            return [
+                verdict,
+                _clip_words(main, 120 - 12 - len((verdict + doubt).split())) + "\n\n" + doubt,
+                more,
+            ]
+        a, b = (_clip_words(c, 12) for c in question.choices[:2])
+        asked = _clip_words(question.text, _QUESTION_WORDS)
+        ask = (
+            f'{UNSURE} {why}. {QUESTION_LEAD} In a similar situation: "{asked}" '
+            f"Would you (A) {a}, or (B) {b}? Answer A or B and I will decide again."
+        )
+        room = 118 - len((verdict + " " + ask).split())
+        return [verdict, _clip_words(main, room) + "\n\n" + ask, more]
+
+    def _calibrated(
+        self,
+        actor: Actor,
+        cid: int,
+        request: ChatRequest,
+        entry: DecisionLogPublic,
+        before: Decision,
+        question: CalibratingQuestion,
+        chosen: int,
+        names: ValueText,
+    ) -> Iterator[ChatUpdate]:
+        """The answer to a calibrating question: the value moved in the person's profile, and the
+        decision taken again with it."""
+        value = question.value
+        target = dict(entry.request.get("target") or {})
+        old = float(target.get(value, before.target.get(value, 0.5)))
+        new = updated_value(old, question, chosen)
+        kept = self._keep_values(actor, request, {value: new}, names)
+        target[value] = new
+        try:
+            retake = DecideRequest.model_validate({**entry.request, "target": target})
+        except ValidationError:
+            text = "I cannot decide that again: the question was too long to keep. Ask it again."
+            yield ChatUpdate(conversation_id=cid, text=text, done=True, kind="error")
+            return
+        called = names.called(value)
+        picked = f"You would choose “{question.choices[chosen]}”."
+        if not kept.startswith("Got it"):
+            moved = f"{picked} {kept}"
+        elif new == old:
+            moved = f"{picked} That fits {called} as I had it ({describe_level(new)}); I decided again."
+        else:
+            moved = (
+                f"{picked} So {called} matters {amount(new)} to you: I set it from {describe_level(old)} "
+                f"to {describe_level(new)} in your profile and decided again."
+            )
+        yield from self._retake(actor, cid, retake, before, moved, names, kind="calibrated")
+
+    def _retake(
+        self,
+        actor: Actor,
+        cid: int,
+        request: DecideRequest,
+        before: Decision,
+        moved: str,
+        names: ValueText,
+        kind: str,
+    ) -> Iterator[ChatUpdate]:
+        """Decide ``request`` again and say whether the advice changed."""
+        final: ChatUpdate | None = None
+        for final in self._decide(actor, cid, request, None, intro="", names=names, kind=kind):
+            if final.decision is None:
+                yield final  # the status, or a failure (final as it is: yielded here, and only here)
+        assert final is not None
+        if final.done and final.decision is not None:
+            after = final.decision
+            verdict = (
+                f"**Still my advice: {after.choice}.**"
+                if after.choice_index == before.choice_index
+                else f"**That changes my advice: {after.choice}** (before: {before.choice})."
+            )
+            _, main, more = format_answer(after, names, name_options=False)
+            parts = [verdict, moved + " " + main, more]
+            for i in range(1, len(parts) + 1):  # the answer grows, as a decision's does
+                yield final.model_copy(update={"text": "\n\n".join(parts[:i]), "done": i == len(parts)})
 
     def _extract(self, text: str, found: ParsedSituation) -> ParsedSituation:
         """Ask the extraction backbone for the scenario and options; what it cannot find stays missing."""
@@ -668,22 +806,18 @@ class ChatEngine:
         else:
             moved = f"I moved {called} from {describe_level(old)} to {describe_level(new)} and decided again."
         kind = "more" if way == "more" else "less"
-        final: ChatUpdate | None = None
-        for final in self._decide(actor, cid, request, None, intro="", names=names, kind=kind):
-            if final.decision is None:
-                yield final  # the status, or a failure (final as it is: yielded here, and only here)
-        assert final is not None
-        if final.done and final.decision is not None:
-            after = final.decision
-            verdict = (
-                f"**Still my advice: {after.choice}.**"
-                if after.choice_index == before.choice_index
-                else f"**That changes my advice: {after.choice}** (before: {before.choice})."
-            )
-            _, main, more = format_answer(after, names, name_options=False)
-            parts = [verdict, moved + " " + main, more]
-            for i in range(1, len(parts) + 1):  # the answer grows, as a decision's does
-                yield final.model_copy(update={"text": "\n\n".join(parts[:i]), "done": i == len(parts)})
+        yield from self._retake(actor, cid, request, before, moved, names, kind=kind)
+
+
+def _clip_words(text: str, words: int) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[: max(words, 1)]) + "…"
+
+
+def _asked_question(history: list[MessagePublic]) -> bool:
+    """Whether the last answer asked a calibrating question (and so the next message may answer it)."""
+    last = next((m for m in reversed(history) if m.role == "assistant"), None)
+    return last is not None and last.decision_id is not None and QUESTION_LEAD in last.content
 
 
 def _asked_for_values(history: list[MessagePublic]) -> bool:

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from alignment.algorithms import Algorithm, DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+from alignment.confidence import with_confidence
 from alignment.embedding import Embedder
 from alignment.errors import AlignError, ConfigError, InputError, UnknownName
 from alignment.examples import ExampleRetriever
@@ -157,7 +158,7 @@ class DecisionService:
         through_decider = self._decider_name(request) is not None
         if through_decider and algorithm_name == DEFAULT_READER and target and request.holdout == "scenario":
             decision = self._read_with_ratings(decision, context, target, backbone_name, request)
-        return decision
+        return with_confidence(decision)
 
     def _read_with_ratings(
         self,

@@ -244,8 +244,26 @@ def _run_one(service: DecisionService, item: EvalItem, run: Run, config: EvalCon
         completion_tokens=decision.usage.completion_tokens,
         scores=[s.score for s in decision.scores],
         prompt_ids=_prompt_ids(decision),
+        confidence=decision.confidence,
+        confidence_features=_features(decision),
     )
     return score_result(item, result)
+
+
+def _features(decision: Decision) -> dict[str, float] | None:
+    features = decision.extra.get("confidence_features")
+    if not isinstance(features, dict):
+        return None
+    return {k: float(v) for k, v in features.items() if isinstance(v, int | float)}
+
+
+def file_halves(files: Sequence[Path]) -> dict[str, str]:
+    """Each file's half (dev or test, SPLIT_RULE), by its name as results name their source."""
+    halves: dict[str, str] = {}
+    for half in ("dev", "test"):
+        for path in split_files(files, half):
+            halves[path.name] = half
+    return halves
 
 
 def _check_resume(config: EvalConfig, results_path: Path) -> None:
@@ -359,7 +377,12 @@ def run_evaluation(
     if bar is not None:
         bar.close()
     results = read_results(results_path)
-    summary = summarise(results, seed=config.seed, distinctive={i.item_id for i in items if i.distinctive})
+    summary = summarise(
+        results,
+        seed=config.seed,
+        distinctive={i.item_id for i in items if i.distinctive},
+        halves=file_halves(config.data),
+    )
     summary["config"] = json.loads(config.model_dump_json())
     summary["config"]["data"] = [portable_path(p) for p in config.data]
     summary["config"]["out"] = portable_path(config.out)
