@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: setup test lint
+.PHONY: setup open-webui test lint
 
 setup:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,12 @@ setup:
 	(docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null) && command -v caddy >/dev/null \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose caddy) \
 	  || echo "warning: could not install docker-compose and caddy; the deploy config tests will skip"
+
+# Open WebUI for the chat-app test (tests/integration/test_open_webui.py, `-m chatapp`): in a venv of
+# its own under ~/.cache/align-open-webui/VERSION, reused when already there (about 3 minutes and
+# 3 GB the first time).
+open-webui:
+	bash tests/chatapp/setup_open_webui.sh
 
 test:
 	$(BIN)/ruff check .

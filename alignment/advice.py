@@ -238,7 +238,8 @@ def details(decision: Decision, values: ValueText, reading: Reading | None = Non
     backbone = "" if decision.backbone in ("none", "") else f" with the model {decision.backbone}"
     lines.append(f"**How it was decided:** the {method} method{backbone}.")
     body = "\n\n".join(lines)
-    return f"<details><summary>Details</summary>\n\n{body}\n\n</details>"
+    # "<details>" and "</summary>" each end their line: Open WebUI folds the block only then
+    return f"<details>\n<summary>Details</summary>\n\n{body}\n\n</details>"
 
 
 def _example_sentence(decision: Decision, values: ValueText) -> str:

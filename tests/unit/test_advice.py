@@ -63,7 +63,7 @@ def test_the_verdict_comes_first_then_plain_sentences() -> None:
     assert "“Index fund”" in main and "“Food truck business”" in main  # the options, in the person's words
     assert "**Security**" in main and "matters a great deal" in main  # the value that decided it
     assert "The trade-off: “Food truck business” is better for **Stimulation**" in main
-    assert details.startswith("<details><summary>Details</summary>") and details.endswith("</details>")
+    assert details.startswith("<details>\n<summary>Details</summary>\n") and details.endswith("</details>")
     assert "Security 81" in details and "Security 20" in details  # the estimates, as whole numbers
     assert "savings account" in details.lower() and "value fit method" in details
     assert not re.search(r"\d\.\d", details) and "ex-96098546" not in details
@@ -74,7 +74,7 @@ def test_the_answer_is_valid_commonmark_with_the_details_block_kept_whole() -> N
     text = "\n\n".join(advice(_decision(), VALUES))
     tokens = markdown_it.MarkdownIt("commonmark").parse(text)
     html = [t.content.strip() for t in tokens if t.type == "html_block"]
-    assert html == ["<details><summary>Details</summary>", "</details>"]
+    assert html == ["<details>\n<summary>Details</summary>", "</details>"]
     types = [t.type for t in tokens]
     # the verdict and the sentences are paragraphs of their own, the estimates a list inside the block
     assert types[:6] == [
