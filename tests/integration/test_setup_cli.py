@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from alignment.datasets import dataset_files, load_file
+from assistant.cli.setup import everyday_example_files
+from assistant.stores.seed_data import ENV, seed_data_dir
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -30,22 +36,38 @@ def _stored(out: str) -> int:
     return int(found.group(1))
 
 
-def test_setup_seeds_the_same_examples_from_any_directory(tmp_path: Path) -> None:
+def _checkout_examples() -> int:
+    """How many example decisions `align setup` seeds from the checkout's datasets/ (the store keeps
+    one per id, a content hash), counted without embedding them."""
+    root = REPO / "datasets"
+    paths = [str(root / "triage"), str(root / "opinionqa"), *map(str, everyday_example_files(root))]
+    return len({r.to_example().id for f in dataset_files(paths) for r in load_file(f)})
+
+
+def test_the_shipped_data_is_found_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert seed_data_dir() == REPO / "datasets"
+    monkeypatch.chdir(REPO)
+    assert seed_data_dir() == REPO / "datasets"
+
+
+def test_setup_outside_the_checkout_seeds_the_checkouts_examples(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     assert not outside.resolve().is_relative_to(REPO)
-    away = _setup(outside, tmp_path / "data-away")
+    away = _setup(outside, tmp_path / "data")
     assert away.returncode == 0, away.stderr
-    here = _setup(REPO, tmp_path / "data-here")
-    assert here.returncode == 0, here.stderr
-    assert _stored(away.stdout) == _stored(here.stdout) > 1000
-    assert "reader record:" in away.stdout and (tmp_path / "data-away" / "readers.json").is_file()
+    assert _stored(away.stdout) == _checkout_examples() > 1000
+    assert "reader record:" in away.stdout and (tmp_path / "data" / "readers.json").is_file()
 
 
 def test_setup_fails_when_the_data_is_missing(tmp_path: Path) -> None:
     empty = tmp_path / "no-data"
     empty.mkdir()
-    done = _setup(tmp_path, tmp_path / "data", ALIGN_DATASETS_DIR=str(empty))
+    done = _setup(tmp_path, tmp_path / "data", **{ENV: str(empty)})
     assert done.returncode == 2
     assert "the example data is missing" in done.stderr and "ALIGN_DATASETS_DIR" in done.stderr
     assert not (tmp_path / "data").exists()  # nothing was written
