@@ -1,7 +1,6 @@
 """The boundary the app facade and the feedback code use to manage example decisions.
 
-``assistant.stores.examples.ExampleStore`` (Chroma) implements it; ``alignment.fake.InMemoryExamples``
-is the in-memory double for unit tests of the code that calls it.
+``assistant.stores.examples.ExampleStore`` (Chroma) implements it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A scripted backbone, a word-count embedder and an in-memory example store for fast unit tests of
+"""A scripted backbone and a word-count embedder for fast unit tests of
 pure logic (never a stand-in for the real ones, which the integration tests use)."""
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
-from alignment.datasets import DatasetRecord
 from alignment.embedding import Embedder
-from alignment.errors import NotFound
-from alignment.example_admin import AddReport, ExampleHit
-from alignment.models import Example, Usage
+from alignment.models import Usage
 
-__all__ = ["FakeBackbone", "FakeEmbedder", "InMemoryExamples"]
+__all__ = ["FakeBackbone", "FakeEmbedder"]
 
 Responder = Callable[[GenerationRequest, int], str | dict[str, Any]]
 
@@ -85,90 +82,3 @@ class FakeEmbedder(Embedder):
             norm = math.sqrt(sum(x * x for x in vector))
             out.append([x / norm for x in vector])
         return out
-
-
-class InMemoryExamples:
-    """``alignment.example_admin.ExampleAdmin`` in a dict, searched with an ``Embedder`` (exact cosine)."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
-        self.examples: dict[str, Example] = {}
-
-    def add_examples(
-        self, examples: Sequence[Example], *, progress: Callable[[int], None] | None = None
-    ) -> AddReport:
-        report = AddReport()
-        for example in examples:
-            if example.id in self.examples:
-                report.present.append(example.id)
-                continue
-            self.examples[example.id] = example
-            report.added.append(example.id)
-            domain = example.domain or "generic"
-            report.per_domain[domain] = report.per_domain.get(domain, 0) + 1
-        if progress is not None:
-            progress(len(examples))
-        return report
-
-    def add_records(
-        self, records: Sequence[DatasetRecord], *, progress: Callable[[int], None] | None = None
-    ) -> AddReport:
-        return self.add_examples([r.to_example() for r in records], progress=progress)
-
-    def delete(self, ids: Sequence[str]) -> list[str]:
-        missing = [i for i in ids if i not in self.examples]
-        if missing:
-            raise NotFound(f"no example with id {', '.join(missing)}")
-        for i in ids:
-            del self.examples[i]
-        return list(ids)
-
-    def get(self, example_id: str) -> Example:
-        if example_id not in self.examples:
-            raise NotFound(f"no example with id {example_id!r}")
-        return self.examples[example_id]
-
-    def count(self) -> int:
-        return len(self.examples)
-
-    def _matching(
-        self, domain: str | None, source: str | None, attributes: Sequence[str] | None
-    ) -> list[Example]:
-        wanted = set(attributes or [])
-        return [
-            e
-            for e in self.examples.values()
-            if (domain is None or e.domain == domain)
-            and (source is None or e.source == source)
-            and (not wanted or any(a in s for s in e.scores for a in wanted))
-        ]
-
-    def list_examples(
-        self,
-        *,
-        domain: str | None = None,
-        source: str | None = None,
-        attribute: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> list[Example]:
-        found = self._matching(domain, source, [attribute] if attribute else None)
-        return found[offset : offset + limit]
-
-    def search(
-        self,
-        text: str,
-        *,
-        k: int = 3,
-        domain: str | None = None,
-        attributes: Sequence[str] | None = None,
-    ) -> list[ExampleHit]:
-        found = self._matching(domain, None, attributes)
-        if not found:
-            return []
-        query, *vectors = self.embedder.embed([text, *(e.text for e in found)])
-        hits = [
-            ExampleHit(example=e, similarity=sum(a * b for a, b in zip(query, v, strict=True)))
-            for e, v in zip(found, vectors, strict=True)
-        ]
-        return sorted(hits, key=lambda h: -h.similarity)[:k]

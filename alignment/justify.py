@@ -14,7 +14,7 @@ from alignment.prompts import label_of
 __all__ = ["CLOSE_CALL", "describe_level", "example_note", "explain_fit", "weak_evidence_note"]
 
 # a fit gap below this between the best two options is a close call: on the evaluation runs of
-# docs/eval/issue12 such decisions were right 0.58 (triage, n=52) and 0.56 (everyday, n=18) of the
+# docs/results/decider.md such decisions were right 0.58 (triage, n=52) and 0.56 (everyday, n=18) of the
 # time, against 0.97 and 0.76 for gaps of 0.10 or more
 CLOSE_CALL = 0.02
 

@@ -3,7 +3,7 @@
 value-fit reads every value from embeddings (stored examples and the value's definition). For some
 values the backbone's own ratings (``regression``: the model scores each option 0..10 after stored
 examples) follow the stored decisions better: on triage, with the embedded 270M model, risk aversion
-(docs/eval/issue12/readers; utilitarianism's lead there, 6 decisions to 4, is what chance often
+(docs/results/decider.md; utilitarianism's lead there, 6 decisions to 4, is what chance often
 gives). A **reader record** holds, per value, stored scenario and target (high, low), whether each
 reader chose as the value asks when that scenario was held out. A decision on a scenario reads a
 value with the other reader only where, over the value's *other* scenarios, that reader was right

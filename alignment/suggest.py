@@ -12,7 +12,7 @@ does. Measured on datasets/ (each dilemma's own text kept out of the closeness):
 suggestions from the dilemma's own domain went from 0.69 to 1.00 for triage dilemmas, 0.79 to 0.96
 for the everyday value-pack dilemmas and 0.69 to 0.97 for everyday dilemmas on values in no pack,
 while the value a dilemma is about stayed among the 3 suggested as often (triage 0.59 -> 0.60,
-value packs 0.78 -> 0.78; docs/eval/issue12/suggest_domains.py).
+value packs 0.78 -> 0.78; docs/results/decider.md).
 """
 
 from __future__ import annotations

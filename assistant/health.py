@@ -16,7 +16,7 @@ to do when it is not ok; ``ok`` overall only when every component is.
 HTTP checks go through an ``httpx.Client`` handed in (``client=``), else one made per check or report.
 
 Used by ``align health`` (exit 0/1) and by the app's ``GET /healthz`` (200/503, see
-``add_health_routes``). Nothing here changes any state: no file, table or collection is created.
+``health_routes``). Nothing here changes any state: no file, table or collection is created.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import httpx
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
@@ -45,7 +44,6 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "ComponentStatus",
     "HealthReport",
-    "add_health_routes",
     "check_backbone",
     "check_chroma",
     "check_database",
@@ -305,15 +303,3 @@ async def _loopback(request: Request) -> bool:
     from assistant.web.session import is_loopback
 
     return is_loopback(request.scope)
-
-
-def add_health_routes(
-    app: FastAPI,
-    settings: Settings,
-    *,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    details: Callable[[Request], Awaitable[bool]] | None = None,
-    client: httpx.Client | None = None,
-) -> None:
-    """Add ``health_routes`` to an existing FastAPI app."""
-    app.router.routes.extend(health_routes(settings, timeout_s=timeout_s, details=details, client=client))

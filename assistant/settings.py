@@ -58,7 +58,7 @@ DEFAULT_DECIDER = "aligned"
 def _default_deciders() -> dict[str, DeciderConfig]:
     return {
         # the default of chat, `align decide`, /decide and `align eval`: chosen by measurement
-        # (README "Evaluation", docs/eval/): value-fit aligns where the 270M model's own picks do not
+        # (docs/results/decider.md): value-fit aligns where the 270M model's own picks do not
         DEFAULT_DECIDER: DeciderConfig(algorithm="value-fit"),
         "persona-vote-5x2": DeciderConfig(
             algorithm="persona-vote",

@@ -6,7 +6,6 @@ from alignment.algorithms.registry import (
     algorithm_names,
     create_algorithm,
     get_algorithm,
-    register,
 )
 
 __all__ = [
@@ -17,5 +16,4 @@ __all__ = [
     "algorithm_names",
     "create_algorithm",
     "get_algorithm",
-    "register",
 ]

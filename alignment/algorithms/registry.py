@@ -37,12 +37,6 @@ def _extra() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def register(cls: type[Algorithm]) -> type[Algorithm]:
-    """Register a built-in algorithm class (used by modules of this project)."""
-    _BUILTIN[cls.name] = cls
-    return cls
-
-
 def algorithm_names() -> list[str]:
     return sorted(set(_BUILTIN) | set(_extra()))
 

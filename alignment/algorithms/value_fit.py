@@ -1,7 +1,7 @@
 """value-fit: estimate how each option stands on each of the person's values, pick the closest.
 
 No language model is asked; the 270M embedded model picks option A whatever the prompt, while
-sentence embeddings carry the signal (measured in docs/eval). For each target attribute and
+sentence embeddings carry the signal (docs/results/decider.md). For each target attribute and
 option the estimate in [0, 1] combines:
 
 - **examples** (in the spirit of align-system's Kaleido, learned from the store): a kernel
@@ -86,7 +86,7 @@ class ValueFitParams(Params):
     attribute_temperature: float = Field(default=0.05, gt=0.0, le=10.0)
     evidence_prior: _Prior = 1e-4
     # per attribute domain (cross-validated over two halves of the everyday packs' dilemmas,
-    # docs/eval/issue12/candidates/evidence-prior): everyday examples are dilemmas on other topics, so
+    # docs/results/decider.md): everyday examples are dilemmas on other topics, so
     # their weak kernel mass must not override a clear reading of the value's definition; triage
     # examples come from the same families of dilemmas and need the small default
     evidence_prior_by_domain: dict[str, _Prior] = Field(default_factory=lambda: {"everyday": 0.003})

@@ -1,5 +1,5 @@
 """``align bench chat``: chat turns through ``/v1``, their time and their first streamed chunk
-(assistant/evaluation/bench_chat.py)."""
+(the run itself: assistant/cli/bench_chat_run.py)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def run_chat(args: argparse.Namespace, cli: Cli) -> int:
     import json
     import sys
 
-    from assistant.evaluation.bench_chat import run_chat_bench
+    from assistant.cli.bench_chat_run import run_chat_bench
 
     report = run_chat_bench(
         Path(args.conversations) if args.conversations else None,

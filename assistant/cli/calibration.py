@@ -93,11 +93,11 @@ def _attributes(text: str | None) -> list[str] | None:
 def _eval(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.evaluation.calibration import (
         CalibrationEvalConfig,
-        load_triage_records,
         noise_beta,
         results_markdown,
         run_calibration_eval,
     )
+    from assistant.stores.seed_data import load_triage_records
 
     if not 1 <= args.users <= 10_000:
         raise InputError("--users must be between 1 and 10000")

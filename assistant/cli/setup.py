@@ -7,17 +7,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alignment.errors import ConfigError
 from assistant.cli.common import Subcommands
 from assistant.cli.context import Cli
 from assistant.models_local import embedded_model_path
+from assistant.stores.seed_data import seed_data_dir
 
 if TYPE_CHECKING:
     from alignment.readers import ReaderRecord
 
 __all__ = ["register"]
-
-DEFAULT_EXAMPLES = Path("datasets")
-
 
 def everyday_example_files(root: Path) -> list[Path]:
     """Everyday examples scored on the shipped value packs (the novel-attribute set stays out:
@@ -32,11 +31,11 @@ def register(sub: Subcommands) -> None:
     )
     p.add_argument(
         "--examples",
-        default=str(DEFAULT_EXAMPLES),
+        default=None,
         metavar="DIR",
         help="import the ALIGN files under DIR/triage, DIR/opinionqa and DIR/everyday's value-pack "
-        "file into the example store, adding only what is not stored yet (default: ./datasets); "
-        "pass an empty string to skip",
+        "file into the example store, adding only what is not stored yet (default: the datasets "
+        "folder installed with the project, wherever you run from); pass an empty string to skip",
     )
     p.set_defaults(handler=run)
 
@@ -45,6 +44,13 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.cli.examples import import_paths
     from assistant.cli.operator import seed_new_packs
 
+    # found before anything is written: missing data is an error, not a quiet skip
+    if args.examples is None:
+        root: Path | None = seed_data_dir()
+    else:
+        root = Path(args.examples) if args.examples else None
+    if root is not None and not (root / "triage").is_dir():
+        raise ConfigError(f"--examples {root}: no triage/ folder there; name the project's datasets folder")
     settings = cli.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     path = embedded_model_path()
@@ -53,8 +59,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store  # migrated, attribute packs seeded
     seed_new_packs(store)
     print(f"attribute definitions: {len(store.attributes.list())}")
-    root = Path(args.examples) if args.examples else None
-    if root is not None and (root / "triage").is_dir():
+    if root is not None:
         examples = cli.examples
         # idempotent: an upgrade imports only what is new (the ids are content hashes)
         dirs = [
@@ -64,9 +69,6 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         print(
             f"example decisions: imported {report['added']} from {', '.join(dirs)}; {examples.count()} stored"
         )
-    elif root is not None:
-        print(f"example decisions: {root}/triage not found; import later with `align examples import`")
-    if root is not None:
         _seed_reader_record(root / "readers.json", settings.readers_path)
     return 0
 

@@ -58,7 +58,7 @@ def load_dilemma_items(
     settings: Settings, source: str, data: Sequence[str] | None
 ) -> tuple[Sequence[DilemmaItem], str]:
     """Items to calibrate on and where they came from (``examples`` or ``data``)."""
-    from assistant.evaluation.calibration import load_triage_records
+    from assistant.stores.seed_data import load_triage_records
 
     if source in ("auto", "examples") and not data:
         items = _store_examples(settings)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -28,15 +27,13 @@ from alignment.calibration import (
     choice_probabilities,
     usable_attributes,
 )
-from alignment.datasets import DatasetRecord, dataset_files, load_file
+from alignment.datasets import DatasetRecord
 from alignment.errors import InputError
 from alignment.metrics import bootstrap_ci, choice_distances
 
 __all__ = [
     "NOISE_LEVELS",
     "CalibrationEvalConfig",
-    "default_triage_paths",
-    "load_triage_records",
     "noise_beta",
     "results_markdown",
     "run_calibration_eval",
@@ -65,25 +62,6 @@ def noise_beta(noise: str) -> float:
     if not beta > 0:
         raise InputError(f"--noise {noise!r}: a beta must be a positive number")
     return beta
-
-
-def default_triage_paths() -> list[Path]:
-    """The vendored triage files (``datasets/triage`` of the repository, or of the working directory)."""
-    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
-        folder = base / "datasets" / "triage"
-        found = sorted(folder.glob("*.json")) if folder.is_dir() else []
-        if found:
-            return found
-    raise InputError("no triage data found (datasets/triage); pass --data PATH")
-
-
-def load_triage_records(paths: Sequence[str | Path] | None = None) -> list[DatasetRecord]:
-    """Triage-domain records of the files (directories are searched for *.json)."""
-    files = dataset_files(list(paths or default_triage_paths()))
-    records = [r for f in files for r in load_file(f) if r.domain == "triage"]
-    if not records:
-        raise InputError("the data holds no triage records; pass triage files with --data")
-    return records
 
 
 class CalibrationEvalConfig(BaseModel):

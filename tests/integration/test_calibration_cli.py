@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alignment.calibration import calibration_dilemmas, usable_attributes
 from alignment.metrics import choice_distances
-from assistant.evaluation.calibration import load_triage_records
+from assistant.stores.seed_data import load_triage_records
 
 ALIGN = str(Path(sys.executable).parent / "align")
 TRIAGE = Path(__file__).resolve().parents[2] / "datasets" / "triage"

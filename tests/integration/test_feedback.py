@@ -22,10 +22,10 @@ from assistant.decisions.calibration import save_estimate
 from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.service import DecideRequest, DecisionService
-from assistant.evaluation.calibration import load_triage_records
 from assistant.settings import Settings
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.examples import ExampleStore
+from assistant.stores.seed_data import load_triage_records
 from profiles.schemas import DecisionLogCreate, UserCreate
 from profiles.seed import seed
 from profiles.store import open_store

@@ -1,4 +1,5 @@
-"""`align readers learn` / `show` end to end on the committed runs, and `align setup`'s seeding."""
+"""`align readers learn` / `show` end to end on the measured runs (tests/fixtures/readers: the per-item
+results the seeded record was built from), and `align setup`'s seeding."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from assistant.cli.setup import _seed_reader_record
 from assistant.decisions.reader_file import load_reader_record
 
 REPO = Path(__file__).resolve().parents[2]
-RUNS = REPO / "docs" / "eval" / "issue12" / "readers"
-pytestmark = pytest.mark.skipif(not RUNS.is_dir(), reason="committed runs not present")
+RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "readers"
 
 
 @pytest.fixture()
@@ -27,7 +27,7 @@ def test_learn_then_show_gives_the_committed_record(
 ) -> None:
     assert main(["readers", "show"]) == 0
     assert "no reader record" in capsys.readouterr().out
-    triage = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-triage", "reg-triage")]
+    triage = [str(RUNS / f"{r}.jsonl.gz") for r in ("vf-triage", "reg-triage")]
     # these results were written before rows named their domain: the domain is given
     assert main(["readers", "learn", *triage]) != 0
     assert "does not say which domain" in capsys.readouterr().err
@@ -35,7 +35,7 @@ def test_learn_then_show_gives_the_committed_record(
     out = capsys.readouterr().out
     assert "8 values measured" in out
     assert "| risk_aversion | triage | 16 | 8 | 16 | 8 / 0 | 0.004 | regression |" in out
-    packs = [str(RUNS / r / "results.jsonl.gz") for r in ("vf-packs", "reg-packs")]
+    packs = [str(RUNS / f"{r}.jsonl.gz") for r in ("vf-packs", "reg-packs")]
     assert main(["readers", "learn", "--domain", "everyday", *packs]) == 0  # merged: triage's values stay
     assert "16 values measured, 24 in" in capsys.readouterr().out
     assert load_reader_record(data_dir / "readers.json") == load_reader_record(
@@ -54,7 +54,7 @@ def test_learn_says_what_is_wrong_with_its_input(
     broken.write_text('{"item_id": "x"\n', encoding="utf-8")
     assert main(["readers", "learn", str(broken)]) != 0
     assert "line 1: not JSON" in capsys.readouterr().err
-    only_one = str(RUNS / "vf-triage" / "results.jsonl.gz")
+    only_one = str(RUNS / "vf-triage.jsonl.gz")
     assert main(["readers", "learn", "--domain", "triage", only_one]) != 0
     assert "run `align eval --algorithm value-fit,regression`" in capsys.readouterr().err
     assert not (data_dir / "readers.json").exists()  # nothing written on a failure

@@ -333,13 +333,13 @@ def test_held_apart_phrasings_are_read_right(reader: TurnReader) -> None:
 
 
 def test_values_an_admin_added_are_named_by_their_own_words(reader: TurnReader) -> None:
-    """With the ten everyday values of docs/eval/novel_attributes.json added (as an admin adds them,
+    """With the ten everyday values of tests/fixtures/novel_attributes.json added (as an admin adds them,
     with no everyday words listed), the words of their labels name them before the seed packs'."""
     import json
     from pathlib import Path
 
     novel = json.loads(
-        (Path(__file__).resolve().parents[2] / "docs" / "eval" / "novel_attributes.json").read_text()
+        (Path(__file__).resolve().parents[1] / "fixtures" / "novel_attributes.json").read_text()
     )
     added = [ValueDef(a["name"], a["label"], a["description"], (), a["domain"]) for a in novel]
     both = TurnReader(reader.embedder, [*reader.values, *added])

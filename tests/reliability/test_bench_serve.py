@@ -1,6 +1,6 @@
 """``align bench serve`` for a few seconds with few users, default settings: the report's shape, no errors.
 
-Not a timed test: the 16-user, 60-second figures are in README (Reliability) and docs/perf/."""
+Not a timed test: the 16-user, 60-second figures are in docs/results/speed.md and docs/perf/."""
 
 import json
 import os

@@ -13,12 +13,12 @@ from alignment.errors import InputError
 from assistant.cli import main
 from assistant.evaluation.calibration import (
     CalibrationEvalConfig,
-    load_triage_records,
     noise_beta,
     results_markdown,
     run_calibration_eval,
     simulated_targets,
 )
+from assistant.stores.seed_data import load_triage_records
 
 TRIAGE = Path(__file__).resolve().parents[2] / "datasets" / "triage"
 

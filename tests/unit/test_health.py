@@ -15,11 +15,11 @@ import pytest
 from alignment.errors import UnknownName
 from assistant.cli import main
 from assistant.health import (
-    add_health_routes,
     check_backbone,
     check_chroma,
     check_database,
     check_health,
+    health_routes,
 )
 from assistant.settings import BackboneConfig, load_settings
 from profiles import migrate
@@ -209,13 +209,13 @@ def test_healthz_route_answers_200_then_503(monkeypatch, tmp_path, http_server):
         return True
 
     app = FastAPI()
-    add_health_routes(app, settings, timeout_s=1, details=everyone)
+    app.router.routes.extend(health_routes(settings, timeout_s=1, details=everyone))
     client = TestClient(app)
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["ok"] is True
     assert client.get("/livez").json() == {"ok": True}
     plain = FastAPI()  # no details predicate: the test client is no loopback caller, it sees ok only
-    add_health_routes(plain, settings, timeout_s=1)
+    plain.router.routes.extend(health_routes(settings, timeout_s=1))
     assert TestClient(plain).get("/healthz").json() == {"ok": True}
 
     http_server[2].routes.pop("/v1/models")  # the model server answers 404 now

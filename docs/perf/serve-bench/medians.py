@@ -40,10 +40,10 @@ FIGURES = {
 
 
 SERIES = {
-    # stop 13, a machine shared with other workers
+    # a machine shared with other work
     "n_threads 1 (shared machine)": "n_threads-1-run*.json",
     "n_threads 2, the default (shared machine)": "n_threads-2-run*.json",
-    # stop 14, another machine, nothing else running (docs/perf/serve-profile.md, "A quiet machine")
+    # another machine, nothing else running (docs/perf/serve-profile.md, "A quiet machine")
     "quiet: before the one model thread": "quiet-before-one-model-thread-run*.json",
     "quiet: one model thread": "quiet-n_threads-2-run*.json",
     "quiet: one model thread, GOMP_SPINCOUNT=3000": "quiet-gomp-spincount-3000-run*.json",
