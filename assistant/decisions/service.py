@@ -91,7 +91,8 @@ class DecisionService:
         """The decider a request names; naming neither a decider nor an algorithm: the default one of
         the request's backbone (``Settings.decider_for``: an instruct backbone has its own)."""
         if request.decider is None and request.algorithm is None:
-            return self.settings.decider_for(request.backbone)
+            decider_for = getattr(self.settings, "decider_for", None)  # settings-like test doubles
+            return decider_for(request.backbone) if decider_for else self.settings.default_decider
         return request.decider
 
     def resolve(self, request: DecideRequest) -> tuple[str, dict[str, Any], str]:
