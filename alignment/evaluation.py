@@ -105,6 +105,7 @@ class EvalResult(BaseModel):
     seconds: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    calls: int = 0  # model calls of the decision (more than the algorithm's least: a retried answer)
     scores: list[float | None] = []
     error: str | None = None
     prompt_ids: list[str] = []
@@ -327,6 +328,16 @@ def _confidence(rows: list[EvalResult], halves: Mapping[str, str], seed: int) ->
     return out
 
 
+def _retried(rows: list[EvalResult]) -> int:
+    """Decisions that took more model calls than the run's fewest on items of as many options: an
+    answer asked again (results written before calls were kept count none)."""
+    least: dict[int, int] = {}
+    for r in rows:
+        if r.calls > 0:
+            least[r.n_choices] = min(least.get(r.n_choices, r.calls), r.calls)
+    return sum(1 for r in rows if r.calls > 0 and r.calls > least[r.n_choices])
+
+
 def _subsets(opinion: list[EvalResult], distinctive: Collection[str], seed: int) -> dict[str, Any] | None:
     if not opinion:
         return None
@@ -366,6 +377,7 @@ def summarise(
                 "backbone": backbone,
                 "decider": deciders[0] if deciders else None,
                 "errors": sum(1 for r in rows if r.error is not None),
+                "retried": _retried(ok),
                 "missing": sum(1 for r in ok if r.missing),
                 "overall": _block(ok, seed),
                 "per_attribute": _breakdown(ok, "attribute", seed),

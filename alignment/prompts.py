@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from alignment.errors import InputError
@@ -20,6 +21,7 @@ __all__ = [
     "label_of",
     "persona_system_prompt",
     "question_messages",
+    "read_label",
     "unaligned_system_prompt",
 ]
 
@@ -44,6 +46,31 @@ def delimit(section: str, text: str, **attrs: str) -> str:
 
 def label_of(index: int) -> str:
     return LABELS[index]
+
+
+_WRITTEN_LABEL = re.compile(
+    r"^\W*(?:(?:option|choice|answer)\W*)?([A-Za-z])(?:\W.*)?$", re.IGNORECASE | re.DOTALL
+)
+
+
+def read_label(text: str, labels: Sequence[str], choices: Sequence[str] = ()) -> str | None:
+    """The option letter a model wrote, however it wrote it: "B", "(B)", "B)", "b.", "Option B",
+    "B) Treat the bystander", or the option's own text; None when it is none of ``labels``."""
+    written = text.strip()
+    for label, choice in zip(labels, choices, strict=False):
+        if choice.strip() and written.casefold() == choice.strip().casefold():
+            return label
+    match = _WRITTEN_LABEL.match(written)
+    if match is None:
+        return None
+    letter = match.group(1).upper()
+    if letter not in labels:
+        return None
+    rest = written[match.end(1) :].strip()
+    # "A" alone, or the letter marked as a label ("A)", "A.", "A:"), not a word that starts with it
+    if rest and rest[0].isalnum():
+        return None
+    return letter
 
 
 def index_of_label(label: str) -> int:

@@ -11,7 +11,7 @@ from alignment.backbone import Backbone, GenerationRequest
 from alignment.errors import InvalidModelOutput
 from alignment.models import Message, Usage
 
-__all__ = ["ChoiceAnswer", "StructuredReply", "ask_structured", "parse_json_object"]
+__all__ = ["ChoiceAnswer", "StructuredReply", "ask_structured", "parse_json_object", "unwrap_schema_echo"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -42,6 +42,25 @@ def parse_json_object(text: str) -> Any:
     if start < 0 or end < start:
         raise ValueError("no JSON object in the answer")
     return json.loads(text[start : end + 1])
+
+
+def unwrap_schema_echo(data: Any, schema: dict[str, Any]) -> Any:
+    """An answer that copies the schema's shape (``{"type": "object", "properties": {...the
+    answer...}}``, as small instruct models do when the schema is asked for in words) read as the
+    answer it wraps; anything else unchanged."""
+    if not isinstance(data, dict) or schema.get("type") != "object":
+        return data
+    inner = data.get("properties")
+    required = schema.get("required", [])
+    if (
+        data.get("type") == "object"
+        and isinstance(inner, dict)
+        and required
+        and all(key in inner for key in required)
+        and not all(key in data for key in required)
+    ):
+        return inner
+    return data
 
 
 def ask_structured(
@@ -89,7 +108,7 @@ def ask_structured(
             texts.extend(result.texts)
         for text in texts:
             try:
-                answer = model.model_validate(parse_json_object(text))
+                answer = model.model_validate(unwrap_schema_echo(parse_json_object(text), schema))
                 if check is not None:
                     check(answer)
             except (ValueError, ValidationError) as exc:

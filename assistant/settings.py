@@ -33,6 +33,11 @@ class BackboneConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str = Field(min_length=1)
+    # the model follows instructions (an instruct/chat model, not a base model): a request on this
+    # backbone that names no decider gets the settings' ``instruct_decider`` (docs/results/instruct.md)
+    instruct: bool = False
+    # the decider of a request on this backbone that names none (beats ``instruct``); None: the rule
+    default_decider: str | None = None
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -53,6 +58,9 @@ def _default_backbones() -> dict[str, BackboneConfig]:
 
 
 DEFAULT_DECIDER = "aligned"
+# the default decider on a backbone marked ``instruct = true`` (chosen by measurement:
+# docs/results/instruct.md)
+INSTRUCT_DECIDER = "aligned-instruct"
 
 
 def _default_deciders() -> dict[str, DeciderConfig]:
@@ -65,6 +73,7 @@ def _default_deciders() -> dict[str, DeciderConfig]:
             params={"n_aligned": 5, "n_opposite": 2, "temperature": 0.7},
         ),
         "persona-greedy": DeciderConfig(algorithm="persona", params={"temperature": 0.0}),
+        INSTRUCT_DECIDER: DeciderConfig(algorithm="value-fit"),
     }
 
 
@@ -88,6 +97,8 @@ class Settings(BaseSettings):
     default_algorithm: str = "value-fit"
     # a request that names neither an algorithm nor a decider uses this decider
     default_decider: str = DEFAULT_DECIDER
+    # ... and on a backbone marked ``instruct = true`` (a backbone's own ``default_decider`` beats both)
+    instruct_decider: str = INSTRUCT_DECIDER
     backbones: dict[str, BackboneConfig] = Field(default_factory=_default_backbones)
     deciders: dict[str, DeciderConfig] = Field(default_factory=_default_deciders)
     seed: int | None = None
@@ -195,19 +206,29 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
+        if "embedded" not in self.backbones:
+            # a config's own [backbones] table (`align models add` writes one) keeps the embedded
+            # model; a config that names its own backbone "embedded" replaces it
+            self.backbones = {"embedded": _default_backbones()["embedded"], **self.backbones}
         if self.default_backbone not in self.backbones:
             raise ValueError(
                 f"default_backbone {self.default_backbone!r} is not among backbones "
                 f"({', '.join(sorted(self.backbones))})"
             )
-        if self.default_decider == DEFAULT_DECIDER and DEFAULT_DECIDER not in self.deciders:
-            # a config's own [deciders] table adds to the built-in default, it does not remove it
-            self.deciders[DEFAULT_DECIDER] = _default_deciders()[DEFAULT_DECIDER]
-        if self.default_decider not in self.deciders:
-            raise ValueError(
-                f"default_decider {self.default_decider!r} is not among deciders "
-                f"({', '.join(sorted(self.deciders))})"
-            )
+        for builtin in (DEFAULT_DECIDER, INSTRUCT_DECIDER):
+            if builtin not in self.deciders:
+                # a config's own [deciders] table adds to the built-in defaults, it does not remove them
+                self.deciders[builtin] = _default_deciders()[builtin]
+        chosen = [("default_decider", self.default_decider), ("instruct_decider", self.instruct_decider)]
+        for key, name in chosen:
+            if name not in self.deciders:
+                raise ValueError(f"{key} {name!r} is not among deciders ({', '.join(sorted(self.deciders))})")
+        for backbone_name, backbone in self.backbones.items():
+            if backbone.default_decider is not None and backbone.default_decider not in self.deciders:
+                raise ValueError(
+                    f"backbone {backbone_name!r}: default_decider {backbone.default_decider!r} is not among "
+                    f"deciders ({', '.join(sorted(self.deciders))})"
+                )
         for name, decider in self.deciders.items():
             if decider.backbone is not None and decider.backbone not in self.backbones:
                 raise ValueError(f"decider {name!r} uses backbone {decider.backbone!r}, which is not defined")
@@ -227,6 +248,17 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    def decider_for(self, backbone: str | None) -> str:
+        """The decider of a request that names none, on ``backbone`` (None: the default backbone):
+        the backbone's own ``default_decider``, else ``instruct_decider`` for an ``instruct`` backbone,
+        else ``default_decider``."""
+        config = self.backbones.get(backbone or self.default_backbone)
+        if config is not None and config.default_decider is not None:
+            return config.default_decider
+        if config is not None and config.instruct:
+            return self.instruct_decider
+        return self.default_decider
 
     @property
     def sqlite_path(self) -> Path:

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from alignment.backbone import Backbone
 from alignment.models import Message, Scenario, Usage
-from alignment.prompts import decision_schema, label_of
+from alignment.prompts import decision_schema, label_of, read_label
 from alignment.structured import ChoiceAnswer, ask_structured
 
 __all__ = ["Pick", "ask_choice", "scores_from_picks"]
@@ -33,8 +33,10 @@ def ask_choice(
     labels = [label_of(i) for i in range(len(scenario.choices))]
 
     def check(answer: ChoiceAnswer) -> None:
-        if answer.choice.strip().upper() not in labels:
+        label = read_label(answer.choice, labels, scenario.choices)
+        if label is None:
             raise ValueError(f"choice {answer.choice!r} is not one of {labels}")
+        answer.choice = label  # an instruct model may write "(B)", "B) ..." or the option's text
         if not answer.reasoning.strip():
             raise ValueError("empty reasoning")
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, model_validator
 
 from alignment.algorithms.base import Algorithm, DecisionContext
 from alignment.algorithms.icl import ExampleParams
 from alignment.backbone import Backbone
 from alignment.examples import choice_distance, regression_reason, relevant_attributes
 from alignment.models import AlignmentTarget, Attribute, ChoiceScore, Decision, Example, Message
-from alignment.prompts import DATA_NOTICE, choice_block, delimit, label_of
+from alignment.prompts import DATA_NOTICE, LABELS, choice_block, delimit, label_of, read_label
 from alignment.structured import ask_structured
 
 __all__ = [
@@ -41,7 +41,17 @@ class RegressionParams(ExampleParams):
 
 
 class _Answer(RootModel[dict[str, dict[str, Any]]]):
-    pass
+    @model_validator(mode="before")
+    @classmethod
+    def _labels_as_letters(cls, data: Any) -> Any:
+        """Keys as an instruct model may write them ("(A)", "Option A", "A) ...") read as letters."""
+        if not isinstance(data, dict):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            letter = read_label(str(key), LABELS) or str(key)
+            out.setdefault(letter, value)
+        return out
 
 
 def regression_schema(n_choices: int, attributes: list[str]) -> dict[str, Any]:

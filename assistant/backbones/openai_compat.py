@@ -99,7 +99,8 @@ class OpenAIOptions(BaseModel):
     max_concurrency: int | None = Field(default=None, ge=1, le=1024, description="default 1 or 8")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="added to every request body")
     fold_system: bool | None = Field(
-        default=None, description="system text into the first user turn (default: llamacpp-server)"
+        default=None,
+        description="system text into the first user turn (default: llamacpp-server with gemma)",
     )
     prompt_format: PromptFormat = "gemma"
     structured_output: StructuredVia = "response_format"
@@ -124,7 +125,10 @@ class OpenAIOptions(BaseModel):
         return 8 if CAPABILITIES[self.flavour].concurrent else 1
 
     def folds_system(self) -> bool:
-        return self.fold_system if self.fold_system is not None else self.flavour == "llamacpp-server"
+        if self.fold_system is not None:
+            return self.fold_system
+        # Gemma's template has no system role; ChatML (Qwen and most instruct models) keeps it
+        return self.flavour == "llamacpp-server" and self.prompt_format == "gemma"
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -305,6 +309,7 @@ class OpenAICompatBackbone(Backbone):
                 model=model,
                 prompt_format=self.options.prompt_format,
                 extra_body=self.options.extra_body,
+                fold=self.options.folds_system(),
             )
             answer = self._post("/completions", body, Completion)
             if not answer.choices:

@@ -17,6 +17,7 @@ _GROUPS = [
     "assistant.cli.config",
     "assistant.cli.bench",
     "assistant.cli.setup",
+    "assistant.cli.models",
     "assistant.cli.examples",
     "assistant.cli.eval",
     "assistant.cli.readers",

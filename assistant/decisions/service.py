@@ -88,9 +88,11 @@ class DecisionService:
         self.people = PeopleFirst()
 
     def _decider_name(self, request: DecideRequest) -> str | None:
-        """The decider a request names; naming neither a decider nor an algorithm: the default one."""
+        """The decider a request names; naming neither a decider nor an algorithm: the default one of
+        the request's backbone (``Settings.decider_for``: an instruct backbone has its own)."""
         if request.decider is None and request.algorithm is None:
-            return self.settings.default_decider
+            decider_for = getattr(self.settings, "decider_for", None)  # settings-like test doubles
+            return decider_for(request.backbone) if decider_for else self.settings.default_decider
         return request.decider
 
     def resolve(self, request: DecideRequest) -> tuple[str, dict[str, Any], str]:

