@@ -28,14 +28,16 @@ from alignment.calibration import (
     choice_probabilities,
     usable_attributes,
 )
-from alignment.datasets import DatasetRecord, dataset_files, load_file
+from alignment.datasets import EVERYDAY_EXAMPLE_FILES, DatasetRecord, dataset_files, load_file
 from alignment.errors import InputError
 from alignment.metrics import bootstrap_ci, choice_distances
 
 __all__ = [
     "NOISE_LEVELS",
     "CalibrationEvalConfig",
+    "default_everyday_paths",
     "default_triage_paths",
+    "load_domain_records",
     "load_triage_records",
     "noise_beta",
     "results_markdown",
@@ -75,6 +77,27 @@ def default_triage_paths() -> list[Path]:
         if found:
             return found
     raise InputError("no triage data found (datasets/triage); pass --data PATH")
+
+
+def default_everyday_paths() -> list[Path]:
+    """The vendored everyday value-pack examples (``datasets/everyday``; not the sets that measure
+    values read without examples)."""
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        found = [base / "datasets" / "everyday" / name for name in EVERYDAY_EXAMPLE_FILES]
+        if all(p.is_file() for p in found):
+            return found
+    raise InputError("no everyday data found (datasets/everyday); pass --data PATH")
+
+
+def load_domain_records(paths: Sequence[str | Path] | None, domain: str) -> list[DatasetRecord]:
+    """Records of ``domain`` ("triage" or "everyday") in the files (default: the vendored ones)."""
+    if domain == "triage":
+        return load_triage_records(paths)
+    files = dataset_files(list(paths or default_everyday_paths()))
+    records = [r for f in files for r in load_file(f) if r.domain == domain]
+    if not records:
+        raise InputError(f"the data holds no {domain} records; pass {domain} files with --data")
+    return records
 
 
 def load_triage_records(paths: Sequence[str | Path] | None = None) -> list[DatasetRecord]:
