@@ -32,6 +32,7 @@ from alignment.models import Example, Scenario
 
 __all__ = [
     "DOMAINS",
+    "EVERYDAY_EXAMPLE_FILES",
     "DatasetRecord",
     "dataset_files",
     "detect_scale",
@@ -42,6 +43,9 @@ __all__ = [
 DOMAINS = ("triage", "opinionqa")
 # a file in a folder of this name belongs to that domain (its answers have the triage shape)
 FOLDER_DOMAINS = ("everyday",)
+# the everyday example decisions scored on the seed packs' values (datasets/everyday/README.md): stored
+# as examples and used to calibrate; the folder's other files measure values read without examples
+EVERYDAY_EXAMPLE_FILES = ("everyday_packs_input_output.json", "values_everyday_input_output.json")
 
 
 class DatasetRecord(BaseModel):

@@ -6,12 +6,14 @@ the value's name, label and description and these words, with sentence embedding
 here matches its value outright. The lists follow the values' own definitions (Schwartz's value
 survey puts "helpful", "forgiving" and "responsible" under benevolence; "wealth" under power; "a
 varied life" and "an exciting life" under stimulation), and the everyday topics of
-``datasets/everyday``. Honesty goes to Moral Foundations' fairness ("fairness versus cheating"), not to
-benevolence, where Schwartz's survey puts it: with honesty read as benevolence, value-fit chose the
-honest option in 1 of the 5 honesty dilemmas of ``datasets/everyday/everyday_novel_input_output.json``
-and kept a found wallet's money; read as fairness, 3 of 5 (measured with the everyday examples
-stored). An attribute an admin adds is matched through its own name, label and description; a word
-that is also an attribute's name or label goes to that attribute first.
+``datasets/everyday``. Honesty is the everyday pack's own value (``honesty``), not Moral
+Foundations' fairness nor Schwartz's benevolence: read as benevolence, value-fit chose the honest
+option in 1 of the 5 honesty dilemmas of ``datasets/everyday/everyday_novel_input_output.json`` and
+kept a found wallet's money. The everyday pack (``profiles/seeds/everyday.json``) lists its own
+values' words beside their definitions; a word it lists goes to its value, not to a value here
+(``profiles.seed.value_words``). An attribute an admin adds is matched through its own name,
+label and description; a word that is also an attribute's name or label goes to that attribute
+first.
 """
 
 from __future__ import annotations
@@ -181,10 +183,6 @@ VALUE_WORDS: Mapping[str, tuple[str, ...]] = {
     "equality": (
         "fairness",
         "equality",
-        "honesty",
-        "being honest",
-        "truth",
-        "telling the truth",
         "not cheating",
         "being fair",
         "equal treatment",
@@ -228,7 +226,7 @@ _ADJECTIVES: Mapping[str, tuple[str, ...]] = {
     "benevolence": ("generous", "kind", "helpful", "forgiving", "responsible", "family-oriented"),
     "universalism": ("green", "eco-friendly", "tolerant", "open-minded"),
     "care": ("caring", "compassionate", "gentle"),
-    "equality": ("fair", "just", "honest", "truthful"),
+    "equality": ("fair", "just"),
     "loyalty": ("loyal", "faithful", "patriotic"),
     "authority": ("respectful", "dutiful"),
     "sanctity": ("pure", "decent", "modest"),

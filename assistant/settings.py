@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # directory's readers.json, which `align setup` seeds from datasets/readers.json)
     use_readers: bool = True
     readers_file: Path | None = None
+    # the kind of decision a chat is about when the person names none: its suggestions, what-ifs and
+    # the profile values it decides with are this domain's ("triage" for a medical-triage deployment)
+    chat_domain: str = Field(default="everyday", min_length=1, max_length=50)
     # the chat asks this backbone for the options when the user did not list them (None: it asks the user)
     chat_extraction_backbone: str | None = None
     # align serve: requests waiting past this depth get "busy, retry" (HTTP 503) instead of piling up

@@ -53,6 +53,13 @@ def build_calibrate_tab(app: AppService) -> None:
     with gr.Row():
         count = gr.Number(value=10, precision=0, label="Dilemmas (K)", scale=1)
         name = gr.Textbox(value="calibrated", label="Save as profile", elem_id="calibrate-name", scale=2)
+        domain = gr.Radio(
+            [("Everyday life", "everyday"), ("Medical triage", "triage")],
+            value="everyday",
+            label="Dilemmas about",
+            elem_id="calibrate-domain",
+            scale=2,
+        )
         start = gr.Button("Start", variant="primary", elem_id="calibrate-start", scale=0)
     progress = gr.Markdown("", elem_id="calibrate-progress")
     dilemma = gr.Markdown("", elem_id="calibrate-dilemma")
@@ -87,21 +94,22 @@ def build_calibrate_tab(app: AppService) -> None:
     def dilemmas(k: float | None) -> int:
         return whole_number(k, 1, MAX_DILEMMAS, "the number of dilemmas", 10)
 
-    def finish(request: gr.Request, got: list[AnswerSent], k: int, profile: str) -> tuple[Any, ...]:
+    def finish(
+        request: gr.Request, got: list[AnswerSent], k: int, profile: str, area: str | None
+    ) -> tuple[Any, ...]:
         actor = acting(app, request)
-        state = app.calibration.next(
-            actor, app.parse(CalibrateRequest, {"answers": got, "count": k}, actor=actor)
-        )
+        asked = {"answers": got, "count": k, "domain": area or "everyday"}
+        state = app.calibration.next(actor, app.parse(CalibrateRequest, asked, actor=actor))
         saved = ""
         if state.done and state.answered:
-            save = app.parse(CalibrateRequest, {"answers": got, "count": k, "name": profile}, actor=actor)
+            save = app.parse(CalibrateRequest, {**asked, "name": profile}, actor=actor)
             p = app.calibration.save(actor, save).profile
             saved = f"\n\nSaved as your profile **{p.name}** (version {p.version})."
         return show(state, got, saved)
 
     @shown_once(len(outputs), status=outputs.index(progress))
-    def on_start(k: float | None, request: gr.Request) -> tuple[Any, ...]:
-        return finish(request, [], dilemmas(k), "calibrated")
+    def on_start(k: float | None, area: str | None, request: gr.Request) -> tuple[Any, ...]:
+        return finish(request, [], dilemmas(k), "calibrated", area)
 
     @shown_once(len(outputs), status=outputs.index(progress))
     def on_answer(
@@ -110,22 +118,31 @@ def build_calibrate_tab(app: AppService) -> None:
         cur: str | None,
         k: float | None,
         profile: str,
+        area: str | None,
         request: gr.Request,
     ) -> tuple[Any, ...]:
         if cur is None:
             raise gr.Error("Press Start first.", print_exception=False)
         if picked is None:
             raise gr.Error("Pick a choice (or Skip).", print_exception=False)
-        return finish(request, [*got, {"dilemma_id": cur, "choice": int(picked)}], dilemmas(k), profile)
+        answered: list[AnswerSent] = [*got, {"dilemma_id": cur, "choice": int(picked)}]
+        return finish(request, answered, dilemmas(k), profile, area)
 
     @shown_once(len(outputs), status=outputs.index(progress))
     def on_skip(
-        got: list[AnswerSent], cur: str | None, k: float | None, profile: str, request: gr.Request
+        got: list[AnswerSent],
+        cur: str | None,
+        k: float | None,
+        profile: str,
+        area: str | None,
+        request: gr.Request,
     ) -> tuple[Any, ...]:
         if cur is None:
             raise gr.Error("Press Start first.", print_exception=False)
-        return finish(request, [*got, {"dilemma_id": cur, "choice": None}], dilemmas(k), profile)
+        return finish(request, [*got, {"dilemma_id": cur, "choice": None}], dilemmas(k), profile, area)
 
-    start.click(on_start, [count], outputs, api_visibility="private")
-    answer.click(on_answer, [choice, answers, current, count, name], outputs, api_visibility="private")
-    skip.click(on_skip, [answers, current, count, name], outputs, api_visibility="private")
+    start.click(on_start, [count, domain], outputs, api_visibility="private")
+    answer.click(
+        on_answer, [choice, answers, current, count, name, domain], outputs, api_visibility="private"
+    )
+    skip.click(on_skip, [answers, current, count, name, domain], outputs, api_visibility="private")

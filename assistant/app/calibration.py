@@ -111,31 +111,31 @@ class AppCalibration:
         self._settings = settings
         self._store = store
         self._lock = threading.Lock()
-        self._items: Sequence[DilemmaItem] | None = None
-        self._origin = ""
-        self._pools: dict[tuple[str, ...], tuple[Posterior, DilemmaPool]] = {}
+        self._items: dict[str, tuple[Sequence[DilemmaItem], str]] = {}  # domain -> (items, origin)
+        self._pools: dict[tuple[str, tuple[str, ...]], tuple[Posterior, DilemmaPool]] = {}
 
-    def _pool(self, attributes: list[str] | None) -> tuple[Posterior, DilemmaPool]:
+    def _pool(self, domain: str, attributes: list[str] | None) -> tuple[Posterior, DilemmaPool]:
         with self._lock:
-            if self._items is None:
-                self._items, self._origin = load_dilemma_items(self._settings, "auto", None)
-            available = usable_attributes(self._items)
+            if domain not in self._items:
+                self._items[domain] = load_dilemma_items(self._settings, "auto", None, domain)
+            items, origin = self._items[domain]
+            available = usable_attributes(items)
             names = attributes or available
             unknown = [a for a in names if a not in available]
             if unknown or not names:
                 raise InputError(
-                    f"no dilemma in {self._origin} scores {', '.join(unknown) or 'any attribute'}; "
+                    f"no dilemma in {origin} scores {', '.join(unknown) or 'any attribute'}; "
                     f"these can be calibrated: {', '.join(available)}"
                 )
-            key = tuple(names)
+            key = (domain, tuple(names))
             if key not in self._pools:
                 prior = Posterior.prior(names, CalibrationModel(seed=SEED))
-                self._pools[key] = (prior, DilemmaPool(prior, calibration_dilemmas(self._items, names)))
+                self._pools[key] = (prior, DilemmaPool(prior, calibration_dilemmas(items, names)))
             return self._pools[key]
 
     def replay(self, req: CalibrateRequest) -> tuple[Posterior, DilemmaPool, list[str], int]:
         """(posterior, pool, asked ids, answered count) after the answers so far."""
-        post, pool = self._pool(req.attributes)
+        post, pool = self._pool(req.domain, req.attributes)
         asked: list[str] = []
         answered = 0
         for a in req.answers:

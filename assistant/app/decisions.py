@@ -30,7 +30,7 @@ from assistant.app.schemas import (
     OwnerRequest,
 )
 from assistant.app.usage_limits import UsageLimits
-from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate
+from assistant.decisions.chat import AttributeSuggestion, ChatEngine, ChatUpdate, in_domain
 from assistant.decisions.compare import CompareRequest, compare
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people, validation_message
@@ -71,7 +71,12 @@ class AppDecisions:
             quota_chars=int(settings.conversation_quota_chars),
         )
         self.chat_engine = ChatEngine(
-            store, service, extraction_backbone, suggest=self.suggest_attributes, examples=examples
+            store,
+            service,
+            extraction_backbone,
+            suggest=self.suggest_attributes,
+            examples=examples,
+            domain=settings.chat_domain,
         )
         self.refresh_attributes()
 
@@ -186,13 +191,20 @@ class AppDecisions:
         self.store.conversations.delete(actor, conversation.id)
         return Deleted(deleted=conversation.title or f"conversation {conversation.id}")
 
-    def suggest_attributes(self, scenario: str, options: list[str]) -> list[AttributeSuggestion]:
+    def suggest_attributes(
+        self, scenario: str, options: list[str], domain: str | None = None
+    ) -> list[AttributeSuggestion]:
         """The SUGGESTIONS seed-pack attributes most related to a dilemma: MiniLM similarity of the
         scenario and options to each attribute's label, description, high and low texts, plus the
         dilemma's closeness to the stored examples of the attribute's domain (shared words when the
-        embedder cannot be loaded)."""
+        embedder cannot be loaded). ``domain``: only that domain's attributes (a chat's: everyday
+        unless the person or an admin names another); None: every domain's."""
         seeded = seeded_names()
-        candidates = [a for a in self.store.attributes.list(kind="scalar") if a.name in seeded]
+        candidates = [
+            a
+            for a in self.store.attributes.list(kind="scalar")
+            if a.name in seeded and (domain is None or in_domain(a.domain, domain))
+        ]
         if not candidates:
             return []
         texts = {

@@ -26,6 +26,7 @@ __all__ = [
 EVERYDAY = "everyday"  # the domain of the everyday packs' attributes
 ADMIN_ADDED = ""  # the pack of an attribute that is in no pack file
 _TITLES = {
+    "everyday": "Everyday values",
     "moral_foundations": "Moral foundations",
     "schwartz": "Basic human values (Schwartz)",
     "triage": "Medical triage",

@@ -6,7 +6,7 @@ The answers are the stores' ``*Public`` schemas, ``Decision`` and ``assistant.ap
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -240,3 +240,5 @@ class CalibrateRequest(_Request):
     count: int = Field(default=10, ge=1, le=100)
     attributes: list[str] | None = None
     name: str = Field(default="calibrated", min_length=1, max_length=100)  # the profile to save
+    # whose dilemmas: everyday ones (the value packs' example decisions) unless triage is asked for
+    domain: Literal["everyday", "triage"] = "everyday"

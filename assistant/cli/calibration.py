@@ -58,13 +58,21 @@ def register(sub: Subcommands) -> None:
     c.add_argument("--save-as", metavar="PROFILE", help="profile name to save (default 'calibrated')")
     c.add_argument("--no-save", action="store_true", help="show the estimate, save nothing")
     c.add_argument(
+        "--domain",
+        choices=["everyday", "triage"],
+        default="everyday",
+        help="dilemmas of everyday life (the default) or of medical triage",
+    )
+    c.add_argument(
         "--source",
         choices=["auto", "data", "examples"],
         default="auto",
-        help="where dilemmas come from: the example store's triage examples, the vendored data, or "
-        "auto (the example store if it holds triage examples, else the data)",
+        help="where dilemmas come from: the example store's examples of the domain, the vendored data, "
+        "or auto (the example store if it holds examples of the domain, else the data)",
     )
-    c.add_argument("--data", nargs="+", metavar="PATH", help="triage files or folders (with --source data)")
+    c.add_argument(
+        "--data", nargs="+", metavar="PATH", help="files or folders of the domain (with --source data)"
+    )
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", action="store_true", help="print the final estimate as JSON")
     add_user_arg(c)
@@ -143,7 +151,7 @@ def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, 
 
     if not 1 <= args.answers <= 100:
         raise InputError("--answers must be between 1 and 100")
-    items, origin = load_dilemma_items(cli.settings, args.source, args.data)
+    items, origin = load_dilemma_items(cli.settings, args.source, args.data, args.domain)
     available = usable_attributes(items)
     if args.attributes:
         attributes = [x.strip() for x in args.attributes.split(",") if x.strip()]
@@ -156,7 +164,9 @@ def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, 
     else:
         attributes = available
     if not attributes:
-        raise InputError(f"{origin} holds no dilemma whose choices are all scored; import triage examples")
+        raise InputError(
+            f"{origin} holds no dilemma whose choices are all scored; import {args.domain} examples"
+        )
     save = not args.no_save
     store = cli.store if save else None
     actor = acting_user(store, args.user) if store is not None else None

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 def everyday_example_files(root: Path) -> list[Path]:
-    """Everyday examples scored on the shipped value packs (the novel-attribute set stays out:
-    it measures attributes that have no examples)."""
-    return [root / "everyday" / "everyday_packs_input_output.json"]
+    """Everyday examples scored on the shipped value packs (the novel-attribute and moral-clarity
+    sets stay out: they measure values read without examples of the same dilemmas)."""
+    from alignment.datasets import EVERYDAY_EXAMPLE_FILES
+
+    return [root / "everyday" / name for name in EVERYDAY_EXAMPLE_FILES]
 
 
 def register(sub: Subcommands) -> None:
@@ -34,7 +36,7 @@ def register(sub: Subcommands) -> None:
         default=None,
         metavar="DIR",
         help="import the ALIGN files under DIR/triage, DIR/opinionqa and DIR/everyday's value-pack "
-        "file into the example store, adding only what is not stored yet (default: the datasets "
+        "files into the example store, adding only what is not stored yet (default: the datasets "
         "folder installed with the project, wherever you run from); pass an empty string to skip",
     )
     p.set_defaults(handler=run)

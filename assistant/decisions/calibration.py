@@ -1,8 +1,9 @@
 """Calibration from answered dilemmas: ask them over a text stream, estimate the person's values, save a
 profile. ``align calibrate`` (assistant/cli/calibration.py) runs it in the terminal.
 
-The dilemmas come from the example store's triage examples (when it holds any) or from the
-vendored triage data. Each next dilemma is the most informative one given the answers so far
+The dilemmas are of one domain: everyday (the default: the value packs' example decisions) or
+triage, on request. They come from the example store's examples of that domain (when it holds any)
+or from the vendored data. Each next dilemma is the most informative one given the answers so far
 (``alignment.calibration``). Answers are read line by line from a text stream, so the flow works
 the same typed or piped.
 """
@@ -30,6 +31,7 @@ from profiles.schemas import Actor, AttributePublic, ProfileCreate, ProfilePubli
 from profiles.store import Store
 
 __all__ = [
+    "CALIBRATION_DOMAINS",
     "DEFAULT_PROFILE",
     "ask_dilemmas",
     "format_estimate",
@@ -42,8 +44,11 @@ DEFAULT_PROFILE = "calibrated"
 MAX_RETRIES = 3  # unreadable answers in a row to one dilemma before giving up
 
 
-def _store_examples(settings: Settings) -> list[Example]:
-    """The example store's triage examples, or [] when there is no store yet."""
+CALIBRATION_DOMAINS = ("everyday", "triage")  # the domains there are dilemmas to calibrate on
+
+
+def _store_examples(settings: Settings, domain: str) -> list[Example]:
+    """The example store's examples of ``domain``, or [] when there is no store yet."""
     if not settings.chroma_host and not (Path(settings.data_dir) / "chroma").is_dir():
         return []
     from assistant.stores.embedding import MiniLMEmbedder
@@ -51,25 +56,29 @@ def _store_examples(settings: Settings) -> list[Example]:
 
     store = open_example_store(settings, MiniLMEmbedder())
     total = store.count()
-    return store.list_examples(domain="triage", limit=max(total, 1)) if total else []
+    return store.list_examples(domain=domain, limit=max(total, 1)) if total else []
 
 
 def load_dilemma_items(
-    settings: Settings, source: str, data: Sequence[str] | None
+    settings: Settings, source: str, data: Sequence[str] | None, domain: str = "everyday"
 ) -> tuple[Sequence[DilemmaItem], str]:
-    """Items to calibrate on and where they came from (``examples`` or ``data``)."""
-    from assistant.stores.seed_data import load_triage_records
+    """Items of ``domain`` to calibrate on and where they came from (``examples`` or ``data``)."""
+    from assistant.stores.seed_data import load_domain_records
 
+    if domain not in CALIBRATION_DOMAINS:
+        raise InputError(
+            f"there are no {domain} dilemmas to calibrate on; choose {' or '.join(CALIBRATION_DOMAINS)}"
+        )
     if source in ("auto", "examples") and not data:
-        items = _store_examples(settings)
+        items = _store_examples(settings, domain)
         if items:
             return items, "the example store"
         if source == "examples":
             raise InputError(
-                "the example store holds no triage examples; import some "
-                "(`align examples import datasets/triage`) or use --source data"
+                f"the example store holds no {domain} examples; import some "
+                "(`align setup` imports the shipped ones) or use --source data"
             )
-    return list(load_triage_records(data)), "the triage data"
+    return list(load_domain_records(data, domain)), f"the {domain} data"
 
 
 def _letters(n: int) -> str:

@@ -28,6 +28,7 @@ what is stored never hold it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -55,7 +56,6 @@ from alignment.models import AlignmentTarget, Decision, Message, Scenario
 from alignment.prompts import delimit
 from alignment.structured import ask_structured
 from alignment.turns import Conversation, Turn, TurnReader, ValueDef, is_task
-from alignment.value_words import words_for
 from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
@@ -71,12 +71,15 @@ from profiles.schemas import (
     ProfileCreate,
     ProfileUpdate,
 )
+from profiles.seed import value_words
 from profiles.store import Store
 
 __all__ = [
     "ASK_OPTIONS",
     "DEFAULT_PROFILE",
     "DEFAULT_VALUE",
+    "EVERYDAY",
+    "SHARED_DOMAINS",
     "STEP",
     "SUGGEST_INTRO",
     "AttributeSuggestion",
@@ -84,7 +87,9 @@ __all__ = [
     "ChatRequest",
     "ChatUpdate",
     "Suggester",
+    "domain_profile",
     "format_answer",
+    "in_domain",
     "suggestion_text",
 ]
 
@@ -148,6 +153,9 @@ class ChatRequest(BaseModel):
     decider: Name | None = None
     backbone: Name | None = None
     seed: Seed | None = None
+    # the kind of decision ("everyday", "triage", ...): the values the chat suggests, matches and
+    # decides with are this domain's (None: the chat's own, everyday unless an admin set another)
+    domain: Name | None = None
 
 
 class AttributeSuggestion(BaseModel):
@@ -162,7 +170,11 @@ class AttributeSuggestion(BaseModel):
     value: float = DEFAULT_VALUE  # the weight it starts at when picked
 
 
-Suggester = Callable[[str, list[str]], list[AttributeSuggestion]]  # (scenario, options) -> best first
+EVERYDAY = "everyday"  # a chat's domain unless the person or an admin says otherwise
+# (scenario, options, domain) -> the domain's attributes, best first
+Suggester = Callable[[str, list[str], str], list[AttributeSuggestion]]
+# values of these domains (an admin's own, of no named domain) serve every chat, as picked values do
+SHARED_DOMAINS = ("generic", "")
 
 
 class ChatUpdate(BaseModel):
@@ -272,11 +284,13 @@ class ChatEngine:
         extraction_backbone: str | None = None,
         suggest: Suggester | None = None,
         examples: Callable[[], ExampleAdmin | None] | None = None,
+        domain: str = EVERYDAY,
     ) -> None:
         self.store = store
         self.service = service
         self.extraction_backbone = extraction_backbone
         self.suggest = suggest
+        self.domain = domain  # a request's domain when it names none
         self.examples = examples  # where feedback in chat becomes a personal example (None: nowhere)
 
     # -- the turn ---------------------------------------------------------------------------
@@ -320,13 +334,17 @@ class ChatEngine:
     def _turn(
         self, actor: Actor, cid: int, request: ChatRequest, message: str, history: list[MessagePublic]
     ) -> Iterator[ChatUpdate]:
-        defs = self._value_defs()
+        entry = self._last_decision(actor, history)
+        decision = Decision.model_validate(entry.result) if entry is not None and entry.result else None
+        # the conversation's domain: named now, else its last decision's, else the chat's own
+        domain = request.domain or _decided_domain(entry) or self.domain
+        request = request.model_copy(update={"domain": domain})
+        picked = {*(request.targets or {}), *((entry.request.get("target") or {}) if entry else {})}
+        defs = self._value_defs(domain, picked=picked)
         reader = TurnReader(self.service.embedder, defs)
         names = ValueText(
             titles={d.name: d.title for d in defs}, meanings={d.name: d.description for d in defs}
         )
-        entry = self._last_decision(actor, history)
-        decision = Decision.model_validate(entry.result) if entry is not None and entry.result else None
         context = Conversation(asked_for_values=_asked_for_values(history))
         if decision is not None and entry is not None:
             context.options = list(entry.request.get("choices") or [])
@@ -400,11 +418,14 @@ class ChatEngine:
         kind = "clarify" if turn.kind == "unclear" else turn.kind
         yield ChatUpdate(conversation_id=cid, text=text or OFF_TOPIC, done=True, kind=kind)
 
-    def _value_defs(self) -> list[ValueDef]:
-        """The values a person may use: every scalar attribute, with its everyday words."""
+    def _value_defs(self, domain: str, picked: set[str]) -> list[ValueDef]:
+        """The values a person may use in a chat of ``domain``: the scalar attributes of that domain
+        (or of none), and those the person ``picked`` (sent with the request), with their words. A
+        what-if on "fairness" in an everyday chat is never triage's fairness."""
         return [
-            ValueDef(a.name, a.label or "", a.description or "", words_for(a.name), a.domain or "")
+            ValueDef(a.name, a.label or "", a.description or "", value_words(a.name), a.domain or "")
             for a in self.store.attributes.list(kind="scalar")
+            if in_domain(a.domain, domain) or a.name in picked
         ]
 
     def _last_decision(self, actor: Actor, history: list[MessagePublic]) -> DecisionLogPublic | None:
@@ -481,7 +502,8 @@ class ChatEngine:
         names: ValueText,
         intro: str,
     ) -> Iterator[ChatUpdate]:
-        profile = self._profile(actor, request)
+        domain = request.domain or self.domain
+        profile = domain_profile(self._profile(actor, request), domain)
         base = DecideRequest(
             scenario=situation.scenario,
             choices=situation.options[: _MAX_OPTIONS * 4],
@@ -490,9 +512,10 @@ class ChatEngine:
             decider=request.decider,
             backbone=request.backbone,
             seed=request.seed,
+            domain=domain,
         )
         if profile is None and not base.target and self._needs_values(base):
-            yield self._suggest(cid, situation)
+            yield self._suggest(cid, situation, domain)
             return
         yield from self._decide(actor, cid, base, profile, intro=intro, names=names)
 
@@ -505,8 +528,8 @@ class ChatEngine:
         except AlignError:
             return False
 
-    def _suggest(self, cid: int, situation: ParsedSituation) -> ChatUpdate:
-        suggestions = self.suggest(situation.scenario, situation.options) if self.suggest else []
+    def _suggest(self, cid: int, situation: ParsedSituation, domain: str) -> ChatUpdate:
+        suggestions = self.suggest(situation.scenario, situation.options, domain) if self.suggest else []
         return ChatUpdate(
             conversation_id=cid,
             text=suggestion_text(suggestions),
@@ -818,6 +841,33 @@ def _asked_question(history: list[MessagePublic]) -> bool:
     """Whether the last answer asked a calibrating question (and so the next message may answer it)."""
     last = next((m for m in reversed(history) if m.role == "assistant"), None)
     return last is not None and last.decision_id is not None and QUESTION_LEAD in last.content
+
+
+def _decided_domain(entry: DecisionLogPublic | None) -> str | None:
+    """The domain the conversation's last decision was taken in (None: none named)."""
+    found = entry.request.get("domain") if entry is not None else None
+    return found if isinstance(found, str) and found else None
+
+
+def in_domain(attribute_domain: str | None, domain: str) -> bool:
+    """Does a value of ``attribute_domain`` serve a decision of ``domain``?"""
+    return (attribute_domain or "") in (domain, *SHARED_DOMAINS)
+
+
+def domain_profile(profile: ProfileTarget | None, domain: str) -> ProfileTarget | None:
+    """The profile's values that serve a decision of ``domain`` (None: it has none). A profile made
+    by calibrating on triage dilemmas does not drive everyday advice; the person picks other
+    domains' values by sending them with the request, or by naming the domain."""
+    if profile is None:
+        return None
+    values = {
+        k: v
+        for k, v in profile.values.items()
+        if k in profile.attributes and in_domain(profile.attributes[k].domain, domain)
+    }
+    if not values:
+        return None
+    return dataclasses.replace(profile, values=values)
 
 
 def _asked_for_values(history: list[MessagePublic]) -> bool:

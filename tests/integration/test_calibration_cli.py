@@ -70,7 +70,7 @@ def test_a_person_answering_by_a_known_target_gets_it_back(tmp_path: Path) -> No
     by_text = {d.text: d for d in calibration_dilemmas(records, usable_attributes(records))}
     run(tmp_path, "db", "seed")
     proc = subprocess.Popen(
-        [ALIGN, "calibrate", "--answers", "12", "--save-as", "me", "--json"],
+        [ALIGN, "calibrate", "--domain", "triage", "--answers", "12", "--save-as", "me", "--json"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -103,6 +103,8 @@ def test_piped_answers_skip_stop_and_update(tmp_path: Path) -> None:
     out = run(
         tmp_path,
         "calibrate",
+        "--domain",
+        "triage",
         "--attributes",
         "risk_aversion,fairness",
         "--answers",
@@ -117,30 +119,46 @@ def test_piped_answers_skip_stop_and_update(tmp_path: Path) -> None:
     assert payload["profile"]["name"] == "calibrated" and payload["profile"]["version"] == 1
     assert set(payload["profile"]["targets"]) <= {"risk_aversion", "fairness"}
     # a second calibration updates the same profile
-    out = run(tmp_path, "calibrate", "--attributes", "risk_aversion", "--answers", "2", stdin="B\nB\n").stdout
+    out = run(
+        tmp_path,
+        "calibrate",
+        "--domain",
+        "triage",
+        "--attributes",
+        "risk_aversion",
+        "--answers",
+        "2",
+        stdin="B\nB\n",
+    ).stdout
     assert "Saved as profile 'calibrated' (version 2)" in out
     shown = json.loads(run(tmp_path, "profiles", "show", "calibrated", "--json").stdout)
     assert shown["targets"]["risk_aversion"] > 0.5  # B scores risk_aversion 1.0 in every one of them
     # end of input before any answer: nothing saved
-    out = run(tmp_path, "calibrate", "--answers", "3", "--save-as", "empty", stdin="").stdout
+    out = run(
+        tmp_path, "calibrate", "--domain", "triage", "--answers", "3", "--save-as", "empty", stdin=""
+    ).stdout
     assert "No answers; nothing saved." in out
     run(tmp_path, "profiles", "show", "empty", code=2)
 
 
 def test_bad_input_fails_before_any_question(tmp_path: Path) -> None:
-    err = run(tmp_path, "calibrate", "--attributes", "courage", stdin="A\n", code=2).stderr
+    err = run(
+        tmp_path, "calibrate", "--domain", "triage", "--attributes", "courage", stdin="A\n", code=2
+    ).stderr
     assert "scores courage" in err and "risk_aversion" in err
-    run(tmp_path, "calibrate", "--answers", "0", code=2)
-    err = run(tmp_path, "calibrate", "--source", "examples", code=2).stderr
+    run(tmp_path, "calibrate", "--domain", "triage", "--answers", "0", code=2)
+    err = run(tmp_path, "calibrate", "--domain", "triage", "--source", "examples", code=2).stderr
     assert "no triage examples" in err
-    out = run(tmp_path, "calibrate", "--answers", "1", stdin="x\ny\nz\n", code=2)
+    out = run(tmp_path, "calibrate", "--domain", "triage", "--answers", "1", stdin="x\ny\nz\n", code=2)
     assert "no readable answer" in out.stderr
 
 
 def test_dilemmas_come_from_the_example_store_when_it_has_triage_examples(tmp_path: Path) -> None:
     run(tmp_path, "db", "seed")
     run(tmp_path, "examples", "import", str(TRIAGE / "oracle_risk_aversion_training_input_output.json"))
-    out = run(tmp_path, "calibrate", "--answers", "3", "--no-save", stdin="B\nB\nB\n").stdout
+    out = run(
+        tmp_path, "calibrate", "--domain", "triage", "--answers", "3", "--no-save", stdin="B\nB\nB\n"
+    ).stdout
     assert "from the example store" in out
     assert "Calibrating 1 attributes (risk_aversion)" in out
     assert "risk_aversion" in out.split("Estimate from 3 answers")[1]

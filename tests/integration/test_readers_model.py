@@ -237,3 +237,46 @@ def test_a_value_with_no_stored_everyday_decisions_is_said_to_rest_on_weak_evide
     assert "what the value means alone" in sentence and "weak evidence" in sentence
     assert not any(c.isdigit() for c in sentence)
     assert "Security was read" not in d.justification
+
+
+WALLET = [
+    ("I found a wallet with 300 dollars and the owner's ID. Keep it or return it?", "Return it", "Keep it"),
+    (
+        "Walking home I find a wallet on the pavement: 300 dollars in cash and the owner's ID card. "
+        "What should I do?",
+        "Hand it in to the police with the money",
+        "Keep the money",
+    ),
+]
+
+
+@pytest.mark.parametrize("wording", range(len(WALLET)))
+def test_the_found_wallet_is_returned_for_an_honest_person_and_kept_for_a_dishonest_one(
+    store: ExampleStore, tmp_path: Path, wording: int
+) -> None:
+    """The default decider on the everyday values pack, in both orders of the options."""
+    settings = load_settings(data_dir=tmp_path)
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
+        for pack in ("everyday", "moral_foundations", "schwartz")
+        for a in load_pack(pack)
+    }
+    service = DecisionService(
+        settings,
+        _NoModel(settings),  # no everyday record: value-fit reads every value, no model is loaded
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+    scenario, give_back, keep = WALLET[wording]
+    for choices in ([give_back, keep], [keep, give_back]):
+        for target, expected in (
+            ({"honesty": 0.9}, give_back),
+            ({"honesty": 0.9, "kindness": 0.8, "fair_play": 0.8}, give_back),
+            ({"honesty": 0.1}, keep),
+        ):
+            d = service.decide(
+                DecideRequest(scenario=scenario, choices=choices, target=target, domain="everyday")
+            )
+            assert d.choice == expected, (target, choices, d.extra["evidence"])

@@ -20,7 +20,7 @@ def app(tmp_path):
 
 
 def _scores(app: Any, dilemma_id: str) -> list[dict[str, float]]:
-    _post, pool = app.calibration._pool(["fairness", "utilitarianism"])
+    _post, pool = app.calibration._pool("triage", ["fairness", "utilitarianism"])
     return pool.dilemmas[pool.index[dilemma_id]].scores
 
 
@@ -29,7 +29,9 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
     attributes = ["fairness", "utilitarianism"]
     answers: list[dict[str, Any]] = []
     seen: list[str] = []
-    state = app.calibrate_next(alice, {"answers": [], "count": 4, "attributes": attributes})
+    state = app.calibrate_next(
+        alice, {"answers": [], "count": 4, "attributes": attributes, "domain": "triage"}
+    )
     assert state["answered"] == 0 and not state["done"] and state["estimate"]["attributes"] == {}
     while not state["done"]:
         d = state["dilemma"]
@@ -38,13 +40,17 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
         scores = _scores(app, d["id"])
         fairest = max(range(len(scores)), key=lambda i: scores[i].get("fairness", -1.0))
         answers.append({"dilemma_id": d["id"], "choice": fairest})
-        state = app.calibrate_next(alice, {"answers": answers, "count": 4, "attributes": attributes})
+        state = app.calibrate_next(
+            alice, {"answers": answers, "count": 4, "attributes": attributes, "domain": "triage"}
+        )
     assert state["answered"] == 4 and state["dilemma"] is None
     fairness = state["estimate"]["attributes"]["fairness"]
     assert fairness["value"] > 0.5 and fairness["direction"] == "high"
     assert fairness["low"] <= fairness["value"] <= fairness["high"] and fairness["sd"] > 0
 
-    saved = app.calibrate_save(alice, {"answers": answers, "attributes": attributes, "name": "mine"})
+    saved = app.calibrate_save(
+        alice, {"answers": answers, "attributes": attributes, "name": "mine", "domain": "triage"}
+    )
     assert saved["profile"]["name"] == "mine" and saved["profile"]["targets"]["fairness"] > 0.5
     stored = app.store.calibrations.get(alice, "mine")
     assert [a["dilemma_id"] for a in stored.answers] == seen and stored.attributes == attributes

@@ -23,7 +23,9 @@ def app(tmp_path):
 
 def test_a_situation_streams_status_then_the_answer_and_is_logged(app):
     alice = app.actor("alice")
-    updates = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.9}}))
+    updates = list(
+        app.chat_stream(alice, {"message": SITUATION, "domain": "triage", "targets": {"fairness": 0.9}})
+    )
     assert updates[0].text.startswith("_Weighing 2 options against your values")
     assert not updates[0].done and updates[-1].done
     texts = [u.text for u in updates[1:]]
@@ -43,7 +45,7 @@ def test_a_situation_streams_status_then_the_answer_and_is_logged(app):
 def test_follow_ups_why_why_not_and_what_if(app):
     alice = app.actor("alice")
     app.create_profile(alice, {"name": "mid", "targets": {"fairness": 0.6}})
-    first = app.chat(alice, {"message": SITUATION, "profile": "mid"})
+    first = app.chat(alice, {"message": SITUATION, "domain": "triage", "profile": "mid"})
     assert "My advice: Help the soldier" in first["text"] and "profile **mid**" not in first["text"]
     cid = first["conversation_id"]
     n_log = len(app.store.log.list(alice))
@@ -106,7 +108,7 @@ def test_extraction_backbone_finds_options_in_plain_words(tmp_path):
 
 def test_failures_are_answered_and_conversations_are_private(app):
     alice, bob = app.actor("alice"), app.actor("bob")
-    failed = app.chat(alice, {"message": SITUATION, "algorithm": "no-such"})
+    failed = app.chat(alice, {"message": SITUATION, "domain": "triage", "algorithm": "no-such"})
     assert failed["kind"] == "error" and "unknown algorithm 'no-such'" in failed["text"]
     with pytest.raises(InputError, match="empty"):
         app.chat(alice, {"message": "  "})
@@ -149,11 +151,15 @@ def test_values_said_in_chat_are_kept_in_the_default_profile_and_used(app):
 
 def test_a_dilemma_waiting_for_values_is_decided_once_they_are_said(app):
     alice = app.actor("alice")
-    asked = app.chat(alice, {"message": SITUATION})
+    asked = app.chat(alice, {"message": SITUATION, "domain": "triage"})
     assert asked["kind"] == "suggest" and app.store.log.list(alice) == []
     answer = app.chat(
         alice,
-        {"message": "Risk aversion is very important to me", "conversation_id": asked["conversation_id"]},
+        {
+            "message": "Risk aversion is very important to me",
+            "conversation_id": asked["conversation_id"],
+            "domain": "triage",
+        },
     )
     assert answer["kind"] == "decision" and answer["text"].startswith("Got it: **Risk aversion**")
     assert answer["decision"]["target"] == {"risk_aversion": 0.8}
@@ -163,7 +169,9 @@ def test_a_dilemma_waiting_for_values_is_decided_once_they_are_said(app):
 
 def test_values_stated_with_the_dilemma_are_used_at_once(app):
     alice = app.actor("alice")
-    answer = app.chat(alice, {"message": SITUATION + "\nRisk aversion matters a lot to me."})
+    answer = app.chat(
+        alice, {"message": SITUATION + "\nRisk aversion matters a lot to me.", "domain": "triage"}
+    )
     assert answer["kind"] == "decision" and answer["decision"]["target"] == {"risk_aversion": 0.8}
     assert answer["text"].startswith("Got it:")
 
@@ -196,7 +204,7 @@ def test_a_chat_apps_task_is_neither_decided_nor_logged_nor_stored(app):
 
 def test_what_if_moves_only_the_value_named(app):
     alice = app.actor("alice")
-    first = app.chat(alice, {"message": SITUATION, "targets": {"fairness": 0.6}})
+    first = app.chat(alice, {"message": SITUATION, "domain": "triage", "targets": {"fairness": 0.6}})
     cid = first["conversation_id"]
     added = app.chat(alice, {"message": "what if I cared more about risk aversion?", "conversation_id": cid})
     assert added["kind"] == "more" and added["decision"]["target"] == {"fairness": 0.6, "risk_aversion": 0.8}
@@ -209,7 +217,9 @@ def test_what_if_moves_only_the_value_named(app):
 def test_every_answer_streams_as_a_growing_text(app):
     """A chat app's stream can only grow: the updates that carry the answer extend each other."""
     alice = app.actor("alice")
-    first = list(app.chat_stream(alice, {"message": SITUATION, "targets": {"fairness": 0.6}}))
+    first = list(
+        app.chat_stream(alice, {"message": SITUATION, "domain": "triage", "targets": {"fairness": 0.6}})
+    )
     cid = first[-1].conversation_id
     for message in (
         "what if I cared more about fairness?",

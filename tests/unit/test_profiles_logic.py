@@ -71,7 +71,7 @@ def test_seed_packs_cover_the_data() -> None:
         assert item.description and item.high and item.low
     with pytest.raises(UnknownName, match="unknown seed pack 'nope'"):
         load_pack("nope")
-    assert PACKS == ("triage", "opinionqa", "moral_foundations", "schwartz")
+    assert PACKS == ("triage", "opinionqa", "everyday", "moral_foundations", "schwartz")
 
 
 def test_everyday_packs_are_complete_and_names_are_unique() -> None:
