@@ -336,8 +336,14 @@ class ChatEngine:
     ) -> Iterator[ChatUpdate]:
         entry = self._last_decision(actor, history)
         decision = Decision.model_validate(entry.result) if entry is not None and entry.result else None
-        # the conversation's domain: named now, else its last decision's, else the chat's own
-        domain = request.domain or _decided_domain(entry) or self.domain
+        # the conversation's domain: named now, else its last decision's, else that of a profile the
+        # person named (a triage profile picked for a chat is a pick), else the chat's own
+        domain = (
+            request.domain
+            or _decided_domain(entry)
+            or self._named_profile_domain(actor, request)
+            or self.domain
+        )
         request = request.model_copy(update={"domain": domain})
         picked = {*(request.targets or {}), *((entry.request.get("target") or {}) if entry else {})}
         defs = self._value_defs(domain, picked=picked)
@@ -447,6 +453,18 @@ class ChatEngine:
             if request.profile:
                 raise
             return None
+
+    def _named_profile_domain(self, actor: Actor, request: ChatRequest) -> str | None:
+        """The one domain of a profile the person named for this chat, when all its values are of one
+        domain that is not shared (None: no profile named, the default one, or values of several)."""
+        if not request.profile or request.profile == DEFAULT_PROFILE:
+            return None
+        profile = self._profile(actor, request)
+        if profile is None:
+            return None
+        domains = {profile.attributes[k].domain or "" for k in profile.values if k in profile.attributes}
+        only = domains.pop() if len(domains) == 1 else ""
+        return only if only and only not in SHARED_DOMAINS else None
 
     def _has_values(self, actor: Actor, request: ChatRequest) -> bool:
         return bool(request.targets) or self._profile(actor, request) is not None

@@ -104,7 +104,7 @@ def test_profile_crud_and_ownership(app):
 
 def test_admin_actions_are_refused_to_users(app):
     alice, root = app.actor("alice"), app.actor("root")
-    definition = {"attribute": {"name": "honesty", "description": "Telling the truth", "domain": "generic"}}
+    definition = {"attribute": {"name": "candour", "description": "Saying plainly what one thinks", "domain": "generic"}}
     with pytest.raises(PermissionDenied, match="only an admin"):
         app.upsert_attribute(alice, definition)
     with pytest.raises(PermissionDenied, match="only an admin"):
@@ -116,8 +116,8 @@ def test_admin_actions_are_refused_to_users(app):
     assert [u["name"] for u in app.list_users(alice)["users"]] == ["alice"]
     # the admin may
     assert app.upsert_attribute(root, definition)["created"] == 1
-    assert "honesty" in app.service.attributes  # decisions now describe it
-    assert any(a["name"] == "honesty" for a in app.list_attributes(alice)["attributes"])
+    assert "candour" in app.service.attributes  # decisions now describe it
+    assert any(a["name"] == "candour" for a in app.list_attributes(alice)["attributes"])
     assert app.add_user(root, {"name": "eve", "password": "eve-password"})["has_password"]
     assert app.authenticate("eve", "eve-password")
     app.set_role(root, {"name": "eve", "role": "admin"})

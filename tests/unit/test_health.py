@@ -194,7 +194,7 @@ def test_report_is_ok_only_when_every_component_is(monkeypatch, tmp_path, http_s
 
     more = check_health(settings, backbones=["local", "vllm"])
     assert not more.ok and set(more.components) == {"database", "chroma", "backbone", "backbone:local"}
-    with pytest.raises(UnknownName, match="unknown backbone 'nope'; known: local, vllm"):
+    with pytest.raises(UnknownName, match="unknown backbone 'nope'; known: embedded, local, vllm"):
         check_health(settings, backbones=["nope"])
 
 

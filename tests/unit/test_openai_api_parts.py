@@ -264,12 +264,12 @@ def test_a_failure_in_the_middle_of_a_stream_is_an_error_event_then_done(app):
     app.service.backbones.add(FakeBackbone(broken, name="embedded"))
     client, api = _client(app, local_mode=True)
     body = {
-        "model": "align",
+        "model": "align:medic",  # a profile of triage values, named: a triage decision
         "messages": [{"role": "user", "content": SITUATION}],
         "stream": True,
     }
     local = app.store.users.ensure("local", role="admin")
-    app.store.profiles.create(local, ProfileCreate(name="default", targets={"fairness": 0.9}))
+    app.store.profiles.create(local, ProfileCreate(name="medic", targets={"fairness": 0.9}))
     with client.stream("POST", "/v1/chat/completions", json=body) as answer:
         assert answer.status_code == 200
         events = _events(answer.read().decode())
