@@ -35,15 +35,25 @@ def acting(app: AppService, request: gr.Request | None) -> Actor:
     return app.actor(username)
 
 
+_SHOWN_UP_TO = 10**15
+
+
 def whole_number(value: float | None, low: int, high: int, what: str, default: int) -> int:
     """A number box's value as a whole number from ``low`` to ``high`` (empty: ``default``), or an
     InputError in words. The boxes set no minimum or maximum: Gradio would refuse such a value
     before the handler runs, with its own words and an "Error" badge on every output."""
     if value is None:
         return default
-    if value != int(value) or not low <= value <= high:
-        raise InputError(f"give {what} as a whole number from {low} to {high} (not {value:g})")
-    return int(value)
+    asked = f"give {what} as a whole number from {low} to {high}"
+    try:
+        whole: int | None = int(value)
+    except (OverflowError, ValueError):  # infinity, or not a number
+        whole = None
+    if whole is not None and abs(whole) > _SHOWN_UP_TO:  # (its digits would not fit a message)
+        raise InputError(f"{what} is too large a number; {asked}")
+    if whole is None or value != whole or not low <= whole <= high:
+        raise InputError(f"{asked} (not {value:g})")
+    return whole
 
 
 def session_token(request: gr.Request | None) -> str | None:

@@ -106,13 +106,14 @@ def start_server(
     return proc, f"http://{host}:{port}", log
 
 
-def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 90.0) -> None:
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"align serve exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(url + "/", timeout=2).status_code < 500:
+            # the first page takes seconds while the server warms up on a busy machine
+            if httpx.get(url + "/", timeout=10).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
