@@ -332,10 +332,10 @@ class _GatedEngine(ChatEngine):
     gate: threading.Event
     events: list[str]
 
-    def _value_defs(self) -> Any:
+    def _value_defs(self, *args: Any, **kwargs: Any) -> Any:
         self.events.append("turn read")
         assert self.gate.wait(30), "the turn was never let go"
-        return super()._value_defs()
+        return super()._value_defs(*args, **kwargs)
 
 
 def _serve(api: OpenAIApi) -> tuple[str, Any, threading.Thread]:

@@ -62,7 +62,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
     seed(store.attributes, root)
     definition = next(
         a
-        for a in json.loads((REPO / "docs" / "eval" / "novel_attributes.json").read_text())
+        for a in json.loads((REPO / "tests" / "fixtures" / "novel_attributes.json").read_text())
         if a["name"] == "honesty"
     )
     store.attributes.add(

@@ -17,7 +17,7 @@ from examples_fixtures import CachedMiniLM
 
 from alignment.turns import Conversation, Turn, TurnReader, ValueDef
 from alignment.value_words import words_for
-from profiles.seed import load_pack
+from profiles.seed import load_pack, value_words
 
 CAR = Conversation(options=["Buy a new car", "Keep my old car"], chosen=0, decided_on=["security"])
 LOAN = Conversation(
@@ -55,9 +55,19 @@ def _low(value: float) -> bool:
 
 
 def test_values_in_words_as_the_issue_says_them(reader: TurnReader) -> None:
-    t = reader.read("honesty matters most to me")
-    # honesty: Moral Foundations' fairness ("fairness versus cheating"; see alignment/value_words.py)
-    assert t.kind == "values" and _high(t.values["equality"]) and t.said["equality"] == "honesty"
+    # honesty is no theory pack's value: with those packs alone the reader asks rather than guess;
+    # with the everyday pack (as a chat has it) it is honesty itself
+    assert reader.read("honesty matters most to me").kind == "unclear"
+    everyday = TurnReader(
+        CachedMiniLM(),
+        [
+            ValueDef(a.name, a.label, a.description, value_words(a.name), a.domain)
+            for pack in ("everyday", "schwartz", "moral_foundations")
+            for a in load_pack(pack)
+        ],
+    )
+    t = everyday.read("honesty matters most to me")
+    assert t.kind == "values" and list(t.values) == ["honesty"] and _high(t.values["honesty"])
     t = reader.read("family comes first; my career only a little")
     assert t.kind == "values" and _high(t.values["benevolence"]) and _low(t.values["achievement"])
     t = reader.read("generosity 0.9, financial security 0.2")
