@@ -65,8 +65,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
         for a in json.loads((REPO / "tests" / "fixtures" / "novel_attributes.json").read_text())
         if a["name"] == "honesty"
     )
-    store.attributes.add(
-        root, AttributeCreate(**{k: v for k, v in definition.items() if k in AttributeCreate.model_fields})
+    # the admin's own definition of honesty replaces the everyday pack's (its examples are not stored)
+    store.attributes.upsert(
+        root, [AttributeCreate(**{k: v for k, v in definition.items() if k in AttributeCreate.model_fields})]
     )
     for name in ("pat", "sam"):
         store.users.add(root, UserCreate(name=name, password=f"{name}-password-1"))
