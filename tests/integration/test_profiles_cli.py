@@ -58,8 +58,8 @@ class Cli:
 def test_cli_profiles_decide_and_log(tmp_path: Path) -> None:
     align = Cli(tmp_path)
     # the first command of a fresh store seeds the shipped packs; `db seed` is then idempotent
-    assert "36 unchanged" in align("db", "seed").stdout
-    assert "36 unchanged" in align("db", "seed").stdout
+    assert "56 unchanged" in align("db", "seed").stdout
+    assert "56 unchanged" in align("db", "seed").stdout
     assert json.loads(align("db", "current", "--json").stdout)["up_to_date"] is True
     align("users", "add", "alice", "--password", "alice-secret")
     align("users", "add", "bob", "--password-stdin", stdin="bob-secret!\n")
@@ -73,7 +73,7 @@ def test_cli_profiles_decide_and_log(tmp_path: Path) -> None:
     }
     attrs = align.json("attributes", "list", "--json")
     names = {a["name"] for a in attrs}
-    assert len(attrs) == 36 and {"fairness", "SEX", "Moral judgement", "care", "security"} <= names
+    assert len(attrs) == 56 and {"fairness", "SEX", "Moral judgement", "care", "security"} <= names
     assert "group Female" in align("attributes", "show", "SEX").stdout
 
     align(

@@ -55,7 +55,7 @@ def test_upgrade_from_empty_then_round_trip(backend: str, tmp_path: Path) -> Non
             st.close()
         st = open_store(url, schema=schema)
         try:
-            assert len(st.attributes.list()) == 36
+            assert len(st.attributes.list()) == 56
         finally:
             st.close()
 

@@ -111,7 +111,7 @@ def test_seed_is_idempotent(store: Store, admin: Actor) -> None:
     counts = seed(store.attributes, admin)
     after = [a.model_dump(exclude={"created_at", "updated_at"}) for a in store.attributes.list()]
     assert counts == {"created": 0, "updated": 0, "unchanged": 36}
-    assert before == after and _count(store, AttributeDefRow) == 36
+    assert before == after and _count(store, AttributeDefRow) == 56
     names = {a["name"] for a in after}
     assert {"moral_deservingness", "Moral judgement", "QualityOfLife", "POLIDEOLOGY", "RELIGATTEND"} <= names
     assert {"care", "equality", "liberty", "self_direction", "universalism"} <= names
