@@ -56,6 +56,7 @@ from alignment.models import AlignmentTarget, Decision, Message, Scenario
 from alignment.prompts import delimit
 from alignment.structured import ask_structured
 from alignment.turns import Conversation, Turn, TurnReader, ValueDef, is_task
+from assistant.decisions import cancel
 from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
@@ -327,6 +328,7 @@ class ChatEngine:
         for final in self._turn(actor, cid, request, message, history):
             yield final
         assert final is not None and final.done
+        cancel.check()  # the asker went away: the answer nobody received is not stored
         self.store.conversations.add_message(
             actor, cid, MessageCreate(role="assistant", content=final.text, decision_id=final.decision_id)
         )

@@ -124,6 +124,34 @@ def test_the_gate_holds_each_user_to_their_share():
     anyio.run(scenario)
 
 
+def test_one_user_runs_at_most_half_the_slots_so_others_get_in_at_once():
+    async def scenario() -> None:
+        gate = ApiGate(concurrency=4, max_waiting=8, per_user=6)
+        assert gate.running_per_user == 2
+        bobs = [await gate.enter("bob"), await gate.enter("bob")]
+        entered: list[str] = []
+
+        async def waits(user: str) -> None:
+            lease = await gate.enter(user)
+            entered.append(user)
+            bobs.append(lease)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waits, "bob")
+            await anyio.wait_all_tasks_blocked()
+            assert entered == [] and gate.running == 2 and gate.waiting == 1  # bob's third waits
+            alice = await gate.enter("alice")  # a free slot is alice's at once
+            assert gate.running == 3
+            alice.release()
+            bobs[0].release()  # one of bob's ends: his third runs
+        assert entered == ["bob"] and gate.running == 2 and gate.held("bob") == 2
+        for lease in bobs:
+            lease.release()
+        assert gate.running == 0 and gate.held("bob") == 0 and gate.waiting == 0
+
+    anyio.run(scenario)
+
+
 def test_the_rate_counts_a_users_last_minute_only():
     now = [0.0]
     rate = UserRate(2, clock=lambda: now[0])
