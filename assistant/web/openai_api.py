@@ -402,11 +402,27 @@ class OpenAIApi:
             },
         )
         if not is_task(message):  # a chat app's own request: no conversation is found or made
-            found = continue_thread(self.store, actor, history, profile=choice.profile)
+            found = continue_thread(
+                self.store, actor, history, profile=choice.profile, reserve=self._grow(reservation)
+            )
             chat = chat.model_copy(update={"conversation_id": found})
         updates = reservation.hold(self.engine.respond(actor, chat))
         first = next(updates)
         return updates, first
+
+    @staticmethod
+    def _grow(reservation: Reservation) -> Callable[[int], None]:
+        """More characters for the turn's reservation (a copied conversation start), or 429."""
+
+        def grow(extra: int) -> None:
+            try:
+                reservation.grow(extra)
+            except StorageFull as exc:
+                raise ApiFailure(
+                    429, str(exc), kind="insufficient_quota", code="insufficient_quota"
+                ) from None
+
+        return grow
 
     def _reserve(self, actor: Actor, text_chars: int) -> Reservation:
         """Reserve what the turn may store against the user's quota (``UsageLimits.reserve``), or refuse
