@@ -209,7 +209,9 @@ def test_a_history_continues_its_conversation_or_branches_or_is_imported(app):
 
 def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
     store, alice = app.store, app.actor("alice")
-    long = [Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)]
+    long = [
+        Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)
+    ]
     cid = continue_thread(store, alice, long)
     kept = store.conversations.messages(alice, cid)
     assert [m.role for m in kept] == ["system", "assistant", "user"][: 1 + KEPT_TAIL]
@@ -226,7 +228,12 @@ def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
     # an earlier turn asked again: a branch keeps the digest
     branch = continue_thread(store, alice, [*long, Turn(role="user", content="hello")])
     assert branch != cid
-    assert [m.role for m in store.conversations.messages(alice, branch)] == ["system", "assistant", "user", "user"]
+    assert [m.role for m in store.conversations.messages(alice, branch)] == [
+        "system",
+        "assistant",
+        "user",
+        "user",
+    ]
 
 
 # -- the routes in process -------------------------------------------------------------------------
@@ -306,3 +313,21 @@ def test_a_failure_in_the_middle_of_a_stream_is_an_error_event_then_done(app):
     error = events[-2]["error"]
     assert error["type"] == "server_error" and "the model fell over" in error["message"]
     assert api.gate.running == 0
+
+
+def test_an_admin_chats_on_in_their_own_conversations_only(app):
+    """An admin may read others' conversations, but a chat turn with another user's conversation id
+    (an old tab, a guessed id) is not found: it never writes into someone else's conversation."""
+    from assistant.app.schemas import ChatRequest
+
+    alice, root = app.actor("alice"), app.actor("root")
+    assert root.is_admin
+    hers = list(app.chat_engine.respond(alice, ChatRequest(message="hello")))[-1].conversation_id
+    before = app.store.conversations.messages(alice, hers)
+    for message in ("hello", "### Task:\nGenerate a concise title for the chat history."):
+        with pytest.raises(NotFound):
+            list(app.chat_engine.respond(root, ChatRequest(message=message, conversation_id=hers)))
+    assert app.store.conversations.messages(alice, hers) == before
+    mine = list(app.chat_engine.respond(root, ChatRequest(message="hello")))[-1].conversation_id
+    again = list(app.chat_engine.respond(root, ChatRequest(message="hello", conversation_id=mine)))[-1]
+    assert again.conversation_id == mine
