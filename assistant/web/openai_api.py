@@ -486,8 +486,12 @@ class OpenAIApi:
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                     background=BackgroundTask(lease.release),
                 )
-            updates, first = await start
-            final = await run_in_threadpool(_last, first, updates)
+            watching = asyncio.ensure_future(_watch(request, gone, lease))  # a caller who hangs up
+            try:
+                updates, first = await start
+                final = await run_in_threadpool(in_turn, gone, _last, first, updates, gone)
+            finally:
+                watching.cancel()
         except BaseException:
             lease.release()
             raise
@@ -601,12 +605,28 @@ class OpenAIApi:
         yield "data: [DONE]\n\n"
 
 
-def _last(first: ChatUpdate, updates: Iterator[ChatUpdate]) -> ChatUpdate:
-    """Run the turn to its end (the engine stores the answer after its last update)."""
+def _last(first: ChatUpdate, updates: Iterator[ChatUpdate], gone: threading.Event) -> ChatUpdate:
+    """Run the turn to its end (the engine stores the answer after its last update); a turn whose
+    caller hung up stops at its next step."""
     last = first
     for update in updates:
         last = update
+        if gone.is_set():
+            close = getattr(updates, "close", None)
+            if close is not None:
+                close()
+            break
     return last
+
+
+async def _watch(request: Request, gone: threading.Event, lease: Lease) -> None:
+    """Until cancelled: once the caller hangs up, the turn is told and the slot given back."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            lease.release()
+            return
 
 
 _END = object()

@@ -87,14 +87,14 @@ def post(
     )
 
 
-def dropped_stream(server: dict[str, Any]) -> None:
-    """A streamed slow decision whose client gives up after 2 s (``curl -N -m 2``)."""
+def dropped(server: dict[str, Any], stream: bool) -> None:
+    """A slow decision, streamed or not, whose client gives up after 2 s (``curl -N -m 2``)."""
     try:
         with httpx.stream(
             "POST",
             server["url"] + "/v1/chat/completions",
             headers={"Authorization": f"Bearer {server['bob']}"},
-            json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": True},
+            json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": stream},
             timeout=2,
         ) as answer:
             for _ in answer.iter_raw():
@@ -113,8 +113,9 @@ def decisions_of(server: dict[str, Any], user: str) -> int:
         store.close()
 
 
-def test_dropped_slow_streams_leave_room_for_others_and_give_back_their_slots(server):
-    drops = [threading.Thread(target=dropped_stream, args=(server,)) for _ in range(DROPPED)]
+def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(server):
+    # three streamed, one not: both kinds give their slot back when dropped
+    drops = [threading.Thread(target=dropped, args=(server, n != 0)) for n in range(DROPPED)]
     for drop in drops:
         drop.start()
     for drop in drops:
