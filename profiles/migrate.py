@@ -6,6 +6,7 @@ table with one query against ``HEAD`` (a unit test keeps ``HEAD`` equal to the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HEAD", "current_revision", "downgrade", "head_revision", "is_current", "is_known", "upgrade"]
 
-HEAD = "0004"
+HEAD = "0005"
 _SCRIPTS = Path(__file__).parent / "migrations"
 _VERSION_TABLE = "alembic_version"
 
@@ -64,16 +65,36 @@ def is_current(engine: Engine) -> bool:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
-    config = _config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    _migrate(engine, lambda config: command.upgrade(config, revision))
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
+    _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(engine: Engine, run: Callable[[Config], None]) -> None:
+    """Run a migration in one transaction. On SQLite, with foreign keys off meanwhile (a table that
+    batch mode rebuilds is dropped and made anew: with them on, dropping it would delete the rows
+    that refer to it), checked once it is done; the pragma only takes effect outside a transaction."""
     config = _config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                run(config)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            f"the migration left rows that refer to missing ones: {broken[:5]}"
+                        )
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()

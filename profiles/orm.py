@@ -105,6 +105,9 @@ class ProfileRow(Base):
 
 class ConversationRow(Base):
     __tablename__ = "conversations"
+    # SQLite hands out an id again once the newest row is deleted, unless AUTOINCREMENT: an old id
+    # (an open tab, a link) must never name someone's new conversation (PostgreSQL: never reused)
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -116,7 +119,10 @@ class ConversationRow(Base):
 
 class MessageRow(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        {"sqlite_autoincrement": True},  # ids never reused (see ConversationRow)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))

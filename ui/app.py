@@ -9,6 +9,7 @@ from assistant.app.schemas import OwnerRequest
 from profiles.schemas import AttributePublic
 from ui.api import register_api
 from ui.common import acting, shown_once
+from ui.file_paths import refuse_quietly
 from ui.tab_calibrate import build_calibrate_tab
 from ui.tab_chat import build_chat_tab
 from ui.tab_compare import build_compare_tab
@@ -21,6 +22,7 @@ __all__ = ["build_demo"]
 
 def build_demo(app: AppService) -> gr.Blocks:
     """The whole app: a header, the tabs, and the named API endpoints."""
+    refuse_quietly()  # a made-up file path: one plain refusal, not a traceback in the log
     scalars: list[AttributePublic] = app.admin.scalar_attributes()
     options = app.decisions.options()
     with gr.Blocks(title="ALIGN assistant", analytics_enabled=False) as demo:
@@ -38,9 +40,9 @@ def build_demo(app: AppService) -> gr.Blocks:
             with gr.Tab("Calibrate", id="calibrate"):
                 build_calibrate_tab(app)
             with gr.Tab("Examples", id="examples", visible=False) as examples_tab:
-                build_examples_tab(app)
+                example_files = build_examples_tab(app)
             with gr.Tab("Evaluate", id="evaluate", visible=False) as evaluate_tab:
-                build_evaluate_tab(app, options)
+                evaluate_files = build_evaluate_tab(app, options)
         chat.calibrate_button.click(
             lambda: gr.Tabs(selected="calibrate"), None, [tabs], api_visibility="private"
         )
@@ -49,10 +51,13 @@ def build_demo(app: AppService) -> gr.Blocks:
             actor = acting(app, request)
             who = f"{actor.name} ({actor.role})" + (" · local mode, no login" if app.local_mode else "")
             names = [p.name for p in app.profiles.list(actor, OwnerRequest()).profiles]
+            files = app.evaluation.dataset_files() if actor.is_admin else []
             return [
                 gr.update(value=f"# ALIGN assistant\nSigned in as **{who}**"),
                 gr.update(visible=actor.is_admin),  # Examples: admins only (the API checks too)
                 gr.update(visible=actor.is_admin),  # Evaluate: admins only (the API checks too)
+                gr.update(choices=files),  # the dataset file names: admins only
+                gr.update(choices=files),
                 *chat.on_load(actor, names),
                 *compare.on_load(names),
                 *profiles.on_load(actor),
@@ -84,6 +89,8 @@ def build_demo(app: AppService) -> gr.Blocks:
                 header,
                 examples_tab,
                 evaluate_tab,
+                example_files,
+                evaluate_files,
                 *chat.load_outputs,
                 *compare.load_outputs,
                 *profiles.load_outputs,

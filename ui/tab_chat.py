@@ -1,6 +1,7 @@
 """Chat tab: pick a profile (or your values, grouped by pack), describe a situation, get a streamed,
 justified answer; asked before any value is picked, it suggests the values most related to it."""
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -332,7 +333,8 @@ def build_chat_tab(app: AppService, scalars: list[AttributePublic], options: Opt
 
     @shown_once(3)
     def delete_current(conversation_id: int | None, request: gr.Request) -> Any:
-        gr.Info(delete_conversation(app, acting(app, request), conversation_id))
+        # the toast renders HTML; the title is the person's own text
+        gr.Info(html.escape(delete_conversation(app, acting(app, request), conversation_id)))
         return [], None, gr.update(choices=_conversation_choices(app, acting(app, request)), value="")
 
     delete.click(delete_current, [cid], [chatbot, cid, conversation], api_visibility="private")

@@ -17,14 +17,15 @@ from ui.files import local_path
 __all__ = ["build_evaluate_tab"]
 
 
-def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
+def build_evaluate_tab(app: AppService, options: OptionsReply) -> gr.CheckboxGroup:
+    """The tab; returns its dataset files box, whose names the page's load fills in for admins."""
     gr.Markdown(
         f"Runs the chosen algorithms (with the `unaligned` and `random` baselines) on the first records of "
         f"each file; at most {app.evaluation.limit_cap} records per file and "
         f"{app.evaluation.max_decisions} decisions in all here (`align eval` has no cap). For admins; "
         "one evaluation at a time, and people's own decisions go first."
     )
-    files = gr.CheckboxGroup(app.evaluation.dataset_files(), label="Dataset files", elem_id="eval-files")
+    files = gr.CheckboxGroup([], label="Dataset files", elem_id="eval-files")
     upload = gr.File(label="or upload an ALIGN input_output JSON file", file_types=[".json"])
     with gr.Row():
         algorithms = gr.CheckboxGroup(options.algorithms, value=["persona"], label="Algorithms")
@@ -70,3 +71,4 @@ def build_evaluate_tab(app: AppService, options: OptionsReply) -> None:
         [summary, chart, download],
         api_visibility="private",
     )
+    return files

@@ -14,7 +14,8 @@ from ui.common import acting, shown_once, whole_number
 __all__ = ["build_examples_tab"]
 
 
-def build_examples_tab(app: AppService) -> None:
+def build_examples_tab(app: AppService) -> gr.Dropdown:
+    """The tab; returns its dataset picker, whose file names the page's load fills in for admins."""
     gr.Markdown("Example decisions used by the `icl` and `regression` algorithms (admins only).")
     with gr.Row():
         query = gr.Textbox(label="Search text (empty: list)", scale=3)
@@ -46,7 +47,7 @@ def build_examples_tab(app: AppService) -> None:
     add = gr.Button("Add example")
     gr.Markdown("### Import a dataset file (ALIGN input_output JSON)")
     with gr.Row():
-        dataset = gr.Dropdown(app.evaluation.dataset_files(), label="From the datasets directory", scale=3)
+        dataset = gr.Dropdown([], label="From the datasets directory", scale=3)
         upload = gr.File(label="or upload a file", file_types=[".json"])
     do_import = gr.Button("Import")
     status = gr.Markdown()
@@ -104,6 +105,7 @@ def build_examples_tab(app: AppService) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> str:
         actor = acting(app, request)
+        app.examples.check_allowed(actor)  # admins only: refused before the upload is even read
         if not path and not name:
             raise InputError("pick a dataset file or upload one")
 
@@ -122,3 +124,4 @@ def build_examples_tab(app: AppService) -> None:
         )
 
     do_import.click(run_import, [dataset, upload], [status], api_visibility="private")
+    return dataset

@@ -13,6 +13,7 @@ from alignment.backbone import Backbone, GenerationRequest
 from alignment.errors import BackboneError, InputError
 from alignment.models import ChoiceScore, Decision, Message, Scenario, Usage
 from alignment.prompts import (
+    delimit,
     label_of,
     persona_system_prompt,
     question_messages,
@@ -85,7 +86,9 @@ class LikelihoodAlgorithm(Algorithm):
         winner = max(range(len(labels)), key=lambda i: (logprobs[i], -i))
         justification = f"Most likely answer under the aligned prompt (p={probs[winner]:.2f})."
         if p.justify:
-            prefill = f"{ANSWER_PREFILL}{labels[winner]}) {scenario.choices[winner]}, because"
+            # the chosen option's text is data: inside its delimited section, as in the question
+            chosen = delimit("choice", scenario.choices[winner], label=labels[winner])
+            prefill = f"{ANSWER_PREFILL}{labels[winner]}).\n{chosen}\nI make this choice because"
             gen = backbone.execute(
                 GenerationRequest(
                     messages=messages,

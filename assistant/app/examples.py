@@ -29,6 +29,11 @@ class AppExamples:
     def __init__(self, examples: Callable[[], ExampleAdmin | None]) -> None:
         self._examples = examples
 
+    @staticmethod
+    def check_allowed(actor: Actor) -> None:
+        """``PermissionDenied`` unless the actor is an admin (before an upload is even read)."""
+        require_admin(actor, "manage example decisions")
+
     def _store(self, actor: Actor) -> ExampleAdmin:
         require_admin(actor, "manage example decisions")
         store = self._examples()

@@ -92,7 +92,7 @@ class UsageLimits:
             chars = min(text_chars + TURN_CHARS, self.quota_chars - used)
             with self._lock:
                 self._reserved[actor.name] = self._reserved.get(actor.name, 0) + chars
-        return Reservation(self, actor.name, chars)
+        return Reservation(self, actor, chars)
 
     def reserved(self, user: str) -> int:
         with self._lock:
@@ -122,8 +122,8 @@ class Reservation:
     """Characters a running turn holds against its user's quota; ``release()`` (more than once is
     harmless) gives them back once the turn's rows count by themselves."""
 
-    def __init__(self, limits: UsageLimits, user: str, chars: int) -> None:
-        self._limits, self._user, self.chars = limits, user, chars
+    def __init__(self, limits: UsageLimits, actor: Actor, chars: int) -> None:
+        self._limits, self._actor, self._user, self.chars = limits, actor, actor.name, chars
         self._done = threading.Lock()
         self._released = False
 
@@ -133,6 +133,21 @@ class Reservation:
                 return
             self._released = True
         self._limits._release(self._user, self.chars)
+
+    def grow(self, extra: int) -> None:
+        """Reserve ``extra`` more characters for this turn (a conversation's start it copies), or raise
+        ``StorageFull`` as ``reserve`` does, before they are stored."""
+        if extra <= 0:
+            return
+        limits = self._limits
+        with limits._user_lock(self._user):
+            actor_used = stored_chars(limits.store.sessions, self._actor) + limits.reserved(self._user)
+            if actor_used + extra > limits.quota_chars:
+                raise StorageFull(actor_used, limits.quota_chars)
+            with limits._lock:
+                limits._reserved[self._user] = limits._reserved.get(self._user, 0) + extra
+            with self._done:
+                self.chars += extra
 
     def hold(self, updates: Iterator[T]) -> Iterator[T]:
         """``updates`` that release the reservation when they end, fail, are closed, or are dropped

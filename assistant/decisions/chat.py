@@ -56,6 +56,7 @@ from alignment.models import AlignmentTarget, Decision, Message, Scenario
 from alignment.prompts import delimit
 from alignment.structured import ask_structured
 from alignment.turns import Conversation, Turn, TurnReader, ValueDef, is_task
+from assistant.decisions import cancel
 from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
@@ -65,6 +66,7 @@ from profiles.profile_store import ProfileTarget
 from profiles.schemas import (
     Actor,
     ConversationCreate,
+    ConversationPublic,
     DecisionLogPublic,
     MessageCreate,
     MessagePublic,
@@ -302,7 +304,7 @@ class ChatEngine:
             raise InputError("the message is empty; describe your situation and the options you have")
         if is_task(message):  # a chat app's own request: not a decision, not stored, not logged
             if request.conversation_id is not None:
-                self.store.conversations.get(actor, request.conversation_id)  # someone else's: not found
+                self._own_conversation(actor, request.conversation_id)  # someone else's: not found
             task = read_task(message)
             yield ChatUpdate(
                 conversation_id=request.conversation_id or 0,
@@ -319,7 +321,7 @@ class ChatEngine:
                 actor, ConversationCreate(title=title, profile=request.profile)
             )
         else:
-            conversation = self.store.conversations.get(actor, request.conversation_id)
+            conversation = self._own_conversation(actor, request.conversation_id)
         cid = conversation.id
         history = self.store.conversations.messages(actor, cid)
         self.store.conversations.add_message(actor, cid, MessageCreate(role="user", content=message))
@@ -327,9 +329,18 @@ class ChatEngine:
         for final in self._turn(actor, cid, request, message, history):
             yield final
         assert final is not None and final.done
+        cancel.check()  # the asker went away: the answer nobody received is not stored
         self.store.conversations.add_message(
             actor, cid, MessageCreate(role="assistant", content=final.text, decision_id=final.decision_id)
         )
+
+    def _own_conversation(self, actor: Actor, conversation_id: int) -> ConversationPublic:
+        """The actor's own conversation: a chat continues only its speaker's conversation, an admin's
+        too (an id of someone else's is not found, as for anyone)."""
+        conversation = self.store.conversations.get(actor, conversation_id)
+        if conversation.owner != actor.name:
+            raise NotFound(f"no conversation with id {conversation_id}")
+        return conversation
 
     def _turn(
         self, actor: Actor, cid: int, request: ChatRequest, message: str, history: list[MessagePublic]

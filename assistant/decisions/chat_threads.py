@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel
@@ -101,10 +102,16 @@ class _Stored:
 
 
 def continue_thread(
-    store: Store, actor: Actor, history: list[Turn], *, profile: str | None = None
+    store: Store,
+    actor: Actor,
+    history: list[Turn],
+    *,
+    profile: str | None = None,
+    reserve: Callable[[int], None] | None = None,
 ) -> int | None:
     """The id of the conversation the next message belongs to; None for an empty history (the
-    chat engine starts one with the message)."""
+    chat engine starts one with the message). A branch's copy of a stored start is first handed to
+    ``reserve`` by its characters (which may refuse it: the storage quota), before it is stored."""
     if not history:
         return None
     wanted = [_key(t.role, t.content) for t in history]
@@ -131,6 +138,8 @@ def continue_thread(
         earlier, tail = wanted[:-KEPT_TAIL], history[-KEPT_TAIL:]
         branch = [MessageCreate(role="system", content=digest_note(earlier))] if earlier else []
         branch += [MessageCreate(role=t.role, content=_key(t.role, t.content)[1]) for t in tail]
+    elif reserve is not None:
+        reserve(sum(len(m.content) for m in branch))
     created = store.conversations.create(
         actor, ConversationCreate(title=branch_title or _title(history), profile=profile)
     )

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from alignment.errors import AlignError
 from alignment.models import Attribute, Decision
+from assistant.decisions import cancel
 from assistant.decisions.service import DecideRequest, DecisionService
 from profiles.profile_store import ProfileTarget
 from profiles.schemas import DecisionLogCreate
@@ -100,6 +101,7 @@ def decide_logged(
             )
         )
         raise
+    cancel.check()  # nobody is waiting for it any more: not logged
     duration = time.perf_counter() - start
     result = decision.model_dump(mode="json", exclude={"prompts"})
     log_id = log.record(

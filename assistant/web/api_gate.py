@@ -5,8 +5,10 @@ and each user's fair share of them.
 wait; past that a caller is told the server is busy (HTTP 503) instead of piling up. ``ApiGate``
 does the same for the OpenAI-compatible API, and also holds each user to ``per_user`` requests
 running or waiting at once (``UserShareUsed``: the API answers 429 to that user alone), so one key
-holder cannot fill the waiting line and keep everyone else out. A ``Lease`` is given back once,
-however the request ends (answered, failed, or the caller went away).
+holder cannot fill the waiting line and keep everyone else out. Of those, at most ``running_per_user``
+(``running_share``: half the slots, at least one) run at once; the user's others wait in line, so one
+user's slow requests always leave slots for everyone else. A ``Lease`` is given back once, however the
+request ends (answered, failed, or the caller went away).
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from collections.abc import Callable
 
 import anyio
 
-__all__ = ["ApiGate", "Busy", "Lease", "UserShareUsed"]
+__all__ = ["ApiGate", "Busy", "Lease", "UserShareUsed", "running_share"]
+
+
+def running_share(concurrency: int) -> int:
+    """How many of ``concurrency`` slots one user's requests may hold at once: half, at least one."""
+    return max(1, concurrency // 2)
 
 
 class Busy(Exception):
@@ -37,6 +44,10 @@ class Lease:
         self._semaphore: anyio.Semaphore | None = semaphore
         self._done = done
 
+    @property
+    def released(self) -> bool:
+        return self._semaphore is None
+
     def release(self) -> None:
         semaphore, self._semaphore = self._semaphore, None
         if semaphore is not None:
@@ -52,9 +63,11 @@ class ApiGate:
         self.concurrency = concurrency
         self.max_waiting = max_waiting
         self.per_user = per_user
+        self.running_per_user = running_share(concurrency)
         self._semaphore: anyio.Semaphore | None = None  # made on the server's event loop
         self.waiting = 0
         self._users: dict[str, int] = {}  # requests running or waiting, per user (event loop only)
+        self._running: dict[str, anyio.Semaphore] = {}  # each user's running share (event loop only)
 
     @property
     def running(self) -> int:
@@ -70,26 +83,46 @@ class ApiGate:
             self._users[user] = left
         else:
             self._users.pop(user, None)
+            self._running.pop(user, None)
 
     async def enter(self, user: str | None = None) -> Lease:
-        """A slot, once one is free; ``Busy`` at once when the waiting line is full, and
-        ``UserShareUsed`` when ``user`` already holds ``per_user`` slots or places in the line."""
+        """A slot, once one is free and ``user`` runs fewer than ``running_per_user`` requests; ``Busy``
+        at once when the waiting line is full, and ``UserShareUsed`` when ``user`` already holds
+        ``per_user`` slots or places in the line."""
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self.concurrency)
         semaphore = self._semaphore
         if user is not None and self.per_user is not None and self.held(user) >= self.per_user:
             raise UserShareUsed(self.per_user)
-        if semaphore.value == 0 and self.waiting >= self.max_waiting:
+        share = self._running.get(user) if user is not None else None
+        must_wait = semaphore.value == 0 or (share is not None and share.value == 0)
+        if must_wait and self.waiting >= self.max_waiting:
             raise Busy
+        if user is not None and share is None:
+            share = self._running[user] = anyio.Semaphore(self.running_per_user)
         if user is not None:
             self._users[user] = self.held(user) + 1
         self.waiting += 1
+        got_share = False
         try:
+            if share is not None:
+                await share.acquire()
+                got_share = True
             await semaphore.acquire()
         except BaseException:
+            if share is not None and got_share:
+                share.release()
             if user is not None:
                 self._leave(user)
             raise
         finally:
             self.waiting -= 1
-        return Lease(semaphore, None if user is None else lambda: self._leave(user))
+        if user is None or share is None:
+            return Lease(semaphore)
+        user_share = share
+
+        def done() -> None:
+            user_share.release()
+            self._leave(user)
+
+        return Lease(semaphore, done)

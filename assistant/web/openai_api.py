@@ -31,18 +31,23 @@ locked; a valid key is never refused for them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
+import anyio
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from alignment.errors import (
     AlignError,
@@ -58,6 +63,7 @@ from assistant.app.login_limit import LoginLimiter, TooManyLogins
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
 from assistant.app.schemas import ChatRequest, parse_request
 from assistant.app.usage_limits import Reservation, StorageFull, TooManyRequests, UsageLimits
+from assistant.decisions.cancel import in_turn
 from assistant.decisions.chat import ChatEngine, ChatUpdate
 from assistant.decisions.chat_threads import Turn, continue_thread
 from assistant.decisions.messages import for_people
@@ -396,11 +402,27 @@ class OpenAIApi:
             },
         )
         if not is_task(message):  # a chat app's own request: no conversation is found or made
-            found = continue_thread(self.store, actor, history, profile=choice.profile)
+            found = continue_thread(
+                self.store, actor, history, profile=choice.profile, reserve=self._grow(reservation)
+            )
             chat = chat.model_copy(update={"conversation_id": found})
         updates = reservation.hold(self.engine.respond(actor, chat))
         first = next(updates)
         return updates, first
+
+    @staticmethod
+    def _grow(reservation: Reservation) -> Callable[[int], None]:
+        """More characters for the turn's reservation (a copied conversation start), or 429."""
+
+        def grow(extra: int) -> None:
+            try:
+                reservation.grow(extra)
+            except StorageFull as exc:
+                raise ApiFailure(
+                    429, str(exc), kind="insufficient_quota", code="insufficient_quota"
+                ) from None
+
+        return grow
 
     def _reserve(self, actor: Actor, text_chars: int) -> Reservation:
         """Reserve what the turn may store against the user's quota (``UsageLimits.reserve``), or refuse
@@ -444,8 +466,9 @@ class OpenAIApi:
                 code="server_busy",
                 retry_after_s=5,
             ) from None
+        gone = threading.Event()  # set when a streaming caller hangs up: the turn stops at its next step
         try:
-            start = asyncio.ensure_future(run_in_threadpool(self._start, actor, req))
+            start = asyncio.ensure_future(run_in_threadpool(in_turn, gone, self._start, actor, req))
             if req.stream:
                 include_usage = bool(req.stream_options and req.stream_options.include_usage)
                 # a turn that has not started within FIRST_CHUNK_S: the stream opens now, with a
@@ -454,15 +477,21 @@ class OpenAIApi:
                 if done:
                     start.result()  # a refusal still gets its status code
                 late = not done and wanted is None
-                stream = self._stream(req, start, lease, include_usage, wanted, late)
-                return StreamingResponse(
+                stream = self._stream(req, start, lease, include_usage, wanted, late, gone)
+                return WatchedStream(
                     stream,
+                    gone=gone,
+                    lease=lease,
                     media_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                     background=BackgroundTask(lease.release),
                 )
-            updates, first = await start
-            final = await run_in_threadpool(_last, first, updates)
+            watching = asyncio.ensure_future(_watch(request, gone, lease))  # a caller who hangs up
+            try:
+                updates, first = await start
+                final = await run_in_threadpool(in_turn, gone, _last, first, updates, gone)
+            finally:
+                watching.cancel()
         except BaseException:
             lease.release()
             raise
@@ -504,6 +533,7 @@ class OpenAIApi:
         include_usage: bool,
         wanted: JsonFormat | None,
         late: bool,
+        gone: threading.Event,
     ) -> AsyncIterator[str]:
         model = req.model
         ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
@@ -531,7 +561,7 @@ class OpenAIApi:
             sent = ""
             notes: list[str] = []
             final = first
-            async for update in _chain(first, updates):
+            async for update in _chain(first, updates, gone):
                 final = update
                 if wanted is not None:  # JSON: one piece, once the turn is done
                     if update.done:
@@ -575,15 +605,97 @@ class OpenAIApi:
         yield "data: [DONE]\n\n"
 
 
-def _last(first: ChatUpdate, updates: Iterator[ChatUpdate]) -> ChatUpdate:
-    """Run the turn to its end (the engine stores the answer after its last update)."""
+def _last(first: ChatUpdate, updates: Iterator[ChatUpdate], gone: threading.Event) -> ChatUpdate:
+    """Run the turn to its end (the engine stores the answer after its last update); a turn whose
+    caller hung up stops at its next step."""
     last = first
     for update in updates:
         last = update
+        if gone.is_set():
+            close = getattr(updates, "close", None)
+            if close is not None:
+                close()
+            break
     return last
 
 
-async def _chain(first: ChatUpdate, updates: Iterator[ChatUpdate]) -> AsyncIterator[ChatUpdate]:
+async def _watch(request: Request, gone: threading.Event, lease: Lease) -> None:
+    """Until cancelled: once the caller hangs up, the turn is told and the slot given back."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            gone.set()
+            lease.release()
+            return
+
+
+_END = object()
+
+
+def _next(updates: Iterator[ChatUpdate]) -> Any:
+    return next(updates, _END)
+
+
+async def _chain(
+    first: ChatUpdate, updates: Iterator[ChatUpdate], gone: threading.Event
+) -> AsyncIterator[ChatUpdate]:
+    """The turn's updates, each computed in a worker thread that knows whether the asker is gone."""
     yield first
-    async for update in iterate_in_threadpool(updates):
-        yield update
+    try:
+        while not gone.is_set():
+            update = await run_in_threadpool(in_turn, gone, _next, updates)
+            if update is _END:
+                return
+            yield update
+    finally:
+        close = getattr(updates, "close", None)
+        if close is not None:  # a dropped turn stops here (its worker is done): nothing more is stored
+            with contextlib.suppress(Exception):
+                close()
+
+
+class WatchedStream(StreamingResponse):
+    """A streamed answer that notices at once when its caller hangs up (whatever ASGI version the
+    server speaks): the turn is told (``gone``: it stops at its next step, and a decision that was
+    being weighed is neither logged nor stored), and the caller's slot (``lease``) is given back then,
+    not when the turn's work ends."""
+
+    def __init__(
+        self, content: AsyncIterator[str], *, gone: threading.Event, lease: Lease, **kw: Any
+    ) -> None:
+        super().__init__(content, **kw)
+        self.gone = gone
+        self.lease = lease
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        finished = False
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    nonlocal finished
+                    with contextlib.suppress(OSError):
+                        await self.stream_response(send)
+                        finished = True
+                    group.cancel_scope.cancel()
+
+                async def watch() -> None:
+                    await self.listen_for_disconnect(receive)
+                    if not finished:
+                        self.gone.set()
+                    self.lease.release()
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                group.start_soon(watch)
+        finally:
+            if not finished:
+                self.gone.set()
+            self.lease.release()
+            body = self.body_iterator
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await aclose()
+        if finished and self.background is not None:
+            await self.background()

@@ -109,3 +109,57 @@ def test_postgres_connection_killed_then_recovery(tmp_path: Path) -> None:
         finally:
             killer.dispose()
             st.close()
+
+
+def test_sqlite_ids_are_never_reused_and_the_upgrade_keeps_every_message(tmp_path: Path) -> None:
+    """A database made before AUTOINCREMENT (0004): upgraded, its messages all stay; then deleting
+    the newest conversation does not hand its id (nor its messages' ids) to the next one, so an old
+    id held by an admin's tab can never name another user's new conversation."""
+    from profiles.schemas import ConversationCreate, MessageCreate, UserCreate
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, name, password_hash, role, created_at, updated_at, session_epoch) "
+                    "VALUES (1, 'root', 'x', 'admin', '2026-01-01', '2026-01-01', 1)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO conversations (id, owner_id, title, created_at, updated_at) "
+                    "VALUES (1, 1, 'kept', '2026-01-01', '2026-01-01')"
+                )
+            )
+            for n in range(3):
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (conversation_id, role, content, created_at) "
+                        "VALUES (1, 'user', :c, '2026-01-01')"
+                    ),
+                    {"c": f"message {n}"},
+                )
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM messages WHERE conversation_id = 1")).scalar() == 3
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'conversations'")).scalar()
+            assert "AUTOINCREMENT" in str(sql)
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on after the migration
+    finally:
+        engine.dispose()
+    st = open_store(url)
+    try:
+        root = st.users.actor("root")
+        st.users.add(root, UserCreate(name="alice", password="alice-password"))
+        alice = st.users.actor("alice")
+        mine = st.conversations.create(root, ConversationCreate(title="the admin's"))
+        said = st.conversations.add_message(root, mine.id, MessageCreate(role="user", content="hi"))
+        st.conversations.delete(root, mine.id)
+        hers = st.conversations.create(alice, ConversationCreate(title="alice's"))
+        her_message = st.conversations.add_message(alice, hers.id, MessageCreate(role="user", content="hi"))
+        assert hers.id > mine.id and her_message.id > said.id
+    finally:
+        st.close()

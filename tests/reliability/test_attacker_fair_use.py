@@ -34,6 +34,8 @@ EXTRA_USERS = {
     "hank": "hank-password",  # fills the queue
     "kim": "kim-password",  # her session is stolen
     "lena": "lena-password",  # her stolen session guesses her password
+    "nina": "nina-password",  # branches a long conversation through /v1
+    "omar": "omar-password",  # names a conversation with HTML
 }
 SCENARIO = {
     "scenario": "A patient is bleeding and another is not breathing. Who is treated first?",
@@ -131,6 +133,32 @@ def elem_position(client: httpx.Client, api_name: str, elem_id: str) -> int:
     raise AssertionError(f"no handler {api_name}")
 
 
+def toasts(client: httpx.Client, index: int, data: list[Any], session: str) -> list[str]:
+    """The pop-up messages (``gr.Info``/``gr.Warning``) an unnamed UI handler sends the page."""
+    joined = client.post(
+        "/gradio_api/queue/join",
+        json={
+            "data": data,
+            "fn_index": index,
+            "session_hash": session,
+            "trigger_id": None,
+            "event_data": None,
+        },
+    )
+    assert joined.status_code == 200, joined.text
+    said: list[str] = []
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "log":
+                    said.append(str(message.get("log")))
+                if message.get("msg") == "process_completed":
+                    assert message.get("success"), message
+                    return said
+    raise AssertionError("the queue ended without an answer")
+
+
 def call_fn(
     client: httpx.Client, index: int, data: list[Any], session: str | None = None
 ) -> tuple[bool, Any]:
@@ -219,6 +247,67 @@ def test_a_user_over_the_storage_quota_stores_nothing_through_the_chat_endpoint_
         assert ok, output
     finally:
         frank.close()
+
+
+def test_a_v1_branch_copy_counts_against_the_storage_quota(server):
+    """A history that is the start of a stored conversation is copied into a new one (a branch): the
+    copy counts in the storage check, so the quota holds (before, stored text reached about 1.5 times
+    the quota this way, up to twice with longer conversations)."""
+    from profiles.api_keys import ApiKeyCreate
+    from profiles.schemas import ConversationCreate, MessageCreate
+    from profiles.store import open_store
+
+    said = [("user" if n % 2 == 0 else "assistant", f"{n:02d}" + "w" * 498) for n in range(16)]
+    store = open_store(server["db"])
+    try:
+        nina = store.users.actor("nina")
+        key = store.api_keys.create(nina, ApiKeyCreate(label="chat app")).key
+        talk = store.conversations.create(nina, ConversationCreate(title="a long talk"))
+        for role, content in said:  # 8,000 characters stored: room left for one more turn
+            store.conversations.add_message(nina, talk.id, MessageCreate(role=role, content=content))
+    finally:
+        store.close()
+    before = stored(server, "nina")
+    assert before[2] == 8000
+    # the first 14 messages again, with a new question: a branch would copy 7,000 more characters
+    messages = [{"role": role, "content": content} for role, content in said[:14]]
+    branch = httpx.post(
+        server["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "align", "messages": [*messages, {"role": "user", "content": "hello 0"}]},
+        timeout=300,
+    )
+    assert branch.status_code == 429 and branch.json()["error"]["code"] == "insufficient_quota", branch.text
+    assert stored(server, "nina") == before  # nothing of the refused branch is stored
+
+
+def test_a_deleted_conversations_title_shows_as_text_not_html(server):
+    """The Chat tab's "Deleted ..." pop-up renders HTML: a title with markup shows as the characters
+    typed, and runs nothing."""
+    from profiles.schemas import ConversationCreate, MessageCreate
+    from profiles.store import open_store
+
+    title = '<img src=x onerror="alert(1)">'
+    store = open_store(server["db"])
+    try:
+        omar = store.users.actor("omar")
+        talk = store.conversations.create(omar, ConversationCreate(title=title))
+        store.conversations.add_message(omar, talk.id, MessageCreate(role="user", content="hi"))
+    finally:
+        store.close()
+    client = logged_in(server["url"], "omar")
+    try:
+        page = uuid.uuid4().hex
+        refresh_index, _ = handler(client, "refresh_list")
+        reopen_index, _ = handler(client, "reopen")
+        delete_index, _ = handler(client, "delete_current")
+        assert call_fn(client, refresh_index, [], page)[0]
+        assert call_fn(client, reopen_index, [str(talk.id)], page)[0]
+        said = toasts(client, delete_index, [None], page)
+        assert len(said) == 1 and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in said[0], said
+        assert "<img" not in said[0]
+    finally:
+        client.close()
 
 
 def test_the_rate_limit_is_one_per_user_for_v1_the_endpoints_and_decisions(server):

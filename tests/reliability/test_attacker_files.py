@@ -305,25 +305,57 @@ def test_evaluate_reads_nothing_outside_the_datasets_folder(site):
     assert (set(runs.iterdir()) if runs.is_dir() else set()) == before
 
 
-def test_the_ui_offers_no_file_outside_and_its_handlers_refuse_one(site):
-    root = site["root"]
-    config = root.get("/config").json()
-    offered = [
-        c["props"].get("choices")
-        for c in config["components"]
-        if c.get("props", {}).get("label") in ("Dataset files", "From the datasets directory")
+def _offered(outputs: list[Any], config: dict[str, Any], dependency: dict[str, Any]) -> list[Any]:
+    """The dataset choices among a load handler's outputs."""
+    labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
+    wanted = ("Dataset files", "From the datasets directory")
+    return [
+        out.get("choices")
+        for out, i in zip(outputs, dependency["outputs"], strict=True)
+        if labels.get(i) in wanted and isinstance(out, dict)
     ]
+
+
+def test_the_ui_offers_no_file_outside_and_its_handlers_refuse_one(site):
+    root, bob = site["root"], site["bob"]
+    # the page's config names no dataset file, to anyone: the page's load fills them in for admins
+    for session in (root, bob):
+        assert DATASET not in json.dumps(session.get("/config").json())
+    config = root.get("/config").json()
+    loads = [d for d in config["dependencies"] if any(t[1] == "load" for t in d.get("targets", []))]
+    assert len(loads) == 1
+    offered = _offered(_call(root, int(loads[0]["id"]), [])["output"]["data"], config, loads[0])
     assert len(offered) == 2 and all(offered)
     for choices in offered:  # the symlink that points outside is not offered
         assert [c[0] if isinstance(c, list) else c for c in choices] == ["broken/no_scores.json", DATASET]
+    loaded = _call(bob, int(loads[0]["id"]), [])
+    assert DATASET not in json.dumps(loaded["output"]), loaded  # not to a non-admin
     importing = _handler(root, input="From the datasets directory")
     for name in ("../files/x.json", "link.json", "../../../../etc/passwd"):
         answer = _call(root, importing, [name, None])  # refused by Gradio's choices check, or by ours
         assert refusal(answer["success"], answer["output"]), answer
         # (its words and outputs, with the warning: nothing read, nothing imported)
         assert "JSON" not in json.dumps(answer["output"]) and "imported" not in json.dumps(answer["output"])
-    refused = _call(site["bob"], _handler(site["bob"], input="From the datasets directory"), [DATASET, None])
+    refused = _call(bob, _handler(bob, input="From the datasets directory"), [DATASET, None])
+    assert refusal(refused["success"], refused["output"]), refused  # not offered to bob: not his choice
+    # a non-admin's upload is refused before it is read (it is not even a dataset: that goes unsaid)
+    upload = _upload(bob, "mine.json", b"not a dataset at all")
+    refused = _call(bob, _handler(bob, input="From the datasets directory"), [None, upload])
     assert "only an admin" in refusal(refused["success"], refused["output"]), refused
+
+
+def test_a_made_up_file_path_is_one_plain_refusal_not_a_traceback(site):
+    """A FileData naming a file nobody uploaded (``/etc/passwd``): refused in words, one log line."""
+    bob, log = site["bob"], site["log"]
+    start = log.stat().st_size
+    importing = _handler(bob, input="Import a profiles JSON file")
+    made_up = {"path": "/etc/passwd", "orig_name": "passwd.json", "meta": {"_type": "gradio.FileData"}}
+    answer = _call(bob, importing, [made_up, False])
+    assert "upload it again" in refusal(answer["success"], answer["output"]), answer
+    assert "root:" not in json.dumps(answer["output"])
+    written = log.read_bytes()[start:].decode(errors="replace")
+    assert "Traceback" not in written and "InvalidPathError" not in written, written[-2000:]
+    assert "refused a file path that was not uploaded here" in written, written[-2000:]
 
 
 # -- 3. /healthz details for admins and loopback only ------------------------------------------------

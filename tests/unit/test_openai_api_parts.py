@@ -124,6 +124,34 @@ def test_the_gate_holds_each_user_to_their_share():
     anyio.run(scenario)
 
 
+def test_one_user_runs_at_most_half_the_slots_so_others_get_in_at_once():
+    async def scenario() -> None:
+        gate = ApiGate(concurrency=4, max_waiting=8, per_user=6)
+        assert gate.running_per_user == 2
+        bobs = [await gate.enter("bob"), await gate.enter("bob")]
+        entered: list[str] = []
+
+        async def waits(user: str) -> None:
+            lease = await gate.enter(user)
+            entered.append(user)
+            bobs.append(lease)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waits, "bob")
+            await anyio.wait_all_tasks_blocked()
+            assert entered == [] and gate.running == 2 and gate.waiting == 1  # bob's third waits
+            alice = await gate.enter("alice")  # a free slot is alice's at once
+            assert gate.running == 3
+            alice.release()
+            bobs[0].release()  # one of bob's ends: his third runs
+        assert entered == ["bob"] and gate.running == 2 and gate.held("bob") == 2
+        for lease in bobs:
+            lease.release()
+        assert gate.running == 0 and gate.held("bob") == 0 and gate.waiting == 0
+
+    anyio.run(scenario)
+
+
 def test_the_rate_counts_a_users_last_minute_only():
     now = [0.0]
     rate = UserRate(2, clock=lambda: now[0])
@@ -181,7 +209,9 @@ def test_a_history_continues_its_conversation_or_branches_or_is_imported(app):
 
 def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
     store, alice = app.store, app.actor("alice")
-    long = [Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)]
+    long = [
+        Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)
+    ]
     cid = continue_thread(store, alice, long)
     kept = store.conversations.messages(alice, cid)
     assert [m.role for m in kept] == ["system", "assistant", "user"][: 1 + KEPT_TAIL]
@@ -198,7 +228,12 @@ def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
     # an earlier turn asked again: a branch keeps the digest
     branch = continue_thread(store, alice, [*long, Turn(role="user", content="hello")])
     assert branch != cid
-    assert [m.role for m in store.conversations.messages(alice, branch)] == ["system", "assistant", "user", "user"]
+    assert [m.role for m in store.conversations.messages(alice, branch)] == [
+        "system",
+        "assistant",
+        "user",
+        "user",
+    ]
 
 
 # -- the routes in process -------------------------------------------------------------------------
@@ -278,3 +313,21 @@ def test_a_failure_in_the_middle_of_a_stream_is_an_error_event_then_done(app):
     error = events[-2]["error"]
     assert error["type"] == "server_error" and "the model fell over" in error["message"]
     assert api.gate.running == 0
+
+
+def test_an_admin_chats_on_in_their_own_conversations_only(app):
+    """An admin may read others' conversations, but a chat turn with another user's conversation id
+    (an old tab, a guessed id) is not found: it never writes into someone else's conversation."""
+    from assistant.app.schemas import ChatRequest
+
+    alice, root = app.actor("alice"), app.actor("root")
+    assert root.is_admin
+    hers = list(app.chat_engine.respond(alice, ChatRequest(message="hello")))[-1].conversation_id
+    before = app.store.conversations.messages(alice, hers)
+    for message in ("hello", "### Task:\nGenerate a concise title for the chat history."):
+        with pytest.raises(NotFound):
+            list(app.chat_engine.respond(root, ChatRequest(message=message, conversation_id=hers)))
+    assert app.store.conversations.messages(alice, hers) == before
+    mine = list(app.chat_engine.respond(root, ChatRequest(message="hello")))[-1].conversation_id
+    again = list(app.chat_engine.respond(root, ChatRequest(message="hello", conversation_id=mine)))[-1]
+    assert again.conversation_id == mine

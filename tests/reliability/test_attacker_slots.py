@@ -1,0 +1,146 @@
+"""An outside probe of ``/v1``'s shared slots on a live ``align serve`` in login mode (4 requests run
+at once; each user may have 6 running or waiting): one user's slow streamed decisions, dropped by
+their client after 2 s as ``curl -N -m 2`` does, must not hold the slots others need, and must not
+keep counting against that user afterwards; a decision nobody receives any more is not logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest_app import _create_users, start_server, stop, wait_ready
+
+pytestmark = pytest.mark.timeout(900)
+
+QUESTION = (
+    "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
+    "with a friend?"
+)
+SLOW = "align:default:persona-greedy"  # a language-model decider: each decision takes many model calls
+DROPPED = 4  # as many as the server runs at once
+
+
+def new_key(data_dir: Path, user: str) -> str:
+    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "users", "api-key", "create", user, "--json"],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["key"])
+
+
+def _profile(database_url: str) -> None:
+    from profiles.schemas import ProfileCreate
+    from profiles.store import open_store
+
+    store = open_store(database_url)
+    try:
+        store.profiles.create(
+            store.users.actor("bob"), ProfileCreate(name="default", targets={"security": 0.9})
+        )
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("slots")
+    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
+    _create_users(database_url)
+    _profile(database_url)
+    proc, url, log = start_server(data_dir)
+    try:
+        wait_ready(proc, url, log)
+        yield {
+            "url": url,
+            "db": database_url,
+            "log": log,
+            "alice": new_key(data_dir, "alice"),
+            "bob": new_key(data_dir, "bob"),
+        }
+    finally:
+        stop(proc)
+
+
+def post(
+    server: dict[str, Any], user: str, content: str, *, model: str = "align", timeout: float = 300
+) -> httpx.Response:
+    return httpx.post(
+        server["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {server[user]}"},
+        json={"model": model, "messages": [{"role": "user", "content": content}]},
+        timeout=timeout,
+    )
+
+
+def dropped(server: dict[str, Any], stream: bool) -> None:
+    """A slow decision, streamed or not, whose client gives up after 2 s (``curl -N -m 2``)."""
+    try:
+        with httpx.stream(
+            "POST",
+            server["url"] + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {server['bob']}"},
+            json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": stream},
+            timeout=2,
+        ) as answer:
+            for _ in answer.iter_raw():
+                pass
+    except httpx.TimeoutException:
+        pass
+
+
+def decisions_of(server: dict[str, Any], user: str) -> int:
+    from profiles.store import open_store
+
+    store = open_store(server["db"])
+    try:
+        return len(store.log.list(store.users.actor(user)))
+    finally:
+        store.close()
+
+
+def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(server):
+    # three streamed, one not: both kinds give their slot back when dropped
+    drops = [threading.Thread(target=dropped, args=(server, n != 0)) for n in range(DROPPED)]
+    for drop in drops:
+        drop.start()
+    for drop in drops:
+        drop.join()
+    # alice's greeting needs no model: it is answered while bob's dropped decisions would still run
+    # (before, it waited for all four of them: half a minute or more here)
+    greeting = post(server, "alice", "hello", timeout=15)
+    assert greeting.status_code == 200, greeting.text
+    assert greeting.json()["choices"][0]["message"]["content"]
+
+    # bob's share (6 running or waiting) is his again: the dropped four no longer count
+    answers: list[int] = []
+
+    def hello() -> None:
+        answers.append(post(server, "bob", "hello", timeout=120).status_code)
+
+    helloes = [threading.Thread(target=hello) for _ in range(6)]
+    for thread in helloes:
+        thread.start()
+    for thread in helloes:
+        thread.join()
+    assert answers == [200] * 6
+
+    # one decision bob waits for: logged; the dropped ones, which nobody received, are not
+    kept = post(server, "bob", QUESTION, model=SLOW)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["align"]["decision_id"], kept.text
+    assert decisions_of(server, "bob") == 1
