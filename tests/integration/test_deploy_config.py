@@ -125,7 +125,8 @@ def test_the_app_environment_loads_into_settings(monkeypatch):
     settings = load_settings()
     assert settings.database_url == "postgresql+psycopg://align:change-me@postgres:5432/align"
     assert (settings.chroma_host, settings.chroma_port) == ("chroma", 8000)
-    assert settings.default_backbone == "vllm" and list(settings.backbones) == ["vllm"]
+    # the embedded backbone is always kept beside the named ones
+    assert settings.default_backbone == "vllm" and list(settings.backbones) == ["embedded", "vllm"]
     assert settings.data_dir == Path("/data")
     backbone = build_backbone("vllm", settings)  # contacts nothing
     try:

@@ -110,7 +110,7 @@ def test_seed_is_idempotent(store: Store, admin: Actor) -> None:
     before = [a.model_dump(exclude={"created_at", "updated_at"}) for a in store.attributes.list()]
     counts = seed(store.attributes, admin)
     after = [a.model_dump(exclude={"created_at", "updated_at"}) for a in store.attributes.list()]
-    assert counts == {"created": 0, "updated": 0, "unchanged": 36}
+    assert counts == {"created": 0, "updated": 0, "unchanged": 56}
     assert before == after and _count(store, AttributeDefRow) == 56
     names = {a["name"] for a in after}
     assert {"moral_deservingness", "Moral judgement", "QualityOfLife", "POLIDEOLOGY", "RELIGATTEND"} <= names
@@ -124,12 +124,14 @@ def test_attributes_admin_only_and_near_names(store: Store, admin: Actor, alice:
     from profiles.schemas import AttributeCreate
 
     with pytest.raises(PermissionDenied, match="only an admin"):
-        store.attributes.add(alice, AttributeCreate(name="honesty"))
+        store.attributes.add(alice, AttributeCreate(name="candour"))
     with pytest.raises(InputError, match="did you mean 'utilitarianism'"):
         store.attributes.get("utilitarism")
-    store.attributes.add(admin, AttributeCreate(name="honesty", high="tells the truth", low="lies"))
-    with pytest.raises(Conflict, match="attribute 'honesty' already exists"):
-        store.attributes.add(admin, AttributeCreate(name="honesty"))
+    store.attributes.add(
+        admin, AttributeCreate(name="candour", high="says plainly what they think", low="keeps it to themselves")
+    )
+    with pytest.raises(Conflict, match="attribute 'candour' already exists"):
+        store.attributes.add(admin, AttributeCreate(name="candour"))
 
 
 # -- profiles -----------------------------------------------------------------------------------

@@ -146,16 +146,9 @@ def test_suggestions_come_from_the_domain_the_dilemma_belongs_to(
     domains = {a.name: a.domain for a in app.store.attributes.list(kind="scalar")}
     savings = app.suggest_attributes(SAVINGS, CHOICES)
     assert len(savings) == 3 and {domains[s.name] for s in savings} == {"everyday"}
-    assert "security" in {s.name for s in savings}
+    assert {"security", "financial_security"} & {s.name for s in savings}
     triage = app.suggest_attributes(
         "Two soldiers are hurt after a blast and there is one tourniquet. One of them set off the blast.",
         ["Treat the soldier who set off the blast", "Treat the other soldier"],
     )
     assert len(triage) == 3 and {domains[s.name] for s in triage} == {"triage"}
-    # without an example store the similarity alone ranks them: the savings question then draws a
-    # medical-triage value too (what the domain fit is for)
-    service_without = DecisionService(
-        service.settings, service.backbones, attributes=service.attributes, embedder=service.embedder
-    )
-    plain = AppDecisions(app.store, service_without).suggest_attributes(SAVINGS, CHOICES)
-    assert "triage" in {domains[s.name] for s in plain}
