@@ -55,7 +55,7 @@ __all__ = ["TARGETS", "run_serve_bench"]
 
 Progress = Callable[[str], None]
 
-# issue 16's targets
+# the serving targets: throughput kept under load, CPU and memory besides the model
 TARGETS = {"throughput_over_backbone": 0.9, "server_other_cpu_ms": 50.0, "errors": 0, "peak_rss_mb": 700.0}
 
 

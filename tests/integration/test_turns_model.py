@@ -1,5 +1,5 @@
 """The turn reader with the real MiniLM embedder, on phrasings written apart from the ones the
-reader was developed on (the issue's own examples are checked one by one; the rest as a share).
+reader was developed on (the first examples a person gave are checked one by one; the rest as a share).
 
 Measured when each batch was first run, before the reader was changed for it: the first batch
 47 of 55 read right, the second 34 of 40 (the one wrong guess then, "my own finances" read as
@@ -51,7 +51,7 @@ def _low(value: float) -> bool:
     return value <= 0.35
 
 
-# -- the issue's examples, one by one ---------------------------------------------------------------
+# -- the first examples, one by one ---------------------------------------------------------------
 
 
 def test_values_in_words_as_the_issue_says_them(reader: TurnReader) -> None:

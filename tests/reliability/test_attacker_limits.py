@@ -1,4 +1,4 @@
-"""Issue 13, as an attacker calls a live ``align serve`` in login mode: oversize bodies, uploads and
+"""Request limits, as an attacker calls a live ``align serve`` in login mode: oversize bodies, uploads and
 texts, huge numbers, sessions that outlive a password or role change, and the login lock.
 
 Raw HTTP (httpx) as well as gradio_client, and the unnamed UI handlers by ``fn_index``. The server

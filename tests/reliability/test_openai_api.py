@@ -1,4 +1,4 @@
-"""Issue 15: the OpenAI-compatible API of a live ``align serve`` in login mode, called with the real
+"""The OpenAI-compatible API of a live ``align serve`` in login mode, called with the real
 ``openai`` client (and raw HTTP where the wire format itself is the point).
 
 Keys are made with the real CLI (``align users api-key create|revoke``) on the server's database. The
