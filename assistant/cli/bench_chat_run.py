@@ -23,8 +23,6 @@ over its target (``TARGETS``; a ratio at most 1 meets it).
 from __future__ import annotations
 
 import json
-import os
-import platform
 import socket
 import statistics
 import tempfile
@@ -36,6 +34,7 @@ from typing import Any
 
 from alignment.errors import ConfigError
 from alignment.turns import is_task
+from assistant.evaluation.bench_serve import machine
 
 __all__ = ["DEFAULT_SET", "TARGETS", "run_chat_bench"]
 
@@ -58,18 +57,6 @@ def _p95(values: list[float]) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return float(statistics.quantiles(values, n=100, method="inclusive")[94])
-
-
-def _machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu_model": model, "cpu_count": os.cpu_count(), "kernel": platform.release()}
 
 
 class _Turn:
@@ -217,7 +204,7 @@ def run_chat_bench(
         "decision_turns": decisions,
         "warm_up_turn_s": cold.turn_s,
         "decider": settings.default_decider,
-        "machine": _machine(),
+        "machine": machine(),
         "targets": {},
     }
     for key, target in TARGETS.items():

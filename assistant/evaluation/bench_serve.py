@@ -51,7 +51,7 @@ from alignment.errors import ConfigError
 from assistant.evaluation.load_users import LoadResult, Sample, run_load
 from assistant.evaluation.proc_stats import peak_rss_mb, thread_priorities
 
-__all__ = ["TARGETS", "run_serve_bench"]
+__all__ = ["TARGETS", "machine", "run_serve_bench"]
 
 Progress = Callable[[str], None]
 
@@ -162,7 +162,7 @@ def _latency(samples: list[Sample]) -> dict[str, Any]:
     return {"n": len(ok), "p50_s": round(_percentile(ok, 50), 3), "p95_s": round(_percentile(ok, 95), 3)}
 
 
-def _machine() -> dict[str, Any]:
+def machine() -> dict[str, Any]:
     """What the figures were measured on (ratios move with the processor and with other work)."""
     model = ""
     try:
@@ -336,7 +336,7 @@ def run_serve_bench(
     report = _report(users, seconds, load, alone, peak)
     report["no_model"] = _no_model(no_model[0]) if no_model else None
     report["server_settings"] = server
-    report["machine"] = _machine()
+    report["machine"] = machine()
     report["server_threads"] = priorities
     if keep_dir:
         report["data_dir"] = str(data_dir)
