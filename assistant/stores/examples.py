@@ -243,6 +243,12 @@ class ExampleStore:
         """
         if k < 1:
             raise InputError("k must be at least 1")
+        if domain == PERSONAL_DOMAIN and personal_of is None:
+            # people's own feedback is read for its owner alone (personal_of), never by naming its domain
+            raise InputError(
+                f"{PERSONAL_DOMAIN!r} is not a domain of dilemmas: it holds each person's own feedback, "
+                "which only they are advised from; name another domain, or none"
+            )
         if mmr_lambda is not None and not 0.0 <= mmr_lambda <= 1.0:
             raise InputError("mmr_lambda must be in [0, 1] (1 = most similar, 0 = most diverse)")
         total = self.count()

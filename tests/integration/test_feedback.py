@@ -115,6 +115,12 @@ def test_a_corrected_decision_is_retrieved_for_its_owner_and_never_for_another_u
         got = w["examples"].retrieve(scenario, target, k=10, owner=owner)
         assert all(e.owner is None for e in got), owner
     assert all(h.example.owner is None for h in w["examples"].search(SCENARIO, k=50))
+    with pytest.raises(InputError, match="not a domain of dilemmas"):  # nobody's feedback by its domain
+        w["examples"].search(SCENARIO, k=50, domain="personal")
+    with pytest.raises(InputError, match="not a domain of dilemmas"):
+        w["examples"].retrieve(
+            Scenario(text=SCENARIO, choices=CHOICES, domain="personal"), target, owner="bob"
+        )
     assert w["examples"].get(out.example_id).owner == "alice"
 
     # feedback only on one's own decisions, for admins too; a missing decision looks the same

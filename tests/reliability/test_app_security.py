@@ -392,3 +392,35 @@ def test_injection_in_profile_and_attribute_descriptions(server):
         {"attribute": {**fairness, "description": attributes["fairness"]["description"]}},
         api_name="/upsert_attribute",
     )
+
+
+def test_no_request_reads_another_users_feedback_by_naming_its_domain(server):
+    """A person's feedback is stored as their own example (domain "personal"): naming that domain in a
+    chat must not retrieve it for anyone else (it once quoted alice's dilemma to bob)."""
+    secret = (
+        "My sister Clara Jenkins asked me to hide her 40,000 debt from our parents. "
+        "Should I keep the secret or tell our parents about the debt?"
+    )
+    options = ["Keep the secret", "Tell our parents"]
+    made = server["alice"].predict(
+        {"scenario": secret, "choices": options, "targets": {"honesty": 0.9}},
+        api_name="/decide",
+    )
+    server["alice"].predict(
+        {"decision_id": made["log_id"], "agree": False, "would_choose": 1 - made["choice_index"]},
+        api_name="/feedback",
+    )
+    ask = (
+        "My brother asked me to hide his debt from our parents. Should I keep the secret or tell our parents?"
+    )
+    for values in ({"honesty": 0.9}, {"fairness": 0.9}):
+        try:
+            answer = json.dumps(
+                server["bob"].predict(
+                    {"message": ask, "targets": values, "domain": "personal"}, api_name="/chat"
+                )
+            )
+        except AppError as refused:
+            answer = str(refused)
+            assert "not a domain of dilemmas" in answer, answer
+        assert "Clara" not in answer and "personal:alice" not in answer, answer
