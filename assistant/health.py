@@ -11,7 +11,7 @@ to do when it is not ok; ``ok`` overall only when every component is.
 - backbone (the default one, plus any named): each backbone's type checks it
   (``assistant.backbones.health``): ``openai``: ``GET {base_url}/models`` with the backbone's key and
   the configured model among the served ones; ``llamacpp``: the GGUF file present and readable; a
-  plugin type: its factory's ``check``, else reported unchecked.
+  plugin type: its own ``check``, else reported unchecked.
 
 HTTP checks go through an ``httpx.Client`` handed in (``client=``), else one made per check or report.
 

@@ -1,62 +1,75 @@
-"""Backbones by type: built-ins (llamacpp, openai, langchain) plus ``align.backbones`` entry points.
+"""Backbones by type: one registry of ``align.backbones`` entry points, the built-in types among them.
 
-A backbone type is a factory ``(name, options, settings) -> Backbone``; options are the
-backbone's table in the settings (everything except ``type``). Each type checks its own health
-(``assistant.backbones.health``).
+A type is a ``BackboneType`` (``assistant.backbones.backbone_type``): create, check, serving defaults.
+The package declares its own types as entry points in its pyproject.toml, as a plugin package does;
+``BUILTIN`` holds the same entry points (a test keeps the two equal), so a checkout whose installed
+metadata predates a type still has it, and they are loaded exactly as a plugin's are. A plugin may not
+take a built-in type's name: the built-in wins.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from importlib import import_module
-from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from alignment.backbone import Backbone
 from alignment.errors import ConfigError, UnknownName
+from assistant.backbones.backbone_type import BackboneFactory, BackboneType, as_backbone_type
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
-__all__ = ["ENTRY_POINT_GROUP", "BackbonePool", "backbone_factory", "backbone_types", "build_backbone"]
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "BackboneFactory",
+    "BackbonePool",
+    "BackboneType",
+    "backbone_type",
+    "backbone_types",
+    "build_backbone",
+]
 
 ENTRY_POINT_GROUP = "align.backbones"
 
-BackboneFactory = Callable[[str, dict[str, Any], "Settings"], Backbone]
+BUILTIN = tuple(
+    EntryPoint(name, value, ENTRY_POINT_GROUP)
+    for name, value in [
+        ("langchain", "assistant.backbones.langchain:LANGCHAIN"),
+        ("llamacpp", "assistant.backbones.llamacpp:LLAMACPP"),
+        ("openai", "assistant.backbones.openai:OPENAI"),
+    ]
+)
 
-_BUILTIN = {
-    "llamacpp": "assistant.backbones.llamacpp:create",
-    "openai": "assistant.backbones.openai_compat:create",
-    "langchain": "assistant.backbones.langchain_backbone:create",
-}
+
+def _entry_points() -> dict[str, EntryPoint]:
+    """Every type's entry point by name: the installed ones, then the built-ins over them."""
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return found | {ep.name: ep for ep in BUILTIN}
 
 
 def backbone_types() -> list[str]:
-    return sorted(set(_BUILTIN) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    return sorted(_entry_points())
 
 
-def backbone_factory(type_name: str) -> BackboneFactory:
-    """The factory of a type: a built-in, else the ``align.backbones`` entry point of that name."""
-    if type_name in _BUILTIN:
-        module, _, attr = _BUILTIN[type_name].partition(":")
-        factory: BackboneFactory = getattr(import_module(module), attr)
-        return factory
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == type_name:
-            try:
-                loaded: BackboneFactory = ep.load()
-            except Exception as exc:
-                raise ConfigError(f"backbone plugin {type_name!r} failed to load: {exc}") from exc
-            return loaded
-    raise UnknownName("backbone type", type_name, backbone_types())
+def backbone_type(type_name: str) -> BackboneType:
+    """The type of that name; UnknownName if none, ConfigError if its entry point does not load."""
+    ep = _entry_points().get(type_name)
+    if ep is None:
+        raise UnknownName("backbone type", type_name, backbone_types())
+    try:
+        loaded = ep.load()
+    except Exception as exc:
+        raise ConfigError(f"backbone plugin {type_name!r} failed to load: {exc}") from exc
+    return as_backbone_type(loaded)
 
 
 def build_backbone(name: str, settings: Settings) -> Backbone:
     config = settings.backbones.get(name)
     if config is None:
         raise UnknownName("backbone", name, list(settings.backbones))
-    return backbone_factory(config.type)(name, config.options(), settings)
+    return backbone_type(config.type).create(name, config.options(), settings)
 
 
 class BackbonePool:

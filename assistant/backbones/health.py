@@ -1,11 +1,12 @@
-"""Each backbone type checks its own health: ``check(name, options, *, client, timeout_s)``.
+"""Each backbone type checks its own health: its ``BackboneType.check(name, options, *, client, timeout_s)``.
 
-- Built-in types: ``check`` in ``llamacpp_check`` (the GGUF file is there and is a GGUF) and
-  ``openai_check`` (the server answers ``GET /models`` with the configured key and serves the model),
-  ``langchain_check`` (the chat model's package is installed and the model builds; no provider call).
-- Plugin types (``align.backbones`` entry points): the factory's ``check`` attribute, if it has one
-  (a function attribute, ``create.check = my_check``, or a static method of a class factory).
-  A type without one is reported ok but unchecked: nothing is known either way.
+- Built-in types: the ``llamacpp`` check (the GGUF file is there and is a GGUF), the ``openai`` one (the
+  server answers ``GET /models`` with the configured key and serves the model), the ``langchain`` one
+  (the chat model's package is installed and the model builds; no provider call); each in its type's
+  ``check`` module.
+- Plugin types: the type's ``check``; for a plugin whose entry point names a factory, the factory's
+  ``check`` attribute, if it has one (``create.check = my_check``, or a static method of a class
+  factory). A type without one is reported ok but unchecked: nothing is known either way.
 - A type that is not installed, or whose plugin fails to load, is not ok: it cannot be built.
 
 A check answers a ``BackboneHealth`` and changes nothing: no file assembled, no model loaded. HTTP goes
@@ -14,21 +15,15 @@ through the ``httpx.Client`` handed in (tests hand in one with an ``httpx.MockTr
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import httpx
 from pydantic import BaseModel
 
 from alignment.errors import AlignError
+from assistant.backbones import backbone_type
 
-__all__ = ["BackboneCheck", "BackboneHealth", "check_backbone", "type_check"]
-
-_BUILTIN_CHECKS = {
-    "llamacpp": "assistant.backbones.llamacpp_check:check",
-    "openai": "assistant.backbones.openai_check:check",
-    "langchain": "assistant.backbones.langchain_check:check",
-}
+__all__ = ["BackboneCheck", "BackboneHealth", "check_backbone"]
 
 
 class BackboneHealth(BaseModel):
@@ -46,23 +41,12 @@ class BackboneCheck(Protocol):
     ) -> BackboneHealth: ...
 
 
-def type_check(type_name: str) -> BackboneCheck | None:
-    """The check of a backbone type, or None when it has none. Raises like ``backbone_factory``."""
-    if type_name in _BUILTIN_CHECKS:
-        module, _, attr = _BUILTIN_CHECKS[type_name].partition(":")
-        return cast(BackboneCheck, getattr(import_module(module), attr))
-    from assistant.backbones import backbone_factory
-
-    check = getattr(backbone_factory(type_name), "check", None)
-    return cast(BackboneCheck, check) if callable(check) else None
-
-
 def check_backbone(
     name: str, type_name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float
 ) -> BackboneHealth:
     """Ask the backbone's type to check it (see the module's description)."""
     try:
-        check = type_check(type_name)
+        check = backbone_type(type_name).check
     except AlignError as exc:  # not installed, or the plugin does not load
         return BackboneHealth(ok=False, target=type_name, detail=f"backbone {name!r}: {exc}")
     if check is None:

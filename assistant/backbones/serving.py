@@ -1,19 +1,32 @@
 """Backbone defaults for ``align serve``: what differs from a one-off command when a server shares the CPU.
 
-- ``for_serving(settings)``: each ``llamacpp`` backbone whose ``n_threads`` is not set gets
-  ``serving_threads()``: every core on one or two, one core less from three on (see ``serving_threads``).
+Each backbone's type says what it changes (``BackboneType``: ``serving_defaults``, ``concurrency``,
+``in_process``); this module applies that to the settings:
+
+- ``for_serving(settings)``: each backbone's options with its type's serving defaults filled in where
+  the settings set none (a ``llamacpp`` backbone without ``n_threads`` gets ``serving_threads()``:
+  every core on one or two, one core less from three on, see ``serving_threads``).
+- ``loads_first(settings)``: whether the default backbone runs in this process, so that ``align serve``
+  loads it at start and then gives way (``give_way``).
 - ``give_way(nice)``: the calling thread, and every thread it starts afterwards, runs ``nice`` steps
   nicer: ``align serve`` loads the embedded model (whose thread keeps the process's priority) and
   then gives way with the rest of the server.
 - ``queue_concurrency(settings)``: how many requests of one endpoint Gradio's queue runs at once by
-  default: enough that every backbone can have as many calls in flight as it allows
+  default: enough that every backbone can have as many calls in flight as its type allows it
   (``max_concurrency`` of an OpenAI-compatible backbone), and never fewer than ``MIN_CONCURRENCY``.
+
+A type that is not installed, or whose plugin does not load, changes nothing here: the server starts,
+and building that backbone reports the error as without a server.
 """
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
+
+from alignment.errors import AlignError
+from assistant.backbones import backbone_type
+from assistant.backbones.backbone_type import BackboneType
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -24,6 +37,7 @@ __all__ = [
     "backbone_concurrency",
     "for_serving",
     "give_way",
+    "loads_first",
     "queue_concurrency",
     "serving_threads",
     "usable_cpus",
@@ -61,15 +75,28 @@ def serving_threads(cpus: int | None = None) -> int:
     return min(cpus - 1, MAX_SERVING_THREADS)
 
 
+def _type_of(type_name: str) -> BackboneType | None:
+    try:
+        return backbone_type(type_name)
+    except AlignError:  # reported when the backbone is built or checked
+        return None
+
+
 def for_serving(settings: Settings) -> Settings:
-    """``settings`` with the serving thread default filled in where a llamacpp backbone sets none."""
+    """``settings`` with each backbone's serving defaults filled in where its options set none."""
     backbones = {}
     for name, config in settings.backbones.items():
-        options = config.options()
-        if config.type == "llamacpp" and options.get("n_threads") is None:
-            config = config.model_copy(update={"n_threads": serving_threads()})
+        kind = _type_of(config.type)
+        if kind is not None:
+            config = config.model_copy(update=kind.serving_defaults(config.options()))
         backbones[name] = config
     return settings.model_copy(update={"backbones": backbones})
+
+
+def loads_first(settings: Settings) -> bool:
+    """Whether the default backbone's type runs its model in this process (``BackboneType.in_process``)."""
+    kind = _type_of(settings.backbones[settings.default_backbone].type)
+    return kind is not None and kind.in_process
 
 
 def give_way(nice: int) -> int | None:
@@ -90,14 +117,12 @@ def give_way(nice: int) -> int | None:
 
 
 def backbone_concurrency(settings: Settings, name: str) -> int:
-    """How many calls backbone ``name`` takes at once: an OpenAI-compatible one its
-    ``max_concurrency`` (or its flavour's default), any other 1 (the embedded model runs one)."""
+    """How many calls backbone ``name`` takes at once, as its type says (``BackboneType.concurrency``):
+    an OpenAI-compatible one its ``max_concurrency`` (or its flavour's default); 1 by default (the
+    embedded model runs one)."""
     config = settings.backbones[name]
-    if config.type != "openai":
-        return 1
-    from assistant.backbones.openai_compat import parse_options
-
-    return parse_options(name, config.options()).concurrency()
+    kind = _type_of(config.type)
+    return 1 if kind is None else kind.concurrency(name, config.options())
 
 
 def queue_concurrency(settings: Settings) -> int:

@@ -117,10 +117,10 @@ def model_first(app: AppService, settings: Settings) -> None:
     starts afterwards run ``serve_nice`` steps nicer than the model's own (docs/perf/serve-profile.md).
     A model that cannot be loaded now is reported and loaded on first use, as without a server, and
     the server keeps its priority (as it does with a remote backbone: nothing here to give way to)."""
-    from assistant.backbones.serving import give_way
+    from assistant.backbones.serving import give_way, loads_first
 
     name = settings.default_backbone
-    if not settings.serve_nice or settings.backbones[name].type != "llamacpp":
+    if not settings.serve_nice or not loads_first(settings):
         return
     try:
         app.service.backbones.get(name)

@@ -29,10 +29,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from alignment.backbone import GenerationRequest, GenerationResult
-from alignment.errors import InputError
+from alignment.errors import AlignError, InputError
 from alignment.models import Decision
 from alignment.prompts import decision_schema, label_of
-from assistant.backbones.schema_decoding import Decoded, SchemaDecoder
+from assistant.backbones import backbone_type
+from assistant.backbones.llamacpp import LLAMACPP
+from assistant.backbones.llamacpp.schema_decoding import Decoded, SchemaDecoder
 from assistant.decisions.service import DecideRequest, DecisionService
 
 __all__ = ["BENCH_REQUEST", "TARGETS", "run_backbone_bench"]
@@ -189,6 +191,14 @@ def _one_run(
     return out
 
 
+def _is_llamacpp(type_name: str) -> bool:
+    """Whether the type is the llamacpp one, whose backbones this bench drives below the pipeline."""
+    try:
+        return backbone_type(type_name) is LLAMACPP
+    except AlignError:  # not installed, or its plugin does not load: not llamacpp either way
+        return False
+
+
 def run_backbone_bench(
     service: DecisionService,
     *,
@@ -202,7 +212,7 @@ def run_backbone_bench(
         raise InputError("--runs and --repeats must be at least 1")
     name = backbone_name or service.settings.default_backbone
     config = service.settings.backbones.get(name)
-    if config is None or config.type != "llamacpp":
+    if config is None or not _is_llamacpp(config.type):
         kind = config.type if config is not None else "undefined"
         raise InputError(
             f"align bench backbone compares against raw llama-cpp-python, so it needs a llamacpp "

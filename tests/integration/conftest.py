@@ -28,7 +28,7 @@ def embedded_backbone(embedded_model_file: Path) -> Iterator[Backbone]:
     spinning worker threads slow down several-fold when another process holds a core
     (measured: 30 tokens in 1.0 s with 1 thread, 5.5 s with 2, next to one busy process).
     """
-    from assistant.backbones.llamacpp import create
+    from assistant.backbones.llamacpp.backbone import create
 
     threads = int(os.environ.get("ALIGN_TEST_THREADS", "1"))
     backbone = create("embedded", {"model_path": str(embedded_model_file), "n_threads": threads}, None)

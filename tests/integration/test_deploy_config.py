@@ -22,7 +22,8 @@ import httpx
 import pytest
 from deploy_env import COMPOSE_FILE, DEPLOY, ENV_EXAMPLE, app_environment, load_compose, read_env_file
 
-from assistant.backbones import build_backbone, vllm_options
+from assistant.backbones import build_backbone
+from assistant.backbones.openai import vllm_options
 from assistant.settings import load_settings
 
 LONG_RUNNING = ("vllm", "postgres", "chroma", "app", "proxy")

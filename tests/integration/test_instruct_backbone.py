@@ -19,8 +19,8 @@ from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import GenerationRequest
 from alignment.models import AlignmentTarget, Attribute, Message, Scenario
 from alignment.structured import parse_json_object
-from assistant.backbones.openai_compat import OpenAICompatBackbone, create
-from assistant.backbones.openai_requests import render_prompt
+from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
+from assistant.backbones.openai.requests import render_prompt
 from assistant.instruct_models import assemble, backbone_tables, find_model, installed
 
 pytestmark = pytest.mark.server

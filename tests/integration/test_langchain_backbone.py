@@ -19,7 +19,7 @@ from alignment.backbone import GenerationRequest
 from alignment.errors import BackboneError, BackboneUnavailable, InputError
 from alignment.models import AlignmentTarget, Message, Scenario
 from assistant.backbones import BackbonePool
-from assistant.backbones.langchain_backbone import LangChainBackbone, create
+from assistant.backbones.langchain.backbone import LangChainBackbone, create
 from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import Settings
 

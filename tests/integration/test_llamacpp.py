@@ -19,7 +19,7 @@ from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import AlignmentTarget, Message, Scenario
 from alignment.prompts import decision_schema, persona_system_prompt, question_messages
 from assistant.backbones.cpu_clock import native_thread_ids
-from assistant.backbones.llamacpp import LlamaCppBackbone, create
+from assistant.backbones.llamacpp.backbone import LlamaCppBackbone, create
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -154,7 +154,7 @@ def test_label_logprobs_match_a_logits_all_reference(
 ) -> None:
     from llama_cpp import Llama
 
-    from assistant.backbones.sampling import log_softmax
+    from assistant.backbones.llamacpp.sampling import log_softmax
 
     short = [Message(role="user", content="Question: which letter comes first?\n(A) alpha\n(B) beta")]
     prefill = "Answer: ("

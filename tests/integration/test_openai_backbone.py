@@ -23,7 +23,7 @@ from alignment.algorithms.likelihood import ANSWER_PREFILL
 from alignment.backbone import GenerationRequest
 from alignment.errors import BackboneError, BackboneUnavailable, InvalidModelOutput
 from alignment.models import AlignmentTarget, Decision, Message, Scenario
-from assistant.backbones.openai_compat import OpenAICompatBackbone, create
+from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 
 pytest_plugins = ["conftest_server"]
 

@@ -13,8 +13,8 @@ from alignment.backbone import GenerationRequest
 from alignment.errors import ConfigError
 from alignment.models import Message
 from alignment.prompts import read_label
-from assistant.backbones.openai_compat import parse_options
-from assistant.backbones.openai_requests import build_chat_body, build_completion_body, render_prompt
+from assistant.backbones.openai.backbone import parse_options
+from assistant.backbones.openai.requests import build_chat_body, build_completion_body, render_prompt
 from assistant.cli.models import write_backbones
 from assistant.instruct_models import CATALOG, backbone_tables
 from assistant.settings import Settings

@@ -20,7 +20,7 @@ from alignment.errors import ConfigError, InputError, NotImplementedFeature
 from alignment.models import AlignmentTarget, Message, Scenario
 from alignment.structured import ChoiceAnswer, ask_structured
 from assistant.backbones import build_backbone
-from assistant.backbones.langchain_backbone import create, schema_prompt
+from assistant.backbones.langchain.backbone import create, schema_prompt
 from assistant.settings import Settings
 
 SCHEMA = {

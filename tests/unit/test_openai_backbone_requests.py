@@ -20,14 +20,14 @@ from alignment.errors import (
 from alignment.models import Message
 from alignment.prompts import decision_schema
 from alignment.structured import ChoiceAnswer, ask_structured
-from assistant.backbones import vllm_options
-from assistant.backbones.openai_compat import CAPABILITIES, OpenAICompatBackbone, OpenAIOptions, create
-from assistant.backbones.openai_requests import (
+from assistant.backbones.messages import fold_system
+from assistant.backbones.openai import vllm_options
+from assistant.backbones.openai.backbone import CAPABILITIES, OpenAICompatBackbone, OpenAIOptions, create
+from assistant.backbones.openai.requests import (
     MAX_TOP_LOGPROBS,
     MISSING_LABEL_MARGIN,
     build_chat_body,
     build_completion_body,
-    fold_system,
     label_logprobs_from_top,
     render_prompt,
     response_format,

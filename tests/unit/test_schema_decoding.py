@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from alignment.prompts import decision_schema
-from assistant.backbones.sampling import choose_among, choose_token, log_softmax, top_candidates
-from assistant.backbones.schema_decoding import SchemaDecoder, TokenTrie
-from assistant.backbones.schema_plan import compile_schema
+from assistant.backbones.llamacpp.sampling import choose_among, choose_token, log_softmax, top_candidates
+from assistant.backbones.llamacpp.schema_decoding import SchemaDecoder, TokenTrie
+from assistant.backbones.llamacpp.schema_plan import compile_schema
 
 END = "<end>"
 PIECES = list(

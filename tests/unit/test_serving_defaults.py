@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from assistant.backbones.llamacpp import LlamaCppOptions
+from assistant.backbones.llamacpp.backbone import LlamaCppOptions
 from assistant.backbones.serving import (
     MAX_SERVING_THREADS,
     MIN_CONCURRENCY,

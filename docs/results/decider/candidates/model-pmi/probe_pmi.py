@@ -26,7 +26,7 @@ llm = Llama(
     model_path=str(embedded_model_path()), n_ctx=2048, logits_all=False, verbose=False, n_threads=2, seed=0
 )
 
-from assistant.backbones.llama_context import LlamaContext
+from assistant.backbones.llamacpp.llama_context import LlamaContext
 
 ctx = LlamaContext(llm, "probe")
 

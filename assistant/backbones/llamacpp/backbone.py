@@ -27,10 +27,11 @@ from alignment.backbone import Backbone, Capabilities, GenerationRequest, Genera
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import Message, Usage
 from assistant.backbones.cpu_clock import model_cpu_clock
-from assistant.backbones.llama_context import LlamaContext
-from assistant.backbones.sampling import choose_token, log_softmax
-from assistant.backbones.schema_decoding import SchemaDecoder, TokenTrie
-from assistant.backbones.schema_plan import Segment, UnsupportedSchema, compile_schema
+from assistant.backbones.messages import fold_system
+from assistant.backbones.llamacpp.llama_context import LlamaContext
+from assistant.backbones.llamacpp.sampling import choose_token, log_softmax
+from assistant.backbones.llamacpp.schema_decoding import SchemaDecoder, TokenTrie
+from assistant.backbones.llamacpp.schema_plan import Segment, UnsupportedSchema, compile_schema
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -175,13 +176,7 @@ class LlamaCppBackbone(Backbone):
         Template markup is tokenised with special tokens; message text and the prefill never are,
         so user text cannot forge turn markers.
         """
-        system = "\n\n".join(m.content for m in messages if m.role == "system")
-        turns = [m for m in messages if m.role != "system"]
-        if system:
-            if turns and turns[0].role == "user":
-                turns[0] = Message(role="user", content=system + "\n\n" + turns[0].content)
-            else:
-                turns.insert(0, Message(role="user", content=system))
+        turns = fold_system(messages)
         contents = [m.content for m in turns]
         rendered = self._format(
             messages=[{"role": m.role, "content": f"\ue000{i}\ue001"} for i, m in enumerate(turns)]

@@ -29,7 +29,7 @@ def _model_file(raw: Path | None) -> Path:
 
 def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
     """The GGUF file of backbone ``name``; ``client`` and ``timeout_s`` are unused (a local file)."""
-    from assistant.backbones.llamacpp import parse_options
+    from assistant.backbones.llamacpp.backbone import parse_options
 
     raw = options.get("model_path")
     try:

@@ -10,7 +10,7 @@ import httpx
 
 from alignment.errors import ConfigError
 from assistant.backbones.health import BackboneHealth
-from assistant.backbones.openai_compat import parse_options, resolve_api_key
+from assistant.backbones.openai.backbone import parse_options, resolve_api_key
 
 __all__ = ["check"]
 

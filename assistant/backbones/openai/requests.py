@@ -25,7 +25,8 @@ from typing import Any, Literal
 from alignment.backbone import GenerationRequest
 from alignment.errors import BackboneError, NotImplementedFeature
 from alignment.models import Message
-from assistant.backbones import vllm_options
+from assistant.backbones.messages import fold_system
+from assistant.backbones.openai import vllm_options
 
 __all__ = [
     "MAX_TOP_LOGPROBS",
@@ -35,7 +36,6 @@ __all__ = [
     "build_chat_body",
     "build_completion_body",
     "chat_messages",
-    "fold_system",
     "label_logprobs_from_top",
     "render_prompt",
     "response_format",
@@ -57,17 +57,6 @@ CHATML_END_OF_TURN = "<|im_end|>"
 # what the Qwen2.5 template says when a conversation has no system message
 QWEN_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 END_OF_TURN: dict[str, str] = {"gemma": GEMMA_END_OF_TURN, "chatml": CHATML_END_OF_TURN}
-
-
-def fold_system(messages: list[Message]) -> list[Message]:
-    """Move system text into the first user turn (for chat templates that drop system messages)."""
-    system = "\n\n".join(m.content for m in messages if m.role == "system")
-    rest = [m for m in messages if m.role != "system"]
-    if not system:
-        return rest
-    if rest and rest[0].role == "user":
-        return [Message(role="user", content=f"{system}\n\n{rest[0].content}"), *rest[1:]]
-    return [Message(role="user", content=system), *rest]
 
 
 def chat_messages(messages: list[Message], *, fold: bool) -> list[dict[str, str]]:

@@ -20,7 +20,7 @@ __all__ = ["check"]
 
 def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
     """Build backbone ``name`` without calling it; ``client`` and ``timeout_s`` are unused."""
-    from assistant.backbones.langchain_backbone import create
+    from assistant.backbones.langchain.backbone import create
 
     target = str(options.get("class", ""))
     try:

@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
 from alignment.errors import BackboneError, BackboneUnavailable, ConfigError, NotImplementedFeature
 from alignment.models import Message, Usage
-from assistant.backbones.openai_requests import fold_system
+from assistant.backbones.messages import fold_system
 
 if TYPE_CHECKING:  # LangChain is imported when a langchain backbone is built
     from langchain_core.language_models import BaseChatModel

@@ -7,14 +7,14 @@ Configured as a named backbone, for example::
     base_url = "http://gpu-box:8000/v1"
     flavour = "vllm"            # or "openai", "llamacpp-server"
 
-Request bodies are built by :mod:`assistant.backbones.openai_requests` (one per flavour) and posted
+Request bodies are built by :mod:`assistant.backbones.openai.requests` (one per flavour) and posted
 with the SDK's client (its own retries off: this module retries connection errors, timeouts, 429
 and 5xx with exponential backoff, then raises BackboneUnavailable / BackboneError with the
 server's message). Answers that are not JSON of the schema are returned as text: the caller
 (``alignment.structured.ask_structured``) validates, retries and raises InvalidModelOutput.
 
 Label log-probabilities: labels that the server does not list among its top 20 next tokens get a
-floor below the smallest listed log-probability (see ``openai_requests.label_logprobs_from_top``).
+floor below the smallest listed log-probability (see ``requests.label_logprobs_from_top``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from pydantic import (
 from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
 from alignment.errors import BackboneError, BackboneUnavailable, ConfigError
 from alignment.models import Usage
-from assistant.backbones.openai_requests import (
+from assistant.backbones.openai.requests import (
     Flavour,
     PromptFormat,
     StructuredVia,

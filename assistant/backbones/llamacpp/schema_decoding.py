@@ -25,8 +25,8 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.backbones.sampling import Logits, choose_among, choose_token
-from assistant.backbones.schema_plan import Fixed, FreeString, Pick, Segment
+from assistant.backbones.llamacpp.sampling import Logits, choose_among, choose_token
+from assistant.backbones.llamacpp.schema_plan import Fixed, FreeString, Pick, Segment
 
 __all__ = ["Decoded", "SchemaDecoder", "TokenModel", "TokenTrie"]
 

@@ -20,7 +20,7 @@ import llama_cpp
 import numpy as np
 
 from alignment.errors import InputError
-from assistant.backbones.sampling import Logits
+from assistant.backbones.llamacpp.sampling import Logits
 
 __all__ = ["BLOCK", "LlamaContext"]
 
