@@ -26,9 +26,9 @@ __all__ = [
     "BackboneFactory",
     "BackbonePool",
     "BackboneType",
-    "backbone_type",
     "backbone_types",
     "build_backbone",
+    "get_backbone_type",
 ]
 
 ENTRY_POINT_GROUP = "align.backbones"
@@ -53,7 +53,7 @@ def backbone_types() -> list[str]:
     return sorted(_entry_points())
 
 
-def backbone_type(type_name: str) -> BackboneType:
+def get_backbone_type(type_name: str) -> BackboneType:
     """The type of that name; UnknownName if none, ConfigError if its entry point does not load."""
     ep = _entry_points().get(type_name)
     if ep is None:
@@ -69,7 +69,7 @@ def build_backbone(name: str, settings: Settings) -> Backbone:
     config = settings.backbones.get(name)
     if config is None:
         raise UnknownName("backbone", name, list(settings.backbones))
-    return backbone_type(config.type).create(name, config.options(), settings)
+    return get_backbone_type(config.type).create(name, config.options(), settings)
 
 
 class BackbonePool:

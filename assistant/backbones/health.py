@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel
 
 from alignment.errors import AlignError
-from assistant.backbones import backbone_type
+from assistant.backbones import get_backbone_type
 
 __all__ = ["BackboneCheck", "BackboneHealth", "check_backbone"]
 
@@ -46,7 +46,7 @@ def check_backbone(
 ) -> BackboneHealth:
     """Ask the backbone's type to check it (see the module's description)."""
     try:
-        check = backbone_type(type_name).check
+        check = get_backbone_type(type_name).check
     except AlignError as exc:  # not installed, or the plugin does not load
         return BackboneHealth(ok=False, target=type_name, detail=f"backbone {name!r}: {exc}")
     if check is None:

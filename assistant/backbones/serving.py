@@ -25,7 +25,7 @@ import os
 from typing import TYPE_CHECKING
 
 from alignment.errors import AlignError
-from assistant.backbones import backbone_type
+from assistant.backbones import get_backbone_type
 from assistant.backbones.backbone_type import BackboneType
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def serving_threads(cpus: int | None = None) -> int:
 
 def _type_of(type_name: str) -> BackboneType | None:
     try:
-        return backbone_type(type_name)
+        return get_backbone_type(type_name)
     except AlignError:  # reported when the backbone is built or checked
         return None
 

@@ -32,7 +32,7 @@ from alignment.backbone import GenerationRequest, GenerationResult
 from alignment.errors import AlignError, InputError
 from alignment.models import Decision
 from alignment.prompts import decision_schema, label_of
-from assistant.backbones import backbone_type
+from assistant.backbones import get_backbone_type
 from assistant.backbones.llamacpp import LLAMACPP
 from assistant.backbones.llamacpp.schema_decoding import Decoded, SchemaDecoder
 from assistant.decisions.service import DecideRequest, DecisionService
@@ -194,7 +194,7 @@ def _one_run(
 def _is_llamacpp(type_name: str) -> bool:
     """Whether the type is the llamacpp one, whose backbones this bench drives below the pipeline."""
     try:
-        return backbone_type(type_name) is LLAMACPP
+        return get_backbone_type(type_name) is LLAMACPP
     except AlignError:  # not installed, or its plugin does not load: not llamacpp either way
         return False
 

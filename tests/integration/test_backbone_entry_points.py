@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.backbones import BUILTIN, ENTRY_POINT_GROUP, backbone_type, backbone_types
+from assistant.backbones import BUILTIN, ENTRY_POINT_GROUP, backbone_types, get_backbone_type
 from assistant.backbones.health import check_backbone
 from assistant.backbones.langchain import LANGCHAIN
 from assistant.backbones.llamacpp import LLAMACPP
@@ -48,7 +48,7 @@ def test_the_registry_uses_them_from_the_metadata_alone(built_metadata, monkeypa
     monkeypatch.setattr("assistant.backbones.entry_points", lambda group: declared.select(group=group))
     assert backbone_types() == ["langchain", "llamacpp", "openai"]
     for name, kind in [("langchain", LANGCHAIN), ("llamacpp", LLAMACPP), ("openai", OPENAI)]:
-        assert backbone_type(name) is kind
+        assert get_backbone_type(name) is kind
     with httpx.Client() as client:
         health = check_backbone("local", "llamacpp", {"model_path": str(tmp_path / "no.gguf")}, client=client,
                                 timeout_s=1)

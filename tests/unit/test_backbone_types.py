@@ -18,7 +18,7 @@ import pytest
 import assistant.backbones as registry
 from alignment.errors import ConfigError, UnknownName
 from alignment.fake import FakeBackbone
-from assistant.backbones import BUILTIN, ENTRY_POINT_GROUP, BackboneType, backbone_type, backbone_types
+from assistant.backbones import BUILTIN, ENTRY_POINT_GROUP, BackboneType, backbone_types, get_backbone_type
 from assistant.backbones.health import BackboneHealth, check_backbone
 from assistant.backbones.llamacpp import LLAMACPP
 from assistant.backbones.serving import for_serving, loads_first, queue_concurrency, serving_threads
@@ -51,30 +51,30 @@ def test_builtins_load_through_the_plugin_path_even_when_the_metadata_lists_none
     installed(monkeypatch)  # an install made before the package declared its types
     assert backbone_types() == ["langchain", "llamacpp", "openai"]
     for ep in BUILTIN:
-        kind = backbone_type(ep.name)
+        kind = get_backbone_type(ep.name)
         assert isinstance(kind, BackboneType) and kind is ep.load()
         assert kind.check is not None
-    assert backbone_type("llamacpp") is LLAMACPP
+    assert get_backbone_type("llamacpp") is LLAMACPP
     with pytest.raises(UnknownName, match="unknown backbone type 'vllm'; known: langchain, llamacpp, openai"):
-        backbone_type("vllm")
+        get_backbone_type("vllm")
 
 
 def test_the_same_entry_points_from_the_metadata_are_one_type_each(monkeypatch):
     installed(monkeypatch, *((ep.name, ep.value) for ep in BUILTIN), ("echo", f"{__name__}:ECHO"))
     assert backbone_types() == ["echo", "langchain", "llamacpp", "openai"]
-    assert backbone_type("echo") is ECHO
+    assert get_backbone_type("echo") is ECHO
 
 
 def test_a_plugin_cannot_take_a_builtin_name(monkeypatch):
     installed(monkeypatch, ("llamacpp", f"{__name__}:ECHO"))
-    assert backbone_type("llamacpp") is LLAMACPP
+    assert get_backbone_type("llamacpp") is LLAMACPP
 
 
 def test_importing_a_type_loads_no_model_runtime():
     code = (
         "import sys\n"
-        "from assistant.backbones import BUILTIN, backbone_type\n"
-        "[backbone_type(ep.name) for ep in BUILTIN]\n"
+        "from assistant.backbones import BUILTIN, get_backbone_type\n"
+        "[get_backbone_type(ep.name) for ep in BUILTIN]\n"
         "print(' '.join(m for m in ('llama_cpp', 'openai', 'langchain_core', 'numpy') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
@@ -117,9 +117,9 @@ def test_a_plugin_type_is_built_and_checked_through_the_registry(echo):
     with httpx.Client() as client:
         health = check_backbone("e", "echo", {"lanes": 3}, client=client, timeout_s=1)
     assert health == BackboneHealth(ok=True, target="echo", detail="e has 3 lanes")
-    assert backbone_type("plain").check is None and backbone_type("plain").create is plain_factory
+    assert get_backbone_type("plain").check is None and get_backbone_type("plain").create is plain_factory
     with pytest.raises(ConfigError, match="backbone plugin 'broken' failed to load"):
-        backbone_type("broken")
+        get_backbone_type("broken")
 
 
 def test_serving_asks_each_type(echo):

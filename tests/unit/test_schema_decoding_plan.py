@@ -3,7 +3,13 @@
 import pytest
 
 from alignment.prompts import decision_schema
-from assistant.backbones.llamacpp.schema_plan import Fixed, FreeString, Pick, UnsupportedSchema, compile_schema
+from assistant.backbones.llamacpp.schema_plan import (
+    Fixed,
+    FreeString,
+    Pick,
+    UnsupportedSchema,
+    compile_schema,
+)
 
 
 def test_decision_schema_plan() -> None:

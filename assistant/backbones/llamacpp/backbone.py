@@ -27,11 +27,11 @@ from alignment.backbone import Backbone, Capabilities, GenerationRequest, Genera
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import Message, Usage
 from assistant.backbones.cpu_clock import model_cpu_clock
-from assistant.backbones.messages import fold_system
 from assistant.backbones.llamacpp.llama_context import LlamaContext
 from assistant.backbones.llamacpp.sampling import choose_token, log_softmax
 from assistant.backbones.llamacpp.schema_decoding import SchemaDecoder, TokenTrie
 from assistant.backbones.llamacpp.schema_plan import Segment, UnsupportedSchema, compile_schema
+from assistant.backbones.messages import fold_system
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
