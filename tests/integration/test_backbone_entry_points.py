@@ -30,9 +30,15 @@ def built_metadata(tmp_path_factory) -> PathDistribution:
         shutil.copy(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("metadata")
     made = subprocess.run(
-        [sys.executable, "-c",
-         f"from setuptools import build_meta; print(build_meta.prepare_metadata_for_build_wheel({str(out)!r}))"],
-        cwd=src, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            f"from setuptools import build_meta; print(build_meta.prepare_metadata_for_build_wheel({str(out)!r}))",
+        ],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return PathDistribution(out / made.stdout.split()[-1])
 
@@ -50,6 +56,7 @@ def test_the_registry_uses_them_from_the_metadata_alone(built_metadata, monkeypa
     for name, kind in [("langchain", LANGCHAIN), ("llamacpp", LLAMACPP), ("openai", OPENAI)]:
         assert get_backbone_type(name) is kind
     with httpx.Client() as client:
-        health = check_backbone("local", "llamacpp", {"model_path": str(tmp_path / "no.gguf")}, client=client,
-                                timeout_s=1)
+        health = check_backbone(
+            "local", "llamacpp", {"model_path": str(tmp_path / "no.gguf")}, client=client, timeout_s=1
+        )
     assert not health.ok and health.detail == "backbone 'local': no model file; fix model_path"

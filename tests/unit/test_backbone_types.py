@@ -42,7 +42,9 @@ def installed(monkeypatch, *found: tuple[str, str]) -> None:
 
 
 def test_pyproject_declares_the_builtin_types_as_entry_points():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][ENTRY_POINT_GROUP]
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][
+        ENTRY_POINT_GROUP
+    ]
     assert declared == {ep.name: ep.value for ep in BUILTIN}
     assert sorted(declared) == ["langchain", "llamacpp", "openai"]
 
@@ -88,7 +90,9 @@ def echo_create(name: str, options: dict[str, Any], settings: Any) -> FakeBackbo
     return FakeBackbone(name=name)
 
 
-def echo_check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
+def echo_check(
+    name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float
+) -> BackboneHealth:
     return BackboneHealth(ok=True, target="echo", detail=f"{name} has {options.get('lanes')} lanes")
 
 
@@ -107,8 +111,12 @@ def plain_factory(name: str, options: dict[str, Any], settings: Any) -> FakeBack
 
 @pytest.fixture
 def echo(monkeypatch):
-    installed(monkeypatch, ("echo", f"{__name__}:ECHO"), ("plain", f"{__name__}:plain_factory"),
-              ("broken", "no_such_module_here:create"))
+    installed(
+        monkeypatch,
+        ("echo", f"{__name__}:ECHO"),
+        ("plain", f"{__name__}:plain_factory"),
+        ("broken", "no_such_module_here:create"),
+    )
 
 
 def test_a_plugin_type_is_built_and_checked_through_the_registry(echo):

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from assistant.backbones.backbone_type import BackboneType
+from assistant.backbones.llamacpp.check import check
 
 if TYPE_CHECKING:
-    from assistant.backbones.health import BackboneHealth
     from assistant.backbones.llamacpp.backbone import LlamaCppBackbone
     from assistant.settings import Settings
 
@@ -22,15 +20,9 @@ __all__ = ["LLAMACPP"]
 
 
 def create(name: str, options: dict[str, Any], settings: Settings | None = None) -> LlamaCppBackbone:
-    from assistant.backbones.llamacpp.backbone import create as build
+    from assistant.backbones.llamacpp.backbone import create as load
 
-    return build(name, options, settings)
-
-
-def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
-    from assistant.backbones.llamacpp.check import check as check_file
-
-    return check_file(name, options, client=client, timeout_s=timeout_s)
+    return load(name, options, settings)
 
 
 def serving_defaults(options: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from assistant.backbones.backbone_type import BackboneType
+from assistant.backbones.openai.check import check
 
 if TYPE_CHECKING:
-    from assistant.backbones.health import BackboneHealth
     from assistant.backbones.openai.backbone import OpenAICompatBackbone
     from assistant.settings import Settings
 
@@ -22,15 +20,9 @@ __all__ = ["OPENAI"]
 
 
 def create(name: str, options: dict[str, Any], settings: Settings | None = None) -> OpenAICompatBackbone:
-    from assistant.backbones.openai.backbone import create as build
+    from assistant.backbones.openai.backbone import create as connect
 
-    return build(name, options, settings)
-
-
-def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
-    from assistant.backbones.openai.check import check as check_server
-
-    return check_server(name, options, client=client, timeout_s=timeout_s)
+    return connect(name, options, settings)
 
 
 def concurrency(name: str, options: dict[str, Any]) -> int:

@@ -10,12 +10,13 @@ import httpx
 
 from alignment.errors import ConfigError
 from assistant.backbones.health import BackboneHealth
-from assistant.backbones.openai.backbone import parse_options, resolve_api_key
 
 __all__ = ["check"]
 
 
 def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s: float) -> BackboneHealth:
+    from assistant.backbones.openai.backbone import parse_options, resolve_api_key
+
     base_url = str(options.get("base_url") or "").strip().rstrip("/")
     target = f"{base_url}/models"
     if not base_url.startswith(("http://", "https://")):
