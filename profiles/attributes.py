@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import Literal
 
 from sqlalchemy import select
@@ -61,8 +62,19 @@ def alignment_attributes(definition: AttributePublic) -> dict[str, Attribute]:
 
 
 class AttributeStore:
+    """Attribute definitions. ``on_change(callback)``: called after every committed add or upsert
+    (the catalogue, ``profiles.catalogue``, empties its cache there)."""
+
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
+        self._listeners: builtins.list[Callable[[], None]] = []
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     def list(
         self, domain: str | None = None, kind: Literal["scalar", "category"] | None = None
@@ -95,7 +107,9 @@ class AttributeStore:
             row = AttributeDefRow(name=data.name, **_row_values(data))
             s.add(row)
             s.flush()
-            return _public(row)
+            added = _public(row)
+        self._changed()
+        return added
 
     def upsert(self, actor: Actor, items: builtins.list[AttributeCreate]) -> dict[str, int]:
         """Create or update definitions by name in one transaction; counts created/updated/unchanged."""
@@ -115,6 +129,7 @@ class AttributeStore:
                     counts["updated"] += 1
                 else:
                     counts["unchanged"] += 1
+        self._changed()
         return counts
 
     def definitions(self) -> dict[str, AttributePublic]:

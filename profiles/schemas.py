@@ -38,6 +38,7 @@ __all__ = [
 
 Role = Literal["user", "admin"]
 EXPORT_FORMAT = "align-profiles/1"
+MAX_VERSION = 2**31 - 1  # a row's version fits the database's INTEGER
 _USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
@@ -215,7 +216,7 @@ class ProfileUpdate(BaseModel):
     set_groups: dict[str, str] = Field(default_factory=dict)
     unset_groups: list[str] = Field(default_factory=list)
     rename: str | None = None
-    expected_version: int | None = None
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     @field_validator("set_targets", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from profiles import migrate
 from profiles.api_keys import ApiKeyStore
 from profiles.attributes import AttributeStore
 from profiles.calibrations import CalibrationStore
+from profiles.catalogue import AttributeCatalogue
 from profiles.conversations import ConversationStore
 from profiles.db import SessionFactory, make_engine, make_session_factory
 from profiles.decision_log import DecisionLogStore
@@ -21,7 +22,8 @@ __all__ = ["Store", "open_store"]
 
 
 class Store:
-    """Users, attribute definitions, profiles, conversations, the decision log and API keys.
+    """Users, attribute definitions (and their ``catalogue``), profiles, conversations, the
+    decision log and API keys.
 
     Handed its session factory; it never creates an engine itself. Every method that reads or
     changes a user's data takes the acting user (an ``Actor``) and checks access.
@@ -32,6 +34,7 @@ class Store:
         self.engine = engine
         self.users = UserStore(sessions)
         self.attributes = AttributeStore(sessions)
+        self.catalogue = AttributeCatalogue(self.attributes)  # the definitions, cached for decisions
         self.profiles = ProfileStore(sessions)
         self.conversations = ConversationStore(sessions)
         self.log = DecisionLogStore(sessions)

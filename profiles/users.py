@@ -15,7 +15,11 @@ from profiles.passwords import hash_password, verify_password
 from profiles.schemas import Actor, Role, UserCreate, UserPublic
 from profiles.tx import transaction
 
-__all__ = ["PasswordChange", "UserStore", "WrongPassword"]
+__all__ = ["LOCAL_USER", "PasswordChange", "UserStore", "WrongPassword"]
+
+# the local operator: the admin who acts where nobody logs in (the CLI, a server in local mode);
+# created without a password on first use, so nobody can log in as them
+LOCAL_USER = "local"
 
 
 class WrongPassword(PermissionDenied):
@@ -59,6 +63,18 @@ class UserStore:
             if row is None:
                 raise NotFound(f"no user {name!r}; create it with `align users add {name} --password ...`")
             return _actor(row)
+
+    def acting(self, name: str | None, *, local: bool) -> Actor | None:
+        """Who acts: the user ``name`` (must exist); nobody named (or ``LOCAL_USER`` named) where
+        nobody logs in (``local``): the local operator, an admin created on first use. None: nobody
+        named where a login is needed, which each door refuses in its own words."""
+        if local and name in (None, "", LOCAL_USER):
+            return self.local_operator()
+        return self.actor(name) if name else None
+
+    def local_operator(self) -> Actor:
+        """``LOCAL_USER``, the admin who acts where nobody logs in (created on first use)."""
+        return self.ensure(LOCAL_USER, role="admin")
 
     def ensure(self, name: str, role: Role = "user") -> Actor:
         """The user ``name``, created (without a password) if missing. Idempotent."""

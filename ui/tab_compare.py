@@ -8,7 +8,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from assistant.app.replies import OptionsReply
-from assistant.app.schemas import CompareAppRequest
+from assistant.app.schemas import MAX_COLUMNS, CompareAppRequest
 from ui.common import acting, shown_once
 from ui.files import json_download
 from ui.render import comparison_html, parse_assignments
@@ -16,7 +16,6 @@ from ui.render import comparison_html, parse_assignments
 __all__ = ["CompareTab", "build_compare_tab"]
 
 NO_PROFILE = "(no profile)"
-MAX_COLUMNS = 6
 
 
 @dataclass

@@ -6,7 +6,6 @@ moves the user's session stamp). Changing one's own password needs the current o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from alignment.errors import PermissionDenied
@@ -65,18 +64,16 @@ def require_admin(actor: Actor, what: str) -> None:
 
 
 class AppAdmin:
-    """``on_attributes_changed`` runs after a definition is saved (the decisions re-read them);
-    ``sessions`` (set by ``align serve``) renews the caller's own session on a password change."""
+    """Attribute definitions (a saved one reaches decisions through the store's catalogue) and
+    users; ``sessions`` (set by ``align serve``) renews the caller's own session on a password change."""
 
     def __init__(
         self,
         store: Store,
-        on_attributes_changed: Callable[[], None],
         limiter: LoginLimiter | None = None,
     ) -> None:
         self.store = store
         self._limiter = limiter  # wrong current passwords, counted as failed logins of that user
-        self._on_attributes_changed = on_attributes_changed
         self.sessions: Sessions | None = None
 
     def scalar_attributes(self) -> list[AttributePublic]:
@@ -89,8 +86,7 @@ class AppAdmin:
     def upsert_attribute(self, actor: Actor, req: AttributeRequest) -> AttributeSaved:
         require_admin(actor, "change attribute definitions")
         data = parse_request(AttributeCreate, req.attribute)
-        counts = self.store.attributes.upsert(actor, [data])
-        self._on_attributes_changed()
+        counts = self.store.attributes.upsert(actor, [data])  # the catalogue reads it again
         return AttributeSaved(**counts, attribute=self.store.attributes.get(data.name))
 
     def users(self, actor: Actor) -> UsersReply:

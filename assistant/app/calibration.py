@@ -7,7 +7,7 @@ of attributes and shared by every session; a call costs one replay and one activ
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 
@@ -22,9 +22,9 @@ from alignment.calibration import (
     usable_attributes,
 )
 from alignment.errors import InputError
+from alignment.example_admin import ExampleAdmin
 from assistant.app.schemas import CalibrateRequest
 from assistant.decisions.calibration import DilemmaItem, load_dilemma_items, save_estimate
-from assistant.settings import Settings
 from profiles.schemas import Actor, ProfilePublic
 from profiles.store import Store
 
@@ -107,9 +107,9 @@ def _dilemma(d: Dilemma) -> DilemmaPublic:
 class AppCalibration:
     """Save the estimate from your answers as your profile (default name 'calibrated')."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
-        self._settings = settings
+    def __init__(self, store: Store, examples: Callable[[], ExampleAdmin | None]) -> None:
         self._store = store
+        self._examples = examples  # the app's example store, where the dilemmas are first looked for
         self._lock = threading.Lock()
         self._items: dict[str, tuple[Sequence[DilemmaItem], str]] = {}  # domain -> (items, origin)
         self._pools: dict[tuple[str, tuple[str, ...]], tuple[Posterior, DilemmaPool]] = {}
@@ -117,7 +117,7 @@ class AppCalibration:
     def _pool(self, domain: str, attributes: list[str] | None) -> tuple[Posterior, DilemmaPool]:
         with self._lock:
             if domain not in self._items:
-                self._items[domain] = load_dilemma_items(self._settings, "auto", None, domain)
+                self._items[domain] = load_dilemma_items(self._examples, "auto", None, domain)
             items, origin = self._items[domain]
             available = usable_attributes(items)
             names = attributes or available

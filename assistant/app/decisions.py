@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from alignment.algorithms.registry import algorithm_names
 from alignment.errors import InputError
 from alignment.example_admin import ExampleAdmin
-from alignment.models import AlignmentTarget, Attribute, Scenario
+from alignment.models import AlignmentTarget, Scenario
 from alignment.suggest import DOMAIN_WEIGHT, attribute_text, rank_attributes, rank_by_words, situation_text
 from assistant.app.packs import pack_of, pack_title, seeded_names
 from assistant.app.replies import (
@@ -44,14 +44,13 @@ SUGGESTIONS = 3  # attributes suggested to a person who has not said what they v
 
 
 class AppDecisions:
-    """Handed the store and the decision service; keeps the attribute definitions fresh.
+    """Handed the store and the decision service (which describes targets with the store's
+    attribute catalogue, ``AppService`` sees to it).
 
     ``limits``: each user's requests per minute (decide, compare, chat) and storage (conversations,
     profiles, decision log), checked before the model is asked or anything is stored; the same
     ``UsageLimits`` guards ``/v1`` (``align serve`` hands it over), so every door counts against one
     limit per user."""
-
-    ATTRIBUTES_TTL_S = 2.0
 
     def __init__(
         self,
@@ -78,21 +77,6 @@ class AppDecisions:
             examples=examples,
             domain=settings.chat_domain,
         )
-        self.refresh_attributes()
-
-    # -- attribute definitions ------------------------------------------------------------
-
-    def refresh_attributes(self) -> None:
-        """The decision service describes targets with the stored definitions (re-read after edits)."""
-        self.service.attributes = self.store.attributes.prompt_attributes()
-        self._attributes_read_at = time.monotonic()
-
-    def current_attributes(self) -> dict[str, Attribute]:
-        """The stored definitions, at most ATTRIBUTES_TTL_S old: an admin's edit on another replica
-        (they share the database) reaches this one within seconds, without a restart."""
-        if time.monotonic() - self._attributes_read_at > self.ATTRIBUTES_TTL_S:
-            self.refresh_attributes()
-        return self.service.attributes
 
     def options(self) -> OptionsReply:
         settings = self.service.settings
@@ -116,7 +100,7 @@ class AppDecisions:
             req.decide_request(),
             self.store.log.for_actor(actor),
             profile=profile,
-            attributes=self.current_attributes(),
+            attributes=self.service.attributes,
         )
         return DecisionReply(
             decision=logged.decision, log_id=logged.log_id, include_prompts=req.include_prompts
@@ -129,27 +113,27 @@ class AppDecisions:
             raise InputError(validation_message(exc)) from None
         self.limits.take(actor)
         self.limits.check_storage(actor)
-        known = set(self.current_attributes())
+        known = set(self.service.attributes)
         columns = []
         for i, column in enumerate(req.columns):  # resolve profiles first: a missing one fails fast
             values: dict[str, float] = {}
             if column.profile:
                 values.update(self.store.profiles.load_target(actor, column.profile).values)
-            for name in column.targets or {}:
+            for name in column.target or {}:
                 if known and name not in known:
                     raise InputError(f"column {i + 1}: unknown attribute {name!r} (see list_attributes)")
-            values.update(column.targets or {})
+            values.update(column.target or {})
             if values:  # a value out of [0, 1] is refused before any column runs
                 try:
                     AlignmentTarget(values=values)
                 except ValidationError as exc:
                     raise InputError(f"column {i + 1}: {validation_message(exc)}") from None
-            columns.append(column.model_copy(update={"targets": values or None}))
+            columns.append(column.model_copy(update={"target": values or None}))
         started = time.perf_counter()
         result = compare(
             self.service,
             CompareRequest(scenario=req.scenario, choices=req.choices, columns=columns, seed=req.seed),
-            lambda column: column.targets,
+            lambda column: column.target,
         )
         for r in result.results:
             if r.error:

@@ -13,19 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from alignment.errors import InputError
 from alignment.models import MAX_CHOICES
 from assistant.decisions.chat import ChatRequest
-from assistant.decisions.compare import CompareColumn
-from assistant.decisions.service import (
-    MAX_ID,
-    DecideRequest,
-    DecisionInput,
-    Id,
-    Name,
-    Seed,
-    validation_message,
-)
-from profiles.schemas import ProfileBundle, Role
+from assistant.decisions.compare import MAX_COLUMNS, CompareRequest
+from assistant.decisions.messages import validation_message
+from assistant.decisions.requests import MAX_ID, DecideRequest, DecisionInput, Id, Name
+from profiles.schemas import ProfileBundle, ProfileCreate, ProfileUpdate, Role
 
 __all__ = [
+    "MAX_COLUMNS",
     "MAX_ID",
     "AddExampleRequest",
     "AddUserRequest",
@@ -57,9 +51,9 @@ __all__ = [
 
 M = TypeVar("M", bound=BaseModel)
 
-# Every whole number a request may carry is bounded: a database id fits PostgreSQL's INTEGER, a seed
-# the backbones' 32-bit seeds (MAX_ID, Id, Seed and Name are the decision layer's, shared here);
-# nothing unbounded reaches a store, a backbone or the JSON answer.
+# Every whole number a request may carry is bounded (MAX_ID, Id and Name are the decision layer's,
+# assistant/decisions/requests.py, shared here); nothing unbounded reaches a store, a backbone or the
+# JSON answer.
 ChoiceIndex = Annotated[int, Field(ge=0, lt=MAX_CHOICES)]
 
 
@@ -82,8 +76,8 @@ class _Request(BaseModel):
 
 
 class DecideAppRequest(DecisionInput):
-    """One decision (``DecisionInput``: ``targets`` or ``target``), and/or a stored ``profile`` (the
-    profile's values, inline targets added and winning)."""
+    """One decision (``DecisionInput``: ``target``, also read as ``targets``), and/or a stored
+    ``profile`` (the profile's values, inline targets added and winning)."""
 
     profile: Name | None = None
     owner: Name | None = None  # whose profile (admins only)
@@ -96,11 +90,8 @@ class DecideAppRequest(DecisionInput):
         return DecideRequest.model_validate(data)
 
 
-class CompareAppRequest(_Request):
-    scenario: str
-    choices: list[str]
-    columns: list[CompareColumn] = Field(min_length=2, max_length=6)
-    seed: Seed | None = None
+class CompareAppRequest(CompareRequest):
+    """2..``MAX_COLUMNS`` columns (``CompareColumn``) on one scenario; the comparison's own shape."""
 
 
 class ConversationRequest(_Request):
@@ -138,24 +129,17 @@ class ProfileNameRequest(_Request):
     owner: Name | None = None
 
 
-class ProfileCreateRequest(_Request):
-    name: str
-    description: str = ""
-    targets: dict[str, float] = Field(default_factory=dict)
-    groups: dict[str, str] = Field(default_factory=dict)
-    owner: str | None = None
+class ProfileCreateRequest(ProfileCreate):
+    """A new profile (``ProfileCreate``), and whose (admins only)."""
+
+    owner: Name | None = None
 
 
-class ProfileUpdateRequest(_Request):
+class ProfileUpdateRequest(ProfileUpdate):
+    """Changes (``ProfileUpdate``) to the profile ``name``, and whose (admins only)."""
+
     name: Name
     owner: Name | None = None
-    description: str | None = None
-    set_targets: dict[str, float] = Field(default_factory=dict)
-    unset_targets: list[str] = Field(default_factory=list)
-    set_groups: dict[str, str] = Field(default_factory=dict)
-    unset_groups: list[str] = Field(default_factory=list)
-    rename: Name | None = None
-    expected_version: Id | None = None
 
 
 class ProfileDeleteRequest(_Request):

@@ -43,10 +43,10 @@ from assistant.app.uploads import Uploads
 from assistant.decisions.service import DecisionService
 from profiles.schemas import Actor
 from profiles.store import Store
+from profiles.users import LOCAL_USER
 
-__all__ = ["LOCAL_USER", "SUGGESTIONS", "AppService", "Progress"]
+__all__ = ["SUGGESTIONS", "AppService", "Progress"]
 
-LOCAL_USER = "local"
 R = TypeVar("R", bound=BaseModel)
 
 
@@ -89,15 +89,15 @@ class AppService:
         )
         # browsers where a person logged in are limited apart from their address (device_tokens.py)
         self.devices = DeviceTokens.from_file(work_dir / "device-key")
+        # decisions describe targets with this store's definitions, cached, re-read after an edit
+        service.use_catalogue(store.catalogue)
         self.decisions = AppDecisions(
             store, service, extraction_backbone=extraction_backbone, examples=self.example_store
         )
         self.profiles = AppProfiles(  # one storage quota for all a user stores
             store, limits=self.decisions.limits, max_profiles=int(settings.max_profiles_per_user)
         )
-        self.admin = AppAdmin(
-            store, on_attributes_changed=self.decisions.refresh_attributes, limiter=self.login_limiter
-        )
+        self.admin = AppAdmin(store, limiter=self.login_limiter)
         self.examples = AppExamples(self.example_store)
         self.evaluation = AppEvaluation(
             service,
@@ -108,7 +108,7 @@ class AppService:
             max_decisions=settings.eval_max_decisions,
             max_running=settings.eval_max_running,
         )
-        self.calibration = AppCalibration(settings, store)
+        self.calibration = AppCalibration(store, self.example_store)
         self.feedback = AppFeedback(store, self.example_store)
         self.api_keys = ApiKeys(store, self.login_limiter)
 
@@ -150,15 +150,15 @@ class AppService:
     # -- who is acting --------------------------------------------------------------------
 
     def actor(self, username: str | None) -> Actor:
-        """The logged-in user, or the local admin in local mode; anything else is refused."""
-        if username:
-            try:
-                return self.store.users.actor(username)
-            except NotFound:
-                raise PermissionDenied(f"user {username!r} no longer exists; log in again") from None
-        if self.local_mode:
-            return self.store.users.ensure(LOCAL_USER, role="admin")
-        raise PermissionDenied("log in first: this server requires a user name and password")
+        """The logged-in user, or the local admin in local mode (``UserStore.acting``); anything
+        else is refused."""
+        try:
+            acting = self.store.users.acting(username, local=self.local_mode)
+        except NotFound:
+            raise PermissionDenied(f"user {username!r} no longer exists; log in again") from None
+        if acting is None:
+            raise PermissionDenied("log in first: this server requires a user name and password")
+        return acting
 
     def authenticate(
         self, username: str, password: str, address: str | None = None, device: str | None = None

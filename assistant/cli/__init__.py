@@ -50,11 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from assistant.cli.context import Cli
+    from assistant.settings import load_settings
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with Cli() as cli:  # settings built once; what a command opens is closed when it ends
+        # settings built once (by the command's own loader, if it has one: serve's has the serving
+        # defaults); what a command opens is closed when it ends
+        with Cli(getattr(args, "settings_loader", load_settings)) as cli:
             code = args.handler(args, cli)
     except AlignError as exc:
         print(f"align: error: {exc}", file=sys.stderr)

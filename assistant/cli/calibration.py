@@ -151,7 +151,12 @@ def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, 
 
     if not 1 <= args.answers <= 100:
         raise InputError("--answers must be between 1 and 100")
-    items, origin = load_dilemma_items(cli.settings, args.source, args.data, args.domain)
+    from assistant.stores.chroma import chroma_exists
+
+    # the command's example store, where there is one (a calibration never creates it)
+    items, origin = load_dilemma_items(
+        lambda: cli.examples if chroma_exists(cli.settings) else None, args.source, args.data, args.domain
+    )
     available = usable_attributes(items)
     if args.attributes:
         attributes = [x.strip() for x in args.attributes.split(",") if x.strip()]

@@ -1,6 +1,7 @@
-"""The composition root of one ``align`` command: the settings are built once, the store, the decision
-service and the example store are opened on first use, and everything opened is closed when the
-command ends (``main`` runs every command inside ``with Cli() as cli``)."""
+"""The composition root of one ``align`` command: the settings are built once (``align serve``'s with
+the serving defaults, ``load_serving_settings``), the store, the decision service and its example
+store are opened on first use, and everything opened is closed when the command ends (``main`` runs
+every command inside ``with Cli(load) as cli``, ``load`` the command's own settings loader)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from assistant.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from assistant.decisions.service import DecisionService
-    from assistant.stores.embedding import MiniLMEmbedder
     from assistant.stores.examples import ExampleStore
     from profiles.store import Store
 
@@ -50,17 +50,13 @@ class Cli:
         return service
 
     @cached_property
-    def embedder(self) -> MiniLMEmbedder:
-        from assistant.stores.embedding import MiniLMEmbedder
-
-        return MiniLMEmbedder()
-
-    @cached_property
     def examples(self) -> ExampleStore:
-        """The example store the settings describe (embedded Chroma, or the Chroma server)."""
-        from assistant.stores.examples import open_example_store
+        """The example store the settings describe (embedded Chroma, or the Chroma server), opened:
+        the one the decision service retrieves from, so a command holds one Chroma client and one
+        MiniLM model (``build_service``)."""
+        from assistant.compose import opened_examples
 
-        return open_example_store(self.settings, self.embedder)
+        return opened_examples(self.service)
 
     def close(self) -> None:
         """Close what was opened, last first."""

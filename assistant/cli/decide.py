@@ -11,7 +11,7 @@ from assistant.cli.common import Subcommands, parse_assignments, parse_params, r
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg
 from assistant.decisions.logged import decide_logged
-from assistant.decisions.service import DecideRequest
+from assistant.decisions.requests import DecideRequest
 
 __all__ = ["format_decision", "register"]
 
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         request,
         store.log.for_actor(actor),
         profile=profile,
-        attributes=store.attributes.prompt_attributes(),
+        attributes=store.catalogue.current(),
     )
     decision = logged.decision
     if args.json:

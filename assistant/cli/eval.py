@@ -127,10 +127,10 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         params=_params(args.param),
         skip_baselines=args.skip_baseline,
     )
-    service = cli.service
     # targets carry their definitions (descriptions, high and low texts), as in `align decide`
-    service.attributes = cli.store.attributes.prompt_attributes()
-    summary = run_evaluation(service, config, progress=not args.no_progress)
+    summary = run_evaluation(
+        cli.service, config, progress=not args.no_progress, attributes=cli.store.catalogue.current()
+    )
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -9,9 +9,8 @@ from assistant.settings import Settings
 from profiles.schemas import Actor
 from profiles.store import Store, open_store
 
-__all__ = ["LOCAL_USER", "USER_HELP", "acting_user", "add_user_arg", "open_cli_store", "print_json"]
+__all__ = ["USER_HELP", "acting_user", "add_user_arg", "open_cli_store", "print_json"]
 
-LOCAL_USER = "local"
 USER_HELP = (
     "act as this user: commands read and change this user's data only (an admin may also name "
     "another owner with --owner). Default: the local operator 'local', an admin created without "
@@ -37,7 +36,7 @@ def open_cli_store(settings: Settings) -> Store:
     if not store.attributes.list():
         from profiles.seed import seed
 
-        seed(store.attributes, store.users.ensure(LOCAL_USER, role="admin"))
+        seed(store.attributes, store.users.local_operator())
     return store
 
 
@@ -45,14 +44,13 @@ def seed_new_packs(store: Store) -> dict[str, int]:
     """Add the shipped packs' definitions this store lacks (after an upgrade); edits stay."""
     from profiles.seed import seed
 
-    return seed(store.attributes, store.users.ensure(LOCAL_USER, role="admin"), only_missing=True)
+    return seed(store.attributes, store.users.local_operator(), only_missing=True)
 
 
 def acting_user(store: Store, name: str | None) -> Actor:
-    """``--user NAME`` (must exist), or the local operator (created on first use)."""
-    if name is None or name == LOCAL_USER:
-        return store.users.ensure(LOCAL_USER, role="admin")
-    return store.users.actor(name)
+    """``--user NAME`` (must exist), or the local operator (created on first use): the CLI is a
+    door where nobody logs in (whoever runs it has the database anyway)."""
+    return store.users.acting(name, local=True) or store.users.local_operator()
 
 
 def print_json(data: object) -> None:

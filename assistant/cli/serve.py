@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the server's modules are imported when it starts
     from assistant.app import AppService
     from assistant.settings import Settings
 
-__all__ = ["build_app", "login_callable", "model_first", "openai_routes", "register"]
+__all__ = ["build_app", "login_callable", "model_first", "openai_routes", "register", "serving_settings"]
 
 
 def register(sub: Subcommands) -> None:
@@ -48,7 +48,14 @@ def register(sub: Subcommands) -> None:
         help="requests of one endpoint handled at once (default: 4, or the largest max_concurrency of "
         "an OpenAI-compatible backbone; the embedded model still runs one at a time)",
     )
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, settings_loader=serving_settings)
+
+
+def serving_settings() -> Settings:
+    """The server's settings: the serving defaults filled in (``load_serving_settings``)."""
+    from assistant.compose import load_serving_settings
+
+    return load_serving_settings()
 
 
 def build_app(cli: Cli, host: str, datasets: str | None = None, eval_limit: int = 10) -> AppService:
@@ -137,9 +144,8 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
         raise ConfigError(f"--port {args.port} is not a port number (1-65535)")
     if args.concurrency is not None and args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
-    from assistant.backbones.serving import for_serving, queue_concurrency
+    from assistant.backbones.serving import queue_concurrency
 
-    cli.settings = for_serving(cli.settings)  # llama.cpp threads for a server (docs/perf/)
     concurrency = args.concurrency or queue_concurrency(cli.settings)
     app = build_app(cli, args.host, args.datasets, args.eval_limit)
     model_first(app, cli.settings)

@@ -11,8 +11,7 @@ the same typed or piped.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 import numpy as np
@@ -25,8 +24,8 @@ from alignment.calibration import (
 )
 from alignment.datasets import DatasetRecord
 from alignment.errors import InputError, NotFound
+from alignment.example_admin import ExampleAdmin
 from alignment.models import Example
-from assistant.settings import Settings
 from profiles.schemas import Actor, AttributePublic, ProfileCreate, ProfilePublic, ProfileUpdate
 from profiles.store import Store
 
@@ -47,22 +46,24 @@ MAX_RETRIES = 3  # unreadable answers in a row to one dilemma before giving up
 CALIBRATION_DOMAINS = ("everyday", "triage")  # the domains there are dilemmas to calibrate on
 
 
-def _store_examples(settings: Settings, domain: str) -> list[Example]:
-    """The example store's examples of ``domain``, or [] when there is no store yet."""
-    if not settings.chroma_host and not (Path(settings.data_dir) / "chroma").is_dir():
+def _store_examples(examples: ExampleAdmin | None, domain: str) -> list[Example]:
+    """The example store's examples of ``domain``, or [] when there is no store."""
+    if examples is None:
         return []
-    from assistant.stores.embedding import MiniLMEmbedder
-    from assistant.stores.examples import open_example_store
-
-    store = open_example_store(settings, MiniLMEmbedder())
-    total = store.count()
-    return store.list_examples(domain=domain, limit=max(total, 1)) if total else []
+    total = examples.count()
+    return examples.list_examples(domain=domain, limit=max(total, 1)) if total else []
 
 
 def load_dilemma_items(
-    settings: Settings, source: str, data: Sequence[str] | None, domain: str = "everyday"
+    examples: Callable[[], ExampleAdmin | None],
+    source: str,
+    data: Sequence[str] | None,
+    domain: str = "everyday",
 ) -> tuple[Sequence[DilemmaItem], str]:
-    """Items of ``domain`` to calibrate on and where they came from (``examples`` or ``data``)."""
+    """Items of ``domain`` to calibrate on and where they came from (``examples`` or ``data``).
+
+    ``examples()``: the example store the caller was handed (asked only when ``source`` allows
+    it), or None where there is none."""
     from assistant.stores.seed_data import load_domain_records
 
     if domain not in CALIBRATION_DOMAINS:
@@ -70,7 +71,7 @@ def load_dilemma_items(
             f"there are no {domain} dilemmas to calibrate on; choose {' or '.join(CALIBRATION_DOMAINS)}"
         )
     if source in ("auto", "examples") and not data:
-        items = _store_examples(settings, domain)
+        items = _store_examples(examples(), domain)
         if items:
             return items, "the example store"
         if source == "examples":

@@ -36,7 +36,6 @@ from typing import Any
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
@@ -61,7 +60,8 @@ from assistant.decisions.feedback import give_feedback
 from assistant.decisions.logged import decide_logged
 from assistant.decisions.messages import for_people
 from assistant.decisions.progress import progress_line
-from assistant.decisions.service import DecideRequest, DecisionService, Id, Name, Seed
+from assistant.decisions.requests import AlignedOptions, DecideRequest, DecisionOptions, Id, Name
+from assistant.decisions.service import DecisionService
 from profiles.profile_store import ProfileTarget
 from profiles.schemas import (
     Actor,
@@ -141,20 +141,14 @@ _QUESTION_WORDS = 30  # the asked dilemma is shortened to this many words
 _CANDIDATES = 12  # stored dilemmas looked at for the calibrating question
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(AlignedOptions):
     """One chat turn: the message, the conversation it continues (None: a new one), and what the
-    decision aligns to (a stored profile, or inline targets) and with (algorithm or decider, backbone)."""
-
-    model_config = ConfigDict(extra="forbid")
+    decision aligns to (a stored profile, or inline values: ``targets``, or ``target``) and with
+    (``AlignedOptions``: algorithm or decider, backbone, parameters, seed)."""
 
     message: str = Field(max_length=8000)
     conversation_id: Id | None = None
     profile: Name | None = None
-    targets: dict[str, float] | None = None
-    algorithm: Name | None = None
-    decider: Name | None = None
-    backbone: Name | None = None
-    seed: Seed | None = None
     # the kind of decision ("everyday", "triage", ...): the values the chat suggests, matches and
     # decides with are this domain's (None: the chat's own, everyday unless an admin set another)
     domain: Name | None = None
@@ -356,7 +350,7 @@ class ChatEngine:
             or self.domain
         )
         request = request.model_copy(update={"domain": domain})
-        picked = {*(request.targets or {}), *((entry.request.get("target") or {}) if entry else {})}
+        picked = {*(request.target or {}), *((entry.request.get("target") or {}) if entry else {})}
         defs = self._value_defs(domain, picked=picked)
         reader = TurnReader(self.service.embedder, defs)
         names = ValueText(
@@ -478,7 +472,7 @@ class ChatEngine:
         return only if only and only not in SHARED_DOMAINS else None
 
     def _has_values(self, actor: Actor, request: ChatRequest) -> bool:
-        return bool(request.targets) or self._profile(actor, request) is not None
+        return bool(request.target) or self._profile(actor, request) is not None
 
     def _keep_values(
         self, actor: Actor, request: ChatRequest, levels: dict[str, float], names: ValueText
@@ -536,11 +530,8 @@ class ChatEngine:
         base = DecideRequest(
             scenario=situation.scenario,
             choices=situation.options[: _MAX_OPTIONS * 4],
-            target=request.targets or None,
-            algorithm=request.algorithm,
-            decider=request.decider,
-            backbone=request.backbone,
-            seed=request.seed,
+            target=request.target or None,
+            **request.model_dump(include=set(DecisionOptions.model_fields)),
             domain=domain,
         )
         if profile is None and not base.target and self._needs_values(base):
@@ -597,7 +588,7 @@ class ChatEngine:
                 request,
                 self.store.log.for_actor(actor),
                 profile=profile,
-                attributes=self.store.attributes.prompt_attributes(),
+                attributes=self.store.catalogue.current(),
             )
         except AlignError as exc:
             yield ChatUpdate(

@@ -7,30 +7,42 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from alignment.errors import AlignError
 from alignment.models import Decision
-from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.decisions.requests import AlignedOptions, DecideRequest, Name, Seed
+from assistant.decisions.service import DecisionService
 
-__all__ = ["ColumnResult", "CompareColumn", "CompareRequest", "Comparison", "compare"]
+__all__ = ["MAX_COLUMNS", "ColumnResult", "CompareColumn", "CompareRequest", "Comparison", "compare"]
 
-MAX_COLUMNS = 6
+MAX_COLUMNS = 6  # columns one comparison may run (each is a decision run at once)
 
 
-class CompareColumn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CompareColumn(AlignedOptions):
+    """One column: how it decides (``AlignedOptions``; a column's own ``seed`` beats the request's)
+    and for whom (a stored ``profile``, inline values, or both: the inline ones win)."""
 
-    algorithm: str | None = None
-    decider: str | None = None
-    backbone: str | None = None
-    profile: str | None = None
-    targets: dict[str, float] | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    profile: Name | None = None
+
+    @model_serializer(mode="wrap")
+    def _as_asked(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A comparison's JSON names a column's values ``targets``, and its seed only when it has one."""
+        data: dict[str, Any] = handler(self)
+        if "target" in data:
+            data["targets"] = data.pop("target")
+        if data.get("seed", 0) is None:
+            data.pop("seed", None)
+        return data
+
+    @property
+    def targets(self) -> dict[str, float] | None:
+        """``target`` by the name a comparison's JSON gives it."""
+        return self.target
 
     def label(self) -> str:
         who = self.profile or (
-            ", ".join(f"{k}={v:g}" for k, v in self.targets.items()) if self.targets else "no target"
+            ", ".join(f"{k}={v:g}" for k, v in self.target.items()) if self.target else "no target"
         )
         return f"{self.decider or self.algorithm or 'default'} · {self.backbone or 'default'} · {who}"
 
@@ -41,7 +53,7 @@ class CompareRequest(BaseModel):
     scenario: str
     choices: list[str]
     columns: list[CompareColumn] = Field(min_length=2, max_length=MAX_COLUMNS)
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class ColumnResult(BaseModel):
@@ -77,7 +89,7 @@ def compare(service: DecisionService, request: CompareRequest, resolve_target: T
                     decider=column.decider,
                     backbone=column.backbone,
                     params=column.params,
-                    seed=request.seed,
+                    seed=request.seed if column.seed is None else column.seed,
                 )
             )
         except AlignError as exc:

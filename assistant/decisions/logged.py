@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from alignment.errors import AlignError
 from alignment.models import Attribute, Decision
 from assistant.decisions import cancel
-from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.decisions.requests import DecideRequest
+from assistant.decisions.service import DecisionService
 from profiles.profile_store import ProfileTarget
 from profiles.schemas import DecisionLogCreate
 from profiles.tx import unknown_attribute

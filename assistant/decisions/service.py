@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from alignment.algorithms import Algorithm, DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
@@ -24,47 +25,28 @@ from alignment.readers import (
 from assistant.backbones import BackbonePool
 from assistant.decisions.messages import validation_message
 from assistant.decisions.priority import PeopleFirst
+from assistant.decisions.requests import DecideRequest
 from assistant.settings import Settings
 
-__all__ = ["DecideRequest", "DecisionService", "validation_message"]
+__all__ = ["AttributeSource", "DecideRequest", "DecisionService", "validation_message"]
 
 
-# Every whole number a request may carry is bounded: a database id fits PostgreSQL's INTEGER, a seed
-# the backbones' 32-bit seeds.
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]  # a stored row's id (a conversation, a logged decision)
-Name = Annotated[str, Field(max_length=100)]  # an algorithm, decider, backbone, profile or owner name
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # the backbones' seeds are 32-bit
+@runtime_checkable
+class AttributeSource(Protocol):
+    """Where the definitions of a target's values come from: the store's catalogue
+    (``profiles.catalogue.AttributeCatalogue``, cached and kept fresh), or definitions given once."""
+
+    def current(self) -> dict[str, Attribute]: ...
 
 
-class DecisionInput(BaseModel):
-    """What a caller may ask of one decision (the CLI, the app's /decide, the chat): the one shape of
-    a decide request. ``DecideRequest`` adds what only the assistant sets; the app's request adds a
-    stored profile (and accepts ``targets`` for ``target``)."""
+class _Given:
+    """Definitions given once (a tool, a test)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    def __init__(self, attributes: Mapping[str, Attribute]) -> None:
+        self._attributes = dict(attributes)
 
-    scenario: str
-    choices: list[str]
-    target: dict[str, float] | None = Field(default=None, validation_alias=AliasChoices("target", "targets"))
-    algorithm: Name | None = None
-    decider: Name | None = None
-    backbone: Name | None = None
-    params: dict[str, Any] = Field(default_factory=dict, max_length=50)
-    seed: Seed | None = None
-
-
-class DecideRequest(DecisionInput):
-    """A decision request as the decision service takes it: the caller's input, and where retrieval
-    must look (set by the assistant, never by a caller)."""
-
-    scenario_id: str | None = None  # retrieval never returns examples of this scenario
-    domain: str | None = None  # retrieval only returns examples of this domain
-    user: str | None = None  # the acting user: retrieval adds their own personal examples
-    # what retrieval keeps out: "scenario" (the same scenario and near-duplicate texts), "attribute"
-    # (that, and any example scoring the target's attributes), "group" (any example scoring the
-    # target's attributes; the same question answered by other groups is allowed)
-    holdout: Literal["scenario", "attribute", "group"] = "scenario"
+    def current(self) -> dict[str, Attribute]:
+        return dict(self._attributes)
 
 
 class DecisionService:
@@ -72,7 +54,7 @@ class DecisionService:
         self,
         settings: Settings,
         backbones: BackbonePool,
-        attributes: dict[str, Attribute] | None = None,
+        attributes: Mapping[str, Attribute] | AttributeSource | None = None,
         examples: ExampleRetriever | None = None,
         embedder: Embedder | None = None,
         readers: ReaderRecord | None = None,
@@ -81,11 +63,21 @@ class DecisionService:
         self.backbones = backbones
         # which values the backbone's ratings read better than value-fit (alignment/readers.py)
         self.readers = readers
-        self.attributes = attributes or {}
+        self._attributes = attributes if isinstance(attributes, AttributeSource) else _Given(attributes or {})
         self.examples = examples  # the example store (icl, regression); None: no retrieval
         self.embedder = embedder  # sentence embeddings (value-fit); None: such algorithms fail clearly
         # people's decisions in flight: an evaluation waits for none before each item (priority.py)
         self.people = PeopleFirst()
+
+    @property
+    def attributes(self) -> dict[str, Attribute]:
+        """The definitions targets are described with (a request's own are added to them)."""
+        return self._attributes.current()
+
+    def use_catalogue(self, catalogue: AttributeSource) -> None:
+        """Describe targets with ``catalogue``'s definitions from now on (the app facade hands its
+        store's here when it is composed)."""
+        self._attributes = catalogue
 
     def _decider_name(self, request: DecideRequest) -> str | None:
         """The decider a request names; naming neither a decider nor an algorithm: the default one of

@@ -38,17 +38,14 @@ def persona_request(i: int) -> dict[str, Any]:
 
 def measure(seconds: float) -> dict[str, Any]:
     """Sequential persona decisions straight through the decision service for ``seconds``."""
-    from assistant.backbones.serving import for_serving
-    from assistant.compose import build_service
-    from assistant.decisions.service import DecideRequest
-    from assistant.settings import load_settings
+    from assistant.compose import build_service, load_serving_settings
+    from assistant.decisions.requests import DecideRequest
     from profiles.store import open_store
 
-    settings = for_serving(load_settings())
-    service = build_service(settings)
+    settings = load_serving_settings()
     store = open_store(settings.effective_database_url())
-    try:
-        service.attributes = store.attributes.prompt_attributes()
+    try:  # the server's definitions, as its decisions read them
+        service = build_service(settings, attributes=store.catalogue.current())
     finally:
         store.close()
     try:

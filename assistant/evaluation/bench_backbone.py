@@ -35,7 +35,8 @@ from alignment.prompts import decision_schema, label_of
 from assistant.backbones import get_backbone_type
 from assistant.backbones.llamacpp import LLAMACPP
 from assistant.backbones.llamacpp.schema_decoding import Decoded, SchemaDecoder
-from assistant.decisions.service import DecideRequest, DecisionService
+from assistant.decisions.requests import DecideRequest
+from assistant.decisions.service import DecisionService
 
 __all__ = ["BENCH_REQUEST", "TARGETS", "run_backbone_bench"]
 

@@ -177,10 +177,10 @@ def machine() -> dict[str, Any]:
 
 def _server_settings() -> dict[str, Any]:
     """What the server runs with (resolved as ``align serve`` resolves it)."""
-    from assistant.backbones.serving import for_serving, queue_concurrency, usable_cpus
-    from assistant.settings import load_settings
+    from assistant.backbones.serving import queue_concurrency, usable_cpus
+    from assistant.compose import load_serving_settings
 
-    settings = for_serving(load_settings())
+    settings = load_serving_settings()
     backbone = settings.backbones[settings.default_backbone]
     return {
         "backbone": settings.default_backbone,

@@ -30,8 +30,9 @@ from alignment.evaluation import (
     summarise,
     with_population,
 )
-from alignment.models import Decision, Scenario
-from assistant.decisions.service import DecideRequest, DecisionService
+from alignment.models import Attribute, Decision, Scenario
+from assistant.decisions.requests import DecideRequest
+from assistant.decisions.service import DecisionService
 from assistant.evaluation.report import write_reports
 from assistant.settings import Settings
 
@@ -204,7 +205,13 @@ def _prompt_ids(decision: Decision) -> list[str]:
     ]
 
 
-def _run_one(service: DecisionService, item: EvalItem, run: Run, config: EvalConfig) -> EvalResult:
+def _run_one(
+    service: DecisionService,
+    item: EvalItem,
+    run: Run,
+    config: EvalConfig,
+    attributes: dict[str, Attribute] | None = None,
+) -> EvalResult:
     seed = config.seed + zlib.crc32(item.item_id.encode()) % 1_000_000
     base = {
         "item_id": item.item_id,
@@ -233,7 +240,8 @@ def _run_one(service: DecisionService, item: EvalItem, run: Run, config: EvalCon
                 scenario_id=item.scenario_id,  # leave-one-out: never its own example
                 domain=item.domain,
                 holdout=config.holdout,
-            )
+            ),
+            attributes,
         )
     except AlignError as exc:
         return EvalResult(**base, error=f"{type(exc).__name__}: {exc}")
@@ -292,13 +300,15 @@ def run_evaluation(
     progress: bool = True,
     max_items: int | None = None,
     before_item: Callable[[], None] | None = None,
+    attributes: dict[str, Attribute] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) an evaluation into ``config.out``; returns the summary.
 
     ``max_items``: the most decisions it may ask for (items times runs, resumed ones not counted);
     past it, nothing runs. ``before_item()`` runs before each decision (one at a time when given):
     the server's evaluations wait there for people's decisions, and stop there (it raises) when
-    their caller went away.
+    their caller went away. ``attributes``: definitions the targets are described with, beside the
+    service's own (``align eval`` hands the store's).
     """
     runs = plan_runs(config, service.settings)
     config = config.model_copy(
@@ -356,7 +366,7 @@ def run_evaluation(
         def work(pair: tuple[EvalItem, Run]) -> None:
             if before_item is not None:
                 before_item()
-            result = _run_one(service, pair[0], pair[1], config)
+            result = _run_one(service, pair[0], pair[1], config, attributes)
             line = result.model_dump_json() + "\n"
             with lock:
                 handle.write(line)

@@ -20,13 +20,19 @@ if TYPE_CHECKING:  # chromadb is imported on first use
 
     from assistant.settings import Settings
 
-__all__ = ["ChromaEmbedding", "chroma_client", "chroma_settings"]
+__all__ = ["ChromaEmbedding", "chroma_client", "chroma_exists", "chroma_settings"]
 
 
 def chroma_settings() -> ChromaSettings:
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False)
+
+
+def chroma_exists(settings: Settings) -> bool:
+    """Whether there is an example store to read: a Chroma server is named, or the embedded one
+    under ``data_dir`` has been created."""
+    return bool(settings.chroma_host) or (Path(settings.data_dir) / "chroma").is_dir()
 
 
 def chroma_client(settings: Settings) -> ClientAPI:

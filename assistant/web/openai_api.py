@@ -100,7 +100,6 @@ API_PREFIX = "/v1"
 FIRST_CHUNK_S = 0.15
 WAIT_NOTE = "Reading your message"
 Handler = Callable[[Request], Awaitable[Response]]
-LOCAL_USER = "local"
 MAX_KEY_CHARS = 200
 _KEY_LIMIT_NAME = "(API key)"  # wrong keys are counted per client address and key start
 _LOG = logging.getLogger("align.api")
@@ -267,8 +266,9 @@ class OpenAIApi:
     async def authenticate(self, request: Request) -> Actor:
         key = _bearer(request)
         if key is None:
-            if self.local_mode:
-                return await run_in_threadpool(self.store.users.ensure, LOCAL_USER, "admin")
+            local = await run_in_threadpool(self.store.users.acting, None, local=self.local_mode)
+            if local is not None:  # no key where nobody logs in: the local operator
+                return local
             raise ApiFailure(
                 401,
                 "this server needs an API key: send it as a bearer token (Authorization: Bearer KEY). "
