@@ -20,7 +20,6 @@ from assistant.web.device_cookies import DeviceCookies, current_login
 from assistant.web.json_depth import JsonDepth
 from assistant.web.limits import BodyLimit
 from assistant.web.origins import drop_gradio_cors
-from assistant.web.queue_hangups import QueueHangups
 from assistant.web.queue_share import QueueShare
 from assistant.web.queue_streams import QueueStreams
 from assistant.web.session_binding import SessionBinding
@@ -38,8 +37,7 @@ def guard_middleware(app: AppService) -> list[Middleware]:
     form's device cookie (``assistant.web.device_cookies``), each user's
     upload quota (``assistant.web.upload_quota``), JSON nested too deeply refused, then Gradio's
     session hashes bound to their users (these two read bodies the limit has bounded), each user's
-    share of the queue, a plain 404 for the event stream of a session the queue does not hold, and the
-    jobs of a caller who closes their event stream given up at once."""
+    share of the queue, and a plain 404 for the event stream of a session the queue does not hold."""
     settings = app.service.settings
     return [
         Middleware(
@@ -54,7 +52,6 @@ def guard_middleware(app: AppService) -> list[Middleware]:
         Middleware(SessionBinding, login_required=not app.local_mode),
         Middleware(QueueShare, max_per_user=settings.queue_max_per_user, login_required=not app.local_mode),
         Middleware(QueueStreams, login_required=not app.local_mode),
-        Middleware(QueueHangups),
     ]
 
 

@@ -10,10 +10,13 @@ choice of the next job (``Queue.get_events``) with the rule ``/v1`` follows
 
 - the first waiting job of a user who runs fewer than their share of that kind starts; a user at
   their share keeps their place in the line, and the next person's job goes first;
-- only jobs whose caller is still there count as running: once a caller goes away (its event
-  stream ends, so Gradio marks the event no longer ``alive``), its place is free for the next job at
-  once. The handler's thread still runs until its next step (``assistant.decisions.cancel``), and
-  the user's own count of jobs held (``QueueShare``) still counts it until then.
+- only jobs whose caller is still there count as running: once a caller goes away (the page is
+  closed, the client process dies: its event stream ``GET /gradio_api/queue/data`` or
+  ``/gradio_api/call/NAME/EVENT`` ends; Starlette's streaming reply hears the hang-up at once and
+  Gradio's ``Queue.clean_events`` marks the session's running events no longer ``alive`` and drops its
+  waiting ones), its place is free for the next job at once. The handler's thread still runs until
+  its next step, where it stops (``assistant.decisions.cancel``, through ``ui.caller``), and the
+  user's own count of jobs held (``QueueShare``) counts it until then.
 
 Jobs of no user (single local-user mode) have no share. Batched handlers are taken as Gradio takes
 them. The count runs on the event loop, under the queue's own lock, like Gradio's choice it replaces.

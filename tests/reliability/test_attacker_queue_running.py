@@ -32,7 +32,8 @@ from queue_answers import fn_index, join, queue_answer
 
 pytestmark = pytest.mark.timeout(900)
 
-PLACES = 4  # the held backbone's max_concurrency: the queue runs 4 jobs of one kind at once
+PLACES = 4  # align serve --concurrency: the queue runs 4 jobs of one kind at once
+CALLS = 8  # the held backbone's max_concurrency: more than the queue's, so it never holds a job back
 SHARE = 2  # half of them per user, as /v1 (assistant.web.api_gate.running_share)
 QUEUED = 6  # queue_max_per_user, the default
 EXTRA_USERS = {"carl": "carl-password"}
@@ -71,11 +72,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "base_url": held_url,
             "timeout_s": 900,
             "max_retries": 0,
-            "max_concurrency": PLACES,
+            "max_concurrency": CALLS,
         },
     }
     env = {"ALIGN_BACKBONES": json.dumps(backbones), "ALIGN_DEFAULT_BACKBONE": "held"}
-    proc, url, log = start_server(data, extra_env=env)
+    proc, url, log = start_server(data, extra_env=env, extra_args=["--concurrency", str(PLACES)])
     try:
         wait_ready(proc, url, log)
         yield {"url": url, "db": database_url, "log": log, "held": held_url.removesuffix("/v1")}
@@ -110,7 +111,8 @@ def started(site: dict[str, Any]) -> list[str]:
 
 
 def calls_of(site: dict[str, Any], who: str) -> int:
-    return sum(1 for text in started(site) if f"[{who}]" in text)
+    """The started model calls of decisions marked ``[who...]``."""
+    return sum(1 for text in started(site) if f"[{who}" in text)
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 180) -> Any:
@@ -282,6 +284,7 @@ def test_a_caller_who_closes_the_stream_gives_back_the_places_and_nothing_is_log
 
 CLIENT = """
 import json, sys, time
+from gradio_client import Client
 client = Client(sys.argv[1], auth=(sys.argv[2], sys.argv[3]), verbose=False)
 client.submit(json.loads(sys.argv[4]), api_name="/chat")
 print("submitted", flush=True)
