@@ -11,6 +11,7 @@ GET /v1/models answers normally (so the backbone can be built).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["fault_process", "fill"]
 
@@ -79,7 +80,7 @@ def _completion(body: dict[str, Any]) -> bytes:
 
 class Handler(BaseHTTPRequestHandler):
     mode = "garbage"
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
     lock = threading.Lock()
     released = threading.Event()
 
@@ -124,10 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         with self.lock:
             self.seen.append(json.dumps(said))
         self.released.wait(HOLD_AT_MOST_S)
-        try:
+        with contextlib.suppress(OSError):  # the caller went away meanwhile
             self._send(200, _completion(body))
-        except OSError:  # the caller went away meanwhile
-            pass
 
 
 def fault_process(mode: str) -> tuple[subprocess.Popen[str], str]:

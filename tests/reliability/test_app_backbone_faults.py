@@ -27,6 +27,8 @@ SCENARIO = {
     "scenario": "Two patients, one medic. Who is treated first?",
     "choices": ["The soldier", "The civilian"],
 }
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     from assistant.models_local import embedded_model_path

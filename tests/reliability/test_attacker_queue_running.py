@@ -219,7 +219,9 @@ def test_one_users_queued_decisions_leave_running_places_for_another_users_decis
         wait_for(lambda: calls_of(site, "alice-") >= SHARE, "alice's first decisions to start")
         # bob decides while alice's other decisions wait: his starts, though hers came first
         bobs = Reader(bob, join(bob, decide, [decision("bob-0")]))
-        wait_for(lambda: calls_of(site, "bob-") == 1, "bob's decision to start (before, it waited for alice's)")
+        wait_for(
+            lambda: calls_of(site, "bob-") == 1, "bob's decision to start (before, it waited for alice's)"
+        )
         running = [text for text in started(site) if "[alice-" in text]
         print(f"started while bob's decision started: alice {len(running)} of {QUEUED}, bob 1")
         assert len(running) == SHARE, running  # all four places were hers before
@@ -259,7 +261,9 @@ def test_a_caller_who_closes_the_stream_gives_back_the_places_and_nothing_is_log
         leaving.close()  # ... and is closed while both decisions are on the model
         # carl's decision starts though no model call has ended: alice's places are free again
         carls = Reader(carl, join(carl, decide, [decision("carl-0")]))
-        wait_for(lambda: calls_of(site, "carl-") == 1, "carl's decision to start (before, it waited for hers)")
+        wait_for(
+            lambda: calls_of(site, "carl-") == 1, "carl's decision to start (before, it waited for hers)"
+        )
         assert calls_of(site, "gone-") == SHARE and calls_of(site, "stays-") == SHARE  # none ended
         release(site)
         ok, output = carls.result()

@@ -10,7 +10,7 @@ import gradio as gr
 from gradio.queueing import Event
 
 from assistant.web.api_gate import running_share
-from assistant.web.queue_running import next_events, share_running
+from assistant.web.queue_running import share_running
 
 PLACES = 4
 
