@@ -20,12 +20,15 @@ from pydantic import ValidationError
 
 from alignment.errors import AlignError, InputError
 from assistant.app import AppService
+from assistant.decisions import cancel
 from assistant.decisions.messages import for_people, validation_message
 from profiles.schemas import Actor
+from ui.caller import caller_gone
 
 __all__ = ["acting", "guarded", "session_token", "shown_once", "whole_number"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_DONE = object()  # a generator handler's end
 _LOG = logging.getLogger("align.app")
 
 
@@ -88,6 +91,9 @@ def _as_error(exc: Exception) -> gr.Error:
     not fit its schema as one sentence (``validation_message``), anything else ``_unexpected``."""
     if isinstance(exc, gr.Error):
         return exc
+    if isinstance(exc, cancel.TurnCancelled):  # nobody reads it: one line in the server's output
+        _LOG.warning("stopped a request whose caller went away: nothing of it is logged or stored")
+        return gr.Error("you went away before the answer was ready; ask again", print_exception=False)
     if isinstance(exc, AlignError):
         return gr.Error(for_people(str(exc)), print_exception=False)
     if isinstance(exc, ValidationError):
@@ -97,24 +103,36 @@ def _as_error(exc: Exception) -> gr.Error:
 
 def guarded(fn: F) -> F:
     """An AlignError becomes a ``gr.Error`` with its message in words for a person (shown in the UI,
-    sent to API clients; no command-line flag); any other failure becomes one too (``_as_error``)."""
+    sent to API clients; no command-line flag); any other failure becomes one too (``_as_error``).
+    The handler runs within ``cancel.asking``: once its caller has gone away (``ui.caller``), a chat
+    turn or a decision stops at its next step and nothing of it is logged or stored."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            gone = caller_gone()
+            steps = fn(*args, **kwargs)
             try:
-                yield from fn(*args, **kwargs)
+                while True:  # each step within asking: Gradio runs each in a fresh context
+                    with cancel.asking(gone):
+                        step = next(steps, _DONE)
+                    if step is _DONE:
+                        return
+                    yield step
             except gr.Error:
                 raise
             except Exception as exc:
                 raise _as_error(exc) from None
+            finally:
+                steps.close()
 
         return gen_wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with cancel.asking(caller_gone()):
+                return fn(*args, **kwargs)
         except gr.Error:
             raise
         except Exception as exc:

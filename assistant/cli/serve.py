@@ -155,6 +155,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.web.login_page import AUTH_MESSAGE
     from assistant.web.plain_http import plain_http_notice
     from assistant.web.proxies import trust_proxies
+    from assistant.web.queue_running import share_running
     from assistant.web.security import health_details, security_middleware
     from ui.app import build_demo
 
@@ -164,6 +165,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     # QueueError "Queue is full! Please try again.") instead of piling up
     demo.queue(default_concurrency_limit=concurrency, max_size=app.service.settings.max_queue)
     tune_queue(demo)  # Gradio's monitoring summary: not rebuilt after every request
+    share_running(demo)  # each user's share of the running places, as /v1 (web/queue_running.py)
     mode = "single local-user mode (no login)" if app.local_mode else "login required"
     # X-Forwarded-For / -Proto believed from the trusted_proxies only (default: from nobody)
     warning = trust_proxies(app.service.settings.trusted_proxies)

@@ -1,9 +1,11 @@
 """A turn whose asker has gone away: the web layer marks it, the chat engine and the decision log check.
 
-A caller that hangs up (a dropped ``/v1`` stream) cannot stop a decision in the middle of a model call,
-but what the turn does next is for nobody: ``asking`` marks the thread that computes the turn with a
-``threading.Event`` the web layer sets on disconnect, and ``check`` (called between steps, and before a
-decision is logged) raises ``TurnCancelled`` once it is set, so nothing is logged or stored for it.
+A caller that hangs up (a dropped ``/v1`` stream, a closed page or ``gradio_client`` of the web app)
+cannot stop a decision in the middle of a model call, but what the turn does next is for nobody:
+``asking`` marks the thread that computes the turn with what tells that the asker is gone (``/v1``: a
+``threading.Event`` it sets on disconnect; the web app: a check of Gradio's event, ``ui.caller``), and
+``check`` (called between steps, and before a decision is logged) raises ``TurnCancelled`` once it
+says so, so nothing is logged or stored for it.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
-__all__ = ["TurnCancelled", "asking", "check", "in_turn"]
+__all__ = ["Gone", "TurnCancelled", "asking", "check", "in_turn"]
 
 T = TypeVar("T")
 
-_gone: ContextVar[threading.Event | None] = ContextVar("align_turn_gone", default=None)
+Gone: TypeAlias = threading.Event | Callable[[], bool]  # set, or answering True, once the asker went away
+_gone: ContextVar[Callable[[], bool] | None] = ContextVar("align_turn_gone", default=None)
 
 
 class TurnCancelled(Exception):
@@ -26,16 +29,16 @@ class TurnCancelled(Exception):
 
 
 @contextlib.contextmanager
-def asking(gone: threading.Event) -> Iterator[None]:
-    """Within this block, ``check`` raises once ``gone`` is set."""
-    token = _gone.set(gone)
+def asking(gone: Gone) -> Iterator[None]:
+    """Within this block, ``check`` raises once ``gone`` is set (or answers True)."""
+    token = _gone.set(gone.is_set if isinstance(gone, threading.Event) else gone)
     try:
         yield
     finally:
         _gone.reset(token)
 
 
-def in_turn(gone: threading.Event, fn: Callable[..., T], *args: object) -> T:
+def in_turn(gone: Gone, fn: Callable[..., T], *args: object) -> T:
     """``fn(*args)`` run within ``asking(gone)`` (for a worker thread)."""
     with asking(gone):
         return fn(*args)
@@ -44,5 +47,5 @@ def in_turn(gone: threading.Event, fn: Callable[..., T], *args: object) -> T:
 def check() -> None:
     """Raise ``TurnCancelled`` when the asker of the running turn has gone away."""
     gone = _gone.get()
-    if gone is not None and gone.is_set():
+    if gone is not None and gone():
         raise TurnCancelled("the asker went away")

@@ -21,7 +21,8 @@ __all__ = ["ApiGate", "Busy", "Lease", "UserShareUsed", "running_share"]
 
 
 def running_share(concurrency: int) -> int:
-    """How many of ``concurrency`` slots one user's requests may hold at once: half, at least one."""
+    """How many of ``concurrency`` slots one user's requests may hold at once: half, at least one.
+    The one rule of both doors: ``/v1`` (``ApiGate``) and the web app's queue (``queue_running``)."""
     return max(1, concurrency // 2)
 
 

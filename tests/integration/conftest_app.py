@@ -70,8 +70,13 @@ def _create_users(database_url: str) -> None:
 
 
 def start_server(
-    data_dir: Path, *, host: str = "127.0.0.1", extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """``align serve`` on a free port (``extra_args``: more of its options): (process, URL, log file)."""
     port = free_port()
     env = {
         **os.environ,
@@ -97,6 +102,7 @@ def start_server(
             str(REPO / "datasets"),
             "--eval-limit",
             "2",
+            *(extra_args or []),
         ],
         env=env,
         stdout=handle,

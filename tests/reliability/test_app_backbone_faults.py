@@ -8,17 +8,16 @@ The same server is then used to check that no password or API key reaches a log 
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import gradio as gr
 import pytest
 from conftest_app import USERS, _create_users, start_server, stop, wait_ready
+from fault_server import fault_process
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from llama_server import LlamaServer, free_port
+from llama_server import LlamaServer
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 
@@ -28,16 +27,6 @@ SCENARIO = {
     "scenario": "Two patients, one medic. Who is treated first?",
     "choices": ["The soldier", "The civilian"],
 }
-FAULT_SERVER = Path(__file__).with_name("fault_server.py")
-
-
-def fault_process(mode: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(FAULT_SERVER), mode, str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    return proc, f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture(scope="module")

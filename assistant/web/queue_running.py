@@ -1,0 +1,89 @@
+"""Who runs next in Gradio's queue: each user's share of the running places, and none for a job whose
+caller has gone away.
+
+Gradio runs, for each kind of request (an endpoint or UI handler: its ``concurrency_id``), at most
+its ``concurrency_limit`` jobs at once, first come first served. So one person who queued several
+slow requests (up to ``queue_max_per_user``) could hold every running place of that kind, and
+everyone else's request would wait behind all of them. ``share_running(demo)`` replaces the queue's
+choice of the next job (``Queue.get_events``) with the rule ``/v1`` follows
+(``assistant.web.api_gate.running_share``: half the places, at least one, per user):
+
+- the first waiting job of a user who runs fewer than their share of that kind starts; a user at
+  their share keeps their place in the line, and the next person's job goes first;
+- only jobs whose caller is still there count as running: once a caller goes away (the page is
+  closed, the client process dies: its event stream ``GET /gradio_api/queue/data`` or
+  ``/gradio_api/call/NAME/EVENT`` ends; Starlette's streaming reply hears the hang-up at once and
+  Gradio's ``Queue.clean_events`` marks the session's running events no longer ``alive`` and drops its
+  waiting ones), its place is free for the next job at once. The handler's thread still runs until
+  its next step, where it stops (``assistant.decisions.cancel``, through ``ui.caller``), and the
+  user's own count of jobs held (``QueueShare``) counts it until then.
+
+Jobs of no user (single local-user mode) have no share. Batched handlers are taken as Gradio takes
+them. The count runs on the event loop, under the queue's own lock, like Gradio's choice it replaces.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from typing import Any
+
+from assistant.web.api_gate import running_share
+
+__all__ = ["next_events", "running_now", "share_running"]
+
+
+def running_now(queue: Any) -> tuple[Counter[str], Counter[tuple[str, str]]]:
+    """The running jobs whose caller is still there: per kind, and per (kind, user)."""
+    per_kind: Counter[str] = Counter()
+    per_user: Counter[tuple[str, str]] = Counter()
+    for job in list(getattr(queue, "active_jobs", None) or []):
+        for event in job or []:
+            if not getattr(event, "alive", True):
+                continue
+            kind = str(event.concurrency_id)
+            per_kind[kind] += 1
+            if event.username is not None:
+                per_user[(kind, str(event.username))] += 1
+    return per_kind, per_user
+
+
+def next_events(queue: Any) -> tuple[list[Any], bool, str] | None:
+    """The jobs to start now, as ``Queue.get_events`` answers: (events, batched, concurrency id), or
+    None when no waiting job may start (see the module docstring)."""
+    per_kind, per_user = running_now(queue)
+    kinds = list(queue.event_queue_per_concurrency_id)
+    random.shuffle(kinds)  # as Gradio does: no kind of request always goes first
+    for kind in kinds:
+        line = queue.event_queue_per_concurrency_id[kind]
+        limit = line.concurrency_limit
+        if not line.queue or (limit is not None and per_kind[str(kind)] >= limit):
+            continue
+        share = None if limit is None else running_share(limit)
+        first = next(
+            (
+                event
+                for event in line.queue
+                if share is None
+                or event.username is None
+                or per_user[(str(kind), str(event.username))] < share
+            ),
+            None,
+        )
+        if first is None:  # everyone waiting here already runs their share
+            continue
+        events = [first]
+        batch = bool(first.fn.batch)
+        if batch:
+            same = [e for e in line.queue if e is not first and e.fn == first.fn]
+            events += same[: first.fn.max_batch_size - 1]
+        for event in events:
+            line.queue.remove(event)
+        return events, batch, kind
+    return None
+
+
+def share_running(demo: Any) -> None:
+    """After ``demo.queue(...)``: the queue starts jobs by ``next_events``."""
+    queue = demo._queue
+    queue.get_events = lambda: next_events(queue)

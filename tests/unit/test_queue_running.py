@@ -1,0 +1,88 @@
+"""assistant.web.queue_running on Gradio's own queue and events: each user runs at most their share of
+a kind's places (the rule of /v1), the next person's job goes first, and a job whose caller went away
+holds no place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+from gradio.queueing import Event
+
+from assistant.web.api_gate import running_share
+from assistant.web.queue_running import share_running
+
+PLACES = 4
+
+
+def _queue() -> tuple[Any, Any]:
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        gr.Button("go").click(lambda s: s, box, box)
+    demo.queue(default_concurrency_limit=PLACES)
+    share_running(demo)
+    queue = demo._queue
+    queue.active_jobs = [None] * 40
+    fn = demo.fns[0]
+    queue.create_event_queue_for_fn(fn)
+    return queue, fn
+
+
+def _wait(queue: Any, fn: Any, user: str | None) -> Event:
+    event = Event(None, fn, None, user)  # type: ignore[arg-type]
+    queue.event_queue_per_concurrency_id[fn.concurrency_id].queue.append(event)
+    return event
+
+
+def _start(queue: Any) -> list[Event] | None:
+    """What the queue starts next, put among its running jobs as Gradio does."""
+    picked = queue.get_events()
+    if picked is None:
+        return None
+    events, _, _ = picked
+    queue.active_jobs[queue.active_jobs.index(None)] = events
+    return events
+
+
+def _users(events: list[list[Event] | None]) -> list[str | None]:
+    return [job[0].username if job else None for job in events]
+
+
+def test_a_user_runs_their_share_and_the_next_persons_job_goes_first() -> None:
+    queue, fn = _queue()
+    share = running_share(PLACES)
+    assert share == 2
+    for _ in range(6):
+        _wait(queue, fn, "alice")
+    _wait(queue, fn, "bob")
+    started = [_start(queue) for _ in range(4)]
+    assert _users(started) == ["alice", "alice", "bob", None]  # the rest of alice's wait
+    assert len(queue.event_queue_per_concurrency_id[fn.concurrency_id].queue) == 4
+
+
+def test_all_places_taken_nothing_starts() -> None:
+    queue, fn = _queue()
+    for user in ("alice", "alice", "bob", "bob", "carl"):
+        _wait(queue, fn, user)
+    assert _users([_start(queue) for _ in range(5)]) == ["alice", "alice", "bob", "bob", None]
+
+
+def test_a_job_whose_caller_went_away_holds_no_place() -> None:
+    queue, fn = _queue()
+    for user in ("alice", "alice", "alice", "bob", "bob", "carl"):
+        _wait(queue, fn, user)
+    first = [_start(queue) for _ in range(4)]
+    assert _users(first) == ["alice", "alice", "bob", "bob"]
+    assert _start(queue) is None
+    assert first[0] is not None
+    first[0][0].alive = False  # alice closed that page: her place and one of the kind's are free
+    assert _users([_start(queue)]) == ["alice"]
+    assert _start(queue) is None  # carl waits for a place again
+
+
+def test_jobs_of_no_user_have_no_share() -> None:
+    queue, fn = _queue()
+    for _ in range(5):
+        _wait(queue, fn, None)
+    started = [_start(queue) for _ in range(5)]
+    assert [job is not None for job in started] == [True] * PLACES + [False]
