@@ -6,7 +6,9 @@ live ``align serve`` in login mode, with raw HTTP (httpx) and real session cooki
   with the profile when it is deleted) and the requests per minute; a refusal stores nothing;
 - a caller's own list of values cannot grow the server's memory: the same values in another order
   are the same calibration, and the dilemmas prepared for lists nobody asked for lately are let go;
-- preparing the dilemmas for one person's new list does not hold up another person's Calibrate.
+- preparing the dilemmas for one person's new list does not hold up another person's Calibrate;
+- feedback on a decision (which also adds an answer to a calibrated profile) counts against the
+  requests per minute, and feedback given again on the same decision replaces the earlier one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ USERS = {
     "xena": "xena-password",  # sends calibrate requests as fast as she can
     "yuri": "yuri-password",  # sends a new list of values with each request
     "zoe": "zoe-password",  # calibrates while yuri's lists are prepared
+    "ada": "ada-password",  # gives feedback on one decision over and over
 }
 
 
@@ -211,7 +214,10 @@ def test_the_answers_saved_behind_a_profile_count_and_go_with_it(server):
             len("mine") + len(saved["profile"]["description"]) + len(json.dumps(saved["profile"]["targets"]))
         )
         assert after["chars"] - empty["chars"] >= behind + profile_chars - 20, (after, behind)
-        ok(call(walt, "delete_profile", {"name": "mine"}))
+        ok(call(walt, "update_profile", {"name": "mine", "rename": "ours"}))  # the answers go with it
+        renamed = stored(server, "walt")
+        assert renamed["calibrations"] == {"ours": behind} and renamed["chars"] == after["chars"], renamed
+        ok(call(walt, "delete_profile", {"name": "ours"}))
         assert stored(server, "walt") == empty  # deleting the profile frees what it stored
     finally:
         walt.close()
@@ -300,3 +306,43 @@ def test_preparing_one_persons_new_list_does_not_hold_up_another_persons_calibra
     finally:
         zoe.close()
         yuri.close()
+
+
+# -- feedback ---------------------------------------------------------------------------------------
+
+
+def test_feedback_counts_against_the_requests_per_minute_and_replaces_itself(server):
+    from sqlalchemy import text
+
+    from profiles.store import open_store
+
+    ada = logged_in(server["url"], "ada")
+    try:
+        dilemma = {
+            "scenario": "My friend asked me to keep a secret from our group. Should I keep it or tell them?",
+            "choices": ["Keep the secret", "Tell the group"],
+            "algorithm": "random",
+        }
+        decision = ok(call(ada, "decide", dilemma))
+        given, refused = [], ""
+        for i in range(PER_MINUTE + 5):
+            status, result = call(ada, "feedback", {"decision_id": decision["log_id"], "agree": i % 2 == 0})
+            if status != "ok":
+                refused = str(result)
+                break
+            given.append(i % 2 == 0)
+        assert refused, f"{len(given)} feedbacks in a minute, none refused"
+        assert len(given) < PER_MINUTE, len(given)  # the decision counted too
+        assert f"more than {PER_MINUTE} requests in a minute" in refused and "then try again" in refused
+        store = open_store(server["db"])
+        try:
+            assert store.engine is not None
+            with store.engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT agree FROM feedback WHERE decision_id = :d"), {"d": decision["log_id"]}
+                ).all()
+        finally:
+            store.close()
+        assert [bool(r[0]) for r in rows] == [given[-1]], rows  # one row: the last word given
+    finally:
+        ada.close()
