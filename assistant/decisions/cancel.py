@@ -2,8 +2,9 @@
 
 A caller that hangs up (a dropped ``/v1`` stream) cannot stop a decision in the middle of a model call,
 but what the turn does next is for nobody: ``asking`` marks the thread that computes the turn with a
-``threading.Event`` the web layer sets on disconnect, and ``check`` (called between steps, and before a
-decision is logged) raises ``TurnCancelled`` once it is set, so nothing is logged or stored for it.
+``threading.Event`` the web layer sets on disconnect, and ``check`` (called between steps, before each
+model call through ``checked``, and before a decision is logged) raises ``TurnCancelled`` once it is
+set, so the turn stops at its next model call and nothing is logged or stored for it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TypeVar
 
-__all__ = ["TurnCancelled", "asking", "check", "in_turn"]
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+
+__all__ = ["TurnCancelled", "asking", "check", "checked", "in_turn"]
 
 T = TypeVar("T")
 
@@ -46,3 +49,21 @@ def check() -> None:
     gone = _gone.get()
     if gone is not None and gone.is_set():
         raise TurnCancelled("the asker went away")
+
+
+class _Checked(Backbone):
+    """``backbone`` whose every call first checks that the asker is still there."""
+
+    def __init__(self, backbone: Backbone) -> None:
+        self.inner = backbone
+        self.name = backbone.name
+        self.capabilities = backbone.capabilities
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:
+        check()
+        return self.inner.execute(request)
+
+
+def checked(backbone: Backbone) -> Backbone:
+    """``backbone`` for one turn: a call once its asker has gone away raises ``TurnCancelled``."""
+    return _Checked(backbone)
