@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from alignment.errors import InputError, NotFound
 from profiles.db import SessionFactory
-from profiles.orm import DecisionLogRow, FeedbackRow
+from profiles.orm import DecisionLogRow, FeedbackRow, utcnow
 from profiles.schemas import Actor
 from profiles.tx import transaction
 
@@ -60,7 +60,8 @@ class FeedbackStore:
         self._sessions = sessions
 
     def give(self, actor: Actor, decision_id: int, data: FeedbackCreate) -> FeedbackPublic:
-        """Record feedback on one of the actor's own successful decisions."""
+        """Record feedback on one of the actor's own successful decisions (given again, it replaces
+        the earlier one)."""
         with transaction(self._sessions) as s:
             row = s.get(DecisionLogRow, decision_id)
             if row is None or row.user_id != actor.id:
@@ -93,8 +94,16 @@ class FeedbackStore:
                         f"option {chr(ord('A') + would)} is what the assistant chose; give --agree instead"
                     )
                 chosen = would
-            fb = FeedbackRow(decision_id=decision_id, user_id=actor.id, agree=data.agree, would_choose=would)
-            s.add(fb)
+            fb = s.scalar(  # feedback again on the same decision replaces the last one
+                select(FeedbackRow)
+                .where(FeedbackRow.decision_id == decision_id, FeedbackRow.user_id == actor.id)
+                .order_by(FeedbackRow.id.desc())
+                .limit(1)
+            )
+            if fb is None:
+                fb = FeedbackRow(decision_id=decision_id, user_id=actor.id)
+                s.add(fb)
+            fb.agree, fb.would_choose, fb.created_at = data.agree, would, utcnow()
             s.flush()
             return FeedbackPublic(
                 id=fb.id,

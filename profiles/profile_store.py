@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,7 +15,7 @@ from alignment.errors import Conflict, InputError, NotFound
 from alignment.models import Attribute
 from profiles.attributes import alignment_attributes
 from profiles.db import SessionFactory
-from profiles.orm import AttributeDefRow, ProfileRow, UserRow
+from profiles.orm import AttributeDefRow, CalibrationRow, ProfileRow, UserRow
 from profiles.schemas import (
     Actor,
     AttributePublic,
@@ -203,8 +203,10 @@ class ProfileStore:
                 if not targets and not groups:
                     raise InputError(f"profile {name!r} would have no targets left; delete it instead")
                 new_name = change.rename or row.name
-                if new_name != row.name and self._find(s, owner_id, new_name) is not None:
-                    raise Conflict(f"a profile named {new_name!r} already exists; choose another name")
+                if new_name != row.name:
+                    if self._find(s, owner_id, new_name) is not None:
+                        raise Conflict(f"a profile named {new_name!r} already exists; choose another name")
+                    self._calibration_renamed(s, owner_id, row.name, new_name)
                 row.name = new_name
                 row.targets = targets
                 row.groups = groups
@@ -223,6 +225,7 @@ class ProfileStore:
                 owner_id = resolve_owner(s, actor, owner, "profiles")
                 row = self._row(s, owner_id, name)
                 self._check_version(row, expected_version)
+                s.execute(self._calibration_of(owner_id, name, delete(CalibrationRow)))
                 s.delete(row)
         except StaleDataError:
             raise _stale(name) from None
@@ -302,6 +305,18 @@ class ProfileStore:
         except IntegrityError:
             raise Conflict(f"a profile named {doc.name!r} already exists; choose another name") from None
         return row
+
+    @staticmethod
+    def _calibration_of(owner_id: int, name: str, statement: Any) -> Any:
+        """``statement`` (a delete or update of calibrations) for the answers behind one profile."""
+        return statement.where(CalibrationRow.user_id == owner_id, CalibrationRow.profile_name == name)
+
+    @classmethod
+    def _calibration_renamed(cls, s: Session, owner_id: int, old: str, new: str) -> None:
+        """The answers behind profile ``old`` move with it to ``new`` (a row left from a profile
+        deleted before gives way)."""
+        s.execute(cls._calibration_of(owner_id, new, delete(CalibrationRow)))
+        s.execute(cls._calibration_of(owner_id, old, update(CalibrationRow).values(profile_name=new)))
 
     @staticmethod
     def _find(s: Session, owner_id: int, name: str) -> ProfileRow | None:

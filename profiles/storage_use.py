@@ -1,5 +1,6 @@
 """How many characters one user stores: conversations' message text, profiles (name, description,
-targets, groups) and the user's decision log rows (their stored JSON and error text).
+targets, groups) with the calibration answers saved behind them, and the user's decision log rows
+(their stored JSON and error text).
 
 JSON columns are measured as text (``CAST(col AS TEXT)``), which SQLite and PostgreSQL both accept.
 """
@@ -8,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, and_, cast, func, select
 
 from profiles.db import SessionFactory
-from profiles.orm import ConversationRow, DecisionLogRow, MessageRow, ProfileRow
+from profiles.orm import CalibrationRow, ConversationRow, DecisionLogRow, MessageRow, ProfileRow
 from profiles.schemas import Actor
 from profiles.tx import transaction
 
@@ -27,7 +28,8 @@ def _chars(*columns: Any) -> Any:
 
 
 def stored_chars(sessions: SessionFactory, actor: Actor) -> int:
-    """The characters ``actor`` stores in conversations, profiles and the decision log together."""
+    """The characters ``actor`` stores in conversations, profiles (and the answers behind them) and the
+    decision log together."""
     with transaction(sessions) as s:
         messages = s.scalar(
             select(_chars(MessageRow.content))
@@ -40,6 +42,18 @@ def stored_chars(sessions: SessionFactory, actor: Actor) -> int:
                 _chars(ProfileRow.name, ProfileRow.description, ProfileRow.targets, ProfileRow.groups)
             ).where(ProfileRow.owner_id == actor.id)
         )
+        answers = s.scalar(  # of the profiles the user keeps (a deleted profile's go with it)
+            select(_chars(CalibrationRow.attributes, CalibrationRow.answers))
+            .select_from(CalibrationRow)
+            .join(
+                ProfileRow,
+                and_(
+                    ProfileRow.owner_id == CalibrationRow.user_id,
+                    ProfileRow.name == CalibrationRow.profile_name,
+                ),
+            )
+            .where(CalibrationRow.user_id == actor.id)
+        )
         log = s.scalar(
             select(
                 _chars(
@@ -51,4 +65,4 @@ def stored_chars(sessions: SessionFactory, actor: Actor) -> int:
                 )
             ).where(DecisionLogRow.user_id == actor.id)
         )
-        return int(messages or 0) + int(profiles or 0) + int(log or 0)
+        return int(messages or 0) + int(profiles or 0) + int(answers or 0) + int(log or 0)

@@ -37,6 +37,15 @@ class AppProfiles:
         self.limits = limits
         self.max_profiles = max_profiles
 
+    def check_room(
+        self, actor: Actor, names: builtins.list[str], adding: str, owner: str | None = None
+    ) -> None:
+        """Refuse before storing the profiles ``names`` with ``adding`` (the new text, as JSON): past
+        the storage quota (``StorageFull``) or past ``max_profiles`` (``InputError``). Every way of
+        storing a profile checks this: create, import, a saved calibration."""
+        self._check_storage(actor, adding)
+        self._check_count(actor, names, owner)
+
     def _check_count(self, actor: Actor, names: builtins.list[str], owner: str | None) -> None:
         """``InputError`` when adding the profiles ``names`` not yet held would pass ``max_profiles``."""
         if self.max_profiles is None:
@@ -62,8 +71,7 @@ class AppProfiles:
 
     def create(self, actor: Actor, req: ProfileCreateRequest) -> ProfilePublic:
         data = parse_request(ProfileCreate, req.model_dump(exclude={"owner"}))
-        self._check_storage(actor, data.model_dump_json())
-        self._check_count(actor, [data.name], req.owner)
+        self.check_room(actor, [data.name], data.model_dump_json(), req.owner)
         return self.store.profiles.create(actor, data, req.owner)
 
     def update(self, actor: Actor, req: ProfileUpdateRequest) -> ProfilePublic:
@@ -79,7 +87,6 @@ class AppProfiles:
         return self.store.profiles.export(actor, req.names or None, req.owner)
 
     def import_bundle(self, actor: Actor, req: ImportProfilesRequest) -> ProfilesImported:
-        self._check_storage(actor, req.bundle.model_dump_json())
-        self._check_count(actor, [p.name for p in req.bundle.profiles], req.owner)
+        self.check_room(actor, [p.name for p in req.bundle.profiles], req.bundle.model_dump_json(), req.owner)
         rows = self.store.profiles.import_bundle(actor, req.bundle, req.owner, replace=req.replace)
         return ProfilesImported(imported=rows)

@@ -108,8 +108,10 @@ class AppService:
             max_decisions=settings.eval_max_decisions,
             max_running=settings.eval_max_running,
         )
-        self.calibration = AppCalibration(store, self.example_store)
-        self.feedback = AppFeedback(store, self.example_store)
+        self.calibration = AppCalibration(  # the same limits as any other profile and request
+            store, self.example_store, profiles=self.profiles, limits=self.decisions.limits
+        )
+        self.feedback = AppFeedback(store, self.example_store, limits=self.decisions.limits)
         self.api_keys = ApiKeys(store, self.login_limiter)
 
     @property

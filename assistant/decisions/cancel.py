@@ -4,8 +4,9 @@ A caller that hangs up (a dropped ``/v1`` stream, a closed page or ``gradio_clie
 cannot stop a decision in the middle of a model call, but what the turn does next is for nobody:
 ``asking`` marks the thread that computes the turn with what tells that the asker is gone (``/v1``: a
 ``threading.Event`` it sets on disconnect; the web app: a check of Gradio's event, ``ui.caller``), and
-``check`` (called between steps, and before a decision is logged) raises ``TurnCancelled`` once it
-says so, so nothing is logged or stored for it.
+``check`` (called between steps, before each model call through ``checked``, and before a decision is
+logged) raises ``TurnCancelled`` once it says so, so the turn stops at its next model call and nothing
+is logged or stored for it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TypeAlias, TypeVar
 
-__all__ = ["Gone", "TurnCancelled", "asking", "check", "in_turn"]
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+
+__all__ = ["Gone", "TurnCancelled", "asking", "check", "checked", "in_turn"]
 
 T = TypeVar("T")
 
@@ -49,3 +52,21 @@ def check() -> None:
     gone = _gone.get()
     if gone is not None and gone():
         raise TurnCancelled("the asker went away")
+
+
+class _Checked(Backbone):
+    """``backbone`` whose every call first checks that the asker is still there."""
+
+    def __init__(self, backbone: Backbone) -> None:
+        self.inner = backbone
+        self.name = backbone.name
+        self.capabilities = backbone.capabilities
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:
+        check()
+        return self.inner.execute(request)
+
+
+def checked(backbone: Backbone) -> Backbone:
+    """``backbone`` for one turn: a call once its asker has gone away raises ``TurnCancelled``."""
+    return _Checked(backbone)

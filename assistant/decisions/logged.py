@@ -89,6 +89,8 @@ def decide_logged(
                 if name not in known:
                     raise unknown_attribute(name, sorted(known))
         decision = service.decide(request, attributes=known)
+    except cancel.TurnCancelled:
+        raise  # nobody is waiting for it any more: not logged
     except Exception as exc:
         message = str(exc) if isinstance(exc, AlignError) else f"{type(exc).__name__}: {exc}"
         message = message[:MAX_LOGGED_ERROR_CHARS]

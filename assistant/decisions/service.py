@@ -23,6 +23,7 @@ from alignment.readers import (
     preferred_readers,
 )
 from assistant.backbones import BackbonePool
+from assistant.decisions.cancel import checked
 from assistant.decisions.messages import validation_message
 from assistant.decisions.priority import PeopleFirst
 from assistant.decisions.requests import DecideRequest
@@ -133,7 +134,7 @@ class DecisionService:
             )
         except ValidationError as exc:
             raise InputError(validation_message(exc)) from None
-        backbone = self.backbones.get(backbone_name) if algorithm.uses_backbone else _NoBackbone()
+        backbone = checked(self.backbones.get(backbone_name)) if algorithm.uses_backbone else _NoBackbone()
         started = time.perf_counter()
         context = DecisionContext(
             scenario=scenario,
@@ -190,7 +191,7 @@ class DecisionService:
                         "embedder": None,
                     }
                 ),
-                self.backbones.get(backbone_name),
+                checked(self.backbones.get(backbone_name)),
             )
         except AlignError as exc:
             names = ", ".join(readable_name(target.attribute(a).name) for a in tallies)

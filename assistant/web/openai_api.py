@@ -63,7 +63,7 @@ from assistant.app.login_limit import LoginLimiter, TooManyLogins
 from assistant.app.payload_limits import PayloadLimits, PayloadTooLarge, check_payload
 from assistant.app.schemas import ChatRequest, parse_request
 from assistant.app.usage_limits import Reservation, StorageFull, TooManyRequests, UsageLimits
-from assistant.decisions.cancel import in_turn
+from assistant.decisions.cancel import TurnCancelled, in_turn
 from assistant.decisions.chat import ChatEngine, ChatUpdate
 from assistant.decisions.chat_threads import Turn, continue_thread
 from assistant.decisions.messages import for_people
@@ -482,16 +482,23 @@ class OpenAIApi:
                     stream,
                     gone=gone,
                     lease=lease,
+                    asker=actor.name,
                     media_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                     background=BackgroundTask(lease.release),
                 )
-            watching = asyncio.ensure_future(_watch(request, gone, lease))  # a caller who hangs up
+            watching = asyncio.ensure_future(_watch(request, gone))  # a caller who hangs up
             try:
                 updates, first = await start
                 final = await run_in_threadpool(in_turn, gone, _last, first, updates, gone)
+                if gone.is_set():
+                    raise TurnCancelled("the asker went away")
             finally:
                 watching.cancel()
+        except TurnCancelled:  # the caller is gone: nobody reads an answer; its slot is free now
+            _stopped(actor.name)
+            lease.release()
+            return Response(status_code=499)
         except BaseException:
             lease.release()
             raise
@@ -557,7 +564,8 @@ class OpenAIApi:
             yield chunk(ChunkDelta(role="assistant", content=""))
             if late:
                 yield chunk(ChunkDelta(content=progress_line(WAIT_NOTE) + "\n\n"))
-            updates, first = await start
+            with anyio.CancelScope(shield=True):  # a hang-up waits for the turn's first step to return
+                updates, first = await start
             sent = ""
             notes: list[str] = []
             final = first
@@ -580,6 +588,8 @@ class OpenAIApi:
             yield chunk(ChunkDelta(), finish=True, align=_info(final))
             if include_usage:
                 yield chunk(None, usage=_usage(final))
+        except TurnCancelled:  # the caller is gone (WatchedStream says so): nothing more to send
+            return
         except ApiFailure as refused:
             yield _sse(
                 ErrorBody(
@@ -619,13 +629,17 @@ def _last(first: ChatUpdate, updates: Iterator[ChatUpdate], gone: threading.Even
     return last
 
 
-async def _watch(request: Request, gone: threading.Event, lease: Lease) -> None:
-    """Until cancelled: once the caller hangs up, the turn is told and the slot given back."""
+def _stopped(asker: str) -> None:
+    _LOG.warning("a turn of %s stopped: its asker went away", asker)
+
+
+async def _watch(request: Request, gone: threading.Event) -> None:
+    """Until cancelled: once the caller hangs up, the turn is told (it stops at its next step or
+    model call; its slot is given back then)."""
     while True:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             gone.set()
-            lease.release()
             return
 
 
@@ -642,7 +656,9 @@ async def _chain(
     """The turn's updates, each computed in a worker thread that knows whether the asker is gone."""
     yield first
     try:
-        while not gone.is_set():
+        while True:
+            if gone.is_set():
+                raise TurnCancelled("the asker went away")
             update = await run_in_threadpool(in_turn, gone, _next, updates)
             if update is _END:
                 return
@@ -657,15 +673,17 @@ async def _chain(
 class WatchedStream(StreamingResponse):
     """A streamed answer that notices at once when its caller hangs up (whatever ASGI version the
     server speaks): the turn is told (``gone``: it stops at its next step, and a decision that was
-    being weighed is neither logged nor stored), and the caller's slot (``lease``) is given back then,
-    not when the turn's work ends."""
+    being weighed is neither logged nor stored), and the caller's slot (``lease``) is given back once
+    the turn's running step has returned (a decision stops at its next model call): hanging up and
+    asking again cannot run more turns at once than the caller's share."""
 
     def __init__(
-        self, content: AsyncIterator[str], *, gone: threading.Event, lease: Lease, **kw: Any
+        self, content: AsyncIterator[str], *, gone: threading.Event, lease: Lease, asker: str, **kw: Any
     ) -> None:
         super().__init__(content, **kw)
         self.gone = gone
         self.lease = lease
+        self.asker = asker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         finished = False
@@ -683,14 +701,15 @@ class WatchedStream(StreamingResponse):
                     await self.listen_for_disconnect(receive)
                     if not finished:
                         self.gone.set()
-                    self.lease.release()
-                    group.cancel_scope.cancel()
+                    group.cancel_scope.cancel()  # ends when the turn's running step does
 
                 group.start_soon(stream)
                 group.start_soon(watch)
         finally:
             if not finished:
                 self.gone.set()
+            if self.gone.is_set():  # said before its slot is given back
+                _stopped(self.asker)
             self.lease.release()
             body = self.body_iterator
             aclose = getattr(body, "aclose", None)

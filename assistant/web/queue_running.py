@@ -10,13 +10,14 @@ choice of the next job (``Queue.get_events``) with the rule ``/v1`` follows
 
 - the first waiting job of a user who runs fewer than their share of that kind starts; a user at
   their share keeps their place in the line, and the next person's job goes first;
-- only jobs whose caller is still there count as running: once a caller goes away (the page is
+- only jobs whose caller is still there count against a kind's places: once a caller goes away (the page is
   closed, the client process dies: its event stream ``GET /gradio_api/queue/data`` or
   ``/gradio_api/call/NAME/EVENT`` ends; Starlette's streaming reply hears the hang-up at once and
   Gradio's ``Queue.clean_events`` marks the session's running events no longer ``alive`` and drops its
   waiting ones), its place is free for the next job at once. The handler's thread still runs until
-  its next step, where it stops (``assistant.decisions.cancel``, through ``ui.caller``), and the
-  user's own count of jobs held (``QueueShare``) counts it until then.
+  its next step or model call, where it stops (``assistant.decisions.cancel``, through ``ui.caller``),
+  and until then it still counts in that user's own share and their count of jobs held
+  (``QueueShare``): hanging up and asking again runs no more than the share, as in ``/v1``.
 
 Jobs of no user (single local-user mode) have no share. Batched handlers are taken as Gradio takes
 them. The count runs on the event loop, under the queue's own lock, like Gradio's choice it replaces.
@@ -34,16 +35,16 @@ __all__ = ["next_events", "running_now", "share_running"]
 
 
 def running_now(queue: Any) -> tuple[Counter[str], Counter[tuple[str, str]]]:
-    """The running jobs whose caller is still there: per kind, and per (kind, user)."""
+    """The running jobs whose caller is still there, per kind; and per (kind, user), every job of that
+    user still running, the ones they left included (hanging up and asking again runs no more)."""
     per_kind: Counter[str] = Counter()
     per_user: Counter[tuple[str, str]] = Counter()
     for job in list(getattr(queue, "active_jobs", None) or []):
         for event in job or []:
-            if not getattr(event, "alive", True):
-                continue
             kind = str(event.concurrency_id)
-            per_kind[kind] += 1
-            if event.username is not None:
+            if getattr(event, "alive", True):
+                per_kind[kind] += 1
+            if event.username is not None:  # a user's own share counts a job left until it stops
                 per_user[(kind, str(event.username))] += 1
     return per_kind, per_user
 

@@ -1,7 +1,9 @@
 """An outside probe of ``/v1``'s shared slots on a live ``align serve`` in login mode (4 requests run
 at once; each user may have 6 running or waiting): one user's slow streamed decisions, dropped by
-their client after 2 s as ``curl -N -m 2`` does, must not hold the slots others need, and must not
-keep counting against that user afterwards; a decision nobody receives any more is not logged.
+their client after 2 s as ``curl -N -m 2`` does, must not hold the slots others need for long, and
+must not keep counting against that user once their work has stopped (at the next model call); while
+it runs it counts, so hanging up and asking again cannot run more decisions at once than the share;
+a decision nobody receives any more is not logged, and the log says so in one line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,6 +116,32 @@ def decisions_of(server: dict[str, Any], user: str) -> int:
         store.close()
 
 
+def stopped(server: dict[str, Any], count: int, timeout: float = 240) -> None:
+    """Wait until the log says ``count`` turns stopped because their asker went away."""
+    deadline = time.monotonic() + timeout
+    while server["log"].read_text(errors="replace").count("its asker went away") < count:
+        assert time.monotonic() < deadline, "the dropped decisions did not stop"
+        time.sleep(0.5)
+
+
+def hang_up_after_first_lines(server: dict[str, Any]) -> int:
+    """A slow streamed decision whose client reads two lines, then closes: its status code."""
+    with httpx.stream(
+        "POST",
+        server["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {server['bob']}"},
+        json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": True},
+        timeout=60,
+    ) as answer:
+        if answer.status_code == 200:
+            lines = 0
+            for line in answer.iter_lines():
+                lines += line.startswith("data:")
+                if lines == 2:
+                    break
+        return answer.status_code
+
+
 def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(server):
     # three streamed, one not: both kinds give their slot back when dropped
     drops = [threading.Thread(target=dropped, args=(server, n != 0)) for n in range(DROPPED)]
@@ -126,7 +155,8 @@ def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(s
     assert greeting.status_code == 200, greeting.text
     assert greeting.json()["choices"][0]["message"]["content"]
 
-    # bob's share (6 running or waiting) is his again: the dropped four no longer count
+    # bob's share (6 running or waiting) is his again once the dropped four have stopped
+    stopped(server, DROPPED)
     answers: list[int] = []
 
     def hello() -> None:
@@ -144,3 +174,19 @@ def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(s
     assert kept.status_code == 200, kept.text
     assert kept.json()["align"]["decision_id"], kept.text
     assert decisions_of(server, "bob") == 1
+
+
+def test_hanging_up_and_asking_again_runs_no_more_decisions_than_the_share(server):
+    logged = decisions_of(server, "bob")
+    before = server["log"].read_text(errors="replace").count("its asker went away")
+    codes = [hang_up_after_first_lines(server) for _ in range(12)]  # the probe's loop
+    assert codes == [200] * 12, codes
+    # each hung-up decision held its slot until it stopped (and said so): when the last was accepted,
+    # all but bob's running share (2 of the 4 slots) had stopped
+    running = 12 - (server["log"].read_text(errors="replace").count("its asker went away") - before)
+    assert running <= 2, f"{running} of bob's hung-up decisions still ran when his 12th was accepted"
+    stopped(server, before + 12)  # each says so in one line
+    text = server["log"].read_text(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+    assert decisions_of(server, "bob") == logged  # nothing logged for nobody
+    assert post(server, "bob", "hello", timeout=60).status_code == 200  # his share is his again

@@ -1,6 +1,6 @@
 """assistant.web.queue_running on Gradio's own queue and events: each user runs at most their share of
 a kind's places (the rule of /v1), the next person's job goes first, and a job whose caller went away
-holds no place."""
+holds no place of the kind but counts in its user's share until it stops."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_all_places_taken_nothing_starts() -> None:
     assert _users([_start(queue) for _ in range(5)]) == ["alice", "alice", "bob", "bob", None]
 
 
-def test_a_job_whose_caller_went_away_holds_no_place() -> None:
+def test_a_job_whose_caller_went_away_holds_no_place_but_counts_in_its_users_share() -> None:
     queue, fn = _queue()
     for user in ("alice", "alice", "alice", "bob", "bob", "carl"):
         _wait(queue, fn, user)
@@ -75,9 +75,15 @@ def test_a_job_whose_caller_went_away_holds_no_place() -> None:
     assert _users(first) == ["alice", "alice", "bob", "bob"]
     assert _start(queue) is None
     assert first[0] is not None
-    first[0][0].alive = False  # alice closed that page: her place and one of the kind's are free
+    first[0][0].alive = False  # alice closed that page: one of the kind's places is free
+    # ... for carl: alice's left job still runs until its next step, so it counts in her share
+    assert _users([_start(queue)]) == ["carl"]
+    assert _start(queue) is None
+    queue.active_jobs[queue.active_jobs.index(first[0])] = None  # her left job has stopped
+    assert _start(queue) is None  # no place of the kind is free (alice, bob, bob, carl run)
+    assert first[2] is not None
+    queue.active_jobs[queue.active_jobs.index(first[2])] = None  # one of bob's ends
     assert _users([_start(queue)]) == ["alice"]
-    assert _start(queue) is None  # carl waits for a place again
 
 
 def test_jobs_of_no_user_have_no_share() -> None:
