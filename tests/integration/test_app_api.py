@@ -10,8 +10,6 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
-pytest_plugins = ["conftest_app"]
-
 SCENARIO = {
     "scenario": "Two people are hurt after a car crash and there is one medical kit.",
     "choices": ["Treat the driver who caused the crash", "Treat the passenger of the other car"],

@@ -6,8 +6,6 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-pytest_plugins = ["conftest_app"]
-
 SCENARIO = {
     "scenario": "Two climbers are stuck on a ledge and the rope can lower one at a time.",
     "choices": ["Lower the injured climber first", "Lower the uninjured climber first"],

@@ -18,8 +18,6 @@ import pytest
 
 from assistant.cli import build_parser
 
-pytest_plugins = ["conftest_app"]
-
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 API_DOC = REPO / "docs" / "api.md"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples_fixtures import CachedMiniLM
 
 from alignment.confidence import threshold_for
 from alignment.models import Decision
@@ -28,6 +27,7 @@ from assistant.stores.examples import ExampleStore
 from profiles.schemas import Actor, AttributeCreate, UserCreate
 from profiles.seed import seed
 from profiles.store import open_store
+from tests.helpers.examples import CachedMiniLM
 
 REPO = Path(__file__).resolve().parents[2]
 EVERYDAY = REPO / "datasets" / "everyday"

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conversation_checks import SET, plain_problems, run_conversations
-from examples_fixtures import CachedMiniLM
 
 from assistant.app import AppService
 from assistant.app.schemas import ChatRequest
@@ -27,6 +25,8 @@ from assistant.stores.examples import ExampleStore
 from profiles.schemas import Actor, UserCreate
 from profiles.seed import seed
 from profiles.store import open_store
+from tests.helpers.conversation_checks import SET, plain_problems, run_conversations
+from tests.helpers.examples import CachedMiniLM
 
 REPO = Path(__file__).resolve().parents[2]
 EVERYDAY = REPO / "datasets" / "everyday" / "everyday_packs_input_output.json"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from llama_server import LlamaServer, free_port
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import GenerationRequest
@@ -22,8 +21,7 @@ from assistant.backbones import BackbonePool
 from assistant.backbones.langchain_backbone import LangChainBackbone, create
 from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import Settings
-
-pytest_plugins = ["conftest_server"]
+from tests.helpers.llama_server import LlamaServer, free_port
 
 pytestmark = pytest.mark.server
 

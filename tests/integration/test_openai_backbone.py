@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from llama_server import LlamaServer, free_port
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.algorithms.likelihood import ANSWER_PREFILL
@@ -24,8 +23,7 @@ from alignment.backbone import GenerationRequest
 from alignment.errors import BackboneError, BackboneUnavailable, InvalidModelOutput
 from alignment.models import AlignmentTarget, Decision, Message, Scenario
 from assistant.backbones.openai_compat import OpenAICompatBackbone, create
-
-pytest_plugins = ["conftest_server"]
+from tests.helpers.llama_server import LlamaServer, free_port
 
 pytestmark = pytest.mark.server
 

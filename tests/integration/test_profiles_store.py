@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from profiles_dbs import BACKENDS, database
 from sqlalchemy import func, select
 
 from alignment.errors import Conflict, InputError, NotFound, PermissionDenied
@@ -25,6 +24,7 @@ from profiles.schemas import (
 )
 from profiles.seed import seed
 from profiles.store import Store, open_store
+from tests.helpers.profiles_dbs import BACKENDS, database
 
 
 @pytest.fixture(params=BACKENDS)

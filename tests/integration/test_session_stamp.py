@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from profiles_dbs import BACKENDS, database
 from sqlalchemy import delete
 
 from profiles.orm import UserRow
 from profiles.schemas import UserCreate
 from profiles.store import Store, open_store
 from profiles.tx import transaction
+from tests.helpers.profiles_dbs import BACKENDS, database
 
 
 @pytest.fixture(params=BACKENDS)

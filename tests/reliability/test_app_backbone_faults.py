@@ -15,10 +15,11 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from llama_server import LlamaServer, free_port
+
+from tests.helpers.llama_server import LlamaServer, free_port
+from tests.helpers.serve import USERS, create_users, start_server, stop, wait_ready
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 
@@ -28,7 +29,7 @@ SCENARIO = {
     "scenario": "Two patients, one medic. Who is treated first?",
     "choices": ["The soldier", "The civilian"],
 }
-FAULT_SERVER = Path(__file__).with_name("fault_server.py")
+FAULT_SERVER = Path(__file__).parents[1] / "helpers" / "fault_server.py"
 
 
 def fault_process(mode: str) -> tuple[subprocess.Popen[str], str]:
@@ -46,7 +47,7 @@ def world(tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("faults")
     database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    create_users(database_url)
     llama = LlamaServer(embedded_model_path(), api_key=API_KEY).start()
     slow, slow_url = fault_process("slow")
     garbage, garbage_url = fault_process("garbage")

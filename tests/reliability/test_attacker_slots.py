@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import _create_users, start_server, stop, wait_ready
+
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.store import decisions_of, opened
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -45,35 +47,25 @@ def new_key(data_dir: Path, user: str) -> str:
 
 def _profile(database_url: str) -> None:
     from profiles.schemas import ProfileCreate
-    from profiles.store import open_store
 
-    store = open_store(database_url)
-    try:
+    with opened(database_url) as store:
         store.profiles.create(
             store.users.actor("bob"), ProfileCreate(name="default", targets={"security": 0.9})
         )
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("slots")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "slots")
     _profile(database_url)
-    proc, url, log = start_server(data_dir)
-    try:
-        wait_ready(proc, url, log)
+    with serving(start_server(data_dir)) as app:
         yield {
-            "url": url,
+            "url": app.url,
             "db": database_url,
-            "log": log,
+            "log": app.log,
             "alice": new_key(data_dir, "alice"),
             "bob": new_key(data_dir, "bob"),
         }
-    finally:
-        stop(proc)
 
 
 def post(
@@ -101,16 +93,6 @@ def dropped(server: dict[str, Any], stream: bool) -> None:
                 pass
     except httpx.TimeoutException:
         pass
-
-
-def decisions_of(server: dict[str, Any], user: str) -> int:
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
-        return len(store.log.list(store.users.actor(user)))
-    finally:
-        store.close()
 
 
 def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(server):
@@ -143,4 +125,4 @@ def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(s
     kept = post(server, "bob", QUESTION, model=SLOW)
     assert kept.status_code == 200, kept.text
     assert kept.json()["align"]["decision_id"], kept.text
-    assert decisions_of(server, "bob") == 1
+    assert decisions_of(server["db"], "bob") == 1

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
-from llama_server import free_port
 
 from assistant.stores.embedding import CachedEmbedder, MiniLMEmbedder
+from tests.helpers.llama_server import free_port
+from tests.helpers.paths import DATASETS
 
-_REPO = Path(__file__).resolve().parents[2]
-DATA = _REPO / "datasets" if (_REPO / "datasets" / "triage").is_dir() else _REPO.parent / "shared" / "data"
+DATA = DATASETS
 CHROMA_BIN = Path(sys.executable).parent / "chroma"
 
 _SHARED = CachedEmbedder(MiniLMEmbedder().embed)
