@@ -79,7 +79,9 @@ def logged_in_page(
     timeout_ms: float = 30_000,
 ) -> Page:
     """A new page (1280 x 1000 when ``wide``) logged in as ``user``."""
-    page = browser.new_page(viewport={"width": 1280, "height": 1000}) if wide else browser.new_page()
+    page = browser.new_page()
+    if wide:
+        page.set_viewport_size({"width": 1280, "height": 1000})
     page.set_default_timeout(timeout_ms)
     sign_in(page, url, user, password)
     return page

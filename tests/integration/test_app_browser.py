@@ -137,7 +137,7 @@ def test_two_column_comparison(app_server, browser):
     assert ("All columns agree" in agree) == (disagreeing == 0)
     link = page.locator("#compare-export a[download='comparison.json']")
     link.wait_for()
-    exported = page.request.get(link.get_attribute("href")).json()  # the download, with the login cookie
+    exported = page.request.get(link.get_attribute("href") or "").json()  # the download, with the login cookie
     for shown, result in zip((first, second), exported["result"]["results"], strict=True):
         assert result["decision"]["choice"] in shown
     assert len(exported["result"]["results"]) == 2 and exported["request"]["columns"][1]["targets"] == {

@@ -14,7 +14,7 @@ from tests.helpers.browser import logged_in_page, pick
 pytestmark = [pytest.mark.browser]
 
 
-def error_badges(page) -> int:  # type: ignore[no-untyped-def]
+def error_badges(page) -> int:
     """How many components show Gradio's red "Error" status (a failed handler's outputs)."""
     return int(
         page.evaluate(
@@ -24,7 +24,7 @@ def error_badges(page) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def options_of(page, elem_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+def options_of(page, elem_id: str) -> list[str]:
     page.locator(f"#{elem_id} input").click()
     names = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
     page.keyboard.press("Escape")

@@ -51,7 +51,7 @@ def test_decide_with_targets_and_with_profile_is_logged(app: AppService):
     high = as_json(
         app.decisions.decide(
             alice,
-            DecideAppRequest(**SCENARIO, targets={"fairness": 0.9}, algorithm="persona"),
+            app.parse(DecideAppRequest, {**SCENARIO, "targets": {"fairness": 0.9}, "algorithm": "persona"}),
         )
     )
     assert high["choice"] == "the civilian" and high["log_id"] > 0 and "prompts" not in high

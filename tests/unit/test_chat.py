@@ -33,6 +33,7 @@ def test_a_situation_streams_status_then_the_answer_and_is_logged(app: AppServic
     main, details = final.text.split("<details>", 1)
     assert "Fair to both" in main and "“help the soldier”" in main  # both options, in the person's words
     assert "persona" not in main and "persona method" in details and details.endswith("</details>")
+    assert final.decision_id is not None
     entry = app.store.log.get(alice, final.decision_id)
     assert entry.request["choices"] == ["help the soldier", "help the civilian"]
     messages = app.store.conversations.messages(alice, final.conversation_id)

@@ -100,7 +100,7 @@ def test_ids_are_stable_and_depend_on_content():
 
 
 def test_shared_data_loads_with_scores_in_unit_range():
-    counts = {}
+    counts: dict[str, int] = {}
     for path in sorted(DATA.glob("*/*_input_output.json")):  # everyday/ also holds attribute definitions
         records = load_file(path)
         assert len({r.scenario_id for r in records}) == len(records), path.name

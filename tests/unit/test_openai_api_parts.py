@@ -183,12 +183,13 @@ def test_a_history_continues_its_conversation_or_branches_or_is_imported(app: Ap
     assert why.kind == "why"
     # the same first turn sent again: the stored conversation went on, so a branch with a copy
     branch = continue_thread(store, alice, history)
-    assert branch not in (None, first.conversation_id)
+    assert branch is not None and branch != first.conversation_id
     copied = store.conversations.messages(alice, branch)
     assert [(m.role, m.decision_id) for m in copied] == [("user", None), ("assistant", first.decision_id)]
     # a history this server never gave: imported as it was sent, without decisions
     elsewhere = [Turn(role="user", content="hello"), Turn(role="assistant", content="hi, how can I help?")]
     imported = continue_thread(store, alice, elsewhere)
+    assert imported is not None
     assert [(m.role, m.content, m.decision_id) for m in store.conversations.messages(alice, imported)] == [
         ("user", "hello", None),
         ("assistant", "hi, how can I help?", None),
@@ -206,6 +207,7 @@ def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app: AppService
         Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)
     ]
     cid = continue_thread(store, alice, long)
+    assert cid is not None
     kept = store.conversations.messages(alice, cid)
     assert [m.role for m in kept] == ["system", "assistant", "user"][: 1 + KEPT_TAIL]
     assert kept[0].content.startswith("7 earlier messages") and len(kept[0].content) < 300
@@ -220,7 +222,7 @@ def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app: AppService
     assert continue_thread(store, alice, changed) != cid
     # an earlier turn asked again: a branch keeps the digest
     branch = continue_thread(store, alice, [*long, Turn(role="user", content="hello")])
-    assert branch != cid
+    assert branch is not None and branch != cid
     assert [m.role for m in store.conversations.messages(alice, branch)] == [
         "system",
         "assistant",
