@@ -1,4 +1,5 @@
-"""Shared pieces of the example-store tests: a real Chroma server and a caching embedder."""
+"""Shared pieces of the example-store tests: a real Chroma server, a caching embedder, and the app on
+the default decider with no language model."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from alignment.backbone import Backbone
+from assistant.app import AppService
+from assistant.backbones import BackbonePool
+from assistant.decisions.service import DecisionService
+from assistant.settings import Settings
 from assistant.stores.embedding import CachedEmbedder, MiniLMEmbedder
+from profiles.schemas import Actor
+from profiles.store import Store
 from tests.helpers.llama_server import free_port
 from tests.helpers.paths import DATASETS
 
@@ -79,3 +88,50 @@ class ChromaServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class NoModelPool(BackbonePool):
+    """A backbone pool that fails the test when anything asks it for a language model."""
+
+    def __init__(self, settings: Settings, why: str = "no language model is needed") -> None:
+        super().__init__(settings)
+        self.why = why
+
+    def get(self, name: str) -> Backbone:
+        raise AssertionError(self.why)
+
+
+def value_fit_app(
+    tmp: Path,
+    example_files: list[Path],
+    *,
+    why: str = "no language model is needed",
+    prepare: Callable[[Store, Actor], None] | None = None,
+) -> AppService:
+    """The app on the default decider (value-fit) in ``tmp``: a real Chroma store holding
+    ``example_files``, the real MiniLM embedder, a SQLite store with ``root`` and the seeded attribute
+    packs (then ``prepare(store, root)``, before the app reads them), and no language model
+    (``NoModelPool``, failing with ``why``). Close its store when done."""
+    import chromadb
+
+    from assistant.cli.examples import import_paths
+    from assistant.stores.chroma import chroma_settings
+    from assistant.stores.examples import ExampleStore
+    from profiles.schemas import UserCreate
+    from profiles.seed import seed
+    from profiles.store import open_store
+
+    examples = ExampleStore(
+        chromadb.PersistentClient(path=str(tmp / "chroma"), settings=chroma_settings()), CachedMiniLM()
+    )
+    import_paths(examples, [str(p) for p in example_files], progress=False)
+    store = open_store(f"sqlite:///{tmp / 'app.sqlite3'}")
+    root = store.users.actor(store.users.add(None, UserCreate(name="root", role="admin")).name)
+    seed(store.attributes, root)
+    if prepare is not None:
+        prepare(store, root)
+    settings = Settings(data_dir=tmp)  # the default decider: value-fit
+    service = DecisionService(
+        settings, NoModelPool(settings, why), examples=examples, embedder=CachedEmbedder(examples.embed)
+    )
+    return AppService(store, service, work_dir=tmp / "work")

@@ -29,7 +29,9 @@ __all__ = [
     "USERS",
     "AppServer",
     "Serving",
+    "align_cli",
     "app_server",
+    "cli_api_key",
     "create_users",
     "free_port",
     "new_site",
@@ -185,3 +187,25 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     data_dir, database_url = new_site(tmp_path_factory, "app-server")
     with serving(start_server(data_dir)) as app:
         yield AppServer(url=app.url, data_dir=data_dir, database_url=database_url, log=app.log)
+
+
+def align_cli(data_dir: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``align ARGS`` (the real CLI) on the data folder of a test's ``align serve``."""
+    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def cli_api_key(data_dir: Path, user: str, label: str | None = None) -> str:
+    """A new API key of ``user``, made with ``align users api-key create`` (its secret)."""
+    done = align_cli(
+        data_dir, "users", "api-key", "create", user, *(["--label", label] if label else []), "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    return str(json.loads(done.stdout)["key"])

@@ -6,19 +6,14 @@ keep counting against that user afterwards; a decision nobody receives any more 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.serve import cli_api_key, new_site, serving, start_server
 from tests.helpers.store import decisions_of, opened
 
 pytestmark = pytest.mark.timeout(900)
@@ -29,20 +24,6 @@ QUESTION = (
 )
 SLOW = "align:default:persona-greedy"  # a language-model decider: each decision takes many model calls
 DROPPED = 4  # as many as the server runs at once
-
-
-def new_key(data_dir: Path, user: str) -> str:
-    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "users", "api-key", "create", user, "--json"],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return str(json.loads(done.stdout)["key"])
 
 
 def _profile(database_url: str) -> None:
@@ -63,8 +44,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "url": app.url,
             "db": database_url,
             "log": app.log,
-            "alice": new_key(data_dir, "alice"),
-            "bob": new_key(data_dir, "bob"),
+            "alice": cli_api_key(data_dir, "alice"),
+            "bob": cli_api_key(data_dir, "bob"),
         }
 
 

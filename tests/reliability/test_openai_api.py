@@ -8,9 +8,6 @@ server runs the default decider (value-fit: no language model call, the sentence
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +18,12 @@ import pytest
 
 from assistant.decisions.progress import without_progress
 from tests.helpers.gradio_queue import call_fn, handler, refusal
-from tests.helpers.serve import USERS, new_site, serving, start_server
+from tests.helpers.serve import USERS, align_cli, cli_api_key, new_site, serving, start_server
 from tests.helpers.store import opened
 from tests.helpers.web import logged_in
 
 pytestmark = pytest.mark.timeout(900)
 
-ALIGN = [sys.executable, "-m", "assistant"]
 QUESTION = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
     "with a friend?"
@@ -45,15 +41,8 @@ def _profiles(database_url: str) -> None:
         store.profiles.create(store.users.actor("bob"), ProfileCreate(name="bobs-own", targets={"care": 0.8}))
 
 
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
-    return subprocess.run([*ALIGN, *args], env=env, cwd=data_dir, capture_output=True, text=True, timeout=120)
-
-
 def new_key(data_dir: Path, user: str, label: str = "test") -> str:
-    done = cli(data_dir, "users", "api-key", "create", user, "--label", label, "--json")
-    assert done.returncode == 0, done.stderr
-    return str(json.loads(done.stdout)["key"])
+    return cli_api_key(data_dir, user, label)
 
 
 @pytest.fixture(scope="module")
@@ -234,9 +223,9 @@ def test_missing_and_wrong_keys_get_401_in_openai_format(server):
 def test_a_revoked_key_gets_401(server):
     key = new_key(server["data_dir"], "alice", "soon revoked")
     assert client(server, key).models.list().data
-    listed = cli(server["data_dir"], "users", "api-key", "list", "alice")
+    listed = align_cli(server["data_dir"], "users", "api-key", "list", "alice")
     assert key not in listed.stdout and key[:12] in listed.stdout
-    revoked = cli(server["data_dir"], "users", "api-key", "revoke", "alice", key[:12])
+    revoked = align_cli(server["data_dir"], "users", "api-key", "revoke", "alice", key[:12])
     assert revoked.returncode == 0, revoked.stderr
     with pytest.raises(openai.AuthenticationError) as caught:
         client(server, key).chat.completions.create(
@@ -245,7 +234,7 @@ def test_a_revoked_key_gets_401(server):
     assert caught.value.code == "invalid_api_key" and "revoked" in caught.value.message
     assert client(server, server["alice"]).models.list().data  # her other key still works
     # bob may not revoke alice's keys
-    denied = cli(server["data_dir"], "users", "api-key", "revoke", "alice", "1", "--user", "bob")
+    denied = align_cli(server["data_dir"], "users", "api-key", "revoke", "alice", "1", "--user", "bob")
     assert denied.returncode == 2 and "only an admin" in denied.stderr
 
 

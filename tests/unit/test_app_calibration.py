@@ -26,8 +26,7 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
     seen: list[str] = []
     state = as_json(
         app.calibration.next(
-            alice,
-            CalibrateRequest(answers=[], count=4, attributes=attributes, domain="triage"),
+            alice, CalibrateRequest(answers=[], count=4, attributes=attributes, domain="triage")
         )
     )
     assert state["answered"] == 0 and not state["done"] and state["estimate"]["attributes"] == {}
@@ -40,8 +39,7 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
         answers.append({"dilemma_id": d["id"], "choice": fairest})
         state = as_json(
             app.calibration.next(
-                alice,
-                CalibrateRequest(answers=answers, count=4, attributes=attributes, domain="triage"),
+                alice, CalibrateRequest(answers=answers, count=4, attributes=attributes, domain="triage")
             )
         )
     assert state["answered"] == 4 and state["dilemma"] is None
@@ -51,8 +49,7 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
 
     saved = as_json(
         app.calibration.save(
-            alice,
-            CalibrateRequest(answers=answers, attributes=attributes, name="mine", domain="triage"),
+            alice, CalibrateRequest(answers=answers, attributes=attributes, name="mine", domain="triage")
         )
     )
     assert saved["profile"]["name"] == "mine" and saved["profile"]["targets"]["fairness"] > 0.5
@@ -104,8 +101,7 @@ def test_feedback_through_the_facade_only_on_ones_own_decisions(app: AppService)
     other = 1 - got["choice_index"]
     out = as_json(
         app.feedback.give(
-            alice,
-            FeedbackRequest(decision_id=got["log_id"], agree=False, would_choose="AB"[other]),
+            alice, FeedbackRequest(decision_id=got["log_id"], agree=False, would_choose="AB"[other])
         )
     )
     assert (

@@ -8,24 +8,7 @@ import pytest
 
 from alignment.errors import Conflict, InputError, NotFound, PermissionDenied
 from assistant.app import AppService
-from assistant.app.schemas import (
-    AddUserRequest,
-    AttributeRequest,
-    CompareAppRequest,
-    DecideAppRequest,
-    DomainRequest,
-    EvaluateRequest,
-    ExampleSearchRequest,
-    ExportProfilesRequest,
-    ImportProfilesRequest,
-    OwnerRequest,
-    ProfileCreateRequest,
-    ProfileDeleteRequest,
-    ProfileNameRequest,
-    ProfileUpdateRequest,
-    SetPasswordRequest,
-    SetRoleRequest,
-)
+from assistant.app import schemas as req
 from tests.helpers.app import as_json, make_app
 from tests.helpers.paths import DATASETS
 
@@ -51,98 +34,99 @@ def test_decide_with_targets_and_with_profile_is_logged(app: AppService):
     high = as_json(
         app.decisions.decide(
             alice,
-            app.parse(DecideAppRequest, {**SCENARIO, "targets": {"fairness": 0.9}, "algorithm": "persona"}),
+            app.parse(
+                req.DecideAppRequest, {**SCENARIO, "targets": {"fairness": 0.9}, "algorithm": "persona"}
+            ),
         )
     )
     assert high["choice"] == "the civilian" and high["log_id"] > 0 and "prompts" not in high
-    app.profiles.create(alice, ProfileCreateRequest(name="careless", targets={"fairness": 0.1}))
+    app.profiles.create(alice, req.ProfileCreateRequest(name="careless", targets={"fairness": 0.1}))
     low = as_json(
         app.decisions.decide(
             alice,
-            DecideAppRequest(**SCENARIO, profile="careless", algorithm="persona", include_prompts=True),
+            req.DecideAppRequest(**SCENARIO, profile="careless", algorithm="persona", include_prompts=True),
         )
     )
     assert low["choice"] == "the soldier" and low["target"] == {"fairness": 0.1}
     assert "fairness" in low["prompts"][0][0]["content"]
     entry = app.store.log.get(alice, low["log_id"])
     assert entry.profile_name == "careless" and entry.status == "ok"
-    rnd = as_json(app.decisions.decide(alice, DecideAppRequest(**SCENARIO, algorithm="random", seed=3)))
+    rnd = as_json(app.decisions.decide(alice, req.DecideAppRequest(**SCENARIO, algorithm="random", seed=3)))
     assert rnd["algorithm"] == "random" and rnd["choice"] in SCENARIO["choices"]
 
 
 def test_decide_bad_requests_say_what_to_fix(app: AppService):
     alice = app.actor("alice")
     with pytest.raises(InputError, match="choices"):
-        app.decisions.decide(alice, app.parse(DecideAppRequest, {"scenario": "x"}))
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, {"scenario": "x"}))
     with pytest.raises(InputError, match="colour"):
-        app.decisions.decide(alice, app.parse(DecideAppRequest, {**SCENARIO, "colour": "red"}))
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, {**SCENARIO, "colour": "red"}))
     with pytest.raises(InputError, match="unknown attribute 'fairnes'"):
         app.decisions.decide(
             alice,
-            app.parse(DecideAppRequest, {**SCENARIO, "targets": {"fairnes": 0.5}, "algorithm": "persona"}),
+            app.parse(
+                req.DecideAppRequest, {**SCENARIO, "targets": {"fairnes": 0.5}, "algorithm": "persona"}
+            ),
         )
     with pytest.raises(InputError, match="JSON object"):
-        app.decisions.decide(alice, app.parse(DecideAppRequest, ["not", "an", "object"]))
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, ["not", "an", "object"]))
     with pytest.raises(NotFound, match="no profile"):
-        app.decisions.decide(alice, app.parse(DecideAppRequest, {**SCENARIO, "profile": "nope"}))
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, {**SCENARIO, "profile": "nope"}))
 
 
 def test_profile_crud_and_ownership(app: AppService):
     alice, bob, root = app.actor("alice"), app.actor("bob"), app.actor("root")
     created = as_json(
         app.profiles.create(
-            alice,
-            ProfileCreateRequest(name="fair", description="d", targets={"fairness": 0.8}),
+            alice, req.ProfileCreateRequest(name="fair", description="d", targets={"fairness": 0.8})
         )
     )
     assert created["owner"] == "alice" and created["version"] == 1
-    got = as_json(app.profiles.get(alice, ProfileNameRequest(name="fair")))
+    got = as_json(app.profiles.get(alice, req.ProfileNameRequest(name="fair")))
     assert got["targets"] == {"fairness": 0.8}
     updated = as_json(
         app.profiles.update(
             alice,
-            ProfileUpdateRequest(name="fair", set_targets={"risk_aversion": 0.3}, expected_version=1),
+            req.ProfileUpdateRequest(name="fair", set_targets={"risk_aversion": 0.3}, expected_version=1),
         )
     )
     assert updated["targets"] == {"fairness": 0.8, "risk_aversion": 0.3} and updated["version"] == 2
     with pytest.raises(Conflict, match="changed by someone else"):
         app.profiles.update(
-            alice,
-            ProfileUpdateRequest(name="fair", set_targets={"fairness": 0.1}, expected_version=1),
+            alice, req.ProfileUpdateRequest(name="fair", set_targets={"fairness": 0.1}, expected_version=1)
         )
     # bob cannot see or touch alice's profile, by name or by naming her as owner
     with pytest.raises(NotFound, match="no profile 'fair'"):
-        app.profiles.get(bob, ProfileNameRequest(name="fair"))
+        app.profiles.get(bob, req.ProfileNameRequest(name="fair"))
     with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
-        app.profiles.get(bob, ProfileNameRequest(name="fair", owner="alice"))
+        app.profiles.get(bob, req.ProfileNameRequest(name="fair", owner="alice"))
     with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
         app.profiles.update(
-            bob,
-            ProfileUpdateRequest(name="fair", owner="alice", set_targets={"fairness": 0.0}),
+            bob, req.ProfileUpdateRequest(name="fair", owner="alice", set_targets={"fairness": 0.0})
         )
     with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
-        app.profiles.delete(bob, ProfileDeleteRequest(name="fair", owner="alice"))
-    assert as_json(app.profiles.list(bob, OwnerRequest()))["profiles"] == []
+        app.profiles.delete(bob, req.ProfileDeleteRequest(name="fair", owner="alice"))
+    assert as_json(app.profiles.list(bob, req.OwnerRequest()))["profiles"] == []
     # the admin sees everyone's
     assert [
-        p["owner"] for p in as_json(app.profiles.list(root, OwnerRequest(all_users=True)))["profiles"]
+        p["owner"] for p in as_json(app.profiles.list(root, req.OwnerRequest(all_users=True)))["profiles"]
     ] == ["alice"]
-    assert as_json(app.profiles.get(root, ProfileNameRequest(name="fair", owner="alice")))["version"] == 2
+    assert as_json(app.profiles.get(root, req.ProfileNameRequest(name="fair", owner="alice")))["version"] == 2
     # export, delete, import restores it
-    bundle = as_json(app.profiles.export(alice, ExportProfilesRequest()))
+    bundle = as_json(app.profiles.export(alice, req.ExportProfilesRequest()))
     assert json.dumps(bundle) and bundle["profiles"][0]["name"] == "fair"
-    assert as_json(app.profiles.delete(alice, ProfileDeleteRequest(name="fair", expected_version=2))) == {
+    assert as_json(app.profiles.delete(alice, req.ProfileDeleteRequest(name="fair", expected_version=2))) == {
         "deleted": "fair"
     }
     with pytest.raises(NotFound, match="no profile 'fair'"):
-        app.profiles.get(alice, ProfileNameRequest(name="fair"))
-    imported = as_json(app.profiles.import_bundle(alice, ImportProfilesRequest(bundle=bundle)))
+        app.profiles.get(alice, req.ProfileNameRequest(name="fair"))
+    imported = as_json(app.profiles.import_bundle(alice, req.ImportProfilesRequest(bundle=bundle)))
     assert imported["imported"][0]["targets"] == {"fairness": 0.8, "risk_aversion": 0.3}
     with pytest.raises(Conflict, match="profile 'fair' already exists; nothing was imported"):
-        app.profiles.import_bundle(alice, ImportProfilesRequest(bundle=bundle))
+        app.profiles.import_bundle(alice, req.ImportProfilesRequest(bundle=bundle))
     with pytest.raises(InputError, match="must be in"):
         app.profiles.create(
-            alice, app.parse(ProfileCreateRequest, {"name": "bad", "targets": {"fairness": 1.5}})
+            alice, app.parse(req.ProfileCreateRequest, {"name": "bad", "targets": {"fairness": 1.5}})
         )
 
 
@@ -152,39 +136,46 @@ def test_admin_actions_are_refused_to_users(app: AppService):
         "attribute": {"name": "candour", "description": "Saying plainly what one thinks", "domain": "generic"}
     }
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.admin.upsert_attribute(alice, app.parse(AttributeRequest, definition))
+        app.admin.upsert_attribute(alice, app.parse(req.AttributeRequest, definition))
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.admin.add_user(alice, AddUserRequest(name="eve", password="eve-password"))
+        app.admin.add_user(alice, req.AddUserRequest(name="eve", password="eve-password"))
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.admin.set_role(alice, SetRoleRequest(name="alice", role="admin"))
+        app.admin.set_role(alice, req.SetRoleRequest(name="alice", role="admin"))
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.examples.search(alice, ExampleSearchRequest(query="kit"))
+        app.examples.search(alice, req.ExampleSearchRequest(query="kit"))
     assert [u["name"] for u in as_json(app.admin.users(alice))["users"]] == ["alice"]
     # the admin may
-    assert as_json(app.admin.upsert_attribute(root, app.parse(AttributeRequest, definition)))["created"] == 1
+    assert (
+        as_json(app.admin.upsert_attribute(root, app.parse(req.AttributeRequest, definition)))["created"] == 1
+    )
     assert "candour" in app.service.attributes  # decisions now describe it
     assert any(
-        a["name"] == "candour" for a in as_json(app.admin.attributes(alice, DomainRequest()))["attributes"]
+        a["name"] == "candour"
+        for a in as_json(app.admin.attributes(alice, req.DomainRequest()))["attributes"]
     )
-    assert as_json(app.admin.add_user(root, AddUserRequest(name="eve", password="eve-password")))[
+    assert as_json(app.admin.add_user(root, req.AddUserRequest(name="eve", password="eve-password")))[
         "has_password"
     ]
     assert app.authenticate("eve", "eve-password")
-    app.admin.set_role(root, SetRoleRequest(name="eve", role="admin"))
+    app.admin.set_role(root, req.SetRoleRequest(name="eve", role="admin"))
     assert app.actor("eve").is_admin
     with pytest.raises(InputError, match="at least 8"):
-        app.admin.set_password(alice, app.parse(SetPasswordRequest, {"name": "alice", "password": "short"}))
+        app.admin.set_password(
+            alice, app.parse(req.SetPasswordRequest, {"name": "alice", "password": "short"})
+        )
     with pytest.raises(PermissionDenied, match="current password"):  # one's own: the current one too
-        app.admin.set_password(alice, SetPasswordRequest(name="alice", password="a-new-password"))
+        app.admin.set_password(alice, req.SetPasswordRequest(name="alice", password="a-new-password"))
     with pytest.raises(PermissionDenied, match="current password is not right"):
         app.admin.set_password(
             alice,
-            SetPasswordRequest(name="alice", password="a-new-password", current_password="wrong-one"),
+            req.SetPasswordRequest(name="alice", password="a-new-password", current_password="wrong-one"),
         )
     done = as_json(
         app.admin.set_password(
             alice,
-            SetPasswordRequest(name="alice", password="a-new-password", current_password="alice-password"),
+            req.SetPasswordRequest(
+                name="alice", password="a-new-password", current_password="alice-password"
+            ),
         )
     )
     assert not done["reset"] and "password was changed" in done["message"]
@@ -193,11 +184,11 @@ def test_admin_actions_are_refused_to_users(app: AppService):
 
 def test_compare_columns_resolve_profiles_and_mark_disagreement(app: AppService):
     alice = app.actor("alice")
-    app.profiles.create(alice, ProfileCreateRequest(name="fair", targets={"fairness": 0.9}))
+    app.profiles.create(alice, req.ProfileCreateRequest(name="fair", targets={"fairness": 0.9}))
     result = as_json(
         app.decisions.compare(
             alice,
-            CompareAppRequest(
+            req.CompareAppRequest(
                 **SCENARIO,
                 columns=[
                     {"algorithm": "persona", "profile": "fair"},
@@ -219,17 +210,17 @@ def test_compare_columns_resolve_profiles_and_mark_disagreement(app: AppService)
     with pytest.raises(NotFound, match="no profile 'fair'"):
         app.decisions.compare(
             app.actor("bob"),
-            CompareAppRequest(**SCENARIO, columns=[{"profile": "fair"}, {"algorithm": "random"}]),
+            req.CompareAppRequest(**SCENARIO, columns=[{"profile": "fair"}, {"algorithm": "random"}]),
         )
     with pytest.raises(InputError, match="columns"):
         app.decisions.compare(
-            alice, app.parse(CompareAppRequest, {**SCENARIO, "columns": [{"algorithm": "random"}]})
+            alice, app.parse(req.CompareAppRequest, {**SCENARIO, "columns": [{"algorithm": "random"}]})
         )
     with pytest.raises(InputError, match="unknown attribute"):
         app.decisions.compare(
             alice,
             app.parse(
-                CompareAppRequest,
+                req.CompareAppRequest,
                 {**SCENARIO, "columns": [{"targets": {"nope": 1}}, {"algorithm": "random"}]},
             ),
         )
@@ -241,24 +232,24 @@ def test_evaluate_is_capped_and_confined_to_the_datasets_dir(tmp_path):
     assert "triage/oracle_fairness_training_input_output.json" in app.evaluation.dataset_files()
     with pytest.raises(PermissionDenied, match="only an admin"):  # evaluations are for admins
         app.evaluation.evaluate(
-            alice,
-            EvaluateRequest(files=["triage/oracle_fairness_training_input_output.json"], limit=1),
+            alice, req.EvaluateRequest(files=["triage/oracle_fairness_training_input_output.json"], limit=1)
         )
     with pytest.raises(InputError, match="cap of 3"):
         app.evaluation.evaluate(
             root,
             app.parse(
-                EvaluateRequest, {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 4}
+                req.EvaluateRequest,
+                {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 4},
             ),
         )
     with pytest.raises(InputError, match="no dataset file"):
         app.evaluation.evaluate(
-            root, app.parse(EvaluateRequest, {"files": ["../pyproject.toml"], "limit": 1})
+            root, app.parse(req.EvaluateRequest, {"files": ["../pyproject.toml"], "limit": 1})
         )
     result = as_json(
         app.evaluation.evaluate(
             root,
-            EvaluateRequest(
+            req.EvaluateRequest(
                 files=["triage/oracle_fairness_training_input_output.json"], algorithms=["persona"], limit=2
             ),
         )

@@ -20,8 +20,7 @@ def test_a_situation_streams_status_then_the_answer_and_is_logged(app: AppServic
     alice = app.actor("alice")
     updates = list(
         app.decisions.chat_stream(
-            alice,
-            ChatRequest(message=SITUATION, domain="triage", targets={"fairness": 0.9}),
+            alice, ChatRequest(message=SITUATION, domain="triage", targets={"fairness": 0.9})
         )
     )
     assert updates[0].text.startswith("_Weighing 2 options against your values")
@@ -61,8 +60,7 @@ def test_follow_ups_why_why_not_and_what_if(app: AppService):
 
     more = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="What if I cared more about fairness?", conversation_id=cid),
+            alice, ChatRequest(message="What if I cared more about fairness?", conversation_id=cid)
         )
     )
     assert more["kind"] == "more" and "from moderate to very high" in more["text"]
@@ -70,15 +68,13 @@ def test_follow_ups_why_why_not_and_what_if(app: AppService):
     assert more["decision"]["target"] == {"fairness": 0.9}
     again = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="what if I cared more about fairness?", conversation_id=cid),
+            alice, ChatRequest(message="what if I cared more about fairness?", conversation_id=cid)
         )
     )
     assert again["decision"]["target"] == {"fairness": 1.0} and again["text"].startswith("**Still my advice")
     less = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="what if I cared less about fairness?", conversation_id=cid),
+            alice, ChatRequest(message="what if I cared less about fairness?", conversation_id=cid)
         )
     )
     assert less["decision"]["target"] == {"fairness": 0.7} and "from very high to high" in less["text"]
@@ -89,8 +85,7 @@ def test_missing_options_are_asked_for_and_combined(app: AppService):
     alice = app.actor("alice")
     ask = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="Two people are hurt and I have one kit.", targets={"fairness": 0.9}),
+            alice, ChatRequest(message="Two people are hurt and I have one kit.", targets={"fairness": 0.9})
         )
     )
     assert ask["kind"] == "ask" and ask["text"] == ASK_OPTIONS and ask["decision_id"] is None
@@ -205,8 +200,7 @@ def test_values_stated_with_the_dilemma_are_used_at_once(app: AppService):
     alice = app.actor("alice")
     answer = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message=SITUATION + "\nRisk aversion matters a lot to me.", domain="triage"),
+            alice, ChatRequest(message=SITUATION + "\nRisk aversion matters a lot to me.", domain="triage")
         )
     )
     assert answer["kind"] == "decision" and answer["decision"]["target"] == {"risk_aversion": 0.8}
@@ -245,24 +239,19 @@ def test_a_chat_apps_task_is_neither_decided_nor_logged_nor_stored(app: AppServi
 def test_what_if_moves_only_the_value_named(app: AppService):
     alice = app.actor("alice")
     first = as_json(
-        app.decisions.chat(
-            alice,
-            ChatRequest(message=SITUATION, domain="triage", targets={"fairness": 0.6}),
-        )
+        app.decisions.chat(alice, ChatRequest(message=SITUATION, domain="triage", targets={"fairness": 0.6}))
     )
     cid = first["conversation_id"]
     added = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="what if I cared more about risk aversion?", conversation_id=cid),
+            alice, ChatRequest(message="what if I cared more about risk aversion?", conversation_id=cid)
         )
     )
     assert added["kind"] == "more" and added["decision"]["target"] == {"fairness": 0.6, "risk_aversion": 0.8}
     assert "I added **Risk aversion** to your values at high" in added["text"]
     unknown = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="what if I cared less about flurbing?", conversation_id=cid),
+            alice, ChatRequest(message="what if I cared less about flurbing?", conversation_id=cid)
         )
     )
     assert unknown["kind"] == "clarify" and unknown["decision_id"] is None
@@ -274,8 +263,7 @@ def test_every_answer_streams_as_a_growing_text(app: AppService):
     alice = app.actor("alice")
     first = list(
         app.decisions.chat_stream(
-            alice,
-            ChatRequest(message=SITUATION, domain="triage", targets={"fairness": 0.6}),
+            alice, ChatRequest(message=SITUATION, domain="triage", targets={"fairness": 0.6})
         )
     )
     cid = first[-1].conversation_id

@@ -181,10 +181,7 @@ def test_picking_a_suggestion_then_asking_again_decides(app: AppService):
     assert entry.request["choices"] == ["Index fund", "Food truck business"]
     # or the same question again, as the browser does after a suggestion is clicked
     third = as_json(
-        app.decisions.chat(
-            alice,
-            ChatRequest(message=SAVINGS, targets={name: 0.75}, algorithm="persona"),
-        )
+        app.decisions.chat(alice, ChatRequest(message=SAVINGS, targets={name: 0.75}, algorithm="persona"))
     )
     assert third["kind"] == "decision" and third["text"].startswith("**My advice:")
 
@@ -222,14 +219,12 @@ def test_chat_failures_name_no_flag(app: AppService):
         as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS, algorithm="no-such"))),
         as_json(
             app.decisions.chat(
-                alice,
-                ChatRequest(message=SAVINGS, targets={"fairnes": 0.5}, algorithm="persona"),
+                alice, ChatRequest(message=SAVINGS, targets={"fairnes": 0.5}, algorithm="persona")
             )
         ),
         as_json(
             app.decisions.chat(
-                alice,
-                ChatRequest(message=SAVINGS, targets={"fairness": 0.5}, backbone="gpt-9"),
+                alice, ChatRequest(message=SAVINGS, targets={"fairness": 0.5}, backbone="gpt-9")
             )
         ),
     ]
@@ -244,18 +239,14 @@ def test_chat_failures_name_no_flag(app: AppService):
 def test_app_errors_reached_through_the_api_name_no_flag(app: AppService):
     alice = app.actor("alice")
     decision = as_json(
-        app.decisions.decide(
-            alice,
-            DecideAppRequest(scenario="s", choices=["a", "b"], algorithm="random"),
-        )
+        app.decisions.decide(alice, DecideAppRequest(scenario="s", choices=["a", "b"], algorithm="random"))
     )
     other = 1 - decision["choice_index"]
     bad_calls = [
         (
             lambda: as_json(
                 app.feedback.give(
-                    alice,
-                    FeedbackRequest(decision_id=decision["log_id"], agree=True, would_choose=other),
+                    alice, FeedbackRequest(decision_id=decision["log_id"], agree=True, would_choose=other)
                 )
             ),
             "you agree with option [AB] but would choose [AB]; give --disagree",
@@ -263,8 +254,7 @@ def test_app_errors_reached_through_the_api_name_no_flag(app: AppService):
         (
             lambda: as_json(
                 app.feedback.give(
-                    alice,
-                    FeedbackRequest(decision_id=decision["log_id"], agree=False, would_choose=9),
+                    alice, FeedbackRequest(decision_id=decision["log_id"], agree=False, would_choose=9)
                 )
             ),
             r"decision \d+ has 2 options \(A, B\); choose one of them",
@@ -272,8 +262,7 @@ def test_app_errors_reached_through_the_api_name_no_flag(app: AppService):
         (
             lambda: as_json(
                 app.evaluation.evaluate(
-                    app.actor("root"),
-                    EvaluateRequest(files=["x.json"], algorithms=["random"], limit=1),
+                    app.actor("root"), EvaluateRequest(files=["x.json"], algorithms=["random"], limit=1)
                 )
             ),
             "no datasets directory is configured on this server",
@@ -281,8 +270,7 @@ def test_app_errors_reached_through_the_api_name_no_flag(app: AppService):
         (
             lambda: as_json(
                 app.evaluation.evaluate(
-                    alice,
-                    EvaluateRequest(files=["x.json"], algorithms=["random"], limit=1),
+                    alice, EvaluateRequest(files=["x.json"], algorithms=["random"], limit=1)
                 )
             ),
             "may not run evaluations .*; only an admin may",
@@ -290,8 +278,7 @@ def test_app_errors_reached_through_the_api_name_no_flag(app: AppService):
         (
             lambda: as_json(
                 app.decisions.decide(
-                    alice,
-                    DecideAppRequest(scenario="s", choices=["a", "b"], algorithm="persona"),
+                    alice, DecideAppRequest(scenario="s", choices=["a", "b"], algorithm="persona")
                 )
             ),
             "algorithm 'persona' needs an alignment target",

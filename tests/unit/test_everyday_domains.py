@@ -89,8 +89,7 @@ def test_honesty_is_no_longer_a_word_of_fairness() -> None:
 def test_triage_values_of_a_profile_never_drive_everyday_advice(app: AppService):
     alice = app.actor("alice")
     app.profiles.create(
-        alice,
-        ProfileCreateRequest(name="default", targets={"risk_aversion": 0.95, "QualityOfLife": 0.9}),
+        alice, ProfileCreateRequest(name="default", targets={"risk_aversion": 0.95, "QualityOfLife": 0.9})
     )
     asked = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS)))
     assert asked["kind"] == "suggest" and app.store.log.list(alice) == []  # asked, not decided on triage
@@ -99,10 +98,7 @@ def test_triage_values_of_a_profile_never_drive_everyday_advice(app: AppService)
     domains = {a.name: a.domain for a in app.store.attributes.list()}
     assert {domains[n] for n in offered} == {"everyday"}
     # the everyday values of the same profile decide; its triage ones stay out
-    app.profiles.update(
-        alice,
-        ProfileUpdateRequest(name="default", set_targets={"financial_security": 0.9}),
-    )
+    app.profiles.update(alice, ProfileUpdateRequest(name="default", set_targets={"financial_security": 0.9}))
     decided = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS)))
     assert decided["kind"] == "decision" and decided["decision"]["target"] == {"financial_security": 0.9}
     assert app.store.log.get(alice, decided["decision_id"]).request["domain"] == "everyday"
@@ -120,24 +116,21 @@ def test_a_what_if_in_an_everyday_chat_moves_an_everyday_value(app: AppService):
     cid = first["conversation_id"]
     more = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="what if I cared more about fairness?", conversation_id=cid),
+            alice, ChatRequest(message="what if I cared more about fairness?", conversation_id=cid)
         )
     )
     assert more["kind"] == "more" and "fairness" not in more["decision"]["target"]
     assert set(more["decision"]["target"]) == {"honesty", "equality"}
     unknown = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message="what if I cared more about risk aversion?", conversation_id=cid),
+            alice, ChatRequest(message="what if I cared more about risk aversion?", conversation_id=cid)
         )
     )
     assert unknown["kind"] == "clarify" and unknown["decision_id"] is None  # a triage value: not here
     # a triage conversation keeps its domain over its follow-ups
     triage = as_json(
         app.decisions.chat(
-            alice,
-            ChatRequest(message=SAVINGS, targets={"utilitarianism": 0.5}, domain="triage"),
+            alice, ChatRequest(message=SAVINGS, targets={"utilitarianism": 0.5}, domain="triage")
         )
     )
     fair = as_json(
