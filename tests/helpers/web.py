@@ -4,6 +4,8 @@ the server sets), and the named endpoints over Gradio's plain HTTP API (``/gradi
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -11,7 +13,7 @@ from gradio_client import Client
 
 from tests.helpers.serve import USERS
 
-__all__ = ["call", "gradio_client", "http", "log_in", "logged_in", "password_of"]
+__all__ = ["call", "gradio_client", "gradio_clients", "http", "log_in", "logged_in", "password_of"]
 
 
 def password_of(name: str, more: dict[str, str] | None = None) -> str:
@@ -74,3 +76,15 @@ def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
 def gradio_client(url: str, name: str, password: str | None = None) -> Client:
     """``gradio_client.Client`` logged in as ``name`` (close it when done)."""
     return Client(url, auth=(name, password_of(name) if password is None else password), verbose=False)
+
+
+@contextmanager
+def gradio_clients(url: str, *names: str) -> Iterator[dict[str, Client]]:
+    """``with gradio_clients(url, "alice", "bob") as clients:`` one logged-in ``gradio_client``
+    per user (``USERS``), closed when the block ends."""
+    made = {name: gradio_client(url, name) for name in names}
+    try:
+        yield made
+    finally:
+        for client in made.values():
+            client.close()
