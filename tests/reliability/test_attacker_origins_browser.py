@@ -14,6 +14,7 @@ Select with ``-m browser``.
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 import pytest
@@ -65,7 +66,7 @@ async function attack(app, fnIndex) {
 
 
 def _create_key_fn(url: str) -> int:
-    with logged_in(url, "alice", timeout=30) as session:
+    with closing(logged_in(url, "alice", timeout=30)) as session:
         return handler(session, input=KEY_LABEL)
 
 

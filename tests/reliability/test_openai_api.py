@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +287,7 @@ def test_a_request_that_is_not_a_chat_is_refused_with_a_message(server):
 
 
 def test_the_profiles_tab_creates_lists_and_revokes_ones_own_keys(server):
-    with logged_in(server["url"], "bob", timeout=120) as web:
+    with closing(logged_in(server["url"], "bob", timeout=120)) as web:
         ok, output = call_fn(web, handler(web, api_name="create_key"), ["laptop", USERS["bob"][0]])
         assert ok, output
         table, shown = output["data"][0], output["data"][1]
