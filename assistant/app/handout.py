@@ -18,6 +18,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,15 +39,21 @@ class Handout:
     Several servers may share ``root`` (Gradio's cache folder is per machine): each serves and
     deletes only its own grants, and anyone's folder older than ``ttl_s`` is stale (every grant has
     expired by then) and swept. ``link_prefix`` + the copy's absolute path is the link a reply gives
-    (Gradio's file route).
+    (Gradio's file route). ``clock`` (seconds, monotonic) times the grants.
     """
 
     def __init__(
-        self, root: Path, *, ttl_s: float = DEFAULT_TTL_S, link_prefix: str = "/gradio_api/file="
+        self,
+        root: Path,
+        *,
+        ttl_s: float = DEFAULT_TTL_S,
+        link_prefix: str = "/gradio_api/file=",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.root = Path(os.path.abspath(root))
         self.ttl_s = ttl_s
         self.link_prefix = link_prefix
+        self._clock = clock
         self._grants: dict[str, _Grant] = {}
         self._lock = threading.Lock()
 
@@ -67,7 +74,7 @@ class Handout:
         else:
             shutil.copyfile(source, target)
         with self._lock:
-            self._grants[token] = _Grant(owner=owner, expires=time.monotonic() + self.ttl_s)
+            self._grants[token] = _Grant(owner=owner, expires=self._clock() + self.ttl_s)
         return self.link(target)
 
     def link(self, path: Path) -> str:
@@ -88,13 +95,13 @@ class Handout:
             return None
         with self._lock:
             grant = self._grants.get(token)
-        if grant is None or grant.expires <= time.monotonic():
+        if grant is None or grant.expires <= self._clock():
             return None
         return grant.owner
 
     def sweep(self) -> None:
         """Delete the expired copies, and stale folders a stopped server left."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             expired = [t for t, g in self._grants.items() if g.expires <= now]
             for token in expired:

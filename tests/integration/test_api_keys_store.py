@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from profiles_dbs import BACKENDS, database
 from sqlalchemy import inspect, text
 
 from alignment.errors import Conflict, NotFound, PermissionDenied
@@ -16,6 +15,7 @@ from profiles.api_keys import MAX_ACTIVE_KEYS, ApiKeyCreate
 from profiles.db import make_engine
 from profiles.schemas import UserCreate
 from profiles.store import open_store
+from tests.helpers.profiles_dbs import BACKENDS, database
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
-pytest_plugins = ["conftest_app"]
+from tests.helpers.web import gradio_clients
 
 SCENARIO = {
     "scenario": "Two people are hurt after a car crash and there is one medical kit.",
@@ -20,13 +20,8 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def clients(app_server):
-    made = {
-        name: Client(app_server.url, auth=app_server.auth(name), verbose=False)
-        for name in ("root", "alice", "bob")
-    }
-    yield made
-    for client in made.values():
-        client.close()
+    with gradio_clients(app_server.url, "root", "alice", "bob") as made:
+        yield made
 
 
 def test_no_login_no_access(app_server):

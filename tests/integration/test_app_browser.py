@@ -7,39 +7,17 @@ reload, and in the store).
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
 
-pytest_plugins = ["conftest_app"]
+from tests.helpers.browser import logged_in_page, pick
+
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SITUATION = (
     "Two people are hurt after a car crash and there is one medical kit.\n"
     "- Treat the driver who caused the crash\n"
     "- Treat the passenger of the other car"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):  # type: ignore[attr-defined]
-        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -55,24 +33,8 @@ def alice_profile(app_server):
     return "browser-fair"
 
 
-def login(browser, url: str, user: str, password: str):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(30_000)
-    page.goto(url + "/")
-    page.get_by_label("username").fill(user)
-    page.get_by_label("password").fill(password)
-    page.get_by_role("button", name="Login").click()
-    page.locator("#header").get_by_text(f"Signed in as {user}").wait_for()
-    return page
-
-
-def pick(page, elem_id: str, option: str) -> None:  # type: ignore[no-untyped-def]
-    page.locator(f"#{elem_id} input").click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
 def test_login_and_chat_a_decision(app_server, browser, alice_profile):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     assert page.get_by_role("tab", name="Examples").count() == 0  # admins only
     pick(page, "chat-profile", alice_profile)
     page.locator("#chat-input textarea").fill(SITUATION)
@@ -105,7 +67,7 @@ SAVINGS = (
 
 
 def test_no_values_get_suggestions_and_a_click_then_send_decides(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
     page.locator("#chat-input textarea").fill(SAVINGS)
     page.locator("#chat-send").click()
     first = page.locator("#chat-suggest-0")
@@ -146,7 +108,7 @@ def test_no_values_get_suggestions_and_a_click_then_send_decides(app_server, bro
 
 
 def test_the_chat_offers_the_calibrate_tab(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
     page.locator("#chat-input textarea").fill(SAVINGS)
     page.locator("#chat-send").click()
     page.locator("#chat-calibrate").click()
@@ -156,7 +118,7 @@ def test_the_chat_offers_the_calibrate_tab(app_server, browser):
 
 
 def test_two_column_comparison(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     page.get_by_role("tab", name="Compare").click()
     page.locator("#compare-scenario textarea").fill(SITUATION.splitlines()[0])
     page.locator("#compare-choices textarea").fill("Treat the driver\nTreat the passenger")
@@ -175,7 +137,7 @@ def test_two_column_comparison(app_server, browser):
     assert ("All columns agree" in agree) == (disagreeing == 0)
     link = page.locator("#compare-export a[download='comparison.json']")
     link.wait_for()
-    exported = page.request.get(link.get_attribute("href")).json()  # the download, with the login cookie
+    exported = page.request.get(link.get_attribute("href") or "").json()  # the download, with the login cookie
     for shown, result in zip((first, second), exported["result"]["results"], strict=True):
         assert result["decision"]["choice"] in shown
     assert len(exported["result"]["results"]) == 2 and exported["request"]["columns"][1]["targets"] == {
@@ -185,7 +147,7 @@ def test_two_column_comparison(app_server, browser):
 
 
 def test_edit_a_profile_slider_and_see_it_saved(app_server, browser, alice_profile):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     page.get_by_role("tab", name="Profiles").click()
     pick(page, "profile-picker", alice_profile)
     number = page.locator("#profile-slider-fairness input[type=number]")
@@ -214,7 +176,7 @@ def test_edit_a_profile_slider_and_see_it_saved(app_server, browser, alice_profi
 
 
 def test_delete_this_conversation_frees_its_storage(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("root"))
+    page = logged_in_page(browser, app_server.url, "root", wide=True)
     page.locator("#chat-input textarea").fill("hello")
     page.locator("#chat-send").click()
     page.locator("#chatbot").get_by_text("Hello!").wait_for(timeout=120_000)

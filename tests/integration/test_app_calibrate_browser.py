@@ -6,27 +6,20 @@ No model is needed: calibration is pure computation, and the chat decision uses 
 from __future__ import annotations
 
 import pytest
-from test_app_browser import ARGS, CHROMIUM, SITUATION, login, pick
 
-pytest_plugins = ["conftest_app"]
+from tests.helpers.browser import logged_in_page, pick
+
 pytestmark = [pytest.mark.browser]
 
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    import shutil
-
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):  # type: ignore[attr-defined]
-        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+SITUATION = (  # as in test_app_browser.py
+    "Two people are hurt after a car crash and there is one medical kit.\n"
+    "- Treat the driver who caused the crash\n"
+    "- Treat the passenger of the other car"
+)
 
 
 def test_calibrate_tab_asks_k_dilemmas_then_saves_the_profile(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     page.get_by_role("tab", name="Calibrate").click()
     page.get_by_label("Dilemmas (K)").fill("2")
     page.get_by_label("Save as profile").fill("browser-calibrated")
@@ -48,7 +41,7 @@ def test_calibrate_tab_asks_k_dilemmas_then_saves_the_profile(app_server, browse
 
 
 def test_disagree_under_a_chat_answer_is_stored(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
     page.locator("#chat-advanced").get_by_text("Advanced").click()  # the algorithm picker is folded there
     pick(page, "chat-algorithm", "random")
     page.locator("#chat-input textarea").fill(SITUATION)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-pytest_plugins = ["conftest_app"]
+from tests.helpers.web import gradio_clients
 
 SCENARIO = {
     "scenario": "Two climbers are stuck on a ledge and the rope can lower one at a time.",
@@ -16,12 +15,8 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def clients(app_server):
-    made = {
-        name: Client(app_server.url, auth=app_server.auth(name), verbose=False) for name in ("alice", "bob")
-    }
-    yield made
-    for client in made.values():
-        client.close()
+    with gradio_clients(app_server.url, "alice", "bob") as made:
+        yield made
 
 
 def test_feedback_is_stored_for_the_owner_and_refused_to_others(app_server, clients):

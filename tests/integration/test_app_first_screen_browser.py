@@ -8,25 +8,13 @@ the form usable; a profile made in one tab shows in the others without a reload.
 from __future__ import annotations
 
 import pytest
-from test_app_browser import ARGS, CHROMIUM, login, pick
 
-pytest_plugins = ["conftest_app"]
+from tests.helpers.browser import logged_in_page, pick
+
 pytestmark = [pytest.mark.browser]
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    import shutil
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):  # type: ignore[attr-defined]
-        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def error_badges(page) -> int:  # type: ignore[no-untyped-def]
+def error_badges(page) -> int:
     """How many components show Gradio's red "Error" status (a failed handler's outputs)."""
     return int(
         page.evaluate(
@@ -36,7 +24,7 @@ def error_badges(page) -> int:  # type: ignore[no-untyped-def]
     )
 
 
-def options_of(page, elem_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+def options_of(page, elem_id: str) -> list[str]:
     page.locator(f"#{elem_id} input").click()
     names = [o.strip() for o in page.get_by_role("option").all_inner_texts()]
     page.keyboard.press("Escape")
@@ -44,7 +32,7 @@ def options_of(page, elem_id: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_chat_opens_with_a_welcome_and_folds_the_researcher_pickers(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     chat = page.locator("#chatbot")
     chat.get_by_text("honesty matters most to me").wait_for()
     welcome = chat.inner_text()
@@ -67,13 +55,13 @@ def test_chat_opens_with_a_welcome_and_folds_the_researcher_pickers(app_server, 
 
 
 def test_examples_and_evaluate_show_only_to_admins(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     for name in ("Chat", "Compare", "Profiles", "Calibrate"):
         assert page.get_by_role("tab", name=name).count() == 1, name
     assert page.get_by_role("tab", name="Examples").count() == 0
     assert page.get_by_role("tab", name="Evaluate").count() == 0
     page.close()
-    page = login(browser, app_server.url, *app_server.auth("root"))
+    page = logged_in_page(browser, app_server.url, "root", wide=True)
     page.get_by_role("tab", name="Evaluate").click()
     page.locator("#eval-run").wait_for()
     page.get_by_role("tab", name="Examples").click()
@@ -82,7 +70,7 @@ def test_examples_and_evaluate_show_only_to_admins(app_server, browser):
 
 
 def test_compare_with_one_choice_says_so_in_one_sentence(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     page.get_by_role("tab", name="Compare").click()
     page.locator("#compare-scenario textarea").fill("Should I move to the city?")
     page.locator("#compare-choices textarea").fill("Move to the city")
@@ -107,7 +95,7 @@ def test_compare_with_one_choice_says_so_in_one_sentence(app_server, browser):
 
 
 def test_a_profiles_error_is_one_message_and_the_form_stays_usable(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
     page.get_by_role("tab", name="Profiles").click()
     page.locator("#profile-create").click()  # no name: refused
     status = page.locator("#profile-status")
@@ -128,7 +116,7 @@ def test_a_profiles_error_is_one_message_and_the_form_stays_usable(app_server, b
 
 
 def test_after_an_empty_message_the_chat_box_takes_typing(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
     page.locator("#chat-send").click()  # nothing typed
     page.get_by_text("the message is empty").first.wait_for()
     assert error_badges(page) == 0
@@ -142,7 +130,7 @@ def test_after_an_empty_message_the_chat_box_takes_typing(app_server, browser):
 
 
 def test_a_profile_made_in_one_tab_shows_in_the_others_without_a_reload(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("alice"))
+    page = logged_in_page(browser, app_server.url, "alice", wide=True)
     assert "alice-made-here" not in options_of(page, "chat-profile")
     page.get_by_role("tab", name="Profiles").click()
     page.locator("#profile-name textarea, #profile-name input").first.fill("alice-made-here")
@@ -178,7 +166,7 @@ def test_a_profile_made_in_one_tab_shows_in_the_others_without_a_reload(app_serv
 
 
 def test_a_number_out_of_range_is_one_message_from_the_handler(app_server, browser):
-    page = login(browser, app_server.url, *app_server.auth("bob"))
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
     page.get_by_role("tab", name="Calibrate").click()
     page.get_by_label("Dilemmas (K)").fill("0")
     page.locator("#calibrate-start").click()

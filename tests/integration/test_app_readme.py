@@ -7,18 +7,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from assistant.cli import build_parser
-
-pytest_plugins = ["conftest_app"]
+from tests.helpers.serve import align_cli
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -37,18 +33,6 @@ def _run(code: str, name: str) -> str:
     with contextlib.redirect_stdout(out):
         exec(compile(code, name, "exec"), {})
     return out.getvalue()
-
-
-def _align(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "assistant", *args],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _readme_commands() -> list[list[str]]:
@@ -77,14 +61,15 @@ def test_every_readme_command_is_one_the_cli_accepts() -> None:
 
 @pytest.mark.model
 def test_readme_openai_example_runs(app_server):
-    made = _align(app_server.data_dir, "users", "add", "readme-chat", "--password", "readme-chat-password")
+    made = align_cli(
+        app_server.data_dir, "users", "add", "readme-chat", "--password", "readme-chat-password", timeout=300
+    )
     assert made.returncode == 0, made.stderr
-    made = _align(
+    made = align_cli(
         app_server.data_dir, "profiles", "create", "careful", "--user", "readme-chat",
-        "--target", "security=0.9", "--target", "stimulation=0.2",
-    )  # fmt: skip
+        "--target", "security=0.9", "--target", "stimulation=0.2", timeout=300)  # fmt: skip
     assert made.returncode == 0, made.stderr
-    made = _align(app_server.data_dir, "users", "api-key", "create", "readme-chat", "--json")
+    made = align_cli(app_server.data_dir, "users", "api-key", "create", "readme-chat", "--json", timeout=300)
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)["key"]
     code = _example(README, "openai-example")

@@ -1,6 +1,6 @@
 """What chat apps send besides a person's messages, through the real /v1 API and the Chat tab's engine
-(the MiniLM embedder, the default value-fit decider, SQLite; the ``app`` fixture of
-test_chat_conversations): their task prompts (tests/fixtures/conversations/chat_app_tasks.json, filled
+(the MiniLM embedder, the default value-fit decider, SQLite; the app of test_chat_conversations,
+``value_fit_app``): their task prompts (tests/fixtures/conversations/chat_app_tasks.json, filled
 with the real chat history), their default request parameters, the parameters refused with 400, and
 a streamed answer whose first chunk comes before the decision is made."""
 
@@ -11,14 +11,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from test_chat_conversations import app  # noqa: F401  (the module's app fixture)
 
 from alignment.models import Decision
 from assistant.app import AppService
@@ -29,12 +27,10 @@ from assistant.decisions.service import DecisionService
 from assistant.web.openai_api import OpenAIApi
 from profiles.api_keys import ApiKeyCreate
 from profiles.schemas import UserCreate
+from tests.helpers.examples import value_fit_app
+from tests.helpers.paths import DATASETS, FIXTURES
 
-TASKS = json.loads(
-    (Path(__file__).resolve().parents[1] / "fixtures" / "conversations" / "chat_app_tasks.json").read_text(
-        encoding="utf-8"
-    )
-)["tasks"]
+TASKS = json.loads((FIXTURES / "conversations" / "chat_app_tasks.json").read_text(encoding="utf-8"))["tasks"]
 DILEMMAS = [
     (
         "Security matters a lot to me, excitement only a little",
@@ -109,10 +105,21 @@ def fill(template: str, history: list[tuple[str, str]]) -> str:
     return text.replace("{convo}", f"User: {users[-1]}\nAI: {answers[-1] if answers else ''}")
 
 
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
+    app = value_fit_app(
+        tmp_path_factory.mktemp("conversations"),
+        [DATASETS / "everyday" / "everyday_packs_input_output.json"],
+        why="the conversation set must not need a language model",
+    )
+    yield app
+    app.store.close()
+
+
 class _Api:
     """The real /v1 routes in process, with one person and their key."""
 
-    def __init__(self, app: AppService, name: str) -> None:  # noqa: F811
+    def __init__(self, app: AppService, name: str) -> None:
         root = app.store.users.actor("root")
         app.store.users.add(root, UserCreate(name=name, password=f"{name}-password"))
         self.app = app
@@ -145,7 +152,7 @@ class _Api:
         ]
 
 
-def test_task_prompts_are_answered_as_tasks_and_their_follow_ups_are_understood(app: AppService) -> None:  # noqa: F811
+def test_task_prompts_are_answered_as_tasks_and_their_follow_ups_are_understood(app: AppService) -> None:
     for n, (values, dilemma, named) in enumerate(DILEMMAS):
         api = _Api(app, f"task-person-{n}")
         api.say(values)
@@ -188,7 +195,7 @@ def test_task_prompts_are_answered_as_tasks_and_their_follow_ups_are_understood(
             assert "need at least two options" not in data["choices"][0]["message"]["content"]
 
 
-def test_a_task_in_the_chat_tabs_conversation_changes_nothing(app: AppService) -> None:  # noqa: F811
+def test_a_task_in_the_chat_tabs_conversation_changes_nothing(app: AppService) -> None:
     root = app.store.users.actor("root")
     app.store.users.add(root, UserCreate(name="tab-task-person", password="tab-task-person-password"))
     actor = app.store.users.actor("tab-task-person")
@@ -208,7 +215,7 @@ def test_a_task_in_the_chat_tabs_conversation_changes_nothing(app: AppService) -
     assert len(app.store.log.list(actor, limit=1000)) == logged
 
 
-def test_chat_apps_default_parameters_are_accepted(app: AppService) -> None:  # noqa: F811
+def test_chat_apps_default_parameters_are_accepted(app: AppService) -> None:
     api = _Api(app, "defaults-person")
     api.say(DILEMMAS[0][0], tools=OPEN_WEBUI_TOOLS)
     data = api.say(DILEMMAS[0][1], **LIBRECHAT_DEFAULTS, max_tokens=512, seed=3, stop=["\n\n\n"])
@@ -262,7 +269,7 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("extra", "param"), REFUSED, ids=[p for _, p in REFUSED])
-def test_a_parameter_that_cannot_be_honoured_gets_400(app: AppService, extra: dict, param: str) -> None:  # noqa: F811
+def test_a_parameter_that_cannot_be_honoured_gets_400(app: AppService, extra: dict, param: str) -> None:
     api = _Api(app, f"refused-{param}-{len(json.dumps(extra))}")
     before = api.stored()
     reply = api.post({"model": "align", "messages": [{"role": "user", "content": DILEMMAS[0][1]}], **extra})
@@ -273,7 +280,7 @@ def test_a_parameter_that_cannot_be_honoured_gets_400(app: AppService, extra: di
     assert api.stored() == before  # nothing decided or stored
 
 
-def test_the_openai_client_sees_the_refusals_and_gets_json(app: AppService) -> None:  # noqa: F811
+def test_the_openai_client_sees_the_refusals_and_gets_json(app: AppService) -> None:
     import openai
 
     api = _Api(app, "client-person")
@@ -372,7 +379,7 @@ def _stream_contents(url: str, body: dict[str, Any], headers: dict[str, str], on
     return contents
 
 
-def test_a_turn_slow_to_start_streams_a_progress_line_first(app: AppService) -> None:  # noqa: F811
+def test_a_turn_slow_to_start_streams_a_progress_line_first(app: AppService) -> None:
     person = _Api(app, "slow-start-person")
     engine = _GatedEngine(app.store, app.service, suggest=app.decisions.suggest_attributes)
     engine.gate, engine.events = threading.Event(), []
@@ -395,8 +402,7 @@ def test_a_turn_slow_to_start_streams_a_progress_line_first(app: AppService) -> 
 
 
 @pytest.fixture()
-def gated_server(app: AppService) -> Iterator[tuple[str, _GatedService, _Api]]:  # noqa: F811
-    import uvicorn
+def gated_server(app: AppService) -> Iterator[tuple[str, _GatedService, _Api]]:
 
     service = app.service
     gated = _GatedService(
@@ -410,21 +416,9 @@ def gated_server(app: AppService) -> Iterator[tuple[str, _GatedService, _Api]]: 
     gated.gate, gated.events = threading.Event(), []
     person = _Api(app, f"stream-person-{time.monotonic_ns()}")
     engine = ChatEngine(app.store, gated, suggest=app.decisions.suggest_attributes)
-    api = OpenAIApi(app.store, engine, service.settings, concurrency=2)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=api.routes()), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
+    url, server, thread = _serve(OpenAIApi(app.store, engine, service.settings, concurrency=2))
     try:
-        yield f"http://127.0.0.1:{port}", gated, person
+        yield url, gated, person
     finally:
         gated.gate.set()
         server.should_exit = True

@@ -11,23 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples_fixtures import CachedMiniLM
 
 from alignment.confidence import threshold_for
 from alignment.models import Decision
 from assistant.app import AppService
 from assistant.app.schemas import ChatRequest
-from assistant.backbones import BackbonePool
-from assistant.cli.examples import import_paths
 from assistant.decisions.chat import DEFAULT_PROFILE, QUESTION_LEAD, UNSURE
-from assistant.decisions.service import DecisionService
-from assistant.settings import Settings
-from assistant.stores.chroma import chroma_settings
-from assistant.stores.embedding import CachedEmbedder
-from assistant.stores.examples import ExampleStore
 from profiles.schemas import Actor, AttributeCreate, UserCreate
-from profiles.seed import seed
-from profiles.store import open_store
+from profiles.store import Store
+from tests.helpers.examples import value_fit_app
 
 REPO = Path(__file__).resolve().parents[2]
 EVERYDAY = REPO / "datasets" / "everyday"
@@ -38,14 +30,8 @@ LOW = "My friend asks me to lie to his wife about where he was last night. Shoul
 CLEAR = "I found a wallet with 300 dollars and the owner's ID: keep it or return it?"
 
 
-class _NoModelPool(BackbonePool):
-    def get(self, name: str):  # type: ignore[no-untyped-def]
-        raise AssertionError("no language model is needed")
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
-    import chromadb
 
     tmp = tmp_path_factory.mktemp("confidence")
     novel = json.loads((EVERYDAY / "everyday_novel_input_output.json").read_text())
@@ -53,30 +39,26 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
     folder.mkdir()
     honesty = folder / "honesty_input_output.json"
     honesty.write_text(json.dumps([novel[i] for i in HONESTY_RECORDS]))
-    examples = ExampleStore(
-        chromadb.PersistentClient(path=str(tmp / "chroma"), settings=chroma_settings()), CachedMiniLM()
-    )
-    import_paths(examples, [str(EVERYDAY / "everyday_packs_input_output.json"), str(honesty)], progress=False)
-    store = open_store(f"sqlite:///{tmp / 'app.sqlite3'}")
-    root = store.users.actor(store.users.add(None, UserCreate(name="root", role="admin")).name)
-    seed(store.attributes, root)
     definition = next(
         a
         for a in json.loads((REPO / "tests" / "fixtures" / "novel_attributes.json").read_text())
         if a["name"] == "honesty"
     )
-    # the admin's own definition of honesty replaces the everyday pack's (its examples are not stored)
-    store.attributes.upsert(
-        root, [AttributeCreate(**{k: v for k, v in definition.items() if k in AttributeCreate.model_fields})]
+
+    def honesty_and_people(store: Store, root: Actor) -> None:
+        # the admin's own definition of honesty replaces the everyday pack's (its examples are not stored)
+        store.attributes.upsert(
+            root,
+            [AttributeCreate(**{k: v for k, v in definition.items() if k in AttributeCreate.model_fields})],
+        )
+        for name in ("pat", "sam"):
+            store.users.add(root, UserCreate(name=name, password=f"{name}-password-1"))
+
+    app = value_fit_app(
+        tmp, [EVERYDAY / "everyday_packs_input_output.json", honesty], prepare=honesty_and_people
     )
-    for name in ("pat", "sam"):
-        store.users.add(root, UserCreate(name=name, password=f"{name}-password-1"))
-    settings = Settings(data_dir=tmp)
-    service = DecisionService(
-        settings, _NoModelPool(settings), examples=examples, embedder=CachedEmbedder(examples.embed)
-    )
-    yield AppService(store, service, work_dir=tmp / "work")
-    store.close()
+    yield app
+    app.store.close()
 
 
 def _say(app: AppService, actor: Actor, text: str, cid: int | None = None) -> Any:

@@ -12,51 +12,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conversation_checks import SET, plain_problems, run_conversations
-from examples_fixtures import CachedMiniLM
 
 from assistant.app import AppService
 from assistant.app.schemas import ChatRequest
-from assistant.backbones import BackbonePool
-from assistant.cli.examples import import_paths
-from assistant.decisions.service import DecisionService
-from assistant.settings import Settings
-from assistant.stores.chroma import chroma_settings
-from assistant.stores.embedding import CachedEmbedder
-from assistant.stores.examples import ExampleStore
 from profiles.schemas import Actor, UserCreate
-from profiles.seed import seed
-from profiles.store import open_store
+from tests.helpers.conversation_checks import SET, plain_problems, run_conversations
+from tests.helpers.examples import value_fit_app
 
 REPO = Path(__file__).resolve().parents[2]
 EVERYDAY = REPO / "datasets" / "everyday" / "everyday_packs_input_output.json"
 TARGET = 0.95
 
 
-class _NoModelPool(BackbonePool):
-    def get(self, name: str):  # type: ignore[no-untyped-def]
-        raise AssertionError("the conversation set must not need a language model")
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppService]:
-    import chromadb
-
-    tmp = tmp_path_factory.mktemp("conversations")
-    settings = Settings(data_dir=tmp)  # the default decider: value-fit
-    examples = ExampleStore(
-        chromadb.PersistentClient(path=str(tmp / "chroma"), settings=chroma_settings()), CachedMiniLM()
+    app = value_fit_app(
+        tmp_path_factory.mktemp("conversations"),
+        [EVERYDAY],
+        why="the conversation set must not need a language model",
     )
-    import_paths(examples, [str(EVERYDAY)], progress=False)
-    store = open_store(f"sqlite:///{tmp / 'app.sqlite3'}")
-    root = store.users.actor(store.users.add(None, UserCreate(name="root", role="admin")).name)
-    seed(store.attributes, root)
-    service = DecisionService(
-        settings, _NoModelPool(settings), examples=examples, embedder=CachedEmbedder(examples.embed)
-    )
-    app = AppService(store, service, work_dir=tmp / "work")
     yield app
-    store.close()
+    app.store.close()
 
 
 def _new_person(app: AppService, prefix: str = "person") -> Any:

@@ -20,11 +20,18 @@ from typing import Any
 
 import httpx
 import pytest
-from deploy_env import COMPOSE_FILE, DEPLOY, ENV_EXAMPLE, app_environment, load_compose, read_env_file
 
 from assistant.backbones import build_backbone
 from assistant.backbones.openai import vllm_options
 from assistant.settings import load_settings
+from tests.helpers.deploy_env import (
+    COMPOSE_FILE,
+    DEPLOY,
+    ENV_EXAMPLE,
+    app_environment,
+    load_compose,
+    read_env_file,
+)
 
 LONG_RUNNING = ("vllm", "postgres", "chroma", "app", "proxy")
 

@@ -6,12 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.helpers.paths import REPO
 
 ALIGN = str(Path(sys.executable).parent / "align")
-REPO = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(not (REPO / "datasets" / "opinionqa").is_dir(), reason="datasets not present")
 
 
 def test_eval_dev_split_group_holdout(tmp_path):

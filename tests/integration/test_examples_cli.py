@@ -7,11 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from examples_fixtures import DATA
 
 from assistant.cli import main
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+from tests.helpers.examples import DATA
 
 FILES = ["oracle_fairness_training_input_output.json", "oracle_risk_aversion_training_input_output.json"]
 

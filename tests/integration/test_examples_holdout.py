@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples_fixtures import DATA, CachedMiniLM
 
 from alignment.datasets import load_file
 from alignment.errors import InputError
 from alignment.models import AlignmentTarget, Example, Scenario
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.examples import ExampleStore
+from tests.helpers.examples import DATA, CachedMiniLM
 
 Q1 = "Question: Do you trust the national government to do what is right?"
 Q1_NEAR = "Question: do you trust the national government to do what is right"  # same normalised text
@@ -128,12 +128,11 @@ def test_unknown_holdout_or_scope_is_an_input_error(store: ExampleStore) -> None
         store.retrieve(QUERY, TARGET, scope="world")
 
 
-@pytest.mark.skipif(not (DATA / "opinionqa").is_dir(), reason="shared data not present")
 def test_leave_one_group_out_on_opinionqa_files(tmp_path: Path) -> None:
     """Two groups' real files: group mode returns only the other group's answers, same question first."""
     import chromadb
 
-    files = sorted((DATA / "opinionqa").glob("*.json"))[:2]
+    files = [DATA / "opinionqa" / f"CREGION_{region}_input_output.json" for region in ("Northeast", "South")]
     records = [r for f in files for r in load_file(f)[:40]]
     client = chromadb.PersistentClient(path=str(tmp_path / "db"), settings=chroma_settings())
     store = ExampleStore(client, CachedMiniLM(), collection="opinionqa2")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples_fixtures import DATA, CachedMiniLM
 
 from alignment.algorithms.regression import closest_estimate
 from alignment.backbone import Backbone
@@ -17,8 +16,9 @@ from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import load_settings
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.examples import ExampleStore
+from tests.helpers.examples import DATA, CachedMiniLM
 
-pytestmark = [pytest.mark.model, pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")]
+pytestmark = pytest.mark.model
 
 QUERY = load_file(DATA / "triage" / "oracle_risk_aversion_training_input_output.json")[3]
 

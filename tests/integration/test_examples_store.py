@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from examples_fixtures import DATA, CachedMiniLM, ChromaServer
 
 from alignment.datasets import load_file
 from alignment.errors import InputError, NotFound
@@ -17,8 +16,7 @@ from alignment.models import AlignmentTarget, Scenario
 from assistant.cli.examples import import_paths
 from assistant.stores.chroma import chroma_settings
 from assistant.stores.examples import ExampleStore
-
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+from tests.helpers.examples import DATA, CachedMiniLM, ChromaServer
 
 ALL_FILES = sorted([*DATA.glob("triage/*.json"), *DATA.glob("opinionqa/*.json")])
 TRIAGE = 90

@@ -11,7 +11,6 @@ from typing import Any
 
 import chromadb
 import pytest
-from examples_fixtures import CachedMiniLM
 
 from alignment.calibration import CalibrationModel, Posterior, calibration_dilemmas
 from alignment.errors import InputError, NotFound
@@ -29,6 +28,7 @@ from assistant.stores.seed_data import load_triage_records
 from profiles.schemas import DecisionLogCreate, UserCreate
 from profiles.seed import seed
 from profiles.store import open_store
+from tests.helpers.examples import CachedMiniLM
 
 SCENARIO = (
     "Two hikers are hurt after a rock fall and you carry one stretcher. The first is a guide who caused "

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from llama_server import LlamaServer
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import GenerationRequest
@@ -22,6 +21,7 @@ from alignment.structured import parse_json_object
 from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 from assistant.backbones.openai.requests import render_prompt
 from assistant.instruct_models import assemble, backbone_tables, find_model, installed
+from tests.helpers.llama_server import LlamaServer
 
 pytestmark = pytest.mark.server
 

@@ -12,29 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from llama_server import LlamaServer, free_port
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import GenerationRequest
 from alignment.errors import BackboneError, BackboneUnavailable, InputError
-from alignment.models import AlignmentTarget, Message, Scenario
+from alignment.models import Message
 from assistant.backbones import BackbonePool
 from assistant.backbones.langchain.backbone import LangChainBackbone, create
 from assistant.decisions.service import DecideRequest, DecisionService
 from assistant.settings import Settings
-
-pytest_plugins = ["conftest_server"]
+from tests.helpers.backbones import SCENARIO, TARGET
+from tests.helpers.llama_server import LlamaServer, free_port
 
 pytestmark = pytest.mark.server
 
-SCENARIO = Scenario(
-    text=(
-        "Two patients reach the medic at the same time. One is the soldier who started the fight and "
-        "is badly hurt; the other is a bystander with a lighter wound. Only one can be treated now."
-    ),
-    choices=["Treat the soldier who started the fight", "Treat the bystander"],
-)
-TARGET = AlignmentTarget(values={"moral_deservingness": 0.9})
 SCHEMA = {
     "type": "object",
     "properties": {

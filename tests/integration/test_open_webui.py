@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -26,20 +25,14 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import REPO, _create_users, free_port, start_server, stop, wait_ready
+
+from tests.helpers.browser import CHROMIUM, chromium
+from tests.helpers.serve import REPO, free_port, new_site, start_server, stop, wait_ready
+from tests.helpers.store import new_api_key, opened
 
 pytestmark = [pytest.mark.chatapp, pytest.mark.browser, pytest.mark.model, pytest.mark.timeout(1800)]
 
 SETUP = REPO / "tests" / "chatapp" / "setup_open_webui.sh"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUESTION = "Should I put my savings in an index fund or lend them to my cousin's food truck?"
 WHY_NOT = "why not the other one?"
 OPTION_WORDS = ("index fund", "food truck")
@@ -75,18 +68,13 @@ class Services:
 
 def _alice_with_values_and_key(database_url: str) -> str:
     """alice's default profile (security matters, stimulation little) and her key for Open WebUI."""
-    from profiles.api_keys import ApiKeyCreate
     from profiles.schemas import ProfileCreate
-    from profiles.store import open_store
 
-    store = open_store(database_url)
-    try:
+    with opened(database_url) as store:
         alice = store.users.actor("alice")
         targets = {"security": 0.9, "stimulation": 0.2}
         store.profiles.create(alice, ProfileCreate(name="default", targets=targets))
-        return store.api_keys.create(alice, ApiKeyCreate(label="Open WebUI")).key
-    finally:
-        store.close()
+    return new_api_key(database_url, "alice", label="Open WebUI")
 
 
 def _open_webui_env(data_dir: Path, align_url: str, key: str) -> dict[str, str]:
@@ -152,12 +140,10 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         if os.environ.get("CI"):
             pytest.fail(f"Open WebUI is not installed: {how}")
         pytest.skip(f"Open WebUI is not installed: {how}")
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         pytest.skip("chromium is not installed (make setup installs it with apt-get)")
 
-    data_dir = tmp_path_factory.mktemp("open-webui-align")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "open-webui-align")
     key = _alice_with_values_and_key(database_url)
     align, align_url, align_log = start_server(data_dir)
     webui_dir = tmp_path_factory.mktemp("open-webui")
@@ -260,11 +246,9 @@ def _raw_tags(text: str) -> list[str]:
 def have_the_chat(webui_url: str, screenshot: str | None = None) -> Chat:
     """The three turns in chromium; what went wrong on the way is kept in ``problems``."""
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
 
     seen = Chat()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(60_000)
         try:
@@ -297,7 +281,6 @@ def have_the_chat(webui_url: str, screenshot: str | None = None) -> Chat:
         finally:
             if screenshot:
                 page.screenshot(path=screenshot)
-            browser.close()
     return seen
 
 

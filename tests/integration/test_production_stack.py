@@ -28,11 +28,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from deploy_env import app_environment, load_compose
-from examples_fixtures import ChromaServer
-from llama_server import LlamaServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from tests.helpers.deploy_env import app_environment, load_compose
+from tests.helpers.examples import ChromaServer
+from tests.helpers.llama_server import LlamaServer
 
 pytestmark = [pytest.mark.production, pytest.mark.postgres, pytest.mark.server]
 
@@ -211,7 +212,7 @@ SITUATION = (
 
 def _start_replica(stack: Stack, index: int) -> str:
     """The compose file's app command, bound to loopback on a free port, with its own data dir."""
-    from llama_server import free_port
+    from tests.helpers.llama_server import free_port
 
     command = list(load_compose()["services"]["app"]["command"])
     assert command[:2] == ["align", "serve"]

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from profiles_dbs import database, pg_url_with_schema
+
+from tests.helpers.profiles_dbs import database, pg_url_with_schema
 
 ALIGN = str(Path(sys.executable).parent / "align")
 SCENARIO = [

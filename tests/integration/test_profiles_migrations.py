@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from profiles_dbs import BACKENDS, PG_URL, database
 from sqlalchemy import create_engine, inspect, text
 
 from alignment.errors import ConfigError, StoreUnavailable
@@ -16,6 +15,7 @@ from profiles.schemas import ProfileCreate
 from profiles.seed import seed
 from profiles.store import open_store
 from profiles.tx import transaction
+from tests.helpers.profiles_dbs import BACKENDS, PG_URL, database
 
 TABLES = {
     "users",

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from profiles_dbs import BACKENDS, database
 from sqlalchemy import func, select
 
 from alignment.errors import Conflict, InputError, NotFound, PermissionDenied
@@ -25,16 +24,13 @@ from profiles.schemas import (
 )
 from profiles.seed import seed
 from profiles.store import Store, open_store
+from tests.helpers.profiles_dbs import BACKENDS, store_on
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with database(request.param, tmp_path) as (url, schema):
-        st = open_store(url, schema=schema)
-        try:
-            yield st
-        finally:
-            st.close()
+    with store_on(request.param, tmp_path) as store:
+        yield store
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from examples_fixtures import DATA, CachedMiniLM
 
 from alignment.backbone import Backbone
 from alignment.datasets import load_file
@@ -28,10 +27,10 @@ from assistant.stores.chroma import chroma_settings
 from assistant.stores.embedding import CachedEmbedder
 from assistant.stores.examples import ExampleStore
 from profiles.seed import load_pack
+from tests.helpers.examples import DATA, CachedMiniLM
+from tests.helpers.paths import DATASETS
 
-REPO = Path(__file__).resolve().parents[2]
-RECORD = REPO / "datasets" / "readers.json"
-pytestmark = pytest.mark.skipif(not RECORD.is_file(), reason="datasets not present")
+RECORD = DATASETS / "readers.json"
 
 
 class _Pool(BackbonePool):

@@ -7,23 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from profiles_dbs import BACKENDS, database
 from sqlalchemy import delete
 
 from profiles.orm import UserRow
 from profiles.schemas import UserCreate
-from profiles.store import Store, open_store
+from profiles.store import Store
 from profiles.tx import transaction
+from tests.helpers.profiles_dbs import BACKENDS, store_on
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with database(request.param, tmp_path) as (url, schema):
-        st = open_store(url, schema=schema)
-        try:
-            yield st
-        finally:
-            st.close()
+    with store_on(request.param, tmp_path) as store:
+        yield store
 
 
 def test_the_stamp_changes_with_password_role_and_deletion(store: Store) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from examples_fixtures import CachedMiniLM
 
 from alignment.turns import Conversation, Turn, TurnReader, ValueDef
 from alignment.value_words import words_for
 from profiles.seed import load_pack, value_words
+from tests.helpers.examples import CachedMiniLM
 
 CAR = Conversation(options=["Buy a new car", "Keep my old car"], chosen=0, decided_on=["security"])
 LOAN = Conversation(

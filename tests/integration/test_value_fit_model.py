@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from examples_fixtures import DATA, CachedMiniLM
 
 from alignment.models import Attribute
 from assistant.app.decisions import AppDecisions
@@ -22,10 +21,8 @@ from assistant.stores.examples import ExampleStore
 from profiles.schemas import UserCreate
 from profiles.seed import load_pack, seed
 from profiles.store import open_store
+from tests.helpers.examples import DATA, CachedMiniLM
 
-pytestmark = pytest.mark.skipif(not (DATA / "triage").is_dir(), reason="datasets not present")
-
-REPO = Path(__file__).resolve().parents[2]
 SAVINGS = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck "
     "business with a friend?"
@@ -58,7 +55,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> DecisionService:
     )
     import_paths(
         store,
-        [str(DATA / "triage"), str(REPO / "datasets" / "everyday" / "everyday_packs_input_output.json")],
+        [str(DATA / "triage"), str(DATA / "everyday" / "everyday_packs_input_output.json")],
         progress=False,
     )
     settings = load_settings(data_dir=path)

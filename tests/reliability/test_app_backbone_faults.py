@@ -13,11 +13,12 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from fault_server import fault_process
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from llama_server import LlamaServer
+
+from tests.helpers.fault_server import fault_process
+from tests.helpers.llama_server import LlamaServer
+from tests.helpers.serve import USERS, create_users, start_server, stop, wait_ready
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(900)]
 
@@ -35,7 +36,7 @@ def world(tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("faults")
     database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    create_users(database_url)
     llama = LlamaServer(embedded_model_path(), api_key=API_KEY).start()
     slow, slow_url = fault_process("slow")
     garbage, garbage_url = fault_process("garbage")

@@ -11,22 +11,21 @@ import re
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from gradio_client.utils import QueueError
-from llama_server import free_port
-from test_hostile_input import CORPUS, INJECTION
 
+from tests.helpers.hostile import CORPUS, INJECTION
+from tests.helpers.llama_server import free_port
+from tests.helpers.serve import REPO, USERS, new_site, serving, start_server
+from tests.helpers.web import gradio_client
 from ui.api import ENDPOINTS
 
 pytestmark = pytest.mark.timeout(900)
-REPO = Path(__file__).resolve().parents[2]
-FAULT_SERVER = Path(__file__).with_name("fault_server.py")
+FAULT_SERVER = REPO / "tests" / "helpers" / "fault_server.py"
 SCENARIO = {
     "scenario": "Two patients, one medic. Who is treated first?",
     "choices": ["The soldier", "The civilian"],
@@ -36,9 +35,7 @@ COOLDOWN_S = 4
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("secure")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "secure")
     port = free_port()
     slow = subprocess.Popen(
         [sys.executable, str(FAULT_SERVER), "slow", str(port)], stdout=subprocess.PIPE, text=True
@@ -61,15 +58,13 @@ def server(tmp_path_factory):
         "ALIGN_QUEUE_MAX_PER_USER": "20",
         "ALIGN_LOGIN_COOLDOWN_S": str(COOLDOWN_S),
     }
-    proc, url, log = start_server(data_dir, extra_env=env)
     try:
-        wait_ready(proc, url, log)
-        clients = {name: Client(url, auth=(name, USERS[name][0]), verbose=False) for name in USERS}
-        yield {"url": url, "db": database_url, "log": log, "proc": proc, **clients}
-        for c in clients.values():
-            c.close()
+        with serving(start_server(data_dir, extra_env=env)) as app:
+            clients = {name: gradio_client(app.url, name) for name in USERS}
+            yield {"url": app.url, "db": database_url, "log": app.log, "proc": app.proc, **clients}
+            for c in clients.values():
+                c.close()
     finally:
-        stop(proc)
         slow.kill()
         slow.wait()
 
@@ -218,12 +213,12 @@ def test_login_attempts_are_rate_limited(server):
     answer = httpx.post(f"{url}/login", data={"username": "bob", "password": USERS["bob"][0]}, timeout=10)
     assert answer.status_code == 429 and "too many failed logins for 'bob'" in answer.json()["detail"]
     with pytest.raises(ValueError, match="Could not login"):
-        Client(url, auth=("bob", USERS["bob"][0]), verbose=False)
-    Client(url, auth=("alice", USERS["alice"][0]), verbose=False).close()  # other names unaffected
+        gradio_client(url, "bob")
+    gradio_client(url, "alice").close()  # other names unaffected
     import time
 
     time.sleep(COOLDOWN_S + 0.5)
-    Client(url, auth=("bob", USERS["bob"][0]), verbose=False).close()
+    gradio_client(url, "bob").close()
 
 
 def test_queue_past_its_depth_answers_busy(server):
@@ -233,7 +228,7 @@ def test_queue_past_its_depth_answers_busy(server):
 
     # logged in one after another first: the subject is the queue, not 9 argon2 checks at once
     # (on a busy machine they outlast gradio_client's 5 s login timeout)
-    clients = [Client(server["url"], auth=("alice", USERS["alice"][0]), verbose=False) for _ in range(9)]
+    clients = [gradio_client(server["url"], "alice") for _ in range(9)]
 
     def call(client: Client) -> None:
         try:

@@ -6,12 +6,13 @@ import time
 import uuid
 
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from examples_fixtures import ChromaServer
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from profiles_dbs import PG_URL, database
 from sqlalchemy import create_engine, text
+
+from tests.helpers.examples import ChromaServer
+from tests.helpers.profiles_dbs import PG_URL, database
+from tests.helpers.serve import USERS, create_users, start_server, stop, wait_ready
 
 pytestmark = pytest.mark.timeout(900)
 SCENARIO = {
@@ -25,7 +26,7 @@ def test_postgres_connections_terminated_during_load(tmp_path):
     app_name = f"align-fault-{uuid.uuid4().hex[:8]}"
     with database("postgres", tmp_path) as (_, schema):
         url = f"{PG_URL}?options=-csearch_path%3D{schema}&application_name={app_name}"
-        _create_users(url)
+        create_users(url)
         proc, base, log = start_server(tmp_path, extra_env={"ALIGN_DATABASE_URL": url})
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         try:
@@ -110,7 +111,7 @@ def test_chroma_stopped_icl_fails_clearly_the_rest_works(tmp_path):
     chroma.start()
     data_dir = tmp_path / "app"
     data_dir.mkdir()
-    _create_users(f"sqlite:///{data_dir / 'align.sqlite3'}")
+    create_users(f"sqlite:///{data_dir / 'align.sqlite3'}")
     env = {"ALIGN_CHROMA_HOST": chroma.host, "ALIGN_CHROMA_PORT": str(chroma.port), "HF_HUB_OFFLINE": "1"}
     proc, base, log = start_server(data_dir, extra_env=env)
     try:

@@ -13,7 +13,6 @@ endpoints and unnamed UI handlers with real session cookies.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -22,8 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from queue_answers import queue_answer, refusal
+
+from tests.helpers import web
+from tests.helpers.gradio_queue import call_fn, handler, refusal
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.store import add_users, new_api_key, opened, stored_chat
+from tests.helpers.web import call, password_of
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -48,38 +51,19 @@ TEXT_CHARS = 8000  # the server's max_text_chars (default)
 
 
 def _add_users(database_url: str) -> None:
-    from profiles.schemas import ProfileCreate, UserCreate
-    from profiles.store import open_store
+    from profiles.schemas import ProfileCreate
 
-    store = open_store(database_url)
-    try:
-        root = store.users.actor("root")
-        for name, password in EXTRA_USERS.items():
-            store.users.add(root, UserCreate(name=name, password=password))
+    add_users(database_url, EXTRA_USERS)
+    with opened(database_url) as store:
         for name in ("alice", "hank"):
             store.profiles.create(
                 store.users.actor(name), ProfileCreate(name="careful", targets={"security": 0.9})
             )
-    finally:
-        store.close()
-
-
-def _new_key(database_url: str, user: str) -> str:
-    from profiles.api_keys import ApiKeyCreate
-    from profiles.store import open_store
-
-    store = open_store(database_url)
-    try:
-        return store.api_keys.create(store.users.actor(user), ApiKeyCreate(label="chat app")).key
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("accounts")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "accounts")
     _add_users(database_url)
     env = {
         "ALIGN_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
@@ -89,13 +73,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "ALIGN_API_REQUESTS_PER_MINUTE": str(PER_MINUTE),
         "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
     }
-    proc, url, log = start_server(data_dir, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
-        keys = {name: _new_key(database_url, name) for name in ("alice", "bob", *EXTRA_USERS)}
-        yield {"url": url, "db": database_url, "log": log, "keys": keys}
-    finally:
-        stop(proc)
+    with serving(start_server(data_dir, extra_env=env)) as app:
+        keys = {name: new_api_key(database_url, name) for name in ("alice", "bob", *EXTRA_USERS)}
+        yield {"url": app.url, "db": database_url, "log": app.log, "keys": keys}
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -103,69 +83,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 def http(url: str, address: str = "127.0.0.1") -> httpx.Client:
     """A raw HTTP client whose connections come from ``address`` (any 127.x.y.z is this machine)."""
-    return httpx.Client(base_url=url, timeout=300, transport=httpx.HTTPTransport(local_address=address))
-
-
-def password_of(name: str) -> str:
-    return USERS[name][0] if name in USERS else EXTRA_USERS[name]
+    return web.http(url, address, timeout=300)
 
 
 def logged_in(url: str, name: str, password: str | None = None) -> httpx.Client:
-    client = http(url)
-    answer = client.post("/login", data={"username": name, "password": password or password_of(name)})
-    assert answer.status_code == 200, answer.text
-    return client
+    return web.logged_in(
+        url, name, password or password_of(name, EXTRA_USERS), timeout=300, address="127.0.0.1"
+    )
 
 
 def can_log_in(url: str, name: str, password: str) -> bool:
     with http(url) as client:
         return client.post("/login", data={"username": name, "password": password}).status_code == 200
-
-
-def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
-    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
-    ("http", status code)."""
-    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
-    if answer.status_code != 200:
-        return "http", answer.status_code
-    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
-    if stream.status_code != 200:
-        return "http", stream.status_code
-    event, data = "", None
-    for line in stream.text.splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = json.loads(line.split(":", 1)[1])
-    if event == "complete":
-        return "ok", data[0]  # type: ignore[index]
-    return "error", (data or {}).get("error") if isinstance(data, dict) else data
-
-
-def fn_index(client: httpx.Client, api_name: str) -> int:
-    config = client.get("/config").json()
-    for i, dep in enumerate(config["dependencies"]):
-        if dep.get("api_name") == api_name:
-            return int(dep.get("id", i))
-    raise AssertionError(f"no handler {api_name}")
-
-
-def call_fn(client: httpx.Client, index: int, data: list[Any]) -> tuple[bool, Any]:
-    """An unnamed UI handler through the queue (``fn_index``), as the browser calls it."""
-    session = uuid.uuid4().hex
-    joined = client.post(
-        "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": index,
-            "session_hash": session,
-            "trigger_id": None,
-            "event_data": None,
-        },
-    )
-    assert joined.status_code == 200, joined.text
-    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
-        return queue_answer(stream.iter_lines())
 
 
 def v1(server: dict[str, Any], key: str, *, address: str = "127.0.0.1", body: Any = None) -> httpx.Response:
@@ -181,28 +110,6 @@ def error(answer: httpx.Response) -> dict[str, Any]:
     body = answer.json()
     assert set(body) == {"error"}, body
     return dict(body["error"])
-
-
-def stored(server: dict[str, Any], user: str) -> tuple[int, int, int]:
-    """``user``'s conversations, messages and characters of message text in the database."""
-    from sqlalchemy import text
-
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
-        with store.engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT count(DISTINCT c.id), count(m.id), coalesce(sum(length(m.content)), 0) "
-                    "FROM conversations c JOIN users u ON u.id = c.owner_id "
-                    "LEFT JOIN messages m ON m.conversation_id = c.id WHERE u.name = :name"
-                ),
-                {"name": user},
-            ).one()
-        return int(row[0]), int(row[1]), int(row[2])
-    finally:
-        store.close()
 
 
 # -- wrong keys do not lock out the right ones ----------------------------------------------------------
@@ -250,14 +157,16 @@ def test_changing_ones_own_password_needs_the_current_one(server):
             status, message = call(carol, "set_password", payload)
             assert status == "error" and "current password" in message, (payload, message)
         # the UI: "Your password" (and the admin panel's handler, called by its index)
-        ok, output = call_fn(carol, fn_index(carol, "change_own"), ["", "taken-over-123"])
+        ok, output = call_fn(carol, handler(carol, api_name="change_own"), ["", "taken-over-123"])
         assert "current password" in refusal(ok, output), output
-        ok, output = call_fn(carol, fn_index(carol, "change_password"), ["carol", "taken-over-123"])
+        ok, output = call_fn(carol, handler(carol, api_name="change_password"), ["carol", "taken-over-123"])
         assert "current password" in refusal(ok, output), output
         assert not can_log_in(url, "carol", "taken-over-123")
         assert can_log_in(url, "carol", "carol-password")  # nothing changed
 
-        ok, output = call_fn(carol, fn_index(carol, "change_own"), ["carol-password", "carol-new-password"])
+        ok, output = call_fn(
+            carol, handler(carol, api_name="change_own"), ["carol-password", "carol-new-password"]
+        )
         assert ok, output
         assert "password was changed" in output["data"][2]
         assert "1 API key was revoked" in output["data"][2]
@@ -303,7 +212,7 @@ def test_an_admin_reset_ends_the_sessions_and_revokes_the_keys(server):
         assert can_log_in(url, "dave", "dave-new-password")
 
         # the admin panel says so too
-        ok, output = call_fn(root, fn_index(root, "change_password"), ["dave", "dave-newer-password"])
+        ok, output = call_fn(root, handler(root, api_name="change_password"), ["dave", "dave-newer-password"])
         assert ok and "sessions have ended" in output["data"][1] and "no active API key" in output["data"][1]
         # an admin's own password is no exception
         status, message = call(root, "set_password", {"name": "root", "password": "root-taken-over"})
@@ -328,13 +237,13 @@ def long_history(turns: int, mark: str) -> list[dict[str, str]]:
 def test_unknown_histories_store_a_bounded_amount_and_are_continued(server):
     key = server["keys"]["erin"]
     per_turn_limit = 3 * TEXT_CHARS + 2000  # the kept tail, the new message, the answer, the note
-    before = stored(server, "erin")
+    before = stored_chat(server["db"], "erin")
     for n in range(6):
         history = long_history(100, f"made-up-{n}")  # 800,000 characters no stored conversation has
         body = {"model": "align", "messages": [*history, {"role": "user", "content": "hello, what now?"}]}
         answer = v1(server, key, body=body)
         assert answer.status_code == 200, answer.text
-        after = stored(server, "erin")
+        after = stored_chat(server["db"], "erin")
         assert after[0] == before[0] + 1  # one conversation
         assert after[2] - before[2] < per_turn_limit, (before, after)  # not the 800,000 characters
         before = after
@@ -367,7 +276,7 @@ def test_the_storage_quota_refuses_a_turn_and_stores_nothing(server):
     for n in range(2 * QUOTA_CHARS // (3 * TEXT_CHARS) + 5):
         history = long_history(40, f"quota-{n}")
         body = {"model": "align", "messages": [*history, {"role": "user", "content": "hello again"}]}
-        before = stored(server, "frank")
+        before = stored_chat(server["db"], "frank")
         answer = v1(server, key, body=body)
         if answer.status_code != 200:
             refused = answer
@@ -375,10 +284,10 @@ def test_the_storage_quota_refuses_a_turn_and_stores_nothing(server):
     assert refused is not None, "the quota never refused a turn"
     assert refused.status_code == 429 and error(refused)["code"] == "insufficient_quota"
     assert "not stored" in error(refused)["message"]
-    assert stored(server, "frank") == before  # nothing of the refused request
-    assert stored(server, "frank")[2] < QUOTA_CHARS + 3 * TEXT_CHARS + 2000
+    assert stored_chat(server["db"], "frank") == before  # nothing of the refused request
+    assert stored_chat(server["db"], "frank")[2] < QUOTA_CHARS + 3 * TEXT_CHARS + 2000
     again = v1(server, key, body=body)
-    assert again.status_code == 429 and stored(server, "frank") == before
+    assert again.status_code == 429 and stored_chat(server["db"], "frank") == before
     other = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
     assert v1(server, server["keys"]["alice"], body=other).status_code == 200  # others are not affected
     # the way out the message names: frank deletes his own conversations, and his next turn is answered
@@ -391,7 +300,7 @@ def test_the_storage_quota_refuses_a_turn_and_stores_nothing(server):
             assert status == "ok" and deleted["deleted"], deleted
     finally:
         frank.close()
-    assert stored(server, "frank")[2] == 0
+    assert stored_chat(server["db"], "frank")[2] == 0
     assert v1(server, key, body=other).status_code == 200
 
 
@@ -400,11 +309,11 @@ def test_one_user_past_the_rate_limit_gets_429_and_nothing_is_stored(server):
     body = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
     codes = [v1(server, key, body=body).status_code for _ in range(PER_MINUTE)]
     assert codes == [200] * PER_MINUTE
-    before = stored(server, "gina")
+    before = stored_chat(server["db"], "gina")
     limited = v1(server, key, body=body)
     assert limited.status_code == 429 and error(limited)["code"] == "rate_limit_exceeded"
     assert int(limited.headers["retry-after"]) >= 1 and "in a minute" in error(limited)["message"]
-    assert stored(server, "gina") == before
+    assert stored_chat(server["db"], "gina") == before
     assert v1(server, server["keys"]["bob"], body=body).status_code == 200
 
 
@@ -433,7 +342,7 @@ def test_one_key_holder_cannot_fill_the_queue(server):
 
 def test_a_lone_surrogate_in_a_history_is_a_400(server):
     key = server["keys"]["bob"]
-    before = stored(server, "bob")
+    before = stored_chat(server["db"], "bob")
     for where in ("assistant", "user"):
         raw = '{"model":"align","messages":[{"role":"user","content":"hi"},' + (
             '{"role":"assistant","content":"half \\ud800 a character"},{"role":"user","content":"why?"}]}'
@@ -448,4 +357,4 @@ def test_a_lone_surrogate_in_a_history_is_a_400(server):
             )
         assert answer.status_code == 400, answer.text
         assert "Unicode" in error(answer)["message"]
-    assert stored(server, "bob") == before
+    assert stored_chat(server["db"], "bob") == before

@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import _create_users, start_server, stop, wait_ready
+
+from tests.helpers.serve import create_users, start_server, stop, wait_ready
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -62,7 +63,7 @@ def _prepare(database_url: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data_dir = tmp_path_factory.mktemp("calibration")
     database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    create_users(database_url)
     _prepare(database_url)
     env = {
         "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),

@@ -22,7 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
+
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.store import new_api_key
+from tests.helpers.web import log_in
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,22 +36,14 @@ DEEP = b"[" * 3000 + b"]" * 3000
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("cookies")
-    database_url = f"sqlite:///{data / 'align.sqlite3'}"
-    _create_users(database_url)
+    data, database_url = new_site(tmp_path_factory, "cookies")
     env = {"ALIGN_SERVE_NICE": "0", "ALIGN_TRUSTED_PROXIES": json.dumps(["127.0.0.1"])}
-    proc, url, log = start_server(data, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
-        yield {"url": url, "log": log, "db": database_url}
-    finally:
-        stop(proc)
+    with serving(start_server(data, extra_env=env)) as app:
+        yield {"url": app.url, "log": app.log, "db": database_url}
 
 
 def _login(url: str, name: str, **headers: str) -> httpx.Response:
-    answer = httpx.post(
-        url + "/login", data={"username": name, "password": USERS[name][0]}, headers=headers, timeout=60
-    )
+    answer = log_in(url, name, headers=headers)
     assert answer.status_code == 200, answer.text
     return answer
 
@@ -64,17 +59,6 @@ def _token(answer: httpx.Response) -> tuple[str, str]:
 
 def _user(url: str, cookie: str, **headers: str) -> httpx.Response:
     return httpx.get(url + "/gradio_api/user", headers={"Cookie": cookie, **headers}, timeout=30)
-
-
-def _api_key(db: str, user: str) -> str:
-    from profiles.api_keys import ApiKeyCreate
-    from profiles.store import open_store
-
-    store = open_store(db)
-    try:
-        return store.api_keys.create(store.users.actor(user), ApiKeyCreate(label="deep json")).key
-    finally:
-        store.close()
 
 
 def test_a_login_cookie_sent_twice_logs_nobody_in(site: dict[str, Any]) -> None:
@@ -166,7 +150,7 @@ def test_repeated_session_hash_or_event_id_is_refused(site: dict[str, Any]) -> N
 def test_deeply_nested_json_is_a_clear_400_on_every_json_route(site: dict[str, Any]) -> None:
     url = site["url"]
     name, alice = _token(_login(url, "alice"))
-    key = _api_key(site["db"], "alice")
+    key = new_api_key(site["db"], "alice", label="deep json")
     routes = {
         "/gradio_api/queue/join": {"Cookie": f"{name}={alice}"},
         "/gradio_api/call/whoami": {"Cookie": f"{name}={alice}"},

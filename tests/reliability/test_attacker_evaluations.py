@@ -13,17 +13,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from gradio_client import Client
 from gradio_client.exceptions import AppError
-from queue_answers import queue_answer, refusal
+
+from tests.helpers.gradio_queue import QueueAnswer, call_fn, handler, joined, refusal
+from tests.helpers.serve import USERS, new_site, serving, start_server
+from tests.helpers.web import gradio_client, logged_in
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.model]
 
@@ -44,63 +44,16 @@ PERSON = {
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("evaluations")
-    _create_users(f"sqlite:///{data / 'align.sqlite3'}")
-    proc, url, log = start_server(data, extra_env={"ALIGN_EVAL_MAX_DECISIONS": str(MAX_DECISIONS)})
-    try:
-        wait_ready(proc, url, log)
-        sessions = {name: _login(url, name) for name in USERS}
-        yield {"url": url, "data": data, "log": log, **sessions}
+    data, _ = new_site(tmp_path_factory, "evaluations")
+    with serving(start_server(data, extra_env={"ALIGN_EVAL_MAX_DECISIONS": str(MAX_DECISIONS)})) as app:
+        sessions = {name: logged_in(app.url, name) for name in USERS}
+        yield {"url": app.url, "data": data, "log": app.log, **sessions}
         for session in sessions.values():
             session.close()
-    finally:
-        stop(proc)
 
 
-def _login(url: str, name: str) -> httpx.Client:
-    session = httpx.Client(base_url=url, timeout=60)
-    answer = session.post("/login", data={"username": name, "password": USERS[name][0]})
-    assert answer.status_code == 200, answer.text
-    return session
-
-
-def _client(site: dict[str, Any], name: str) -> Client:
-    return Client(site["url"], auth=(name, USERS[name][0]), verbose=False)
-
-
-def _fn_index(session: httpx.Client, *, output: str | None = None, api_name: str | None = None) -> int:
-    """The fn_index of the UI handler with an output of that label, or of a named endpoint, read
-    from /config as any logged-in caller can."""
-    config = session.get("/config").json()
-    labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
-    for dependency in config["dependencies"]:
-        if api_name is not None and dependency.get("api_name") == api_name:
-            return int(dependency["id"])
-        if output is not None and output in [labels.get(i) for i in dependency["outputs"]]:
-            return int(dependency["id"])
-    raise AssertionError(f"no handler with output {output!r} / api_name {api_name!r}")
-
-
-def _join(session: httpx.Client, fn_index: int, data: list[Any]) -> str:
-    session_hash = uuid.uuid4().hex[:11]
-    joined = session.post(
-        "/gradio_api/queue/join",
-        json={"data": data, "fn_index": fn_index, "session_hash": session_hash, "trigger_id": None},
-    )
-    assert joined.status_code == 200, joined.text
-    return session_hash
-
-
-def _result(session: httpx.Client, session_hash: str) -> dict[str, Any]:
-    with session.stream(
-        "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=600
-    ) as stream:
-        success, output = queue_answer(stream.iter_lines())
-    return {"success": success, "output": output}
-
-
-def _call(session: httpx.Client, fn_index: int, data: list[Any]) -> dict[str, Any]:
-    return _result(session, _join(session, fn_index, data))
+def _call(session: httpx.Client, fn_index: int, data: list[Any]) -> QueueAnswer:
+    return call_fn(session, fn_index, data, timeout=600)
 
 
 def _runs(site: dict[str, Any], user: str) -> list[Path]:
@@ -134,10 +87,10 @@ class _Background:
     """An evaluation by root over the raw queue, read to its end in a thread."""
 
     def __init__(self, site: dict[str, Any], payload: dict[str, Any]) -> None:
-        self.session = _login(site["url"], "root")
-        self.index = _fn_index(self.session, api_name="evaluate")
+        self.session = logged_in(site["url"], "root")
+        self.index = handler(self.session, api_name="evaluate")
         self.before = set(_runs(site, "root"))
-        self.result: dict[str, Any] | None = None
+        self.result: QueueAnswer | None = None
         self.thread = threading.Thread(target=self._run, args=(payload,), daemon=True)
         self.thread.start()
         self.run = _wait_for(lambda: next(iter(set(_runs(site, "root")) - self.before), None), "the run")
@@ -145,7 +98,7 @@ class _Background:
     def _run(self, payload: dict[str, Any]) -> None:
         self.result = _call(self.session, self.index, [payload])
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> QueueAnswer:
         self.thread.join(timeout=600)
         self.session.close()
         assert self.result is not None
@@ -157,19 +110,19 @@ class _Background:
 
 def test_a_user_cannot_evaluate_through_any_door(site):
     alice = site["alice"]
-    client = _client(site, "alice")
+    client = gradio_client(site["url"], "alice")
     try:
         with pytest.raises(AppError, match="only an admin"):
             client.predict(SMALL, api_name="/evaluate")  # the named endpoint, gradio_client
     finally:
         client.close()
-    named = _call(alice, _fn_index(alice, api_name="evaluate"), [SMALL])  # the same, by fn_index
-    assert not named["success"] and "only an admin" in json.dumps(named["output"]), named
-    ui = _call(alice, _fn_index(alice, output="Results (zip)"), [[DATASET], None, ["persona"], "embedded", 2])
-    if ui["success"]:
-        assert "only an admin" in refusal(ui["success"], ui["output"]), ui  # the tab's one warning
+    named = _call(alice, handler(alice, api_name="evaluate"), [SMALL])  # the same, by fn_index
+    assert not named.success and "only an admin" in json.dumps(named.output), named
+    ui = _call(alice, handler(alice, output="Results (zip)"), [[DATASET], None, ["persona"], "embedded", 2])
+    if ui.success:
+        assert "only an admin" in refusal(ui.success, ui.output), ui  # the tab's one warning
     else:  # the dataset files are listed to admins only, so the pick itself is refused
-        assert "not in the list of choices" in json.dumps(ui["output"]), ui
+        assert "not in the list of choices" in json.dumps(ui.output), ui
     assert _runs(site, "alice") == []  # nothing ran, nothing was written
 
 
@@ -179,7 +132,7 @@ def test_an_evaluation_past_the_servers_total_is_refused_before_it_runs(site):
     files = [f"opinionqa/{p.name}" for p in sorted(shipped.glob("*.json"))]
     assert len(files) >= 4
     big = {"files": files, "algorithms": ["persona", "regression"], "limit": 2}  # 2 per file: under the cap
-    client = _client(site, "root")
+    client = gradio_client(site["url"], "root")
     try:
         with pytest.raises(AppError) as caught:
             client.predict(big, api_name="/evaluate")
@@ -197,7 +150,7 @@ def test_one_evaluation_at_a_time_and_a_persons_decision_goes_first(site):
     running = _Background(site, SMALL)
     _wait_for(lambda: _model_items(running.run) >= 1, "the first model item")
     # a second evaluation, while the first runs: refused at once, not queued
-    client = _client(site, "root")
+    client = gradio_client(site["url"], "root")
     try:
         with pytest.raises(AppError, match="an evaluation is already running"):
             client.predict({**SMALL, "algorithms": ["random"]}, api_name="/evaluate")
@@ -207,7 +160,9 @@ def test_one_evaluation_at_a_time_and_a_persons_decision_goes_first(site):
     # when her decision came runs before her decision is done (without priority, one evaluation
     # item slips in before each of her calls)
     assert _model_items(running.run) <= 5, "the evaluation went too far before the decision was asked"
-    alice = _client(site, "alice")  # logged in first: items that run during her login are not counted
+    alice = gradio_client(
+        site["url"], "alice"
+    )  # logged in first: items that run during her login are not counted
     try:
         before = _model_items(running.run)
         decision = alice.predict(PERSON, api_name="/decide")
@@ -218,14 +173,14 @@ def test_one_evaluation_at_a_time_and_a_persons_decision_goes_first(site):
     print(f"evaluation items while alice's decision was in flight: {during}")
     assert during <= 1, f"{during} evaluation items ran while alice's decision waited"
     result = running.finish()
-    assert result["success"], result
+    assert result.success, result
     assert len(_lines(running.run / "results.jsonl")) == 24
 
 
 def test_an_evaluation_stops_when_its_caller_goes_away(site):
     before = set(_runs(site, "root"))
-    session = _login(site["url"], "root")
-    session_hash = _join(session, _fn_index(session, api_name="evaluate"), [SMALL])
+    session = logged_in(site["url"], "root")
+    session_hash = joined(session, handler(session, api_name="evaluate"), [SMALL])
     with session.stream(
         "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=600
     ) as stream:
@@ -237,7 +192,7 @@ def test_an_evaluation_stops_when_its_caller_goes_away(site):
     # the item on the model finishes; no further one starts, and the unfinished run is removed
     _wait_for(lambda: not run.exists(), "the stopped run's folder to be removed", timeout=120)
     # the server is free for the next evaluation at once
-    client = _client(site, "root")
+    client = gradio_client(site["url"], "root")
     try:
         reply = client.predict({**SMALL, "algorithms": ["random"], "limit": 1}, api_name="/evaluate")
     finally:

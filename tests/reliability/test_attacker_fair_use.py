@@ -19,8 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from queue_answers import queue_answer, refusal
+
+from tests.helpers import web
+from tests.helpers.gradio_queue import call_fn, handler_inputs, joined, refusal
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.store import add_users, api_keys_of, new_api_key, opened, stored_chat
+from tests.helpers.web import call, password_of
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -46,29 +50,20 @@ SCENARIO = {
 
 def _prepare(database_url: str) -> str:
     """The extra users, frank's conversations past the quota; gina's API key (returned)."""
-    from profiles.api_keys import ApiKeyCreate
-    from profiles.schemas import ConversationCreate, MessageCreate, UserCreate
-    from profiles.store import open_store
+    from profiles.schemas import ConversationCreate, MessageCreate
 
-    store = open_store(database_url)
-    try:
-        root = store.users.actor("root")
-        for name, password in EXTRA_USERS.items():
-            store.users.add(root, UserCreate(name=name, password=password))
+    add_users(database_url, EXTRA_USERS)
+    with opened(database_url) as store:
         frank = store.users.actor("frank")
         for n in range(2):
             convo = store.conversations.create(frank, ConversationCreate(title=f"old talk {n}"))
             store.conversations.add_message(frank, convo.id, MessageCreate(role="user", content="x" * 6000))
-        return store.api_keys.create(store.users.actor("gina"), ApiKeyCreate(label="chat app")).key
-    finally:
-        store.close()
+    return new_api_key(database_url, "gina")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("fair-use")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "fair-use")
     gina_key = _prepare(database_url)
     env = {
         "ALIGN_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
@@ -77,51 +72,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
         "ALIGN_QUEUE_MAX_PER_USER": str(QUEUE_SHARE),
     }
-    proc, url, log = start_server(data_dir, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
-        yield {"url": url, "db": database_url, "log": log, "gina_key": gina_key}
-    finally:
-        stop(proc)
+    with serving(start_server(data_dir, extra_env=env)) as app:
+        yield {"url": app.url, "db": database_url, "log": app.log, "gina_key": gina_key}
 
 
 # -- helpers ----------------------------------------------------------------------------------------
 
 
 def logged_in(url: str, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=300)
-    password = USERS[name][0] if name in USERS else EXTRA_USERS[name]
-    answer = client.post("/login", data={"username": name, "password": password})
-    assert answer.status_code == 200, answer.text
-    return client
-
-
-def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
-    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
-    ("http", status code)."""
-    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
-    if answer.status_code != 200:
-        return "http", answer.status_code
-    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
-    event, data = "", None
-    for line in stream.text.splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = json.loads(line.split(":", 1)[1])
-    if event == "complete":
-        return "ok", data[0]  # type: ignore[index]
-    return "error", (data or {}).get("error") if isinstance(data, dict) else data
-
-
-def handler(client: httpx.Client, api_name: str) -> tuple[int, list[Any]]:
-    """A UI handler's index and its inputs' default values (by the page's config)."""
-    config = client.get("/config").json()
-    values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
-    for i, dep in enumerate(config["dependencies"]):
-        if dep.get("api_name") == api_name:
-            return int(dep.get("id", i)), [values.get(j) for j in dep["inputs"]]
-    raise AssertionError(f"no handler {api_name}")
+    return web.logged_in(url, name, password_of(name, EXTRA_USERS), timeout=300)
 
 
 def elem_position(client: httpx.Client, api_name: str, elem_id: str) -> int:
@@ -135,17 +94,7 @@ def elem_position(client: httpx.Client, api_name: str, elem_id: str) -> int:
 
 def toasts(client: httpx.Client, index: int, data: list[Any], session: str) -> list[str]:
     """The pop-up messages (``gr.Info``/``gr.Warning``) an unnamed UI handler sends the page."""
-    joined = client.post(
-        "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": index,
-            "session_hash": session,
-            "trigger_id": None,
-            "event_data": None,
-        },
-    )
-    assert joined.status_code == 200, joined.text
+    joined(client, index, data, session)
     said: list[str] = []
     with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
         for line in stream.iter_lines():
@@ -159,82 +108,29 @@ def toasts(client: httpx.Client, index: int, data: list[Any], session: str) -> l
     raise AssertionError("the queue ended without an answer")
 
 
-def call_fn(
-    client: httpx.Client, index: int, data: list[Any], session: str | None = None
-) -> tuple[bool, Any]:
-    """An unnamed UI handler through the queue (``fn_index``), as the browser calls it (one page:
-    ``session``, whose ``gr.State`` values the server keeps)."""
-    session = session or uuid.uuid4().hex
-    joined = client.post(
-        "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": index,
-            "session_hash": session,
-            "trigger_id": None,
-            "event_data": None,
-        },
-    )
-    assert joined.status_code == 200, joined.text
-    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
-        return queue_answer(stream.iter_lines())
-
-
-def stored(server: dict[str, Any], user: str) -> tuple[int, int, int]:
-    """``user``'s conversations, messages and characters of message text in the database."""
-    from sqlalchemy import text
-
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
-        with store.engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT count(DISTINCT c.id), count(m.id), coalesce(sum(length(m.content)), 0) "
-                    "FROM conversations c JOIN users u ON u.id = c.owner_id "
-                    "LEFT JOIN messages m ON m.conversation_id = c.id WHERE u.name = :name"
-                ),
-                {"name": user},
-            ).one()
-        return int(row[0]), int(row[1]), int(row[2])
-    finally:
-        store.close()
-
-
-def keys_of(server: dict[str, Any], user: str) -> int:
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
-        return len(store.api_keys.list(store.users.actor(user)))
-    finally:
-        store.close()
-
-
 # -- the storage quota and the rate limit, at every door ---------------------------------------------
 
 
 def test_a_user_over_the_storage_quota_stores_nothing_through_the_chat_endpoint_or_tab(server):
     frank = logged_in(server["url"], "frank")
     try:
-        before = stored(server, "frank")
+        before = stored_chat(server["db"], "frank")
         assert before[2] >= QUOTA_CHARS
         status, message = call(frank, "chat", {"message": "Should I rest or work tonight?"})
         assert status == "error" and "delete old conversations in the Chat tab" in message, message
-        assert stored(server, "frank") == before
+        assert stored_chat(server["db"], "frank") == before
         # the Chat tab's own handler
-        index, data = handler(frank, "respond")
+        index, data = handler_inputs(frank, "respond")
         data[elem_position(frank, "respond", "chat-input")] = "Should I rest or work tonight?"
         ok, output = call_fn(frank, index, data)
         assert "delete old conversations in the Chat tab" in refusal(ok, output), output
-        assert stored(server, "frank") == before
+        assert stored_chat(server["db"], "frank") == before
         # the way out: in the Chat tab, open each conversation, then "Delete this conversation"
         status, listed = call(frank, "list_conversations", {})
         assert status == "ok" and len(listed["conversations"]) == 2, listed
-        delete_index, _ = handler(frank, "delete_current")
-        reopen_index, _ = handler(frank, "reopen")
-        refresh_index, _ = handler(frank, "refresh_list")
+        delete_index, _ = handler_inputs(frank, "delete_current")
+        reopen_index, _ = handler_inputs(frank, "reopen")
+        refresh_index, _ = handler_inputs(frank, "refresh_list")
         for conversation in listed["conversations"]:
             page = uuid.uuid4().hex
             assert call_fn(frank, refresh_index, [], page)[0]  # "Refresh list", then pick it
@@ -242,7 +138,7 @@ def test_a_user_over_the_storage_quota_stores_nothing_through_the_chat_endpoint_
             assert ok and "x" * 100 in json.dumps(output["data"][0]), output  # shown, and open
             ok, output = call_fn(frank, delete_index, [None], page)
             assert ok and output["data"][0] == [], output
-        assert stored(server, "frank")[2] == 0
+        assert stored_chat(server["db"], "frank")[2] == 0
         ok, output = call_fn(frank, delete_index, [None])  # nothing open: words, nothing deleted
         assert ok, output
     finally:
@@ -267,7 +163,7 @@ def test_a_v1_branch_copy_counts_against_the_storage_quota(server):
             store.conversations.add_message(nina, talk.id, MessageCreate(role=role, content=content))
     finally:
         store.close()
-    before = stored(server, "nina")
+    before = stored_chat(server["db"], "nina")
     assert before[2] == 8000
     # the first 14 messages again, with a new question: a branch would copy 7,000 more characters
     messages = [{"role": role, "content": content} for role, content in said[:14]]
@@ -278,7 +174,7 @@ def test_a_v1_branch_copy_counts_against_the_storage_quota(server):
         timeout=300,
     )
     assert branch.status_code == 429 and branch.json()["error"]["code"] == "insufficient_quota", branch.text
-    assert stored(server, "nina") == before  # nothing of the refused branch is stored
+    assert stored_chat(server["db"], "nina") == before  # nothing of the refused branch is stored
 
 
 def test_a_deleted_conversations_title_shows_as_text_not_html(server):
@@ -298,9 +194,9 @@ def test_a_deleted_conversations_title_shows_as_text_not_html(server):
     client = logged_in(server["url"], "omar")
     try:
         page = uuid.uuid4().hex
-        refresh_index, _ = handler(client, "refresh_list")
-        reopen_index, _ = handler(client, "reopen")
-        delete_index, _ = handler(client, "delete_current")
+        refresh_index, _ = handler_inputs(client, "refresh_list")
+        reopen_index, _ = handler_inputs(client, "reopen")
+        delete_index, _ = handler_inputs(client, "delete_current")
         assert call_fn(client, refresh_index, [], page)[0]
         assert call_fn(client, reopen_index, [str(talk.id)], page)[0]
         said = toasts(client, delete_index, [None], page)
@@ -329,7 +225,7 @@ def test_the_rate_limit_is_one_per_user_for_v1_the_endpoints_and_decisions(serve
             timeout=60,
         )
         assert v1.status_code == 404 and "no-such-profile" in v1.text, v1.text  # the sixth, through /v1
-        before = stored(server, "gina")
+        before = stored_chat(server["db"], "gina")
         for endpoint, payload in (
             ("chat", {"message": "hello"}),
             ("decide", SCENARIO),
@@ -340,7 +236,7 @@ def test_the_rate_limit_is_one_per_user_for_v1_the_endpoints_and_decisions(serve
                 endpoint,
                 message,
             )
-        assert stored(server, "gina") == before
+        assert stored_chat(server["db"], "gina") == before
         status, message = call(alice, "decide", missing)  # others are not affected
         assert status == "error" and "in a minute" not in message, message
     finally:
@@ -357,7 +253,7 @@ def test_one_user_cannot_fill_the_gradio_queue(server):
     session = "hank" + uuid.uuid4().hex[:8]
     events: list[str] = []
     try:
-        decide, _ = handler(hank, "decide")
+        decide, _ = handler_inputs(hank, "decide")
         codes: list[int] = []
         for _ in range(QUEUE_SHARE + 5):
             joined = hank.post(
@@ -391,18 +287,18 @@ def test_a_stolen_session_cannot_mint_an_api_key_and_a_password_change_revokes_t
     url = server["url"]
     kim = logged_in(url, "kim")
     try:
-        create, _ = handler(kim, "create_key")
+        create, _ = handler_inputs(kim, "create_key")
         for password in (None, "", "a-wrong-guess"):
             ok, output = call_fn(kim, create, ["stolen", password])
             assert "current password" in refusal(ok, output), output
-        assert keys_of(server, "kim") == 0
+        assert api_keys_of(server["db"], "kim") == 0
         ok, output = call_fn(kim, create, ["laptop", "kim-password"])
         assert ok, output
         key = output["data"][1]["value"]
         models = httpx.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"})
         assert models.status_code == 200
         # her own password change ends the stolen key too, and says so
-        change, _ = handler(kim, "change_own")
+        change, _ = handler_inputs(kim, "change_own")
         ok, output = call_fn(kim, change, ["kim-password", "kim-new-password"])
         assert ok, output
         assert "1 API key was revoked" in json.dumps(output) and "Profiles tab" in json.dumps(output), output
@@ -415,12 +311,12 @@ def test_a_stolen_session_cannot_mint_an_api_key_and_a_password_change_revokes_t
 def test_a_stolen_session_cannot_guess_the_password_for_a_key_for_long(server):
     lena = logged_in(server["url"], "lena")
     try:
-        create, _ = handler(lena, "create_key")
+        create, _ = handler_inputs(lena, "create_key")
         for n in range(MAX_FAILURES):
             ok, output = call_fn(lena, create, ["stolen", f"guess-{n}"])
             assert "not right" in refusal(ok, output), output
         ok, output = call_fn(lena, create, ["stolen", "lena-password"])
         assert "too many wrong current passwords" in refusal(ok, output), output
-        assert keys_of(server, "lena") == 0
+        assert api_keys_of(server["db"], "lena") == 0
     finally:
         lena.close()

@@ -10,24 +10,22 @@ does). Every attack is shown refused, and the owner (and an admin) shown still s
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest_app import REPO, USERS, _create_users, free_port, stop, wait_ready
-from gradio_client import Client
 from gradio_client.exceptions import AppError
-from queue_answers import queue_answer, refusal
 
 from assistant.web.login_page import EMPTY
+from tests.helpers.browser import chromium, sign_in
+from tests.helpers.gradio_queue import QueueAnswer, call_fn, handler, refusal
+from tests.helpers.serve import REPO, USERS, create_users, serving, sqlite_url, start_server, stop
+from tests.helpers.store import opened
+from tests.helpers.web import gradio_client, logged_in
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -66,85 +64,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     shutil.copyfile(REPO / "datasets" / DATASET, files / "x.json")
     (datasets / "link.json").symlink_to(files / "x.json")  # inside, pointing outside
     (datasets / "broken" / "no_scores.json").write_text(json.dumps(NO_SCORES))
-    database_url = f"sqlite:///{data / 'align.sqlite3'}"
-    _create_users(database_url)
-    _make_admin(database_url, "alice")
-    port = free_port()
-    env = {
-        **os.environ,
-        "ALIGN_DATA_DIR": str(data),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_TEMP_DIR": str(base / "gradio"),
-        "TMPDIR": str(base / "tmp"),
-        "ALIGN_BACKBONES": json.dumps({"embedded": {"type": "llamacpp", "n_threads": 1, "n_ctx": 2048}}),
-    }
-    log = base / "serve.log"
-    with log.open("wb") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--port", str(port), "--datasets", str(datasets)],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            cwd=data,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(proc, url, log)
-        sessions = {name: _login(url, name) for name in USERS}
-        yield {"url": url, "base": base, "data": data, "proc": proc, "log": log, **sessions}
+    database_url = sqlite_url(data)
+    create_users(database_url)
+    with opened(database_url) as store:
+        store.users.set_role(store.users.actor("root"), "alice", "admin")
+    env = {"GRADIO_TEMP_DIR": str(base / "gradio"), "TMPDIR": str(base / "tmp")}
+    with serving(start_server(data, host=None, datasets=datasets, eval_limit=None, extra_env=env)) as app:
+        sessions = {name: logged_in(app.url, name) for name in USERS}
+        yield {"url": app.url, "base": base, "data": data, "proc": app.proc, "log": app.log, **sessions}
         for session in sessions.values():
             session.close()
-    finally:
-        stop(proc)
 
 
-def _make_admin(database_url: str, name: str) -> None:
-    from profiles.store import open_store
-
-    store = open_store(database_url)
-    try:
-        store.users.set_role(store.users.actor("root"), name, "admin")
-    finally:
-        store.close()
-
-
-def _login(url: str, name: str) -> httpx.Client:
-    session = httpx.Client(base_url=url, timeout=60)
-    answer = session.post("/login", data={"username": name, "password": USERS[name][0]})
-    assert answer.status_code == 200, answer.text
-    return session
-
-
-def _client(site: dict[str, Any], name: str) -> Client:
-    return Client(site["url"], auth=(name, USERS[name][0]), verbose=False)
-
-
-def _handler(session: httpx.Client, *, output: str | None = None, input: str | None = None) -> int:
-    """The fn_index of the UI handler with a component of that label among its outputs / inputs,
-    found in /config as any logged-in caller can read it."""
-    config = session.get("/config").json()
-    labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
-    for dependency in config["dependencies"]:
-        if (output is None or output in [labels.get(i) for i in dependency["outputs"]]) and (
-            input is None or input in [labels.get(i) for i in dependency["inputs"]]
-        ):
-            return int(dependency["id"])
-    raise AssertionError(f"no handler with output {output!r} / input {input!r}")
-
-
-def _call(session: httpx.Client, fn_index: int, data: list[Any]) -> dict[str, Any]:
+def _call(session: httpx.Client, fn_index: int, data: list[Any]) -> QueueAnswer:
     """Call a UI handler over Gradio's queue (join, then read the event stream to the end)."""
-    session_hash = uuid.uuid4().hex[:11]
-    joined = session.post(
-        "/gradio_api/queue/join",
-        json={"data": data, "fn_index": fn_index, "session_hash": session_hash, "trigger_id": None},
-    )
-    assert joined.status_code == 200, joined.text
-    with session.stream(
-        "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=600
-    ) as s:
-        success, output = queue_answer(s.iter_lines())
-    return {"success": success, "output": output}
+    return call_fn(session, fn_index, data, timeout=600)
 
 
 def _upload(session: httpx.Client, name: str, content: bytes) -> dict[str, Any]:
@@ -164,7 +98,7 @@ def _file_url(site: dict[str, Any], path: Path | str) -> str:
 @pytest.fixture(scope="module")
 def alices_run(site: dict[str, Any]) -> dict[str, Any]:
     """alice evaluates through the named endpoint (gradio_client), as an API caller does."""
-    alice = _client(site, "alice")
+    alice = gradio_client(site["url"], "alice")
     try:
         reply = alice.predict(
             {"files": [DATASET], "algorithms": ["random"], "limit": 1}, api_name="/evaluate"
@@ -234,31 +168,31 @@ def test_a_made_up_or_stale_handout_path_is_refused(site, alices_run):
 def test_ui_handlers_hand_out_files_to_their_caller_only(site):
     """Profile export and Evaluate (with an upload), called by fn_index over the queue."""
     alice, bob = site["alice"], site["bob"]
-    created = _client(site, "alice")
+    created = gradio_client(site["url"], "alice")
     created.predict({"name": "alice-secret", "targets": {"fairness": 0.8}}, api_name="/create_profile")
     created.close()
-    exported = _call(alice, _handler(alice, output="Exported profiles"), [])
-    assert exported["success"], exported
-    url = exported["output"]["data"][0]["url"]
+    exported = _call(alice, handler(alice, output="Exported profiles"), [])
+    assert exported.success, exported
+    url = exported.output["data"][0]["url"]
     assert "alice-secret" in alice.get(url).text
     assert bob.get(url).status_code == 403 and "alice-secret" not in bob.get(url).text
 
     # bob hands alice's copy to the import handler as if he had uploaded it: refused, nothing read
-    path = exported["output"]["data"][0]["path"]
-    importing = _handler(bob, input="Import a profiles JSON file")
+    path = exported.output["data"][0]["path"]
+    importing = handler(bob, input="Import a profiles JSON file")
     stolen = {"path": path, "orig_name": "profiles.json", "meta": {"_type": "gradio.FileData"}}
     answer = _call(bob, importing, [stolen, False])
-    assert "upload it again" in refusal(answer["success"], answer["output"]), answer
-    bobs = _client(site, "bob")
+    assert "upload it again" in refusal(answer.success, answer.output), answer
+    bobs = gradio_client(site["url"], "bob")
     assert "alice-secret" not in json.dumps(bobs.predict({}, api_name="/list_profiles"))
     bobs.close()
     assert Path(path).is_file()  # alice's copy stays for her
 
-    evaluating = _handler(alice, output="Results (zip)")
+    evaluating = handler(alice, output="Results (zip)")
     upload = _upload(alice, "mine.json", (REPO / "datasets" / DATASET).read_bytes())
     result = _call(alice, evaluating, [[], upload, ["random"], "embedded", 1])
-    assert result["success"], result
-    _, chart, archive = result["output"]["data"]
+    assert result.success, result
+    _, chart, archive = result.output["data"]
     for handed in (chart, archive):
         assert alice.get(handed["url"]).status_code == 200
         assert bob.get(handed["url"]).status_code == 403
@@ -287,7 +221,7 @@ def test_evaluate_reads_nothing_outside_the_datasets_folder(site):
     ]
     runs = site["data"] / "app" / "evaluations" / "alice"
     before = set(runs.iterdir()) if runs.is_dir() else set()
-    alice = _client(site, "alice")  # an admin: evaluations are for admins
+    alice = gradio_client(site["url"], "alice")  # an admin: evaluations are for admins
     try:
         answers = {}
         for name in hostile:
@@ -324,35 +258,35 @@ def test_the_ui_offers_no_file_outside_and_its_handlers_refuse_one(site):
     config = root.get("/config").json()
     loads = [d for d in config["dependencies"] if any(t[1] == "load" for t in d.get("targets", []))]
     assert len(loads) == 1
-    offered = _offered(_call(root, int(loads[0]["id"]), [])["output"]["data"], config, loads[0])
+    offered = _offered(_call(root, int(loads[0]["id"]), []).output["data"], config, loads[0])
     assert len(offered) == 2 and all(offered)
     for choices in offered:  # the symlink that points outside is not offered
         assert [c[0] if isinstance(c, list) else c for c in choices] == ["broken/no_scores.json", DATASET]
     loaded = _call(bob, int(loads[0]["id"]), [])
-    assert DATASET not in json.dumps(loaded["output"]), loaded  # not to a non-admin
-    importing = _handler(root, input="From the datasets directory")
+    assert DATASET not in json.dumps(loaded.output), loaded  # not to a non-admin
+    importing = handler(root, input="From the datasets directory")
     for name in ("../files/x.json", "link.json", "../../../../etc/passwd"):
         answer = _call(root, importing, [name, None])  # refused by Gradio's choices check, or by ours
-        assert refusal(answer["success"], answer["output"]), answer
+        assert refusal(answer.success, answer.output), answer
         # (its words and outputs, with the warning: nothing read, nothing imported)
-        assert "JSON" not in json.dumps(answer["output"]) and "imported" not in json.dumps(answer["output"])
-    refused = _call(bob, _handler(bob, input="From the datasets directory"), [DATASET, None])
-    assert refusal(refused["success"], refused["output"]), refused  # not offered to bob: not his choice
+        assert "JSON" not in json.dumps(answer.output) and "imported" not in json.dumps(answer.output)
+    refused = _call(bob, handler(bob, input="From the datasets directory"), [DATASET, None])
+    assert refusal(refused.success, refused.output), refused  # not offered to bob: not his choice
     # a non-admin's upload is refused before it is read (it is not even a dataset: that goes unsaid)
     upload = _upload(bob, "mine.json", b"not a dataset at all")
-    refused = _call(bob, _handler(bob, input="From the datasets directory"), [None, upload])
-    assert "only an admin" in refusal(refused["success"], refused["output"]), refused
+    refused = _call(bob, handler(bob, input="From the datasets directory"), [None, upload])
+    assert "only an admin" in refusal(refused.success, refused.output), refused
 
 
 def test_a_made_up_file_path_is_one_plain_refusal_not_a_traceback(site):
     """A FileData naming a file nobody uploaded (``/etc/passwd``): refused in words, one log line."""
     bob, log = site["bob"], site["log"]
     start = log.stat().st_size
-    importing = _handler(bob, input="Import a profiles JSON file")
+    importing = handler(bob, input="Import a profiles JSON file")
     made_up = {"path": "/etc/passwd", "orig_name": "passwd.json", "meta": {"_type": "gradio.FileData"}}
     answer = _call(bob, importing, [made_up, False])
-    assert "upload it again" in refusal(answer["success"], answer["output"]), answer
-    assert "root:" not in json.dumps(answer["output"])
+    assert "upload it again" in refusal(answer.success, answer.output), answer
+    assert "root:" not in json.dumps(answer.output)
     written = log.read_bytes()[start:].decode(errors="replace")
     assert "Traceback" not in written and "InvalidPathError" not in written, written[-2000:]
     assert "refused a file path that was not uploaded here" in written, written[-2000:]
@@ -430,9 +364,9 @@ def test_every_response_carries_the_security_headers(site):
 
 def test_exports_and_failed_runs_leave_no_folder_behind(site):
     alice = site["alice"]
-    exported = _call(alice, _handler(alice, output="Exported profiles"), [])
-    assert exported["success"]
-    compare = _client(site, "alice")
+    exported = _call(alice, handler(alice, output="Exported profiles"), [])
+    assert exported.success
+    compare = gradio_client(site["url"], "alice")
     try:
         with pytest.raises(AppError, match="no evaluation items"):
             compare.predict(
@@ -453,21 +387,12 @@ def test_exports_and_failed_runs_leave_no_folder_behind(site):
 def test_the_ui_works_under_the_policy_in_a_real_browser(site):
     """Debian's chromium: log in, run a comparison (gr.HTML renders through a template), evaluate
     and see the chart and download the zip; the browser reports no policy violation."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("chromium is not installed (make setup installs it with apt-get)")
     console: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.on("console", lambda m: console.append(m.text))
         page.set_default_timeout(60_000)
-        page.goto(site["url"] + "/")
-        page.get_by_label("username").fill("alice")
-        page.get_by_label("password").fill(USERS["alice"][0])
-        page.get_by_role("button", name="Login").click()
-        page.locator("#header").get_by_text("Signed in as alice").wait_for()
+        sign_in(page, site["url"], "alice")
         page.get_by_role("tab", name="Compare").click()
         page.locator("#compare-scenario textarea").fill("Two people are hurt and there is one kit.")
         page.locator("#compare-choices textarea").fill("Treat the driver\nTreat the passenger")
@@ -482,8 +407,7 @@ def test_the_ui_works_under_the_policy_in_a_real_browser(site):
         page.wait_for_function("() => document.querySelector(\"img[src*='accuracy.png']\").naturalWidth > 0")
         link = page.locator("a[href*='evaluation-'][href$='.zip']").first
         link.wait_for()
-        assert page.request.get(link.get_attribute("href")).body().startswith(b"PK")  # with alice's cookie
-        browser.close()
+        assert page.request.get(link.get_attribute("href") or "").body().startswith(b"PK")  # with alice's cookie
     violations = [m for m in console if "Content Security Policy" in m or "Refused to" in m]
     assert violations == [], violations
 

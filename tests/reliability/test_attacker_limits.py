@@ -17,10 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from gradio_client import Client
 from gradio_client.exceptions import AppError
-from queue_answers import queue_answer, refusal
+
+from tests.helpers import web
+from tests.helpers.gradio_queue import call_fn, handler_inputs, refusal
+from tests.helpers.serve import USERS, new_site, serving, start_server
+from tests.helpers.store import add_users, opened
+from tests.helpers.web import call, gradio_client
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -40,25 +43,10 @@ SCENARIO = {
 MAX_FAILURES, COOLDOWN_S, MAX_COOLDOWN_S = 3, 1, 4
 
 
-def _add_users(database_url: str) -> None:
-    from profiles.schemas import UserCreate
-    from profiles.store import open_store
-
-    store = open_store(database_url)
-    try:
-        admin = store.users.actor("root")
-        for name, (password, role) in EXTRA_USERS.items():
-            store.users.add(admin, UserCreate(name=name, password=password, role=role))
-    finally:
-        store.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("attacker")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
-    _add_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "attacker")
+    add_users(database_url, EXTRA_USERS)
     temp = data_dir / "gradio-tmp"
     temp.mkdir()
     env = {
@@ -67,20 +55,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "ALIGN_LOGIN_MAX_COOLDOWN_S": str(MAX_COOLDOWN_S),
         "GRADIO_TEMP_DIR": str(temp),
     }
-    proc, url, log = start_server(data_dir, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
+    with serving(start_server(data_dir, extra_env=env)) as app:
         yield {
-            "url": url,
+            "url": app.url,
             "db": database_url,
             "sqlite": data_dir / "align.sqlite3",
-            "log": log,
-            "proc": proc,
+            "log": app.log,
+            "proc": app.proc,
             "temp": temp,
             "data_dir": data_dir,
         }
-    finally:
-        stop(proc)
 
 
 # -- helpers: how an attacker talks to the server -------------------------------------------------
@@ -92,79 +76,20 @@ def all_users() -> dict[str, tuple[str, str]]:
 
 def http(url: str, address: str = "127.0.0.1") -> httpx.Client:
     """A raw HTTP client whose connections come from ``address`` (any 127.x.y.z is this machine)."""
-    return httpx.Client(base_url=url, timeout=60, transport=httpx.HTTPTransport(local_address=address))
+    return web.http(url, address)
 
 
 def logged_in(url: str, name: str, password: str | None = None) -> httpx.Client:
-    client = http(url)
-    answer = client.post("/login", data={"username": name, "password": password or all_users()[name][0]})
-    assert answer.status_code == 200, answer.text
-    return client
-
-
-def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
-    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
-    ("http", status code)."""
-    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
-    if answer.status_code != 200:
-        return "http", answer.status_code
-    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
-    if stream.status_code != 200:
-        return "http", stream.status_code
-    event, data = "", None
-    for line in stream.text.splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = json.loads(line.split(":", 1)[1])
-    if event == "complete":
-        return "ok", data[0]
-    return "error", (data or {}).get("error") if isinstance(data, dict) else data
-
-
-def fn_index(client: httpx.Client, api_name: str) -> tuple[int, list[Any]]:
-    """An unnamed UI handler's index and its inputs' default values (from /config, as a browser)."""
-    config = client.get("/config").json()
-    components = {c["id"]: c for c in config["components"]}
-    for i, dep in enumerate(config["dependencies"]):
-        if dep.get("api_name") == api_name:
-            return dep.get("id", i), [components[c].get("props", {}).get("value") for c in dep["inputs"]]
-    raise AssertionError(f"no handler {api_name}")
-
-
-def call_fn(client: httpx.Client, index: int, data: list[Any]) -> tuple[bool, Any]:
-    """An unnamed handler through the queue (``fn_index``), as the browser calls it."""
-    session = uuid.uuid4().hex
-    joined = client.post(
-        "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": index,
-            "session_hash": session,
-            "trigger_id": None,
-            "event_data": None,
-        },
-    )
-    assert joined.status_code == 200, joined.text
-    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
-        return queue_answer(stream.iter_lines())
-
-
-def store_of(server: dict[str, Any]) -> Any:
-    from profiles.store import open_store
-
-    return open_store(server["db"])
+    return web.logged_in(url, name, password or all_users()[name][0], address="127.0.0.1")
 
 
 def log_rows(server: dict[str, Any]) -> int:
     from sqlalchemy import text
 
-    store = store_of(server)
-    try:
+    with opened(server["db"]) as store:
+        assert store.engine is not None
         with store.engine.connect() as conn:
             return int(conn.execute(text("SELECT count(*) FROM decision_log")).scalar() or 0)
-    finally:
-        store.close()
 
 
 def database_bytes(server: dict[str, Any]) -> int:
@@ -311,7 +236,7 @@ def test_uploads_over_the_cap_are_refused(server):
 
     big = server["data_dir"] / "big.json"
     big.write_text(marked(17 * MB))
-    client = Client(server["url"], auth=("alice", USERS["alice"][0]), verbose=False)
+    client = gradio_client(server["url"], "alice")
     try:
         with pytest.raises(ValueError, match="exceeds the maximum file size of 16000000 bytes"):
             client.predict(handle_file(str(big)), api_name="/whoami")
@@ -344,7 +269,7 @@ TEXT_CASES = [  # (user, endpoint, payload): each over the 8000-character text l
 
 @pytest.mark.parametrize(("user", "endpoint", "payload"), TEXT_CASES, ids=[c[1] for c in TEXT_CASES])
 def test_every_text_field_is_limited(server, user, endpoint, payload):
-    client = Client(server["url"], auth=(user, all_users()[user][0]), verbose=False)
+    client = gradio_client(server["url"], user, all_users()[user][0])
     rows, size = log_rows(server), database_bytes(server)
     try:
         with pytest.raises(AppError) as caught:
@@ -370,7 +295,7 @@ def test_lists_and_nesting_are_limited(server):
 def test_unnamed_handlers_are_limited_too(server):
     """The Compare tab's handler (no API name), called by fn_index over raw HTTP."""
     alice = logged_in(server["url"], "alice")
-    index, data = fn_index(alice, "run_compare")
+    index, data = handler_inputs(alice, "run_compare")
     data[0], data[1] = marked(200_000), "a\nb"
     rows = log_rows(server)
     ok, output = call_fn(alice, index, data)
@@ -407,7 +332,7 @@ def test_integers_are_bounded_and_refused_with_a_message(server, endpoint, paylo
 
 
 def test_huge_seed_through_gradio_client_and_a_handler(server):
-    client = Client(server["url"], auth=("alice", USERS["alice"][0]), verbose=False)
+    client = gradio_client(server["url"], "alice")
     try:
         with pytest.raises(AppError, match="seed is too large a number"):
             client.predict({**SCENARIO, "algorithm": "random", "seed": 10**400}, api_name="/decide")
@@ -415,7 +340,7 @@ def test_huge_seed_through_gradio_client_and_a_handler(server):
     finally:
         client.close()
     root = logged_in(server["url"], "root")
-    index, _ = fn_index(root, "run_search")  # Examples tab (admins): "How many" is a number
+    index, _ = handler_inputs(root, "run_search")  # Examples tab (admins): "How many" is a number
     ok, output = call_fn(root, index, ["", "", "", 10**400])
     assert "too large a number" in refusal(ok, output), output
 
@@ -429,9 +354,9 @@ def whoami(client: httpx.Client) -> tuple[str, Any]:
 
 def test_admin_password_change_ends_the_users_sessions(server):
     carol_a, carol_b = logged_in(server["url"], "carol"), logged_in(server["url"], "carol")
-    carol_client = Client(server["url"], auth=("carol", "carol-password"), verbose=False)
+    carol_client = gradio_client(server["url"], "carol", "carol-password")
     assert whoami(carol_a) == ("ok", {"name": "carol", "role": "user", "local_mode": False})
-    root = Client(server["url"], auth=("root", USERS["root"][0]), verbose=False)
+    root = gradio_client(server["url"], "root")
     try:
         root.predict({"name": "carol", "password": "carol-new-password"}, api_name="/set_password")
         for old in (carol_a, carol_b):  # the old cookies: 401 on every route
@@ -469,9 +394,9 @@ def test_own_password_change_keeps_this_session_and_ends_the_others(server):
 
 
 def test_demoting_an_admin_takes_effect_at_once(server):
-    dave = Client(server["url"], auth=("dave", "dave-password"), verbose=False)
+    dave = gradio_client(server["url"], "dave", "dave-password")
     dave_raw = logged_in(server["url"], "dave")
-    root = Client(server["url"], auth=("root", USERS["root"][0]), verbose=False)
+    root = gradio_client(server["url"], "root")
     try:
         assert len(dave.predict({}, api_name="/list_users")["users"]) > 1  # an admin sees everyone
         root.predict({"name": "dave", "role": "user"}, api_name="/set_role")
@@ -494,24 +419,19 @@ def test_a_deleted_users_sessions_end_and_a_new_user_of_that_name_gets_none(serv
 
     zoe = logged_in(server["url"], "zoe")
     assert whoami(zoe)[0] == "ok"
-    store = store_of(server)
-    try:
+    with opened(server["db"]) as store:
         old_id = store.users.actor("zoe").id
+        assert store.engine is not None
         with store.engine.begin() as conn:  # the operator deletes the account
             conn.execute(text("DELETE FROM users WHERE name = :name"), {"name": "zoe"})
-    finally:
-        store.close()
     assert whoami(zoe) == ("http", 401)
-    root = Client(server["url"], auth=("root", USERS["root"][0]), verbose=False)
+    root = gradio_client(server["url"], "root")
     try:
         root.predict({"name": "zoe", "password": "another-zoe-pw"}, api_name="/add_user")
     finally:
         root.close()
-    store = store_of(server)
-    try:
+    with opened(server["db"]) as store:
         assert store.users.actor("zoe").id == old_id  # SQLite gave the new account the same id
-    finally:
-        store.close()
     assert whoami(zoe) == ("http", 401)  # the old cookie does not come back with the name
 
 
@@ -519,17 +439,14 @@ def test_a_change_on_one_replica_ends_sessions_on_another(server, tmp_path):
     """Two app replicas on one database: frank logs in on B; root changes his password on A."""
     replica_dir = tmp_path / "replica"
     replica_dir.mkdir()
-    proc, url_b, log = start_server(replica_dir, extra_env={"ALIGN_DATABASE_URL": server["db"]})
-    try:
-        wait_ready(proc, url_b, log)
+    with serving(start_server(replica_dir, extra_env={"ALIGN_DATABASE_URL": server["db"]})) as replica:
+        url_b = replica.url
         frank_b = logged_in(url_b, "frank")
         assert whoami(frank_b)[0] == "ok"
         root_a = logged_in(server["url"], "root")
         assert call(root_a, "set_password", {"name": "frank", "password": "frank-new-password"})[0] == "ok"
         assert whoami(frank_b) == ("http", 401)
         assert whoami(logged_in(url_b, "frank", "frank-new-password"))[0] == "ok"
-    finally:
-        stop(proc)
 
 
 # -- 6. login: no timing oracle, a lock per (name, address) that backs off -----------------------------

@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import REPO, USERS, _create_users, start_server, stop, wait_ready
+
+from tests.helpers.serve import REPO, create_users, sqlite_url, start_server, stop, wait_ready
+from tests.helpers.web import log_in
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -45,7 +47,7 @@ def _network_address() -> str:
 
 def _serve(tmp: Path, env: dict[str, str]) -> tuple[Any, str, Path]:
     tmp.mkdir(parents=True, exist_ok=True)
-    _create_users(f"sqlite:///{tmp / 'align.sqlite3'}")
+    create_users(sqlite_url(tmp))
     full = {"ALIGN_SERVE_NICE": "0", "ALIGN_TRUSTED_PROXIES": json.dumps(["127.0.0.1"]), **env}
     proc, url, log = start_server(tmp, host="0.0.0.0", extra_env=full)
     port = url.rsplit(":", 1)[1]
@@ -65,11 +67,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"network": f"http://{address}:{port}", "local": f"http://127.0.0.1:{port}", "log": log}
     finally:
         stop(proc)
-
-
-def _login(url: str, name: str, password: str | None = None, **kwargs: Any) -> httpx.Response:
-    form = {"username": name, "password": USERS[name][0] if password is None else password}
-    return httpx.post(url + "/login", data=form, timeout=60, **kwargs)
 
 
 def _session(answer: httpx.Response) -> str:
@@ -99,16 +96,16 @@ def test_over_plain_http_on_a_network_address_the_login_is_refused_in_words(site
     page = httpx.get(network + "/", timeout=30)
     assert page.status_code == 200 and PLAIN in page.text  # said above the login form, before typing
     assert "Log in with your ALIGN assistant" not in page.text
-    answer = _login(network, "alice")
+    answer = log_in(network, "alice")
     assert answer.status_code == 403, answer.text
     assert answer.json()["detail"].startswith(PLAIN) and "serve it over HTTPS" in answer.json()["detail"]
     assert not answer.headers.get_list("set-cookie")
     assert "over plain HTTP on another host name the login is refused" in site["log"].read_text()
     # the proxy header from an address that is not a trusted proxy is not believed
-    forged = _login(network, "alice", headers={"X-Forwarded-Proto": "https"})
+    forged = log_in(network, "alice", headers={"X-Forwarded-Proto": "https"})
     assert forged.status_code == 403
     # a login cookie planted for the network address (bob's, from a login elsewhere) logs nobody in
-    bob = _session(_login(site["local"], "bob"))
+    bob = _session(log_in(site["local"], "bob"))
     assert httpx.get(site["local"] + "/gradio_api/user", headers={"Cookie": bob}).json() == "bob"
     planted = httpx.get(network + "/gradio_api/user", headers={"Cookie": bob}, timeout=30)
     assert planted.json() != "bob"
@@ -120,13 +117,13 @@ def test_over_plain_http_on_a_network_address_the_login_is_refused_in_words(site
 
 def test_over_https_through_the_trusted_proxy_and_at_localhost_the_login_works(site: dict[str, Any]) -> None:
     https = {"Host": "align.example.com", "X-Forwarded-Proto": "https"}
-    answer = _login(site["local"], "alice", headers=https)
+    answer = log_in(site["local"], "alice", headers=https)
     assert answer.status_code == 200, answer.text
     cookie = _session(answer)
     assert cookie.startswith("__Host-access-token-")
     me = httpx.get(site["local"] + "/gradio_api/user", headers={"Cookie": cookie, **https}, timeout=30)
     assert me.json() == "alice"
-    local = _login(site["local"], "alice")
+    local = log_in(site["local"], "alice")
     assert local.status_code == 200
     me = httpx.get(site["local"] + "/gradio_api/user", headers={"Cookie": _session(local)}, timeout=30)
     assert me.json() == "alice"
@@ -140,7 +137,7 @@ def test_with_the_operator_opt_in_plain_http_logins_work_and_the_readme_names_th
     try:
         network = f"http://{address}:{port}"
         assert "passwords cross the network unencrypted" in log.read_text()
-        answer = _login(network, "alice")
+        answer = log_in(network, "alice")
         assert answer.status_code == 200, answer.text
         me = httpx.get(network + "/gradio_api/user", headers={"Cookie": _session(answer)}, timeout=30)
         assert me.json() == "alice"
@@ -162,29 +159,29 @@ def test_failures_behind_a_shared_address_do_not_lock_out_a_browser_that_logged_
     local = site["local"]
     behind_nat = {"X-Forwarded-For": NAT}
     # alice logged in from the office before: her browser keeps a device cookie (HttpOnly)
-    first = _login(local, "alice", headers=behind_nat)
+    first = log_in(local, "alice", headers=behind_nat)
     assert first.status_code == 200
     device = _device(first)
     attributes = next(c for c in first.headers.get_list("set-cookie") if c.startswith(DEVICE + "=")).lower()
     assert "httponly" in attributes and "samesite=strict" in attributes
     # a coworker's browser with a device cookie of its own, for bob
-    bobs = _device(_login(local, "bob", headers=behind_nat))
+    bobs = _device(log_in(local, "bob", headers=behind_nat))
     # someone in the same office keeps guessing alice's password: that address is locked for alice
     for _ in range(5):
-        assert _login(local, "alice", "guess", headers=behind_nat).status_code == 400
-    assert _login(local, "alice", headers=behind_nat).status_code == 429
+        assert log_in(local, "alice", "guess", headers=behind_nat).status_code == 400
+    assert log_in(local, "alice", headers=behind_nat).status_code == 429
     # ... and so is a browser there without alice's device cookie, or with a forged or bob's one
     forged = device[:-3] + ("AAA" if not device.endswith("AAA") else "BBB")
     for cookie in (forged, bobs, DEVICE + "=garbage"):
-        answer = _login(local, "alice", headers={**behind_nat, "Cookie": cookie})
+        answer = log_in(local, "alice", headers={**behind_nat, "Cookie": cookie})
         assert answer.status_code == 429, (cookie, answer.text)
     # alice's own browser still logs in, and gets a fresh device cookie
-    again = _login(local, "alice", headers={**behind_nat, "Cookie": device})
+    again = log_in(local, "alice", headers={**behind_nat, "Cookie": device})
     assert again.status_code == 200, again.text
     device = _device(again)
     # a device cookie is no free pass for guessing: wrong passwords lock that browser too
-    stolen = _device(_login(local, "alice", headers={"X-Forwarded-For": "203.0.113.9"}))
+    stolen = _device(log_in(local, "alice", headers={"X-Forwarded-For": "203.0.113.9"}))
     for _ in range(5):
-        assert _login(local, "alice", "guess", headers={**behind_nat, "Cookie": stolen}).status_code == 400
-    assert _login(local, "alice", headers={**behind_nat, "Cookie": stolen}).status_code == 429
-    assert _login(local, "alice", headers={**behind_nat, "Cookie": device}).status_code == 200
+        assert log_in(local, "alice", "guess", headers={**behind_nat, "Cookie": stolen}).status_code == 400
+    assert log_in(local, "alice", headers={**behind_nat, "Cookie": stolen}).status_code == 429
+    assert log_in(local, "alice", headers={**behind_nat, "Cookie": device}).status_code == 200

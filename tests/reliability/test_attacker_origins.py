@@ -11,10 +11,8 @@ own pages, ``gradio_client`` and server-to-server callers shown still served.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import REPO, USERS, _create_users, free_port, stop, wait_ready
-from gradio_client import Client
+
+from tests.helpers.gradio_queue import handler, join, read_answer
+from tests.helpers.serve import USERS, create_users, sqlite_url, start_server, stop, wait_ready
+from tests.helpers.store import api_keys_of
+from tests.helpers.web import gradio_client, logged_in
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -38,38 +39,16 @@ def _serve(
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
     data.mkdir(parents=True, exist_ok=True)
     if users:
-        _create_users(f"sqlite:///{data / 'align.sqlite3'}")
-    port = free_port()
+        create_users(sqlite_url(data))
     full_env = {
-        **os.environ,
-        "ALIGN_DATA_DIR": str(data),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "ALIGN_BACKBONES": json.dumps({"embedded": {"type": "llamacpp", "n_threads": 1, "n_ctx": 2048}}),
         "ALIGN_SERVE_NICE": "0",
         # the attacks below come to plain-HTTP host names: the operator allowed logins there
         "ALIGN_ALLOW_INSECURE_HTTP_LOGIN": "true",
         **env,
     }
-    full_env.pop("FORWARDED_ALLOW_IPS", None)
-    log = data / "serve.log"
-    with log.open("wb") as handle:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "assistant",
-                "serve",
-                "--port",
-                str(port),
-                "--datasets",
-                str(REPO / "datasets"),
-            ],
-            env=full_env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            cwd=data,
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url, log = start_server(
+        data, host=None, eval_limit=None, extra_env=full_env, drop_env=("FORWARDED_ALLOW_IPS",)
+    )
     wait_ready(proc, url, log)
     return proc, url, log
 
@@ -79,60 +58,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     base = tmp_path_factory.mktemp("origins")
     proc, url, log = _serve(base / "data", {"ALIGN_ALLOWED_ORIGINS": json.dumps([FRIEND])})
     try:
-        sessions = {name: _login(url, name) for name in USERS}
+        sessions = {name: logged_in(url, name) for name in USERS}
         yield {"url": url, "log": log, "db": f"sqlite:///{base / 'data' / 'align.sqlite3'}", **sessions}
         for session in sessions.values():
             session.close()
     finally:
         stop(proc)
-
-
-def _login(url: str, name: str, **headers: str) -> httpx.Client:
-    session = httpx.Client(base_url=url, timeout=60)
-    answer = session.post("/login", data={"username": name, "password": USERS[name][0]}, headers=headers)
-    assert answer.status_code == 200, answer.text
-    return session
-
-
-def _fn_index(session: httpx.Client, *, input_label: str | None = None, api_name: str | None = None) -> int:
-    config = session.get("/config").json()
-    labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
-    for dependency in config["dependencies"]:
-        if api_name is not None and dependency.get("api_name") == api_name:
-            return int(dependency["id"])
-        if input_label is not None and input_label in [labels.get(i) for i in dependency["inputs"]]:
-            return int(dependency["id"])
-    raise AssertionError(f"no handler {input_label or api_name}")
-
-
-def _keys_of(site: dict[str, Any], user: str) -> int:
-    from profiles.store import open_store
-
-    store = open_store(site["db"])
-    try:
-        return len(store.api_keys.list(store.users.actor(user)))
-    finally:
-        store.close()
-
-
-def _join(
-    session: httpx.Client, fn_index: int, data: list[Any], session_hash: str, **headers: str
-) -> httpx.Response:
-    body = {"data": data, "fn_index": fn_index, "session_hash": session_hash, "trigger_id": None}
-    return session.post("/gradio_api/queue/join", json=body, headers=headers)
-
-
-def _result(session: httpx.Client, session_hash: str) -> dict[str, Any]:
-    with session.stream(
-        "GET", "/gradio_api/queue/data", params={"session_hash": session_hash}, timeout=120
-    ) as s:
-        assert s.status_code == 200, s.read()
-        for line in s.iter_lines():
-            if line.startswith("data:"):
-                message = json.loads(line[5:])
-                if message.get("msg") == "process_completed":
-                    return dict(message)
-    raise AssertionError("the event stream ended without a result")
 
 
 def _read_for(session: httpx.Client, session_hash: str, *, seconds: float) -> str:
@@ -197,8 +128,8 @@ def test_an_allowed_origin_may_call_with_credentials(site):
 
 def test_a_foreign_page_cannot_create_a_key_with_the_users_cookie(site):
     alice = site["alice"]
-    fn = _fn_index(alice, input_label=KEY_LABEL)
-    before = _keys_of(site, "alice")
+    fn = handler(alice, input=KEY_LABEL)
+    before = api_keys_of(site["db"], "alice")
     foreign = [
         {"Host": HOST, "Origin": EVIL},
         {"Host": HOST, "Origin": "null"},
@@ -207,10 +138,10 @@ def test_a_foreign_page_cannot_create_a_key_with_the_users_cookie(site):
         {"Host": HOST, "Referer": "https://evil.example/page"},
     ]
     for headers in foreign:
-        answer = _join(alice, fn, ["stolen"], uuid.uuid4().hex[:11], **headers)
+        answer = join(alice, fn, ["stolen"], uuid.uuid4().hex[:11], **headers)
         assert answer.status_code == 403, (headers, answer.text)
         _no_cors(answer)
-    assert _keys_of(site, "alice") == before
+    assert api_keys_of(site["db"], "alice") == before
 
 
 @pytest.mark.parametrize(
@@ -233,7 +164,7 @@ def test_every_state_changing_request_from_a_foreign_origin_is_refused(site, met
 
 def test_the_apps_own_pages_and_server_to_server_callers_still_work(site):
     alice = site["alice"]
-    fn = _fn_index(alice, api_name="whoami")
+    fn = handler(alice, api_name="whoami")
     own = [
         {},  # no Origin, no Sec-Fetch-Site: gradio_client, curl, a chat app's server
         {"Origin": site["url"]},
@@ -244,10 +175,10 @@ def test_the_apps_own_pages_and_server_to_server_callers_still_work(site):
     ]
     for headers in own:
         session_hash = uuid.uuid4().hex[:11]
-        answer = _join(alice, fn, [{}], session_hash, **headers)
+        answer = join(alice, fn, [{}], session_hash, **headers)
         assert answer.status_code == 200, (headers, answer.text)
-        assert _result(alice, session_hash)["output"]["data"][0]["name"] == "alice"
-    client = Client(site["url"], auth=("alice", USERS["alice"][0]), verbose=False)
+        assert read_answer(alice, session_hash, timeout=120).output["data"][0]["name"] == "alice"
+    client = gradio_client(site["url"], "alice")
     try:
         assert client.predict({}, api_name="/whoami")["name"] == "alice"
     finally:
@@ -287,9 +218,9 @@ def test_the_session_cookie_is_httponly_samesite_lax_and_not_secure_over_plain_h
 
 def test_a_new_api_key_reply_is_not_cacheable_and_not_shown_again(site):
     alice = site["alice"]
-    fn = _fn_index(alice, input_label=KEY_LABEL)
+    fn = handler(alice, input=KEY_LABEL)
     session_hash = uuid.uuid4().hex[:11]
-    assert _join(alice, fn, ["cache test", USERS["alice"][0]], session_hash).status_code == 200
+    assert join(alice, fn, ["cache test", USERS["alice"][0]], session_hash).status_code == 200
     with alice.stream("GET", "/gradio_api/queue/data", params={"session_hash": session_hash}) as stream:
         assert stream.headers["cache-control"] == "no-store"
         text = "".join(stream.iter_text())
@@ -320,7 +251,7 @@ def test_json_endpoints_refuse_a_body_not_declared_json(site, path):
 
 
 def test_get_logout_from_a_link_does_not_end_the_session(site):
-    carol = _login(site["url"], "alice")
+    carol = logged_in(site["url"], "alice")
     try:
         for headers in (
             {},
@@ -336,7 +267,7 @@ def test_get_logout_from_a_link_does_not_end_the_session(site):
         assert carol.get("/config").status_code == 401
     finally:
         carol.close()
-    dave = _login(site["url"], "bob")
+    dave = logged_in(site["url"], "bob")
     try:
         own = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
         assert dave.get("/logout", headers=own, follow_redirects=False).status_code == 302
@@ -345,7 +276,7 @@ def test_get_logout_from_a_link_does_not_end_the_session(site):
         dave.close()
     for name in ("alice", "bob"):  # logging out ended every session of theirs: the module's ones too
         site[name].close()
-        site[name] = _login(site["url"], name)
+        site[name] = logged_in(site["url"], name)
 
 
 def test_monitoring_is_for_admins_and_its_key_is_never_logged(site):
@@ -369,14 +300,14 @@ def test_heartbeat_and_cancel_need_a_login(site):
 
 def test_a_session_hash_and_an_event_id_belong_to_their_user(site):
     alice, bob = site["alice"], site["bob"]
-    fn = _fn_index(alice, api_name="whoami")
+    fn = handler(alice, api_name="whoami")
     session_hash = uuid.uuid4().hex[:11]
-    assert _join(alice, fn, [{}], session_hash).status_code == 200
+    assert join(alice, fn, [{}], session_hash).status_code == 200
     assert bob.get("/gradio_api/queue/data", params={"session_hash": session_hash}).status_code == 403
-    assert _join(bob, fn, [{}], session_hash).status_code == 403  # nor runs in its state
+    assert join(bob, fn, [{}], session_hash).status_code == 403  # nor runs in its state
     with bob.stream("GET", f"/gradio_api/heartbeat/{session_hash}", timeout=10) as heartbeat:
         assert heartbeat.status_code == 403  # nor ends it
-    assert _result(alice, session_hash)["output"]["data"][0]["name"] == "alice"
+    assert read_answer(alice, session_hash, timeout=120).output["data"][0]["name"] == "alice"
     event = alice.post("/gradio_api/call/whoami", json={"data": [{}]}).json()["event_id"]
     assert bob.get(f"/gradio_api/call/whoami/{event}").status_code == 403
     assert '"alice"' in alice.get(f"/gradio_api/call/whoami/{event}", timeout=60).text
@@ -419,17 +350,17 @@ def test_a_trusted_proxy_is_believed_and_allowed_hosts_are_the_only_names(tmp_pa
             bad = httpx.post(url + "/login", data={"username": "mallory", "password": "x"}, headers=headers)
             assert bad.status_code == 400
         # behind the HTTPS proxy the app's own origin is https://HOST; a plain-HTTP page is another
-        bob = _login(url, "bob")
+        bob = logged_in(url, "bob")
         # over HTTPS bob's browser sends the __Host- cookies his HTTPS login set (plain ones are ignored)
         secure_bob = httpx.Client(
             base_url=url, timeout=60, headers={"Cookie": "; ".join(v.split(";")[0] for v in cookies)}
         )
         try:
-            fn = _fn_index(bob, api_name="whoami")
+            fn = handler(bob, api_name="whoami")
             https = {"Host": HOST, "X-Forwarded-Proto": "https"}
-            page = _join(secure_bob, fn, [{}], uuid.uuid4().hex[:11], **https, Origin=f"https://{HOST}")
+            page = join(secure_bob, fn, [{}], uuid.uuid4().hex[:11], **https, Origin=f"https://{HOST}")
             assert page.status_code == 200
-            downgraded = _join(secure_bob, fn, [{}], uuid.uuid4().hex[:11], **https, Origin=f"http://{HOST}")
+            downgraded = join(secure_bob, fn, [{}], uuid.uuid4().hex[:11], **https, Origin=f"http://{HOST}")
             assert downgraded.status_code == 403
         finally:
             bob.close()

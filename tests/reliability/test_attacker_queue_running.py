@@ -26,9 +26,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
-from fault_server import fault_process
-from queue_answers import fn_index, join, queue_answer
+
+from tests.helpers.fault_server import fault_process
+from tests.helpers.gradio_queue import handler, joined, queue_answer
+from tests.helpers.serve import USERS, create_users, start_server, stop, wait_ready
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -56,7 +57,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
     data = tmp_path_factory.mktemp("queue-running")
     database_url = f"sqlite:///{data / 'align.sqlite3'}"
-    _create_users(database_url)
+    create_users(database_url)
     store = open_store(database_url)
     try:
         for name, password in EXTRA_USERS.items():
@@ -184,6 +185,7 @@ def answers_stored(site: dict[str, Any], user: str) -> int:
 
     store = open_store(site["db"])
     try:
+        assert store.engine is not None
         with store.engine.connect() as conn:
             return int(
                 conn.execute(
@@ -205,10 +207,10 @@ def test_one_users_queued_decisions_leave_running_places_for_another_users_decis
     hold(site)
     alice, bob = login(site, "alice"), login(site, "bob")
     try:
-        decide = fn_index(alice, "decide")
+        decide = handler(alice, api_name="decide")
         # alice queues as many slow decisions as she may: half by fn_index (as a page), half over
         # the plain HTTP API, all of one kind (the decide endpoint: 4 places)
-        readers = [Reader(alice, join(alice, decide, [decision(f"alice-{n}")])) for n in range(QUEUED // 2)]
+        readers = [Reader(alice, joined(alice, decide, [decision(f"alice-{n}")])) for n in range(QUEUED // 2)]
         plain: list[tuple[str, Any]] = []
         posts = [
             threading.Thread(target=lambda n=n: plain.append(called(alice, "decide", decision(f"alice-{n}"))))
@@ -218,7 +220,7 @@ def test_one_users_queued_decisions_leave_running_places_for_another_users_decis
             post.start()
         wait_for(lambda: calls_of(site, "alice-") >= SHARE, "alice's first decisions to start")
         # bob decides while alice's other decisions wait: his starts, though hers came first
-        bobs = Reader(bob, join(bob, decide, [decision("bob-0")]))
+        bobs = Reader(bob, joined(bob, decide, [decision("bob-0")]))
         wait_for(
             lambda: calls_of(site, "bob-") == 1, "bob's decision to start (before, it waited for alice's)"
         )
@@ -249,18 +251,18 @@ def test_a_caller_who_closes_the_stream_gives_back_the_places_and_nothing_is_log
     alice, bob, carl = login(site, "alice"), login(site, "bob"), login(site, "carl")
     leaving = login(site, "alice")  # alice's second tab: the one she closes
     try:
-        decide = fn_index(alice, "decide")
+        decide = handler(alice, api_name="decide")
         before, stops = logged(site, "alice"), stopped(site)
         # alice (in the tab she will close) and bob take the 4 places of the decide endpoint
-        session = join(leaving, decide, [decision("gone-0")])
-        join(leaving, decide, [decision("gone-1")], session)
-        bobs = [Reader(bob, join(bob, decide, [decision(f"stays-{n}")])) for n in range(SHARE)]
+        session = joined(leaving, decide, [decision("gone-0")])
+        joined(leaving, decide, [decision("gone-1")], session)
+        bobs = [Reader(bob, joined(bob, decide, [decision(f"stays-{n}")])) for n in range(SHARE)]
         wait_for(lambda: calls_of(site, "gone-") == SHARE and calls_of(site, "stays-") == SHARE, "4 running")
         with leaving.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
             next(stream.iter_lines())  # her page reads its answers ...
         leaving.close()  # ... and is closed while both decisions are on the model
         # carl's decision starts though no model call has ended: alice's places are free again
-        carls = Reader(carl, join(carl, decide, [decision("carl-0")]))
+        carls = Reader(carl, joined(carl, decide, [decision("carl-0")]))
         wait_for(
             lambda: calls_of(site, "carl-") == 1, "carl's decision to start (before, it waited for hers)"
         )
@@ -276,7 +278,7 @@ def test_a_caller_who_closes_the_stream_gives_back_the_places_and_nothing_is_log
         assert logged(site, "alice") == before
         # and she has all her places again: her share runs at once
         hold(site)
-        back = [Reader(alice, join(alice, decide, [decision(f"back-{n}")])) for n in range(SHARE)]
+        back = [Reader(alice, joined(alice, decide, [decision(f"back-{n}")])) for n in range(SHARE)]
         wait_for(lambda: calls_of(site, "back-") == SHARE, "alice's new decisions to start")
         release(site)
         assert all(reader.result()[0] for reader in back)

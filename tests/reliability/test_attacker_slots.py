@@ -8,19 +8,16 @@ a decision nobody receives any more is not logged, and the log says so in one li
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest_app import _create_users, start_server, stop, wait_ready
+
+from tests.helpers.serve import cli_api_key, new_site, serving, start_server
+from tests.helpers.store import decisions_of, opened
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -32,51 +29,27 @@ SLOW = "align:default:persona-greedy"  # a language-model decider: each decision
 DROPPED = 4  # as many as the server runs at once
 
 
-def new_key(data_dir: Path, user: str) -> str:
-    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "users", "api-key", "create", user, "--json"],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return str(json.loads(done.stdout)["key"])
-
-
 def _profile(database_url: str) -> None:
     from profiles.schemas import ProfileCreate
-    from profiles.store import open_store
 
-    store = open_store(database_url)
-    try:
+    with opened(database_url) as store:
         store.profiles.create(
             store.users.actor("bob"), ProfileCreate(name="default", targets={"security": 0.9})
         )
-    finally:
-        store.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("slots")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "slots")
     _profile(database_url)
-    proc, url, log = start_server(data_dir)
-    try:
-        wait_ready(proc, url, log)
+    with serving(start_server(data_dir)) as app:
         yield {
-            "url": url,
+            "url": app.url,
             "db": database_url,
-            "log": log,
-            "alice": new_key(data_dir, "alice"),
-            "bob": new_key(data_dir, "bob"),
+            "log": app.log,
+            "alice": cli_api_key(data_dir, "alice"),
+            "bob": cli_api_key(data_dir, "bob"),
         }
-    finally:
-        stop(proc)
 
 
 def post(
@@ -104,16 +77,6 @@ def dropped(server: dict[str, Any], stream: bool) -> None:
                 pass
     except httpx.TimeoutException:
         pass
-
-
-def decisions_of(server: dict[str, Any], user: str) -> int:
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
-        return len(store.log.list(store.users.actor(user)))
-    finally:
-        store.close()
 
 
 def stopped(server: dict[str, Any], count: int, timeout: float = 240) -> None:
@@ -173,11 +136,11 @@ def test_dropped_slow_requests_leave_room_for_others_and_give_back_their_slots(s
     kept = post(server, "bob", QUESTION, model=SLOW)
     assert kept.status_code == 200, kept.text
     assert kept.json()["align"]["decision_id"], kept.text
-    assert decisions_of(server, "bob") == 1
+    assert decisions_of(server["db"], "bob") == 1
 
 
 def test_hanging_up_and_asking_again_runs_no_more_decisions_than_the_share(server):
-    logged = decisions_of(server, "bob")
+    logged = decisions_of(server["db"], "bob")
     before = server["log"].read_text(errors="replace").count("its asker went away")
     codes = [hang_up_after_first_lines(server) for _ in range(12)]  # the probe's loop
     assert codes == [200] * 12, codes
@@ -188,5 +151,5 @@ def test_hanging_up_and_asking_again_runs_no_more_decisions_than_the_share(serve
     stopped(server, before + 12)  # each says so in one line
     text = server["log"].read_text(errors="replace")
     assert "Traceback" not in text, text[-3000:]
-    assert decisions_of(server, "bob") == logged  # nothing logged for nobody
+    assert decisions_of(server["db"], "bob") == logged  # nothing logged for nobody
     assert post(server, "bob", "hello", timeout=60).status_code == 200  # his share is his again

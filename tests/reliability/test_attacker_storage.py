@@ -11,14 +11,17 @@ HTTP (httpx) and real session cookies:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from conftest_app import _create_users, start_server, stop, wait_ready
+
+from tests.helpers import web
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.store import add_users, new_api_key, opened
+from tests.helpers.web import call
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -48,21 +51,10 @@ def bundle(count: int, chars: int, tag: str) -> dict[str, Any]:
 
 def _prepare(database_url: str) -> str:
     """The users; olga's conversation and pia's decision log past the quota; olga's API key."""
-    from profiles.api_keys import ApiKeyCreate
-    from profiles.schemas import (
-        ConversationCreate,
-        DecisionLogCreate,
-        MessageCreate,
-        ProfileCreate,
-        UserCreate,
-    )
-    from profiles.store import open_store
+    from profiles.schemas import ConversationCreate, DecisionLogCreate, MessageCreate, ProfileCreate
 
-    store = open_store(database_url)
-    try:
-        root = store.users.actor("root")
-        for name, password in USERS.items():
-            store.users.add(root, UserCreate(name=name, password=password))
+    add_users(database_url, USERS)
+    with opened(database_url) as store:
         olga = store.users.actor("olga")
         convo = store.conversations.create(olga, ConversationCreate(title="long talk"))
         store.conversations.add_message(olga, convo.id, MessageCreate(role="user", content="x" * QUOTA_CHARS))
@@ -71,16 +63,12 @@ def _prepare(database_url: str) -> str:
             store.profiles.create(actor, ProfileCreate(name="mine", targets={"achievement": 0.5}))
         for _ in range(3):
             store.log.record(pia, DecisionLogCreate(status="ok", request={"scenario": "y" * 7000}))
-        return store.api_keys.create(olga, ApiKeyCreate(label="probe")).key
-    finally:
-        store.close()
+    return new_api_key(database_url, "olga", label="probe")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("storage")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "storage")
     key = _prepare(database_url)
     env = {
         "ALIGN_CONVERSATION_QUOTA_CHARS": str(QUOTA_CHARS),
@@ -88,55 +76,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "ALIGN_MAX_PROFILES_PER_USER": str(MAX_PROFILES),
         "ALIGN_API_MAX_REQUESTS_PER_USER": "8",
     }
-    proc, url, log = start_server(data_dir, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
-        yield {"url": url, "db": database_url, "log": log, "key": key}
-    finally:
-        stop(proc)
-
-
-def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
-    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
-    ("http", status code)."""
-    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
-    if answer.status_code != 200:
-        return "http", answer.status_code
-    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
-    event, data = "", None
-    for line in stream.text.splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = json.loads(line.split(":", 1)[1])
-    if event == "complete":
-        return "ok", data[0]  # type: ignore[index]
-    return "error", (data or {}).get("error") if isinstance(data, dict) else data
+    with serving(start_server(data_dir, extra_env=env)) as app:
+        yield {"url": app.url, "db": database_url, "log": app.log, "key": key}
 
 
 def logged_in(url: str, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=300)
-    answer = client.post("/login", data={"username": name, "password": USERS[name]})
-    assert answer.status_code == 200, answer.text
-    return client
+    return web.logged_in(url, name, USERS[name], timeout=300)
 
 
 def rows(server: dict[str, Any], user: str) -> tuple[int, int]:
     """``user``'s profiles and decision log rows in the database."""
     from sqlalchemy import text
 
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
+    with opened(server["db"]) as store:
         assert store.engine is not None
         with store.engine.connect() as conn:
             uid = conn.execute(text("SELECT id FROM users WHERE name = :n"), {"n": user}).scalar_one()
             profiles = conn.execute(text("SELECT count(*) FROM profiles WHERE owner_id = :u"), {"u": uid})
             log = conn.execute(text("SELECT count(*) FROM decision_log WHERE user_id = :u"), {"u": uid})
             return int(profiles.scalar_one()), int(log.scalar_one())
-    finally:
-        store.close()
 
 
 def refused(outcome: tuple[str, Any]) -> bool:
@@ -249,24 +207,13 @@ def test_a_utf16_json_body_too_deep_to_parse_gets_400_not_500(server):
 
 def _stored(server: dict[str, Any], user: str) -> int:
     from profiles.storage_use import stored_chars
-    from profiles.store import open_store
 
-    store = open_store(server["db"])
-    try:
+    with opened(server["db"]) as store:
         return stored_chars(store.sessions, store.users.actor(user))
-    finally:
-        store.close()
 
 
 def test_chat_turns_sent_at_once_cannot_pass_the_quota_together(server):
-    from profiles.api_keys import ApiKeyCreate
-    from profiles.store import open_store
-
-    store = open_store(server["db"])
-    try:
-        key = store.api_keys.create(store.users.actor("sam"), ApiKeyCreate(label="at once")).key
-    finally:
-        store.close()
+    key = new_api_key(server["db"], "sam", label="at once")
     headers = {"Authorization": f"Bearer {key}"}
     words = "x " * 3700  # 7,400 characters: each turn stores them and a short reply
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import USERS, _create_users, start_server, stop, wait_ready
+
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.web import logged_in
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -25,29 +27,17 @@ MAX_USER_BYTES, PER_MINUTE, KEEP_S = 200 * KB, 6, 20
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("uploads")
+    data, _ = new_site(tmp_path_factory, "uploads")
     gradio = data / "gradio"
     gradio.mkdir()
-    _create_users(f"sqlite:///{data / 'align.sqlite3'}")
     env = {
         "GRADIO_TEMP_DIR": str(gradio),
         "ALIGN_UPLOAD_MAX_USER_BYTES": str(MAX_USER_BYTES),
         "ALIGN_UPLOAD_MAX_PER_MINUTE": str(PER_MINUTE),
         "ALIGN_UPLOAD_KEEP_S": str(KEEP_S),
     }
-    proc, url, log = start_server(data, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
-        yield {"url": url, "gradio": gradio, "log": log}
-    finally:
-        stop(proc)
-
-
-def _login(url: str, name: str) -> httpx.Client:
-    session = httpx.Client(base_url=url, timeout=60)
-    answer = session.post("/login", data={"username": name, "password": USERS[name][0]})
-    assert answer.status_code == 200, answer.text
-    return session
+    with serving(start_server(data, extra_env=env)) as app:
+        yield {"url": app.url, "gradio": gradio, "log": app.log}
 
 
 def _upload(session: httpx.Client, size: int, name: str) -> httpx.Response:
@@ -82,7 +72,7 @@ def test_an_upload_without_login_is_refused_and_stores_nothing(site):
 
 
 def test_one_users_uploads_are_capped_in_bytes_and_rate_and_others_are_not_touched(site):
-    alice, bob = _login(site["url"], "alice"), _login(site["url"], "bob")
+    alice, bob = logged_in(site["url"], "alice"), logged_in(site["url"], "bob")
     try:
         bobs = _upload(bob, 50 * KB, "bob-0")
         assert bobs.status_code == 200, bobs.text
@@ -120,7 +110,7 @@ def test_one_users_uploads_are_capped_in_bytes_and_rate_and_others_are_not_touch
 
 
 def test_uploads_no_request_used_are_deleted_soon(site):
-    carol = _login(site["url"], "root")
+    carol = logged_in(site["url"], "root")
     try:
         answer = _upload(carol, 5 * KB, "left-behind")
         assert answer.status_code == 200, answer.text

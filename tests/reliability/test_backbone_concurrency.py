@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest_app import start_server, stop, wait_ready
-from counting_proxy import CountingProxy
-from llama_server import LlamaServer
 
 from assistant.evaluation.gradio_http import GradioUser
+from tests.helpers.counting_proxy import CountingProxy
+from tests.helpers.llama_server import LlamaServer
+from tests.helpers.serve import start_server, stop, wait_ready
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
 

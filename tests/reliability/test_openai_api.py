@@ -8,25 +8,23 @@ server runs the default decider (value-fit: no language model call, the sentence
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from conftest_app import _create_users, start_server, stop, wait_ready
-from queue_answers import queue_answer, refusal
 
 from assistant.decisions.progress import without_progress
+from tests.helpers.gradio_queue import call_fn, handler, refusal
+from tests.helpers.serve import USERS, align_cli, cli_api_key, new_site, serving, start_server
+from tests.helpers.store import opened
+from tests.helpers.web import logged_in
 
 pytestmark = pytest.mark.timeout(900)
 
-ALIGN = [sys.executable, "-m", "assistant"]
 QUESTION = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
     "with a friend?"
@@ -36,67 +34,41 @@ MAX_FAILURES = 3
 
 def _profiles(database_url: str) -> None:
     from profiles.schemas import ProfileCreate
-    from profiles.store import open_store
 
-    store = open_store(database_url)
-    try:
+    with opened(database_url) as store:
         alice = store.users.actor("alice")
         store.profiles.create(alice, ProfileCreate(name="careful", targets={"security": 0.9}))
         store.profiles.create(alice, ProfileCreate(name="bold", targets={"stimulation": 0.9}))
         store.profiles.create(store.users.actor("bob"), ProfileCreate(name="bobs-own", targets={"care": 0.8}))
-    finally:
-        store.close()
-
-
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ALIGN_DATA_DIR": str(data_dir)}
-    return subprocess.run([*ALIGN, *args], env=env, cwd=data_dir, capture_output=True, text=True, timeout=120)
 
 
 def new_key(data_dir: Path, user: str, label: str = "test") -> str:
-    done = cli(data_dir, "users", "api-key", "create", user, "--label", label, "--json")
-    assert done.returncode == 0, done.stderr
-    return str(json.loads(done.stdout)["key"])
+    return cli_api_key(data_dir, user, label)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data_dir = tmp_path_factory.mktemp("openai-api")
-    database_url = f"sqlite:///{data_dir / 'align.sqlite3'}"
-    _create_users(database_url)
+    data_dir, database_url = new_site(tmp_path_factory, "openai-api")
     _profiles(database_url)
     env = {"ALIGN_LOGIN_MAX_FAILURES": str(MAX_FAILURES), "ALIGN_LOGIN_COOLDOWN_S": "30"}
-    proc, url, log = start_server(data_dir, extra_env=env)
-    try:
-        wait_ready(proc, url, log)
+    with serving(start_server(data_dir, extra_env=env)) as app:
         yield {
-            "url": url,
+            "url": app.url,
             "db": database_url,
             "data_dir": data_dir,
-            "log": log,
+            "log": app.log,
             "alice": new_key(data_dir, "alice", "Open WebUI"),
             "bob": new_key(data_dir, "bob"),
         }
-    finally:
-        stop(proc)
 
 
 def client(server: dict[str, Any], key: str | None) -> openai.OpenAI:
     return openai.OpenAI(base_url=server["url"] + "/v1", api_key=key or "", max_retries=0, timeout=300)
 
 
-def store_of(server: dict[str, Any]) -> Any:
-    from profiles.store import open_store
-
-    return open_store(server["db"])
-
-
 def logged(server: dict[str, Any], user: str, decision_id: int) -> Any:
-    store = store_of(server)
-    try:
+    with opened(server["db"]) as store:
         return store.log.get(store.users.actor(user), decision_id)
-    finally:
-        store.close()
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -214,12 +186,9 @@ def test_follow_up_turns_use_the_history_the_app_sends(server):
     }
 
     # the conversation is stored as the app sent it (the system message is the app's own)
-    store = store_of(server)
-    try:
+    with opened(server["db"]) as store:
         actor = store.users.actor("alice")
         stored = store.conversations.messages(actor, decided["conversation_id"])
-    finally:
-        store.close()
     assert [(m.role, m.content) for m in stored] == [(h["role"], h["content"]) for h in history[1:]]
 
     # an earlier turn asked again (the app's "regenerate"): a new branch, the follow-up still works
@@ -255,9 +224,9 @@ def test_missing_and_wrong_keys_get_401_in_openai_format(server):
 def test_a_revoked_key_gets_401(server):
     key = new_key(server["data_dir"], "alice", "soon revoked")
     assert client(server, key).models.list().data
-    listed = cli(server["data_dir"], "users", "api-key", "list", "alice")
+    listed = align_cli(server["data_dir"], "users", "api-key", "list", "alice")
     assert key not in listed.stdout and key[:12] in listed.stdout
-    revoked = cli(server["data_dir"], "users", "api-key", "revoke", "alice", key[:12])
+    revoked = align_cli(server["data_dir"], "users", "api-key", "revoke", "alice", key[:12])
     assert revoked.returncode == 0, revoked.stderr
     with pytest.raises(openai.AuthenticationError) as caught:
         client(server, key).chat.completions.create(
@@ -266,7 +235,7 @@ def test_a_revoked_key_gets_401(server):
     assert caught.value.code == "invalid_api_key" and "revoked" in caught.value.message
     assert client(server, server["alice"]).models.list().data  # her other key still works
     # bob may not revoke alice's keys
-    denied = cli(server["data_dir"], "users", "api-key", "revoke", "alice", "1", "--user", "bob")
+    denied = align_cli(server["data_dir"], "users", "api-key", "revoke", "alice", "1", "--user", "bob")
     assert denied.returncode == 2 and "only an admin" in denied.stderr
 
 
@@ -317,38 +286,9 @@ def test_a_request_that_is_not_a_chat_is_refused_with_a_message(server):
 # -- the Profiles tab: one's own keys -------------------------------------------------------------
 
 
-def _handler(web: httpx.Client, name: str) -> int:
-    config = web.get("/config").json()
-    for i, dep in enumerate(config["dependencies"]):
-        if dep.get("api_name") == name:
-            return int(dep.get("id", i))
-    raise AssertionError(f"no handler {name}")
-
-
-def _run(web: httpx.Client, index: int, data: list[Any]) -> tuple[bool, Any]:
-    """A UI handler through Gradio's queue, as the browser calls it."""
-    session = uuid.uuid4().hex
-    joined = web.post(
-        "/gradio_api/queue/join",
-        json={
-            "data": data,
-            "fn_index": index,
-            "session_hash": session,
-            "trigger_id": None,
-            "event_data": None,
-        },
-    )
-    assert joined.status_code == 200, joined.text
-    with web.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
-        return queue_answer(stream.iter_lines())
-
-
 def test_the_profiles_tab_creates_lists_and_revokes_ones_own_keys(server):
-    from conftest_app import USERS
-
-    with httpx.Client(base_url=server["url"], timeout=120) as web:
-        assert web.post("/login", data={"username": "bob", "password": USERS["bob"][0]}).status_code == 200
-        ok, output = _run(web, _handler(web, "create_key"), ["laptop", USERS["bob"][0]])
+    with closing(logged_in(server["url"], "bob", timeout=120)) as web:
+        ok, output = call_fn(web, handler(web, api_name="create_key"), ["laptop", USERS["bob"][0]])
         assert ok, output
         table, shown = output["data"][0], output["data"][1]
         key = shown["value"]
@@ -359,11 +299,11 @@ def test_the_profiles_tab_creates_lists_and_revokes_ones_own_keys(server):
         bob = client(server, key)
         assert "align:bobs-own" in [m.id for m in bob.models.list().data]
 
-        ok, output = _run(web, _handler(web, "list_keys"), [])
+        ok, output = call_fn(web, handler(web, api_name="list_keys"), [])
         assert ok and all(key not in json.dumps(d) for d in output["data"])
         assert output["data"][1]["visible"] is False  # the key is never shown again
 
-        ok, output = _run(web, _handler(web, "revoke_key"), [key[:12] + "…"])
+        ok, output = call_fn(web, handler(web, api_name="revoke_key"), [key[:12] + "…"])
         assert ok, output
         assert "revoked" in output["data"][2]
         with pytest.raises(openai.AuthenticationError):
@@ -371,7 +311,7 @@ def test_the_profiles_tab_creates_lists_and_revokes_ones_own_keys(server):
         # alice's keys are not bob's to revoke from his tab
         alices_first = client(server, server["alice"]).models.list()  # still works
         assert alices_first.data
-        ok, output = _run(web, _handler(web, "revoke_key"), ["1"])
+        ok, output = call_fn(web, handler(web, api_name="revoke_key"), ["1"])
         assert "no API key" in refusal(ok, output), output
         assert "no API key" in json.dumps(output["data"])  # the tab's status line says it too
         assert client(server, server["alice"]).models.list().data  # alice's key still works

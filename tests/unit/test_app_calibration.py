@@ -7,30 +7,27 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from app_fixtures import make_app
 
 from alignment.errors import InputError, NotFound
+from assistant.app import AppService
+from assistant.app.schemas import CalibrateRequest, DecideAppRequest, FeedbackRequest, ProfileNameRequest
+from tests.helpers.app import as_json
 
 
-@pytest.fixture
-def app(tmp_path):
-    service = make_app(tmp_path)
-    yield service
-    service.store.close()
-
-
-def _scores(app: Any, dilemma_id: str) -> list[dict[str, float]]:
+def _scores(app: AppService, dilemma_id: str) -> list[dict[str, float]]:
     _post, pool = app.calibration._pool("triage", ["fairness", "utilitarianism"])
     return pool.dilemmas[pool.index[dilemma_id]].scores
 
 
-def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(app):
+def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(app: AppService):
     alice = app.actor("alice")
     attributes = ["fairness", "utilitarianism"]
     answers: list[dict[str, Any]] = []
     seen: list[str] = []
-    state = app.calibrate_next(
-        alice, {"answers": [], "count": 4, "attributes": attributes, "domain": "triage"}
+    state = as_json(
+        app.calibration.next(
+            alice, CalibrateRequest(answers=[], count=4, attributes=attributes, domain="triage")
+        )
     )
     assert state["answered"] == 0 and not state["done"] and state["estimate"]["attributes"] == {}
     while not state["done"]:
@@ -40,56 +37,82 @@ def test_calibrate_in_the_app_picks_informative_dilemmas_and_saves_the_estimate(
         scores = _scores(app, d["id"])
         fairest = max(range(len(scores)), key=lambda i: scores[i].get("fairness", -1.0))
         answers.append({"dilemma_id": d["id"], "choice": fairest})
-        state = app.calibrate_next(
-            alice, {"answers": answers, "count": 4, "attributes": attributes, "domain": "triage"}
+        state = as_json(
+            app.calibration.next(
+                alice, CalibrateRequest(answers=answers, count=4, attributes=attributes, domain="triage")
+            )
         )
     assert state["answered"] == 4 and state["dilemma"] is None
     fairness = state["estimate"]["attributes"]["fairness"]
     assert fairness["value"] > 0.5 and fairness["direction"] == "high"
     assert fairness["low"] <= fairness["value"] <= fairness["high"] and fairness["sd"] > 0
 
-    saved = app.calibrate_save(
-        alice, {"answers": answers, "attributes": attributes, "name": "mine", "domain": "triage"}
+    saved = as_json(
+        app.calibration.save(
+            alice, CalibrateRequest(answers=answers, attributes=attributes, name="mine", domain="triage")
+        )
     )
     assert saved["profile"]["name"] == "mine" and saved["profile"]["targets"]["fairness"] > 0.5
     stored = app.store.calibrations.get(alice, "mine")
     assert [a["dilemma_id"] for a in stored.answers] == seen and stored.attributes == attributes
-    assert app.get_profile(alice, {"name": "mine"})["owner"] == "alice"
+    assert as_json(app.profiles.get(alice, ProfileNameRequest(name="mine")))["owner"] == "alice"
     with pytest.raises(NotFound, match="no profile 'mine'"):
-        app.get_profile(app.actor("bob"), {"name": "mine"})
+        app.profiles.get(app.actor("bob"), ProfileNameRequest(name="mine"))
 
 
-def test_calibration_answers_are_checked(app):
+def test_calibration_answers_are_checked(app: AppService):
     alice = app.actor("alice")
     with pytest.raises(InputError, match="no dilemma"):
-        app.calibrate_next(alice, {"answers": [{"dilemma_id": "forged", "choice": 0}]})
-    first = app.calibrate_next(alice, {})["dilemma"]["id"]
+        app.calibration.next(
+            alice, app.parse(CalibrateRequest, {"answers": [{"dilemma_id": "forged", "choice": 0}]})
+        )
+    first = as_json(app.calibration.next(alice, CalibrateRequest()))["dilemma"]["id"]
     twice = [{"dilemma_id": first, "choice": 0}, {"dilemma_id": first, "choice": 1}]
     with pytest.raises(InputError, match="twice"):
-        app.calibrate_next(alice, {"answers": twice})
+        app.calibration.next(alice, app.parse(CalibrateRequest, {"answers": twice}))
     with pytest.raises(InputError, match="not one of"):  # a letter index past this dilemma's options
-        app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": 20}]})
+        app.calibration.next(
+            alice, app.parse(CalibrateRequest, {"answers": [{"dilemma_id": first, "choice": 20}]})
+        )
     with pytest.raises(InputError, match="less than 26"):  # not an option letter at all
-        app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": 99}]})
+        app.calibration.next(
+            alice, app.parse(CalibrateRequest, {"answers": [{"dilemma_id": first, "choice": 99}]})
+        )
     with pytest.raises(InputError, match="at least one"):
-        app.calibrate_save(alice, {"answers": [{"dilemma_id": first, "choice": None}]})
-    skipped = app.calibrate_next(alice, {"answers": [{"dilemma_id": first, "choice": None}]})
+        app.calibration.save(
+            alice, app.parse(CalibrateRequest, {"answers": [{"dilemma_id": first, "choice": None}]})
+        )
+    skipped = as_json(
+        app.calibration.next(alice, CalibrateRequest(answers=[{"dilemma_id": first, "choice": None}]))
+    )
     assert skipped["answered"] == 0 and skipped["dilemma"]["id"] != first
 
 
-def test_feedback_through_the_facade_only_on_ones_own_decisions(app):
+def test_feedback_through_the_facade_only_on_ones_own_decisions(app: AppService):
     alice, bob = app.actor("alice"), app.actor("bob")
-    got = app.decide(
-        alice, {"scenario": "Who first?", "choices": ["The soldier", "The civilian"], "algorithm": "random"}
+    got = as_json(
+        app.decisions.decide(
+            alice,
+            DecideAppRequest(
+                scenario="Who first?", choices=["The soldier", "The civilian"], algorithm="random"
+            ),
+        )
     )
     other = 1 - got["choice_index"]
-    out = app.feedback(alice, {"decision_id": got["log_id"], "agree": False, "would_choose": "AB"[other]})
+    out = as_json(
+        app.feedback.give(
+            alice, FeedbackRequest(decision_id=got["log_id"], agree=False, would_choose="AB"[other])
+        )
+    )
     assert (
         out["feedback"]["would_choose"] == other and out["chosen"] == ["The soldier", "The civilian"][other]
     )
     assert out["example_id"] is None  # this app has no example store: the feedback is still stored
     assert [f["decision_id"] for f in app.store.feedback.list(alice)] == [got["log_id"]]
     with pytest.raises(NotFound, match=r"no decision \d+ of yours"):
-        app.feedback(bob, {"decision_id": got["log_id"], "agree": True})
+        app.feedback.give(bob, FeedbackRequest(decision_id=got["log_id"], agree=True))
     with pytest.raises(InputError, match="letter"):
-        app.feedback(alice, {"decision_id": got["log_id"], "agree": False, "would_choose": "BB"})
+        app.feedback.give(
+            alice,
+            app.parse(FeedbackRequest, {"decision_id": got["log_id"], "agree": False, "would_choose": "BB"}),
+        )

@@ -35,7 +35,8 @@ DATASET = json.dumps(
 
 
 def test_a_grant_names_its_owner_until_it_expires(tmp_path):
-    handout = Handout(tmp_path / "handout", ttl_s=0.3)
+    now = [100.0]
+    handout = Handout(tmp_path / "handout", ttl_s=0.3, clock=lambda: now[0])
     link = handout.give("alice", b"{}", "profiles.json")
     path = handout.path(link)
     assert link.startswith("/gradio_api/file=") and path.read_bytes() == b"{}"
@@ -44,7 +45,9 @@ def test_a_grant_names_its_owner_until_it_expires(tmp_path):
     assert handout.holds(path) and handout.holds(path.parent / ".." / "x") and not handout.holds(tmp_path)
     made_up = path.parent.parent / ("x" * 32) / "profiles.json"
     assert handout.owner_of(made_up) is None and handout.owner_of(path.parent) is None
-    time.sleep(0.35)
+    now[0] += 0.29
+    assert handout.owner_of(path) == "alice"  # still live just before it expires
+    now[0] += 0.06
     assert handout.owner_of(path) is None  # expired: refused even before the sweep deletes it
     handout.give("bob", b"x", "other.json")  # each grant sweeps the expired ones
     assert not path.exists()

@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from app_fixtures import make_app
 
 from alignment.errors import Conflict, InputError, NotFound, PermissionDenied
+from assistant.app import AppService
+from assistant.app import schemas as req
+from tests.helpers.app import as_json, make_app
+from tests.helpers.paths import DATASETS
 
 SCENARIO = {"scenario": "Two patients, one kit.", "choices": ["the soldier", "the civilian"]}
 
 
-@pytest.fixture
-def app(tmp_path):
-    service = make_app(tmp_path)
-    yield service
-    service.store.close()
-
-
-def test_actor_requires_login_unless_local_mode(app, tmp_path):
+def test_actor_requires_login_unless_local_mode(app: AppService, tmp_path):
     assert app.actor("alice").name == "alice"
     with pytest.raises(PermissionDenied, match="log in"):
         app.actor(None)
@@ -33,121 +29,174 @@ def test_actor_requires_login_unless_local_mode(app, tmp_path):
     assert not app.authenticate("nobody", "alice-password")
 
 
-def test_decide_with_targets_and_with_profile_is_logged(app):
+def test_decide_with_targets_and_with_profile_is_logged(app: AppService):
     alice = app.actor("alice")
-    high = app.decide(alice, {**SCENARIO, "targets": {"fairness": 0.9}, "algorithm": "persona"})
+    high = as_json(
+        app.decisions.decide(
+            alice,
+            app.parse(
+                req.DecideAppRequest, {**SCENARIO, "targets": {"fairness": 0.9}, "algorithm": "persona"}
+            ),
+        )
+    )
     assert high["choice"] == "the civilian" and high["log_id"] > 0 and "prompts" not in high
-    app.create_profile(alice, {"name": "careless", "targets": {"fairness": 0.1}})
-    low = app.decide(
-        alice, {**SCENARIO, "profile": "careless", "algorithm": "persona", "include_prompts": True}
+    app.profiles.create(alice, req.ProfileCreateRequest(name="careless", targets={"fairness": 0.1}))
+    low = as_json(
+        app.decisions.decide(
+            alice,
+            req.DecideAppRequest(**SCENARIO, profile="careless", algorithm="persona", include_prompts=True),
+        )
     )
     assert low["choice"] == "the soldier" and low["target"] == {"fairness": 0.1}
     assert "fairness" in low["prompts"][0][0]["content"]
     entry = app.store.log.get(alice, low["log_id"])
     assert entry.profile_name == "careless" and entry.status == "ok"
-    rnd = app.decide(alice, {**SCENARIO, "algorithm": "random", "seed": 3})
+    rnd = as_json(app.decisions.decide(alice, req.DecideAppRequest(**SCENARIO, algorithm="random", seed=3)))
     assert rnd["algorithm"] == "random" and rnd["choice"] in SCENARIO["choices"]
 
 
-def test_decide_bad_requests_say_what_to_fix(app):
+def test_decide_bad_requests_say_what_to_fix(app: AppService):
     alice = app.actor("alice")
     with pytest.raises(InputError, match="choices"):
-        app.decide(alice, {"scenario": "x"})
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, {"scenario": "x"}))
     with pytest.raises(InputError, match="colour"):
-        app.decide(alice, {**SCENARIO, "colour": "red"})
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, {**SCENARIO, "colour": "red"}))
     with pytest.raises(InputError, match="unknown attribute 'fairnes'"):
-        app.decide(alice, {**SCENARIO, "targets": {"fairnes": 0.5}, "algorithm": "persona"})
+        app.decisions.decide(
+            alice,
+            app.parse(
+                req.DecideAppRequest, {**SCENARIO, "targets": {"fairnes": 0.5}, "algorithm": "persona"}
+            ),
+        )
     with pytest.raises(InputError, match="JSON object"):
-        app.decide(alice, ["not", "an", "object"])
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, ["not", "an", "object"]))
     with pytest.raises(NotFound, match="no profile"):
-        app.decide(alice, {**SCENARIO, "profile": "nope"})
+        app.decisions.decide(alice, app.parse(req.DecideAppRequest, {**SCENARIO, "profile": "nope"}))
 
 
-def test_profile_crud_and_ownership(app):
+def test_profile_crud_and_ownership(app: AppService):
     alice, bob, root = app.actor("alice"), app.actor("bob"), app.actor("root")
-    created = app.create_profile(alice, {"name": "fair", "description": "d", "targets": {"fairness": 0.8}})
+    created = as_json(
+        app.profiles.create(
+            alice, req.ProfileCreateRequest(name="fair", description="d", targets={"fairness": 0.8})
+        )
+    )
     assert created["owner"] == "alice" and created["version"] == 1
-    got = app.get_profile(alice, {"name": "fair"})
+    got = as_json(app.profiles.get(alice, req.ProfileNameRequest(name="fair")))
     assert got["targets"] == {"fairness": 0.8}
-    updated = app.update_profile(
-        alice, {"name": "fair", "set_targets": {"risk_aversion": 0.3}, "expected_version": 1}
+    updated = as_json(
+        app.profiles.update(
+            alice,
+            req.ProfileUpdateRequest(name="fair", set_targets={"risk_aversion": 0.3}, expected_version=1),
+        )
     )
     assert updated["targets"] == {"fairness": 0.8, "risk_aversion": 0.3} and updated["version"] == 2
     with pytest.raises(Conflict, match="changed by someone else"):
-        app.update_profile(alice, {"name": "fair", "set_targets": {"fairness": 0.1}, "expected_version": 1})
+        app.profiles.update(
+            alice, req.ProfileUpdateRequest(name="fair", set_targets={"fairness": 0.1}, expected_version=1)
+        )
     # bob cannot see or touch alice's profile, by name or by naming her as owner
     with pytest.raises(NotFound, match="no profile 'fair'"):
-        app.get_profile(bob, {"name": "fair"})
+        app.profiles.get(bob, req.ProfileNameRequest(name="fair"))
     with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
-        app.get_profile(bob, {"name": "fair", "owner": "alice"})
+        app.profiles.get(bob, req.ProfileNameRequest(name="fair", owner="alice"))
     with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
-        app.update_profile(bob, {"name": "fair", "owner": "alice", "set_targets": {"fairness": 0.0}})
+        app.profiles.update(
+            bob, req.ProfileUpdateRequest(name="fair", owner="alice", set_targets={"fairness": 0.0})
+        )
     with pytest.raises(PermissionDenied, match="user 'bob' may not act on 'alice''s profiles"):
-        app.delete_profile(bob, {"name": "fair", "owner": "alice"})
-    assert app.list_profiles(bob)["profiles"] == []
+        app.profiles.delete(bob, req.ProfileDeleteRequest(name="fair", owner="alice"))
+    assert as_json(app.profiles.list(bob, req.OwnerRequest()))["profiles"] == []
     # the admin sees everyone's
-    assert [p["owner"] for p in app.list_profiles(root, {"all_users": True})["profiles"]] == ["alice"]
-    assert app.get_profile(root, {"name": "fair", "owner": "alice"})["version"] == 2
+    assert [
+        p["owner"] for p in as_json(app.profiles.list(root, req.OwnerRequest(all_users=True)))["profiles"]
+    ] == ["alice"]
+    assert as_json(app.profiles.get(root, req.ProfileNameRequest(name="fair", owner="alice")))["version"] == 2
     # export, delete, import restores it
-    bundle = app.export_profiles(alice)
+    bundle = as_json(app.profiles.export(alice, req.ExportProfilesRequest()))
     assert json.dumps(bundle) and bundle["profiles"][0]["name"] == "fair"
-    assert app.delete_profile(alice, {"name": "fair", "expected_version": 2}) == {"deleted": "fair"}
+    assert as_json(app.profiles.delete(alice, req.ProfileDeleteRequest(name="fair", expected_version=2))) == {
+        "deleted": "fair"
+    }
     with pytest.raises(NotFound, match="no profile 'fair'"):
-        app.get_profile(alice, {"name": "fair"})
-    imported = app.import_profiles(alice, {"bundle": bundle})
+        app.profiles.get(alice, req.ProfileNameRequest(name="fair"))
+    imported = as_json(app.profiles.import_bundle(alice, req.ImportProfilesRequest(bundle=bundle)))
     assert imported["imported"][0]["targets"] == {"fairness": 0.8, "risk_aversion": 0.3}
     with pytest.raises(Conflict, match="profile 'fair' already exists; nothing was imported"):
-        app.import_profiles(alice, {"bundle": bundle})
+        app.profiles.import_bundle(alice, req.ImportProfilesRequest(bundle=bundle))
     with pytest.raises(InputError, match="must be in"):
-        app.create_profile(alice, {"name": "bad", "targets": {"fairness": 1.5}})
+        app.profiles.create(
+            alice, app.parse(req.ProfileCreateRequest, {"name": "bad", "targets": {"fairness": 1.5}})
+        )
 
 
-def test_admin_actions_are_refused_to_users(app):
+def test_admin_actions_are_refused_to_users(app: AppService):
     alice, root = app.actor("alice"), app.actor("root")
-    definition = {"attribute": {"name": "candour", "description": "Saying plainly what one thinks", "domain": "generic"}}
+    definition = {
+        "attribute": {"name": "candour", "description": "Saying plainly what one thinks", "domain": "generic"}
+    }
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.upsert_attribute(alice, definition)
+        app.admin.upsert_attribute(alice, app.parse(req.AttributeRequest, definition))
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.add_user(alice, {"name": "eve", "password": "eve-password"})
+        app.admin.add_user(alice, req.AddUserRequest(name="eve", password="eve-password"))
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.set_role(alice, {"name": "alice", "role": "admin"})
+        app.admin.set_role(alice, req.SetRoleRequest(name="alice", role="admin"))
     with pytest.raises(PermissionDenied, match="only an admin"):
-        app.search_examples(alice, {"query": "kit"})
-    assert [u["name"] for u in app.list_users(alice)["users"]] == ["alice"]
+        app.examples.search(alice, req.ExampleSearchRequest(query="kit"))
+    assert [u["name"] for u in as_json(app.admin.users(alice))["users"]] == ["alice"]
     # the admin may
-    assert app.upsert_attribute(root, definition)["created"] == 1
+    assert (
+        as_json(app.admin.upsert_attribute(root, app.parse(req.AttributeRequest, definition)))["created"] == 1
+    )
     assert "candour" in app.service.attributes  # decisions now describe it
-    assert any(a["name"] == "candour" for a in app.list_attributes(alice)["attributes"])
-    assert app.add_user(root, {"name": "eve", "password": "eve-password"})["has_password"]
+    assert any(
+        a["name"] == "candour"
+        for a in as_json(app.admin.attributes(alice, req.DomainRequest()))["attributes"]
+    )
+    assert as_json(app.admin.add_user(root, req.AddUserRequest(name="eve", password="eve-password")))[
+        "has_password"
+    ]
     assert app.authenticate("eve", "eve-password")
-    app.set_role(root, {"name": "eve", "role": "admin"})
+    app.admin.set_role(root, req.SetRoleRequest(name="eve", role="admin"))
     assert app.actor("eve").is_admin
     with pytest.raises(InputError, match="at least 8"):
-        app.set_password(alice, {"name": "alice", "password": "short"})
+        app.admin.set_password(
+            alice, app.parse(req.SetPasswordRequest, {"name": "alice", "password": "short"})
+        )
     with pytest.raises(PermissionDenied, match="current password"):  # one's own: the current one too
-        app.set_password(alice, {"name": "alice", "password": "a-new-password"})
+        app.admin.set_password(alice, req.SetPasswordRequest(name="alice", password="a-new-password"))
     with pytest.raises(PermissionDenied, match="current password is not right"):
-        app.set_password(alice, {"name": "alice", "password": "a-new-password", "current_password": "wrong-one"})
-    done = app.set_password(
-        alice, {"name": "alice", "password": "a-new-password", "current_password": "alice-password"}
+        app.admin.set_password(
+            alice,
+            req.SetPasswordRequest(name="alice", password="a-new-password", current_password="wrong-one"),
+        )
+    done = as_json(
+        app.admin.set_password(
+            alice,
+            req.SetPasswordRequest(
+                name="alice", password="a-new-password", current_password="alice-password"
+            ),
+        )
     )
     assert not done["reset"] and "password was changed" in done["message"]
     assert app.authenticate("alice", "a-new-password")
 
 
-def test_compare_columns_resolve_profiles_and_mark_disagreement(app):
+def test_compare_columns_resolve_profiles_and_mark_disagreement(app: AppService):
     alice = app.actor("alice")
-    app.create_profile(alice, {"name": "fair", "targets": {"fairness": 0.9}})
-    result = app.compare(
-        alice,
-        {
-            **SCENARIO,
-            "columns": [
-                {"algorithm": "persona", "profile": "fair"},
-                {"algorithm": "persona", "targets": {"fairness": 0.2}},
-                {"algorithm": "persona", "targets": {"fairness": 0.95}},
-            ],
-        },
+    app.profiles.create(alice, req.ProfileCreateRequest(name="fair", targets={"fairness": 0.9}))
+    result = as_json(
+        app.decisions.compare(
+            alice,
+            req.CompareAppRequest(
+                **SCENARIO,
+                columns=[
+                    {"algorithm": "persona", "profile": "fair"},
+                    {"algorithm": "persona", "targets": {"fairness": 0.2}},
+                    {"algorithm": "persona", "targets": {"fairness": 0.95}},
+                ],
+            ),
+        )
     )
     assert [r["decision"]["choice"] for r in result["results"]] == [
         "the civilian",
@@ -159,35 +208,51 @@ def test_compare_columns_resolve_profiles_and_mark_disagreement(app):
     assert "fair" in result["results"][0]["label"]
     assert all("prompts" not in r["decision"] for r in result["results"])
     with pytest.raises(NotFound, match="no profile 'fair'"):
-        app.compare(app.actor("bob"), {**SCENARIO, "columns": [{"profile": "fair"}, {"algorithm": "random"}]})
+        app.decisions.compare(
+            app.actor("bob"),
+            req.CompareAppRequest(**SCENARIO, columns=[{"profile": "fair"}, {"algorithm": "random"}]),
+        )
     with pytest.raises(InputError, match="columns"):
-        app.compare(alice, {**SCENARIO, "columns": [{"algorithm": "random"}]})
+        app.decisions.compare(
+            alice, app.parse(req.CompareAppRequest, {**SCENARIO, "columns": [{"algorithm": "random"}]})
+        )
     with pytest.raises(InputError, match="unknown attribute"):
-        app.compare(alice, {**SCENARIO, "columns": [{"targets": {"nope": 1}}, {"algorithm": "random"}]})
+        app.decisions.compare(
+            alice,
+            app.parse(
+                req.CompareAppRequest,
+                {**SCENARIO, "columns": [{"targets": {"nope": 1}}, {"algorithm": "random"}]},
+            ),
+        )
 
 
 def test_evaluate_is_capped_and_confined_to_the_datasets_dir(tmp_path):
-    from pathlib import Path
-
-    datasets = Path(__file__).resolve().parents[2] / "datasets"
-    if not datasets.is_dir():
-        pytest.skip("datasets/ is not vendored here")
-    app = make_app(tmp_path, datasets_dir=datasets)
+    app = make_app(tmp_path, datasets_dir=DATASETS)
     alice, root = app.actor("alice"), app.actor("root")
-    assert "triage/oracle_fairness_training_input_output.json" in app.dataset_files()
+    assert "triage/oracle_fairness_training_input_output.json" in app.evaluation.dataset_files()
     with pytest.raises(PermissionDenied, match="only an admin"):  # evaluations are for admins
-        app.evaluate(alice, {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 1})
+        app.evaluation.evaluate(
+            alice, req.EvaluateRequest(files=["triage/oracle_fairness_training_input_output.json"], limit=1)
+        )
     with pytest.raises(InputError, match="cap of 3"):
-        app.evaluate(root, {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 4})
+        app.evaluation.evaluate(
+            root,
+            app.parse(
+                req.EvaluateRequest,
+                {"files": ["triage/oracle_fairness_training_input_output.json"], "limit": 4},
+            ),
+        )
     with pytest.raises(InputError, match="no dataset file"):
-        app.evaluate(root, {"files": ["../pyproject.toml"], "limit": 1})
-    result = app.evaluate(
-        root,
-        {
-            "files": ["triage/oracle_fairness_training_input_output.json"],
-            "algorithms": ["persona"],
-            "limit": 2,
-        },
+        app.evaluation.evaluate(
+            root, app.parse(req.EvaluateRequest, {"files": ["../pyproject.toml"], "limit": 1})
+        )
+    result = as_json(
+        app.evaluation.evaluate(
+            root,
+            req.EvaluateRequest(
+                files=["triage/oracle_fairness_training_input_output.json"], algorithms=["persona"], limit=2
+            ),
+        )
     )
     assert "| persona | embedded |" in result["summary_md"]
     chart, archive = app.handout.path(result["chart"]), app.handout.path(result["zip"])

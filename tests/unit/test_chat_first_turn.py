@@ -6,16 +6,24 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from app_fixtures import make_app, persona_reply
 
 from alignment.algorithms.simple import PersonaAlgorithm
 from alignment.errors import AlignError, BackboneUnavailable, Conflict, InputError, NotFound
 from alignment.fake import FakeBackbone, FakeEmbedder
 from alignment.models import Scenario
+from assistant.app import AppService
 from assistant.app.packs import ADMIN_ADDED, group_by_pack, pack_of, pack_title
+from assistant.app.schemas import (
+    ChatRequest,
+    ConversationRequest,
+    DecideAppRequest,
+    EvaluateRequest,
+    FeedbackRequest,
+)
 from assistant.decisions.chat import SUGGEST_INTRO, AttributeSuggestion, suggestion_text
 from assistant.decisions.messages import for_people, has_flag
 from assistant.stores.embedding import CachedEmbedder
+from tests.helpers.app import as_json, persona_reply
 
 SAVINGS = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck "
@@ -26,13 +34,6 @@ FLAG = re.compile(r"(?<![\w-])--[a-z]")
 
 def WordEmbedder() -> FakeEmbedder:
     return FakeEmbedder(("saving", "safe", "harm", "friend"), bias=0.01)
-
-
-@pytest.fixture
-def app(tmp_path):
-    service = make_app(tmp_path)
-    yield service
-    service.store.close()
 
 
 # -- messages -----------------------------------------------------------------------------------
@@ -118,9 +119,9 @@ def test_attributes_group_by_pack_everyday_first():
 # -- the first chat -------------------------------------------------------------------------------
 
 
-def test_no_values_gets_suggestions_not_an_error(app):
+def test_no_values_gets_suggestions_not_an_error(app: AppService):
     alice = app.actor("alice")
-    updates = list(app.chat_stream(alice, {"message": SAVINGS}))
+    updates = list(app.decisions.chat_stream(alice, ChatRequest(message=SAVINGS)))
     assert [u.done for u in updates] == [True]  # one answer, shown once
     final = updates[0]
     assert final.kind == "suggest" and final.decision_id is None
@@ -135,17 +136,19 @@ def test_no_values_gets_suggestions_not_an_error(app):
     assert app.store.log.list(alice) == []  # nothing decided, nothing failed
     messages = app.store.conversations.messages(alice, final.conversation_id)
     assert [m.role for m in messages] == ["user", "assistant"] and messages[1].content == final.text
-    api = app.chat(alice, {"message": SAVINGS})  # the API path: the same structured field
+    api = as_json(
+        app.decisions.chat(alice, ChatRequest(message=SAVINGS))
+    )  # the API path: the same structured field
     assert api["kind"] == "suggest" and [s["name"] for s in api["suggestions"]] == [
         s.name for s in final.suggestions
     ]
 
 
-def test_suggestions_rank_by_the_stores_embedder(app):
+def test_suggestions_rank_by_the_stores_embedder(app: AppService):
     embedder = WordEmbedder()
     app.service.embedder = CachedEmbedder(embedder.embed)  # as build_service wires the store's MiniLM
     alice = app.actor("alice")
-    first = app.chat(alice, {"message": SAVINGS})
+    first = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS)))
     # the savings question shares "saving" with nothing and "friend" with... whatever the packs say:
     # the ranking must follow the embedder's similarities exactly
     ranking = next(call for call in embedder.calls if call[0].startswith("I have savings"))
@@ -154,42 +157,47 @@ def test_suggestions_rank_by_the_stores_embedder(app):
     sims = [s["similarity"] for s in first["suggestions"]]
     assert sims == sorted(sims, reverse=True)
     before = len(embedder.calls)
-    app.chat(alice, {"message": SAVINGS.replace("20,000", "30,000")})
+    app.decisions.chat(alice, ChatRequest(message=SAVINGS.replace("20,000", "30,000")))
     asked = [call for call in embedder.calls[before:] if call[0].startswith("I have savings")]
     assert [len(call) for call in asked] == [1]  # the attributes' vectors are kept: only the question
 
 
-def test_picking_a_suggestion_then_asking_again_decides(app):
+def test_picking_a_suggestion_then_asking_again_decides(app: AppService):
     alice = app.actor("alice")
-    first = app.chat(alice, {"message": SAVINGS})
+    first = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS)))
     name = first["suggestions"][0]["name"]
     cid = first["conversation_id"]
     # "decide now": the situation of the turn that asked for values is decided with them
-    second = app.chat(
-        alice,
-        {
-            "message": "ok, decide now",
-            "conversation_id": cid,
-            "targets": {name: 0.75},
-            "algorithm": "persona",
-        },
+    second = as_json(
+        app.decisions.chat(
+            alice,
+            ChatRequest(
+                message="ok, decide now", conversation_id=cid, target={name: 0.75}, algorithm="persona"
+            ),
+        )
     )
     assert second["kind"] == "decision" and second["decision"]["target"] == {name: 0.75}
     entry = app.store.log.get(alice, second["decision_id"])
     assert entry.request["choices"] == ["Index fund", "Food truck business"]
     # or the same question again, as the browser does after a suggestion is clicked
-    third = app.chat(alice, {"message": SAVINGS, "targets": {name: 0.75}, "algorithm": "persona"})
+    third = as_json(
+        app.decisions.chat(alice, ChatRequest(message=SAVINGS, target={name: 0.75}, algorithm="persona"))
+    )
     assert third["kind"] == "decision" and third["text"].startswith("**My advice:")
 
 
-def test_an_algorithm_without_a_target_decides_without_asking(app):
-    result = app.chat(app.actor("alice"), {"message": SAVINGS, "algorithm": "random", "seed": 1})
+def test_an_algorithm_without_a_target_decides_without_asking(app: AppService):
+    result = as_json(
+        app.decisions.chat(app.actor("alice"), ChatRequest(message=SAVINGS, algorithm="random", seed=1))
+    )
     assert result["kind"] == "decision" and result["suggestions"] == []
 
 
-def test_without_an_embedder_words_still_give_suggestions(app):
+def test_without_an_embedder_words_still_give_suggestions(app: AppService):
     app.service.embedder = None  # no embedder: fall back to shared words
-    names = [s.name for s in app.suggest_attributes("Should I keep my savings safe?", ["keep", "spend"])]
+    names = [
+        s.name for s in app.decisions.suggest_attributes("Should I keep my savings safe?", ["keep", "spend"])
+    ]
     assert len(names) == 3 and len(set(names)) == 3
 
 
@@ -205,57 +213,96 @@ def test_suggestion_text_without_suggestions_still_says_what_to_do():
 # -- every failure a person can reach is in words --------------------------------------------------
 
 
-def test_chat_failures_name_no_flag(app):
+def test_chat_failures_name_no_flag(app: AppService):
     alice = app.actor("alice")
     failures = [
-        app.chat(alice, {"message": SAVINGS, "algorithm": "no-such"}),
-        app.chat(alice, {"message": SAVINGS, "targets": {"fairnes": 0.5}, "algorithm": "persona"}),
-        app.chat(alice, {"message": SAVINGS, "targets": {"fairness": 0.5}, "backbone": "gpt-9"}),
+        as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS, algorithm="no-such"))),
+        as_json(
+            app.decisions.chat(
+                alice, ChatRequest(message=SAVINGS, target={"fairnes": 0.5}, algorithm="persona")
+            )
+        ),
+        as_json(
+            app.decisions.chat(
+                alice, ChatRequest(message=SAVINGS, target={"fairness": 0.5}, backbone="gpt-9")
+            )
+        ),
     ]
     for failed in failures:
         assert failed["kind"] == "error" and not has_flag(failed["text"])
         # shown once: the conversation holds it once, and the text does not repeat itself
-        convo = app.get_conversation(alice, {"id": failed["conversation_id"]})
+        convo = as_json(app.decisions.conversation(alice, ConversationRequest(id=failed["conversation_id"])))
         assert [m["content"] for m in convo["messages"]].count(failed["text"]) == 1
         assert failed["text"].count("I could not decide") == 1
 
 
-def test_app_errors_reached_through_the_api_name_no_flag(app):
+def test_app_errors_reached_through_the_api_name_no_flag(app: AppService):
     alice = app.actor("alice")
-    decision = app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "random"})
+    decision = as_json(
+        app.decisions.decide(alice, DecideAppRequest(scenario="s", choices=["a", "b"], algorithm="random"))
+    )
     other = 1 - decision["choice_index"]
     bad_calls = [
-        (lambda: app.feedback(
-            alice, {"decision_id": decision["log_id"], "agree": True, "would_choose": other}
-        ), "you agree with option [AB] but would choose [AB]; give --disagree"),
-        (lambda: app.feedback(alice, {"decision_id": decision["log_id"], "agree": False, "would_choose": 9}),
-         r"decision \d+ has 2 options \(A, B\); choose one of them"),
-        (lambda: app.evaluate(app.actor("root"), {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
-         "no datasets directory is configured on this server"),
-        (lambda: app.evaluate(alice, {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
-         "may not run evaluations .*; only an admin may"),
-        (lambda: app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "persona"}),
-         "algorithm 'persona' needs an alignment target"),
+        (
+            lambda: as_json(
+                app.feedback.give(
+                    alice, FeedbackRequest(decision_id=decision["log_id"], agree=True, would_choose=other)
+                )
+            ),
+            "you agree with option [AB] but would choose [AB]; give --disagree",
+        ),
+        (
+            lambda: as_json(
+                app.feedback.give(
+                    alice, FeedbackRequest(decision_id=decision["log_id"], agree=False, would_choose=9)
+                )
+            ),
+            r"decision \d+ has 2 options \(A, B\); choose one of them",
+        ),
+        (
+            lambda: as_json(
+                app.evaluation.evaluate(
+                    app.actor("root"), EvaluateRequest(files=["x.json"], algorithms=["random"], limit=1)
+                )
+            ),
+            "no datasets directory is configured on this server",
+        ),
+        (
+            lambda: as_json(
+                app.evaluation.evaluate(
+                    alice, EvaluateRequest(files=["x.json"], algorithms=["random"], limit=1)
+                )
+            ),
+            "may not run evaluations .*; only an admin may",
+        ),
+        (
+            lambda: as_json(
+                app.decisions.decide(
+                    alice, DecideAppRequest(scenario="s", choices=["a", "b"], algorithm="persona")
+                )
+            ),
+            "algorithm 'persona' needs an alignment target",
+        ),
     ]
     for call, says in bad_calls:
         with pytest.raises(AlignError, match=says) as caught:
             call()
         assert not has_flag(for_people(str(caught.value)))
     with pytest.raises(NotFound, match="no conversation with id 999"):
-        app.get_conversation(alice, {"id": 999})
+        app.decisions.conversation(alice, ConversationRequest(id=999))
 
 
 # -- each message once ------------------------------------------------------------------------------
 
 
-def _turn(app, actor, payload):
-    updates = list(app.chat_stream(actor, payload))
+def _turn(app: AppService, actor, payload):
+    updates = list(app.decisions.chat_stream(actor, app.parse(ChatRequest, payload, actor=actor)))
     done = [u for u in updates if u.done]
     assert len(done) == 1 and updates[-1].done, [u.text[:60] for u in updates]  # one final answer
     return updates[-1]
 
 
-def test_every_turn_ends_with_one_final_answer_even_when_deciding_again_fails(app):
+def test_every_turn_ends_with_one_final_answer_even_when_deciding_again_fails(app: AppService):
     def flaky(request, count):
         if count >= 1:
             raise BackboneUnavailable("the model stopped answering")

@@ -1,15 +1,14 @@
 """The ALIGN input_output loader: both output shapes, score scales, clear errors."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from alignment.datasets import load_file, parse_records
 from alignment.errors import InputError
+from tests.helpers.paths import DATASETS
 
-_REPO = Path(__file__).resolve().parents[2]
-DATA = _REPO / "datasets" if (_REPO / "datasets" / "triage").is_dir() else _REPO.parent / "shared" / "data"
+DATA = DATASETS
 
 
 def triage_record(scores=(10.0, 0.0), output=None, scene="1"):
@@ -100,9 +99,8 @@ def test_ids_are_stable_and_depend_on_content():
     assert a.to_example().id == a.example_id()
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
 def test_shared_data_loads_with_scores_in_unit_range():
-    counts = {}
+    counts: dict[str, int] = {}
     for path in sorted(DATA.glob("*/*_input_output.json")):  # everyday/ also holds attribute definitions
         records = load_file(path)
         assert len({r.scenario_id for r in records}) == len(records), path.name
@@ -110,9 +108,9 @@ def test_shared_data_loads_with_scores_in_unit_range():
             assert all(0.0 <= v <= 1.0 for s in r.scores for v in s.values())
             assert r.oracle_choice is None or 0 <= r.oracle_choice < len(r.choices)
         counts[records[0].domain] = counts.get(records[0].domain, 0) + len(records)
-    expected = {"triage": 90, "opinionqa": 2174}
-    if (DATA / "everyday").is_dir():  # written for this project (datasets/everyday/README.md)
-        expected["everyday"] = 100 + 144 + 104  # value packs, novel values, the everyday pack, moral clarity
+    # everyday/: written for this project (datasets/everyday/README.md): value packs, novel values,
+    # the everyday pack, moral clarity
+    expected = {"triage": 90, "opinionqa": 2174, "everyday": 100 + 144 + 104}
     assert counts == expected
     fairness = load_file(DATA / "triage" / "oracle_fairness_training_input_output.json")
     assert max(v for r in fairness for s in r.scores for v in s.values()) == 1.0

@@ -5,23 +5,18 @@ dilemmas unless triage is asked for. Real SQLite store, scripted backbone."""
 from __future__ import annotations
 
 import pytest
-from app_fixtures import make_app
 
 from alignment.turns import TurnReader, ValueDef
+from assistant.app import AppService
+from assistant.app.schemas import CalibrateRequest, ChatRequest, ProfileCreateRequest, ProfileUpdateRequest
 from profiles.seed import PACKS, load_pack, pack_synonyms, value_words
+from tests.helpers.app import as_json
 
 SAVINGS = (
     "I inherited 15,000. Should I keep it in a savings account or put all of it into a friend's new bar?"
     "\n- Keep it in the savings account\n- Put it into the bar"
 )
 TRIAGE = {"risk_aversion", "QualityOfLife", "protocol_focus", "fairness", "utilitarianism"}
-
-
-@pytest.fixture
-def app(tmp_path):
-    service = make_app(tmp_path)
-    yield service
-    service.store.close()
 
 
 def test_the_everyday_pack_holds_the_values_people_name() -> None:
@@ -91,59 +86,75 @@ def test_honesty_is_no_longer_a_word_of_fairness() -> None:
     assert "helpful" in value_words("benevolence")  # the words no pack claims stay
 
 
-def test_triage_values_of_a_profile_never_drive_everyday_advice(app):
+def test_triage_values_of_a_profile_never_drive_everyday_advice(app: AppService):
     alice = app.actor("alice")
-    app.create_profile(alice, {"name": "default", "targets": {"risk_aversion": 0.95, "QualityOfLife": 0.9}})
-    asked = app.chat(alice, {"message": SAVINGS})
+    app.profiles.create(
+        alice, ProfileCreateRequest(name="default", targets={"risk_aversion": 0.95, "QualityOfLife": 0.9})
+    )
+    asked = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS)))
     assert asked["kind"] == "suggest" and app.store.log.list(alice) == []  # asked, not decided on triage
     offered = {s["name"] for s in asked["suggestions"]}
     assert offered and not offered & TRIAGE
     domains = {a.name: a.domain for a in app.store.attributes.list()}
     assert {domains[n] for n in offered} == {"everyday"}
     # the everyday values of the same profile decide; its triage ones stay out
-    app.update_profile(alice, {"name": "default", "set_targets": {"financial_security": 0.9}})
-    decided = app.chat(alice, {"message": SAVINGS})
+    app.profiles.update(alice, ProfileUpdateRequest(name="default", set_targets={"financial_security": 0.9}))
+    decided = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS)))
     assert decided["kind"] == "decision" and decided["decision"]["target"] == {"financial_security": 0.9}
     assert app.store.log.get(alice, decided["decision_id"]).request["domain"] == "everyday"
     # named by the person, triage's values decide
-    triage = app.chat(alice, {"message": SAVINGS, "domain": "triage"})
+    triage = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS, domain="triage")))
     assert triage["decision"]["target"] == {"risk_aversion": 0.95, "QualityOfLife": 0.9}
     # and picked with the request, a triage value decides an everyday question too
-    picked = app.chat(alice, {"message": SAVINGS, "targets": {"risk_aversion": 0.2}})
+    picked = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS, target={"risk_aversion": 0.2})))
     assert picked["decision"]["target"] == {"financial_security": 0.9, "risk_aversion": 0.2}
 
 
-def test_a_what_if_in_an_everyday_chat_moves_an_everyday_value(app):
+def test_a_what_if_in_an_everyday_chat_moves_an_everyday_value(app: AppService):
     alice = app.actor("alice")
-    first = app.chat(alice, {"message": SAVINGS, "targets": {"honesty": 0.9}})
+    first = as_json(app.decisions.chat(alice, ChatRequest(message=SAVINGS, target={"honesty": 0.9})))
     cid = first["conversation_id"]
-    more = app.chat(alice, {"message": "what if I cared more about fairness?", "conversation_id": cid})
+    more = as_json(
+        app.decisions.chat(
+            alice, ChatRequest(message="what if I cared more about fairness?", conversation_id=cid)
+        )
+    )
     assert more["kind"] == "more" and "fairness" not in more["decision"]["target"]
     assert set(more["decision"]["target"]) == {"honesty", "equality"}
-    unknown = app.chat(
-        alice, {"message": "what if I cared more about risk aversion?", "conversation_id": cid}
+    unknown = as_json(
+        app.decisions.chat(
+            alice, ChatRequest(message="what if I cared more about risk aversion?", conversation_id=cid)
+        )
     )
     assert unknown["kind"] == "clarify" and unknown["decision_id"] is None  # a triage value: not here
     # a triage conversation keeps its domain over its follow-ups
-    triage = app.chat(alice, {"message": SAVINGS, "targets": {"utilitarianism": 0.5}, "domain": "triage"})
-    fair = app.chat(
-        alice,
-        {"message": "what if I cared more about fairness?", "conversation_id": triage["conversation_id"]},
+    triage = as_json(
+        app.decisions.chat(
+            alice, ChatRequest(message=SAVINGS, target={"utilitarianism": 0.5}, domain="triage")
+        )
+    )
+    fair = as_json(
+        app.decisions.chat(
+            alice,
+            ChatRequest(
+                message="what if I cared more about fairness?", conversation_id=triage["conversation_id"]
+            ),
+        )
     )
     assert set(fair["decision"]["target"]) == {"utilitarianism", "fairness"}
 
 
-def test_calibrate_asks_everyday_dilemmas_unless_triage_is_asked_for(app):
+def test_calibrate_asks_everyday_dilemmas_unless_triage_is_asked_for(app: AppService):
     alice = app.actor("alice")
     domains = {a.name: a.domain for a in app.store.attributes.list()}
-    everyday = app.calibrate_next(alice, {"count": 3})
+    everyday = as_json(app.calibration.next(alice, CalibrateRequest(count=3)))
     assert everyday["dilemma"] is not None and everyday["attributes"]
     assert {domains[a] for a in everyday["attributes"]} == {"everyday"}
     assert "honesty" in everyday["attributes"]
-    triage = app.calibrate_next(alice, {"count": 3, "domain": "triage"})
+    triage = as_json(app.calibration.next(alice, CalibrateRequest(count=3, domain="triage")))
     assert {domains[a] for a in triage["attributes"]} == {"triage"}
     answers = [{"dilemma_id": everyday["dilemma"]["id"], "choice": 0}]
-    saved = app.calibrate_save(alice, {"answers": answers, "count": 3, "name": "daily"})
+    saved = as_json(app.calibration.save(alice, CalibrateRequest(answers=answers, count=3, name="daily")))
     assert saved["profile"]["targets"] and {domains[a] for a in saved["profile"]["targets"]} == {"everyday"}
     with pytest.raises(Exception, match="everyday"):
-        app.calibrate_next(alice, {"domain": "opinion"})
+        app.calibration.next(alice, CalibrateRequest(domain="opinion"))

@@ -25,6 +25,9 @@ from assistant.settings import BackboneConfig, load_settings
 from profiles import migrate
 from profiles.store import open_store
 
+# no ALIGN_* variable of this shell, and a fresh working folder
+pytestmark = pytest.mark.usefixtures("clean_align_env")
+
 
 class _Handler(BaseHTTPRequestHandler):
     routes: ClassVar[dict[str, tuple[int, Any]]] = {}
@@ -63,14 +66,6 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(__import__("os").environ):
-        if key.startswith("ALIGN_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 # -- database -------------------------------------------------------------------------------

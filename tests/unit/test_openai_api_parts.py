@@ -9,13 +9,13 @@ from typing import Any
 
 import anyio
 import pytest
-from app_fixtures import make_app
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.testclient import TestClient
 
 from alignment.errors import NotFound
 from alignment.fake import FakeBackbone
+from assistant.app import AppService
 from assistant.app.user_rate import RateLimited, UserRate
 from assistant.decisions.chat_threads import KEPT_TAIL, RECENT, Turn, continue_thread
 from assistant.web.api_gate import ApiGate, Busy, UserShareUsed
@@ -168,19 +168,12 @@ def test_the_rate_counts_a_users_last_minute_only():
 # -- the conversation a history continues --------------------------------------------------------
 
 
-@pytest.fixture
-def app(tmp_path):
-    service = make_app(tmp_path)
-    yield service
-    service.store.close()
-
-
-def test_a_history_continues_its_conversation_or_branches_or_is_imported(app):
+def test_a_history_continues_its_conversation_or_branches_or_is_imported(app: AppService):
     store, alice = app.store, app.actor("alice")
-    engine = app.chat_engine
+    engine = app.decisions.chat_engine
     from assistant.app.schemas import ChatRequest
 
-    first = list(engine.respond(alice, ChatRequest(message=SITUATION, targets={"fairness": 0.9})))[-1]
+    first = list(engine.respond(alice, ChatRequest(message=SITUATION, target={"fairness": 0.9})))[-1]
     history = [Turn(role="user", content=SITUATION), Turn(role="assistant", content=first.text + "\n")]
     assert continue_thread(store, alice, []) is None
     assert continue_thread(store, alice, history) == first.conversation_id  # white space aside
@@ -190,12 +183,13 @@ def test_a_history_continues_its_conversation_or_branches_or_is_imported(app):
     assert why.kind == "why"
     # the same first turn sent again: the stored conversation went on, so a branch with a copy
     branch = continue_thread(store, alice, history)
-    assert branch not in (None, first.conversation_id)
+    assert branch is not None and branch != first.conversation_id
     copied = store.conversations.messages(alice, branch)
     assert [(m.role, m.decision_id) for m in copied] == [("user", None), ("assistant", first.decision_id)]
     # a history this server never gave: imported as it was sent, without decisions
     elsewhere = [Turn(role="user", content="hello"), Turn(role="assistant", content="hi, how can I help?")]
     imported = continue_thread(store, alice, elsewhere)
+    assert imported is not None
     assert [(m.role, m.content, m.decision_id) for m in store.conversations.messages(alice, imported)] == [
         ("user", "hello", None),
         ("assistant", "hi, how can I help?", None),
@@ -207,12 +201,13 @@ def test_a_history_continues_its_conversation_or_branches_or_is_imported(app):
     assert RECENT >= 10
 
 
-def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
+def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app: AppService):
     store, alice = app.store, app.actor("alice")
     long = [
         Turn(role="user" if i % 2 == 0 else "assistant", content=f"turn {i} " + "x" * 5000) for i in range(9)
     ]
     cid = continue_thread(store, alice, long)
+    assert cid is not None
     kept = store.conversations.messages(alice, cid)
     assert [m.role for m in kept] == ["system", "assistant", "user"][: 1 + KEPT_TAIL]
     assert kept[0].content.startswith("7 earlier messages") and len(kept[0].content) < 300
@@ -227,7 +222,7 @@ def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
     assert continue_thread(store, alice, changed) != cid
     # an earlier turn asked again: a branch keeps the digest
     branch = continue_thread(store, alice, [*long, Turn(role="user", content="hello")])
-    assert branch != cid
+    assert branch is not None and branch != cid
     assert [m.role for m in store.conversations.messages(alice, branch)] == [
         "system",
         "assistant",
@@ -239,9 +234,15 @@ def test_a_long_unknown_history_is_kept_as_a_digest_and_its_tail(app):
 # -- the routes in process -------------------------------------------------------------------------
 
 
-def _client(app: Any, *, local_mode: bool = False, concurrency: int = 2) -> tuple[TestClient, OpenAIApi]:
+def _client(
+    app: AppService, *, local_mode: bool = False, concurrency: int = 2
+) -> tuple[TestClient, OpenAIApi]:
     api = OpenAIApi(
-        app.store, app.chat_engine, app.service.settings, local_mode=local_mode, concurrency=concurrency
+        app.store,
+        app.decisions.chat_engine,
+        app.service.settings,
+        local_mode=local_mode,
+        concurrency=concurrency,
     )
     server = Starlette(
         routes=api.routes(),
@@ -255,7 +256,7 @@ def _events(text: str) -> list[Any]:
     return [e if e == "[DONE]" else json.loads(e) for e in events]
 
 
-def test_routes_decide_with_a_named_decider_and_profile(app):
+def test_routes_decide_with_a_named_decider_and_profile(app: AppService):
     alice = app.actor("alice")
     app.store.profiles.create(alice, ProfileCreate(name="fair", targets={"fairness": 0.9}))
     key = app.store.api_keys.create(alice, ApiKeyCreate()).key
@@ -283,7 +284,7 @@ def test_routes_decide_with_a_named_decider_and_profile(app):
     assert api.gate.running == 0
 
 
-def test_local_mode_needs_no_key_but_a_given_key_must_be_valid(app):
+def test_local_mode_needs_no_key_but_a_given_key_must_be_valid(app: AppService):
     client, _ = _client(app, local_mode=True)
     models = client.get("/v1/models")
     assert models.status_code == 200 and models.json()["data"][0]["id"] == "align"
@@ -292,7 +293,7 @@ def test_local_mode_needs_no_key_but_a_given_key_must_be_valid(app):
     assert wrong.headers["www-authenticate"] == "Bearer"
 
 
-def test_a_failure_in_the_middle_of_a_stream_is_an_error_event_then_done(app):
+def test_a_failure_in_the_middle_of_a_stream_is_an_error_event_then_done(app: AppService):
     def broken(request: Any, count: int) -> Any:
         raise RuntimeError("the model fell over")
 
@@ -315,19 +316,21 @@ def test_a_failure_in_the_middle_of_a_stream_is_an_error_event_then_done(app):
     assert api.gate.running == 0
 
 
-def test_an_admin_chats_on_in_their_own_conversations_only(app):
+def test_an_admin_chats_on_in_their_own_conversations_only(app: AppService):
     """An admin may read others' conversations, but a chat turn with another user's conversation id
     (an old tab, a guessed id) is not found: it never writes into someone else's conversation."""
     from assistant.app.schemas import ChatRequest
 
     alice, root = app.actor("alice"), app.actor("root")
     assert root.is_admin
-    hers = list(app.chat_engine.respond(alice, ChatRequest(message="hello")))[-1].conversation_id
+    hers = list(app.decisions.chat_engine.respond(alice, ChatRequest(message="hello")))[-1].conversation_id
     before = app.store.conversations.messages(alice, hers)
     for message in ("hello", "### Task:\nGenerate a concise title for the chat history."):
         with pytest.raises(NotFound):
-            list(app.chat_engine.respond(root, ChatRequest(message=message, conversation_id=hers)))
+            list(app.decisions.chat_engine.respond(root, ChatRequest(message=message, conversation_id=hers)))
     assert app.store.conversations.messages(alice, hers) == before
-    mine = list(app.chat_engine.respond(root, ChatRequest(message="hello")))[-1].conversation_id
-    again = list(app.chat_engine.respond(root, ChatRequest(message="hello", conversation_id=mine)))[-1]
+    mine = list(app.decisions.chat_engine.respond(root, ChatRequest(message="hello")))[-1].conversation_id
+    again = list(app.decisions.chat_engine.respond(root, ChatRequest(message="hello", conversation_id=mine)))[
+        -1
+    ]
     assert again.conversation_id == mine

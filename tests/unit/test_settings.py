@@ -3,13 +3,8 @@ import pytest
 from alignment.errors import ConfigError
 from assistant.settings import describe_sources, load_settings
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for key in list(__import__("os").environ):
-        if key.startswith("ALIGN_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# no ALIGN_* variable of this shell, and a fresh working folder
+pytestmark = pytest.mark.usefixtures("clean_align_env")
 
 
 def test_defaults_name_the_embedded_backbone_and_deciders():

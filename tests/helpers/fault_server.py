@@ -131,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def fault_process(mode: str) -> tuple[subprocess.Popen[str], str]:
     """A fault server of ``mode`` on a free port: (its process, its base URL ending in /v1)."""
-    from conftest_app import free_port
+    from tests.helpers.llama_server import free_port
 
     port = free_port()
     proc = subprocess.Popen(

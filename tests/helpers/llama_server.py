@@ -18,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 import httpx
+import pytest
 
-__all__ = ["LlamaServer", "free_port"]
+__all__ = ["LlamaServer", "free_port", "llama_server"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -148,3 +150,17 @@ class LlamaServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    """A running ``python -m llama_cpp.server`` with the embedded Gemma GGUF on a free port (mark the
+    tests that use it ``@pytest.mark.server``)."""
+    from assistant.models_local import embedded_model_path
+
+    server = LlamaServer(embedded_model_path())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

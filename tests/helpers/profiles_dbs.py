@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from profiles.store import Store, open_store
+
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -33,6 +35,17 @@ def database(backend: str, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def store_on(backend: str, tmp_path: Path) -> Iterator[Store]:
+    """An empty profile store on ``backend`` (``database``), closed afterwards."""
+    with database(backend, tmp_path) as (url, schema):
+        store = open_store(url, schema=schema)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def pg_url_with_schema(schema: str) -> str:
