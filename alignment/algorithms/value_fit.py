@@ -22,7 +22,12 @@ option the estimate in [0, 1] combines:
 
 Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
 definition`` with ``l = m / (m + evidence_prior)`` (per domain: everyday examples, dilemmas on other
-topics, need more mass to override the definition); with none, the definition alone decides.
+topics, need more mass to override the definition); with none, the definition alone decides. For a
+domain in ``nearest_half_by_domain`` (everyday) ``l = k / (k + half)`` instead, ``k`` the kernel weight of
+the nearest stored option: 40 far examples then count no more than one, and a dilemma far from every
+stored decision is read from the definition (and its confidence, whose evidence term is ``l``, falls).
+A **norm reader** (``alignment/norms.py``, per domain in ``norm_share_by_domain``) can be mixed in the
+same way. Neither is on by default (docs/results/everyday.md says what they did on the dev files).
 The option whose estimates are nearest the target (sum of |estimate - target|) wins, after two
 penalties for options that decide nothing about the values (a menu's "CHECK PULSE", "SITREP"):
 
@@ -122,8 +127,9 @@ class ValueFitParams(Params):
     # of an estimate is one half (``nearest / (nearest + half)``, in place of the mass rule above): the
     # share falls when every retrieved example is far from the item, however many there are (40 far
     # examples add up to a large mass and say little). Absent: the mass rule
-    # (everyday 1e-4, chosen on the development files: docs/results/everyday.md; everyday only)
-    nearest_half_by_domain: dict[str, _Prior] = Field(default_factory=lambda: {"everyday": 1e-4})
+    # (none by default: the value that helped on the development files, everyday 1e-4, did so by giving
+    # the examples more weight than the mass rule, and more confidence to far ones; docs/results/everyday.md)
+    nearest_half_by_domain: dict[str, _Prior] = Field(default_factory=dict)
     # per attribute domain, the norm reader's share of an estimate (alignment/norms.py) for a value whose
     # definition bears on norms in full, scaled by how much it does and by how much the options are
     # about norms at all. Absent: no norm reader (a domain it was not measured on)

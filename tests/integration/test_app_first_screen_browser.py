@@ -13,6 +13,7 @@ from test_app_browser import ARGS, CHROMIUM, login, pick
 pytest_plugins = ["conftest_app"]
 pytestmark = [pytest.mark.browser]
 
+
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
     import shutil

@@ -131,7 +131,10 @@ def _keys_of(db: str, user: str) -> int:
 
 def _create_key_fn(url: str) -> int:
     with httpx.Client(base_url=url, timeout=30) as session:
-        assert session.post("/login", data={"username": "alice", "password": USERS["alice"][0]}).status_code == 200
+        assert (
+            session.post("/login", data={"username": "alice", "password": USERS["alice"][0]}).status_code
+            == 200
+        )
         config = session.get("/config").json()
     labels = {c["id"]: c.get("props", {}).get("label") for c in config["components"]}
     for dependency in config["dependencies"]:
@@ -156,7 +159,9 @@ def _login(context: Any, url: str) -> Any:
     [("127.0.0.1", "127.0.0.1"), ("align.example.test", "evil.example.test")],
     ids=["another-port", "sibling-subdomain"],
 )
-def test_a_page_on_another_origin_reads_nothing_and_creates_no_key(app, attacker, browser, app_host, evil_host):
+def test_a_page_on_another_origin_reads_nothing_and_creates_no_key(
+    app, attacker, browser, app_host, evil_host
+):
     app_url = f"http://{app_host}:{app['port']}"
     fn = _create_key_fn(app["url"])
     before = _keys_of(app["db"], "alice")

@@ -104,7 +104,9 @@ def test_profile_crud_and_ownership(app):
 
 def test_admin_actions_are_refused_to_users(app):
     alice, root = app.actor("alice"), app.actor("root")
-    definition = {"attribute": {"name": "candour", "description": "Saying plainly what one thinks", "domain": "generic"}}
+    definition = {
+        "attribute": {"name": "candour", "description": "Saying plainly what one thinks", "domain": "generic"}
+    }
     with pytest.raises(PermissionDenied, match="only an admin"):
         app.upsert_attribute(alice, definition)
     with pytest.raises(PermissionDenied, match="only an admin"):
@@ -127,7 +129,9 @@ def test_admin_actions_are_refused_to_users(app):
     with pytest.raises(PermissionDenied, match="current password"):  # one's own: the current one too
         app.set_password(alice, {"name": "alice", "password": "a-new-password"})
     with pytest.raises(PermissionDenied, match="current password is not right"):
-        app.set_password(alice, {"name": "alice", "password": "a-new-password", "current_password": "wrong-one"})
+        app.set_password(
+            alice, {"name": "alice", "password": "a-new-password", "current_password": "wrong-one"}
+        )
     done = app.set_password(
         alice, {"name": "alice", "password": "a-new-password", "current_password": "alice-password"}
     )

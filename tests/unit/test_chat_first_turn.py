@@ -225,17 +225,32 @@ def test_app_errors_reached_through_the_api_name_no_flag(app):
     decision = app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "random"})
     other = 1 - decision["choice_index"]
     bad_calls = [
-        (lambda: app.feedback(
-            alice, {"decision_id": decision["log_id"], "agree": True, "would_choose": other}
-        ), "you agree with option [AB] but would choose [AB]; give --disagree"),
-        (lambda: app.feedback(alice, {"decision_id": decision["log_id"], "agree": False, "would_choose": 9}),
-         r"decision \d+ has 2 options \(A, B\); choose one of them"),
-        (lambda: app.evaluate(app.actor("root"), {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
-         "no datasets directory is configured on this server"),
-        (lambda: app.evaluate(alice, {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
-         "may not run evaluations .*; only an admin may"),
-        (lambda: app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "persona"}),
-         "algorithm 'persona' needs an alignment target"),
+        (
+            lambda: app.feedback(
+                alice, {"decision_id": decision["log_id"], "agree": True, "would_choose": other}
+            ),
+            "you agree with option [AB] but would choose [AB]; give --disagree",
+        ),
+        (
+            lambda: app.feedback(
+                alice, {"decision_id": decision["log_id"], "agree": False, "would_choose": 9}
+            ),
+            r"decision \d+ has 2 options \(A, B\); choose one of them",
+        ),
+        (
+            lambda: app.evaluate(
+                app.actor("root"), {"files": ["x.json"], "algorithms": ["random"], "limit": 1}
+            ),
+            "no datasets directory is configured on this server",
+        ),
+        (
+            lambda: app.evaluate(alice, {"files": ["x.json"], "algorithms": ["random"], "limit": 1}),
+            "may not run evaluations .*; only an admin may",
+        ),
+        (
+            lambda: app.decide(alice, {"scenario": "s", "choices": ["a", "b"], "algorithm": "persona"}),
+            "algorithm 'persona' needs an alignment target",
+        ),
     ]
     for call, says in bad_calls:
         with pytest.raises(AlignError, match=says) as caught:

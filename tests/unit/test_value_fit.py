@@ -303,8 +303,12 @@ def _decide_in(domain: str, examples: list[Example], **params: object):
     return create_algorithm("value-fit", **params).run(context, FakeBackbone([]))
 
 
-def test_in_everyday_the_nearest_example_sets_the_examples_share_not_their_number():
-    one, many = _decide_in("everyday", _far_examples(1)), _decide_in("everyday", _far_examples(30))
+NEAREST = {"nearest_half_by_domain": {"everyday": 1e-4}}
+
+
+def test_with_the_nearest_rule_the_nearest_example_sets_the_examples_share_not_their_number():
+    one = _decide_in("everyday", _far_examples(1), **NEAREST)
+    many = _decide_in("everyday", _far_examples(30), **NEAREST)
     assert _share(one) == pytest.approx(_share(many)), "thirty far examples say no more than one"
     nearest = one.extra["evidence"]["security"]["nearest"]
     assert one.extra["evidence"]["security"]["example_weight"] == pytest.approx(
@@ -317,17 +321,16 @@ def test_in_everyday_the_nearest_example_sets_the_examples_share_not_their_numbe
         scores=[{"security": 1.0}, {"security": 0.0}],
         similarity=0.95,
     )
-    assert _share(_decide_in("everyday", [near])) > 0.99 > _share(many)
+    assert _share(_decide_in("everyday", [near], **NEAREST)) > 0.99 > _share(many)
 
 
-def test_the_mass_rule_stays_where_the_nearest_rule_was_not_measured():
-    # triage keeps the mass rule: more examples, more weight (the everyday rule is everyday's only)
-    one, many = _decide_in("triage", _far_examples(1)), _decide_in("triage", _far_examples(30))
+def test_the_mass_rule_stays_in_a_domain_the_nearest_rule_does_not_name_and_by_default():
+    # an everyday rule leaves triage with the mass rule: more examples, more weight
+    one = _decide_in("triage", _far_examples(1), **NEAREST)
+    many = _decide_in("triage", _far_examples(30), **NEAREST)
     assert _share(many) > _share(one)
-    # and the rule can be turned off for everyday too
-    off = {"nearest_half_by_domain": {}}
-    assert _share(_decide_in("everyday", _far_examples(30), **off)) > _share(
-        _decide_in("everyday", _far_examples(1), **off)
+    assert _share(_decide_in("everyday", _far_examples(30))) > _share(
+        _decide_in("everyday", _far_examples(1))
     )
 
 
