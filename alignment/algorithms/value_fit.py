@@ -22,7 +22,12 @@ option the estimate in [0, 1] combines:
 
 Where examples give evidence (kernel mass ``m``) the estimate is ``l * examples + (1 - l) *
 definition`` with ``l = m / (m + evidence_prior)`` (per domain: everyday examples, dilemmas on other
-topics, need more mass to override the definition); with none, the definition alone decides.
+topics, need more mass to override the definition); with none, the definition alone decides. For a
+domain in ``nearest_half_by_domain`` (everyday) ``l = k / (k + half)`` instead, ``k`` the kernel weight of
+the nearest stored option: 40 far examples then count no more than one, and a dilemma far from every
+stored decision is read from the definition (and its confidence, whose evidence term is ``l``, falls).
+A **norm reader** (``alignment/norms.py``, per domain in ``norm_share_by_domain``) can be mixed in the
+same way. Neither is on by default (docs/results/everyday.md says what they did on the dev files).
 The option whose estimates are nearest the target (sum of |estimate - target|) wins, after two
 penalties for options that decide nothing about the values (a menu's "CHECK PULSE", "SITREP"):
 
@@ -63,6 +68,7 @@ from alignment.models import (
     Scenario,
     readable_name,
 )
+from alignment.norms import NORM_ACTS, direction_weight, norm_scores, norm_texts, presence
 
 __all__ = ["ValueFitAlgorithm", "ValueFitParams", "group_category"]
 
@@ -117,6 +123,19 @@ class ValueFitParams(Params):
     # relatedness; each option is read by its projection on it (a probe that carries across scenarios)
     direction_share: float = Field(default=0.0, ge=0.0, le=1.0)
     direction_own_only: bool = False  # learn the direction from the value's own examples only
+    # per attribute domain, the kernel weight of the nearest stored option at which the examples' share
+    # of an estimate is one half (``nearest / (nearest + half)``, in place of the mass rule above): the
+    # share falls when every retrieved example is far from the item, however many there are (40 far
+    # examples add up to a large mass and say little). Absent: the mass rule
+    # (none by default: the value that helped on the development files, everyday 1e-4, did so by giving
+    # the examples more weight than the mass rule, and more confidence to far ones; docs/results/everyday.md)
+    nearest_half_by_domain: dict[str, _Prior] = Field(default_factory=dict)
+    # per attribute domain, the norm reader's share of an estimate (alignment/norms.py) for a value whose
+    # definition bears on norms in full, scaled by how much it does and by how much the options are
+    # about norms at all. Absent: no norm reader (a domain it was not measured on)
+    norm_share_by_domain: dict[str, float] = Field(default_factory=dict)
+    norm_direction_full: float = Field(default=0.1, gt=0.0, le=2.0)  # norm(high) - norm(low) counting whole
+    norm_presence: tuple[float, float] = (0.3, 0.5)  # an option's cosine to a norm act: (0 at, 1 at)
 
 
 def group_category(name: str) -> str | None:
@@ -190,6 +209,7 @@ class ValueFitAlgorithm(Algorithm):
             *(t for hi, lo in pole_texts.values() for t in (hi, lo) if t),
             *(c for options in example_choices for c in options),
             *(e.text for e in examples if e.similarity is None),
+            *(norm_texts() if any(v > 0 for v in p.norm_share_by_domain.values()) else ()),
         ]
         vec = _Vectors(context.embedder, texts)
         choices = vec(choice_texts)
@@ -210,7 +230,7 @@ class ValueFitAlgorithm(Algorithm):
             definition = (
                 self._definition(read_choices, pole_texts[a], vec, low_weight) if p.use_definition else None
             )
-            learned, mass, how = self._learned(
+            learned, mass, how, nearest = self._learned(
                 a, scenario.choices, examples, kernels, similarity, attr_texts, vec
             )
             final: Matrix
@@ -226,7 +246,16 @@ class ValueFitAlgorithm(Algorithm):
             else:
                 finite = np.where(np.isinf(mass), 0.0, mass)
                 weight = np.where(np.isinf(mass), 1.0, finite / (finite + prior))
+                half = p.nearest_half_by_domain.get(domain)
+                if half is not None:  # the nearest example, not the number of far ones, sets the share
+                    weight = np.where(np.isinf(mass), 1.0, nearest / (nearest + half))
                 final = weight * learned + (1.0 - weight) * definition
+            norm_estimate, norm_weight = None, 0.0
+            norm_share = p.norm_share_by_domain.get(domain, 0.0)
+            if norm_share > 0 and group_category(a) is None:
+                norm_estimate, norm_weight = self._norm_reading(read_choices, pole_texts[a], vec, norm_share)
+                if norm_estimate is not None and norm_weight > 0:
+                    final = (1.0 - norm_weight) * final + norm_weight * norm_estimate
             direction = None
             if p.direction_share > 0 and group_category(a) is None:
                 direction = self._direction(
@@ -241,7 +270,20 @@ class ValueFitAlgorithm(Algorithm):
                 "example_weight": [round(float(x), 4) for x in weight],
                 "definition": None if definition is None else [round(float(x), 4) for x in definition],
                 "source": how if learned is not None else "definition",
+                **(
+                    {"nearest": [round(float(x), 6) for x in nearest]}
+                    if learned is not None and how == "examples"
+                    else {}
+                ),
                 **({"direction": [round(float(x), 4) for x in direction]} if direction is not None else {}),
+                **(
+                    {
+                        "norms": [round(float(x), 4) for x in norm_estimate],
+                        "norm_weight": round(norm_weight, 4),
+                    }
+                    if norm_estimate is not None and norm_weight > 0
+                    else {}
+                ),
             }
 
         penalty = np.zeros(len(scenario.choices))
@@ -316,6 +358,26 @@ class ValueFitAlgorithm(Algorithm):
             score = score - low_weight * (choices @ vec([low])[0])
         return _scale(score)
 
+    def _norm_reading(
+        self, choices: Matrix, poles: tuple[str, str], vec: _Vectors, share: float
+    ) -> tuple[Matrix | None, float]:
+        """(the norm reader's estimates of the options for a value, its weight in the estimate): the
+        options' norm contrast, turned the way the value's high and low texts push, weighted by
+        ``share`` times how much the value bears on norms and how much the options are about them."""
+        p = self.params
+        assert isinstance(p, ValueFitParams)
+        keeps, breaks = vec([k for k, _ in NORM_ACTS]), vec([b for _, b in NORM_ACTS])
+        high, low = poles
+        towards = direction_weight(
+            vec([high])[0], vec([low])[0] if low else None, keeps, breaks, p.norm_direction_full
+        )
+        about = presence(choices, keeps, breaks, *p.norm_presence)
+        weight = share * abs(towards) * about
+        if weight <= 0:
+            return None, 0.0
+        keeping = _scale(norm_scores(choices, keeps, breaks))
+        return (keeping if towards > 0 else 1.0 - keeping), float(weight)
+
     def _option_similarities(
         self,
         scenario: Scenario,
@@ -349,26 +411,28 @@ class ValueFitAlgorithm(Algorithm):
         similarity: Matrix,
         attr_texts: dict[str, str],
         vec: _Vectors,
-    ) -> tuple[Matrix | None, Matrix, str]:
-        """(estimates from examples or None, evidence mass per option, which source)."""
+    ) -> tuple[Matrix | None, Matrix, str, Matrix]:
+        """(estimates from examples or None, evidence mass per option, which source, the weight of the
+        nearest stored option per option)."""
         p = self.params
         assert isinstance(p, ValueFitParams)
         n = len(choice_texts)
         if group_category(attribute) is not None:
             group = self._group_estimate(attribute, choice_texts, examples, similarity, attr_texts, vec)
             if group is not None:
-                return group, np.full(n, math.inf), "groups"
+                return group, np.full(n, math.inf), "groups", np.full(n, math.inf)
         relatedness = self._relatedness(attribute, attr_texts, vec)
-        num, den = np.zeros(n), np.zeros(n)
+        num, den, nearest = np.zeros(n), np.zeros(n), np.zeros(n)
         for e, option_w in zip(examples, kernels, strict=True):
             for j, scores in enumerate(e.scores):
                 for b, value in scores.items():
                     w = option_w[:, j] * relatedness.get(b, 0.0)
                     num += w * value
                     den += w
+                    nearest = np.maximum(nearest, w)
         if not np.any(den > 0):
-            return None, den, "examples"
-        return num / np.maximum(den, 1e-300), den, "examples"
+            return None, den, "examples", nearest
+        return num / np.maximum(den, 1e-300), den, "examples", nearest
 
     def _direction(
         self,

@@ -32,9 +32,15 @@ def test_feedback_is_stored_for_the_owner_and_refused_to_others(app_server, clie
     store = app_server.open_store()
     try:
         # the app server is shared by the session's app tests: look at this decision's rows only
-        rows = [r for r in store.feedback.list(store.users.actor("alice")) if r["decision_id"] == decided["log_id"]]
+        rows = [
+            r
+            for r in store.feedback.list(store.users.actor("alice"))
+            if r["decision_id"] == decided["log_id"]
+        ]
         assert [(r["decision_id"], r["would_choose"]) for r in rows] == [(decided["log_id"], other)]
-        assert not [r for r in store.feedback.list(store.users.actor("bob")) if r["decision_id"] == decided["log_id"]]
+        assert not [
+            r for r in store.feedback.list(store.users.actor("bob")) if r["decision_id"] == decided["log_id"]
+        ]
     finally:
         store.close()
 

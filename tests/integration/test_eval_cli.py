@@ -17,7 +17,13 @@ def test_eval_dev_split_group_holdout(tmp_path):
     args = ["eval", "--data", "datasets/opinionqa", "--split", "dev", "--holdout", "group"]
     args += ["--algorithm", "random", "--limit", "2", "--out", str(out), "--no-progress", "--json"]
     done = subprocess.run(
-        [ALIGN, *args], capture_output=True, text=True, env=env, cwd=REPO, stdin=subprocess.DEVNULL, timeout=900
+        [ALIGN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -45,11 +51,21 @@ def test_eval_dev_split_group_holdout(tmp_path):
     # relative paths only: nothing of this machine's directories
     text = (out / "summary.json").read_text() + md
     assert str(tmp_path) not in text and str(REPO) not in text and "/root" not in text
-    assert {json.loads(line)["holdout"] for line in (out / "results.jsonl").read_text().splitlines()} == {"group"}
+    assert {json.loads(line)["holdout"] for line in (out / "results.jsonl").read_text().splitlines()} == {
+        "group"
+    }
 
     # a resume with another holdout is refused, in one clear line
     again = [a if a != "group" else "attribute" for a in args] + ["--resume"]
     refused = subprocess.run(
-        [ALIGN, *again], capture_output=True, text=True, env=env, cwd=REPO, stdin=subprocess.DEVNULL, timeout=300
+        [ALIGN, *again],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
     )
-    assert refused.returncode == 2 and "--holdout group" in refused.stderr and "Traceback" not in refused.stderr
+    assert (
+        refused.returncode == 2 and "--holdout group" in refused.stderr and "Traceback" not in refused.stderr
+    )

@@ -279,7 +279,9 @@ def test_calls_from_many_threads_share_one_team_of_workers(embedded_model_file: 
     import threading
 
     backbone = create("two-threads", {"model_path": str(embedded_model_file), "n_threads": 2}, None)
-    request = GenerationRequest(messages=[Message(role="user", content="Say yes.")], max_tokens=2, temperature=0.0)
+    request = GenerationRequest(
+        messages=[Message(role="user", content="Say yes.")], max_tokens=2, temperature=0.0
+    )
     try:
         backbone.execute(request)  # the first call starts the one team
         before = native_thread_ids()

@@ -89,8 +89,17 @@ def plugin_dir(tmp_path_factory) -> Path:
     )
     target = tmp_path_factory.mktemp("plugin-site")
     subprocess.run(
-        [str(VENV_BIN / "pip"), "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(src)],
+        [
+            str(VENV_BIN / "pip"),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(src),
+        ],
         check=True,
     )
     return target
@@ -98,17 +107,36 @@ def plugin_dir(tmp_path_factory) -> Path:
 
 def run_align(args, env_extra, tmp_path):
     env = {**os.environ, **env_extra, "ALIGN_DATA_DIR": str(tmp_path)}
-    return subprocess.run([str(VENV_BIN / "align"), *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path)
+    return subprocess.run(
+        [str(VENV_BIN / "align"), *args], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
 
 
 def test_plugin_algorithm_and_backbone_from_entry_points(plugin_dir, tmp_path):
-    (tmp_path / "align.toml").write_text('[backbones.embedded]\ntype = "llamacpp"\n'
-                                         '[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n')
+    (tmp_path / "align.toml").write_text(
+        '[backbones.embedded]\ntype = "llamacpp"\n[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n'
+    )
     env = {"PYTHONPATH": str(plugin_dir)}
-    out = run_align(["decide", "--scenario", "Pick one", "--choice", "first", "--choice", "second",
-                     "--algorithm", "always-last", "--backbone", "echo1", "--param", "note=plugin", "--json"],
-                    env, tmp_path)
+    out = run_align(
+        [
+            "decide",
+            "--scenario",
+            "Pick one",
+            "--choice",
+            "first",
+            "--choice",
+            "second",
+            "--algorithm",
+            "always-last",
+            "--backbone",
+            "echo1",
+            "--param",
+            "note=plugin",
+            "--json",
+        ],
+        env,
+        tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     decision = json.loads(out.stdout)
     assert decision["choice"] == "second"
@@ -117,21 +145,34 @@ def test_plugin_algorithm_and_backbone_from_entry_points(plugin_dir, tmp_path):
 
 
 def test_plugin_backbone_checks_its_own_health(plugin_dir, tmp_path):
-    (tmp_path / "align.toml").write_text('[backbones.embedded]\ntype = "llamacpp"\n'
-                                         '[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n'
-                                         '[backbones.echo2]\ntype = "echo"\ncolour = "red"\n')
-    out = run_align(["health", "--json", "--backbone", "echo1", "--backbone", "echo2"],
-                    {"PYTHONPATH": str(plugin_dir)}, tmp_path)
+    (tmp_path / "align.toml").write_text(
+        '[backbones.embedded]\ntype = "llamacpp"\n'
+        '[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n'
+        '[backbones.echo2]\ntype = "echo"\ncolour = "red"\n'
+    )
+    out = run_align(
+        ["health", "--json", "--backbone", "echo1", "--backbone", "echo2"],
+        {"PYTHONPATH": str(plugin_dir)},
+        tmp_path,
+    )
     assert out.returncode == 1, out.stderr  # echo2 is red (and the database is not created yet)
     components = json.loads(out.stdout)["components"]
     assert components["backbone:echo1"] | {"latency_ms": 0} == {
-        "ok": True, "checked": True, "latency_ms": 0, "target": "echo", "detail": "echo 'echo1' is blue"}
+        "ok": True,
+        "checked": True,
+        "latency_ms": 0,
+        "target": "echo",
+        "detail": "echo 'echo1' is blue",
+    }
     assert components["backbone:echo2"]["ok"] is False
     assert components["backbone:echo2"]["detail"] == "echo 'echo2' is red"
 
 
 def test_without_the_plugin_the_name_is_unknown(tmp_path):
-    out = run_align(["decide", "--scenario", "Pick", "--choice", "a", "--choice", "b",
-                     "--algorithm", "always-last"], {}, tmp_path)
+    out = run_align(
+        ["decide", "--scenario", "Pick", "--choice", "a", "--choice", "b", "--algorithm", "always-last"],
+        {},
+        tmp_path,
+    )
     assert out.returncode == 2
     assert "unknown algorithm 'always-last'" in out.stderr and "Traceback" not in out.stderr

@@ -124,7 +124,8 @@ def test_attributes_admin_only_and_near_names(store: Store, admin: Actor, alice:
     with pytest.raises(InputError, match="did you mean 'utilitarianism'"):
         store.attributes.get("utilitarism")
     store.attributes.add(
-        admin, AttributeCreate(name="candour", high="says plainly what they think", low="keeps it to themselves")
+        admin,
+        AttributeCreate(name="candour", high="says plainly what they think", low="keeps it to themselves"),
     )
     with pytest.raises(Conflict, match="attribute 'candour' already exists"):
         store.attributes.add(admin, AttributeCreate(name="candour"))

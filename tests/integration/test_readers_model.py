@@ -279,3 +279,89 @@ def test_the_found_wallet_is_returned_for_an_honest_person_and_kept_for_a_dishon
                 DecideRequest(scenario=scenario, choices=choices, target=target, domain="everyday")
             )
             assert d.choice == expected, (target, choices, d.extra["evidence"])
+
+
+def _everyday_service(store: ExampleStore, tmp_path: Path) -> DecisionService:
+    settings = load_settings(data_dir=tmp_path)
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
+        for pack in ("everyday", "moral_foundations", "schwartz")
+        for a in load_pack(pack)
+    }
+    return DecisionService(
+        settings,
+        _NoModel(settings),
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+
+
+def _share(d, value: str) -> float:  # type: ignore[no-untyped-def]
+    weights = d.extra["evidence"][value]["example_weight"]
+    return sum(weights) / len(weights)
+
+
+def test_with_the_nearest_rule_far_stored_decisions_count_less_and_the_decision_is_less_sure(
+    store: ExampleStore, tmp_path: Path
+) -> None:
+    """value-fit on the real store and MiniLM, the nearest rule turned on (it is off by default): the
+    found wallet has stored honesty decisions near it (money found or handed back), a choice of paint
+    colour has none. The examples' share of honesty's estimate follows the nearest stored decision,
+    not the mass of the 40 retrieved, and the confidence says how much the decision rests on them."""
+    service = _everyday_service(store, tmp_path)
+    scenario, give_back, keep = WALLET[0]
+    paint = ("Which colour should I paint the garden shed?", ["Dark green", "Light blue"])
+    rule = {"nearest_half_by_domain": {"everyday": 1e-3}}
+
+    def decide(text: str, choices: list[str], **params):  # type: ignore[no-untyped-def]
+        return service.decide(
+            DecideRequest(
+                scenario=text, choices=choices, target={"honesty": 0.9}, domain="everyday", params=params
+            )
+        )
+
+    near, far = decide(scenario, [give_back, keep], **rule), decide(*paint, **rule)
+    assert _share(near, "honesty") > 0.5 > _share(far, "honesty")
+    assert near.confidence is not None and far.confidence is not None
+    assert far.confidence < near.confidence
+    nearest = far.extra["evidence"]["honesty"]["nearest"]
+    assert far.extra["evidence"]["honesty"]["example_weight"] == pytest.approx(
+        [k / (k + 1e-3) for k in nearest], abs=1e-3
+    )
+    # the default (the mass rule) lets the 40 far examples count for more
+    default = decide(*paint)
+    assert _share(default, "honesty") > _share(far, "honesty")
+    assert far.confidence < (default.confidence or 0.0)
+
+
+def test_the_norm_reader_reads_honesty_as_keeping_norms_on_the_found_wallet(
+    store: ExampleStore, tmp_path: Path
+) -> None:
+    """With the norm reader on (it is off by default: it did not help on the development files), honesty's
+    own high and low texts turn it toward keeping norms, and the wallet is still handed back; a value
+    about holidays gets next to nothing from it."""
+    service = _everyday_service(store, tmp_path)
+    scenario, give_back, keep = WALLET[1]
+    params = {"norm_share_by_domain": {"everyday": 0.5}}
+    for target, expected in (({"honesty": 0.9}, give_back), ({"honesty": 0.1}, keep)):
+        d = service.decide(
+            DecideRequest(
+                scenario=scenario, choices=[give_back, keep], target=target, domain="everyday", params=params
+            )
+        )
+        assert d.choice == expected
+        honesty = d.extra["evidence"]["honesty"]
+        assert honesty["norm_weight"] > 0
+        assert honesty["norms"][0] > honesty["norms"][1], "handing the wallet in keeps the norm"
+    trip = service.decide(
+        DecideRequest(
+            scenario="Where should we go on holiday?",
+            choices=["A beach resort", "A city tour"],
+            target={"adventure": 0.9},
+            domain="everyday",
+            params=params,
+        )
+    )
+    assert trip.extra["evidence"]["adventure"].get("norm_weight", 0.0) < 0.1

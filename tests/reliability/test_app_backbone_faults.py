@@ -189,7 +189,9 @@ def test_ui_handler_path_turns_the_failure_into_a_message(world, tmp_path):
     app = AppService(store, build_service(settings), work_dir=tmp_path)
     try:
         request = gr.Request(username="alice")
-        handler = guarded(lambda payload, request: call_endpoint(app, "decide", acting(app, request), payload))
+        handler = guarded(
+            lambda payload, request: call_endpoint(app, "decide", acting(app, request), payload)
+        )
         with pytest.raises(gr.Error) as caught:
             handler({**SCENARIO, "targets": {"fairness": 0.7}, "algorithm": "persona"}, request)
         assert "garbage" in caught.value.message and "Traceback" not in caught.value.message

@@ -342,7 +342,9 @@ def test_a_trusted_proxy_is_believed_and_allowed_hosts_are_the_only_names(tmp_pa
             headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"},
         )
         cookies = [
-            v for k, v in answer.headers.multi_items() if k == "set-cookie" and "access-token-" in v.split("=")[0]
+            v
+            for k, v in answer.headers.multi_items()
+            if k == "set-cookie" and "access-token-" in v.split("=")[0]
         ]  # behind the HTTPS proxy, __Host- cookies (tests/reliability/test_attacker_cookies.py)
         assert cookies and all(v.startswith("__Host-") and "secure" in v.lower().split("; ") for v in cookies)
         for i in range(6):  # each forwarded address has its own failures: none is locked out

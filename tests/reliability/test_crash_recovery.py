@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-WRITER = r'''
+WRITER = r"""
 import os
 import sys
 from alignment.models import Example
@@ -37,17 +37,28 @@ while True:
                                        source="crash-test", scenario_id=f"s{i}")])
         print(f"example ex{i}", flush=True)
     i += 1
-'''
+"""
 
 
 @pytest.mark.timeout(600)
 def test_sigkill_mid_writes_loses_no_acknowledged_write(tmp_path):
-    env = {**os.environ, "ALIGN_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    env = {
+        **os.environ,
+        "ALIGN_DATA_DIR": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
     acked: dict[str, set[str]] = {"profile": set(), "example": set()}
     for round_ in range(2):  # kill twice: the second run starts on the first one's leftovers
         env["ALIGN_CRASH_OFFSET"] = str(1000 * round_)
-        proc = subprocess.Popen([sys.executable, "-c", WRITER], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
         wanted = 12 * (round_ + 1)
         deadline = time.monotonic() + 240
         assert proc.stdout is not None
@@ -67,7 +78,7 @@ def test_sigkill_mid_writes_loses_no_acknowledged_write(tmp_path):
     db = tmp_path / "align.sqlite3"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    check = r'''
+    check = r"""
 import json
 from assistant.stores.embedding import MiniLMEmbedder
 from assistant.stores.examples import open_example_store
@@ -81,9 +92,10 @@ examples = open_example_store(settings, MiniLMEmbedder())
 ids = examples.collection.get(include=[])["ids"]
 hits = examples.search("who do you treat first", k=3) if ids else []
 print(json.dumps({"profiles": profiles, "examples": ids, "search_ok": bool(hits)}))
-'''
-    out = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, cwd=tmp_path,
-                         timeout=300)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     import json
 

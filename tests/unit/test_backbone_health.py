@@ -114,7 +114,10 @@ def test_llamacpp_checks_the_file_without_loading_it(tmp_path):
         ok=True, target=str(gguf), detail="backbone 'local': GGUF model file present (2 MB)"
     )
     (tmp_path / "m.bin").write_bytes(b"PK\3\4")
-    assert check("llamacpp", model_path=str(tmp_path / "m.bin")).detail == "backbone 'b': m.bin is not a GGUF file"
+    assert (
+        check("llamacpp", model_path=str(tmp_path / "m.bin")).detail
+        == "backbone 'b': m.bin is not a GGUF file"
+    )
     missing = check("llamacpp", model_path=str(tmp_path / "no.gguf"))
     assert not missing.ok and missing.detail == "backbone 'b': no model file; fix model_path"
     bad = check("llamacpp", model_path=str(gguf), n_ctxx=10)
@@ -184,7 +187,9 @@ def test_plugin_types_check_themselves_or_are_unchecked(plugins):
 def test_types_that_cannot_be_built_are_not_ok(plugins):
     unknown = check("someplugin")
     assert not unknown.ok and unknown.checked
-    assert unknown.detail.startswith("backbone 'b': unknown backbone type 'someplugin'; known: bare, broken, echo")
+    assert unknown.detail.startswith(
+        "backbone 'b': unknown backbone type 'someplugin'; known: bare, broken, echo"
+    )
     assert "llamacpp, openai, static" in unknown.detail
     broken = check("broken")
     assert not broken.ok and "backbone plugin 'broken' failed to load" in broken.detail

@@ -54,7 +54,10 @@ def test_questions_that_name_their_options():
         ],
         "Tea, coffee or juice?": ["Tea", "coffee", "juice"],
         "Do you think I should sell or keep the car?": ["sell", "keep the car"],
-        "Two patients. Who should I treat first, the soldier or the civilian?": ["the soldier", "the civilian"],
+        "Two patients. Who should I treat first, the soldier or the civilian?": [
+            "the soldier",
+            "the civilian",
+        ],
         "Should I stay or should I go?": ["stay", "go"],
         "I got a car. Option A: sell it. Option B: keep it.": ["sell it", "keep it"],
     }

@@ -30,19 +30,32 @@ def test_columns_run_and_disagreement_is_marked(tmp_path):
         ],
         seed=1,
     )
-    result = compare(make_service(tmp_path), request,
-                     lambda c: c.targets or ({"fairness": 0.8} if c.profile == "fair-me" else None))
+    result = compare(
+        make_service(tmp_path),
+        request,
+        lambda c: c.targets or ({"fairness": 0.8} if c.profile == "fair-me" else None),
+    )
     assert [r.decision.choice if r.decision else None for r in result.results] == [
-        "civilian", "civilian", "soldier", None]
+        "civilian",
+        "civilian",
+        "soldier",
+        None,
+    ]
     assert [r.disagrees for r in result.results] == [False, False, True, False]
     assert "unknown algorithm 'no-such-thing'" in result.results[3].error
     assert not result.agreement and result.majority_choice == "civilian"
     exported = json.loads(result.model_dump_json())  # the JSON export carries every column back
     assert Comparison.model_validate(exported) == result
     assert [r["label"] for r in exported["results"]] == [
-        "persona · default · fairness=0.9", "persona · default · fair-me", "unaligned · default · no target",
-        "no-such-thing · default · no target"]
-    assert exported["results"][0]["decision"]["choice"] == "civilian" and exported["majority_choice"] == "civilian"
+        "persona · default · fairness=0.9",
+        "persona · default · fair-me",
+        "unaligned · default · no target",
+        "no-such-thing · default · no target",
+    ]
+    assert (
+        exported["results"][0]["decision"]["choice"] == "civilian"
+        and exported["majority_choice"] == "civilian"
+    )
 
 
 def test_column_count_limits(tmp_path):

@@ -128,7 +128,9 @@ RECORDS = [
     record("a.json", "A", "Question: Is it fair?", YES_NO, [0.0, 1.0, 0.2]),
     record("b.json", "B", "question: is it FAIR", YES_NO, [1.0, 0.0, 0.0]),  # same normalised text
     record("c.json", "C", "Question: Is it fair?", YES_NO, [0.9, 0.6, 1.0]),
-    record("d.json", "D", "Question: Is it fair?", ["No", "Yes", "Not sure"], [1.0, 0.0, 0.0]),  # other choices
+    record(
+        "d.json", "D", "Question: Is it fair?", ["No", "Yes", "Not sure"], [1.0, 0.0, 0.0]
+    ),  # other choices
     record("e.json", "E", "Question: Is it fine?", YES_NO, [0.0, 0.0, 1.0]),  # another question
 ]
 
@@ -139,7 +141,9 @@ def opinion_items(records=RECORDS) -> list[EvalItem]:
 
 def test_question_key_normalises_the_text_not_the_choices():
     assert question_key("Question: Is it fair?", YES_NO) == question_key("question: is it FAIR", YES_NO)
-    assert question_key("Question: Is it fair?", YES_NO) != question_key("Question: Is it fair?", YES_NO[::-1])
+    assert question_key("Question: Is it fair?", YES_NO) != question_key(
+        "Question: Is it fair?", YES_NO[::-1]
+    )
 
 
 def test_population_and_distinctive_items():
@@ -260,7 +264,13 @@ def test_plan_runs_defaults_and_labels():
     no_default = SimpleNamespace(default_algorithm="persona", default_backbone="embedded", deciders=DECIDERS)
     assert [r.label for r in plan_runs(EvalConfig(data=[FAIRNESS], out=out), no_default)][-1] == "persona"
     both = EvalConfig(data=[FAIRNESS], out=out, algorithms=["persona"], deciders=["greedy", "warm"])
-    assert [r.label for r in plan_runs(both, settings)] == ["unaligned", "random", "persona", "greedy", "warm"]
+    assert [r.label for r in plan_runs(both, settings)] == [
+        "unaligned",
+        "random",
+        "persona",
+        "greedy",
+        "warm",
+    ]
     with pytest.raises(UnknownName, match="unknown decider 'nope'; known: greedy, warm"):
         plan_runs(EvalConfig(data=[FAIRNESS], out=out, deciders=["nope"]), settings)
     clash = SimpleNamespace(**{**vars(settings), "deciders": {"random": DECIDERS["warm"]}})
@@ -283,7 +293,9 @@ def test_two_deciders_of_one_algorithm_stay_apart(tmp_path):
 
 def test_no_algorithm_evaluates_the_default_decider(tmp_path):
     service = make_service(tmp_path, deciders=DECIDERS, default_decider="warm")
-    summary = run_evaluation(service, EvalConfig(data=[FAIRNESS], limit=1, out=tmp_path / "run"), progress=False)
+    summary = run_evaluation(
+        service, EvalConfig(data=[FAIRNESS], limit=1, out=tmp_path / "run"), progress=False
+    )
     runs = {r["algorithm"]: r for r in summary["runs"]}
     assert set(runs) == {"unaligned", "random", "warm"} and runs["warm"]["decider"] == "warm"
     assert summary["config"]["deciders"] == ["warm"]
@@ -297,7 +309,10 @@ def test_a_decider_without_a_model_is_labelled_backbone_none():
     )
     runs = plan_runs(EvalConfig(data=[FAIRNESS], out=Path("/tmp/x"), deciders=["fit", "warm"]), settings)
     assert [(r.label, r.backbone) for r in runs] == [
-        ("unaligned", "embedded"), ("random", "none"), ("fit", "none"), ("warm", "embedded")
+        ("unaligned", "embedded"),
+        ("random", "none"),
+        ("fit", "none"),
+        ("warm", "embedded"),
     ]
 
 
@@ -320,7 +335,10 @@ def test_opinionqa_run_reports_population_distinctive_bias_and_relative_paths(tm
     assert summary["opinionqa"]["items"] == len(items)
     assert summary["opinionqa"]["distinctive"] == sum(1 for i in items if i.distinctive)
     assert summary["population_missing"] == sum(1 for i in items if i.population is None)
-    assert runs["population"]["per_subset"]["distinctive"]["accuracy"]["n"] == summary["opinionqa"]["distinctive"]
+    assert (
+        runs["population"]["per_subset"]["distinctive"]["accuracy"]["n"]
+        == summary["opinionqa"]["distinctive"]
+    )
     if summary["opinionqa"]["distinctive"]:
         assert runs["population"]["per_subset"]["distinctive"]["accuracy"]["mean"] == 0.0
     assert runs["persona"]["position_bias"]["positions"] == {"0": len(items)}  # always "A"
@@ -337,7 +355,9 @@ def test_resume_refuses_another_holdout_or_split(tmp_path):
     run_evaluation(make_service(tmp_path), config, progress=False)
     again = config.model_copy(update={"resume": True})
     with pytest.raises(InputError, match="--holdout attribute"):
-        run_evaluation(make_service(tmp_path), again.model_copy(update={"holdout": "scenario"}), progress=False)
+        run_evaluation(
+            make_service(tmp_path), again.model_copy(update={"holdout": "scenario"}), progress=False
+        )
     with pytest.raises(InputError, match="--split all"):
         run_evaluation(make_service(tmp_path), again.model_copy(update={"split": "dev"}), progress=False)
     before = len(read_results(out / "results.jsonl"))
@@ -354,7 +374,17 @@ def test_cli_options_reach_the_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ALIGN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr("assistant.compose.build_service", lambda settings: make_service(tmp_path))
     out = tmp_path / "run"
-    args = ["eval", "--data", "datasets/opinionqa", "--split", "dev", "--holdout", "group", "--algorithm", "random"]
+    args = [
+        "eval",
+        "--data",
+        "datasets/opinionqa",
+        "--split",
+        "dev",
+        "--holdout",
+        "group",
+        "--algorithm",
+        "random",
+    ]
     assert main([*args, "--limit", "2", "--out", str(out), "--no-progress", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert {r["algorithm"] for r in summary["runs"]} == {"unaligned", "random", "population"}

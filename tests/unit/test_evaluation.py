@@ -30,14 +30,17 @@ def service(tmp_path, replies=always_first):
 
 
 def test_items_high_low_for_triage_and_group_for_opinionqa(tmp_path):
-    items, _skipped = load_items(EvalConfig(data=[FAIRNESS, FEMALE], algorithms=["persona"], limit=2,
-                                           out=tmp_path))
+    items, _skipped = load_items(
+        EvalConfig(data=[FAIRNESS, FEMALE], algorithms=["persona"], limit=2, out=tmp_path)
+    )
     triage = [i for i in items if i.source == FAIRNESS.name]
     opinion = [i for i in items if i.source == FEMALE.name]
     # each triage record carries fairness and utilitarianism -> 2 attributes x high/low
     assert {(i.attribute, i.direction) for i in triage} >= {("fairness", "high"), ("fairness", "low")}
     assert all(i.target[i.attribute] == (1.0 if i.direction == "high" else 0.0) for i in triage)
-    assert {i.direction for i in opinion} == {"group"} and all(i.target == {"SEX_Female": 1.0} for i in opinion)
+    assert {i.direction for i in opinion} == {"group"} and all(
+        i.target == {"SEX_Female": 1.0} for i in opinion
+    )
 
 
 def test_run_writes_outputs_and_baselines(tmp_path):
@@ -73,8 +76,9 @@ def test_resume_never_counts_twice_and_cuts_torn_lines(tmp_path):
         fake_calls.append(k)
         return always_first(request, k)
 
-    summary = run_evaluation(service(tmp_path, counting), config.model_copy(update={"resume": True}),
-                             progress=False)
+    summary = run_evaluation(
+        service(tmp_path, counting), config.model_copy(update={"resume": True}), progress=False
+    )
     rows = read_results(out / "results.jsonl")
     assert len(rows) == len(lines) and len({r.key for r in rows}) == len(rows)
     assert 0 < len(fake_calls) < len(lines)  # only the missing items were run again
@@ -102,8 +106,9 @@ def test_targets_spec():
 
 def test_summary_json_is_valid(tmp_path):
     out = tmp_path / "run"
-    run_evaluation(service(tmp_path), EvalConfig(data=[FEMALE], algorithms=["persona"], limit=3, out=out),
-                   progress=False)
+    run_evaluation(
+        service(tmp_path), EvalConfig(data=[FEMALE], algorithms=["persona"], limit=3, out=out), progress=False
+    )
     data = json.loads((out / "summary.json").read_text())
     persona = next(r for r in data["runs"] if r["algorithm"] == "persona")
     assert persona["overall"]["top_answer_rate"]["n"] == persona["overall"]["n"]

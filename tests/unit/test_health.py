@@ -200,6 +200,7 @@ def test_healthz_route_answers_200_then_503(monkeypatch, tmp_path, http_server):
     _configure(monkeypatch, tmp_path, http_server)
     settings = load_settings()
     open_store(settings.effective_database_url()).close()
+
     async def everyone(request: object) -> bool:
         return True
 

@@ -149,7 +149,10 @@ def test_regression_rejects_out_of_range_or_missing_estimates():
             "C": {"reasoning": "r", "moral_deservingness": 1},
         },
     ]
-    with pytest.raises(InvalidModelOutput, match=r"gave no valid answer after 3 attempts \(ValueError: choice A: empty reasoning"):
+    with pytest.raises(
+        InvalidModelOutput,
+        match=r"gave no valid answer after 3 attempts \(ValueError: choice A: empty reasoning",
+    ):
         create_algorithm("regression").run(ctx(), FakeBackbone(bad))
 
 

@@ -148,7 +148,10 @@ def test_completion_body_for_llama_server_prefill():
     logprob_body = build_completion_body(req(label_logprobs=["A", "B"]), model="g", prompt_format="gemma")
     assert logprob_body["logprobs"] == 20
     assert logprob_body["max_tokens"] == 1
-    with pytest.raises(NotImplementedFeature, match="a JSON schema together with a prefill is not built for flavour 'llamacpp-server'"):
+    with pytest.raises(
+        NotImplementedFeature,
+        match="a JSON schema together with a prefill is not built for flavour 'llamacpp-server'",
+    ):
         build_completion_body(req(json_schema=SCHEMA, prefill="{"), model="g", prompt_format="gemma")
 
 

@@ -208,7 +208,9 @@ def test_decide_logged_records_failures_then_raises(tmp_path: Path) -> None:
     request = DecideRequest(
         scenario="Two patients.", choices=["a", "b"], algorithm="persona", target={"fairness": 0.5}
     )
-    with pytest.raises(InvalidModelOutput, match=r"gave no valid answer after 3 attempts \(ValueError: no JSON object"):
+    with pytest.raises(
+        InvalidModelOutput, match=r"gave no valid answer after 3 attempts \(ValueError: no JSON object"
+    ):
         decide_logged(service, request, log)
     (entry,) = log.entries
     assert entry.status == "failed" and entry.error and entry.result is None

@@ -19,9 +19,15 @@ unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 attrs = st.sampled_from(["a", "b", "c"])
 
 
-@given(st.integers(2, 8).flatmap(lambda n: st.tuples(
-    st.just(n), st.lists(st.integers(0, n - 1), min_size=1, max_size=12),
-    st.lists(st.integers(0, n - 1), max_size=12))))
+@given(
+    st.integers(2, 8).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.integers(0, n - 1), min_size=1, max_size=12),
+            st.lists(st.integers(0, n - 1), max_size=12),
+        )
+    )
+)
 def test_votes_are_a_distribution_and_winner_is_an_aligned_pick(case):
     n, aligned, opposite = case
     votes = calculate_votes(n, aligned, opposite)
@@ -33,10 +39,15 @@ def test_votes_are_a_distribution_and_winner_is_an_aligned_pick(case):
     assert all(votes[winner] >= votes[i] for i in set(aligned))
 
 
-@given(st.integers(2, 6).flatmap(lambda n: st.tuples(
-    st.lists(st.dictionaries(attrs, unit, min_size=3, max_size=3), min_size=n, max_size=n),
-    st.dictionaries(attrs, unit, min_size=1, max_size=3),
-    st.integers(0, n - 1))))
+@given(
+    st.integers(2, 6).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.dictionaries(attrs, unit, min_size=3, max_size=3), min_size=n, max_size=n),
+            st.dictionaries(attrs, unit, min_size=1, max_size=3),
+            st.integers(0, n - 1),
+        )
+    )
+)
 def test_distance_math(case):
     scores, target, chosen = case
     dist = choice_distances(scores, target)
@@ -66,9 +77,13 @@ def test_delimited_user_text_cannot_close_its_section(text):
     assert wrapped.count("</scenario>") == 1 and wrapped.endswith("</scenario>")
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
-                    max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+        max_leaves=10,
+    )
+)
 def test_json_object_parser_round_trips_objects_and_rejects_the_rest(value):
     text = json.dumps({"v": value})
     assert parse_json_object("noise " + text + " noise") == {"v": value}

@@ -64,7 +64,9 @@ def test_holdout_reaches_the_store(tmp_path, holdout):
 
 
 def test_unknown_holdout_is_refused():
-    with pytest.raises(ValidationError, match=r"holdout\n  Input should be 'scenario', 'attribute' or 'group'"):
+    with pytest.raises(
+        ValidationError, match=r"holdout\n  Input should be 'scenario', 'attribute' or 'group'"
+    ):
         request(holdout="everything")
 
 

@@ -66,16 +66,31 @@ def test_fixed_arrays_refs_const_and_single_enum() -> None:
         ({"type": "string", "pattern": "^a+$"}, "^string with pattern$"),
         ({"type": "string", "format": "date"}, "^string with format$"),
         ({"type": "integer"}, "^a number without both a minimum and a maximum$"),
-        ({"type": "integer", "minimum": 0, "maximum": 10**6}, r"^integer range 0\.0\.\.1000000\.0 is too wide"),
-        ({"type": "array", "items": {"type": "string"}, "minItems": 1}, "^an array whose length is not fixed"),
+        (
+            {"type": "integer", "minimum": 0, "maximum": 10**6},
+            r"^integer range 0\.0\.\.1000000\.0 is too wide",
+        ),
+        (
+            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "^an array whose length is not fixed",
+        ),
         ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, "^a schema without a type$"),
         ({"type": ["string", "null"]}, "^a union of types$"),
-        ({"type": "object", "properties": {}, "required": ["missing"]}, "^required keys without a schema: missing$"),
+        (
+            {"type": "object", "properties": {}, "required": ["missing"]},
+            "^required keys without a schema: missing$",
+        ),
         ({"type": "object", "minProperties": 1}, "^object with minProperties$"),
-        ({"$ref": "https://example.com/schema.json"}, r"^non-local \$ref 'https://example\.com/schema\.json'$"),
+        (
+            {"$ref": "https://example.com/schema.json"},
+            r"^non-local \$ref 'https://example\.com/schema\.json'$",
+        ),
         ({"$defs": {"A": {"$ref": "#/$defs/A"}}, "$ref": "#/$defs/A"}, r"^\$ref cycle$"),
         (
-            {"$defs": {"N": {"type": "object", "properties": {"n": {"$ref": "#/$defs/N"}}}}, "$ref": "#/$defs/N"},
+            {
+                "$defs": {"N": {"type": "object", "properties": {"n": {"$ref": "#/$defs/N"}}}},
+                "$ref": "#/$defs/N",
+            },
             r"^schema nested too deeply \(or recursive\)$",
         ),
         ({"description": "no type at all"}, "^a schema without a type$"),

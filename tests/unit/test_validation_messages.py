@@ -75,8 +75,14 @@ def test_many_problems_name_three_and_count_the_rest():
     [
         ("no example with id ''; see `align examples list`", "no example with id ''; search the examples"),
         ("no user 'x'; see `align users list`", "no user 'x'; see the list of users"),
-        ("unknown attribute 'y' (see `align attributes list`)", "unknown attribute 'y' (see the list of attributes)"),
-        ("unknown 'z': no attributes are defined yet; run `align db seed`", "run the command line (see the README)"),
+        (
+            "unknown attribute 'y' (see `align attributes list`)",
+            "unknown attribute 'y' (see the list of attributes)",
+        ),
+        (
+            "unknown 'z': no attributes are defined yet; run `align db seed`",
+            "run the command line (see the README)",
+        ),
     ],
 )
 def test_messages_for_people_name_no_command(message, expected):

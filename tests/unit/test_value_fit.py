@@ -248,7 +248,9 @@ def test_an_undefined_camel_case_attribute_is_read_by_the_words_of_its_name():
 
     def run(value: float):
         context = DecisionContext(
-            scenario=SCENARIO, target=AlignmentTarget(values={"TakesRiskyVentures": value}), embedder=WordEmbedder()
+            scenario=SCENARIO,
+            target=AlignmentTarget(values={"TakesRiskyVentures": value}),
+            embedder=WordEmbedder(),
         )
         return create_algorithm("value-fit").run(context, FakeBackbone([]))
 
@@ -269,3 +271,97 @@ def test_a_close_call_is_called_one():
     assert "close call" not in clear
     alone = explain_fit(target, ["Keep it"], estimates[:1], 0, [0.6])
     assert "close call" not in alone
+
+
+def _share(d) -> float:
+    weights = d.extra["evidence"]["security"]["example_weight"]
+    return sum(weights) / len(weights)
+
+
+def _far_examples(n: int) -> list[Example]:
+    # stored decisions on another topic: their options share no word with this decision's
+    return [
+        Example(
+            id=f"far{i}",
+            text="A yes or no question",
+            choices=["yes", "no"],
+            scores=[{"security": 1.0}, {"security": 0.0}],
+            similarity=0.2,
+        )
+        for i in range(n)
+    ]
+
+
+def _decide_in(domain: str, examples: list[Example], **params: object):
+    attribute = SECURITY.model_copy(update={"domain": domain})
+    context = DecisionContext(
+        scenario=SCENARIO,
+        target=AlignmentTarget(values={"security": 0.9}, attributes={"security": attribute}),
+        examples=examples,
+        embedder=WordEmbedder(),
+    )
+    return create_algorithm("value-fit", **params).run(context, FakeBackbone([]))
+
+
+NEAREST = {"nearest_half_by_domain": {"everyday": 1e-4}}
+
+
+def test_with_the_nearest_rule_the_nearest_example_sets_the_examples_share_not_their_number():
+    one = _decide_in("everyday", _far_examples(1), **NEAREST)
+    many = _decide_in("everyday", _far_examples(30), **NEAREST)
+    assert _share(one) == pytest.approx(_share(many)), "thirty far examples say no more than one"
+    nearest = one.extra["evidence"]["security"]["nearest"]
+    assert one.extra["evidence"]["security"]["example_weight"] == pytest.approx(
+        [n / (n + 1e-4) for n in nearest], abs=1e-4
+    )
+    near = Example(
+        id="near",
+        text=SCENARIO.text,
+        choices=SCENARIO.choices,
+        scores=[{"security": 1.0}, {"security": 0.0}],
+        similarity=0.95,
+    )
+    assert _share(_decide_in("everyday", [near], **NEAREST)) > 0.99 > _share(many)
+
+
+def test_the_mass_rule_stays_in_a_domain_the_nearest_rule_does_not_name_and_by_default():
+    # an everyday rule leaves triage with the mass rule: more examples, more weight
+    one = _decide_in("triage", _far_examples(1), **NEAREST)
+    many = _decide_in("triage", _far_examples(30), **NEAREST)
+    assert _share(many) > _share(one)
+    assert _share(_decide_in("everyday", _far_examples(30))) > _share(
+        _decide_in("everyday", _far_examples(1))
+    )
+
+
+NORM_VOCAB = ["truth", "lie", "wallet", "bus", "garden", "flower", "promise", "cheat", "money"]
+WALLET = Scenario(text="A wallet on the bus", choices=["hand it in and tell the truth", "keep it and lie"])
+
+
+def _norm_decide(attribute: Attribute, value: float, domain: str = "everyday", share: float = 1.0):
+    attribute = attribute.model_copy(update={"domain": domain})
+    context = DecisionContext(
+        scenario=WALLET,
+        target=AlignmentTarget(values={attribute.name: value}, attributes={attribute.name: attribute}),
+        embedder=FakeEmbedder(NORM_VOCAB),
+    )
+    params = {"norm_share_by_domain": {"everyday": share}, "norm_presence": (0.0, 0.1)}
+    return create_algorithm("value-fit", **params).run(context, FakeBackbone([]))
+
+
+def test_the_norm_reader_turns_the_way_the_values_own_texts_push():
+    candour = Attribute(name="candour", description="", high="says the truth", low="says a lie")
+    cunning = Attribute(name="cunning", description="", high="says a lie", low="says the truth")
+    kept = _norm_decide(candour, 1.0).extra["evidence"]["candour"]
+    turned = _norm_decide(cunning, 1.0).extra["evidence"]["cunning"]
+    assert kept["norms"][0] > 0.5 > kept["norms"][1], "the truthful option keeps the norm"
+    assert turned["norms"] == pytest.approx([kept["norms"][1], kept["norms"][0]])
+    assert kept["norm_weight"] > 0
+
+
+def test_the_norm_reader_leaves_alone_a_value_without_norms_and_other_domains():
+    gardening = Attribute(name="gardening", description="", high="garden", low="flower")
+    assert "norms" not in _norm_decide(gardening, 1.0).extra["evidence"]["gardening"]
+    candour = Attribute(name="candour", description="", high="says the truth", low="says a lie")
+    assert "norms" not in _norm_decide(candour, 1.0, domain="triage").extra["evidence"]["candour"]
+    assert "norms" not in _norm_decide(candour, 1.0, share=0.0).extra["evidence"]["candour"]
