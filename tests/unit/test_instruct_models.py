@@ -115,6 +115,20 @@ def test_default_decider_per_backbone():
         Settings(backbones={"q": {"type": "openai", "base_url": "http://x/v1", "default_decider": "nope"}})
 
 
+def test_the_measured_default_is_value_fit_on_base_and_instruct_backbones_alike():
+    """The built-in choice (docs/results/instruct.md): value-fit whether the backbone follows
+    instructions or not; a configuration changes the instruct default alone."""
+    qwen = {"type": "openai", "base_url": "http://x/v1", "instruct": True}
+    settings = Settings(backbones={"qwen": qwen})
+    assert settings.decider_for("embedded") != settings.decider_for("qwen")  # two names, one choice today
+    for backbone in ("embedded", "qwen"):
+        assert settings.deciders[settings.decider_for(backbone)].algorithm == "value-fit"
+    mine = Settings(backbones={"qwen": qwen}, deciders={"aligned-instruct": {"algorithm": "persona"}})
+    assert mine.deciders[mine.decider_for("qwen")].algorithm == "persona"
+    assert mine.deciders[mine.decider_for("embedded")].algorithm == "value-fit"
+    assert mine.deciders[mine.decider_for(None)].algorithm == "value-fit"
+
+
 def test_written_backbones_read_back_and_replace_their_old_tables(tmp_path: Path):
     config = tmp_path / "align.toml"
     config.write_text('seed = 3\n\n[backbones.mine]\ntype = "llamacpp"\n')
