@@ -167,3 +167,16 @@ def test_an_echoed_schema_shape_is_read_as_its_answer():
     plain = {"A": {"x": 1}, "B": {"x": 2}}
     assert unwrap_schema_echo(plain, schema) is plain
     assert unwrap_schema_echo({"type": "object", "properties": {"A": 1}}, schema)["type"] == "object"
+
+
+def test_an_object_followed_by_more_text_is_read_as_that_object():
+    """The 0.5B model's regression answer on a triage item: the scores, then a second object (its
+    reading of the schema's "required"); before, the whole was one invalid JSON text and every
+    attempt failed."""
+    from alignment.structured import parse_json_object
+
+    answer = '{"A": {"care": 10}, "B": {"care": 0}}\n{"required": ["A", "B"]}'
+    assert parse_json_object(answer) == {"A": {"care": 10}, "B": {"care": 0}}
+    assert parse_json_object('{"A": 1} and {"B": 2}') == {"A": 1}
+    with pytest.raises(ValueError):
+        parse_json_object('{"A": 1, "B": }')  # a broken object is still refused
