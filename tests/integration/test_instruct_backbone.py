@@ -17,7 +17,6 @@ from llama_server import LlamaServer
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
-from alignment.datasets import load_file
 from alignment.models import AlignmentTarget, Attribute, Message, Scenario
 from alignment.structured import parse_json_object
 from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
@@ -25,7 +24,6 @@ from assistant.backbones.openai.requests import render_prompt
 from assistant.instruct_models import assemble, backbone_tables, find_model, installed
 from assistant.settings import Settings
 from assistant.stores.embedding import MiniLMEmbedder
-from profiles.seed import load_pack
 
 pytestmark = pytest.mark.server
 
@@ -159,22 +157,3 @@ def test_the_default_decider_of_the_written_backbone_follows_the_target_without_
     ]
     assert choices == [0, 1]
     assert counting.requests == 0
-
-
-def test_regression_reads_its_scores_on_a_triage_dilemma(backbone):
-    """On the first continuation-of-care dilemma the model writes its scores and then a second object;
-    the first object is the answer (before, all three attempts failed: "Extra data")."""
-    path = Path(__file__).resolve().parents[2] / "datasets" / "triage"
-    record = load_file(path / "oracle_continuing_care_training_input_output.json")[0]
-    care = next(a for a in load_pack("triage") if a.name == "continuation_of_care")
-    attribute = Attribute(name=care.name, description=care.description, high=care.high, low=care.low)
-    decision = create_algorithm("regression").run(
-        DecisionContext(
-            scenario=Scenario(text=record.text, choices=record.choices),
-            target=AlignmentTarget(values={care.name: 1.0}, attributes={care.name: attribute}),
-            seed=0,
-        ),
-        backbone,
-    )
-    assert decision.choice_index in (0, 1)
-    assert decision.usage.calls <= 2, decision.justification  # at most one answer asked again
