@@ -41,7 +41,14 @@ def parse_json_object(text: str) -> Any:
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise ValueError("no JSON object in the answer")
-    return json.loads(text[start : end + 1])
+    try:
+        return json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        if not exc.msg.startswith("Extra data"):
+            raise
+        # a complete object and more after it (a second object, the schema's "required" list, a
+        # note), as a small instruct model writes: the first object is the answer
+        return json.JSONDecoder().raw_decode(text[start:])[0]
 
 
 def unwrap_schema_echo(data: Any, schema: dict[str, Any]) -> Any:

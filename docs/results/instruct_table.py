@@ -1,34 +1,117 @@
-"""The table of docs/results/instruct.md from an `align eval` results.jsonl (a run may be partial).
+"""The tables of docs/results/instruct.md from `align eval` results.jsonl files (a run may be partial).
 
-    PYTHONPATH=. python docs/results/instruct_table.py runs/instruct-triage-dev1/results.jsonl
+    PYTHONPATH=. python docs/results/instruct_table.py \
+        triage=runs/ie-triage-l1/results.jsonl triage=runs/ie-triage-l1-decider/results.jsonl \
+        everyday=runs/ie-everyday-l2/results.jsonl
+
+Each argument is DATASET=PATH; several files of one dataset are read together (random, a baseline of
+every run, counts once per item). Prints the detail table (one row per algorithm and dataset) and the
+algorithms x datasets table with the 270M base model's figures beside (quoted from
+docs/results/paper-algorithms.md: all 268 triage items and 110 OpinionQA items, not the items here).
+
+"s/call": the median of an item's seconds over its model calls. "x likelihood": the median s/item over
+likelihood's (run with `--param likelihood.justify=false`: one call that reads the item's prompt and
+writes one token, the raw cost of reading the question once) on the same dataset and run.
 """
 
+from __future__ import annotations
+
 import sys
+from collections import defaultdict
+from statistics import median
 
 from alignment.evaluation import EvalResult, summarise
 
+# Gemma 3 270M base, docs/results/paper-algorithms.md (triage: all 268 items; OpinionQA: 110 items)
+BASE_270M = {
+    ("random", "triage"): "0.45 [0.39, 0.50] (n=268)",
+    ("persona", "triage"): "0.43 [0.37, 0.49] (n=268)",
+    ("persona-vote", "triage"): "0.35 [0.23, 0.50] (n=48)",
+    ("likelihood", "triage"): "0.43 [0.38, 0.49] (n=268)",
+    ("icl", "triage"): "0.43 [0.37, 0.49] (n=268)",
+    ("regression", "triage"): "0.65 [0.59, 0.71] (n=268)",
+    ("aligned-instruct", "triage"): "aligned (value-fit): 0.84 [0.79, 0.88] (n=268)",
+    ("random", "opinionqa"): "0.32 [0.23, 0.41] (n=110)",
+    ("persona", "opinionqa"): "0.44 [0.35, 0.53] (n=110)",
+    ("likelihood", "opinionqa"): "0.40 [0.31, 0.49] (n=110)",
+    ("icl", "opinionqa"): "0.44 [0.35, 0.53] (n=110)",
+    ("regression", "opinionqa"): "0.54 [0.45, 0.63] (n=110)",
+}
+ORDER = ["random", "persona", "persona-vote", "likelihood", "icl", "regression", "aligned-instruct"]
 
-def main(path: str) -> None:
-    with open(path) as handle:
-        rows = [EvalResult.model_validate_json(line) for line in handle if line.strip()]
+
+def load(arguments: list[str]) -> dict[str, list[EvalResult]]:
+    """Dataset -> its rows, one row per (item, algorithm): a baseline repeated across files counts once."""
+    rows: dict[str, dict[tuple[str, str], EvalResult]] = defaultdict(dict)
+    for argument in arguments:
+        dataset, sep, path = argument.partition("=")
+        if not sep:
+            raise SystemExit(f"{argument!r}: expected DATASET=PATH")
+        with open(path) as handle:
+            for line in handle:
+                if line.strip():
+                    row = EvalResult.model_validate_json(line)
+                    rows[dataset].setdefault((row.item_id, row.algorithm), row)
+    return {dataset: list(by_key.values()) for dataset, by_key in rows.items()}
+
+
+def _ci(block: dict[str, object] | None) -> str:
+    if not block or not block.get("n"):
+        return "-"
+    return f"{block['mean']:.2f} [{block['low']:.2f}, {block['high']:.2f}] (n={block['n']})"
+
+
+def detail(datasets: dict[str, list[EvalResult]]) -> dict[tuple[str, str], str]:
+    """Print the detail table; return (algorithm, dataset) -> its accuracy cell with s/item."""
     print(
-        "| algorithm | accuracy [95% CI] | valid-items accuracy | positional bias | median s/item "
-        "| retried | failed |"
+        "| algorithm | dataset | accuracy [95% CI] (n) | random, same items | valid-items accuracy "
+        "| two-option first-position share (0.5 = none) | chosen positions | median s/item | s/call "
+        "| x likelihood | retried | failed |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for run in summarise(rows)["runs"]:
-        acc, valid = run["overall"]["accuracy"], run["overall"]["accuracy_valid_only"]
-        bias = run["position_bias"]
-        share = bias["most_frequent_share"]
-        n_all = sum(1 for r in rows if r.algorithm == run["algorithm"])
-        print(
-            f"| {run['algorithm']} | {acc['mean']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}] (n={acc['n']}) "
-            f"| {valid['mean']:.2f} (n={valid['n']}) "
-            f"| {'-' if share is None else f'{share:.2f}'} (two-option n={bias['two_option_n']}); "
-            f"positions {bias['positions']} | {run['median_seconds'] or 0:.1f} "
-            f"| {run['retried']}/{n_all} | {run['errors']}/{n_all} |"
-        )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    cells: dict[tuple[str, str], str] = {}
+    for dataset, rows in datasets.items():
+        runs = {run["algorithm"]: run for run in summarise(rows)["runs"]}
+        random_right = {r.item_id: r.correct for r in rows if r.algorithm == "random" and r.error is None}
+        reference = runs.get("likelihood", {}).get("median_seconds")
+        for name in sorted(runs, key=lambda a: (ORDER.index(a) if a in ORDER else len(ORDER), a)):
+            run = runs[name]
+            mine = [r for r in rows if r.algorithm == name]
+            acc, valid = run["overall"]["accuracy"], run["overall"]["accuracy_valid_only"]
+            bias = run["position_bias"]
+            seconds = run["median_seconds"] or 0.0
+            per_call = [r.seconds / r.calls for r in mine if r.calls and r.error is None]
+            uses_model = any(r.calls for r in mine)
+            ratio = f"{seconds / reference:.1f}" if reference and uses_model and name != "likelihood" else "-"
+            same = [random_right.get(r.item_id) for r in mine if r.error is None and r.correct is not None]
+            baseline = f"{sum(bool(x) for x in same) / len(same):.2f}" if same and None not in same else "-"
+            share = bias["most_frequent_share"]
+            print(
+                f"| {name} | {dataset} | {_ci(acc)} | {baseline} | {_ci(valid)} "
+                f"| {'-' if share is None else f'{share:.2f}'} (n={bias['two_option_n']}) "
+                f"| {bias['positions']} | {seconds:.1f} | {f'{median(per_call):.1f}' if per_call else '-'} "
+                f"| {ratio} | {run['retried']}/{len(mine)} | {run['errors']}/{len(mine)} |"
+            )
+            cells[(name, dataset)] = f"{_ci(acc)}, {seconds:.0f} s"
+    return cells
+
+
+def matrix(cells: dict[tuple[str, str], str], datasets: list[str]) -> None:
+    names = sorted({a for a, _ in cells}, key=lambda a: (ORDER.index(a) if a in ORDER else len(ORDER), a))
+    header = [f"{d}: 0.5B instruct" for d in datasets]
+    base = [d for d in datasets if any(k[1] == d for k in BASE_270M)]
+    header += [f"{d}: 270M base (all items)" for d in base]
+    print("\n| algorithm | " + " | ".join(header) + " |")
+    print("| --- " * (len(header) + 1) + "|")
+    for name in names:
+        row = [cells.get((name, d), "-") for d in datasets] + [BASE_270M.get((name, d), "-") for d in base]
+        print(f"| {name} | " + " | ".join(row) + " |")
+
+
+def main(arguments: list[str]) -> None:
+    datasets = load(arguments)
+    matrix(detail(datasets), list(datasets))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

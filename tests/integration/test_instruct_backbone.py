@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from alignment.algorithms import DecisionContext, create_algorithm
-from alignment.backbone import GenerationRequest
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.models import AlignmentTarget, Attribute, Message, Scenario
 from alignment.structured import parse_json_object
 from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 from assistant.backbones.openai.requests import render_prompt
 from assistant.instruct_models import assemble, backbone_tables, find_model, installed
+from assistant.settings import Settings
+from assistant.stores.embedding import MiniLMEmbedder
 from tests.helpers.llama_server import LlamaServer
 
 pytestmark = pytest.mark.server
@@ -122,3 +124,36 @@ def test_the_decision_follows_the_target(backbone, name):
     detail = json.dumps({"high": high.justification, "low": low.justification})
     assert high.choice_index == 0, detail
     assert low.choice_index == 1, detail
+
+
+class Counting(Backbone):
+    """The served backbone, counting the requests that reach it."""
+
+    def __init__(self, inner: OpenAICompatBackbone) -> None:
+        self.inner, self.name, self.capabilities, self.requests = inner, inner.name, inner.capabilities, 0
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:
+        self.requests += 1
+        return self.inner.execute(request)
+
+
+def test_the_default_decider_of_the_written_backbone_follows_the_target_without_the_model(
+    backbone, model_path, server
+):
+    """The settings' rule gives the instruct backbone its decider (value-fit, chosen by measurement:
+    docs/results/instruct.md): it follows the target both ways without asking the 0.5B model,
+    whose decisions take about a minute each on these cores."""
+    settings = Settings(backbones=backbone_tables(MODEL, model_path, port=server.port))
+    decider = settings.deciders[settings.decider_for(MODEL.name)]
+    assert settings.decider_for(MODEL.name) == settings.instruct_decider
+    algorithm = create_algorithm(decider.algorithm, **decider.params)
+    counting = Counting(backbone)
+    embedder = MiniLMEmbedder()
+    choices = [
+        algorithm.run(
+            DecisionContext(scenario=SCENARIO, target=target(value), seed=3, embedder=embedder), counting
+        ).choice_index
+        for value in (1.0, 0.0)
+    ]
+    assert choices == [0, 1]
+    assert counting.requests == 0

@@ -115,6 +115,20 @@ def test_default_decider_per_backbone():
         Settings(backbones={"q": {"type": "openai", "base_url": "http://x/v1", "default_decider": "nope"}})
 
 
+def test_the_measured_default_is_value_fit_on_base_and_instruct_backbones_alike():
+    """The built-in choice (docs/results/instruct.md): value-fit whether the backbone follows
+    instructions or not; a configuration changes the instruct default alone."""
+    qwen = {"type": "openai", "base_url": "http://x/v1", "instruct": True}
+    settings = Settings(backbones={"qwen": qwen})
+    assert settings.decider_for("embedded") != settings.decider_for("qwen")  # two names, one choice today
+    for backbone in ("embedded", "qwen"):
+        assert settings.deciders[settings.decider_for(backbone)].algorithm == "value-fit"
+    mine = Settings(backbones={"qwen": qwen}, deciders={"aligned-instruct": {"algorithm": "persona"}})
+    assert mine.deciders[mine.decider_for("qwen")].algorithm == "persona"
+    assert mine.deciders[mine.decider_for("embedded")].algorithm == "value-fit"
+    assert mine.deciders[mine.decider_for(None)].algorithm == "value-fit"
+
+
 def test_written_backbones_read_back_and_replace_their_old_tables(tmp_path: Path):
     config = tmp_path / "align.toml"
     config.write_text('seed = 3\n\n[backbones.mine]\ntype = "llamacpp"\n')
@@ -153,3 +167,16 @@ def test_an_echoed_schema_shape_is_read_as_its_answer():
     plain = {"A": {"x": 1}, "B": {"x": 2}}
     assert unwrap_schema_echo(plain, schema) is plain
     assert unwrap_schema_echo({"type": "object", "properties": {"A": 1}}, schema)["type"] == "object"
+
+
+def test_an_object_followed_by_more_text_is_read_as_that_object():
+    """The 0.5B model's regression answer on a triage item: the scores, then a second object (its
+    reading of the schema's "required"); before, the whole was one invalid JSON text and every
+    attempt failed."""
+    from alignment.structured import parse_json_object
+
+    answer = '{"A": {"care": 10}, "B": {"care": 0}}\n{"required": ["A", "B"]}'
+    assert parse_json_object(answer) == {"A": {"care": 10}, "B": {"care": 0}}
+    assert parse_json_object('{"A": 1} and {"B": 2}') == {"A": 1}
+    with pytest.raises(ValueError):
+        parse_json_object('{"A": 1, "B": }')  # a broken object is still refused
