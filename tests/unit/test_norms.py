@@ -2,6 +2,8 @@
 norm, which way a value pushes (read from its own high and low texts), and how much the options are
 about norms at all. The real MiniLM runs in tests/integration/test_readers_model.py."""
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ KEEPS = np.array([[1.0, 0.0, 0.0]])
 BREAKS = np.array([[0.0, 1.0, 0.0]])
 
 
-def unit(*xs: float) -> np.ndarray:
+def unit(*xs: float) -> Any:  # a vector, passed where the code takes a sequence of floats
     v = np.array(xs, dtype=float)
     return v / np.linalg.norm(v)
 
