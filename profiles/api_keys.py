@@ -4,6 +4,9 @@ A key is 256 random bits (``secrets.token_urlsafe``), shown once when it is made
 is stored: a key that random cannot be guessed from its hash, so no slow password hash is needed,
 and a lookup is one indexed equality (then a constant-time comparison). A revoked key stays listed
 (so its holder is told it was revoked, not that it never existed) and never authenticates again.
+Only a user's ``MAX_REVOKED_KEYS`` most recently revoked keys are kept: creating or revoking a key
+deletes older revoked ones, so revoking cannot add rows forever. A deleted key is refused as an
+unknown key is (the same words, no start of it stored).
 A key acts as its user, with the user's current role: it sees exactly what the user sees.
 """
 
@@ -16,7 +19,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from alignment.errors import Conflict, NotFound, PermissionDenied
 from alignment.models import clean_text
@@ -28,6 +32,7 @@ from profiles.tx import resolve_owner, transaction
 __all__ = [
     "KEY_PREFIX",
     "MAX_ACTIVE_KEYS",
+    "MAX_REVOKED_KEYS",
     "SHOWN_CHARS",
     "ApiKeyCreate",
     "ApiKeyCreated",
@@ -39,6 +44,7 @@ __all__ = [
 KEY_PREFIX = "align-"
 SHOWN_CHARS = 12  # the start of a key kept in clear, so a person can tell their keys apart
 MAX_ACTIVE_KEYS = 50  # per user
+MAX_REVOKED_KEYS = 20  # per user: the most recently revoked ones are kept, older ones deleted
 LAST_USED_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per key
 
 
@@ -101,6 +107,18 @@ def _public(row: ApiKeyRow, user: str) -> ApiKeyPublic:
     )
 
 
+def _forget_old_revoked(s: Session, user_id: int) -> None:
+    """Delete the user's revoked keys past the ``MAX_REVOKED_KEYS`` most recently revoked."""
+    old = s.scalars(
+        select(ApiKeyRow.id)
+        .where(ApiKeyRow.user_id == user_id, ApiKeyRow.revoked_at.is_not(None))
+        .order_by(ApiKeyRow.revoked_at.desc(), ApiKeyRow.id.desc())
+        .offset(MAX_REVOKED_KEYS)
+    ).all()
+    if old:
+        s.execute(delete(ApiKeyRow).where(ApiKeyRow.id.in_(old)))
+
+
 class ApiKeyStore:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
@@ -124,11 +142,12 @@ class ApiKeyStore:
             )
             s.add(row)
             s.flush()
+            _forget_old_revoked(s, user_id)
             name = s.scalar(select(UserRow.name).where(UserRow.id == user_id)) or ""
             return ApiKeyCreated(**_public(row, name).model_dump(), key=key)
 
     def list(self, actor: Actor, owner: str | None = None) -> builtins.list[ApiKeyPublic]:
-        """``owner``'s keys (default: the actor's), newest first, revoked ones included."""
+        """``owner``'s keys (default: the actor's), newest first, the recently revoked ones included."""
         with transaction(self._sessions) as s:
             user_id = resolve_owner(s, actor, owner, "API keys")
             name = s.scalar(select(UserRow.name).where(UserRow.id == user_id)) or ""
@@ -156,8 +175,11 @@ class ApiKeyStore:
             row = rows[0]
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
+                s.flush()
             name = s.scalar(select(UserRow.name).where(UserRow.id == user_id)) or ""
-            return _public(row, name)
+            public = _public(row, name)
+            _forget_old_revoked(s, user_id)
+            return public
 
     def known_prefix(self, key: str) -> bool:
         """Does any stored key (active or revoked) start as ``key`` does? A key whose first

@@ -3,7 +3,9 @@ owner). A new key is shown once, in the reply to ``create``; afterwards only its
 
 Creating a key needs the creator's current password (the passwordless local user excepted): a key
 outlives a login session, so a stolen session must not mint one. Wrong passwords count as failed
-logins of that user, as for a password change. The operator's ``align api-keys`` needs none."""
+logins of that user, as for a password change. The operator's ``align api-keys`` needs none.
+Each creation counts against the creator's requests per minute (``UsageLimits``, the limit every
+other door shares): a key is a stored row and a password check."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.app.admin import confirm_current
 from assistant.app.login_limit import LoginLimiter
 from assistant.app.schemas import parse_request
+from assistant.app.usage_limits import UsageLimits
 from profiles.api_keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from profiles.schemas import Actor
 from profiles.store import Store
@@ -55,11 +58,18 @@ class ApiKeysReply(BaseModel):
 
 
 class ApiKeys:
-    def __init__(self, store: Store, limiter: LoginLimiter | None = None) -> None:
+    """``limits``: the requests per minute each creation counts against (none: not checked)."""
+
+    def __init__(
+        self, store: Store, limiter: LoginLimiter | None = None, limits: UsageLimits | None = None
+    ) -> None:
         self.store = store
         self._limiter = limiter
+        self._limits = limits
 
     def create(self, actor: Actor, req: ApiKeyCreateRequest) -> ApiKeyCreated:
+        if self._limits is not None:
+            self._limits.take(actor)
         confirm_current(self.store, self._limiter, actor, req.current_password, "create an API key")
         data = parse_request(ApiKeyCreate, {"label": req.label})
         return self.store.api_keys.create(actor, data, req.owner)

@@ -112,7 +112,7 @@ class AppService:
             store, self.example_store, profiles=self.profiles, limits=self.decisions.limits
         )
         self.feedback = AppFeedback(store, self.example_store, limits=self.decisions.limits)
-        self.api_keys = ApiKeys(store, self.login_limiter)
+        self.api_keys = ApiKeys(store, self.login_limiter, limits=self.decisions.limits)
 
     @property
     def sessions(self) -> Sessions | None:

@@ -1,5 +1,6 @@
 """API keys in the real stores (SQLite and PostgreSQL): only a hash stored, shown once, scoped to the
-user, revoked keys refused with their reason, migration 0004 up and down."""
+user, revoked keys refused with their reason, only the most recently revoked ones kept, migration 0004
+up and down."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from sqlalchemy import inspect, text
 
 from alignment.errors import Conflict, NotFound, PermissionDenied
 from profiles import migrate
-from profiles.api_keys import MAX_ACTIVE_KEYS, ApiKeyCreate
+from profiles.api_keys import MAX_ACTIVE_KEYS, MAX_REVOKED_KEYS, ApiKeyCreate
 from profiles.db import make_engine
 from profiles.schemas import UserCreate
-from profiles.store import open_store
+from profiles.store import Store, open_store
 from tests.helpers.profiles_dbs import BACKENDS, database
 
 
@@ -79,6 +80,65 @@ def test_active_keys_are_bounded_and_prefixes_must_be_unique(tmp_path: Path) -> 
         store.api_keys.create(alice, ApiKeyCreate())  # a revoked key frees a place
     finally:
         store.close()
+
+
+def _rows(store: Store, user_id: int) -> tuple[int, int]:
+    """The user's rows in ``api_keys``: (all, revoked)."""
+    assert store.engine is not None
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT count(id), count(revoked_at) FROM api_keys WHERE user_id = :u"), {"u": user_id}
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_only_the_most_recently_revoked_keys_are_kept(backend: str, tmp_path: Path) -> None:
+    with database(backend, tmp_path) as (url, schema):
+        store = open_store(url, schema=schema)
+        try:
+            root = store.users.actor(store.users.add(None, UserCreate(name="root", role="admin")).name)
+            alice = store.users.actor(store.users.add(root, UserCreate(name="alice")).name)
+            bob = store.users.actor(store.users.add(root, UserCreate(name="bob")).name)
+            bobs = store.api_keys.create(bob, ApiKeyCreate(label="bob's old"))
+            store.api_keys.revoke(bob, bobs.id)
+            kept = store.api_keys.create(alice, ApiKeyCreate(label="in use"))
+
+            cycles = MAX_REVOKED_KEYS + 5
+            made = []
+            for i in range(cycles):
+                made.append(store.api_keys.create(alice, ApiKeyCreate(label=f"key {i}")))
+                store.api_keys.revoke(alice, made[-1].id)
+            assert _rows(store, alice.id) == (1 + MAX_REVOKED_KEYS, MAX_REVOKED_KEYS)
+            listed = store.api_keys.list(alice)
+            assert [k.label for k in listed if k.revoked] == [f"key {i}" for i in reversed(range(5, cycles))]
+            assert store.api_keys.authenticate(kept.key) == alice  # the active key is never deleted
+            assert _rows(store, bob.id) == (1, 1)  # another user's revoked key is theirs to keep
+
+            # a recently revoked key says so; a deleted one is refused as a key never made is
+            with pytest.raises(PermissionDenied, match="revoked"):
+                store.api_keys.authenticate(made[-1].key)
+            with pytest.raises(PermissionDenied) as deleted:
+                store.api_keys.authenticate(made[0].key)
+            with pytest.raises(PermissionDenied) as unknown:
+                store.api_keys.authenticate("align-" + "x" * 43)
+            assert str(deleted.value) == str(unknown.value)
+            assert not store.api_keys.known_prefix(made[0].key) and store.api_keys.known_prefix(made[-1].key)
+            with pytest.raises(NotFound, match="no API key"):
+                store.api_keys.revoke(alice, made[0].id)
+
+            # keys revoked all at once (a password reset) are bounded by the next key made
+            for _ in range(MAX_REVOKED_KEYS):
+                store.api_keys.create(alice, ApiKeyCreate(label="to reset"))
+            assert (
+                store.users.set_password(root, "alice", "alice-new-password").api_keys_revoked
+                == MAX_REVOKED_KEYS + 1
+            )
+            assert _rows(store, alice.id)[1] == 2 * MAX_REVOKED_KEYS + 1
+            store.api_keys.create(alice, ApiKeyCreate(label="after the reset"))
+            assert _rows(store, alice.id) == (1 + MAX_REVOKED_KEYS, MAX_REVOKED_KEYS)
+        finally:
+            store.close()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -6,6 +6,8 @@ endpoints and unnamed UI handlers with real session cookies.
   chat app), a success resets nothing, and many wrong keys are still refused;
 - changing one's own password needs the current one; an admin's reset ends the user's sessions and
   revokes their API keys, and says so;
+- creating and revoking keys in a loop counts against the per-minute limit every door shares, and
+  keeps a bounded number of revoked rows (an old revoked key is then refused as an unknown one is);
 - ``/v1`` stores a bounded amount for a history it does not know, per-user storage quota and rate
   limit, nothing stored for a refused request;
 - one key holder cannot fill the shared ``/v1`` queue; a lone surrogate in a history is a 400.
@@ -23,7 +25,7 @@ import httpx
 import pytest
 
 from tests.helpers import web
-from tests.helpers.gradio_queue import call_fn, handler, refusal
+from tests.helpers.gradio_queue import call_fn, handler, handler_inputs, refusal
 from tests.helpers.serve import new_site, serving, start_server
 from tests.helpers.store import add_users, new_api_key, opened, stored_chat
 from tests.helpers.web import call, password_of
@@ -42,6 +44,7 @@ EXTRA_USERS = {
     "gina": "gina-password",  # past the rate limit
     "hank": "hank-password",  # floods the queue
     "ivan": "ivan-password",  # his stolen session guesses his password
+    "judy": "judy-password",  # creates and revokes keys in a loop
 }
 QUESTION = (
     "I have savings of 20,000. Should I put them in a broad index fund or start a food truck business "
@@ -220,6 +223,62 @@ def test_an_admin_reset_ends_the_sessions_and_revokes_the_keys(server):
     finally:
         dave.close()
         root.close()
+
+
+def api_key_rows(database_url: str, user: str) -> tuple[int, int]:
+    """``user``'s rows in ``api_keys``: (all, revoked)."""
+    from sqlalchemy import text
+
+    with opened(database_url) as store:
+        assert store.engine is not None
+        with store.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT count(k.id), count(k.revoked_at) FROM api_keys k "
+                    "JOIN users u ON u.id = k.user_id WHERE u.name = :name"
+                ),
+                {"name": user},
+            ).one()
+    return int(row[0]), int(row[1])
+
+
+def test_creating_and_revoking_keys_is_rate_limited_and_keeps_few_revoked_rows(server):
+    from profiles.api_keys import MAX_REVOKED_KEYS
+
+    assert MAX_REVOKED_KEYS < PER_MINUTE  # so that one minute's keys pass the bound
+    judy = logged_in(server["url"], "judy")
+    try:
+        create, _ = handler_inputs(judy, "create_key")
+        revoke, _ = handler_inputs(judy, "revoke_key")
+        made: list[str] = []
+        refused = ""
+        for i in range(PER_MINUTE + 5):
+            ok, output = call_fn(judy, create, ["k" * 90 + f"-{i}", "judy-password"])
+            if not ok or output.get("warnings"):
+                refused = refusal(ok, output)
+                break
+            made.append(output["data"][1]["value"])
+            ok, output = call_fn(judy, revoke, [made[-1][:12] + "…"])
+            assert ok and "revoked" in output["data"][2], output
+        assert len(made) == PER_MINUTE and "in a minute" in refused, (len(made), refused)
+        # the same limit as every other door: her chat turns wait too
+        body = {"model": "align", "messages": [{"role": "user", "content": "hello"}]}
+        assert v1(server, server["keys"]["judy"], body=body).status_code == 429
+    finally:
+        judy.close()
+    # her key from the start is active; of those she revoked, only the most recent are kept
+    assert api_key_rows(server["db"], "judy") == (1 + MAX_REVOKED_KEYS, MAX_REVOKED_KEYS)
+    with opened(server["db"]) as store:
+        kept = [k.label for k in store.api_keys.list(store.users.actor("judy")) if k.revoked]
+    assert kept == ["k" * 90 + f"-{i}" for i in reversed(range(PER_MINUTE - MAX_REVOKED_KEYS, PER_MINUTE))]
+    # a recently revoked key says so; a deleted one is refused as a key never made is
+    address = "127.0.0.9"
+    recent = v1(server, made[-1], address=address)
+    assert recent.status_code == 401 and "revoked" in error(recent)["message"]
+    deleted = v1(server, made[0], address=address)
+    never = v1(server, f"align-{uuid.uuid4().hex}{uuid.uuid4().hex}", address=address)
+    assert deleted.status_code == never.status_code == 401
+    assert error(deleted) == error(never)
 
 
 # -- /v1 storage ------------------------------------------------------------------------------------
