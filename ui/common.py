@@ -23,7 +23,7 @@ from assistant.app import AppService
 from assistant.decisions import cancel
 from assistant.decisions.messages import for_people, validation_message
 from profiles.schemas import Actor
-from ui.caller import caller_gone
+from ui.caller import held
 
 __all__ = ["acting", "guarded", "session_token", "shown_once", "whole_number"]
 
@@ -104,34 +104,35 @@ def _as_error(exc: Exception) -> gr.Error:
 def guarded(fn: F) -> F:
     """An AlignError becomes a ``gr.Error`` with its message in words for a person (shown in the UI,
     sent to API clients; no command-line flag); any other failure becomes one too (``_as_error``).
-    The handler runs within ``cancel.asking``: once its caller has gone away (``ui.caller``), a chat
-    turn or a decision stops at its next step and nothing of it is logged or stored."""
+    The handler runs within ``cancel.asking``: once its caller has gone away or cancelled it
+    (``ui.caller``), a chat turn or a decision stops at its next step and nothing of it is logged or
+    stored; until it returns it counts in its user's share (``ui.caller.held``)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-            gone = caller_gone()
-            steps = fn(*args, **kwargs)
-            try:
-                while True:  # each step within asking: Gradio runs each in a fresh context
-                    with cancel.asking(gone):
-                        step = next(steps, _DONE)
-                    if step is _DONE:
-                        return
-                    yield step
-            except gr.Error:
-                raise
-            except Exception as exc:
-                raise _as_error(exc) from None
-            finally:
-                steps.close()
+            with held() as gone:
+                steps = fn(*args, **kwargs)
+                try:
+                    while True:  # each step within asking: Gradio runs each in a fresh context
+                        with cancel.asking(gone):
+                            step = next(steps, _DONE)
+                        if step is _DONE:
+                            return
+                        yield step
+                except gr.Error:
+                    raise
+                except Exception as exc:
+                    raise _as_error(exc) from None
+                finally:
+                    steps.close()
 
         return gen_wrapper  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with cancel.asking(caller_gone()):
+            with held() as gone, cancel.asking(gone):
                 return fn(*args, **kwargs)
         except gr.Error:
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -76,7 +77,12 @@ TargetResolver = Callable[[CompareColumn], dict[str, float] | None]
 
 
 def compare(service: DecisionService, request: CompareRequest, resolve_target: TargetResolver) -> Comparison:
-    """Run every column concurrently; mark the columns whose choice differs from the majority."""
+    """Run every column concurrently; mark the columns whose choice differs from the majority.
+
+    Each column runs in the caller's context (a copy of it per column): the check that the asker is
+    still there (``cancel.asking``) and the mark of background work (``PeopleFirst.background``) hold
+    in the columns' threads too, so once the asker goes away every column stops at its next model
+    call, and ``TurnCancelled`` ends the comparison."""
 
     def run(column: CompareColumn) -> ColumnResult:
         try:
@@ -98,7 +104,8 @@ def compare(service: DecisionService, request: CompareRequest, resolve_target: T
 
     # one person's comparison: no evaluation item slips in between its columns
     with service.people.person(), ThreadPoolExecutor(max_workers=len(request.columns)) as pool:
-        results = list(pool.map(run, request.columns))
+        running = [pool.submit(contextvars.copy_context().run, run, c) for c in request.columns]
+        results = [future.result() for future in running]
     chosen = [r.decision.choice_index for r in results if r.decision is not None]
     counts = Counter(chosen)
     majority = counts.most_common(1)[0][0] if counts else None

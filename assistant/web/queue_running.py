@@ -17,7 +17,10 @@ choice of the next job (``Queue.get_events``) with the rule ``/v1`` follows
   waiting ones), its place is free for the next job at once. The handler's thread still runs until
   its next step or model call, where it stops (``assistant.decisions.cancel``, through ``ui.caller``),
   and until then it still counts in that user's own share and their count of jobs held
-  (``QueueShare``): hanging up and asking again runs no more than the share, as in ``/v1``.
+  (``QueueShare``): hanging up and asking again runs no more than the share, as in ``/v1``;
+- a job its caller cancelled (``POST /gradio_api/cancel``) is the same: Gradio drops it from its
+  running jobs at once, but its handler (``handler_running``, around every handler through
+  ``ui.caller.held``) counts in its user's share and held jobs until its thread returns.
 
 Jobs of no user (single local-user mode) have no share. Batched handlers are taken as Gradio takes
 them. The count runs on the event loop, under the queue's own lock, like Gradio's choice it replaces.
@@ -25,18 +28,57 @@ them. The count runs on the event loop, under the queue's own lock, like Gradio'
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
+import weakref
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from assistant.web.api_gate import running_share
 
-__all__ = ["next_events", "running_now", "share_running"]
+__all__ = ["handler_running", "left_running", "next_events", "running_now", "share_running"]
+
+_LOCK = threading.Lock()
+# per queue: the running handlers of users' events, by event id -> (kind, user)
+_HANDLERS: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def handler_running(queue: Any, event: Any) -> Iterator[None]:
+    """Around the run of ``event``'s handler (in its thread): the event counts in its user's share
+    and held jobs until the handler returns, even once Gradio has dropped it (cancelled)."""
+    if getattr(event, "username", None) is None:
+        yield
+        return
+    event_id = str(event._id)
+    with _LOCK:
+        _HANDLERS.setdefault(queue, {})[event_id] = (str(event.concurrency_id), str(event.username))
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _HANDLERS.get(queue, {}).pop(event_id, None)
+
+
+def _held_ids(queue: Any) -> set[str]:
+    return {str(event._id) for job in list(getattr(queue, "active_jobs", None) or []) for event in job or []}
+
+
+def left_running(queue: Any) -> list[tuple[str, str]]:
+    """(kind, user) of each handler still running whose event Gradio no longer holds (cancelled)."""
+    with _LOCK:
+        handlers = dict(_HANDLERS.get(queue, {}))
+    if not handlers:
+        return []
+    held = _held_ids(queue)
+    return [entry for event_id, entry in handlers.items() if event_id not in held]
 
 
 def running_now(queue: Any) -> tuple[Counter[str], Counter[tuple[str, str]]]:
     """The running jobs whose caller is still there, per kind; and per (kind, user), every job of that
-    user still running, the ones they left included (hanging up and asking again runs no more)."""
+    user still running, the ones they left or cancelled included (asking again runs no more)."""
     per_kind: Counter[str] = Counter()
     per_user: Counter[tuple[str, str]] = Counter()
     for job in list(getattr(queue, "active_jobs", None) or []):
@@ -46,6 +88,7 @@ def running_now(queue: Any) -> tuple[Counter[str], Counter[tuple[str, str]]]:
                 per_kind[kind] += 1
             if event.username is not None:  # a user's own share counts a job left until it stops
                 per_user[(kind, str(event.username))] += 1
+    per_user.update(left_running(queue))  # and one cancelled, until its handler returns
     return per_kind, per_user
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
+from assistant.web.queue_running import left_running
 from assistant.web.session import session_user
 
 __all__ = ["QUEUE_PATHS", "QueueShare", "queued_jobs"]
@@ -27,7 +28,8 @@ QUEUE_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/"
 
 
 def queued_jobs(app: Any, user: str) -> int:
-    """The jobs of ``user`` in Gradio's queue, waiting or running (0 when there is no queue)."""
+    """The jobs of ``user`` in Gradio's queue, waiting or running, and the ones they cancelled whose
+    handler still runs (0 when there is no queue)."""
     get_blocks = getattr(app, "get_blocks", None)
     queue = getattr(get_blocks(), "_queue", None) if get_blocks is not None else None
     if queue is None:
@@ -37,7 +39,7 @@ def queued_jobs(app: Any, user: str) -> int:
         count += sum(1 for event in list(events.queue) if getattr(event, "username", None) == user)
     for job in list(getattr(queue, "active_jobs", [])):
         count += sum(1 for event in list(job or []) if getattr(event, "username", None) == user)
-    return count
+    return count + sum(1 for _, who in left_running(queue) if who == user)
 
 
 def _enqueues(scope: Scope) -> bool:

@@ -7,7 +7,9 @@ event streams) and ``gradio_client`` in a process of its own:
   user's decision starts while the first one's are still waiting;
 - a caller who goes away (closes the event stream, or the ``gradio_client`` process dies) gives their running
   places back at once, and what their job then does is for nobody: their decision or chat turn is
-  neither logged nor stored.
+  neither logged nor stored;
+- a caller who cancels their own running job (``POST /gradio_api/cancel``) is treated the same, and
+  the job counts in their share and held jobs until its handler stops.
 
 The backbone is a server that holds every model call until the test lets it go
 (``fault_server.py hold``) and lists the calls that have started: the tests assert which calls
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,7 +31,7 @@ import httpx
 import pytest
 
 from tests.helpers.fault_server import fault_process
-from tests.helpers.gradio_queue import handler, joined, queue_answer
+from tests.helpers.gradio_queue import handler, join, joined, queue_answer
 from tests.helpers.serve import USERS, create_users, start_server, stop, wait_ready
 
 pytestmark = pytest.mark.timeout(900)
@@ -37,7 +40,7 @@ PLACES = 4  # align serve --concurrency: the queue runs 4 jobs of one kind at on
 CALLS = 8  # the held backbone's max_concurrency: more than the queue's, so it never holds a job back
 SHARE = 2  # half of them per user, as /v1 (assistant.web.api_gate.running_share)
 QUEUED = 6  # queue_max_per_user, the default
-EXTRA_USERS = {"carl": "carl-password"}
+EXTRA_USERS = {"carl": "carl-password", "dora": "dora-password"}
 
 
 def decision(who: str) -> dict[str, Any]:
@@ -286,6 +289,56 @@ def test_a_caller_who_closes_the_stream_gives_back_the_places_and_nothing_is_log
         release(site)
         for client in (alice, bob, carl, leaving):
             client.close()
+
+
+def joined_and_cancelled(site: dict[str, Any], client: httpx.Client, index: int, who: str) -> None:
+    """A decision queued, and cancelled by its caller once it is on the model (a page's Stop button)."""
+    session = uuid.uuid4().hex
+    answer = join(client, index, [decision(who)], session)
+    assert answer.status_code == 200, answer.text
+    event_id = answer.json()["event_id"]
+    with client.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_starts":
+                wait_for(lambda: calls_of(site, who) == 1, f"{who} on the model")
+                body = {"session_hash": session, "fn_index": index, "event_id": event_id}
+                cancelled = client.post("/gradio_api/cancel", json=body)
+                assert cancelled.status_code == 200 and cancelled.json() == {"success": True}, cancelled.text
+                break
+
+
+def test_a_caller_who_cancels_their_jobs_still_runs_only_their_share_and_nothing_is_logged(site):
+    hold(site)
+    dora, bob = login(site, "dora"), login(site, "bob")
+    try:
+        decide = handler(dora, api_name="decide")
+        before, stops = logged(site, "dora"), stopped(site)
+        for n in range(SHARE):  # her share starts, and she cancels each once it is on the model
+            joined_and_cancelled(site, dora, decide, f"cancelled-{n}")
+        # she asks again: her cancelled decisions still run, so these wait (before, each started at once)
+        waiting = [
+            Reader(dora, joined(dora, decide, [decision(f"again-{n}")])) for n in range(QUEUED - SHARE)
+        ]
+        # bob's decision, queued after hers, starts: the places are free, hers wait for her share
+        bobs = Reader(bob, joined(bob, decide, [decision("bob-after-cancel")]))
+        wait_for(lambda: calls_of(site, "bob-after-cancel") == 1, "bob's decision to start")
+        assert calls_of(site, "again-") == 0
+        # and she holds her 6 jobs: the 2 cancelled ones count until they stop
+        refused = join(dora, decide, [decision("one-more")])
+        assert refused.status_code == 429, refused.text
+        release(site)
+        # the cancelled decisions got their model answers after she cancelled: stopped, not logged
+        wait_for(lambda: stopped(site) == stops + SHARE, "her cancelled decisions to stop")
+        assert bobs.result()[0]
+        for reader in waiting:
+            ok, output = reader.result()
+            assert ok and output["data"][0]["log_id"], output
+        assert logged(site, "dora") == before + QUEUED - SHARE  # the ones she waited for, only
+        assert calls_of(site, "cancelled-") == SHARE
+    finally:
+        release(site)
+        dora.close()
+        bob.close()
 
 
 CLIENT = """

@@ -66,3 +66,44 @@ def test_column_count_limits(tmp_path):
         CompareRequest(scenario="x", choices=["a", "b"], columns=[CompareColumn()])
     with pytest.raises(ValidationError, match=r"columns\n  List should have at most 6 items"):
         CompareRequest(scenario="x", choices=["a", "b"], columns=[CompareColumn()] * 7)
+
+
+def test_columns_stop_once_the_asker_is_gone(tmp_path):
+    """The columns run in other threads, within the asker's check: once the asker went away, every
+    column stops at its model call (none is made) and the comparison ends in TurnCancelled."""
+    import threading
+
+    import pytest
+
+    from assistant.decisions import cancel
+
+    calls: list[str] = []
+    asked_in: set[str] = set()
+
+    def reply(request, k):
+        calls.append(threading.current_thread().name)
+        return {"reasoning": "r", "choice": "A"}
+
+    settings = Settings(data_dir=tmp_path)
+    pool = BackbonePool(settings)
+    pool.add(FakeBackbone(reply, name="embedded"))
+    service = DecisionService(settings, pool)
+
+    def gone() -> bool:
+        asked_in.add(threading.current_thread().name)
+        return True
+
+    request = CompareRequest(
+        scenario="Two patients, one kit.",
+        choices=["soldier", "civilian"],
+        columns=[CompareColumn(algorithm="persona", targets={"fairness": 0.9})] * 3,
+    )
+    here = threading.current_thread().name
+    with cancel.asking(gone), pytest.raises(cancel.TurnCancelled):
+        compare(service, request, lambda c: c.targets)
+    assert calls == []
+    assert asked_in - {here}  # asked in the columns' own threads
+    # the asker still there: the same comparison runs every column
+    with cancel.asking(lambda: False):
+        result = compare(service, request, lambda c: c.targets)
+    assert len(calls) == 3 and [r.decision.choice for r in result.results] == ["soldier"] * 3

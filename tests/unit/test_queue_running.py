@@ -92,3 +92,25 @@ def test_jobs_of_no_user_have_no_share() -> None:
         _wait(queue, fn, None)
     started = [_start(queue) for _ in range(5)]
     assert [job is not None for job in started] == [True] * PLACES + [False]
+
+
+def test_a_job_its_caller_cancelled_holds_no_place_but_counts_in_its_users_share_until_it_returns() -> None:
+    from assistant.web.queue_running import handler_running, left_running
+
+    queue, fn = _queue()
+    for user in ("alice", "alice", "alice", "bob", "bob", "carl"):
+        _wait(queue, fn, user)
+    first = [_start(queue) for _ in range(4)]
+    assert _users(first) == ["alice", "alice", "bob", "bob"]
+    assert first[0] is not None
+    with handler_running(queue, first[0][0]):  # her handler runs ...
+        assert left_running(queue) == []  # (Gradio still holds it: counted there, once)
+        # ... and she cancels it: Gradio drops it from its running jobs at once
+        queue.active_jobs[queue.active_jobs.index(first[0])] = None
+        assert left_running(queue) == [(str(fn.concurrency_id), "alice")]
+        assert _users([_start(queue)]) == ["carl"]  # the place is free, but not for her third job
+        assert _start(queue) is None
+        queue.active_jobs[queue.active_jobs.index(first[2])] = None  # one of bob's ends
+        assert _start(queue) is None  # her cancelled job still runs: she is at her share
+    assert left_running(queue) == []  # its handler returned
+    assert _users([_start(queue)]) == ["alice"]
