@@ -138,6 +138,7 @@ def summarise(items: list[dict], valuefit_paths: list[str], out: Path, load_s: f
     def same(r: dict) -> bool:
         return r["choice_index"] == vf[r["item_id"]]["choice_index"]
 
+    # the reader's margin |P(option 0) - P(option 1)|, averaged over both orders
     top = sorted(both, key=lambda r: -abs(r["probs"][0] - r["probs"][1]))[: len(both) // 2]
     lines += [
         row("instruct reader", [r["correct"] for r in both]),
@@ -154,13 +155,15 @@ def summarise(items: list[dict], valuefit_paths: list[str], out: Path, load_s: f
         ci = f"{sum(diff) / len(diff):+.2f} [{boot[50]:+.2f}, {boot[1949]:+.2f}] (n={len(diff)})"
         lines.append(f"| instruct - value-fit (bootstrap 95%) | {ci} |")
     secs = sorted(r["seconds"] for r in items)
-    vsecs = sorted(vf[r["item_id"]]["seconds"] for r in both) or [0.0]
+    vsecs = sorted(r["seconds"] for r in vf.values()) or [0.0]  # all its rows in the files given
     mass = sorted(r["letter_mass"] for r in items)
+    margins = sorted(abs(r["probs"][0] - r["probs"][1]) for r in items)
     lines += [
         "",
         f"Seconds per decision (two calls): median {secs[len(secs) // 2]:.2f}, max {secs[-1]:.2f}; value-fit "
         f"median {vsecs[len(vsecs) // 2]:.3f}; model load {load_s:.1f} s; A+B next-token mass median "
-        f"{mass[len(mass) // 2]:.2f}.",
+        f"{mass[len(mass) // 2]:.2f}; reader's margin median {margins[len(margins) // 2]:.3f}, "
+        f"max {margins[-1]:.3f}.",
     ]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
