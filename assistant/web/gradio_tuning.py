@@ -106,7 +106,8 @@ class LeanSessionState(SessionState):
     def __init__(self, blocks: Any) -> None:  # SessionState.__init__ without the eager config copy
         self.root_blocks = blocks.blocks
         self.blocks_config = copy(blocks.default_config)
-        self.config_values = _Configs(self)
+        self.configs = _Configs(self)
+        self.config_values = self.configs
         self.state_data: dict[int, Any] = {}
         self._state_ttl: dict[int, Any] = {}
         self.is_closed = False
@@ -114,7 +115,7 @@ class LeanSessionState(SessionState):
 
     @property
     def components(self) -> Iterator[dict[str, Any]]:
-        for config in self.config_values.made_all().values():
+        for config in self.configs.made_all().values():
             if config:
                 yield config
 

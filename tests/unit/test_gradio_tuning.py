@@ -3,6 +3,8 @@ monitoring summary is rebuilt every ANALYTICS_EVERY events over the last ANALYTI
 
 from __future__ import annotations
 
+from asyncio import Queue as AsyncQueue
+
 import gradio as gr
 import pytest
 from gradio.state_holder import SessionState, StateHolder
@@ -76,7 +78,7 @@ def test_lean_state_holder_keeps_each_users_most_recent_sessions() -> None:
     queue = demo._queue
     for i in range(10):
         holder[f"bob-{i}"]
-        queue.pending_messages_per_session[f"bob-{i}"] = object()  # a result nobody read
+        queue.pending_messages_per_session[f"bob-{i}"] = AsyncQueue()  # a result nobody read
         queue.pending_event_ids_session[f"bob-{i}"] = {f"done-{i}"}
         if i % 2:
             holder["tab"]  # the page is used now and then
