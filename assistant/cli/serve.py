@@ -157,9 +157,11 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     from assistant.web.proxies import trust_proxies
     from assistant.web.queue_running import share_running
     from assistant.web.security import health_details, security_middleware
+    from assistant.web.session_binding import Bindings
     from ui.app import build_demo
 
     demo = build_demo(app)
+    bindings = Bindings()  # whose each Gradio session hash is: checked per request, and sessions per user
     demo.delete_cache = (600, 3600)  # uploads never used, and Gradio's copies, go after an hour
     # past max_queue waiting requests a caller gets HTTP 503 "Queue is full" (gradio_client:
     # QueueError "Queue is full! Please try again.") instead of piling up
@@ -201,13 +203,14 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
                     *health_routes(app.service.settings, details=health_details(app)),
                     *openai_routes(app, concurrency),  # /v1, for chat apps (README)
                 ],
-                "middleware": [*security_middleware(app), *guard_middleware(app)],
+                "middleware": [*security_middleware(app), *guard_middleware(app, bindings)],
                 # no API description of the outer app for anyone (Gradio's own, /gradio_api/openapi.json,
                 # needs a login); Gradio already turns /docs and /redoc off
                 "openapi_url": None,
                 "docs_url": None,
                 "redoc_url": None,
-                "lifespan": lean_sessions(sessions_lifespan(app)),  # API calls copy no UI config
+                # API calls copy no UI config; each user holds at most SESSIONS_PER_USER sessions
+                "lifespan": lean_sessions(sessions_lifespan(app), bindings.owner),
             },
         )
     finally:

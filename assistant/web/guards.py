@@ -22,7 +22,7 @@ from assistant.web.limits import BodyLimit
 from assistant.web.origins import drop_gradio_cors
 from assistant.web.queue_share import QueueShare
 from assistant.web.queue_streams import QueueStreams
-from assistant.web.session_binding import SessionBinding
+from assistant.web.session_binding import Bindings, SessionBinding
 from assistant.web.session_tokens import SessionTokens
 from assistant.web.upload_quota import UploadQuota, upload_ledger
 
@@ -32,12 +32,13 @@ if TYPE_CHECKING:
 __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
 
-def guard_middleware(app: AppService) -> list[Middleware]:
+def guard_middleware(app: AppService, bindings: Bindings | None = None) -> list[Middleware]:
     """The body size limit (outermost: a refusal costs nothing), the client address and the login
     form's device cookie (``assistant.web.device_cookies``), each user's
     upload quota (``assistant.web.upload_quota``), JSON nested too deeply refused, then Gradio's
     session hashes bound to their users (these two read bodies the limit has bounded), each user's
-    share of the queue, and a plain 404 for the event stream of a session the queue does not hold."""
+    share of the queue, and a plain 404 for the event stream of a session the queue does not hold.
+    ``bindings``: the record of whose each session hash is (a new one if not given)."""
     settings = app.service.settings
     return [
         Middleware(
@@ -49,7 +50,7 @@ def guard_middleware(app: AppService) -> list[Middleware]:
         Middleware(DeviceCookies, tokens=None if app.local_mode else app.devices),
         Middleware(UploadQuota, ledger=upload_ledger(settings), local_user=app.local_user),
         Middleware(JsonDepth),
-        Middleware(SessionBinding, login_required=not app.local_mode),
+        Middleware(SessionBinding, login_required=not app.local_mode, bindings=bindings),
         Middleware(QueueShare, max_per_user=settings.queue_max_per_user, login_required=not app.local_mode),
         Middleware(QueueStreams, login_required=not app.local_mode),
     ]

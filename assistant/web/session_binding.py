@@ -68,6 +68,10 @@ class Bindings:
             return True
         return owner == user
 
+    def owner(self, key: str) -> str | None:
+        """The user ``key`` belongs to; None if nobody has named it yet."""
+        return self._owners.get(key)
+
 
 class Repeated(ValueError):
     """A request names its session hash or event id more than once (``what``: which)."""

@@ -1,0 +1,80 @@
+"""Gradio sessions an attacker makes by the hundred on a live ``align serve`` in login mode: one user's API
+calls, each with a new session hash, must not grow the server's memory without bound, nor push out
+anyone's open page.
+
+Each call of a cheap endpoint (``whoami``: no model, no rate limit) through the queue with a new session
+hash makes a Gradio session. The server keeps at most ``SESSIONS_PER_USER`` per user, each small; the
+user's page in use and another user's page keep theirs (``GET /gradio_api/deep_link?session_hash=H``
+answers "" for a session the server no longer holds).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from assistant.web.gradio_tuning import SESSIONS_PER_USER
+from tests.helpers.gradio_queue import call_fn, handler_inputs
+from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.web import logged_in
+
+pytestmark = pytest.mark.timeout(900)
+
+CALLS = 3 * SESSIONS_PER_USER  # new session hashes measured, past the first SESSIONS_PER_USER
+MAX_GROWTH_KB = 40 * 1024  # Gradio's own sessions: ~600 kB each, ~180 MB for these calls
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    data_dir, _ = new_site(tmp_path_factory, "sessions")
+    with serving(start_server(data_dir)) as app:
+        yield app
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def whoami(client: httpx.Client, index: int, data: list[Any], session: str | None = None) -> str:
+    answer = call_fn(client, index, data, session or uuid.uuid4().hex)
+    assert answer.success, answer
+    return str(answer.output["data"][0]["name"])
+
+
+def held(client: httpx.Client, session: str) -> bool:
+    """The server still holds ``session``'s state (Gradio's deep link of it is not empty)."""
+    answer = client.get("/gradio_api/deep_link", params={"session_hash": session})
+    assert answer.status_code == 200, answer.text
+    return bool(answer.json())
+
+
+def test_new_session_hashes_of_one_user_keep_memory_bounded_and_live_pages(server: Any) -> None:
+    bob, alice = logged_in(server.url, "bob"), logged_in(server.url, "alice")
+    try:
+        index, data = handler_inputs(bob, "whoami")
+        alice_page, bob_page = uuid.uuid4().hex, uuid.uuid4().hex
+        assert whoami(alice, index, data, alice_page) == "alice"
+        assert whoami(bob, index, data, bob_page) == "bob"
+        first = [uuid.uuid4().hex for _ in range(SESSIONS_PER_USER)]
+        for session in first:  # fills bob's allowance (and warms the server up)
+            assert whoami(bob, index, data, session) == "bob"
+        before = rss_kb(server.proc.pid)
+        for i in range(CALLS):
+            assert whoami(bob, index, data) == "bob"
+            if i % 20 == 0:
+                assert whoami(bob, index, data, bob_page) == "bob"  # bob's page, in use
+        growth = rss_kb(server.proc.pid) - before
+        assert growth < MAX_GROWTH_KB, f"{CALLS} new sessions grew the server by {growth} kB"
+        assert held(bob, bob_page) and held(alice, alice_page)
+        assert not held(bob, first[0])  # bob's oldest, unused since: dropped
+    finally:
+        bob.close()
+        alice.close()
