@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.helpers.serve import create_users, start_server, stop, wait_ready
+from tests.helpers.web import call
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -86,24 +87,6 @@ def logged_in(url: str, name: str) -> httpx.Client:
     answer = client.post("/login", data={"username": name, "password": USERS[name]})
     assert answer.status_code == 200, answer.text
     return client
-
-
-def call(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
-    """A named endpoint over Gradio's plain HTTP API: ("ok", result), ("error", message) or
-    ("http", status code)."""
-    answer = client.post(f"/gradio_api/call/{endpoint}", json={"data": [payload]})
-    if answer.status_code != 200:
-        return "http", answer.status_code
-    stream = client.get(f"/gradio_api/call/{endpoint}/{answer.json()['event_id']}")
-    event, data = "", None
-    for line in stream.text.splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = json.loads(line.split(":", 1)[1])
-    if event == "complete":
-        return "ok", data[0]  # type: ignore[index]
-    return "error", (data or {}).get("error") if isinstance(data, dict) else data
 
 
 def ok(outcome: tuple[str, Any]) -> Any:
