@@ -1,21 +1,12 @@
-"""feedback on decisions; the answers behind calibrated profiles
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27 03:55:00
-"""
+"""feedback on decisions; the answers behind calibrated profiles"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

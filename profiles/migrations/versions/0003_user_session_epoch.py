@@ -1,21 +1,12 @@
-"""users.session_epoch: a password or role change ends the user's login sessions
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-30 12:00:00
-"""
+"""users.session_epoch: a password or role change ends the user's login sessions"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
 down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

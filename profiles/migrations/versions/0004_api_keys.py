@@ -1,21 +1,12 @@
-"""api_keys: per-user keys for the OpenAI-compatible API (only a SHA-256 of each key is stored)
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-02 12:00:00
-"""
+"""api_keys: per-user keys for the OpenAI-compatible API (only a SHA-256 of each key is stored)"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

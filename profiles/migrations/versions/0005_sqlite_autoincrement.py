@@ -5,22 +5,14 @@ one made, possibly another user's; an admin's tab or a link holding the old id w
 PostgreSQL's sequences never reuse an id: nothing to do there. The tables are rebuilt (batch mode);
 ``profiles.migrate`` runs migrations on SQLite with foreign keys off, so rebuilding a table does not
 cascade into the rows that refer to it.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-07 15:00:00
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLES = ("conversations", "messages")
 
