@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from pydantic import ValidationError
-
-from alignment.errors import InputError
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group, validated
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
-from assistant.decisions.service import validation_message
 from profiles.api_keys import ApiKeyCreate, ApiKeyPublic
 
 __all__ = ["register_api_keys"]
@@ -22,7 +18,8 @@ __all__ = ["register_api_keys"]
 
 def register_api_keys(usub: Subcommands) -> None:
     """Add ``api-key`` to the ``align users`` sub-commands."""
-    p: argparse.ArgumentParser = usub.add_parser(
+    ksub = add_group(
+        usub,
         "api-key",
         help="keys for the OpenAI-compatible API (/v1): create, list, revoke",
         description=(
@@ -31,27 +28,23 @@ def register_api_keys(usub: Subcommands) -> None:
             "Only a hash is stored: the key is printed once, when it is created."
         ),
     )
-    ksub = p.add_subparsers(dest="api_key_command", required=True, metavar="ACTION")
 
-    c = ksub.add_parser("create", help="create a key for user NAME and print it (once)")
+    c = add_command(ksub, "create", _create, help="create a key for user NAME and print it (once)")
     c.add_argument("name", metavar="NAME", help="whose key (yours, or anyone's as an admin)")
     c.add_argument("--label", default="", help="what the key is for, e.g. 'Open WebUI'")
     c.add_argument("--json", action="store_true")
     add_user_arg(c)
-    c.set_defaults(handler=_create)
 
-    ls = ksub.add_parser("list", help="list user NAME's keys (never the keys themselves)")
+    ls = add_command(ksub, "list", _list, help="list user NAME's keys (never the keys themselves)")
     ls.add_argument("name", metavar="NAME")
     ls.add_argument("--json", action="store_true")
     add_user_arg(ls)
-    ls.set_defaults(handler=_list)
 
-    r = ksub.add_parser("revoke", help="revoke one of user NAME's keys; it stops working at once")
+    r = add_command(ksub, "revoke", _revoke, help="revoke one of user NAME's keys; it stops working at once")
     r.add_argument("name", metavar="NAME")
     r.add_argument("key", metavar="KEY", help="the key's id (see list), its first characters, or the key")
     r.add_argument("--json", action="store_true")
     add_user_arg(r)
-    r.set_defaults(handler=_revoke)
 
 
 def _row(k: ApiKeyPublic) -> str:
@@ -61,10 +54,7 @@ def _row(k: ApiKeyPublic) -> str:
 
 
 def _create(args: argparse.Namespace, cli: Cli) -> int:
-    try:
-        data = ApiKeyCreate(label=args.label)
-    except ValidationError as exc:
-        raise InputError(validation_message(exc)) from None
+    data = validated(ApiKeyCreate, label=args.label)
     store = cli.store
     made = store.api_keys.create(acting_user(store, args.user), data, owner=args.name)
     if args.json:

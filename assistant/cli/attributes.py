@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import argparse
 
-from pydantic import ValidationError
-
-from alignment.errors import InputError
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group, validated
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json
-from assistant.decisions.service import validation_message
+from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model
 from profiles.schemas import AttributeCreate, AttributeGroup, AttributePublic
 
 __all__ = ["format_attribute", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    asub = add_group(
+        sub,
         "attributes",
         help="attribute definitions (values and demographic categories)",
         description="Attribute definitions. Load the shipped ones with `align db seed`.",
     )
-    asub = p.add_subparsers(dest="attributes_command", required=True, metavar="ACTION")
 
-    ls = asub.add_parser("list", help="list attribute definitions")
+    ls = add_command(asub, "list", _list, help="list attribute definitions")
     ls.add_argument("--domain", help="only this domain (triage, opinion, ...)")
     ls.add_argument("--kind", choices=["scalar", "category"])
     ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=_list)
 
-    sh = asub.add_parser("show", help="show one definition")
+    sh = add_command(asub, "show", _show, help="show one definition")
     sh.add_argument("name")
     sh.add_argument("--json", action="store_true")
-    sh.set_defaults(handler=_show)
 
-    a = asub.add_parser(
+    a = add_command(
+        asub,
         "add",
+        _add,
         help="add a definition (admins only)",
         description="Add a scalar attribute (a value in [0, 1]), or a demographic category with --group.",
     )
@@ -55,17 +51,13 @@ def register(sub: Subcommands) -> None:
         help="a group of a demographic category (repeatable; makes the attribute a category)",
     )
     add_user_arg(a)
-    a.set_defaults(handler=_add)
 
 
 def format_attribute(a: AttributePublic) -> str:
     lines = [f"{a.name} ({a.kind}, domain {a.domain})" + (f": {a.label}" if a.label else "")]
-    if a.description:
-        lines.append(f"  description: {a.description}")
-    if a.high:
-        lines.append(f"  high: {a.high}")
-    if a.low:
-        lines.append(f"  low: {a.low}")
+    for label, text in (("description", a.description), ("high", a.high), ("low", a.low)):
+        if text:
+            lines.append(f"  {label}: {text}")
     if a.kind == "scalar":
         lines.append(f"  data scale: {a.scale_min:g}..{a.scale_max:g} (targets are always in [0, 1])")
     for g in a.groups:
@@ -90,10 +82,7 @@ def _list(args: argparse.Namespace, cli: Cli) -> int:
 def _show(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
     item = store.attributes.get(args.name)
-    if args.json:
-        print_json(item.model_dump(mode="json"))
-    else:
-        print(format_attribute(item))
+    print_model(item, args.json, format_attribute)
     return 0
 
 
@@ -102,21 +91,19 @@ def _add(args: argparse.Namespace, cli: Cli) -> int:
     for raw in args.group or []:
         key, _, label = raw.partition("=")
         groups.append({"key": key.strip(), "label": label.strip()})
-    try:
-        data = AttributeCreate(
-            name=args.name,
-            kind="category" if groups else "scalar",
-            domain=args.domain,
-            label=args.label,
-            description=args.description,
-            high=args.high,
-            low=args.low,
-            scale_min=args.scale_min,
-            scale_max=args.scale_max,
-            groups=[AttributeGroup(**g) for g in groups],
-        )
-    except ValidationError as exc:
-        raise InputError(validation_message(exc)) from None
+    data = validated(
+        AttributeCreate,
+        name=args.name,
+        kind="category" if groups else "scalar",
+        domain=args.domain,
+        label=args.label,
+        description=args.description,
+        high=args.high,
+        low=args.low,
+        scale_min=args.scale_min,
+        scale_max=args.scale_max,
+        groups=[validated(AttributeGroup, **g) for g in groups],
+    )
     store = cli.store
     item = store.attributes.add(acting_user(store, args.user), data)
     print(f"added attribute {item.name!r}")

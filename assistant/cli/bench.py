@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group, print_progress, print_report
 from assistant.cli.context import Cli
 
-__all__ = ["register"]
+__all__ = ["register", "summary_lines"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("bench", help="benchmarks")
-    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
-    b = bsub.add_parser(
+    bsub = add_group(sub, "bench", metavar="WHAT", help="benchmarks")
+    b = add_command(
+        bsub,
         "backbone",
+        run_backbone,
         help="pipeline/raw and structured/unconstrained speed ratios",
         description=(
             "Medians of several runs on the embedded llamacpp backbone "
@@ -25,7 +27,6 @@ def register(sub: Subcommands) -> None:
     b.add_argument("--repeats", type=int, default=2, help="timings per run, best kept (default 2)")
     b.add_argument("--backbone", help="a llamacpp backbone from the settings (default: the default one)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.set_defaults(handler=run_backbone)
     from assistant.cli.bench_store import register_store
 
     register_store(bsub)
@@ -57,9 +58,6 @@ _LINES = [
 
 
 def run_backbone(args: argparse.Namespace, cli: Cli) -> int:
-    import json
-    import sys
-
     from assistant.evaluation.bench_backbone import run_backbone_bench
 
     report = run_backbone_bench(
@@ -67,19 +65,21 @@ def run_backbone(args: argparse.Namespace, cli: Cli) -> int:
         runs=args.runs,
         repeats=args.repeats,
         backbone_name=args.backbone,
-        progress=lambda line: print(line, file=sys.stderr),
+        progress=print_progress,
     )
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print(
+    return print_report(report, args.json, summary_lines)
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The report in words (``--json`` prints all of it)."""
+    lines = [
         f"align bench backbone: {report['backbone']} ({report['model']}), "
         f"median of {report['runs']} runs, best of {report['repeats']}"
-    )
+    ]
     for key, label, fmt in _LINES:
         line = f"  {label:<50} {fmt.format(report[key])}"
         if key in report["targets"]:
             t = report["targets"][key]
             line += f"   target {t['target']}: {'met' if t['met'] else 'NOT met'}"
-        print(line)
-    return 0
+        lines.append(line)
+    return lines

@@ -7,15 +7,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, print_progress, print_report
 from assistant.cli.context import Cli
 
 __all__ = ["register_chat", "run_chat", "summary_lines"]
 
 
 def register_chat(bsub: Subcommands) -> None:
-    b: argparse.ArgumentParser = bsub.add_parser(
+    b = add_command(
+        bsub,
         "chat",
+        run_chat,
         help="chat turns through /v1: median turn time and time to the first streamed chunk",
         description=(
             "Serve the /v1 routes of `align serve` with the default settings over a temporary data "
@@ -33,26 +35,18 @@ def register_chat(bsub: Subcommands) -> None:
     b.add_argument("--limit", type=int, help="at most this many conversations")
     b.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.set_defaults(handler=run_chat)
 
 
 def run_chat(args: argparse.Namespace, cli: Cli) -> int:
-    import json
-    import sys
-
     from assistant.cli.bench_chat_run import run_chat_bench
 
     report = run_chat_bench(
         Path(args.conversations) if args.conversations else None,
         limit=args.limit,
         keep_dir=args.keep,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=print_progress,
     )
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print("\n".join(summary_lines(report)))
-    return 0
+    return print_report(report, args.json, summary_lines)
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:

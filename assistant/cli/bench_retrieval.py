@@ -12,7 +12,7 @@ from typing import Any
 
 from alignment.errors import InputError
 from alignment.models import Example
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command
 from assistant.cli.context import Cli
 
 __all__ = ["register_retrieval", "run_retrieval_bench", "synthetic_examples"]
@@ -116,14 +116,13 @@ def run_retrieval_bench(n: int = 10_000, queries: int = 50, k: int = 3, seed: in
 
 
 def register_retrieval(bsub: Subcommands) -> None:
-    b: argparse.ArgumentParser = bsub.add_parser(
-        "retrieval", help="example store: import throughput and filtered retrieval latency"
+    b = add_command(
+        bsub, "retrieval", _run, help="example store: import throughput and filtered retrieval latency"
     )
     b.add_argument("--n", type=int, default=10_000, help="examples in the store (default 10000)")
     b.add_argument("--queries", type=int, default=50)
     b.add_argument("--k", type=int, default=3)
     b.add_argument("--json", action="store_true")
-    b.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace, cli: Cli) -> int:

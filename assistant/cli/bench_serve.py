@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, print_progress, print_report
 from assistant.cli.context import Cli
 
 __all__ = ["register_serve", "run_serve"]
 
 
 def register_serve(bsub: Subcommands) -> None:
-    b: argparse.ArgumentParser = bsub.add_parser(
+    b = add_command(
+        bsub,
         "serve",
+        run_serve,
         help="load: concurrent API users deciding and editing profiles against `align serve`",
         description=(
             "Start `align serve` with the default settings in a temporary data directory, run USERS "
@@ -41,13 +43,9 @@ def register_serve(bsub: Subcommands) -> None:
     )
     b.add_argument("--keep", action="store_true", help="keep the temporary data directory (server log)")
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.set_defaults(handler=run_serve)
 
 
 def run_serve(args: argparse.Namespace, cli: Cli) -> int:
-    import json
-    import sys
-
     from assistant.evaluation.bench_serve import run_serve_bench
 
     report = run_serve_bench(
@@ -56,13 +54,9 @@ def run_serve(args: argparse.Namespace, cli: Cli) -> int:
         calibrate_s=args.calibrate_seconds,
         overhead_s=args.no_model_seconds,
         keep_dir=args.keep,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
+        progress=print_progress,
     )
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print("\n".join(summary_lines(report)))
-    return 0
+    return print_report(report, args.json, summary_lines)
 
 
 def _met(report: dict[str, Any], key: str) -> str:

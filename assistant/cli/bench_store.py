@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command
 from assistant.cli.context import Cli
 from profiles.bench import run_store_bench
 from profiles.store import open_store
@@ -19,8 +19,10 @@ __all__ = ["register_store"]
 
 
 def register_store(bsub: Subcommands) -> None:
-    b: argparse.ArgumentParser = bsub.add_parser(
+    b = add_command(
+        bsub,
         "store",
+        _run,
         help="median latency of profile load, decision logging and last-50 listing",
         description=(
             "Fill a throw-away database (a temporary SQLite file, and with --postgres URL a fresh "
@@ -33,7 +35,6 @@ def register_store(bsub: Subcommands) -> None:
     b.add_argument("--repeats", type=int, default=200, help="timed calls per operation")
     b.add_argument("--postgres", metavar="URL", help="also run on PostgreSQL at URL (in a fresh schema)")
     b.add_argument("--json", action="store_true", help="print the medians as JSON")
-    b.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace, cli: Cli) -> int:

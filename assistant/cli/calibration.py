@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from alignment.errors import InputError
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, check_range
 from assistant.cli.context import Cli
 from assistant.cli.operator import add_user_arg
 
@@ -16,8 +16,10 @@ __all__ = ["parse_int_list", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    e: argparse.ArgumentParser = sub.add_parser(
+    e = add_command(
+        sub,
         "eval-calibration",
+        _eval,
         help="measure how well calibration recovers known targets (simulated users)",
         description=(
             "Simulated users with known targets (each attribute high or low: all high, all low, one "
@@ -41,10 +43,11 @@ def register(sub: Subcommands) -> None:
         "--data", nargs="+", metavar="PATH", help="triage files or folders (default datasets/triage)"
     )
     e.add_argument("--json", action="store_true", help="print the result as JSON")
-    e.set_defaults(handler=_eval)
 
-    c: argparse.ArgumentParser = sub.add_parser(
+    c = add_command(
+        sub,
         "calibrate",
+        _calibrate,
         help="answer a few dilemmas; learn your attribute values and save them as a profile",
         description=(
             "Shows K dilemmas, one at a time, each chosen to tell the most about your values given "
@@ -76,7 +79,6 @@ def register(sub: Subcommands) -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", action="store_true", help="print the final estimate as JSON")
     add_user_arg(c)
-    c.set_defaults(handler=_calibrate)
 
 
 def parse_int_list(text: str, flag: str) -> list[int]:
@@ -107,8 +109,7 @@ def _eval(args: argparse.Namespace, cli: Cli) -> int:
     )
     from assistant.stores.seed_data import load_triage_records
 
-    if not 1 <= args.users <= 10_000:
-        raise InputError("--users must be between 1 and 10000")
+    check_range(args.users, "--users", 1, 10_000)
     noise_beta(args.noise)  # a bad --noise fails before any work
     config = CalibrationEvalConfig(
         answers=parse_int_list(args.answers, "--answers"),
@@ -149,8 +150,7 @@ def run_calibrate_command(args: argparse.Namespace, cli: Cli, *, stdin: TextIO, 
         save_estimate,
     )
 
-    if not 1 <= args.answers <= 100:
-        raise InputError("--answers must be between 1 and 100")
+    check_range(args.answers, "--answers", 1, 100)
     from assistant.stores.chroma import chroma_exists
 
     # the command's example store, where there is one (a calibration never creates it)

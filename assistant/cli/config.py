@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
 from assistant.settings import describe_sources
 
@@ -13,11 +13,9 @@ __all__ = ["register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("config", help="show the configuration")
-    csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    show = csub.add_parser("show", help="print the effective configuration with its sources")
+    csub = add_group(sub, "config", help="show the configuration")
+    show = add_command(csub, "show", run_show, help="print the effective configuration with its sources")
     show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=run_show)
 
 
 def run_show(args: argparse.Namespace, cli: Cli) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 from profiles import migrate
@@ -19,7 +19,8 @@ __all__ = ["register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    dsub = add_group(
+        sub,
         "db",
         help="database migrations and seed packs",
         description=(
@@ -28,18 +29,18 @@ def register(sub: Subcommands) -> None:
             "explicitly."
         ),
     )
-    dsub = p.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    up = dsub.add_parser("upgrade", help="run the migrations up to REVISION (default: head)")
+    up = add_command(dsub, "upgrade", _upgrade, help="run the migrations up to REVISION (default: head)")
     up.add_argument("revision", nargs="?", default="head")
-    up.set_defaults(handler=_upgrade)
-    cur = dsub.add_parser("current", help="show the database's revision and the newest one")
+    cur = add_command(dsub, "current", _current, help="show the database's revision and the newest one")
     cur.add_argument("--json", action="store_true")
-    cur.set_defaults(handler=_current)
-    down = dsub.add_parser("downgrade", help="undo migrations down to REVISION ('base' drops everything)")
+    down = add_command(
+        dsub, "downgrade", _downgrade, help="undo migrations down to REVISION ('base' drops everything)"
+    )
     down.add_argument("revision")
-    down.set_defaults(handler=_downgrade)
-    sd = dsub.add_parser(
+    sd = add_command(
+        dsub,
         "seed",
+        _seed,
         help="load seed packs of attribute definitions (idempotent; admins only)",
         description=f"Load attribute definitions from the seed packs ({', '.join(PACKS)}); "
         "running it again changes nothing.",
@@ -47,7 +48,6 @@ def register(sub: Subcommands) -> None:
     sd.add_argument("packs", nargs="*", metavar="PACK", help=f"default: all ({', '.join(PACKS)})")
     sd.add_argument("--json", action="store_true")
     add_user_arg(sd)
-    sd.set_defaults(handler=_seed)
 
 
 def _unmigrated(cli: Cli) -> Store:

@@ -7,7 +7,7 @@ import json
 
 from alignment.models import Decision
 from alignment.prompts import label_of
-from assistant.cli.common import Subcommands, parse_assignments, parse_params, read_text_arg
+from assistant.cli.common import Subcommands, add_command, parse_assignments, parse_params, read_text_arg
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg
 from assistant.decisions.logged import decide_logged
@@ -17,8 +17,10 @@ __all__ = ["format_decision", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "decide",
+        run,
         help="make one decision aligned to a target",
         description="Make one decision. The scenario comes from --scenario, --scenario-file or stdin.",
     )
@@ -48,7 +50,6 @@ def register(sub: Subcommands) -> None:
     )
     add_user_arg(p)
     p.add_argument("--json", action="store_true", help="print the whole decision as JSON")
-    p.set_defaults(handler=run)
 
 
 def format_decision(decision: Decision) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from alignment.datasets import dataset_files
 from alignment.errors import InputError
 from alignment.evaluation import HOLDOUTS, SPLIT_RULE, SPLITS, parse_targets_spec, summary_markdown
-from assistant.cli.common import Subcommands, parse_params
+from assistant.cli.common import Subcommands, add_command, parse_params
 from assistant.cli.context import Cli
 from assistant.evaluation.runner import EvalConfig, run_evaluation
 
@@ -18,8 +18,10 @@ __all__ = ["register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "eval",
+        run,
         help="measure alignment accuracy of algorithms on datasets",
         description=(
             "Evaluate algorithms and deciders on ALIGN input_output files. Triage records are asked for a "
@@ -79,7 +81,6 @@ def register(sub: Subcommands) -> None:
     )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true", help="print summary.json instead of the table")
-    p.set_defaults(handler=run)
 
 
 def _targets(args: argparse.Namespace) -> dict[str, float] | None:

@@ -14,7 +14,7 @@ from alignment.errors import InputError
 from alignment.example_admin import ExampleHit
 from alignment.models import Example
 from alignment.prompts import label_of
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
 from assistant.stores.examples import ExampleStore
 
@@ -22,16 +22,18 @@ __all__ = ["FileImported", "ImportReport", "import_paths", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    esub = add_group(
+        sub,
         "examples",
         help="example decisions for icl and regression (import, list, search, show, delete)",
         description="Example decisions in the Chroma store (embedded under the data dir, or a Chroma "
         "server by ALIGN_CHROMA_HOST / ALIGN_CHROMA_PORT).",
     )
-    esub = p.add_subparsers(dest="examples_command", required=True, metavar="ACTION")
 
-    imp = esub.add_parser(
+    imp = add_command(
+        esub,
         "import",
+        _import,
         help="import ALIGN input_output JSON files (idempotent)",
         description="Import ALIGN input_output JSON files (or every *.json in a directory). Every file "
         "is checked before anything is stored; a second import of the same files adds nothing.",
@@ -42,18 +44,16 @@ def register(sub: Subcommands) -> None:
         "--scale", type=float, help="top of the score range (default: 10 if any score > 1, else 1)"
     )
     imp.add_argument("--json", action="store_true", help="print the counts as JSON")
-    imp.set_defaults(handler=_import)
 
-    ls = esub.add_parser("list", help="list stored examples")
+    ls = add_command(esub, "list", _list, help="list stored examples")
     ls.add_argument("--domain")
     ls.add_argument("--source", help="only examples from this file name")
     ls.add_argument("--attribute", help="only examples scored on this attribute")
     ls.add_argument("--limit", type=int, default=20)
     ls.add_argument("--offset", type=int, default=0)
     ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=_list)
 
-    se = esub.add_parser("search", help="retrieve the examples most similar to a text")
+    se = add_command(esub, "search", _search, help="retrieve the examples most similar to a text")
     se.add_argument("query", help="scenario text to match")
     se.add_argument("--k", type=int, default=3)
     se.add_argument("--domain")
@@ -62,17 +62,14 @@ def register(sub: Subcommands) -> None:
     se.add_argument("--mmr", type=float, metavar="LAMBDA", help="diversify by MMR (1 = similar, 0 = diverse)")
     se.add_argument("--keep-duplicates", action="store_true", help="keep examples with the query's text")
     se.add_argument("--json", action="store_true")
-    se.set_defaults(handler=_search)
 
-    sh = esub.add_parser("show", help="show one example")
+    sh = add_command(esub, "show", _show, help="show one example")
     sh.add_argument("id")
     sh.add_argument("--json", action="store_true")
-    sh.set_defaults(handler=_show)
 
-    de = esub.add_parser("delete", help="delete examples by id, or all of one source file")
+    de = add_command(esub, "delete", _delete, help="delete examples by id, or all of one source file")
     de.add_argument("ids", nargs="*", metavar="ID")
     de.add_argument("--source", help="delete every example imported from this file name")
-    de.set_defaults(handler=_delete)
 
 
 class FileImported(TypedDict):

@@ -10,7 +10,7 @@ import argparse
 
 from alignment.errors import InputError
 from alignment.prompts import index_of_label
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
 
@@ -18,8 +18,10 @@ __all__ = ["letter_index", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "feedback",
+        _feedback,
         help="agree or disagree with a logged decision, and say which option you would choose",
         description=(
             "Feedback on one of your logged decisions (see `align log list`). It is stored, it becomes "
@@ -38,7 +40,6 @@ def register(sub: Subcommands) -> None:
     )
     p.add_argument("--json", action="store_true")
     add_user_arg(p)
-    p.set_defaults(handler=_feedback)
 
 
 def letter_index(letter: str) -> int:

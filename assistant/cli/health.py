@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command
 from assistant.cli.context import Cli
 from assistant.health import DEFAULT_TIMEOUT_S, HealthReport, check_health
 
@@ -13,8 +13,10 @@ __all__ = ["format_report", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "health",
+        run,
         help="check the database, Chroma and the backbone (exit 0 healthy, 1 unhealthy)",
         description=(
             "Checks what this configuration depends on: the database (SELECT 1, schema revision), "
@@ -38,7 +40,6 @@ def register(sub: Subcommands) -> None:
         metavar="NAME",
         help="also check this named backbone (repeatable)",
     )
-    p.set_defaults(handler=run)
 
 
 def format_report(report: HealthReport) -> str:

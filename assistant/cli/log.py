@@ -9,36 +9,36 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json
+from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model
 from profiles.schemas import DecisionLogPublic
 
 __all__ = ["format_entry", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("log", help="the decision log")
-    lsub = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
+    lsub = add_group(sub, "log", help="the decision log")
 
-    ls = lsub.add_parser("list", help="the newest decisions first")
+    ls = add_command(lsub, "list", _list, help="the newest decisions first")
     ls.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     ls.add_argument("--before", type=int, metavar="ID", help="only entries older than this id (paging)")
     ls.add_argument("--all", action="store_true", help="every user's decisions (admins only)")
     ls.add_argument("--json", action="store_true")
     add_user_arg(ls, owner=True)
-    ls.set_defaults(handler=_list)
 
-    sh = lsub.add_parser("show", help="one logged decision in full (request, result, prompts, timings)")
+    sh = add_command(
+        lsub, "show", _show, help="one logged decision in full (request, result, prompts, timings)"
+    )
     sh.add_argument("id", type=int)
     sh.add_argument("--json", action="store_true")
     add_user_arg(sh)
-    sh.set_defaults(handler=_show)
 
-    ex = lsub.add_parser("export", help="every logged decision of a user as JSON Lines, oldest first")
+    ex = add_command(
+        lsub, "export", _export, help="every logged decision of a user as JSON Lines, oldest first"
+    )
     ex.add_argument("--output", "-o", help="write to this file (default: stdout)")
     add_user_arg(ex, owner=True)
-    ex.set_defaults(handler=_export)
 
 
 def _list(args: argparse.Namespace, cli: Cli) -> int:
@@ -90,10 +90,7 @@ def format_entry(e: DecisionLogPublic) -> str:
 def _show(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
     entry = store.log.get(acting_user(store, args.user), args.id)
-    if args.json:
-        print_json(entry.model_dump(mode="json"))
-    else:
-        print(format_entry(entry))
+    print_model(entry, args.json, format_entry)
     return 0
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alignment.errors import ConfigError
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
 from assistant.instruct_models import (
     CATALOG,
@@ -33,15 +33,15 @@ __all__ = ["register", "write_backbones"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "models", help="instruction-tuned models installed from PyPI: list them, add one as backbones"
+    msub = add_group(
+        sub, "models", help="instruction-tuned models installed from PyPI: list them, add one as backbones"
     )
-    msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    ls = msub.add_parser("list", help="the installable models, whether installed and assembled")
+    ls = add_command(msub, "list", run_list, help="the installable models, whether installed and assembled")
     ls.add_argument("--json", action="store_true")
-    ls.set_defaults(handler=run_list)
-    add = msub.add_parser(
+    add = add_command(
+        msub,
         "add",
+        run_add,
         help="assemble a model into the data directory and write its openai and llamacpp backbones",
     )
     add.add_argument("name", choices=sorted(CATALOG), metavar="NAME", help=", ".join(sorted(CATALOG)))
@@ -53,7 +53,6 @@ def register(sub: Subcommands) -> None:
     add.add_argument("--host", default="127.0.0.1", help="where llama_cpp.server will listen")
     add.add_argument("--port", type=int, default=8001, help="where llama_cpp.server will listen")
     add.add_argument("--n-threads", type=int, default=2, help="CPU threads of the model")
-    add.set_defaults(handler=run_add)
 
 
 def run_list(args: argparse.Namespace, cli: Cli) -> int:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from assistant.settings import Settings
 from profiles.schemas import Actor
 from profiles.store import Store, open_store
 
-__all__ = ["USER_HELP", "acting_user", "add_user_arg", "open_cli_store", "print_json"]
+__all__ = ["USER_HELP", "acting_user", "add_user_arg", "open_cli_store", "print_json", "print_model"]
+
+M = TypeVar("M", bound=BaseModel)
 
 USER_HELP = (
     "act as this user: commands read and change this user's data only (an admin may also name "
@@ -55,3 +61,11 @@ def acting_user(store: Store, name: str | None) -> Actor:
 
 def print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def print_model(model: M, as_json: bool, text: Callable[[M], str]) -> None:
+    """MODEL as JSON (``--json``), else as TEXT words it."""
+    if as_json:
+        print_json(model.model_dump(mode="json"))
+    else:
+        print(text(model))

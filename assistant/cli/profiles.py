@@ -6,15 +6,22 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from alignment.errors import InputError
 from alignment.models import Attribute
-from assistant.cli.common import Subcommands, parse_assignments
+from assistant.cli.common import (
+    Subcommands,
+    add_command,
+    add_group,
+    check_new_key,
+    parse_assignments,
+    split_assignment,
+    validated,
+)
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json
+from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model
 from assistant.decisions.service import validation_message
 from profiles.schemas import ProfileBundle, ProfileCreate, ProfilePublic, ProfileUpdate
 
@@ -22,7 +29,8 @@ __all__ = ["format_profile", "read_bundle", "register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    psub = add_group(
+        sub,
         "profiles",
         help="alignment profiles (named targets)",
         description=(
@@ -30,28 +38,24 @@ def register(sub: Subcommands) -> None:
             "(--group CATEGORY=GROUP). Use one with `align decide --profile NAME`."
         ),
     )
-    psub = p.add_subparsers(dest="profiles_command", required=True, metavar="ACTION")
 
-    c = psub.add_parser("create", help="create a profile")
+    c = add_command(psub, "create", _create, help="create a profile")
     c.add_argument("name")
     _target_args(c)
     c.add_argument("--description", default="")
     add_user_arg(c, owner=True)
-    c.set_defaults(handler=_create)
 
-    ls = psub.add_parser("list", help="list your profiles")
+    ls = add_command(psub, "list", _list, help="list your profiles")
     ls.add_argument("--all", action="store_true", help="every user's profiles (admins only)")
     ls.add_argument("--json", action="store_true")
     add_user_arg(ls, owner=True)
-    ls.set_defaults(handler=_list)
 
-    sh = psub.add_parser("show", help="show a profile with its attribute definitions")
+    sh = add_command(psub, "show", _show, help="show a profile with its attribute definitions")
     sh.add_argument("name")
     sh.add_argument("--json", action="store_true")
     add_user_arg(sh, owner=True)
-    sh.set_defaults(handler=_show)
 
-    st = psub.add_parser("set", help="change a profile (targets, groups, description, name)")
+    st = add_command(psub, "set", _set, help="change a profile (targets, groups, description, name)")
     st.add_argument("name")
     _target_args(st)
     st.add_argument("--unset", action="append", metavar="ATTRIBUTE", help="remove a target (repeatable)")
@@ -66,29 +70,27 @@ def register(sub: Subcommands) -> None:
     )
     st.add_argument("--json", action="store_true")
     add_user_arg(st, owner=True)
-    st.set_defaults(handler=_set)
 
-    d = psub.add_parser("delete", help="delete a profile")
+    d = add_command(psub, "delete", _delete, help="delete a profile")
     d.add_argument("name")
     d.add_argument("--expect-version", type=int, metavar="N")
     add_user_arg(d, owner=True)
-    d.set_defaults(handler=_delete)
 
-    e = psub.add_parser("export", help="export profiles as JSON (all of yours, or the named ones)")
+    e = add_command(psub, "export", _export, help="export profiles as JSON (all of yours, or the named ones)")
     e.add_argument("names", nargs="*", metavar="NAME")
     e.add_argument("--output", "-o", help="write to this file (default: stdout)")
     add_user_arg(e, owner=True)
-    e.set_defaults(handler=_export)
 
-    i = psub.add_parser(
+    i = add_command(
+        psub,
         "import",
+        _import,
         help="import profiles from an export file (all or nothing)",
         description="Import every profile of FILE ('-' for stdin) in one transaction: all or nothing.",
     )
     i.add_argument("file")
     i.add_argument("--replace", action="store_true", help="overwrite profiles with the same name")
     add_user_arg(i, owner=True)
-    i.set_defaults(handler=_import)
 
 
 def _target_args(p: argparse.ArgumentParser) -> None:
@@ -106,23 +108,12 @@ def _target_args(p: argparse.ArgumentParser) -> None:
 def _groups(items: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
-        category, sep, group = item.partition("=")
-        if not sep or not category.strip() or not group.strip():
-            raise InputError(f"--group {item!r}: write it as CATEGORY=GROUP, for example SEX=Female")
-        if category.strip() in out:
-            raise InputError(f"--group: {category.strip()!r} is given twice; give it once")
-        out[category.strip()] = group.strip()
+        category, group = split_assignment(
+            item, "--group", "CATEGORY=GROUP", "SEX=Female", value_required=True
+        )
+        check_new_key(out, category, "--group")
+        out[category] = group.strip()
     return out
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _validated(model: type[M], **data: Any) -> M:
-    try:
-        return model(**data)
-    except ValidationError as exc:
-        raise InputError(validation_message(exc)) from None
 
 
 def format_profile(p: ProfilePublic, definitions: dict[str, Attribute] | None = None) -> str:
@@ -141,7 +132,7 @@ def format_profile(p: ProfilePublic, definitions: dict[str, Attribute] | None = 
 
 
 def _create(args: argparse.Namespace, cli: Cli) -> int:
-    data = _validated(
+    data = validated(
         ProfileCreate,
         name=args.name,
         description=args.description,
@@ -180,7 +171,7 @@ def _show(args: argparse.Namespace, cli: Cli) -> int:
 
 
 def _set(args: argparse.Namespace, cli: Cli) -> int:
-    change = _validated(
+    change = validated(
         ProfileUpdate,
         description=args.description,
         set_targets=parse_assignments(args.target, "--target"),
@@ -192,10 +183,7 @@ def _set(args: argparse.Namespace, cli: Cli) -> int:
     )
     store = cli.store
     profile = store.profiles.update(acting_user(store, args.user), args.name, change, owner=args.owner)
-    if args.json:
-        print_json(profile.model_dump(mode="json"))
-    else:
-        print(format_profile(profile))
+    print_model(profile, args.json, format_profile)
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from alignment.errors import InputError
 from alignment.readers import ALTERNATIVE_READER, DEFAULT_READER, ReaderRecord, record_from_results, tally
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
 from assistant.decisions.reader_file import load_reader_record, merge_records, save_reader_record
 
@@ -23,12 +23,13 @@ __all__ = ["register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "readers", help="which reader (value-fit or the model's ratings) follows each value best"
+    rsub = add_group(
+        sub, "readers", help="which reader (value-fit or the model's ratings) follows each value best"
     )
-    rsub = p.add_subparsers(dest="readers_command", required=True, metavar="ACTION")
-    learn = rsub.add_parser(
+    learn = add_command(
+        rsub,
         "learn",
+        run_learn,
         help="record, from `align eval --algorithm value-fit,regression` results, how often each "
         "reader chose as each value asks",
     )
@@ -43,10 +44,8 @@ def register(sub: Subcommands) -> None:
         "say it themselves; a value's reader is then used only for decisions of that domain",
     )
     learn.add_argument("--out", default=None, help="the record file (default: the settings' readers_path)")
-    learn.set_defaults(handler=run_learn)
-    show = rsub.add_parser("show", help="print the record and the reader each value uses")
+    show = add_command(rsub, "show", run_show, help="print the record and the reader each value uses")
     show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=run_show)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:

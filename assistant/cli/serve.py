@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alignment.errors import AlignError, ConfigError
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command
 from assistant.cli.context import Cli
 
 if TYPE_CHECKING:  # the server's modules are imported when it starts
@@ -24,8 +24,10 @@ __all__ = ["build_app", "login_callable", "model_first", "openai_routes", "regis
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "serve",
+        run,
         help="start the web app and its API (Gradio)",
         description=(
             "Start the web app (Chat, Compare, Profiles, Examples, Evaluate) and its named API endpoints. "
@@ -48,7 +50,7 @@ def register(sub: Subcommands) -> None:
         help="requests of one endpoint handled at once (default: 4, or the largest max_concurrency of "
         "an OpenAI-compatible backbone; the embedded model still runs one at a time)",
     )
-    p.set_defaults(handler=run, settings_loader=serving_settings)
+    p.set_defaults(settings_loader=serving_settings)
 
 
 def serving_settings() -> Settings:

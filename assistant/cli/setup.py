@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alignment.errors import ConfigError
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command
 from assistant.cli.context import Cli
 from assistant.models_local import embedded_model_path
 from assistant.stores.seed_data import seed_data_dir
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from alignment.readers import ReaderRecord
 
 __all__ = ["register"]
+
 
 def everyday_example_files(root: Path) -> list[Path]:
     """Everyday examples scored on the shipped value packs (the novel-attribute and moral-clarity
@@ -27,8 +28,10 @@ def everyday_example_files(root: Path) -> list[Path]:
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
+    p = add_command(
+        sub,
         "setup",
+        run,
         help="assemble the embedded model, create the data directory, seed attributes and examples",
     )
     p.add_argument(
@@ -39,7 +42,6 @@ def register(sub: Subcommands) -> None:
         "files into the example store, adding only what is not stored yet (default: the datasets "
         "folder installed with the project, wherever you run from); pass an empty string to skip",
     )
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, cli: Cli) -> int:

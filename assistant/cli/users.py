@@ -5,37 +5,35 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pydantic import ValidationError
-
 from alignment.errors import InputError
 from assistant.cli.api_keys import register_api_keys
-from assistant.cli.common import Subcommands
+from assistant.cli.common import Subcommands, add_command, add_group, validated
 from assistant.cli.context import Cli
 from assistant.cli.operator import acting_user, add_user_arg, print_json
-from assistant.decisions.service import validation_message
 from profiles.schemas import UserCreate
 
 __all__ = ["register"]
 
 
 def register(sub: Subcommands) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("users", help="user accounts")
-    usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    usub = add_group(sub, "users", help="user accounts")
 
-    a = usub.add_parser("add", help="add a user (admins only)", description="Add a user (admins only).")
+    a = add_command(
+        usub, "add", _add, help="add a user (admins only)", description="Add a user (admins only)."
+    )
     a.add_argument("name")
     _password_args(a)
     a.add_argument("--admin", action="store_true", help="give the user the admin role")
     add_user_arg(a)
-    a.set_defaults(handler=_add)
 
-    ls = usub.add_parser("list", help="list users (an admin sees all; a user sees only themself)")
+    ls = add_command(usub, "list", _list, help="list users (an admin sees all; a user sees only themself)")
     ls.add_argument("--json", action="store_true")
     add_user_arg(ls)
-    ls.set_defaults(handler=_list)
 
-    pw = usub.add_parser(
+    pw = add_command(
+        usub,
         "passwd",
+        _passwd,
         help="set a password: your own (give the current one), or reset anyone's as an admin "
         "(ends their sessions and revokes their API keys)",
     )
@@ -43,7 +41,6 @@ def register(sub: Subcommands) -> None:
     _password_args(pw)
     pw.add_argument("--current-password", help="your current password (to change your own)")
     add_user_arg(pw)
-    pw.set_defaults(handler=_passwd)
 
     register_api_keys(usub)
 
@@ -63,12 +60,9 @@ def _password(args: argparse.Namespace, required: bool) -> str | None:
 
 
 def _add(args: argparse.Namespace, cli: Cli) -> int:
-    try:
-        data = UserCreate(
-            name=args.name, password=_password(args, False), role="admin" if args.admin else "user"
-        )
-    except ValidationError as exc:
-        raise InputError(validation_message(exc)) from None
+    data = validated(
+        UserCreate, name=args.name, password=_password(args, False), role="admin" if args.admin else "user"
+    )
     store = cli.store
     user = store.users.add(acting_user(store, args.user), data)
     extra = "" if user.has_password else " (no password: set one with `align users passwd`)"
