@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alignment.examples import closest_choice
-from alignment.justify import CLOSE_CALL, describe_level
+from alignment.justify import CLOSE_CALL, describe_level, level_band
 from alignment.models import Decision, readable_name
 
 __all__ = [
@@ -81,15 +81,7 @@ def quote(option: str) -> str:
 
 def amount(value: float) -> str:
     """How much a target value matters, in words."""
-    if value >= 0.85:
-        return "a great deal"
-    if value >= 0.65:
-        return "a lot"
-    if value > 0.35:
-        return "somewhat"
-    if value > 0.15:
-        return "only a little"
-    return "hardly at all"
+    return ("hardly at all", "only a little", "somewhat", "a lot", "a great deal")[level_band(value)]
 
 
 def read_decision(decision: Decision) -> Reading:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from alignment.models import AlignmentTarget, Example, readable_name
 from alignment.prompts import label_of
 
-__all__ = ["CLOSE_CALL", "describe_level", "example_note", "explain_fit", "weak_evidence_note"]
+__all__ = ["CLOSE_CALL", "describe_level", "example_note", "explain_fit", "level_band", "weak_evidence_note"]
 
 # a fit gap below this between the best two options is a close call: on the evaluation runs of
 # docs/results/decider.md such decisions were right 0.58 (triage, n=52) and 0.56 (everyday, n=18) of the
@@ -19,17 +19,21 @@ __all__ = ["CLOSE_CALL", "describe_level", "example_note", "explain_fit", "weak_
 CLOSE_CALL = 0.02
 
 
+def level_band(value: float) -> int:
+    """Which of five bands a target or estimate in [0, 1] is in: 4 from 0.85 up, 3 from 0.65, 2 above
+    0.35, 1 above 0.15, else 0 (the words of ``describe_level`` and ``advice.amount``)."""
+    if value >= 0.85:
+        return 4
+    if value >= 0.65:
+        return 3
+    if value > 0.35:
+        return 2
+    return 1 if value > 0.15 else 0
+
+
 def describe_level(value: float) -> str:
     """A target or estimate in [0, 1] in words."""
-    if value >= 0.85:
-        return "very high"
-    if value >= 0.65:
-        return "high"
-    if value > 0.35:
-        return "moderate"
-    if value > 0.15:
-        return "low"
-    return "very low"
+    return ("very low", "low", "moderate", "high", "very high")[level_band(value)]
 
 
 def _label(target: AlignmentTarget, name: str) -> str:

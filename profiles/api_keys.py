@@ -27,7 +27,7 @@ from alignment.models import clean_text
 from profiles.db import SessionFactory
 from profiles.orm import ApiKeyRow, UserRow, utcnow
 from profiles.schemas import Actor
-from profiles.tx import resolve_owner, transaction
+from profiles.tx import public, resolve_owner, transaction
 
 __all__ = [
     "KEY_PREFIX",
@@ -96,11 +96,10 @@ class ApiKeyCreated(ApiKeyPublic):
 
 
 def _public(row: ApiKeyRow, user: str) -> ApiKeyPublic:
-    return ApiKeyPublic(
-        id=row.id,
+    return public(
+        ApiKeyPublic,
+        row,
         user=user,
-        label=row.label,
-        prefix=row.prefix,
         created_at=_aware(row.created_at) or row.created_at,
         last_used_at=_aware(row.last_used_at),
         revoked_at=_aware(row.revoked_at),

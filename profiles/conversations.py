@@ -17,20 +17,13 @@ from profiles.schemas import (
     MessageCreate,
     MessagePublic,
 )
-from profiles.tx import resolve_owner, transaction
+from profiles.tx import public, resolve_owner, transaction
 
 __all__ = ["ConversationStore"]
 
 
 def _public(row: ConversationRow, owner: str) -> ConversationPublic:
-    return ConversationPublic(
-        id=row.id,
-        owner=owner,
-        title=row.title,
-        profile_id=row.profile_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return public(ConversationPublic, row, owner=owner)
 
 
 class ConversationStore:

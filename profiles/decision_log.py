@@ -11,32 +11,18 @@ from alignment.errors import NotFound
 from profiles.db import SessionFactory
 from profiles.orm import DecisionLogRow, UserRow
 from profiles.schemas import Actor, DecisionLogCreate, DecisionLogPublic, DecisionLogSummary
-from profiles.tx import resolve_owner, transaction
+from profiles.tx import public, resolve_owner, transaction
 
 __all__ = ["ActorDecisionLog", "DecisionLogStore"]
 
-_CREATE_FIELDS = tuple(DecisionLogCreate.model_fields)
-
 
 def _public(row: DecisionLogRow, user: str) -> DecisionLogPublic:
-    data = {f: getattr(row, f) for f in _CREATE_FIELDS}
-    return DecisionLogPublic(id=row.id, user=user, created_at=row.created_at, **data)
+    return public(DecisionLogPublic, row, user=user)
 
 
 def _summary(row: DecisionLogRow, user: str) -> DecisionLogSummary:
     choice = row.result.get("choice") if row.result else None
-    return DecisionLogSummary(
-        id=row.id,
-        user=user,
-        status=row.status,
-        algorithm=row.algorithm,
-        backbone=row.backbone,
-        profile_name=row.profile_name,
-        choice=choice if isinstance(choice, str) else None,
-        error=row.error,
-        duration_s=row.duration_s,
-        created_at=row.created_at,
-    )
+    return public(DecisionLogSummary, row, user=user, choice=choice if isinstance(choice, str) else None)
 
 
 class DecisionLogStore:

@@ -26,7 +26,7 @@ from profiles.schemas import (
     ProfileUpdate,
     group_attribute_name,
 )
-from profiles.tx import near_names, resolve_owner, transaction, unknown_attribute
+from profiles.tx import near_names, public, resolve_owner, transaction, unknown_attribute
 
 __all__ = ["ProfileStore", "ProfileTarget"]
 
@@ -48,17 +48,7 @@ class ProfileTarget:
 
 
 def _public(row: ProfileRow, owner: str) -> ProfilePublic:
-    return ProfilePublic(
-        id=row.id,
-        owner=owner,
-        name=row.name,
-        description=row.description,
-        targets=dict(row.targets),
-        groups=dict(row.groups),
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return public(ProfilePublic, row, owner=owner)
 
 
 class _Definitions:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from alignment.models import clean_text
 
@@ -53,6 +61,20 @@ def _clean_name(value: str, what: str, limit: int) -> str:
     return cleaned
 
 
+def _name_of(what: str) -> AfterValidator:
+    """``_clean_name`` of a WHAT's name (at most 100 characters), as a field's validator."""
+    return AfterValidator(lambda value: _clean_name(value, what, 100))
+
+
+AttributeName = Annotated[str, _name_of("attribute")]
+ProfileName = Annotated[str, _name_of("profile")]
+
+
+def _listed_twice(names: list[str]) -> str:
+    """The names NAMES holds more than once, sorted and comma-separated ('' when none)."""
+    return ", ".join(sorted({n for n in names if names.count(n) > 1}))
+
+
 def check_target_values(targets: dict[str, float]) -> dict[str, float]:
     """Every value a finite number in [0, 1]; names non-empty."""
     out: dict[str, float] = {}
@@ -64,6 +86,15 @@ def check_target_values(targets: dict[str, float]) -> dict[str, float]:
             raise ValueError(f"value of {name!r} is {value}; it must be in [0, 1]")
         out[name] = float(value)
     return out
+
+
+def _checked_targets(value: Any) -> Any:
+    """``check_target_values`` of a dict; anything else is left to the field's type to refuse."""
+    return check_target_values(value) if isinstance(value, dict) else value
+
+
+# attribute -> target value in [0, 1], names cleaned
+TargetValues = Annotated[dict[str, float], BeforeValidator(_checked_targets)]
 
 
 def group_attribute_name(category: str, group_key: str) -> str:
@@ -129,7 +160,7 @@ class AttributeCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: AttributeName
     kind: Literal["scalar", "category"] = "scalar"
     domain: str = Field(default="generic", min_length=1, max_length=50)
     label: str = Field(default="", max_length=200)
@@ -139,11 +170,6 @@ class AttributeCreate(BaseModel):
     scale_min: float = 0.0
     scale_max: float = 1.0
     groups: list[AttributeGroup] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _clean_name(value, "attribute", 100)
 
     @model_validator(mode="after")
     def _check(self) -> AttributeCreate:
@@ -155,10 +181,9 @@ class AttributeCreate(BaseModel):
             raise ValueError(f"category {self.name!r} has no groups; list its groups")
         if self.kind == "scalar" and self.groups:
             raise ValueError(f"scalar attribute {self.name!r} cannot have groups; use kind 'category'")
-        keys = [g.key for g in self.groups]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        dupes = _listed_twice([g.key for g in self.groups])
         if dupes:
-            raise ValueError(f"category {self.name!r} lists groups twice: {', '.join(dupes)}")
+            raise ValueError(f"category {self.name!r} lists groups twice: {dupes}")
         return self
 
 
@@ -175,22 +200,10 @@ class ProfileDocument(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: ProfileName
     description: str = Field(default="", max_length=2000)
-    targets: dict[str, float] = Field(default_factory=dict)
+    targets: TargetValues = Field(default_factory=dict)
     groups: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return _clean_name(value, "profile", 100)
-
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _targets(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return check_target_values(value)
-        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> ProfileDocument:
@@ -211,24 +224,12 @@ class ProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(default=None, max_length=2000)
-    set_targets: dict[str, float] = Field(default_factory=dict)
+    set_targets: TargetValues = Field(default_factory=dict)
     unset_targets: list[str] = Field(default_factory=list)
     set_groups: dict[str, str] = Field(default_factory=dict)
     unset_groups: list[str] = Field(default_factory=list)
-    rename: str | None = None
+    rename: ProfileName | None = None
     expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
-
-    @field_validator("set_targets", mode="before")
-    @classmethod
-    def _targets(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return check_target_values(value)
-        return value
-
-    @field_validator("rename")
-    @classmethod
-    def _rename(cls, value: str | None) -> str | None:
-        return None if value is None else _clean_name(value, "profile", 100)
 
 
 class ProfilePublic(BaseModel):
@@ -260,10 +261,9 @@ class ProfileBundle(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> ProfileBundle:
-        names = [p.name for p in self.profiles]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = _listed_twice([p.name for p in self.profiles])
         if dupes:
-            raise ValueError(f"the file lists profiles twice: {', '.join(dupes)}")
+            raise ValueError(f"the file lists profiles twice: {dupes}")
         return self
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
@@ -15,7 +17,9 @@ from profiles.db import SessionFactory
 from profiles.orm import UserRow
 from profiles.schemas import Actor
 
-__all__ = ["near_names", "resolve_owner", "transaction", "unknown_attribute"]
+__all__ = ["near_names", "public", "resolve_owner", "transaction", "unknown_attribute"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @contextmanager
@@ -30,6 +34,12 @@ def transaction(sessions: SessionFactory) -> Iterator[Session]:
         if exc.connection_invalidated:
             raise StoreUnavailable(_connection_message(exc)) from None
         raise
+
+
+def public(model: type[M], row: object, **given: Any) -> M:
+    """MODEL of a stored ROW: the GIVEN fields (such as the owner's name, where the row holds an id),
+    and every other field from the row's attribute of the same name."""
+    return model(**{name: getattr(row, name) for name in model.model_fields if name not in given}, **given)
 
 
 def _connection_message(exc: Exception) -> str:

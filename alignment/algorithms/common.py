@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from pydantic import BaseModel
 
+from alignment.algorithms.base import DecisionContext
 from alignment.backbone import Backbone
-from alignment.models import Message, Scenario, Usage
+from alignment.models import ChoiceScore, Decision, Message, Scenario, Usage
 from alignment.prompts import decision_schema, label_of, read_label
 from alignment.structured import ChoiceAnswer, ask_structured
 
-__all__ = ["Pick", "ask_choice", "scores_from_picks"]
+__all__ = ["Pick", "Sampling", "ask_choice", "picked_decision", "scores_from_picks"]
+
+
+class Sampling(Protocol):
+    """The sampling parameters of an algorithm that asks for one choice."""
+
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def max_tokens(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
 
 
 class Pick(BaseModel):
@@ -57,6 +71,44 @@ def ask_choice(
         reasoning=answer.reasoning.strip(),
         usage=reply.usage,
         seconds=reply.seconds,
+    )
+
+
+def picked_decision(
+    algorithm: str,
+    context: DecisionContext,
+    backbone: Backbone,
+    messages: list[Message],
+    sampling: Sampling,
+    **fields: Any,
+) -> Decision:
+    """Ask BACKBONE once for a choice (``ask_choice``) and decide it: the pick scored 1, the other
+    choices 0; FIELDS are the decision's other fields (the examples shown, ``extra``)."""
+    scenario = context.scenario
+    pick = ask_choice(
+        backbone,
+        messages,
+        scenario,
+        temperature=sampling.temperature,
+        seed=context.seed,
+        max_tokens=sampling.max_tokens,
+        retries=sampling.retries,
+    )
+    return Decision(
+        choice_index=pick.index,
+        choice=scenario.choices[pick.index],
+        justification=pick.reasoning,
+        scores=[
+            ChoiceScore(index=i, choice=c, score=1.0 if i == pick.index else 0.0)
+            for i, c in enumerate(scenario.choices)
+        ],
+        algorithm=algorithm,
+        backbone=backbone.name,
+        target=context.target.values if context.target else {},
+        prompts=[messages],
+        timings={"backbone_s": pick.seconds},
+        usage=pick.usage,
+        **fields,
     )
 
 

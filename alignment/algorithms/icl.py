@@ -12,12 +12,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from alignment.algorithms.base import Algorithm, DecisionContext, Params
-from alignment.algorithms.common import ask_choice
+from alignment.algorithms.common import picked_decision
 from alignment.backbone import Backbone
 from alignment.errors import InputError
 from alignment.examples import target_answer, target_reason
 from alignment.feedback import PERSONAL_REASON
-from alignment.models import AlignmentTarget, ChoiceScore, Decision, Example
+from alignment.models import AlignmentTarget, Decision, Example
 from alignment.prompts import example_block, label_of, persona_system_prompt, question_messages
 
 __all__ = ["ExampleParams", "IclAlgorithm", "IclParams", "answered_examples"]
@@ -76,32 +76,14 @@ class IclAlgorithm(Algorithm):
             if shown
             else ""
         )
-        scenario = context.scenario
-        messages = question_messages(persona_system_prompt(target), scenario, preamble=preamble)
-        pick = ask_choice(
+        messages = question_messages(persona_system_prompt(target), context.scenario, preamble=preamble)
+        return picked_decision(
+            self.name,
+            context,
             backbone,
             messages,
-            scenario,
-            temperature=p.temperature,
-            seed=context.seed,
-            max_tokens=p.max_tokens,
-            retries=p.retries,
-        )
-        return Decision(
-            choice_index=pick.index,
-            choice=scenario.choices[pick.index],
-            justification=pick.reasoning,
-            scores=[
-                ChoiceScore(index=i, choice=c, score=1.0 if i == pick.index else 0.0)
-                for i, c in enumerate(scenario.choices)
-            ],
-            algorithm=self.name,
-            backbone=backbone.name,
-            target=target.values,
-            prompts=[messages],
+            p,
             examples=[example for example, _, _ in shown],
-            timings={"backbone_s": pick.seconds},
-            usage=pick.usage,
             extra={
                 "example_answers": [
                     {"id": example.id, "answer": label_of(answer), "reason": reason}

@@ -7,7 +7,7 @@ import random as _random
 from pydantic import Field
 
 from alignment.algorithms.base import Algorithm, DecisionContext, Params
-from alignment.algorithms.common import ask_choice
+from alignment.algorithms.common import picked_decision
 from alignment.backbone import Backbone
 from alignment.models import ChoiceScore, Decision, Usage
 from alignment.prompts import persona_system_prompt, question_messages, unaligned_system_prompt
@@ -34,33 +34,8 @@ class UnalignedAlgorithm(Algorithm):
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         p = self.params
         assert isinstance(p, SamplingParams)
-        scenario = context.scenario
-        messages = question_messages(self.system_prompt(context), scenario)
-        pick = ask_choice(
-            backbone,
-            messages,
-            scenario,
-            temperature=p.temperature,
-            seed=context.seed,
-            max_tokens=p.max_tokens,
-            retries=p.retries,
-        )
-        scores = [
-            ChoiceScore(index=i, choice=c, score=1.0 if i == pick.index else 0.0)
-            for i, c in enumerate(scenario.choices)
-        ]
-        return Decision(
-            choice_index=pick.index,
-            choice=scenario.choices[pick.index],
-            justification=pick.reasoning,
-            scores=scores,
-            algorithm=self.name,
-            backbone=backbone.name,
-            target=context.target.values if context.target else {},
-            prompts=[messages],
-            timings={"backbone_s": pick.seconds},
-            usage=pick.usage,
-        )
+        messages = question_messages(self.system_prompt(context), context.scenario)
+        return picked_decision(self.name, context, backbone, messages, p)
 
 
 class PersonaAlgorithm(UnalignedAlgorithm):

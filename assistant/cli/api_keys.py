@@ -10,7 +10,7 @@ import argparse
 
 from assistant.cli.common import Subcommands, add_command, add_group, validated
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json
+from assistant.cli.operator import acting_user, add_user_arg, print_json, print_rows
 from profiles.api_keys import ApiKeyCreate, ApiKeyPublic
 
 __all__ = ["register_api_keys"]
@@ -69,13 +69,8 @@ def _create(args: argparse.Namespace, cli: Cli) -> int:
 def _list(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
     keys = store.api_keys.list(acting_user(store, args.user), owner=args.name)
-    if args.json:
-        print_json([k.model_dump(mode="json") for k in keys])
-        return 0
-    if not keys:
-        print(f"{args.name!r} has no API keys; create one with `align users api-key create {args.name}`")
-    for k in keys:
-        print(_row(k))
+    empty = f"{args.name!r} has no API keys; create one with `align users api-key create {args.name}`"
+    print_rows(keys, args.json, _row, empty)
     return 0
 
 

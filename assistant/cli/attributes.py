@@ -6,7 +6,7 @@ import argparse
 
 from assistant.cli.common import Subcommands, add_command, add_group, validated
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model
+from assistant.cli.operator import acting_user, add_user_arg, print_model, print_rows
 from profiles.schemas import AttributeCreate, AttributeGroup, AttributePublic
 
 __all__ = ["format_attribute", "register"]
@@ -68,15 +68,13 @@ def format_attribute(a: AttributePublic) -> str:
 def _list(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
     items = store.attributes.list(domain=args.domain, kind=args.kind)
-    if args.json:
-        print_json([a.model_dump(mode="json") for a in items])
-        return 0
-    if not items:
-        print("no attribute definitions; load the shipped ones with `align db seed`")
-    for a in items:
-        extra = f"{len(a.groups)} groups" if a.kind == "category" else (a.label or "")
-        print(f"{a.name:<24} {a.domain:<8} {a.kind:<8} {extra}")
+    print_rows(items, args.json, _row, "no attribute definitions; load the shipped ones with `align db seed`")
     return 0
+
+
+def _row(a: AttributePublic) -> str:
+    extra = f"{len(a.groups)} groups" if a.kind == "category" else (a.label or "")
+    return f"{a.name:<24} {a.domain:<8} {a.kind:<8} {extra}"
 
 
 def _show(args: argparse.Namespace, cli: Cli) -> int:

@@ -11,8 +11,8 @@ from typing import TextIO
 
 from assistant.cli.common import Subcommands, add_command, add_group
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model
-from profiles.schemas import DecisionLogPublic
+from assistant.cli.operator import acting_user, add_user_arg, print_model, print_rows
+from profiles.schemas import DecisionLogPublic, DecisionLogSummary
 
 __all__ = ["format_entry", "register"]
 
@@ -50,18 +50,16 @@ def _list(args: argparse.Namespace, cli: Cli) -> int:
         before_id=args.before,
         all_users=args.all,
     )
-    if args.json:
-        print_json([e.model_dump(mode="json") for e in items])
-        return 0
-    if not items:
-        print("no decisions logged yet")
-    for e in items:
-        outcome = e.choice if e.status == "ok" else f"FAILED: {e.error}"
-        when = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
-        profile = f" profile={e.profile_name}" if e.profile_name else ""
-        how = f"{e.algorithm or '-'}@{e.backbone or '-'}{profile}"
-        print(f"{e.id:>6} {when} {e.user} {how} {e.duration_s:.2f}s  {outcome}")
+    print_rows(items, args.json, _row, "no decisions logged yet")
     return 0
+
+
+def _row(e: DecisionLogSummary) -> str:
+    outcome = e.choice if e.status == "ok" else f"FAILED: {e.error}"
+    when = e.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    profile = f" profile={e.profile_name}" if e.profile_name else ""
+    how = f"{e.algorithm or '-'}@{e.backbone or '-'}{profile}"
+    return f"{e.id:>6} {when} {e.user} {how} {e.duration_s:.2f}s  {outcome}"
 
 
 def format_entry(e: DecisionLogPublic) -> str:

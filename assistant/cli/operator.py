@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -13,7 +13,15 @@ from assistant.settings import Settings
 from profiles.schemas import Actor
 from profiles.store import Store, open_store
 
-__all__ = ["USER_HELP", "acting_user", "add_user_arg", "open_cli_store", "print_json", "print_model"]
+__all__ = [
+    "USER_HELP",
+    "acting_user",
+    "add_user_arg",
+    "open_cli_store",
+    "print_json",
+    "print_model",
+    "print_rows",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,6 +69,18 @@ def acting_user(store: Store, name: str | None) -> Actor:
 
 def print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+
+
+def print_rows(items: Sequence[M], as_json: bool, row: Callable[[M], str], empty: str | None = None) -> None:
+    """ITEMS as a JSON list (``--json``), else a line each as ROW words it; EMPTY, if given, is
+    printed when there are none."""
+    if as_json:
+        print_json([item.model_dump(mode="json") for item in items])
+        return
+    if not items and empty is not None:
+        print(empty)
+    for item in items:
+        print(row(item))
 
 
 def print_model(model: M, as_json: bool, text: Callable[[M], str]) -> None:

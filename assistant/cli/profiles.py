@@ -21,7 +21,7 @@ from assistant.cli.common import (
     validated,
 )
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model
+from assistant.cli.operator import acting_user, add_user_arg, print_json, print_model, print_rows
 from assistant.decisions.service import validation_message
 from profiles.schemas import ProfileBundle, ProfileCreate, ProfilePublic, ProfileUpdate
 
@@ -148,14 +148,14 @@ def _create(args: argparse.Namespace, cli: Cli) -> int:
 def _list(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
     items = store.profiles.list(acting_user(store, args.user), owner=args.owner, all_users=args.all)
-    if args.json:
-        print_json([p.model_dump(mode="json") for p in items])
-        return 0
-    for p in items:
+
+    def row(p: ProfilePublic) -> str:
         targets = ", ".join(
             [f"{k}={v:g}" for k, v in p.targets.items()] + [f"{k}={v}" for k, v in p.groups.items()]
         )
-        print(f"{p.owner + '/' if args.all else ''}{p.name:<20} v{p.version:<3} {targets}")
+        return f"{p.owner + '/' if args.all else ''}{p.name:<20} v{p.version:<3} {targets}"
+
+    print_rows(items, args.json, row)
     return 0
 
 

@@ -9,8 +9,8 @@ from alignment.errors import InputError
 from assistant.cli.api_keys import register_api_keys
 from assistant.cli.common import Subcommands, add_command, add_group, validated
 from assistant.cli.context import Cli
-from assistant.cli.operator import acting_user, add_user_arg, print_json
-from profiles.schemas import UserCreate
+from assistant.cli.operator import acting_user, add_user_arg, print_rows
+from profiles.schemas import UserCreate, UserPublic
 
 __all__ = ["register"]
 
@@ -73,12 +73,12 @@ def _add(args: argparse.Namespace, cli: Cli) -> int:
 def _list(args: argparse.Namespace, cli: Cli) -> int:
     store = cli.store
     users = store.users.list(acting_user(store, args.user))
-    if args.json:
-        print_json([u.model_dump(mode="json") for u in users])
-        return 0
-    for u in users:
-        print(f"{u.name:<24} {u.role:<6} {'password' if u.has_password else 'no password'}")
+    print_rows(users, args.json, _row)
     return 0
+
+
+def _row(u: UserPublic) -> str:
+    return f"{u.name:<24} {u.role:<6} {'password' if u.has_password else 'no password'}"
 
 
 def _passwd(args: argparse.Namespace, cli: Cli) -> int:
