@@ -84,6 +84,10 @@ def _show(args: argparse.Namespace, cli: Cli) -> int:
     return 0
 
 
+# the options of `align attributes add` that are AttributeCreate fields of the same name
+_ADD_FIELDS = ("name", "domain", "label", "description", "high", "low", "scale_min", "scale_max")
+
+
 def _add(args: argparse.Namespace, cli: Cli) -> int:
     groups = []
     for raw in args.group or []:
@@ -91,16 +95,9 @@ def _add(args: argparse.Namespace, cli: Cli) -> int:
         groups.append({"key": key.strip(), "label": label.strip()})
     data = validated(
         AttributeCreate,
-        name=args.name,
         kind="category" if groups else "scalar",
-        domain=args.domain,
-        label=args.label,
-        description=args.description,
-        high=args.high,
-        low=args.low,
-        scale_min=args.scale_min,
-        scale_max=args.scale_max,
         groups=[validated(AttributeGroup, **g) for g in groups],
+        **{name: getattr(args, name) for name in _ADD_FIELDS},
     )
     store = cli.store
     item = store.attributes.add(acting_user(store, args.user), data)
