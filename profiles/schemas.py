@@ -47,7 +47,8 @@ __all__ = [
 Role = Literal["user", "admin"]
 EXPORT_FORMAT = "align-profiles/1"
 MAX_VERSION = 2**31 - 1  # a row's version fits the database's INTEGER
-_USER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MAX_USER_NAME_CHARS = 64
+_USER_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.@-]{{0,{MAX_USER_NAME_CHARS - 1}}}$")
 
 
 def _clean_name(value: str, what: str, limit: int) -> str:

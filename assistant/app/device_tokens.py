@@ -8,8 +8,10 @@ limited per token instead of per address, so failures from other browsers do not
 failures from the token's own browser lock only that token.
 
 A token is ``user.device.issued.signature`` (URL-safe base64 of the name, a random id, the time it
-was issued, HMAC-SHA256 under a key kept in the server's data directory). It grants nothing but
-that exemption: the password is still checked.
+was issued, HMAC-SHA256 under a key kept in the server's data directory). The signature also covers the
+account's session stamp (``UserStore.session_stamp``: it moves when the password or the role
+changes), so a password change or an admin's reset ends every browser's exemption, as it ends the
+login sessions. A token grants nothing but that exemption: the password is still checked.
 """
 
 from __future__ import annotations
@@ -76,26 +78,28 @@ class DeviceTokens:
                     handle.write(key)
         return cls(key)
 
-    def _sign(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+    def _sign(self, payload: str, stamp: str) -> str:
+        signed = f"{payload}\n{stamp}".encode()
+        return _b64(hmac.new(self._key, signed, hashlib.sha256).digest())
 
-    def issue(self, user: str) -> str:
-        """A new token for ``user`` on a new device id."""
+    def issue(self, user: str, stamp: str = "") -> str:
+        """A new token for ``user`` on a new device id, bound to the account's session ``stamp``."""
         payload = f"{_b64(user.encode('utf-8'))}.{secrets.token_urlsafe(12)}.{int(self._clock())}"
-        return f"{payload}.{self._sign(payload)}"
+        return f"{payload}.{self._sign(payload, stamp)}"
 
-    def verify(self, token: str) -> Device | None:
-        """The device a token names, or None (malformed, forged, or older than ``max_age_s``)."""
+    def verify(self, token: str, stamp_of: Callable[[str], str | None] | None = None) -> Device | None:
+        """The device a token names, or None (malformed, forged, older than ``max_age_s``, or issued
+        before the account's session stamp, read by ``stamp_of(user)``, last moved)."""
         parts = token.split(".")
         if len(parts) != 4 or len(token) > 1024:
-            return None
-        payload = ".".join(parts[:3])
-        if not hmac.compare_digest(self._sign(payload), parts[3]):
             return None
         try:
             user = _unb64(parts[0]).decode("utf-8")
             issued = int(parts[2])
         except ValueError:
+            return None
+        stamp = stamp_of(user) if stamp_of is not None else ""
+        if stamp is None or not hmac.compare_digest(self._sign(".".join(parts[:3]), stamp), parts[3]):
             return None
         if not 0 <= self._clock() - issued <= self.max_age_s:
             return None

@@ -6,6 +6,10 @@ through ``Handout.give``: never a path in the data folder, never a name another 
 The web layer asks ``owner_of`` before serving any path under ``root`` and refuses a path there that
 no live grant covers (another process's, an expired one, a made-up one).
 
+What one owner holds is bounded: past ``max_bytes_per_owner`` (or ``max_files_per_owner``) a new copy
+first takes the place of that owner's oldest ones, whose links stop working early, so no one fills
+the disk by asking for exports again and again.
+
 ``align serve`` puts ``root`` inside Gradio's cache folder, so a handler may return the copy as is
 (Gradio serves it from there without copying it again to a place nobody guards).
 """
@@ -22,15 +26,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_TTL_S", "Handout"]
+__all__ = ["DEFAULT_TTL_S", "MAX_BYTES_PER_OWNER", "MAX_FILES_PER_OWNER", "Handout"]
 
 DEFAULT_TTL_S = 3600.0  # a download link works this long after the reply that gave it
+MAX_BYTES_PER_OWNER = 64 * 1024 * 1024  # well above an export of 500 profiles (about 1.6 MB)
+MAX_FILES_PER_OWNER = 50
 
 
 @dataclass(frozen=True)
 class _Grant:
     owner: str
     expires: float
+    size: int = 0
 
 
 class Handout:
@@ -49,9 +56,13 @@ class Handout:
         ttl_s: float = DEFAULT_TTL_S,
         link_prefix: str = "/gradio_api/file=",
         clock: Callable[[], float] = time.monotonic,
+        max_bytes_per_owner: int = MAX_BYTES_PER_OWNER,
+        max_files_per_owner: int = MAX_FILES_PER_OWNER,
     ) -> None:
         self.root = Path(os.path.abspath(root))
         self.ttl_s = ttl_s
+        self.max_bytes_per_owner = max_bytes_per_owner
+        self.max_files_per_owner = max_files_per_owner
         self.link_prefix = link_prefix
         self._clock = clock
         self._grants: dict[str, _Grant] = {}
@@ -65,6 +76,8 @@ class Handout:
             name = source.name
         name = Path(name).name or "file"
         self.sweep()
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        self._make_room(owner, size)
         token = secrets.token_urlsafe(24)
         folder = self.root / token
         folder.mkdir(parents=True, mode=0o700)
@@ -74,8 +87,21 @@ class Handout:
         else:
             shutil.copyfile(source, target)
         with self._lock:
-            self._grants[token] = _Grant(owner=owner, expires=self._clock() + self.ttl_s)
+            self._grants[token] = _Grant(owner=owner, expires=self._clock() + self.ttl_s, size=size)
         return self.link(target)
+
+    def _make_room(self, owner: str, size: int) -> None:
+        """Revoke and delete ``owner``'s oldest copies until one of ``size`` bytes fits the bounds."""
+        with self._lock:
+            mine = [t for t, g in self._grants.items() if g.owner == owner]  # oldest first
+            held = sum(self._grants[t].size for t in mine)
+            dropped = []
+            while mine and (held + size > self.max_bytes_per_owner or len(mine) >= self.max_files_per_owner):
+                token = mine.pop(0)
+                held -= self._grants.pop(token).size
+                dropped.append(token)
+        for token in dropped:
+            shutil.rmtree(self.root / token, ignore_errors=True)
 
     def link(self, path: Path) -> str:
         return f"{self.link_prefix}{path}"

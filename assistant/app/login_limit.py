@@ -9,12 +9,14 @@ the admin logging in from elsewhere is not affected.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alignment.errors import PermissionDenied
+from profiles.schemas import MAX_USER_NAME_CHARS
 
 __all__ = ["LoginLimiter", "TooManyLogins"]
 
@@ -22,12 +24,24 @@ UNKNOWN_ADDRESS = "?"
 MAX_KEYS = 10_000  # past this many tracked pairs, quiet ones are forgotten
 
 
+def _name_key(name: str) -> str:
+    """The name as the limiter keeps it: a name longer than any account's is kept as its digest, so
+    a stranger posting megabyte names cannot grow the server's memory (such a name is no account)."""
+    if len(name) <= MAX_USER_NAME_CHARS:
+        return name
+    return "sha256:" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= MAX_USER_NAME_CHARS else f"{name[:20]}... ({len(name)} characters)"
+
+
 class TooManyLogins(PermissionDenied):
     """Refused without checking the password: too many recent failures for this name and address."""
 
     def __init__(self, name: str, wait_s: float) -> None:
         super().__init__(
-            f"too many failed logins for {name!r}; wait {max(1, round(wait_s))} s, then try again"
+            f"too many failed logins for {_shown(name)!r}; wait {max(1, round(wait_s))} s, then try again"
         )
         self.wait_s = wait_s
 
@@ -67,7 +81,7 @@ class LoginLimiter:
 
     @staticmethod
     def _key(name: str, address: str | None) -> tuple[str, str]:
-        return name, address or UNKNOWN_ADDRESS
+        return _name_key(name), address or UNKNOWN_ADDRESS
 
     def _forget_after_s(self) -> float:
         return max(self.window_s, self.max_cooldown_s) * 2

@@ -84,6 +84,8 @@ class AppProfiles:
         return Deleted(deleted=req.name)
 
     def export(self, actor: Actor, req: ExportProfilesRequest) -> ProfileBundle:
+        if self.limits is not None:  # each export writes a file that is handed out (Handout bounds them too)
+            self.limits.take(actor)
         return self.store.profiles.export(actor, req.names or None, req.owner)
 
     def import_bundle(self, actor: Actor, req: ImportProfilesRequest) -> ProfilesImported:

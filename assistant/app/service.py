@@ -169,12 +169,12 @@ class AppService:
 
         Rate-limited per (user name, client address) (``LoginLimiter``): while that pair cools down
         this raises ``TooManyLogins`` without checking the password. A browser that carries a valid
-        device token for this user name (``device``, ``DeviceTokens``: it logged in as them before) is
-        limited per (user name, device) instead, so failures of others behind the same address do
-        not lock it out. An unknown name costs the same password check as a known one (a dummy
-        hash), so timing tells nothing about which exist.
+        device token for this user name (``device``, ``DeviceTokens``: it logged in as them since their
+        password or role last changed) is limited per (user name, device) instead, so failures of
+        others behind the same address do not lock it out. An unknown name costs the same password
+        check as a known one (a dummy hash), so timing tells nothing about which exist.
         """
-        known = self.devices.verify(device) if device else None
+        known = self.devices.verify(device, self.store.users.session_stamp) if device else None
         key = f"device:{known.device_id}" if known is not None and known.user == username else address
         self.login_limiter.check(username, key)
         if self.store.users.authenticate(username, password) is None:

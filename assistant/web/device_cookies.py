@@ -27,10 +27,12 @@ LOGIN_PATHS = ("/login", "/login/")
 
 @dataclass
 class LoginAttempt:
-    """The device token the browser sent (None: none), and who logged in (set by the login check)."""
+    """The device token the browser sent (None: none), and who logged in with which session stamp
+    (set by the login check)."""
 
     token: str | None = None
     succeeded: str | None = None
+    stamp: str = ""
 
 
 _ATTEMPT: ContextVar[LoginAttempt | None] = ContextVar("align_login_attempt", default=None)
@@ -70,7 +72,7 @@ class DeviceCookies:
                 and message.get("status") == 200
                 and attempt.succeeded
             ):
-                value = tokens.issue(attempt.succeeded)
+                value = tokens.issue(attempt.succeeded, attempt.stamp)
                 cookie = f"{name}={value}; Max-Age={MAX_AGE_S}; Path=/; HttpOnly; SameSite=Strict"
                 if secure:
                     cookie += "; Secure"

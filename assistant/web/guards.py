@@ -89,7 +89,10 @@ def login_check(app: AppService) -> Callable[[str, str], Awaitable[bool]]:
         except TooManyLogins as exc:
             raise HTTPException(status_code=429, detail=str(exc)) from None
         if ok and attempt is not None:
-            attempt.succeeded = username  # the reply carries this browser's device cookie
+            # the reply carries this browser's device cookie, bound to the account's session stamp
+            stamp = await anyio.to_thread.run_sync(app.store.users.session_stamp, username)
+            attempt.stamp = stamp or ""
+            attempt.succeeded = username
         return ok
 
     return check

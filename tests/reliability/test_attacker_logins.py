@@ -62,9 +62,15 @@ def _serve(tmp: Path, env: dict[str, str]) -> tuple[Any, str, Path]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     address = _network_address()
-    proc, port, log = _serve(tmp_path_factory.mktemp("logins"), {})
+    tmp = tmp_path_factory.mktemp("logins")
+    proc, port, log = _serve(tmp, {})
     try:
-        yield {"network": f"http://{address}:{port}", "local": f"http://127.0.0.1:{port}", "log": log}
+        yield {
+            "network": f"http://{address}:{port}",
+            "local": f"http://127.0.0.1:{port}",
+            "log": log,
+            "database": sqlite_url(tmp),
+        }
     finally:
         stop(proc)
 
@@ -185,3 +191,32 @@ def test_failures_behind_a_shared_address_do_not_lock_out_a_browser_that_logged_
         assert log_in(local, "alice", "guess", headers={**behind_nat, "Cookie": stolen}).status_code == 400
     assert log_in(local, "alice", headers={**behind_nat, "Cookie": stolen}).status_code == 429
     assert log_in(local, "alice", headers={**behind_nat, "Cookie": device}).status_code == 200
+
+
+def test_a_password_reset_ends_the_exemption_of_browsers_that_logged_in_before(site: dict[str, Any]) -> None:
+    """A device cookie is bound to the account's session stamp: after an admin's reset (or a
+    password change) the browsers that logged in before are limited per address like any other, so
+    a thief's browser keeps no exemption; the browser that logs in with the new password gets one."""
+    from profiles.schemas import UserCreate
+    from profiles.store import open_store
+
+    local, office = site["local"], {"X-Forwarded-For": "198.51.100.77"}
+    store = open_store(site["database"])
+    try:
+        admin = store.users.actor("root")
+        store.users.add(admin, UserCreate(name="carol", password="carol-password", role="user"))
+        first = log_in(local, "carol", "carol-password", headers=office)
+        assert first.status_code == 200, first.text
+        before = _device(first)
+        store.users.set_password(admin, "carol", "carol-new-password")
+    finally:
+        store.close()
+    for _ in range(5):
+        assert log_in(local, "carol", "guess", headers=office).status_code == 400
+    # the cookie from before the reset is no longer an exemption: the office address is locked
+    answer = log_in(local, "carol", "carol-new-password", headers={**office, "Cookie": before})
+    assert answer.status_code == 429, answer.text
+    # a login elsewhere with the new password gets a cookie that is one
+    after = _device(log_in(local, "carol", "carol-new-password", headers={"X-Forwarded-For": "203.0.113.77"}))
+    answer = log_in(local, "carol", "carol-new-password", headers={**office, "Cookie": after})
+    assert answer.status_code == 200, answer.text

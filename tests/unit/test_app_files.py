@@ -167,3 +167,20 @@ def test_every_script_tag_gets_the_nonce_once():
     page = '<script>a</script><script type="module" src="x.js"></script><script nonce="n">b</script><scripts>'
     tagged = _SCRIPT_TAG.sub('<script nonce="N"', page)
     assert tagged.count('nonce="N"') == 2 and '<script nonce="n">' in tagged and "<scripts>" in tagged
+
+
+def test_what_one_owner_holds_is_bounded_and_the_oldest_copies_make_room(tmp_path):
+    """Exports asked for again and again: a new copy takes the place of the owner's oldest ones past
+    the bounds (their links stop working), and other owners' copies are left alone."""
+    handout = Handout(tmp_path / "handout", max_bytes_per_owner=1000, max_files_per_owner=3)
+    bobs = handout.path(handout.give("bob", b"b" * 600, "b.json"))
+    paths = [handout.path(handout.give("alice", b"a" * 400, f"{i}.json")) for i in range(3)]
+    assert [handout.owner_of(p) for p in paths] == [None, "alice", "alice"]  # 3 x 400 > 1000
+    assert not paths[0].exists() and paths[1].exists()
+    small = [handout.path(handout.give("alice", b"x", f"s{i}.json")) for i in range(3)]
+    assert [p.exists() for p in paths + small] == [False, False, False, True, True, True]  # 3 files
+    big = handout.path(handout.give("alice", b"y" * 5000, "big.json"))  # alone it passes the bound
+    assert big.exists() and not any(p.exists() for p in small)
+    assert handout.owner_of(bobs) == "bob" and bobs.exists()
+    files = [p for p in (tmp_path / "handout").rglob("*") if p.is_file()]
+    assert sorted(p.name for p in files) == ["b.json", "big.json"]

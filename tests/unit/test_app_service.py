@@ -266,3 +266,17 @@ def test_evaluate_is_capped_and_confined_to_the_datasets_dir(tmp_path):
         and runs["persona"]["overall"]["n"] == runs["random"]["overall"]["n"] > 0
     )
     app.store.close()
+
+
+def test_exports_count_against_the_requests_per_minute(app: AppService):
+    """Each export writes a file that is handed out: asking again and again is limited like any
+    other request (the handout also bounds what one person holds)."""
+    from assistant.app.usage_limits import TooManyRequests
+
+    alice = app.actor("alice")
+    assert app.profiles.limits is not None
+    limit = app.profiles.limits.rate.per_minute
+    for _ in range(limit):
+        app.profiles.export(alice, req.ExportProfilesRequest())
+    with pytest.raises(TooManyRequests):
+        app.profiles.export(alice, req.ExportProfilesRequest())

@@ -47,3 +47,16 @@ def test_the_key_is_kept_readable_by_the_server_only(tmp_path):
     token = DeviceTokens.from_file(path).issue("alice")
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     assert DeviceTokens.from_file(path).verify(token) is not None  # survives a restart
+
+
+def test_a_token_is_bound_to_the_session_stamp_it_was_issued_under():
+    """The stamp moves when the password or the role changes: a token issued before no longer
+    verifies, nor one for a user who is gone (no stamp)."""
+    tokens = DeviceTokens(b"k" * 32)
+    stamps = {"alice": "1.2026-01-01T00:00:00.1"}
+    token = tokens.issue("alice", stamps["alice"])
+    assert tokens.verify(token, stamps.get) is not None
+    stamps["alice"] = "1.2026-01-01T00:00:00.2"  # a password change or an admin's reset
+    assert tokens.verify(token, stamps.get) is None
+    assert tokens.verify(token, lambda _: None) is None  # the user was deleted
+    assert tokens.verify(tokens.issue("alice", stamps["alice"]), stamps.get) is not None

@@ -94,3 +94,20 @@ def test_memory_is_bounded_by_forgetting_quiet_pairs(monkeypatch):
     clock.now += 11
     limiter.failed("last", "x")
     assert limiter.tracked() <= 2
+
+
+def test_a_name_longer_than_any_account_is_kept_small_and_shown_short():
+    """A stranger posting megabyte user names: each is remembered as a digest, and the refusal does
+    not echo it; a name an account may have is kept as it is."""
+    limiter = LoginLimiter(max_failures=2)
+    huge = "Z" * 900_000
+    for _ in range(2):
+        limiter.failed(huge, "198.51.100.7")
+    limiter.failed("a" * 64, "198.51.100.7")
+    assert limiter.tracked() == 2
+    assert sum(len(name) for name, _ in limiter._pairs) < 64 + 100
+    assert ("a" * 64, "198.51.100.7") in limiter._pairs
+    with pytest.raises(TooManyLogins) as refused:
+        limiter.check(huge, "198.51.100.7")
+    assert len(str(refused.value)) < 200
+    limiter.check("Z" * 899_999, "198.51.100.7")  # another long name is another key
