@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,12 +21,10 @@ from alignment.errors import BackboneError, BackboneUnavailable, InvalidModelOut
 from alignment.models import Decision, Message, Scenario
 from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 from tests.helpers.backbones import SCENARIO, TARGET
+from tests.helpers.cli import align_json, decide_args, run_align
 from tests.helpers.llama_server import LlamaServer, free_port
 
 pytestmark = pytest.mark.server
-
-ALIGN = str(Path(sys.executable).parent / "align")
-
 
 ALGORITHMS: list[tuple[str, dict]] = [
     ("unaligned", {"max_tokens": 120}),
@@ -328,43 +323,21 @@ def write_config(tmp_path: Path, base_url: str) -> Path:
     return config
 
 
-def run_align(args: list[str], config: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ALIGN_CONFIG": str(config), "ALIGN_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run(
-        [ALIGN, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+def align_env(config: Path, tmp_path: Path) -> dict[str, str]:
+    """``align``'s settings here: ``config`` (the embedded backbone and the server) and a data folder."""
+    return {"ALIGN_CONFIG": str(config), "ALIGN_DATA_DIR": str(tmp_path / "data")}
 
 
-DECIDE = [
-    "decide",
-    "--scenario",
-    SCENARIO.text,
-    "--choice",
-    SCENARIO.choices[0],
-    "--choice",
-    SCENARIO.choices[1],
-    "--target",
-    "moral_deservingness=0.9",
-    "--backbone",
-    "local-server",
-]
+DECIDE = decide_args(SCENARIO, "--target", "moral_deservingness=0.9", "--backbone", "local-server")
 
 
 def test_cli_decide_on_the_server(llama_server, tmp_path):
     config = write_config(tmp_path, llama_server.base_url)
-    out = run_align(
+    decision = align_json(
         [*DECIDE, "--algorithm", "persona", "--param", "max_tokens=120", "--seed", "5", "--json"],
-        config,
-        tmp_path,
+        cwd=tmp_path,
+        env=align_env(config, tmp_path),
     )
-    assert out.returncode == 0, out.stderr
-    decision = json.loads(out.stdout)
     assert decision["backbone"] == "local-server"
     assert decision["algorithm"] == "persona"
     assert decision["choice"] in SCENARIO.choices
@@ -374,7 +347,7 @@ def test_cli_decide_on_the_server(llama_server, tmp_path):
 
 def test_cli_with_the_server_down_is_one_clear_line(tmp_path):
     config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/v1")
-    out = run_align([*DECIDE, "--algorithm", "persona"], config, tmp_path)
+    out = run_align([*DECIDE, "--algorithm", "persona"], cwd=tmp_path, env=align_env(config, tmp_path))
     assert out.returncode == 2
     assert "cannot reach backbone 'local-server'" in out.stderr
     assert "Traceback" not in out.stderr
