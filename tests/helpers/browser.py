@@ -3,16 +3,14 @@ the app's login form in it. Never ``playwright install``: the browser is the sys
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers.llama_server import free_port
+from tests.helpers.local_http import LocalHTTPServer, QuietHandler
 from tests.helpers.serve import new_site, serving, start_server
 from tests.helpers.web import password_of
 
@@ -77,13 +75,16 @@ def logged_in_page(
     *,
     wide: bool = False,
     timeout_ms: float = 30_000,
+    tab: str | None = None,
 ) -> Page:
-    """A new page (1280 x 1000 when ``wide``) logged in as ``user``."""
+    """A new page (1280 x 1000 when ``wide``) logged in as ``user``, on the app's ``tab`` if named."""
     page = browser.new_page()
     if wide:
         page.set_viewport_size({"width": 1280, "height": 1000})
     page.set_default_timeout(timeout_ms)
     sign_in(page, url, user, password)
+    if tab is not None:
+        page.get_by_role("tab", name=tab).click()
     return page
 
 
@@ -93,26 +94,12 @@ def page_server(html: str) -> Iterator[int]:
     with ``html`` (an attacker's page)."""
     body = html.encode()
 
-    class Page(BaseHTTPRequestHandler):
+    class Page(QuietHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, "text/html; charset=utf-8", body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalHTTPServer(Page) as server:
+        yield server.port
 
 
 def pick(page: Page, elem_id: str, option: str) -> None:

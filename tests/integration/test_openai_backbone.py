@@ -4,12 +4,12 @@ answer garbage. The server runs one request at a time, so max_tokens stay small.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 from tests.helpers.backbones import SCENARIO, TARGET
 from tests.helpers.cli import align_json, decide_args, run_align
 from tests.helpers.llama_server import LlamaServer, free_port
+from tests.helpers.local_http import LocalHTTPServer, QuietHandler
 
 pytestmark = pytest.mark.server
 
@@ -170,10 +171,7 @@ class TinyServer:
         self.release = threading.Event()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -182,32 +180,22 @@ class TinyServer:
                     outer.release.wait(delay_s)
                 status, payload = respond(self.path, body)
                 data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (timeout): nothing to answer
-                    pass
+                with contextlib.suppress(OSError):  # the client gave up (timeout): nothing to answer
+                    self.reply(status, "application/json", data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.server = LocalHTTPServer(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.server.port}/v1"
 
     def __enter__(self) -> TinyServer:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        self.server.stop()
 
 
 def chat_completion(content: str) -> dict:
