@@ -25,6 +25,7 @@ __all__ = [
     "chromium",
     "logged_in_page",
     "login_app",
+    "on_tab",
     "page_server",
     "pick",
     "sign_in",
@@ -75,16 +76,20 @@ def logged_in_page(
     *,
     wide: bool = False,
     timeout_ms: float = 30_000,
-    tab: str | None = None,
 ) -> Page:
-    """A new page (1280 x 1000 when ``wide``) logged in as ``user``, on the app's ``tab`` if named."""
+    """A new page (1280 x 1000 when ``wide``) logged in as ``user``."""
     page = browser.new_page()
     if wide:
         page.set_viewport_size({"width": 1280, "height": 1000})
     page.set_default_timeout(timeout_ms)
     sign_in(page, url, user, password)
-    if tab is not None:
-        page.get_by_role("tab", name=tab).click()
+    return page
+
+
+def on_tab(browser: Browser | BrowserContext, url: str, user: str, tab: str) -> Page:
+    """A wide page logged in as ``user`` (``USERS``' password), on the app's ``tab``."""
+    page = logged_in_page(browser, url, user, wide=True)
+    page.get_by_role("tab", name=tab).click()
     return page
 
 
