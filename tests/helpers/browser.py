@@ -3,16 +3,14 @@ the app's login form in it. Never ``playwright install``: the browser is the sys
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers.llama_server import free_port
+from tests.helpers.local_http import LocalHTTPServer, QuietHandler
 from tests.helpers.serve import new_site, serving, start_server
 from tests.helpers.web import password_of
 
@@ -27,6 +25,7 @@ __all__ = [
     "chromium",
     "logged_in_page",
     "login_app",
+    "on_tab",
     "page_server",
     "pick",
     "sign_in",
@@ -87,32 +86,25 @@ def logged_in_page(
     return page
 
 
+def on_tab(browser: Browser | BrowserContext, url: str, user: str, tab: str) -> Page:
+    """A wide page logged in as ``user`` (``USERS``' password), on the app's ``tab``."""
+    page = logged_in_page(browser, url, user, wide=True)
+    page.get_by_role("tab", name=tab).click()
+    return page
+
+
 @contextmanager
 def page_server(html: str) -> Iterator[int]:
     """``with page_server(html) as port:`` another origin on 127.0.0.1:port that answers every GET
     with ``html`` (an attacker's page)."""
     body = html.encode()
 
-    class Page(BaseHTTPRequestHandler):
+    class Page(QuietHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(200, "text/html; charset=utf-8", body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalHTTPServer(Page) as server:
+        yield server.port
 
 
 def pick(page: Page, elem_id: str, option: str) -> None:

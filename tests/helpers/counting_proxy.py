@@ -15,17 +15,18 @@ gets answers, each after ``hold_max_s``.
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 
 import httpx
+
+from tests.helpers.local_http import LocalHTTPServer, QuietHandler
 
 __all__ = ["CountingProxy"]
 
 _HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
 
 
-class CountingProxy:
+class CountingProxy(LocalHTTPServer):
     def __init__(
         self, upstream: str, *, hold_until: int = 0, hold_max_s: float = 0.0, timeout_s: float = 300.0
     ) -> None:
@@ -37,13 +38,11 @@ class CountingProxy:
         self.requests = 0
         self._lock = threading.Condition()
         self._client = httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=64))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def _enter(self) -> None:
         with self._lock:
@@ -60,7 +59,7 @@ class CountingProxy:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _forward(self) -> None:
@@ -87,24 +86,8 @@ class CountingProxy:
 
             do_GET = do_POST = _forward
 
-            def log_message(self, format: str, *args: object) -> None:  # quiet
-                return
-
         return Handler
 
-    def start(self) -> CountingProxy:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
         self._client.close()
-
-    def __enter__(self) -> CountingProxy:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

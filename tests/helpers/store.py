@@ -10,8 +10,10 @@ from profiles.store import Store
 
 __all__ = [
     "add_users",
+    "api_key_rows",
     "api_keys_of",
     "conversations_of",
+    "counted",
     "decisions_of",
     "new_api_key",
     "opened",
@@ -68,19 +70,36 @@ def decisions_of(database_url: str, user: str) -> int:
         return len(store.log.list(store.users.actor(user)))
 
 
-def stored_chat(database_url: str, user: str) -> tuple[int, int, int]:
-    """``user``'s conversations, messages and characters of message text in the database."""
+def counted(database_url: str, query: str, **params: object) -> tuple[int, ...]:
+    """The one row of counts that the SQL ``query`` (its ``:name`` parameters from ``params``) reads
+    from the store at ``database_url``."""
     from sqlalchemy import text
 
     with opened(database_url) as store:
         assert store.engine is not None
         with store.engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT count(DISTINCT c.id), count(m.id), coalesce(sum(length(m.content)), 0) "
-                    "FROM conversations c JOIN users u ON u.id = c.owner_id "
-                    "LEFT JOIN messages m ON m.conversation_id = c.id WHERE u.name = :name"
-                ),
-                {"name": user},
-            ).one()
-    return int(row[0]), int(row[1]), int(row[2])
+            row = conn.execute(text(query), params).one()
+    return tuple(int(value) for value in row)
+
+
+def stored_chat(database_url: str, user: str) -> tuple[int, int, int]:
+    """``user``'s conversations, messages and characters of message text in the database."""
+    conversations, messages, chars = counted(
+        database_url,
+        "SELECT count(DISTINCT c.id), count(m.id), coalesce(sum(length(m.content)), 0) "
+        "FROM conversations c JOIN users u ON u.id = c.owner_id "
+        "LEFT JOIN messages m ON m.conversation_id = c.id WHERE u.name = :name",
+        name=user,
+    )
+    return conversations, messages, chars
+
+
+def api_key_rows(database_url: str, user: str) -> tuple[int, int]:
+    """``user``'s rows in ``api_keys``: (all, revoked)."""
+    every, revoked = counted(
+        database_url,
+        "SELECT count(k.id), count(k.revoked_at) FROM api_keys k "
+        "JOIN users u ON u.id = k.user_id WHERE u.name = :name",
+        name=user,
+    )
+    return every, revoked

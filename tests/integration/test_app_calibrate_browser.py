@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import logged_in_page, pick
+from tests.helpers.browser import logged_in_page, on_tab, pick
 
 pytestmark = [pytest.mark.browser]
 
@@ -19,8 +19,7 @@ SITUATION = (  # as in test_app_browser.py
 
 
 def test_calibrate_tab_asks_k_dilemmas_then_saves_the_profile(app_server, browser):
-    page = logged_in_page(browser, app_server.url, "alice", wide=True)
-    page.get_by_role("tab", name="Calibrate").click()
+    page = on_tab(browser, app_server.url, "alice", "Calibrate")
     page.get_by_label("Dilemmas (K)").fill("2")
     page.get_by_label("Save as profile").fill("browser-calibrated")
     page.locator("#calibrate-start").click()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.browser import logged_in_page, pick
+from tests.helpers.browser import logged_in_page, on_tab, pick
 
 pytestmark = [pytest.mark.browser]
 
@@ -61,8 +61,7 @@ def test_examples_and_evaluate_show_only_to_admins(app_server, browser):
     assert page.get_by_role("tab", name="Examples").count() == 0
     assert page.get_by_role("tab", name="Evaluate").count() == 0
     page.close()
-    page = logged_in_page(browser, app_server.url, "root", wide=True)
-    page.get_by_role("tab", name="Evaluate").click()
+    page = on_tab(browser, app_server.url, "root", "Evaluate")
     page.locator("#eval-run").wait_for()
     page.get_by_role("tab", name="Examples").click()
     page.get_by_text("Example decisions used by").wait_for()
@@ -70,8 +69,7 @@ def test_examples_and_evaluate_show_only_to_admins(app_server, browser):
 
 
 def test_compare_with_one_choice_says_so_in_one_sentence(app_server, browser):
-    page = logged_in_page(browser, app_server.url, "alice", wide=True)
-    page.get_by_role("tab", name="Compare").click()
+    page = on_tab(browser, app_server.url, "alice", "Compare")
     page.locator("#compare-scenario textarea").fill("Should I move to the city?")
     page.locator("#compare-choices textarea").fill("Move to the city")
     page.locator("#compare-run").click()
@@ -95,8 +93,7 @@ def test_compare_with_one_choice_says_so_in_one_sentence(app_server, browser):
 
 
 def test_a_profiles_error_is_one_message_and_the_form_stays_usable(app_server, browser):
-    page = logged_in_page(browser, app_server.url, "bob", wide=True)
-    page.get_by_role("tab", name="Profiles").click()
+    page = on_tab(browser, app_server.url, "bob", "Profiles")
     page.locator("#profile-create").click()  # no name: refused
     status = page.locator("#profile-status")
     status.get_by_text("Please check").wait_for()
@@ -166,8 +163,7 @@ def test_a_profile_made_in_one_tab_shows_in_the_others_without_a_reload(app_serv
 
 
 def test_a_number_out_of_range_is_one_message_from_the_handler(app_server, browser):
-    page = logged_in_page(browser, app_server.url, "bob", wide=True)
-    page.get_by_role("tab", name="Calibrate").click()
+    page = on_tab(browser, app_server.url, "bob", "Calibrate")
     page.get_by_label("Dilemmas (K)").fill("0")
     page.locator("#calibrate-start").click()
     progress = page.locator("#calibrate-progress")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-VENV_BIN = Path(sys.executable).parent
+from tests.helpers.cli import align_json, run_align
 
 
 @pytest.mark.model
@@ -19,17 +15,10 @@ def test_bench_backbone_json(tmp_path: Path) -> None:
     # a config file's llamacpp options reach the backbone
     config = tmp_path / "align.toml"
     config.write_text('[backbones.embedded]\ntype = "llamacpp"\nn_threads = 1\n')
-    env = {**os.environ, "ALIGN_DATA_DIR": str(tmp_path / "data"), "ALIGN_CONFIG": str(config)}
-    proc = subprocess.run(
-        [str(VENV_BIN / "align"), "bench", "backbone", "--runs", "1", "--repeats", "1", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=600,
+    env = {"ALIGN_DATA_DIR": str(tmp_path / "data"), "ALIGN_CONFIG": str(config)}
+    report = align_json(
+        ["bench", "backbone", "--runs", "1", "--repeats", "1", "--json"], cwd=tmp_path, env=env, timeout=600
     )
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
     for key in (
         "pipeline_over_raw",
         "structured_over_unconstrained",
@@ -50,14 +39,7 @@ def test_bench_backbone_refuses_a_non_llamacpp_backbone(tmp_path: Path) -> None:
     config.write_text(
         '[backbones.embedded]\ntype = "llamacpp"\n\n[backbones.remote]\ntype = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
     )
-    env = {**os.environ, "ALIGN_DATA_DIR": str(tmp_path / "data"), "ALIGN_CONFIG": str(config)}
-    proc = subprocess.run(
-        [str(VENV_BIN / "align"), "bench", "backbone", "--backbone", "remote"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    env = {"ALIGN_DATA_DIR": str(tmp_path / "data"), "ALIGN_CONFIG": str(config)}
+    proc = run_align(["bench", "backbone", "--backbone", "remote"], cwd=tmp_path, env=env, timeout=120)
     assert proc.returncode == 2
     assert "needs a llamacpp backbone" in proc.stderr and "Traceback" not in proc.stderr

@@ -42,6 +42,13 @@ def run(tmp_path: Path, *args: str, stdin: str = "", code: int = 0) -> subproces
     return out
 
 
+def calibrate_triage(tmp_path: Path, attributes: str, answers: int, *more: str, stdin: str) -> str:
+    """What ``align calibrate`` printed on the triage dilemmas about ``attributes``, asking at most
+    ``answers`` of them, with ``stdin`` typed in."""
+    args = ["--domain", "triage", "--attributes", attributes, "--answers", str(answers), *more]
+    return run(tmp_path, "calibrate", *args, stdin=stdin).stdout
+
+
 def read_until_prompt(proc: subprocess.Popen[bytes]) -> str | None:
     """Output up to the next answer prompt, or None when the process ends first."""
     assert proc.stdout is not None
@@ -100,18 +107,7 @@ def test_a_person_answering_by_a_known_target_gets_it_back(tmp_path: Path) -> No
 
 def test_piped_answers_skip_stop_and_update(tmp_path: Path) -> None:
     run(tmp_path, "db", "seed")
-    out = run(
-        tmp_path,
-        "calibrate",
-        "--domain",
-        "triage",
-        "--attributes",
-        "risk_aversion,fairness",
-        "--answers",
-        "5",
-        "--json",
-        stdin="z\nA\ns\nb\nq\n",
-    ).stdout
+    out = calibrate_triage(tmp_path, "risk_aversion,fairness", 5, "--json", stdin="z\nA\ns\nb\nq\n")
     assert "'z' is not one of A, B" in out
     assert "Stopped." in out
     payload = json.loads(out[out.index("\n{") :])
@@ -119,17 +115,7 @@ def test_piped_answers_skip_stop_and_update(tmp_path: Path) -> None:
     assert payload["profile"]["name"] == "calibrated" and payload["profile"]["version"] == 1
     assert set(payload["profile"]["targets"]) <= {"risk_aversion", "fairness"}
     # a second calibration updates the same profile
-    out = run(
-        tmp_path,
-        "calibrate",
-        "--domain",
-        "triage",
-        "--attributes",
-        "risk_aversion",
-        "--answers",
-        "2",
-        stdin="B\nB\n",
-    ).stdout
+    out = calibrate_triage(tmp_path, "risk_aversion", 2, stdin="B\nB\n")
     assert "Saved as profile 'calibrated' (version 2)" in out
     shown = json.loads(run(tmp_path, "profiles", "show", "calibrated", "--json").stdout)
     assert shown["targets"]["risk_aversion"] > 0.5  # B scores risk_aversion 1.0 in every one of them

@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -27,10 +27,10 @@ from assistant.decisions.service import DecisionService
 from assistant.web.openai_api import OpenAIApi
 from profiles.api_keys import ApiKeyCreate
 from profiles.schemas import UserCreate
+from tests.helpers.chat_apps import TASKS, fill
 from tests.helpers.examples import value_fit_app
-from tests.helpers.paths import DATASETS, FIXTURES
+from tests.helpers.paths import DATASETS
 
-TASKS = json.loads((FIXTURES / "conversations" / "chat_app_tasks.json").read_text(encoding="utf-8"))["tasks"]
 DILEMMAS = [
     (
         "Security matters a lot to me, excitement only a little",
@@ -83,26 +83,6 @@ LIBRECHAT_DEFAULTS = {
     "stream_options": {"include_usage": True},
     "user": "6566f1e0c6a1b2a3d4e5f601",
 }
-
-
-def fill(template: str, history: list[tuple[str, str]]) -> str:
-    """A template filled as its app fills it (Open WebUI's {{MESSAGES:END:n}}, whose follow-up task cuts
-    messages over 1,000 characters in the middle; LibreChat's {convo})."""
-    import re
-
-    def cut(text: str) -> str:
-        return text if len(text) <= 1000 else text[:497] + "..." + text[-497:]
-
-    def lines(n: int) -> str:
-        return "\n".join(f"{role.upper()}: {cut(text)}" for role, text in history[-n:])
-
-    last_user = next(t for r, t in reversed(history) if r == "user")
-    text = re.sub(r"\{\{MESSAGES:END:(\d+)\}\}", lambda m: lines(int(m.group(1))), template)
-    text = text.replace("{{prompt}}", last_user).replace("{{PROMPT}}", last_user)
-    text = text.replace("{{TYPE}}", "General").replace("{{CURRENT_DATE}}", "2026-12-07")
-    users = [t for r, t in history if r == "user"]
-    answers = [t for r, t in history if r == "assistant"]
-    return text.replace("{convo}", f"User: {users[-1]}\nAI: {answers[-1] if answers else ''}")
 
 
 @pytest.fixture(scope="module")
@@ -320,28 +300,37 @@ def test_the_openai_client_sees_the_refusals_and_gets_json(app: AppService) -> N
 # -- streaming ------------------------------------------------------------------------------------
 
 
-class _GatedService(DecisionService):
-    """The real decision service, whose decisions wait until the test lets them go (a slow decider)."""
+class _Gated:
+    """A real part held at a gate: what it reached goes into ``events``, and it waits (at most 30 s)
+    until the test sets ``gate``."""
 
     gate: threading.Event
     events: list[str]
 
+    def _hold(self, reached: str, what: str) -> None:
+        self.events.append(reached)
+        assert self.gate.wait(30), f"{what} was never let go"
+
+    def first_chunk_received(self) -> None:
+        """What the test does when the first streamed words arrive: notes it and opens the gate."""
+        self.events.append("first chunk received")
+        self.gate.set()
+
+
+class _GatedService(_Gated, DecisionService):
+    """The real decision service, whose decisions wait until the test lets them go (a slow decider)."""
+
     def decide(self, *args: Any, **kwargs: Any) -> Decision:
-        self.events.append("decision started")
-        assert self.gate.wait(30), "the decision was never let go"
+        self._hold("decision started", "the decision")
         self.events.append("decision made")
         return super().decide(*args, **kwargs)
 
 
-class _GatedEngine(ChatEngine):
+class _GatedEngine(_Gated, ChatEngine):
     """The real chat engine, whose turns start reading only when the test lets them (a slow start)."""
 
-    gate: threading.Event
-    events: list[str]
-
     def _value_defs(self, *args: Any, **kwargs: Any) -> Any:
-        self.events.append("turn read")
-        assert self.gate.wait(30), "the turn was never let go"
+        self._hold("turn read", "the turn")
         return super()._value_defs(*args, **kwargs)
 
 
@@ -363,7 +352,10 @@ def _serve(api: OpenAIApi) -> tuple[str, Any, threading.Thread]:
     return f"http://127.0.0.1:{port}", server, thread
 
 
-def _stream_contents(url: str, body: dict[str, Any], headers: dict[str, str], on_first: Any) -> list[str]:
+def _stream_contents(
+    url: str, body: dict[str, Any], headers: dict[str, str], on_first: Callable[[], None]
+) -> list[str]:
+    """The words of a streamed /v1 answer, chunk by chunk; ``on_first`` is called as the first arrives."""
     contents: list[str] = []
     with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, headers=headers, timeout=60) as reply:
         assert reply.status_code == 200
@@ -385,13 +377,8 @@ def test_a_turn_slow_to_start_streams_a_progress_line_first(app: AppService) -> 
     engine.gate, engine.events = threading.Event(), []
     url, server, thread = _serve(OpenAIApi(app.store, engine, app.service.settings, concurrency=2))
     try:
-
-        def first() -> None:
-            engine.events.append("first chunk received")
-            engine.gate.set()
-
         body = {"model": "align", "messages": [{"role": "user", "content": "hello"}], "stream": True}
-        contents = _stream_contents(url, body, person.headers, first)
+        contents = _stream_contents(url, body, person.headers, engine.first_chunk_received)
     finally:
         engine.gate.set()
         server.should_exit = True
@@ -435,21 +422,8 @@ def test_the_first_chunk_streams_before_the_decision_is_made(
         "messages": [*person.history, {"role": "user", "content": DILEMMAS[0][1]}],
         "stream": True,
     }
-    contents: list[str] = []
-    with httpx.stream(
-        "POST", f"{url}/v1/chat/completions", json=body, headers=person.headers, timeout=60
-    ) as reply:
-        assert reply.status_code == 200
-        for line in reply.iter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            delta = json.loads(line[6:])["choices"]
-            text = delta[0]["delta"].get("content") if delta else None
-            if text:
-                if not contents:
-                    gated.events.append("first chunk received")
-                    gated.gate.set()  # only now may the decision go on
-                contents.append(text)
+    # only once the first chunk is here may the decision go on
+    contents = _stream_contents(url, body, person.headers, gated.first_chunk_received)
     # the first words came while the decision was still waiting to be let go
     assert "decision started" in gated.events
     assert gated.events.index("first chunk received") < gated.events.index("decision made")

@@ -32,6 +32,7 @@ from tests.helpers.deploy_env import (
     load_compose,
     read_env_file,
 )
+from tests.helpers.settings_env import clear_align_settings
 
 LONG_RUNNING = ("vllm", "postgres", "chroma", "app", "proxy")
 
@@ -125,9 +126,7 @@ def test_every_variable_is_in_the_env_example():
 
 def test_the_app_environment_loads_into_settings(monkeypatch):
     """The exact ALIGN_* names the compose file passes build the intended Settings and backbone."""
-    for key in list(os.environ):
-        if key.startswith("ALIGN_"):
-            monkeypatch.delenv(key)
+    clear_align_settings(monkeypatch)
     for key, value in app_environment().items():
         monkeypatch.setenv(key, value)
     settings = load_settings()

@@ -1,33 +1,19 @@
 """``align eval`` on OpinionQA from the command line: split, holdout, population, distinctive, bias."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
+from tests.helpers.cli import align_json, run_align
 from tests.helpers.paths import REPO
-
-ALIGN = str(Path(sys.executable).parent / "align")
 
 
 def test_eval_dev_split_group_holdout(tmp_path):
     out = tmp_path / "run"
-    env = {**os.environ, "ALIGN_DATA_DIR": str(tmp_path / "data")}
+    env = {"ALIGN_DATA_DIR": str(tmp_path / "data")}
     args = ["eval", "--data", "datasets/opinionqa", "--split", "dev", "--holdout", "group"]
     args += ["--algorithm", "random", "--limit", "2", "--out", str(out), "--no-progress", "--json"]
-    done = subprocess.run(
-        [ALIGN, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr
+    printed = align_json(args, cwd=REPO, env=env, timeout=900)
     summary = json.loads((out / "summary.json").read_text())
-    assert json.loads(done.stdout) == summary
+    assert printed == summary
     runs = {r["algorithm"]: r for r in summary["runs"]}
     assert set(runs) == {"unaligned", "random", "population"}
     # the dev half: the 1st, 3rd, ... of the 11 group files sorted by name, 2 records each
@@ -57,15 +43,7 @@ def test_eval_dev_split_group_holdout(tmp_path):
 
     # a resume with another holdout is refused, in one clear line
     again = [a if a != "group" else "attribute" for a in args] + ["--resume"]
-    refused = subprocess.run(
-        [ALIGN, *again],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    refused = run_align(again, cwd=REPO, env=env)
     assert (
         refused.returncode == 2 and "--holdout group" in refused.stderr and "Traceback" not in refused.stderr
     )

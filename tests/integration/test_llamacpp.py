@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +17,8 @@ from alignment.models import AlignmentTarget, Message, Scenario
 from alignment.prompts import decision_schema, persona_system_prompt, question_messages
 from assistant.backbones.cpu_clock import native_thread_ids
 from assistant.backbones.llamacpp.backbone import LlamaCppBackbone, create
-
-VENV_BIN = Path(sys.executable).parent
+from tests.helpers.cli import align_json, decide_args
+from tests.helpers.schemas import nested_schema
 
 SCENARIO = Scenario(
     text=(
@@ -33,23 +30,7 @@ SCENARIO = Scenario(
 )
 TARGET = AlignmentTarget(values={"moral_deservingness": 0.9, "fairness": 0.2})
 
-NESTED = {
-    "type": "object",
-    "properties": {
-        key: {
-            "type": "object",
-            "properties": {
-                "reasoning": {"type": "string", "maxLength": 120},
-                "fairness": {"type": "integer", "minimum": 0, "maximum": 10},
-            },
-            "required": ["reasoning", "fairness"],
-            "additionalProperties": False,
-        }
-        for key in ("A", "B")
-    },
-    "required": ["A", "B"],
-    "additionalProperties": False,
-}
+NESTED = nested_schema(closed=True)
 
 
 class Recorder(Backbone):
@@ -240,34 +221,12 @@ def test_bad_model_files_and_options(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_align_decide_end_to_end(tmp_path: Path) -> None:
-    env = {**os.environ, "ALIGN_DATA_DIR": str(tmp_path / "data")}
-    env.pop("ALIGN_CONFIG", None)
-    proc = subprocess.run(
-        [
-            str(VENV_BIN / "align"),
-            "decide",
-            "--scenario",
-            SCENARIO.text,
-            "--choice",
-            SCENARIO.choices[0],
-            "--choice",
-            SCENARIO.choices[1],
-            "--target",
-            "fairness=0.9",
-            "--algorithm",
-            "persona",
-            "--json",
-            "--seed",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
+    decision = align_json(
+        decide_args(SCENARIO, "--target", "fairness=0.9", "--algorithm", "persona", "--json", "--seed", "1"),
         cwd=tmp_path,
-        env=env,
-        timeout=300,
+        env={"ALIGN_DATA_DIR": str(tmp_path / "data")},
+        unset=["ALIGN_CONFIG"],
     )
-    assert proc.returncode == 0, proc.stderr
-    decision = json.loads(proc.stdout)
     assert decision["choice"] in SCENARIO.choices[:2]
     assert decision["algorithm"] == "persona" and decision["backbone"] == "embedded"
     assert decision["justification"].strip()

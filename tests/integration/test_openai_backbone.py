@@ -4,15 +4,12 @@ answer garbage. The server runs one request at a time, so max_tokens stay small.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,12 +21,11 @@ from alignment.errors import BackboneError, BackboneUnavailable, InvalidModelOut
 from alignment.models import Decision, Message, Scenario
 from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 from tests.helpers.backbones import SCENARIO, TARGET
+from tests.helpers.cli import align_json, decide_args, run_align
 from tests.helpers.llama_server import LlamaServer, free_port
+from tests.helpers.local_http import LocalHTTPServer, QuietHandler
 
 pytestmark = pytest.mark.server
-
-ALIGN = str(Path(sys.executable).parent / "align")
-
 
 ALGORITHMS: list[tuple[str, dict]] = [
     ("unaligned", {"max_tokens": 120}),
@@ -175,10 +171,7 @@ class TinyServer:
         self.release = threading.Event()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -187,32 +180,22 @@ class TinyServer:
                     outer.release.wait(delay_s)
                 status, payload = respond(self.path, body)
                 data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (timeout): nothing to answer
-                    pass
+                with contextlib.suppress(OSError):  # the client gave up (timeout): nothing to answer
+                    self.reply(status, "application/json", data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.server = LocalHTTPServer(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.server.port}/v1"
 
     def __enter__(self) -> TinyServer:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+        self.server.stop()
 
 
 def chat_completion(content: str) -> dict:
@@ -328,43 +311,21 @@ def write_config(tmp_path: Path, base_url: str) -> Path:
     return config
 
 
-def run_align(args: list[str], config: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ALIGN_CONFIG": str(config), "ALIGN_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run(
-        [ALIGN, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+def align_env(config: Path, tmp_path: Path) -> dict[str, str]:
+    """``align``'s settings here: ``config`` (the embedded backbone and the server) and a data folder."""
+    return {"ALIGN_CONFIG": str(config), "ALIGN_DATA_DIR": str(tmp_path / "data")}
 
 
-DECIDE = [
-    "decide",
-    "--scenario",
-    SCENARIO.text,
-    "--choice",
-    SCENARIO.choices[0],
-    "--choice",
-    SCENARIO.choices[1],
-    "--target",
-    "moral_deservingness=0.9",
-    "--backbone",
-    "local-server",
-]
+DECIDE = decide_args(SCENARIO, "--target", "moral_deservingness=0.9", "--backbone", "local-server")
 
 
 def test_cli_decide_on_the_server(llama_server, tmp_path):
     config = write_config(tmp_path, llama_server.base_url)
-    out = run_align(
+    decision = align_json(
         [*DECIDE, "--algorithm", "persona", "--param", "max_tokens=120", "--seed", "5", "--json"],
-        config,
-        tmp_path,
+        cwd=tmp_path,
+        env=align_env(config, tmp_path),
     )
-    assert out.returncode == 0, out.stderr
-    decision = json.loads(out.stdout)
     assert decision["backbone"] == "local-server"
     assert decision["algorithm"] == "persona"
     assert decision["choice"] in SCENARIO.choices
@@ -374,7 +335,7 @@ def test_cli_decide_on_the_server(llama_server, tmp_path):
 
 def test_cli_with_the_server_down_is_one_clear_line(tmp_path):
     config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/v1")
-    out = run_align([*DECIDE, "--algorithm", "persona"], config, tmp_path)
+    out = run_align([*DECIDE, "--algorithm", "persona"], cwd=tmp_path, env=align_env(config, tmp_path))
     assert out.returncode == 2
     assert "cannot reach backbone 'local-server'" in out.stderr
     assert "Traceback" not in out.stderr

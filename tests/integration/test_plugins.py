@@ -1,13 +1,15 @@
 """A separate package adds an algorithm and a backbone through entry points, without touching this code."""
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from alignment.models import Scenario
+from tests.helpers.cli import align_json, decide_args, run_align
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -105,27 +107,18 @@ def plugin_dir(tmp_path_factory) -> Path:
     return target
 
 
-def run_align(args, env_extra, tmp_path):
-    env = {**os.environ, **env_extra, "ALIGN_DATA_DIR": str(tmp_path)}
-    return subprocess.run(
-        [str(VENV_BIN / "align"), *args], capture_output=True, text=True, env=env, cwd=tmp_path
-    )
+def plugin_env(plugin_dir: Path | None, tmp_path: Path) -> dict[str, str]:
+    """``align``'s environment here: its data in ``tmp_path``, the plugin importable when given."""
+    return {"ALIGN_DATA_DIR": str(tmp_path), **({"PYTHONPATH": str(plugin_dir)} if plugin_dir else {})}
 
 
 def test_plugin_algorithm_and_backbone_from_entry_points(plugin_dir, tmp_path):
     (tmp_path / "align.toml").write_text(
         '[backbones.embedded]\ntype = "llamacpp"\n[backbones.echo1]\ntype = "echo"\ncolour = "blue"\n'
     )
-    env = {"PYTHONPATH": str(plugin_dir)}
-    out = run_align(
-        [
-            "decide",
-            "--scenario",
-            "Pick one",
-            "--choice",
-            "first",
-            "--choice",
-            "second",
+    decision = align_json(
+        decide_args(
+            Scenario(text="Pick one", choices=["first", "second"]),
             "--algorithm",
             "always-last",
             "--backbone",
@@ -133,12 +126,10 @@ def test_plugin_algorithm_and_backbone_from_entry_points(plugin_dir, tmp_path):
             "--param",
             "note=plugin",
             "--json",
-        ],
-        env,
-        tmp_path,
+        ),
+        cwd=tmp_path,
+        env=plugin_env(plugin_dir, tmp_path),
     )
-    assert out.returncode == 0, out.stderr
-    decision = json.loads(out.stdout)
     assert decision["choice"] == "second"
     assert decision["justification"] == "plugin: echo1"
     assert decision["algorithm"] == "always-last"
@@ -152,8 +143,8 @@ def test_plugin_backbone_checks_its_own_health(plugin_dir, tmp_path):
     )
     out = run_align(
         ["health", "--json", "--backbone", "echo1", "--backbone", "echo2"],
-        {"PYTHONPATH": str(plugin_dir)},
-        tmp_path,
+        cwd=tmp_path,
+        env=plugin_env(plugin_dir, tmp_path),
     )
     assert out.returncode == 1, out.stderr  # echo2 is red (and the database is not created yet)
     components = json.loads(out.stdout)["components"]
@@ -171,8 +162,8 @@ def test_plugin_backbone_checks_its_own_health(plugin_dir, tmp_path):
 def test_without_the_plugin_the_name_is_unknown(tmp_path):
     out = run_align(
         ["decide", "--scenario", "Pick", "--choice", "a", "--choice", "b", "--algorithm", "always-last"],
-        {},
-        tmp_path,
+        cwd=tmp_path,
+        env=plugin_env(None, tmp_path),
     )
     assert out.returncode == 2
     assert "unknown algorithm 'always-last'" in out.stderr and "Traceback" not in out.stderr

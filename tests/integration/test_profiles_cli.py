@@ -56,6 +56,14 @@ class Cli:
         return json.loads(self(*args).stdout)
 
 
+def refused_import(align: Cli, path: Path, second_targets: dict[str, float]) -> str:
+    """The one-line error of ``align profiles import`` refusing a bundle (written to ``path``) of a good
+    profile and one with ``second_targets``."""
+    profiles = [{"name": "q", "targets": {"fairness": 0.1}}, {"name": "r", "targets": second_targets}]
+    path.write_text(json.dumps({"profiles": profiles}))
+    return align("profiles", "import", str(path), ok=False).stderr
+
+
 def test_cli_profiles_decide_and_log(tmp_path: Path) -> None:
     align = Cli(tmp_path)
     # the first command of a fresh store seeds the shipped packs; `db seed` is then idempotent
@@ -200,30 +208,8 @@ def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
     )
     err = align("profiles", "import", str(broken), ok=False).stderr
     assert str(broken) in err and "line 3" in err and "nothing was imported" in err
-    half = tmp_path / "half.json"
-    half.write_text(
-        json.dumps(
-            {
-                "profiles": [
-                    {"name": "q", "targets": {"fairness": 0.1}},
-                    {"name": "r", "targets": {"fairness": 2}},
-                ]
-            }
-        )
-    )
-    assert "must be in [0, 1]" in align("profiles", "import", str(half), ok=False).stderr
-    unknown = tmp_path / "unknown.json"
-    unknown.write_text(
-        json.dumps(
-            {
-                "profiles": [
-                    {"name": "q", "targets": {"fairness": 0.1}},
-                    {"name": "r", "targets": {"fairnesss": 0.2}},
-                ]
-            }
-        )
-    )
-    assert "did you mean 'fairness'" in align("profiles", "import", str(unknown), ok=False).stderr
+    assert "must be in [0, 1]" in refused_import(align, tmp_path / "half.json", {"fairness": 2})
+    assert "did you mean 'fairness'" in refused_import(align, tmp_path / "unknown.json", {"fairnesss": 0.2})
     assert [p["name"] for p in align.json("profiles", "list", "--json")] == ["p"]
     align("users", "add", "dave", "--password", "dave-secret")
     assert "only an admin" in align("attributes", "add", "x", "--user", "dave", ok=False).stderr

@@ -348,22 +348,17 @@ def test_export_import_round_trip_exact(store: Store, alice: Actor, bob: Actor) 
     assert store.profiles.export(bob).model_dump_json() == text
 
 
+def _after_a_new_one(last: ProfileDocument) -> ProfileBundle:
+    """A bundle of a valid profile the store does not hold yet (``new-one``), then ``last``."""
+    return ProfileBundle(profiles=[ProfileDocument(name="new-one", targets={"fairness": 0.1}), last])
+
+
 def test_import_is_all_or_nothing(store: Store, alice: Actor) -> None:
     store.profiles.create(alice, ProfileCreate(name="existing", targets={"fairness": 0.5}))
-    bad = ProfileBundle(
-        profiles=[
-            ProfileDocument(name="new-one", targets={"fairness": 0.1}),
-            ProfileDocument(name="broken", targets={"no_such_attribute": 0.1}),
-        ]
-    )
+    bad = _after_a_new_one(ProfileDocument(name="broken", targets={"no_such_attribute": 0.1}))
     with pytest.raises(InputError, match="profile 'broken': unknown attribute"):
         store.profiles.import_bundle(alice, bad)
-    clash = ProfileBundle(
-        profiles=[
-            ProfileDocument(name="new-one", targets={"fairness": 0.1}),
-            ProfileDocument(name="existing", targets={"fairness": 0.9}),
-        ]
-    )
+    clash = _after_a_new_one(ProfileDocument(name="existing", targets={"fairness": 0.9}))
     with pytest.raises(Conflict, match="nothing was imported"):
         store.profiles.import_bundle(alice, clash)
     assert [p.name for p in store.profiles.list(alice)] == ["existing"]

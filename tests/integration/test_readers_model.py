@@ -167,27 +167,38 @@ class _NoModel(BackbonePool):
         raise AssertionError("the model was asked for a value its record was not measured on")
 
 
+EVERYDAY_PACKS = ("everyday", "moral_foundations", "schwartz")
+
+
+def _service_without_model(store: ExampleStore, tmp_path: Path, packs: tuple[str, ...]) -> DecisionService:
+    """The decision service on the attributes of ``packs`` (each in its domain), with the reader
+    record, whose model may not be asked (``_NoModel``)."""
+    settings = load_settings(data_dir=tmp_path)
+    definitions = {
+        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
+        for pack in packs
+        for a in load_pack(pack)
+    }
+    return DecisionService(
+        settings,
+        _NoModel(settings),
+        attributes=definitions,
+        examples=store,
+        embedder=CachedEmbedder(store.embed),
+        readers=load_reader_record(RECORD),
+    )
+
+
 @pytest.mark.parametrize("domain", [None, "everyday"])  # `align decide` names none; an everyday chat does
 def test_risk_aversion_on_an_everyday_dilemma_is_read_by_value_fit_both_ways(
     store: ExampleStore, tmp_path: Path, domain: str | None
 ) -> None:
-    settings = load_settings(data_dir=tmp_path)
     record = load_reader_record(RECORD)
     assert record is not None and {o.domain for o in record.outcomes if o.attribute == "risk_aversion"} == {
         "triage"
     }
-    definitions = {
-        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
-        for a in load_pack("triage")
-    }
-    service = DecisionService(
-        settings,
-        _NoModel(settings),  # the default decider must not ask the model: the record is triage's
-        attributes=definitions,
-        examples=store,
-        embedder=CachedEmbedder(store.embed),
-        readers=record,
-    )
+    # the default decider must not ask the model: the record is triage's
+    service = _service_without_model(store, tmp_path, ("triage",))
     chosen = {}
     for value in (0.95, 0.05):
         d = service.decide(
@@ -206,20 +217,7 @@ def test_risk_aversion_on_an_everyday_dilemma_is_read_by_value_fit_both_ways(
 def test_a_value_with_no_stored_everyday_decisions_is_said_to_rest_on_weak_evidence(
     store: ExampleStore, tmp_path: Path
 ) -> None:
-    settings = load_settings(data_dir=tmp_path)
-    definitions = {
-        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
-        for pack in ("triage", "schwartz")
-        for a in load_pack(pack)
-    }
-    service = DecisionService(
-        settings,
-        _NoModel(settings),
-        attributes=definitions,
-        examples=store,
-        embedder=CachedEmbedder(store.embed),
-        readers=load_reader_record(RECORD),
-    )
+    service = _service_without_model(store, tmp_path, ("triage", "schwartz"))
     d = service.decide(
         DecideRequest(
             scenario=INHERITANCE,
@@ -254,20 +252,8 @@ def test_the_found_wallet_is_returned_for_an_honest_person_and_kept_for_a_dishon
     store: ExampleStore, tmp_path: Path, wording: int
 ) -> None:
     """The default decider on the everyday values pack, in both orders of the options."""
-    settings = load_settings(data_dir=tmp_path)
-    definitions = {
-        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
-        for pack in ("everyday", "moral_foundations", "schwartz")
-        for a in load_pack(pack)
-    }
-    service = DecisionService(
-        settings,
-        _NoModel(settings),  # no everyday record: value-fit reads every value, no model is loaded
-        attributes=definitions,
-        examples=store,
-        embedder=CachedEmbedder(store.embed),
-        readers=load_reader_record(RECORD),
-    )
+    # no everyday record: value-fit reads every value, no model is loaded
+    service = _service_without_model(store, tmp_path, EVERYDAY_PACKS)
     scenario, give_back, keep = WALLET[wording]
     for choices in ([give_back, keep], [keep, give_back]):
         for target, expected in (
@@ -279,23 +265,6 @@ def test_the_found_wallet_is_returned_for_an_honest_person_and_kept_for_a_dishon
                 DecideRequest(scenario=scenario, choices=choices, target=target, domain="everyday")
             )
             assert d.choice == expected, (target, choices, d.extra["evidence"])
-
-
-def _everyday_service(store: ExampleStore, tmp_path: Path) -> DecisionService:
-    settings = load_settings(data_dir=tmp_path)
-    definitions = {
-        a.name: Attribute(name=a.name, description=a.description, high=a.high, low=a.low, domain=a.domain)
-        for pack in ("everyday", "moral_foundations", "schwartz")
-        for a in load_pack(pack)
-    }
-    return DecisionService(
-        settings,
-        _NoModel(settings),
-        attributes=definitions,
-        examples=store,
-        embedder=CachedEmbedder(store.embed),
-        readers=load_reader_record(RECORD),
-    )
 
 
 def _share(d, value: str) -> float:  # type: ignore[no-untyped-def]
@@ -310,7 +279,7 @@ def test_with_the_nearest_rule_far_stored_decisions_count_less_and_the_decision_
     found wallet has stored honesty decisions near it (money found or handed back), a choice of paint
     colour has none. The examples' share of honesty's estimate follows the nearest stored decision,
     not the mass of the 40 retrieved, and the confidence says how much the decision rests on them."""
-    service = _everyday_service(store, tmp_path)
+    service = _service_without_model(store, tmp_path, EVERYDAY_PACKS)
     scenario, give_back, keep = WALLET[0]
     paint = ("Which colour should I paint the garden shed?", ["Dark green", "Light blue"])
     rule = {"nearest_half_by_domain": {"everyday": 1e-3}}
@@ -342,7 +311,7 @@ def test_the_norm_reader_reads_honesty_as_keeping_norms_on_the_found_wallet(
     """With the norm reader on (it is off by default: it did not help on the development files), honesty's
     own high and low texts turn it toward keeping norms, and the wallet is still handed back; a value
     about holidays gets next to nothing from it."""
-    service = _everyday_service(store, tmp_path)
+    service = _service_without_model(store, tmp_path, EVERYDAY_PACKS)
     scenario, give_back, keep = WALLET[1]
     params = {"norm_share_by_domain": {"everyday": 0.5}}
     for target, expected in (({"honesty": 0.9}, give_back), ({"honesty": 0.1}, keep)):

@@ -28,6 +28,9 @@ SCENARIO = {
     "scenario": "Two patients, one medic. Who is treated first?",
     "choices": ["The soldier", "The civilian"],
 }
+# what the message may say of a backbone that is down (cannot be reached) or garbled (answers unreadably)
+DOWN = ["cannot reach", "not reachable", "unavailable", "did not answer", "could not connect", "refused"]
+GARBLED = ["not a chat completion", "not JSON", "unreadable", "could not read", "no valid answer", "answer"]
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +124,7 @@ def test_backbone_server_killed(world):
     process = world["llama"].process
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    expect_failure(
-        world,
-        "remote",
-        ["cannot reach", "not reachable", "unavailable", "did not answer", "could not connect", "refused"],
-        within_s=30,
-    )
+    expect_failure(world, "remote", DOWN, within_s=30)
 
 
 def test_backbone_slow_beyond_the_timeout(world):
@@ -135,12 +133,7 @@ def test_backbone_slow_beyond_the_timeout(world):
 
 
 def test_backbone_answering_garbage(world):
-    expect_failure(
-        world,
-        "garbage",
-        ["not a chat completion", "not JSON", "unreadable", "could not read", "no valid answer", "answer"],
-        within_s=30,
-    )
+    expect_failure(world, "garbage", GARBLED, within_s=30)
 
 
 def test_chat_endpoint_reports_the_failure_and_goes_on(world):

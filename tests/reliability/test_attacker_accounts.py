@@ -27,7 +27,7 @@ import pytest
 from tests.helpers import web
 from tests.helpers.gradio_queue import call_fn, handler, handler_inputs, refusal
 from tests.helpers.serve import new_site, serving, start_server
-from tests.helpers.store import add_users, new_api_key, opened, stored_chat
+from tests.helpers.store import add_users, api_key_rows, new_api_key, opened, stored_chat
 from tests.helpers.web import call, password_of
 
 pytestmark = pytest.mark.timeout(900)
@@ -223,23 +223,6 @@ def test_an_admin_reset_ends_the_sessions_and_revokes_the_keys(server):
     finally:
         dave.close()
         root.close()
-
-
-def api_key_rows(database_url: str, user: str) -> tuple[int, int]:
-    """``user``'s rows in ``api_keys``: (all, revoked)."""
-    from sqlalchemy import text
-
-    with opened(database_url) as store:
-        assert store.engine is not None
-        with store.engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT count(k.id), count(k.revoked_at) FROM api_keys k "
-                    "JOIN users u ON u.id = k.user_id WHERE u.name = :name"
-                ),
-                {"name": user},
-            ).one()
-    return int(row[0]), int(row[1])
 
 
 def test_creating_and_revoking_keys_is_rate_limited_and_keeps_few_revoked_rows(server):

@@ -18,6 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,7 @@ def rss_mb(pid: int) -> float:
 
 
 def test_calibrate_save_keeps_the_number_of_profiles_a_user_may_keep(server):
-    uma = logged_in(server["url"], "uma")
-    try:
+    with closing(logged_in(server["url"], "uma")) as uma:
         for i in range(MAX_PROFILES - 1):
             ok(call(uma, "create_profile", {"name": f"p{i}", "targets": {"achievement": 0.5}}))
         answers = answered(uma, 1)
@@ -167,26 +167,20 @@ def test_calibrate_save_keeps_the_number_of_profiles_a_user_may_keep(server):
         after = stored(server, "uma")
         assert after["profiles"] == sorted(["p0", "p2", "p3", "cal-0", "cal-1"]), after
         assert set(after["calibrations"]) == {"cal-0", "cal-1", "p0"}, after
-    finally:
-        uma.close()
 
 
 def test_calibrate_save_is_refused_past_the_storage_quota_and_stores_nothing(server):
-    vera = logged_in(server["url"], "vera")
-    try:
+    with closing(logged_in(server["url"], "vera")) as vera:
         answers = answered(vera, 1)
         before = stored(server, "vera")
         status, message = call(vera, "calibrate_save", {"answers": answers, "count": 3, "name": "mine"})
         assert status == "error" and f"the limit is {QUOTA_CHARS:,}" in str(message), (status, message)
         assert "delete old conversations" in message, message
         assert stored(server, "vera") == before == {**before, "profiles": [], "calibrations": {}}
-    finally:
-        vera.close()
 
 
 def test_the_answers_saved_behind_a_profile_count_and_go_with_it(server):
-    walt = logged_in(server["url"], "walt")
-    try:
+    with closing(logged_in(server["url"], "walt")) as walt:
         answers = answered(walt, 4)
         empty = stored(server, "walt")
         saved = ok(call(walt, "calibrate_save", {"answers": answers, "count": 5, "name": "mine"}))
@@ -203,13 +197,10 @@ def test_the_answers_saved_behind_a_profile_count_and_go_with_it(server):
         assert renamed["calibrations"] == {"ours": behind} and renamed["chars"] == after["chars"], renamed
         ok(call(walt, "delete_profile", {"name": "ours"}))
         assert stored(server, "walt") == empty  # deleting the profile frees what it stored
-    finally:
-        walt.close()
 
 
 def test_calibrate_requests_count_against_the_requests_per_minute(server):
-    xena = logged_in(server["url"], "xena")
-    try:
+    with closing(logged_in(server["url"], "xena")) as xena:
         answers: list[dict[str, Any]] = []
         refused = ""
         for _ in range(PER_MINUTE + 5):
@@ -224,16 +215,13 @@ def test_calibrate_requests_count_against_the_requests_per_minute(server):
         status, message = call(xena, "calibrate_save", {"answers": answers, "count": 50, "name": "mine"})
         assert status == "error" and "then try again" in str(message), (status, message)
         assert stored(server, "xena")["profiles"] == []
-    finally:
-        xena.close()
 
 
 # -- a caller's list of values ------------------------------------------------------------------------
 
 
 def test_new_lists_of_values_do_not_grow_the_servers_memory(server):
-    yuri = logged_in(server["url"], "yuri")
-    try:
+    with closing(logged_in(server["url"], "yuri")) as yuri:
         names = ok(call(yuri, "calibrate_next", {"answers": [], "count": 3}))["attributes"]
         assert len(names) > 12, names
         # one list of his own first: the server has prepared one before the count starts
@@ -258,14 +246,10 @@ def test_new_lists_of_values_do_not_grow_the_servers_memory(server):
             assert step["attributes"] == sorted(names), step["attributes"]
         total = rss_mb(server["pid"]) - start
         assert total < 450, f"the server grew {total:.0f} MB for 8 lists and 3 orders of one list"
-    finally:
-        yuri.close()
 
 
 def test_preparing_one_persons_new_list_does_not_hold_up_another_persons_calibrate(server):
-    zoe = logged_in(server["url"], "zoe")
-    yuri = logged_in(server["url"], "yuri")
-    try:
+    with closing(logged_in(server["url"], "zoe")) as zoe, closing(logged_in(server["url"], "yuri")) as yuri:
         names = ok(call(zoe, "calibrate_next", {"answers": [], "count": 3}))["attributes"]
         done: dict[str, float] = {}
 
@@ -289,9 +273,6 @@ def test_preparing_one_persons_new_list_does_not_hold_up_another_persons_calibra
         assert zoe_done < min(done.values()), (
             f"zoe's Calibrate took {zoe_done - started:.2f} s, waiting for yuri's lists ({waited})"
         )
-    finally:
-        zoe.close()
-        yuri.close()
 
 
 # -- feedback ---------------------------------------------------------------------------------------
@@ -302,8 +283,7 @@ def test_feedback_counts_against_the_requests_per_minute_and_replaces_itself(ser
 
     from profiles.store import open_store
 
-    ada = logged_in(server["url"], "ada")
-    try:
+    with closing(logged_in(server["url"], "ada")) as ada:
         dilemma = {
             "scenario": "My friend asked me to keep a secret from our group. Should I keep it or tell them?",
             "choices": ["Keep the secret", "Tell the group"],
@@ -330,5 +310,3 @@ def test_feedback_counts_against_the_requests_per_minute_and_replaces_itself(ser
         finally:
             store.close()
         assert [bool(r[0]) for r in rows] == [given[-1]], rows  # one row: the last word given
-    finally:
-        ada.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,14 @@ from gradio_client.exceptions import AppError
 
 from tests.helpers.gradio_queue import QueueAnswer, call_fn, handler, joined, refusal
 from tests.helpers.serve import USERS, new_site, serving, start_server
+from tests.helpers.waiting import wait_for
 from tests.helpers.web import gradio_client, logged_in
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.model]
 
 DATASET = "triage/oracle_fairness_training_input_output.json"
 MAX_DECISIONS = 30  # ALIGN_EVAL_MAX_DECISIONS for this server
+WAIT_S = 300  # how long a wait on the running evaluation may take before the test fails (against a hang)
 # 2 records x 4 targets x 3 runs (random, unaligned, persona) = 24 decisions, 16 of them on the model
 SMALL = {"files": [DATASET], "algorithms": ["persona"], "limit": 2}
 # a person's decision of 12 model calls one after the other: every order of 3 options, under the
@@ -61,22 +62,17 @@ def _runs(site: dict[str, Any], user: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
+def _new_run(site: dict[str, Any], before: set[Path]) -> Path:
+    """The folder of root's evaluation run that was not there ``before``, once it is."""
+    return wait_for(lambda: next(iter(set(_runs(site, "root")) - before), None), "the run", timeout=WAIT_S)
+
+
 def _lines(results: Path) -> list[dict[str, Any]]:
     try:
         text = results.read_text()
     except FileNotFoundError:
         return []
     return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
-
-
-def _wait_for(condition: Any, what: str, timeout: float = 300) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"waited {timeout} s for {what}")
 
 
 def _model_items(run: Path) -> int:
@@ -93,7 +89,7 @@ class _Background:
         self.result: QueueAnswer | None = None
         self.thread = threading.Thread(target=self._run, args=(payload,), daemon=True)
         self.thread.start()
-        self.run = _wait_for(lambda: next(iter(set(_runs(site, "root")) - self.before), None), "the run")
+        self.run = _new_run(site, self.before)
 
     def _run(self, payload: dict[str, Any]) -> None:
         self.result = _call(self.session, self.index, [payload])
@@ -148,7 +144,7 @@ def test_an_evaluation_past_the_servers_total_is_refused_before_it_runs(site):
 
 def test_one_evaluation_at_a_time_and_a_persons_decision_goes_first(site):
     running = _Background(site, SMALL)
-    _wait_for(lambda: _model_items(running.run) >= 1, "the first model item")
+    wait_for(lambda: _model_items(running.run) >= 1, "the first model item", timeout=WAIT_S)
     # a second evaluation, while the first runs: refused at once, not queued
     client = gradio_client(site["url"], "root")
     try:
@@ -186,11 +182,11 @@ def test_an_evaluation_stops_when_its_caller_goes_away(site):
     ) as stream:
         lines = stream.iter_lines()
         next(lines)  # the stream is open: the run is the caller's
-        run = _wait_for(lambda: next(iter(set(_runs(site, "root")) - before), None), "the run")
-        _wait_for(lambda: _model_items(run) >= 1, "the first model item")
+        run = _new_run(site, before)
+        wait_for(lambda: _model_items(run) >= 1, "the first model item", timeout=WAIT_S)
     session.close()  # the caller goes away after the first of 16 model items
     # the item on the model finishes; no further one starts, and the unfinished run is removed
-    _wait_for(lambda: not run.exists(), "the stopped run's folder to be removed", timeout=120)
+    wait_for(lambda: not run.exists(), "the stopped run's folder to be removed", timeout=120)
     # the server is free for the next evaluation at once
     client = gradio_client(site["url"], "root")
     try:

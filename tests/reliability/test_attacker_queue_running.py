@@ -22,9 +22,8 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -33,6 +32,8 @@ import pytest
 from tests.helpers.fault_server import fault_process
 from tests.helpers.gradio_queue import handler, join, joined, queue_answer
 from tests.helpers.serve import USERS, create_users, start_server, stop, wait_ready
+from tests.helpers.store import counted, decisions_of
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -119,17 +120,6 @@ def calls_of(site: dict[str, Any], who: str) -> int:
     return sum(1 for text in started(site) if f"[{who}" in text)
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 180) -> Any:
-    """Poll ``condition`` until it holds; a bound only against a hang (no time is asserted)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"waited {timeout} s for {what}")
-
-
 class Reader:
     """A session's event stream read in a thread, as a page reads it: the first answer it gets."""
 
@@ -146,6 +136,11 @@ class Reader:
         self.thread.join(timeout=600)
         assert self.answer is not None, "no answer"
         return self.answer
+
+    def decided(self) -> None:
+        """The answer is a decision, and it was logged."""
+        ok, output = self.result()
+        assert ok and output["data"][0]["log_id"], output
 
 
 def called(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]:
@@ -166,13 +161,7 @@ def called(client: httpx.Client, endpoint: str, payload: Any) -> tuple[str, Any]
 
 def logged(site: dict[str, Any], user: str) -> int:
     """``user``'s decisions in the decision log (any status)."""
-    from profiles.store import open_store
-
-    store = open_store(site["db"])
-    try:
-        return len(store.log.list(store.users.actor(user)))
-    finally:
-        store.close()
+    return decisions_of(site["db"], user)
 
 
 def stopped(site: dict[str, Any]) -> int:
@@ -182,25 +171,13 @@ def stopped(site: dict[str, Any]) -> int:
 
 def answers_stored(site: dict[str, Any], user: str) -> int:
     """The assistant's messages stored in ``user``'s conversations."""
-    from sqlalchemy import text
-
-    from profiles.store import open_store
-
-    store = open_store(site["db"])
-    try:
-        assert store.engine is not None
-        with store.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    text(
-                        "SELECT count(m.id) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                        "JOIN users u ON u.id = c.owner_id WHERE u.name = :name AND m.role = 'assistant'"
-                    ),
-                    {"name": user},
-                ).scalar_one()
-            )
-    finally:
-        store.close()
+    (count,) = counted(
+        site["db"],
+        "SELECT count(m.id) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "JOIN users u ON u.id = c.owner_id WHERE u.name = :name AND m.role = 'assistant'",
+        name=user,
+    )
+    return count
 
 
 # -- one user's share of the running places ----------------------------------------------------------
@@ -231,11 +208,8 @@ def test_one_users_queued_decisions_leave_running_places_for_another_users_decis
         print(f"started while bob's decision started: alice {len(running)} of {QUEUED}, bob 1")
         assert len(running) == SHARE, running  # all four places were hers before
         release(site)
-        ok, output = bobs.result()
-        assert ok and output["data"][0]["log_id"], output
-        for reader in readers:
-            ok, output = reader.result()
-            assert ok and output["data"][0]["log_id"], output
+        for reader in (bobs, *readers):
+            reader.decided()
         for post in posts:
             post.join(timeout=600)
         assert [event for event, _ in plain] == ["complete"] * (QUEUED // 2), plain
@@ -271,11 +245,8 @@ def test_a_caller_who_closes_the_stream_gives_back_the_places_and_nothing_is_log
         )
         assert calls_of(site, "gone-") == SHARE and calls_of(site, "stays-") == SHARE  # none ended
         release(site)
-        ok, output = carls.result()
-        assert ok and output["data"][0]["log_id"], output
-        for reader in bobs:
-            ok, output = reader.result()
-            assert ok and output["data"][0]["log_id"], output
+        for reader in (carls, *bobs):
+            reader.decided()
         # alice's two decisions got their answers from the model after she left: stopped, not logged
         wait_for(lambda: stopped(site) == stops + SHARE, "her two decisions to stop")
         assert logged(site, "alice") == before
@@ -331,8 +302,7 @@ def test_a_caller_who_cancels_their_jobs_still_runs_only_their_share_and_nothing
         wait_for(lambda: stopped(site) == stops + SHARE, "her cancelled decisions to stop")
         assert bobs.result()[0]
         for reader in waiting:
-            ok, output = reader.result()
-            assert ok and output["data"][0]["log_id"], output
+            reader.decided()
         assert logged(site, "dora") == before + QUEUED - SHARE  # the ones she waited for, only
         assert calls_of(site, "cancelled-") == SHARE
     finally:

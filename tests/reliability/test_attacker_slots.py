@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -63,16 +64,23 @@ def post(
     )
 
 
+def bobs_slow_decision(
+    server: dict[str, Any], *, stream: bool, timeout: float
+) -> AbstractContextManager[httpx.Response]:
+    """bob's slow decision on ``/v1``, streamed or not, whose answer is read in the ``with`` block."""
+    return httpx.stream(
+        "POST",
+        server["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {server['bob']}"},
+        json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": stream},
+        timeout=timeout,
+    )
+
+
 def dropped(server: dict[str, Any], stream: bool) -> None:
     """A slow decision, streamed or not, whose client gives up after 2 s (``curl -N -m 2``)."""
     try:
-        with httpx.stream(
-            "POST",
-            server["url"] + "/v1/chat/completions",
-            headers={"Authorization": f"Bearer {server['bob']}"},
-            json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": stream},
-            timeout=2,
-        ) as answer:
+        with bobs_slow_decision(server, stream=stream, timeout=2) as answer:
             for _ in answer.iter_raw():
                 pass
     except httpx.TimeoutException:
@@ -89,13 +97,7 @@ def stopped(server: dict[str, Any], count: int, timeout: float = 240) -> None:
 
 def hang_up_after_first_lines(server: dict[str, Any]) -> int:
     """A slow streamed decision whose client reads two lines, then closes: its status code."""
-    with httpx.stream(
-        "POST",
-        server["url"] + "/v1/chat/completions",
-        headers={"Authorization": f"Bearer {server['bob']}"},
-        json={"model": SLOW, "messages": [{"role": "user", "content": QUESTION}], "stream": True},
-        timeout=60,
-    ) as answer:
+    with bobs_slow_decision(server, stream=True, timeout=60) as answer:
         if answer.status_code == 200:
             lines = 0
             for line in answer.iter_lines():

@@ -8,7 +8,6 @@ files on disk can be counted.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from tests.helpers.serve import new_site, serving, start_server
+from tests.helpers.waiting import wait_for
 from tests.helpers.web import logged_in
 
 pytestmark = pytest.mark.timeout(600)
@@ -50,15 +50,6 @@ def _upload(session: httpx.Client, size: int, name: str) -> httpx.Response:
 def _stored(site: dict[str, Any]) -> list[Path]:
     """The uploaded files in Gradio's folder (not the handed-out copies)."""
     return [p for p in site["gradio"].rglob("*.json") if p.is_file() and "align-handout" not in p.parts]
-
-
-def _wait_for(condition: Any, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"waited {timeout} s for {what}")
 
 
 def test_an_upload_without_login_is_refused_and_stores_nothing(site):
@@ -121,7 +112,7 @@ def test_uploads_no_request_used_are_deleted_soon(site):
             carol.get("/gradio_api/app_id")  # any request lets the server sweep
             return not left.exists()
 
-        _wait_for(gone, f"the unused upload to be deleted (kept {KEEP_S} s)")
+        wait_for(gone, f"the unused upload to be deleted (kept {KEEP_S} s)", timeout=60)
         assert not left.parent.exists()  # Gradio's folder for it too
     finally:
         carol.close()

@@ -16,6 +16,7 @@ from assistant.health import check_backbone as component_check
 from assistant.health import check_health
 from assistant.settings import BackboneConfig, load_settings
 from profiles.store import open_store
+from tests.helpers.settings_env import clear_align_settings
 
 BASE = "http://gpu-box:8000/v1"
 
@@ -199,9 +200,7 @@ def test_types_that_cannot_be_built_are_not_ok(plugins):
 
 
 def test_report_goes_through_the_client_handed_in(monkeypatch, tmp_path):
-    for key in list(__import__("os").environ):
-        if key.startswith("ALIGN_"):
-            monkeypatch.delenv(key)
+    clear_align_settings(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ALIGN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ALIGN_CHROMA_HOST", "chroma-box")

@@ -4,7 +4,6 @@ declared in pyproject.toml; each type is one BackboneType (create, check, servin
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tomllib
@@ -23,15 +22,14 @@ from assistant.backbones.health import BackboneHealth, check_backbone
 from assistant.backbones.llamacpp import LLAMACPP
 from assistant.backbones.serving import for_serving, loads_first, queue_concurrency, serving_threads
 from assistant.settings import Settings
+from tests.helpers.settings_env import clear_align_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("ALIGN_"):
-            monkeypatch.delenv(key)
+    clear_align_settings(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 

@@ -4,19 +4,12 @@ send by default (tests/fixtures/conversations/chat_app_tasks.json), filled as th
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import pytest
 
 from alignment.chat_tasks import answer_task, read_task
 from alignment.turns import is_task
-
-TASKS = json.loads(
-    (Path(__file__).resolve().parents[1] / "fixtures" / "conversations" / "chat_app_tasks.json").read_text(
-        encoding="utf-8"
-    )
-)["tasks"]
+from tests.helpers.chat_apps import TASKS, fill
 
 ANSWER = (
     "**My advice: Put my savings in an index fund.**\n\nYou are choosing between “put my savings in an "
@@ -26,20 +19,6 @@ ANSWER = (
     "\n\n<details><summary>Details</summary>\n\nSecurity 0.80\n\n</details>"
 )
 HISTORY = [("user", "Should I put my savings in an index fund or start a food truck?"), ("assistant", ANSWER)]
-
-
-def fill(template: str, history: list[tuple[str, str]]) -> str:
-    """A template filled as its app fills it (Open WebUI's {{MESSAGES:END:n}}, LibreChat's {convo})."""
-
-    def lines(n: int) -> str:
-        return "\n".join(f"{role.upper()}: {text}" for role, text in history[-n:])
-
-    last_user = next(t for r, t in reversed(history) if r == "user")
-    text = re.sub(r"\{\{MESSAGES:END:(\d+)\}\}", lambda m: lines(int(m.group(1))), template)
-    text = text.replace("{{prompt}}", last_user).replace("{{PROMPT}}", last_user)
-    text = text.replace("{{TYPE}}", "General").replace("{{CURRENT_DATE}}", "2026-12-07")
-    first_answer = next((t for r, t in history if r == "assistant"), "")
-    return text.replace("{convo}", f"User: {history[0][1]}\nAI: {first_answer}")
 
 
 @pytest.mark.parametrize("task", TASKS, ids=[f"{t['app']}-{t['name']}" for t in TASKS])

@@ -3,14 +3,7 @@
 import os
 
 from assistant.app.device_tokens import DeviceTokens
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers.clock import Clock
 
 
 def test_a_token_names_its_user_and_a_new_device_each_time():
@@ -23,7 +16,7 @@ def test_a_token_names_its_user_and_a_new_device_each_time():
 
 
 def test_forged_altered_foreign_and_old_tokens_are_refused():
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     tokens = DeviceTokens(b"k" * 32, clock=clock, max_age_s=100)
     token = tokens.issue("alice")
     user, device, issued, signature = token.split(".")

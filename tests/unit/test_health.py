@@ -4,9 +4,7 @@ GGUF-like files), the overall report, the /healthz route and the ``align health`
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,40 +22,27 @@ from assistant.health import (
 from assistant.settings import BackboneConfig, load_settings
 from profiles import migrate
 from profiles.store import open_store
+from tests.helpers.local_http import LocalHTTPServer, QuietHandler
 
 # no ALIGN_* variable of this shell, and a fresh working folder
 pytestmark = pytest.mark.usefixtures("clean_align_env")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     routes: ClassVar[dict[str, tuple[int, Any]]] = {}
     seen_auth: ClassVar[list[str | None]] = []
 
     def do_GET(self) -> None:
         self.seen_auth.append(self.headers.get("Authorization"))
         status, body = self.routes.get(self.path, (404, {"error": "no route"}))
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply(status, "application/json", json.dumps(body).encode())
 
 
 @pytest.fixture
 def http_server() -> Iterator[tuple[str, int, type[_Handler]]]:
     handler = type("Handler", (_Handler,), {"routes": {}, "seen_auth": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", int(server.server_address[1]), handler
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LocalHTTPServer(handler) as server:
+        yield "127.0.0.1", server.port, handler
 
 
 def _closed_port() -> int:

@@ -4,14 +4,7 @@ success clears; names compared exactly, as accounts are."""
 import pytest
 
 from assistant.app.login_limit import LoginLimiter, TooManyLogins
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers.clock import Clock
 
 
 def test_five_failures_lock_the_name_then_the_cooldown_ends():

@@ -48,6 +48,17 @@ def _users(events: list[list[Event] | None]) -> list[str | None]:
     return [job[0].username if job else None for job in events]
 
 
+def _places_taken() -> tuple[Any, Any, list[list[Event] | None]]:
+    """The queue with all four places taken: alice, alice, bob, bob run; alice's third job and
+    carl's wait."""
+    queue, fn = _queue()
+    for user in ("alice", "alice", "alice", "bob", "bob", "carl"):
+        _wait(queue, fn, user)
+    first = [_start(queue) for _ in range(4)]
+    assert _users(first) == ["alice", "alice", "bob", "bob"]
+    return queue, fn, first
+
+
 def test_a_user_runs_their_share_and_the_next_persons_job_goes_first() -> None:
     queue, fn = _queue()
     share = running_share(PLACES)
@@ -68,11 +79,7 @@ def test_all_places_taken_nothing_starts() -> None:
 
 
 def test_a_job_whose_caller_went_away_holds_no_place_but_counts_in_its_users_share() -> None:
-    queue, fn = _queue()
-    for user in ("alice", "alice", "alice", "bob", "bob", "carl"):
-        _wait(queue, fn, user)
-    first = [_start(queue) for _ in range(4)]
-    assert _users(first) == ["alice", "alice", "bob", "bob"]
+    queue, _, first = _places_taken()
     assert _start(queue) is None
     assert first[0] is not None
     first[0][0].alive = False  # alice closed that page: one of the kind's places is free
@@ -97,11 +104,7 @@ def test_jobs_of_no_user_have_no_share() -> None:
 def test_a_job_its_caller_cancelled_holds_no_place_but_counts_in_its_users_share_until_it_returns() -> None:
     from assistant.web.queue_running import handler_running, left_running
 
-    queue, fn = _queue()
-    for user in ("alice", "alice", "alice", "bob", "bob", "carl"):
-        _wait(queue, fn, user)
-    first = [_start(queue) for _ in range(4)]
-    assert _users(first) == ["alice", "alice", "bob", "bob"]
+    queue, fn, first = _places_taken()
     assert first[0] is not None
     with handler_running(queue, first[0][0]):  # her handler runs ...
         assert left_running(queue) == []  # (Gradio still holds it: counted there, once)

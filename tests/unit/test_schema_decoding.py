@@ -19,6 +19,7 @@ from alignment.prompts import decision_schema
 from assistant.backbones.llamacpp.sampling import choose_among, choose_token, log_softmax, top_candidates
 from assistant.backbones.llamacpp.schema_decoding import SchemaDecoder, TokenTrie
 from assistant.backbones.llamacpp.schema_plan import compile_schema
+from tests.helpers.schemas import nested_schema
 
 END = "<end>"
 PIECES = list(
@@ -102,21 +103,7 @@ def decode(
     return decoder.run()
 
 
-NESTED = {
-    "type": "object",
-    "properties": {
-        key: {
-            "type": "object",
-            "properties": {
-                "reasoning": {"type": "string", "maxLength": 120},
-                "fairness": {"type": "integer", "minimum": 0, "maximum": 10},
-            },
-            "required": ["reasoning", "fairness"],
-        }
-        for key in ("A", "B")
-    },
-    "required": ["A", "B"],
-}
+NESTED = nested_schema()
 MIXED = {
     "type": "object",
     "properties": {

@@ -14,15 +14,14 @@ from assistant.backbones.serving import (
     usable_cpus,
 )
 from assistant.settings import Settings
+from tests.helpers.settings_env import clear_align_settings
 
 VLLM = {"type": "openai", "base_url": "http://127.0.0.1:8000/v1", "flavour": "vllm"}
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
-    for key in list(os.environ):
-        if key.startswith("ALIGN_"):
-            monkeypatch.delenv(key)
+    clear_align_settings(monkeypatch)
     monkeypatch.chdir(tmp_path)
 
 

@@ -26,6 +26,14 @@ SCENARIO = Scenario(
 )
 
 
+def stored(
+    id: str, scores: list[dict[str, float]], on: Scenario = SCENARIO, *, similarity: float = 0.9
+) -> Example:
+    """A stored example decision on ``on`` (its text and choices; this file's dilemma unless given),
+    with the options' ``scores``, retrieved at ``similarity``."""
+    return Example(id=id, text=on.text, choices=on.choices, scores=scores, similarity=similarity)
+
+
 def decide(target: dict[str, float], examples: list[Example] | None = None, **params: object):
     context = DecisionContext(
         scenario=SCENARIO,
@@ -51,13 +59,7 @@ def test_definition_alone_orders_the_options_and_follows_the_target():
 
 def test_examples_outweigh_a_misleading_definition():
     # the stored decisions say the 'fund' option is the insecure one: evidence wins over the definition
-    example = Example(
-        id="e1",
-        text="Where do my savings go?",
-        choices=["a steady safe fund", "a risky new truck venture"],
-        scores=[{"security": 0.0}, {"security": 1.0}],
-        similarity=0.9,
-    )
+    example = stored("e1", [{"security": 0.0}, {"security": 1.0}])
     d = decide({"security": 1.0}, [example])
     assert d.choice_index == 1
     assert d.scores[1].attributes["security"] > 0.9
@@ -68,13 +70,7 @@ def test_examples_outweigh_a_misleading_definition():
 
 
 def test_unrelated_attribute_examples_do_not_count():
-    example = Example(
-        id="e2",
-        text="Where do my savings go?",
-        choices=["a steady safe fund", "a risky new truck venture"],
-        scores=[{"question": 0.0}, {"question": 1.0}],
-        similarity=0.9,
-    )
+    example = stored("e2", [{"question": 0.0}, {"question": 1.0}])
     with_example = decide({"security": 1.0}, [example], attribute_temperature=0.01)
     alone = decide({"security": 1.0})
     assert with_example.choice_index == alone.choice_index == 0
@@ -85,18 +81,11 @@ def test_groups_population_moved_against_the_sibling_group():
     # Republican = population + sibling_weight * (Democrat - population) = (0.6 - 0.4, 0.5 + 0.5)
     scenario = Scenario(text="A question?", choices=["yes", "no"])
     examples = [
-        Example(
-            id="d",
-            text="A question?",
-            choices=["yes", "no"],
-            scores=[{"POLPARTY_Democrat": 1.0}, {"POLPARTY_Democrat": 0.0}],
-            similarity=1.0,
-        ),
-        Example(
-            id="f",
-            text="A question?",
-            choices=["Yes", "No"],
-            scores=[{"SEX_Female": 0.2}, {"SEX_Female": 1.0}],
+        stored("d", [{"POLPARTY_Democrat": 1.0}, {"POLPARTY_Democrat": 0.0}], scenario, similarity=1.0),
+        stored(
+            "f",
+            [{"SEX_Female": 0.2}, {"SEX_Female": 1.0}],
+            Scenario(text="A question?", choices=["Yes", "No"]),
             similarity=1.0,
         ),
     ]
@@ -149,13 +138,7 @@ def test_options_the_store_never_scores_are_penalised():
     # "question" sits between the poles, so a middle target picks it; the stored decisions show that
     # options like it are never scored on any value (a procedural step), so the penalty passes it over
     scenario = Scenario(text="Where do my savings go?", choices=[*SCENARIO.choices, "question"])
-    example = Example(
-        id="e3",
-        text="Where do my savings go?",
-        choices=["question", "yes"],
-        scores=[{}, {"question": 1.0}],
-        similarity=0.9,
-    )
+    example = stored("e3", [{}, {"question": 1.0}], Scenario(text=SCENARIO.text, choices=["question", "yes"]))
     context = DecisionContext(
         scenario=scenario,
         target=AlignmentTarget(values={"security": 0.5}, attributes={"security": SECURITY}),
@@ -179,13 +162,8 @@ def test_options_the_store_never_scores_are_penalised():
 def test_a_direction_learned_from_stored_option_pairs_carries_to_new_options():
     # the stored pair says "safe" options are high and "risky" ones low; the new options share only
     # those words with it, so the kernel sees little, while the learned direction orders them
-    example = Example(
-        id="e4",
-        text="Where do my savings go?",
-        choices=["safe fund", "risky venture"],
-        scores=[{"security": 1.0}, {"security": 0.0}],
-        similarity=0.9,
-    )
+    pair = Scenario(text=SCENARIO.text, choices=["safe fund", "risky venture"])
+    example = stored("e4", [{"security": 1.0}, {"security": 0.0}], pair)
     scenario = Scenario(text="Which truck?", choices=["a risky truck", "a safe truck"])
     context = DecisionContext(
         scenario=scenario,
@@ -206,13 +184,8 @@ def test_the_same_named_person_counts_across_probes_with_entity_match():
     # "Patient A" was scored low on security in a stored probe of the same story; the option texts
     # are otherwise the same, so only the name tells the two options apart
     story = "Patient A took the savings. Patient B kept them safe."
-    example = Example(
-        id="e5",
-        text=story,
-        choices=["help Patient A", "help Patient B"],
-        scores=[{"security": 0.0}, {"security": 1.0}],
-        similarity=0.9,
-    )
+    probe = Scenario(text=story, choices=["help Patient A", "help Patient B"])
+    example = stored("e5", [{"security": 0.0}, {"security": 1.0}], probe)
     scenario = Scenario(text=story + " Later.", choices=["treat Patient B", "treat Patient A"])
     context = DecisionContext(
         scenario=scenario,
@@ -280,15 +253,9 @@ def _share(d) -> float:
 
 def _far_examples(n: int) -> list[Example]:
     # stored decisions on another topic: their options share no word with this decision's
+    other = Scenario(text="A yes or no question", choices=["yes", "no"])
     return [
-        Example(
-            id=f"far{i}",
-            text="A yes or no question",
-            choices=["yes", "no"],
-            scores=[{"security": 1.0}, {"security": 0.0}],
-            similarity=0.2,
-        )
-        for i in range(n)
+        stored(f"far{i}", [{"security": 1.0}, {"security": 0.0}], other, similarity=0.2) for i in range(n)
     ]
 
 
@@ -314,13 +281,7 @@ def test_with_the_nearest_rule_the_nearest_example_sets_the_examples_share_not_t
     assert one.extra["evidence"]["security"]["example_weight"] == pytest.approx(
         [n / (n + 1e-4) for n in nearest], abs=1e-4
     )
-    near = Example(
-        id="near",
-        text=SCENARIO.text,
-        choices=SCENARIO.choices,
-        scores=[{"security": 1.0}, {"security": 0.0}],
-        similarity=0.95,
-    )
+    near = stored("near", [{"security": 1.0}, {"security": 0.0}], similarity=0.95)
     assert _share(_decide_in("everyday", [near], **NEAREST)) > 0.99 > _share(many)
 
 
