@@ -161,22 +161,19 @@ def check_chroma(
         url = f"http://{host}:{port}/api/v2/heartbeat"
 
         def server() -> ComponentStatus:
-            try:
-                with _http(client, timeout_s) as http:
-                    response = http.get(url, timeout=timeout_s)
-            except httpx.HTTPError as exc:
-                return ComponentStatus(
-                    ok=False,
-                    target=url,
-                    detail=f"no answer ({type(exc).__name__}: {exc}); start the Chroma server or fix "
+            from assistant.backbones.health import get_ok
+
+            with _http(client, timeout_s) as http:
+                response = get_ok(
+                    http,
+                    url,
+                    timeout_s=timeout_s,
+                    unreachable="no answer ({error}); start the Chroma server or fix "
                     "ALIGN_CHROMA_HOST / ALIGN_CHROMA_PORT",
+                    refused="HTTP {status}: {text}; check the Chroma server",
                 )
-            if response.status_code != 200:
-                return ComponentStatus(
-                    ok=False,
-                    target=url,
-                    detail=f"HTTP {response.status_code}: {response.text[:200]}; check the Chroma server",
-                )
+            if isinstance(response, str):
+                return ComponentStatus(ok=False, target=url, detail=response)
             return ComponentStatus(ok=True, target=url, detail="heartbeat ok")
 
         return _timed(server, url)

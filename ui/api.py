@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import gradio as gr
@@ -51,99 +52,70 @@ Call = Callable[[AppService, Actor, Any], BaseModel]
 
 @dataclass(frozen=True)
 class Endpoint:
+    """``call``: the facade method that answers (``"profiles.update"``: ``app.profiles.update``, called
+    with the actor and the request), or a function of the app, the actor and the request."""
+
     request: type[BaseModel]
-    call: Call
+    call: Call | str
     doc: str
 
+    def answer(self, app: AppService, actor: Actor, request: BaseModel) -> BaseModel:
+        if isinstance(self.call, str):
+            reply: BaseModel = attrgetter(self.call)(app)(actor, request)
+            return reply
+        return self.call(app, actor, request)
 
-def _chat(app: AppService, actor: Actor, req: ChatRequest) -> BaseModel:
-    return app.decisions.chat(actor, req)
+
+def _evaluate(app: AppService, actor: Actor, req: EvaluateRequest) -> BaseModel:
+    return app.evaluation.evaluate(actor, req, cancelled=caller_gone())
 
 
 ENDPOINTS: dict[str, Endpoint] = {
-    "decide": Endpoint(DecideAppRequest, lambda a, u, r: a.decisions.decide(u, r), "One decision."),
-    "compare": Endpoint(
-        CompareAppRequest,
-        lambda a, u, r: a.decisions.compare(u, r),
-        "One scenario, 2-6 columns side by side.",
-    ),
-    "chat": Endpoint(ChatRequest, _chat, "One chat turn; the answer and the decision behind it."),
-    "list_conversations": Endpoint(
-        OwnerRequest, lambda a, u, r: a.decisions.conversations(u, r), "Your conversations."
-    ),
+    "decide": Endpoint(DecideAppRequest, "decisions.decide", "One decision."),
+    "compare": Endpoint(CompareAppRequest, "decisions.compare", "One scenario, 2-6 columns side by side."),
+    "chat": Endpoint(ChatRequest, "decisions.chat", "One chat turn; the answer and the decision behind it."),
+    "list_conversations": Endpoint(OwnerRequest, "decisions.conversations", "Your conversations."),
     "get_conversation": Endpoint(
-        ConversationRequest,
-        lambda a, u, r: a.decisions.conversation(u, r),
-        "One conversation and its messages.",
+        ConversationRequest, "decisions.conversation", "One conversation and its messages."
     ),
     "delete_conversation": Endpoint(
         ConversationRequest,
-        lambda a, u, r: a.decisions.delete_conversation(u, r),
+        "decisions.delete_conversation",
         "Delete one of your conversations (frees your conversation storage).",
     ),
-    "list_profiles": Endpoint(OwnerRequest, lambda a, u, r: a.profiles.list(u, r), "Your profiles."),
-    "get_profile": Endpoint(ProfileNameRequest, lambda a, u, r: a.profiles.get(u, r), "One profile."),
-    "create_profile": Endpoint(
-        ProfileCreateRequest, lambda a, u, r: a.profiles.create(u, r), "A new profile."
-    ),
+    "list_profiles": Endpoint(OwnerRequest, "profiles.list", "Your profiles."),
+    "get_profile": Endpoint(ProfileNameRequest, "profiles.get", "One profile."),
+    "create_profile": Endpoint(ProfileCreateRequest, "profiles.create", "A new profile."),
     "update_profile": Endpoint(
-        ProfileUpdateRequest,
-        lambda a, u, r: a.profiles.update(u, r),
-        "Change a profile (targets, groups, name).",
+        ProfileUpdateRequest, "profiles.update", "Change a profile (targets, groups, name)."
     ),
-    "delete_profile": Endpoint(
-        ProfileDeleteRequest, lambda a, u, r: a.profiles.delete(u, r), "Delete a profile."
-    ),
-    "export_profiles": Endpoint(
-        ExportProfilesRequest, lambda a, u, r: a.profiles.export(u, r), "Your profiles as a bundle."
-    ),
-    "import_profiles": Endpoint(
-        ImportProfilesRequest, lambda a, u, r: a.profiles.import_bundle(u, r), "Import a profile bundle."
-    ),
-    "list_attributes": Endpoint(
-        DomainRequest, lambda a, u, r: a.admin.attributes(u, r), "The attribute definitions."
-    ),
+    "delete_profile": Endpoint(ProfileDeleteRequest, "profiles.delete", "Delete a profile."),
+    "export_profiles": Endpoint(ExportProfilesRequest, "profiles.export", "Your profiles as a bundle."),
+    "import_profiles": Endpoint(ImportProfilesRequest, "profiles.import_bundle", "Import a profile bundle."),
+    "list_attributes": Endpoint(DomainRequest, "admin.attributes", "The attribute definitions."),
     "upsert_attribute": Endpoint(
-        AttributeRequest,
-        lambda a, u, r: a.admin.upsert_attribute(u, r),
-        "Create or change a definition (admins).",
+        AttributeRequest, "admin.upsert_attribute", "Create or change a definition (admins)."
     ),
     "list_users": Endpoint(EmptyRequest, lambda a, u, r: a.admin.users(u), "The users (admins: all)."),
-    "add_user": Endpoint(AddUserRequest, lambda a, u, r: a.admin.add_user(u, r), "Add a user (admins)."),
+    "add_user": Endpoint(AddUserRequest, "admin.add_user", "Add a user (admins)."),
     "set_password": Endpoint(
-        SetPasswordRequest,
-        lambda a, u, r: a.admin.set_password(u, r),
-        "Set a password; ends that user's sessions.",
+        SetPasswordRequest, "admin.set_password", "Set a password; ends that user's sessions."
     ),
-    "set_role": Endpoint(
-        SetRoleRequest, lambda a, u, r: a.admin.set_role(u, r), "Set a user's role (admins)."
-    ),
+    "set_role": Endpoint(SetRoleRequest, "admin.set_role", "Set a user's role (admins)."),
     "search_examples": Endpoint(
-        ExampleSearchRequest, lambda a, u, r: a.examples.search(u, r), "Search example decisions (admins)."
+        ExampleSearchRequest, "examples.search", "Search example decisions (admins)."
     ),
-    "get_example": Endpoint(ExampleIdRequest, lambda a, u, r: a.examples.get(u, r), "One example (admins)."),
-    "add_example": Endpoint(
-        AddExampleRequest, lambda a, u, r: a.examples.add(u, r), "Add an example (admins)."
-    ),
-    "delete_example": Endpoint(
-        ExampleIdRequest, lambda a, u, r: a.examples.delete(u, r), "Delete an example (admins)."
-    ),
+    "get_example": Endpoint(ExampleIdRequest, "examples.get", "One example (admins)."),
+    "add_example": Endpoint(AddExampleRequest, "examples.add", "Add an example (admins)."),
+    "delete_example": Endpoint(ExampleIdRequest, "examples.delete", "Delete an example (admins)."),
     "evaluate": Endpoint(
         EvaluateRequest,
-        lambda a, u, r: a.evaluation.evaluate(u, r, cancelled=caller_gone()),
+        _evaluate,
         "A small evaluation (admins; one at a time; stopped if you disconnect): summary and links.",
     ),
-    "feedback": Endpoint(
-        FeedbackRequest,
-        lambda a, u, r: a.feedback.give(u, r),
-        "Agree or disagree with one of your decisions.",
-    ),
-    "calibrate_next": Endpoint(
-        CalibrateRequest, lambda a, u, r: a.calibration.next(u, r), "The next most informative dilemma."
-    ),
-    "calibrate_save": Endpoint(
-        CalibrateRequest, lambda a, u, r: a.calibration.save(u, r), "Save your calibrated profile."
-    ),
+    "feedback": Endpoint(FeedbackRequest, "feedback.give", "Agree or disagree with one of your decisions."),
+    "calibrate_next": Endpoint(CalibrateRequest, "calibration.next", "The next most informative dilemma."),
+    "calibrate_save": Endpoint(CalibrateRequest, "calibration.save", "Save your calibrated profile."),
     "whoami": Endpoint(EmptyRequest, lambda a, u, r: a.whoami(u), "Who you are logged in as."),
     "options": Endpoint(
         EmptyRequest,
@@ -164,7 +136,7 @@ def call_endpoint(
         assert isinstance(request, SetPasswordRequest)
         reply: BaseModel = app.admin.set_password(actor, request, keep_session=session)
     else:
-        reply = endpoint.call(app, actor, request)
+        reply = endpoint.answer(app, actor, request)
     return dict(reply.model_dump(mode="json"))
 
 

@@ -14,9 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from alignment.errors import PermissionDenied
 from profiles.schemas import MAX_USER_NAME_CHARS
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 __all__ = ["LoginLimiter", "TooManyLogins"]
 
@@ -78,6 +82,16 @@ class LoginLimiter:
         self._clock = clock
         self._pairs: dict[tuple[str, str], _Pair] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginLimiter:
+        """The limits of the settings' ``login_*`` fields (logins, and wrong API keys on /v1)."""
+        return cls(
+            settings.login_max_failures,
+            settings.login_window_s,
+            settings.login_cooldown_s,
+            max_cooldown_s=settings.login_max_cooldown_s,
+        )
 
     @staticmethod
     def _key(name: str, address: str | None) -> tuple[str, str]:

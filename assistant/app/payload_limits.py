@@ -51,6 +51,39 @@ def _refuse(what: str, user: str | None, path: tuple[str, ...], message: str, **
     raise PayloadTooLarge(message)
 
 
+# what a limit counts, and what a person is told past it
+_TOO_MANY = {
+    "chars": "{where} has {count} characters; the limit is {limit}: shorten it",
+    "bits": "{where} is too large a number; give a whole number between -{limit} and {limit}",
+    "entries": "{where} has {count} entries; the limit is {limit}: send fewer",
+    "items": "{where} has {count} items; the limit is {limit}: send fewer",
+}
+
+
+def _measure(value: Any, limits: PayloadLimits) -> tuple[str, int, int] | None:
+    """What of ``value`` itself is over ``limits``: (what is counted, the count, the limit), or None."""
+    if isinstance(value, str) and len(value) > limits.max_text_chars:
+        return "chars", len(value), limits.max_text_chars
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > limits.max_int:
+        return "bits", value.bit_length(), limits.max_int
+    if isinstance(value, dict) and len(value) > limits.max_items:
+        return "entries", len(value), limits.max_items
+    if isinstance(value, (list, tuple)) and len(value) > limits.max_items:
+        return "items", len(value), limits.max_items
+    return None
+
+
+def _check(
+    value: Any, where: str, limits: PayloadLimits, what: str, user: str | None, path: tuple[str, ...]
+) -> None:
+    """Refuse ``value`` (called ``where``, at ``path``) if it is over ``limits``."""
+    over = _measure(value, limits)
+    if over is not None:
+        unit, count, limit = over
+        message = _TOO_MANY[unit].format(where=where, count=count, limit=limit)
+        _refuse(what, user, path, message, **{unit: count, "limit": limit})
+
+
 def check_payload(payload: Any, limits: PayloadLimits, *, what: str, user: str | None = None) -> None:
     """Raise ``PayloadTooLarge`` for the first text, list, object, number or nesting over ``limits``."""
     stack: list[tuple[Any, tuple[str, ...]]] = [(payload, ())]
@@ -66,60 +99,11 @@ def check_payload(payload: Any, limits: PayloadLimits, *, what: str, user: str |
                 depth=len(path),
                 limit=limits.max_depth,
             )
-        if isinstance(value, str):
-            if len(value) > limits.max_text_chars:
-                _refuse(
-                    what,
-                    user,
-                    path,
-                    f"{where} has {len(value)} characters; the limit is {limits.max_text_chars}: shorten it",
-                    chars=len(value),
-                    limit=limits.max_text_chars,
-                )
-        elif isinstance(value, bool) or value is None or isinstance(value, float):
-            continue
-        elif isinstance(value, int):
-            if abs(value) > limits.max_int:
-                _refuse(
-                    what,
-                    user,
-                    path,
-                    f"{where} is too large a number; give a whole number between "
-                    f"-{limits.max_int} and {limits.max_int}",
-                    bits=value.bit_length(),
-                    limit=limits.max_int,
-                )
-        elif isinstance(value, dict):
-            if len(value) > limits.max_items:
-                _refuse(
-                    what,
-                    user,
-                    path,
-                    f"{where} has {len(value)} entries; the limit is {limits.max_items}: send fewer",
-                    entries=len(value),
-                    limit=limits.max_items,
-                )
+        _check(value, where, limits, what, user, path)
+        if isinstance(value, dict):
             for key, item in value.items():
                 key_text = str(key)
-                if len(key_text) > limits.max_text_chars:
-                    _refuse(
-                        what,
-                        user,
-                        path,
-                        f"a key in {where} has {len(key_text)} characters; the limit is "
-                        f"{limits.max_text_chars}: shorten it",
-                        chars=len(key_text),
-                        limit=limits.max_text_chars,
-                    )
+                _check(key_text, f"a key in {where}", limits, what, user, path)
                 stack.append((item, (*path, key_text[:40])))
         elif isinstance(value, (list, tuple)):
-            if len(value) > limits.max_items:
-                _refuse(
-                    what,
-                    user,
-                    path,
-                    f"{where} has {len(value)} items; the limit is {limits.max_items}: send fewer",
-                    items=len(value),
-                    limit=limits.max_items,
-                )
             stack.extend((item, (*path, str(i))) for i, item in enumerate(value))

@@ -81,12 +81,7 @@ class AppService:
         self.uploads = Uploads(work_dir / "uploads", refuse=self.handout.holds)
         # every payload is measured before it is parsed (``parse``): texts, lists, numbers, nesting
         self.payload_limits = PayloadLimits.from_settings(settings)
-        self.login_limiter = LoginLimiter(
-            settings.login_max_failures,
-            settings.login_window_s,
-            settings.login_cooldown_s,
-            max_cooldown_s=settings.login_max_cooldown_s,
-        )
+        self.login_limiter = LoginLimiter.from_settings(settings)
         # browsers where a person logged in are limited apart from their address (device_tokens.py)
         self.devices = DeviceTokens.from_file(work_dir / "device-key")
         # decisions describe targets with this store's definitions, cached, re-read after an edit

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from alignment.errors import AlignError
 from assistant.backbones import get_backbone_type
 
-__all__ = ["BackboneCheck", "BackboneHealth", "check_backbone"]
+__all__ = ["BackboneCheck", "BackboneHealth", "check_backbone", "get_ok"]
 
 
 class BackboneHealth(BaseModel):
@@ -33,6 +33,28 @@ class BackboneHealth(BaseModel):
     checked: bool = True  # False: the type has no check
     target: str = ""  # what was checked (a URL, a file)
     detail: str = ""  # one line; when not ok, what to do next
+
+
+def get_ok(
+    client: httpx.Client,
+    url: str,
+    *,
+    timeout_s: float,
+    unreachable: str,
+    refused: str,
+    prefix: str = "",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response | str:
+    """``GET url``: the answer if it is a 200, else one line on why not, ``prefix`` first: ``unreachable``
+    when nothing answered (``{error}`` in it: what failed), ``refused`` for another status (``{status}``,
+    and ``{text}``: the start of the answer). Health checks use it for the servers they ask."""
+    try:
+        response = client.get(url, headers=headers or {}, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return prefix + unreachable.format(error=f"{type(exc).__name__}: {exc}")
+    if response.status_code != 200:
+        return prefix + refused.format(status=response.status_code, text=response.text[:200])
+    return response
 
 
 class BackboneCheck(Protocol):

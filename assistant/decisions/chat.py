@@ -571,12 +571,7 @@ class ChatEngine:
         try:
             self.service.resolve(request)
         except AlignError as exc:
-            yield ChatUpdate(
-                conversation_id=cid,
-                text=f"I could not decide: {for_people(str(exc))}",
-                done=True,
-                kind="error",
-            )
+            yield _failed(cid, "decide", exc)
             return
         note = f"Weighing {len(request.choices)} options against your values"
         yield ChatUpdate(
@@ -591,12 +586,7 @@ class ChatEngine:
                 attributes=self.store.catalogue.current(),
             )
         except AlignError as exc:
-            yield ChatUpdate(
-                conversation_id=cid,
-                text=f"I could not decide: {for_people(str(exc))}",
-                done=True,
-                kind="error",
-            )
+            yield _failed(cid, "decide", exc)
             return
         answer = format_answer(logged.decision, names)
         if kind == "decision":
@@ -802,12 +792,7 @@ class ChatEngine:
                 self.store, examples, actor, entry.id, agree=agree, would_choose=None if agree else option
             )
         except AlignError as exc:
-            return ChatUpdate(
-                conversation_id=cid,
-                text=f"I could not note that: {for_people(str(exc))}",
-                done=True,
-                kind="error",
-            )
+            return _failed(cid, "note that", exc)
         chosen = decision.scores[option].choice if 0 <= option < len(decision.scores) else decision.choice
         text = (
             f"Thanks, noted: you would also choose “{chosen}”."
@@ -850,6 +835,13 @@ class ChatEngine:
             moved = f"I moved {called} from {describe_level(old)} to {describe_level(new)} and decided again."
         kind = "more" if way == "more" else "less"
         yield from self._retake(actor, cid, request, before, moved, names, kind=kind)
+
+
+def _failed(cid: int, what: str, exc: AlignError) -> ChatUpdate:
+    """The turn's last update when it could not ``what`` (decide, note that): why, in words for a person."""
+    return ChatUpdate(
+        conversation_id=cid, text=f"I could not {what}: {for_people(str(exc))}", done=True, kind="error"
+    )
 
 
 def _clip_words(text: str, words: int) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from alignment.embedding import Embedder
+from assistant.stores.lazy import OnFirstUse
 
 if TYPE_CHECKING:  # loaded on first use
     from sentence_transformers import SentenceTransformer
@@ -66,20 +67,19 @@ class MiniLMEmbedder(Embedder):
         self.device = device
         self.query_threads = query_threads
         self.small_batch = small_batch
-        self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
+        self._model = OnFirstUse(self._load)
 
     @property
     def model(self) -> SentenceTransformer:
         """The sentence-transformers model, loaded from local files on first use."""
-        with self._lock:
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+        return self._model.get()
 
-                hf_logging.disable_progress_bar()
-                self._model = SentenceTransformer(self.path, device=self.device, local_files_only=True)
-            return self._model
+    def _load(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(self.path, device=self.device, local_files_only=True)
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         vectors = self.model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)

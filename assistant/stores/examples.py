@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from alignment.examples import mmr_select, normalize_for_match
 from alignment.feedback import PERSONAL_DOMAIN
 from alignment.models import AlignmentTarget, Example, Scenario
 from assistant.stores.chroma import ChromaEmbedding, chroma_client
+from assistant.stores.lazy import OnFirstUse
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -411,34 +411,17 @@ class LazyExampleStore:
         self, settings: Settings, embedder: Embedder, *, collection: str = DEFAULT_COLLECTION
     ) -> None:
         self._settings = settings
-        self._embedder = embedder
-        self._collection = collection
-        self._store: ExampleStore | None = None
-        self._lock = threading.Lock()
+        self._store = OnFirstUse(lambda: open_example_store(settings, embedder, collection=collection))
 
     @property
     def store(self) -> ExampleStore:
-        with self._lock:
-            if self._store is None:
-                self._store = open_example_store(self._settings, self._embedder, collection=self._collection)
-            return self._store
+        return self._store.get()
 
-    def retrieve(
-        self,
-        scenario: Scenario,
-        target: AlignmentTarget | None,
-        *,
-        k: int = 3,
-        mmr_lambda: float | None = None,
-        owner: str | None = None,
-        holdout: str = "scenario",
-        scope: str = "target",
-    ) -> list[Example]:
-        """The store's examples; a store that stops answering fails clearly (no silent fallback)."""
+    def retrieve(self, scenario: Scenario, target: AlignmentTarget | None, **options: Any) -> list[Example]:
+        """The store's examples (``options``: those of ``ExampleStore.retrieve``); a store that stops
+        answering fails clearly (no silent fallback)."""
         try:
-            return self.store.retrieve(
-                scenario, target, k=k, mmr_lambda=mmr_lambda, owner=owner, holdout=holdout, scope=scope
-            )
+            return self.store.retrieve(scenario, target, **options)
         except AlignError:
             raise
         except Exception as exc:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from assistant.web.asgi import HttpMiddleware
 
 __all__ = ["ClientAddress", "current_address"]
 
@@ -21,14 +23,8 @@ def current_address() -> str | None:
     return _ADDRESS.get()
 
 
-class ClientAddress:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class ClientAddress(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")
         token = _ADDRESS.set(str(client[0]) if client else None)
         try:

@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from assistant.web.asgi import HttpMiddleware
 
 __all__ = ["SESSION_COOKIE_PREFIX", "CredentialReplies", "harden_cookie"]
 
@@ -30,16 +32,10 @@ def harden_cookie(set_cookie: str, *, secure: bool) -> str:
     return "; ".join(kept)
 
 
-class CredentialReplies:
+class CredentialReplies(HttpMiddleware):
     """ASGI middleware: session cookies hardened, JSON and event streams not cached."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         secure = scope.get("scheme") == "https"
 
         async def send_hardened(message: Message) -> None:

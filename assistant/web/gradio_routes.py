@@ -24,7 +24,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
-from assistant.web.refusal import refuse
+from assistant.web.asgi import HttpMiddleware
+from assistant.web.refusal import refuse, send_whole
 from assistant.web.session import session_user
 
 __all__ = ["LOGOUT_PAGE", "GradioRoutes"]
@@ -56,7 +57,7 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
 
 
-class GradioRoutes:
+class GradioRoutes(HttpMiddleware):
     """ASGI middleware: the rules of the module docstring.
 
     ``is_admin(user)`` (awaited) says whether a logged-in user is an admin; in local mode there is one
@@ -65,14 +66,11 @@ class GradioRoutes:
     def __init__(
         self, app: ASGIApp, *, login_required: bool, is_admin: Callable[[str], Awaitable[bool]]
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.login_required = login_required
         self.is_admin = is_admin
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         method = str(scope.get("method", "GET")).upper()
         if _under(path, TOKEN_PATHS):
@@ -117,15 +115,4 @@ class GradioRoutes:
         if method not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"text/html; charset=utf-8"),
-                    (b"content-length", str(len(LOGOUT_PAGE)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else LOGOUT_PAGE})
+        await send_whole(send, 200, LOGOUT_PAGE, b"text/html; charset=utf-8", head=method == "HEAD")

@@ -16,8 +16,9 @@ import re
 import secrets
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from assistant.web.asgi import HttpMiddleware
 from assistant.web.html import edit_html
 
 __all__ = ["SecurityHeaders", "content_security_policy"]
@@ -53,16 +54,10 @@ def content_security_policy(nonce: str | None = None) -> str:
     )
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """ASGI middleware: the headers above on every HTTP response, a nonce on each page's scripts."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         nonce = secrets.token_urlsafe(18)
 
         async def with_headers(message: Message) -> None:

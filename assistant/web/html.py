@@ -1,8 +1,8 @@
-"""Edit an HTML page on its way out: a ``send`` wrapper for ASGI middleware.
+"""Edit an HTML page (or another text) on its way out: a ``send`` wrapper for ASGI middleware.
 
-Only uncompressed ``text/html`` responses are held back (Gradio's pages are a few kB; the
-compression middleware runs outside ours); everything else, event streams and files included,
-passes through untouched.
+Only uncompressed responses of the content types asked for (``text/html`` unless told) are held back
+(Gradio's pages are a few kB; the compression middleware runs outside ours); everything else, event
+streams and files included, passes through untouched.
 """
 
 from __future__ import annotations
@@ -16,11 +16,16 @@ __all__ = ["edit_html"]
 
 
 def edit_html(
-    send: Send, edit: Callable[[str], str], wanted: Callable[[], Awaitable[bool]] | None = None
+    send: Send,
+    edit: Callable[[str], str],
+    wanted: Callable[[], Awaitable[bool]] | None = None,
+    *,
+    kinds: tuple[str, ...] = ("text/html",),
 ) -> Send:
-    """A ``send`` that hands the whole body of an HTML response to ``edit`` before sending it.
+    """A ``send`` that hands the whole body of an HTML response (a response whose content type starts
+    with one of ``kinds``) to ``edit`` before sending it.
 
-    ``wanted()``: asked once an HTML response starts (not for other responses); False sends the page
+    ``wanted()``: asked once such a response starts (not for other responses); False sends the page
     as it is."""
     start: Message | None = None
     chunks: list[bytes] = []
@@ -29,8 +34,8 @@ def edit_html(
         nonlocal start
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
-            html = headers.get("content-type", "").startswith("text/html")
-            if html and not headers.get("content-encoding") and (wanted is None or await wanted()):
+            edited = headers.get("content-type", "").startswith(kinds)
+            if edited and not headers.get("content-encoding") and (wanted is None or await wanted()):
                 start = message
                 return
             await send(message)

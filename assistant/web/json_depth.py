@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
+from assistant.web.asgi import read_body, replaying
 from assistant.web.json_only import takes_json
 from assistant.web.refusal import refuse
 
@@ -67,16 +68,7 @@ class JsonDepth:
         if scope["type"] != "http" or not writes or not takes_json(path):
             await self.app(scope, receive, send)
             return
-        replay: list[Message] = []
-        body = b""
-        while True:
-            message = await receive()
-            replay.append(message)
-            if message["type"] != "http.request":
-                break
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body, replay = await read_body(receive)
         if not is_utf8(body):
             log_refused("JSON not UTF-8", path=path)
             await refuse(send, path, 400, NOT_UTF8, code="json_not_utf8")
@@ -85,10 +77,4 @@ class JsonDepth:
             log_refused("JSON nested too deeply", path=path)
             await refuse(send, path, 400, TOO_DEEP, code="json_too_deep")
             return
-
-        async def replayed() -> Message:
-            if replay:
-                return replay.pop(0)
-            return await receive()
-
-        await self.app(scope, replayed, send)
+        await self.app(scope, replaying(replay, receive), send)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
+from assistant.web.asgi import HttpMiddleware
 from assistant.web.refusal import refuse
 
 __all__ = ["UPLOAD_PATHS", "BodyLimit", "BodyTooLarge", "megabytes"]
@@ -43,7 +44,7 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """``max_bytes`` for a request body; ``upload_bytes`` on the upload routes."""
 
     def __init__(
@@ -54,7 +55,7 @@ class BodyLimit:
         upload_bytes: int,
         upload_paths: Sequence[str] = UPLOAD_PATHS,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         self.upload_bytes = upload_bytes
         self.upload_paths = tuple(upload_paths)
@@ -64,10 +65,7 @@ class BodyLimit:
             return self.upload_bytes + MULTIPART_SLACK, "upload"
         return self.max_bytes, "request"
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
         limit, kind = self.limit_for(path)
         declared = _declared_length(scope)

@@ -156,6 +156,16 @@ def _from_align_error(exc: AlignError) -> ApiFailure:
     return ApiFailure(500, message, kind="server_error", code="server_error")
 
 
+def _failure(exc: Exception) -> ApiFailure:
+    """What the caller is told of ``exc``: an ``ApiFailure`` as it is, an ``AlignError`` by its kind,
+    anything else as the server's own failure (logged)."""
+    if isinstance(exc, ApiFailure):
+        return exc
+    if isinstance(exc, AlignError):
+        return _from_align_error(exc)
+    return _unexpected(exc)
+
+
 def _unexpected(exc: Exception) -> ApiFailure:
     _LOG.error("an API request failed: %s", type(exc).__name__, exc_info=exc)
     detail = str(exc).strip()[:300]
@@ -231,12 +241,7 @@ class OpenAIApi:
             quota_chars=int(settings.conversation_quota_chars),
         )
         self.limits = PayloadLimits.from_settings(settings)
-        self.key_limiter = LoginLimiter(
-            settings.login_max_failures,
-            settings.login_window_s,
-            settings.login_cooldown_s,
-            max_cooldown_s=settings.login_max_cooldown_s,
-        )
+        self.key_limiter = LoginLimiter.from_settings(settings)
         self.started = int(time.time())
 
     def routes(self) -> list[BaseRoute]:
@@ -252,12 +257,8 @@ class OpenAIApi:
             try:
                 response: Response = await handler(request)
                 return response
-            except ApiFailure as failure:
-                return error_response(failure)
-            except AlignError as exc:
-                return error_response(_from_align_error(exc))
             except Exception as exc:
-                return error_response(_unexpected(exc))
+                return error_response(_failure(exc))
 
         return endpoint
 
@@ -590,21 +591,8 @@ class OpenAIApi:
                 yield chunk(None, usage=_usage(final))
         except TurnCancelled:  # the caller is gone (WatchedStream says so): nothing more to send
             return
-        except ApiFailure as refused:
-            yield _sse(
-                ErrorBody(
-                    error=ErrorDetail(message=refused.message, type=refused.kind, code=refused.code)
-                ).model_dump()
-            )
-        except AlignError as exc:
-            failure = _from_align_error(exc)
-            yield _sse(
-                ErrorBody(
-                    error=ErrorDetail(message=failure.message, type=failure.kind, code=failure.code)
-                ).model_dump()
-            )
         except Exception as exc:
-            failure = _unexpected(exc)
+            failure = _failure(exc)
             yield _sse(
                 ErrorBody(
                     error=ErrorDetail(message=failure.message, type=failure.kind, code=failure.code)

@@ -19,12 +19,13 @@ An operator who accepts the risk (a closed network, a tunnel of their own) turns
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
 from assistant.web.credentials import SESSION_COOKIE_PREFIX
 from assistant.web.hosts import host_name, is_loopback_name
+from assistant.web.html import edit_html
 from assistant.web.login_page import AUTH_MESSAGE
 from assistant.web.refusal import refuse
 from assistant.web.session_cookies import parse_cookie_pairs
@@ -57,29 +58,11 @@ def plain_http_notice(*, login_required: bool, allow_insecure: bool) -> str | No
 def _notice_in_page(send: Send) -> Send:
     """A ``send`` that puts ``PLAIN_HTTP_MESSAGE`` in place of the login page's message (in the page,
     or the JSON of ``/config`` that the login page reads)."""
-    start: Message | None = None
-    chunks: list[bytes] = []
-
-    async def wrapped(message: Message) -> None:
-        nonlocal start
-        if message["type"] == "http.response.start":
-            headers = MutableHeaders(scope=message)
-            kind = headers.get("content-type", "")
-            if kind.startswith(("text/html", "application/json")) and not headers.get("content-encoding"):
-                start = message
-                return
-        if start is None or message["type"] != "http.response.body":
-            await send(message)
-            return
-        chunks.append(message.get("body", b""))
-        if message.get("more_body", False):
-            return
-        body = b"".join(chunks).replace(AUTH_MESSAGE.encode(), PLAIN_HTTP_MESSAGE.encode())
-        MutableHeaders(scope=start)["content-length"] = str(len(body))
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-
-    return wrapped
+    return edit_html(
+        send,
+        lambda text: text.replace(AUTH_MESSAGE, PLAIN_HTTP_MESSAGE),
+        kinds=("text/html", "application/json"),
+    )
 
 
 def _is_session_cookie(name: str) -> bool:

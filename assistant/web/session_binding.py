@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
+from assistant.web.asgi import read_body, replaying
 from assistant.web.refusal import refuse
 from assistant.web.session import session_user
 
@@ -166,15 +167,7 @@ class SessionBinding:
             if key:
                 keys.append(key)
             if method == "POST" and path.startswith(_BODY_PATHS):
-                body = b""
-                while True:
-                    message = await receive()
-                    replay.append(message)
-                    if message["type"] != "http.request":
-                        break
-                    body += message.get("body", b"")
-                    if not message.get("more_body", False):
-                        break
+                body, replay = await read_body(receive)
                 session_hash = _session_hash(body)
                 if session_hash:
                     keys.append(session_hash)
@@ -213,17 +206,7 @@ class SessionBinding:
         await self._pass(scope, receive, send, replay)
 
     async def _pass(self, scope: Scope, receive: Receive, send: Send, replay: list[Message]) -> None:
-        if not replay:
-            await self.app(scope, receive, send)
-            return
-        pending = list(replay)
-
-        async def replayed() -> Message:
-            if pending:
-                return pending.pop(0)
-            return await receive()
-
-        await self.app(scope, replayed, send)
+        await self.app(scope, replaying(replay, receive) if replay else receive, send)
 
     def _claim_reply(self, send: Send, user: str | None) -> Send:
         """A ``send`` that binds the ``event_id`` of a small successful JSON reply to ``user``."""

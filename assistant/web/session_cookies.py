@@ -18,12 +18,11 @@ one: the victim's tab acted as the attacker's account (forced login). ``SessionC
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
 from assistant.web.credentials import SESSION_COOKIE_PREFIX, harden_cookie
+from assistant.web.refusal import refuse
 
 __all__ = ["HOST_PREFIX", "TWICE_MESSAGE", "SessionCookies", "expiring_cookies", "parse_cookie_pairs"]
 
@@ -134,7 +133,7 @@ class SessionCookies:
             expire = expiring_cookies(cookie_id, host)
             log_refused("login cookie set twice", path=path)
             if path.startswith(API_PREFIX):
-                await self._refuse(send, expire)
+                await refuse(send, path, 401, TWICE_MESSAGE, headers=[(b"set-cookie", v) for v in expire])
                 return
         await self.app(scope, receive, self._outgoing(send, cookie_id, secure, expire))
 
@@ -158,20 +157,3 @@ class SessionCookies:
             await send(message)
 
         return wrapped
-
-    @staticmethod
-    async def _refuse(send: Send, expire: list[bytes]) -> None:
-        body = json.dumps({"detail": TWICE_MESSAGE, "error": TWICE_MESSAGE}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                    *((b"set-cookie", value) for value in expire),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})

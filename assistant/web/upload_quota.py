@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.app.refused import log_refused
 from assistant.app.upload_quota import UploadLedger, UploadRefused
+from assistant.web.asgi import HttpMiddleware
 from assistant.web.limits import UPLOAD_PATHS
 from assistant.web.session import session_user
 
@@ -45,20 +46,17 @@ def upload_ledger(settings: Settings) -> UploadLedger:
     )
 
 
-class UploadQuota:
+class UploadQuota(HttpMiddleware):
     """ASGI middleware; ``local_user``: who uploads in local mode (no login), None in login mode."""
 
     def __init__(self, app: ASGIApp, *, ledger: UploadLedger, local_user: str | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.ledger = ledger
         self.local_user = local_user
         self.sweep_every_s = min(30.0, ledger.keep_s / 2)
         self._swept = time.monotonic()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         now = time.monotonic()
         if now - self._swept >= self.sweep_every_s:
             self._swept = now

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from alignment.errors import ConfigError
-from assistant.backbones.health import BackboneHealth
+from assistant.backbones.health import BackboneHealth, get_ok
 
 __all__ = ["check"]
 
@@ -27,23 +27,17 @@ def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s
         key = resolve_api_key(name, parsed)
     except ConfigError as exc:
         return BackboneHealth(ok=False, target=target, detail=str(exc))
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = client.get(target, headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        return BackboneHealth(
-            ok=False,
-            target=target,
-            detail=f"backbone {name!r}: no answer ({type(exc).__name__}: {exc}); start the model server "
-            "or fix base_url",
-        )
-    if response.status_code != 200:
-        return BackboneHealth(
-            ok=False,
-            target=target,
-            detail=f"backbone {name!r}: HTTP {response.status_code} {response.text[:200]}; check the "
-            "server and the API key",
-        )
+    response = get_ok(
+        client,
+        target,
+        timeout_s=timeout_s,
+        headers={"Authorization": f"Bearer {key}"} if key else {},
+        prefix=f"backbone {name!r}: ",
+        unreachable="no answer ({error}); start the model server or fix base_url",
+        refused="HTTP {status} {text}; check the server and the API key",
+    )
+    if isinstance(response, str):
+        return BackboneHealth(ok=False, target=target, detail=response)
     try:
         ids = [str(m["id"]) for m in response.json().get("data", [])]
     except (ValueError, KeyError, TypeError, AttributeError):
