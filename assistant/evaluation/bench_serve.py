@@ -37,12 +37,10 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ from typing import Any
 from alignment.errors import ConfigError
 from assistant.evaluation.load_users import LoadResult, Sample, run_load
 from assistant.evaluation.proc_stats import peak_rss_mb, thread_priorities
+from assistant.evaluation.serve_process import start_serve, stop_process, wait_answering
 
 __all__ = ["TARGETS", "machine", "run_serve_bench"]
 
@@ -57,12 +56,6 @@ Progress = Callable[[str], None]
 
 # the serving targets: throughput kept under load, CPU and memory besides the model
 TARGETS = {"throughput_over_backbone": 0.9, "server_other_cpu_ms": 50.0, "errors": 0, "peak_rss_mb": 700.0}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -111,46 +104,6 @@ def _backbone_alone(seconds: float, env: dict[str, str], cwd: Path, say: Progres
         f"({alone['rate']:.3f}/s, {alone['cpu_s'] / alone['decisions']:.2f} CPU s each)"
     )
     return alone
-
-
-def _start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = _free_port()
-    log = data_dir / "serve.log"
-    with log.open("wb") as handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=data_dir,
-        )
-    return proc, f"http://127.0.0.1:{port}", log
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 120.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ConfigError(f"align serve exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/livez", timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise ConfigError(f"align serve did not answer within {timeout:.0f} s; see {log}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _mean(values: list[int]) -> float | None:
@@ -319,16 +272,16 @@ def run_serve_bench(
         server = _server_settings()
         say(f"data dir {data_dir}; {users} users; server settings {server}")
         alone = [_backbone_alone(calibrate / 2, env, data_dir, say)]
-        proc, url, log = _start_server(data_dir, env)
+        proc, url, log = start_serve(data_dir, env)
         try:
-            _wait_ready(proc, url, log)
+            wait_answering(proc, url, log)
             say(f"server {url} (pid {proc.pid}) ready; {users} users for {seconds:g} s")
             phases = [("random", overhead_s)] if overhead_s > 0 else []
             *no_model, load = run_load(url, accounts, [*phases, ("persona", seconds)], proc.pid, say)
             peak = peak_rss_mb(proc.pid)
             priorities = thread_priorities(proc.pid)
         finally:
-            _stop(proc)
+            stop_process(proc)
         alone.append(_backbone_alone(calibrate / 2, env, data_dir, say))
     finally:
         if not keep_dir:

@@ -11,15 +11,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from assistant.evaluation.serve_process import start_serve, stop_process, wait_answering
 from profiles.store import Store
 from tests.helpers.llama_server import free_port
 from tests.helpers.paths import REPO
@@ -111,7 +110,6 @@ def start_server(
     output goes to ``data_dir/serve.log``. ``host=None`` leaves the host to the CLI's default,
     ``eval_limit=None`` the cap on evaluations; ``drop_env`` names variables of this process the
     server does not inherit; ``extra_args``: more of ``align serve``'s options."""
-    port = free_port()
     env = {
         **os.environ,
         "ALIGN_DATA_DIR": str(data_dir),
@@ -122,41 +120,19 @@ def start_server(
     }
     for name in drop_env:
         env.pop(name, None)
-    args = [sys.executable, "-m", "assistant", "serve"]
-    if host is not None:
-        args += ["--host", host]
-    args += ["--port", str(port), "--datasets", str(datasets)]
+    args = ["--datasets", str(datasets)]
     if eval_limit is not None:
         args += ["--eval-limit", str(eval_limit)]
-    args += extra_args or []
-    log = data_dir / "serve.log"
-    with log.open("wb") as handle:
-        proc = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=data_dir)
-    return proc, f"http://{host or '127.0.0.1'}:{port}", log
+    return start_serve(data_dir, env, [*args, *(extra_args or [])], host=host)
 
 
 def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"align serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            # the first page takes seconds while the server warms up on a busy machine
-            if httpx.get(url + "/", timeout=10).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"align serve did not answer within {timeout} s:\n{log.read_text()}")
+    """Until the app's page answers (it takes seconds while the server warms up on a busy machine)."""
+    wait_answering(proc, url, log, timeout=timeout, probe="/", probe_timeout_s=10, tail=None)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc, timeout=15)
 
 
 @dataclass(frozen=True)

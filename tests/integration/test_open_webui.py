@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from assistant.evaluation.serve_process import stop_process, wait_answering
 from tests.helpers.browser import CHROMIUM, chromium
 from tests.helpers.serve import REPO, free_port, new_site, start_server, stop, wait_ready
 from tests.helpers.store import new_api_key, opened
@@ -107,28 +106,17 @@ def _open_webui_env(data_dir: Path, align_url: str, key: str) -> dict[str, str]:
 
 
 def _wait_webui(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"open-webui exited with {proc.returncode}:\n{log.read_text()[-5000:]}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"open-webui did not answer within {timeout} s:\n{log.read_text()[-5000:]}")
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    wait_answering(
+        proc,
+        url,
+        log,
+        timeout=timeout,
+        what="open-webui",
+        probe="/health",
+        ready=lambda status: status == 200,
+        every_s=1,
+        tail=5000,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +154,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         yield Services(align_url, webui_url, database_url, [align_log, webui_log])
     finally:
         if webui is not None:
-            _stop_group(webui)
+            stop_process(webui, group=True)
         stop(align)
 
 
