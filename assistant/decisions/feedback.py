@@ -121,6 +121,10 @@ def _update_calibration(
     )
 
 
+# what of a feedback its personal example is made of (``personal_example``'s other arguments)
+_EXAMPLE_FIELDS = {"decision_id", "scenario", "choices", "chosen", "choice_scores"}
+
+
 def give_feedback(
     store: Store,
     examples: ExampleAdmin | None,
@@ -142,14 +146,7 @@ def give_feedback(
     fb = store.feedback.give(actor, decision_id, FeedbackCreate(agree=agree, would_choose=would_choose))
     example_id: str | None = None
     if examples is not None:
-        example = personal_example(
-            owner=actor.name,
-            decision_id=fb.decision_id,
-            scenario=fb.scenario,
-            choices=fb.choices,
-            chosen=fb.chosen,
-            choice_scores=fb.choice_scores,
-        )
+        example = personal_example(owner=actor.name, **fb.model_dump(include=_EXAMPLE_FIELDS))
         with contextlib.suppress(NotFound):  # feedback again on the same decision replaces it
             examples.delete([example.id])
         examples.add_examples([example])

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
@@ -54,6 +55,7 @@ from assistant.backbones.openai.requests import (
 if TYPE_CHECKING:
     import httpx2  # the HTTP library of the openai SDK (tests hand in a MockTransport client)
     from openai.types.chat.chat_completion import Choice as ChatChoice
+    from openai.types.completion_choice import CompletionChoice
 
     from assistant.settings import Settings
 
@@ -67,6 +69,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# one call's answer: its texts, its usage, and the top log-probabilities of its first choice (read
+# only for a request that asks for label log-probabilities)
+_Answer = tuple[list[str], Usage, Callable[[], list[tuple[str, float]]]]
 
 CAPABILITIES: dict[str, Capabilities] = {
     # vLLM: n samples, per-request seeds, logprobs, a prefill via continue_final_message, batching.
@@ -253,7 +258,7 @@ class OpenAICompatBackbone(Backbone):
         start = time.perf_counter()
         completions = uses_completions_endpoint(self.options.flavour, request)
         try:
-            result = self._execute_completions(request) if completions else self._execute_chat(request)
+            result = self._execute(request, completions)
         except (AttributeError, TypeError, KeyError, IndexError) as exc:  # fields of the wrong shape
             path = "/completions" if completions else "/chat/completions"
             raise self._unreadable(path, exc) from exc
@@ -268,64 +273,56 @@ class OpenAICompatBackbone(Backbone):
             return [(request.n, request.seed)]
         return [(1, None if request.seed is None else request.seed + k) for k in range(request.n)]
 
-    def _execute_chat(self, request: GenerationRequest) -> GenerationResult:
+    def _execute(self, request: GenerationRequest, completions: bool) -> GenerationResult:
+        """The calls of ``_calls`` to /completions or /chat/completions: their texts, or the label
+        log-probabilities of the first, with the usage of them all."""
         model = self.model_name()
+        call = self._completion if completions else self._chat
         texts: list[str] = []
         usage = Usage()
         for n, seed in self._calls(request):
-            body = build_chat_body(
-                request.model_copy(update={"seed": seed}),
-                model=model,
-                flavour=self.options.flavour,
-                fold=self.options.folds_system(),
-                n=n,
-                structured_via=self.options.structured_output,
-                extra_body=self.options.extra_body,
-            )
-            answer = self._post("/chat/completions", body, ChatCompletion)
-            choices = sorted(answer.choices or [], key=lambda c: c.index)
-            if not choices:
-                raise BackboneError(
-                    f"backbone {self.name!r} answered without choices; check the server's logs"
-                )
-            usage = usage + _usage(answer.usage)
+            said, used, top = call(request.model_copy(update={"seed": seed}), model, n)
+            usage = usage + used
             if request.label_logprobs is not None:
                 return GenerationResult(
-                    label_logprobs=label_logprobs_from_top(
-                        _chat_top_logprobs(choices[0]), request.label_logprobs
-                    ),
-                    usage=usage,
+                    label_logprobs=label_logprobs_from_top(top(), request.label_logprobs), usage=usage
                 )
-            texts.extend(c.message.content or "" for c in choices)
+            texts.extend(said)
         return GenerationResult(texts=texts, usage=usage)
 
-    def _execute_completions(self, request: GenerationRequest) -> GenerationResult:
-        model = self.model_name()
-        texts: list[str] = []
-        usage = Usage()
-        for _n, seed in self._calls(request):
-            body = build_completion_body(
-                request.model_copy(update={"seed": seed}),
-                model=model,
-                prompt_format=self.options.prompt_format,
-                extra_body=self.options.extra_body,
-                fold=self.options.folds_system(),
-            )
-            answer = self._post("/completions", body, Completion)
-            if not answer.choices:
-                raise BackboneError(
-                    f"backbone {self.name!r} answered without choices; check the server's logs"
-                )
-            usage = usage + _usage(answer.usage)
-            if request.label_logprobs is not None:
-                logprobs = answer.choices[0].logprobs
-                tops = (logprobs.top_logprobs if logprobs else None) or []
-                top = list((tops[0] or {}).items()) if tops else []
-                return GenerationResult(
-                    label_logprobs=label_logprobs_from_top(top, request.label_logprobs), usage=usage
-                )
-            texts.append(answer.choices[0].text or "")
-        return GenerationResult(texts=texts, usage=usage)
+    def _chat(self, request: GenerationRequest, model: str, n: int) -> _Answer:
+        body = build_chat_body(
+            request,
+            model=model,
+            flavour=self.options.flavour,
+            fold=self.options.folds_system(),
+            n=n,
+            structured_via=self.options.structured_output,
+            extra_body=self.options.extra_body,
+        )
+        answer = self._post("/chat/completions", body, ChatCompletion)
+        choices = sorted(answer.choices or [], key=lambda c: c.index)
+        if not choices:
+            raise self._no_choices()
+        texts = [c.message.content or "" for c in choices]
+        return texts, _usage(answer.usage), partial(_chat_top_logprobs, choices[0])
+
+    def _completion(self, request: GenerationRequest, model: str, _n: int) -> _Answer:
+        body = build_completion_body(
+            request,
+            model=model,
+            prompt_format=self.options.prompt_format,
+            extra_body=self.options.extra_body,
+            fold=self.options.folds_system(),
+        )
+        answer = self._post("/completions", body, Completion)
+        if not answer.choices:
+            raise self._no_choices()
+        first = answer.choices[0]
+        return [first.text or ""], _usage(answer.usage), partial(_completion_top_logprobs, first)
+
+    def _no_choices(self) -> BackboneError:
+        return BackboneError(f"backbone {self.name!r} answered without choices; check the server's logs")
 
     def close(self) -> None:
         self._client.close()
@@ -339,6 +336,12 @@ def _usage(raw: object) -> Usage:
         completion_tokens=int(getattr(raw, "completion_tokens", 0) or 0),
         calls=1,
     )
+
+
+def _completion_top_logprobs(choice: CompletionChoice) -> list[tuple[str, float]]:
+    logprobs = choice.logprobs
+    tops = (logprobs.top_logprobs if logprobs else None) or []
+    return list((tops[0] or {}).items()) if tops else []
 
 
 def _chat_top_logprobs(choice: ChatChoice) -> list[tuple[str, float]]:

@@ -41,20 +41,23 @@ def check(name: str, options: dict[str, Any], *, client: httpx.Client, timeout_s
     try:
         ids = [str(m["id"]) for m in response.json().get("data", [])]
     except (ValueError, KeyError, TypeError, AttributeError):
-        return BackboneHealth(
-            ok=False, target=target, detail=f"backbone {name!r}: not an OpenAI model list; check base_url"
-        )
+        return _unwell(name, target, "not an OpenAI model list; check base_url")
     return _served(name, target, ids, parsed.model)
+
+
+def _unwell(name: str, target: str, what: str) -> BackboneHealth:
+    """Backbone ``name`` is not usable: ``what`` is wrong, and what to do."""
+    return BackboneHealth(ok=False, target=target, detail=f"backbone {name!r}: {what}")
 
 
 def _served(name: str, target: str, ids: list[str], wanted: str | None) -> BackboneHealth:
     if not ids:
-        return BackboneHealth(ok=False, target=target, detail=f"backbone {name!r}: the server lists no model")
+        return _unwell(name, target, "the server lists no model")
     if wanted and wanted not in ids:
-        return BackboneHealth(
-            ok=False,
-            target=target,
-            detail=f"backbone {name!r}: the server serves {', '.join(ids)}, not {wanted!r}; fix the "
-            "backbone's model option or the server's --served-model-name",
+        return _unwell(
+            name,
+            target,
+            f"the server serves {', '.join(ids)}, not {wanted!r}; fix the backbone's model option or the "
+            "server's --served-model-name",
         )
     return BackboneHealth(ok=True, target=target, detail=f"backbone {name!r} serves {wanted or ids[0]}")
