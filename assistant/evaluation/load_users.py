@@ -117,30 +117,6 @@ async def _phase(
     return result
 
 
-async def _run(
-    url: str,
-    accounts: dict[str, str],
-    phases: list[tuple[str, float]],
-    server_pid: int,
-    say: Callable[[str], None],
-) -> list[LoadResult]:
-    n = len(accounts)
-    async with contextlib.AsyncExitStack() as stack:
-        users = [await stack.enter_async_context(GradioUser(url)) for _ in accounts]
-        for user, (name, password) in zip(users, accounts.items(), strict=True):
-            await user.login(name, password)
-            await user.call(
-                "create_profile", {"name": f"{name}-profile", "description": "bench user", "targets": TARGET}
-            )
-        # warm-up: the server loads the model on its first decision, outside the measured window
-        await users[0].call("decide", {**persona_request(0), "targets": TARGET})
-        results = []
-        for algorithm, seconds in phases:
-            say(f"phase {algorithm}: {n} users for {seconds:g} s")
-            results.append(await _phase(users, list(accounts), algorithm, seconds, server_pid, say))
-        return results
-
-
 def run_load(
     url: str,
     accounts: dict[str, str],
@@ -150,4 +126,23 @@ def run_load(
 ) -> list[LoadResult]:
     """``accounts`` (name -> password) as concurrent users of the server at ``url``, one result per
     phase (algorithm, seconds)."""
-    return asyncio.run(_run(url, accounts, phases, server_pid, say))
+
+    async def run() -> list[LoadResult]:
+        n = len(accounts)
+        async with contextlib.AsyncExitStack() as stack:
+            users = [await stack.enter_async_context(GradioUser(url)) for _ in accounts]
+            for user, (name, password) in zip(users, accounts.items(), strict=True):
+                await user.login(name, password)
+                await user.call(
+                    "create_profile",
+                    {"name": f"{name}-profile", "description": "bench user", "targets": TARGET},
+                )
+            # warm-up: the server loads the model on its first decision, outside the measured window
+            await users[0].call("decide", {**persona_request(0), "targets": TARGET})
+            results = []
+            for algorithm, seconds in phases:
+                say(f"phase {algorithm}: {n} users for {seconds:g} s")
+                results.append(await _phase(users, list(accounts), algorithm, seconds, server_pid, say))
+            return results
+
+    return asyncio.run(run())
