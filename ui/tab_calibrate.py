@@ -2,6 +2,7 @@
 with their uncertainty, saved as your profile. The answers so far live in the browser session
 (``gr.State``); the facade is stateless and replays them on each call."""
 
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 import gradio as gr
@@ -111,38 +112,30 @@ def build_calibrate_tab(app: AppService) -> None:
     def on_start(k: float | None, area: str | None, request: gr.Request) -> tuple[Any, ...]:
         return finish(request, [], dilemmas(k), "calibrated", area)
 
-    @shown_once(len(outputs), status=outputs.index(progress))
-    def on_answer(
-        picked: int | None,
-        got: list[AnswerSent],
-        cur: str | None,
-        k: float | None,
-        profile: str,
-        area: str | None,
-        request: gr.Request,
-    ) -> tuple[Any, ...]:
-        if cur is None:
-            raise gr.Error("Press Start first.", print_exception=False)
-        if picked is None:
-            raise gr.Error("Pick a choice (or Skip).", print_exception=False)
-        answered: list[AnswerSent] = [*got, {"dilemma_id": cur, "choice": int(picked)}]
-        return finish(request, answered, dilemmas(k), profile, area)
+    def on_step(skip: bool) -> Callable[..., tuple[Any, ...]]:
+        """The handler of Answer (the picked choice) or, ``skip``, of Skip (no choice)."""
 
-    @shown_once(len(outputs), status=outputs.index(progress))
-    def on_skip(
-        got: list[AnswerSent],
-        cur: str | None,
-        k: float | None,
-        profile: str,
-        area: str | None,
-        request: gr.Request,
-    ) -> tuple[Any, ...]:
-        if cur is None:
-            raise gr.Error("Press Start first.", print_exception=False)
-        return finish(request, [*got, {"dilemma_id": cur, "choice": None}], dilemmas(k), profile, area)
+        @shown_once(len(outputs), status=outputs.index(progress))
+        def step(
+            picked: int | None,
+            got: list[AnswerSent],
+            cur: str | None,
+            k: float | None,
+            profile: str,
+            area: str | None,
+            request: gr.Request,
+        ) -> tuple[Any, ...]:
+            if cur is None:
+                raise gr.Error("Press Start first.", print_exception=False)
+            if picked is None and not skip:
+                raise gr.Error("Pick a choice (or Skip).", print_exception=False)
+            sent: AnswerSent = {"dilemma_id": cur, "choice": None if skip or picked is None else int(picked)}
+            return finish(request, [*got, sent], dilemmas(k), profile, area)
+
+        step.__name__ = "on_skip" if skip else "on_answer"  # the handlers' names in the page's config
+        return step
 
     start.click(on_start, [count, domain], outputs, api_visibility="private")
-    answer.click(
-        on_answer, [choice, answers, current, count, name, domain], outputs, api_visibility="private"
-    )
-    skip.click(on_skip, [answers, current, count, name, domain], outputs, api_visibility="private")
+    step_inputs = [choice, answers, current, count, name, domain]
+    answer.click(on_step(skip=False), step_inputs, outputs, api_visibility="private")
+    skip.click(on_step(skip=True), step_inputs, outputs, api_visibility="private")

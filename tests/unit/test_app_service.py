@@ -280,3 +280,15 @@ def test_exports_count_against_the_requests_per_minute(app: AppService):
         app.profiles.export(alice, req.ExportProfilesRequest())
     with pytest.raises(TooManyRequests):
         app.profiles.export(alice, req.ExportProfilesRequest())
+
+
+def test_every_named_endpoint_calls_a_method_of_the_app(app: AppService):
+    """ui.api's endpoints name the facade method that answers them ("profiles.update"): each is one."""
+    from operator import attrgetter
+
+    from ui.api import ENDPOINTS
+
+    named = {name: e.call for name, e in ENDPOINTS.items() if isinstance(e.call, str)}
+    assert len(named) > 20
+    for name, method in named.items():
+        assert callable(attrgetter(method)(app)), name
