@@ -11,6 +11,10 @@ sent to a dropdown's handler put ~1 MB into the log per call, and came back in t
 the field and gives the value's size, printed by nobody (``print_exception=False``), and logs one
 ``log_refused`` line with the same: what was refused and its size, never the value. This holds for
 every component and every route into a handler (the queue, ``/gradio_api/run``, ``/call``).
+
+A body of the wrong shape for Gradio's routes (``fn_index`` a text, ``data`` not a list) gets FastAPI's
+422, which by default sends each wrong value back whole (its ``input``). ``short_validation_error``
+answers the same 422 with where and what is wrong (each cut to ``MAX_DETAIL_CHARS``), never the value.
 """
 
 from __future__ import annotations
@@ -18,11 +22,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from gradio.exceptions import Error
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from assistant.app.refused import log_refused
 
-__all__ = ["refused_input", "short_input_errors", "size_of"]
+__all__ = [
+    "MAX_DETAIL_CHARS",
+    "SHORT_422",
+    "refused_input",
+    "short_input_errors",
+    "short_validation_error",
+    "size_of",
+]
+
+MAX_DETAIL_CHARS = 200  # each place and message of a 422 is cut to this
 
 
 def size_of(value: Any) -> int:
@@ -70,3 +86,26 @@ def short_input_errors(demo: Any) -> None:
             raise refused_input(block_fn, list(inputs or []), error) from None
 
     demo.preprocess_data = preprocess_data
+
+
+def _cut(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 3] + "..."
+
+
+async def short_validation_error(_request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 for a body of the wrong shape, without the values it quotes (module docstring)."""
+    problems = error.errors() if isinstance(error, RequestValidationError) else []
+    detail = [
+        {
+            "type": _cut(problem.get("type", "")),
+            "loc": [_cut(part) if isinstance(part, str) else part for part in problem.get("loc", ())][:20],
+            "msg": _cut(problem.get("msg", "")),
+        }
+        for problem in list(problems)[:20]
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+# FastAPI's ``exception_handlers`` for the app: its 422 without the values
+SHORT_422: dict[Any, Any] = {RequestValidationError: short_validation_error}

@@ -84,3 +84,28 @@ def test_refused_choice_values_leave_one_short_line_and_are_not_echoed(server: S
         assert MARK not in server.log.read_text(errors="replace")
     finally:
         bob.close()
+
+
+def test_a_body_of_the_wrong_shape_is_refused_without_its_values(server: Serving) -> None:
+    bob = logged_in(server.url, "bob", timeout=120)
+    try:
+        index = next(index for index, name, _ in choice_handlers(bob) if name == "reopen")
+        wrong = {  # FastAPI's 422 used to send each of these values back whole
+            "fn_index": {"data": [], "fn_index": HUGE, "session_hash": uuid.uuid4().hex},
+            "trigger_id": {
+                "data": [None],
+                "fn_index": index,
+                "session_hash": uuid.uuid4().hex,
+                "trigger_id": HUGE,
+            },
+            "data": {"data": HUGE, "fn_index": index, "session_hash": uuid.uuid4().hex},
+        }
+        for field, body in wrong.items():
+            before = server.log.stat().st_size
+            answer = bob.post("/gradio_api/queue/join", json=body)
+            assert answer.status_code == 422, (field, answer.status_code)
+            assert MARK not in answer.text and len(answer.content) < 2_000, (field, answer.text[:300])
+            assert field in answer.text, answer.text  # where the body is wrong
+            assert server.log.stat().st_size - before < MAX_LOG_BYTES_PER_CALL, field
+    finally:
+        bob.close()

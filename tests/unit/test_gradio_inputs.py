@@ -51,3 +51,19 @@ def test_size_of_counts_texts_and_json() -> None:
     assert size_of("abc") == 3
     assert size_of(["abc"]) == len('["abc"]')
     assert size_of(None) == 4
+
+
+def test_a_422_gives_where_and_what_without_the_value() -> None:
+    from fastapi.exceptions import RequestValidationError
+
+    from assistant.web.gradio_inputs import short_validation_error
+
+    problem = {
+        "type": "int_parsing",
+        "loc": ("body", "fn_index"),
+        "msg": "Input should be an integer",
+        "input": MARK * 9,
+    }
+    answer = asyncio.run(short_validation_error(None, RequestValidationError([problem])))  # type: ignore[arg-type]
+    assert answer.status_code == 422
+    assert b"fn_index" in answer.body and MARK.encode() not in answer.body
