@@ -152,6 +152,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     app = build_app(cli, args.host, args.datasets, args.eval_limit)
     model_first(app, cli.settings)
     from assistant.health import health_routes
+    from assistant.web.gradio_inputs import SHORT_422, short_input_errors
     from assistant.web.gradio_tuning import lean_sessions, tune_queue
     from assistant.web.guards import guard_middleware, sessions_lifespan
     from assistant.web.login_page import AUTH_MESSAGE
@@ -170,6 +171,7 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
     demo.queue(default_concurrency_limit=concurrency, max_size=app.service.settings.max_queue)
     tune_queue(demo)  # Gradio's monitoring summary: not rebuilt after every request
     share_running(demo)  # each user's share of the running places, as /v1 (web/queue_running.py)
+    short_input_errors(demo)  # an input Gradio refuses: one short log line and error, never the value
     mode = "single local-user mode (no login)" if app.local_mode else "login required"
     # X-Forwarded-For / -Proto believed from the trusted_proxies only (default: from nobody)
     warning = trust_proxies(app.service.settings.trusted_proxies)
@@ -211,6 +213,8 @@ def run(args: argparse.Namespace, cli: Cli) -> int:
                 "openapi_url": None,
                 "docs_url": None,
                 "redoc_url": None,
+                # a body of the wrong shape: FastAPI's 422 without the values it would send back
+                "exception_handlers": SHORT_422,
                 # API calls copy no UI config; each user holds at most SESSIONS_PER_USER sessions
                 "lifespan": lean_sessions(sessions_lifespan(app), bindings.owner),
             },

@@ -118,7 +118,7 @@ def test_a_user_cannot_evaluate_through_any_door(site):
     if ui.success:
         assert "only an admin" in refusal(ui.success, ui.output), ui  # the tab's one warning
     else:  # the dataset files are listed to admins only, so the pick itself is refused
-        assert "not in the list of choices" in json.dumps(ui.output), ui
+        assert "is not one this field takes" in json.dumps(ui.output), ui
     assert _runs(site, "alice") == []  # nothing ran, nothing was written
 
 
