@@ -10,7 +10,7 @@ import gradio as gr
 from assistant.app import AppService
 from assistant.app.api_keys import ApiKeyCreateRequest, ApiKeyListRequest, ApiKeyRevokeRequest
 from profiles.api_keys import ApiKeyPublic
-from ui.common import acting, shown_once
+from ui.common import acting, session_token, shown_once
 
 __all__ = ["build_api_keys_panel"]
 
@@ -80,7 +80,9 @@ def build_api_keys_panel(app: AppService) -> None:
     def create_key(text: str, password: str | None, request: gr.Request) -> list[Any]:
         actor = acting(app, request)
         asked = {"label": text or "", "current_password": password or None}
-        made = app.api_keys.create(actor, app.parse(ApiKeyCreateRequest, asked, actor=actor))
+        made = app.api_keys.create(
+            actor, app.parse(ApiKeyCreateRequest, asked, actor=actor), session=session_token(request)
+        )
         return [
             listed(request),
             gr.update(value=made.key, visible=True),

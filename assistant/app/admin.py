@@ -6,6 +6,7 @@ moves the user's session stamp). Changing one's own password needs the current o
 
 from __future__ import annotations
 
+import hashlib
 from typing import Protocol
 
 from alignment.errors import PermissionDenied
@@ -23,30 +24,56 @@ from profiles.schemas import Actor, AttributeCreate, AttributePublic, UserCreate
 from profiles.store import Store
 from profiles.users import WrongPassword
 
-__all__ = ["CURRENT_PASSWORD", "AppAdmin", "Sessions", "confirm_current", "require_admin"]
+__all__ = [
+    "CURRENT_PASSWORD",
+    "AppAdmin",
+    "Sessions",
+    "confirm_current",
+    "current_password_key",
+    "require_admin",
+]
 
-# wrong current passwords (a password change, a new API key) are counted per user under this "address"
+# wrong current passwords (a password change, a new API key) are counted per user and login session
+# under this "address" (one shared count where there is no session: local mode, the command line)
 CURRENT_PASSWORD = "(password change)"
-_CHANGE = CURRENT_PASSWORD
+
+
+def current_password_key(session: str | None) -> str:
+    """Where wrong current passwords are counted: per login session, so a stolen session that keeps
+    guessing locks itself, not the owner's own sessions (a new session needs the password)."""
+    if not session:
+        return CURRENT_PASSWORD
+    return f"{CURRENT_PASSWORD} {hashlib.sha256(session.encode('utf-8')).hexdigest()[:24]}"
+
+
+def _too_many(exc: TooManyLogins) -> PermissionDenied:
+    return PermissionDenied(
+        f"too many wrong current passwords; wait {max(1, round(exc.wait_s))} s, then try again"
+    )
 
 
 def confirm_current(
-    store: Store, limiter: LoginLimiter | None, actor: Actor, current: str | None, doing: str
+    store: Store,
+    limiter: LoginLimiter | None,
+    actor: Actor,
+    current: str | None,
+    doing: str,
+    session: str | None = None,
 ) -> None:
-    """The actor's current password before ``doing``: refused while too many wrong ones cool down;
-    a wrong one counts as a failed login of that user (a stolen session cannot guess on and on)."""
+    """The actor's current password before ``doing``: refused while too many wrong ones from this
+    login ``session`` cool down; a wrong one counts as a failed login of that user in that session
+    (a stolen session cannot guess on and on, nor lock out the owner's other sessions)."""
+    key = current_password_key(session)
     if limiter is not None:
         try:
-            limiter.check(actor.name, CURRENT_PASSWORD)
+            limiter.check(actor.name, key)
         except TooManyLogins as exc:
-            raise PermissionDenied(
-                f"too many wrong current passwords; wait {max(1, round(exc.wait_s))} s, then try again"
-            ) from None
+            raise _too_many(exc) from None
     try:
         store.users.confirm_password(actor, current, doing)
     except WrongPassword:
         if limiter is not None:
-            limiter.failed(actor.name, CURRENT_PASSWORD)
+            limiter.failed(actor.name, key)
         raise
 
 
@@ -103,18 +130,17 @@ class AppAdmin:
         session token, stays valid, the others end) or reset another user's (admins: all that
         user's sessions end and all their API keys are revoked). The reply says so in words."""
         own = req.name == actor.name
+        key = current_password_key(keep_session)
         if own and self._limiter is not None:
             try:
-                self._limiter.check(actor.name, _CHANGE)
+                self._limiter.check(actor.name, key)
             except TooManyLogins as exc:
-                raise PermissionDenied(
-                    f"too many wrong current passwords; wait {max(1, round(exc.wait_s))} s, then try again"
-                ) from None
+                raise _too_many(exc) from None
         try:
             done = self.store.users.set_password(actor, req.name, req.password, current=req.current_password)
         except WrongPassword:
             if self._limiter is not None:
-                self._limiter.failed(actor.name, _CHANGE)
+                self._limiter.failed(actor.name, key)
             raise
         if not done.reset:
             sessions = self.sessions

@@ -67,10 +67,14 @@ class ApiKeys:
         self._limiter = limiter
         self._limits = limits
 
-    def create(self, actor: Actor, req: ApiKeyCreateRequest) -> ApiKeyCreated:
+    def create(self, actor: Actor, req: ApiKeyCreateRequest, session: str | None = None) -> ApiKeyCreated:
+        """A new key for ``actor`` (the current password is needed; wrong ones are counted per login
+        ``session``, the caller's own token)."""
         if self._limits is not None:
             self._limits.take(actor)
-        confirm_current(self.store, self._limiter, actor, req.current_password, "create an API key")
+        confirm_current(
+            self.store, self._limiter, actor, req.current_password, "create an API key", session=session
+        )
         data = parse_request(ApiKeyCreate, {"label": req.label})
         return self.store.api_keys.create(actor, data, req.owner)
 

@@ -44,6 +44,8 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"; see `align examples (?:list|search)`"), "; search the examples to see their ids"),
     (re.compile(r"; see `align users list`"), "; see the list of users"),
     (re.compile(r"\(see `align attributes list`\)"), "(see the list of attributes)"),
+    # any other command named in brackets: one bracket, not "(see the command line (see the README))"
+    (re.compile(r"\((?:see|run|try|use) `(?:align [^`]*|[^`]*--[^`]*)`\)"), "(see the README)"),
 ]
 _COMMAND = re.compile(r"`(?:align [^`]*|[^`]*--[^`]*)`")  # a whole command line in backticks
 _FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
@@ -103,8 +105,10 @@ def _one(err: Any) -> str:
         more = f" (you gave {have})" if have is not None else ""
         return f"{subject}: give at most {ctx.get('max_length')}{more}"
     if kind == "string_too_short":
-        return f"{subject} is empty; fill it in" if ctx.get("min_length") == 1 else (
-            f"{subject} is too short; give at least {ctx.get('min_length')} characters"
+        return (
+            f"{subject} is empty; fill it in"
+            if ctx.get("min_length") == 1
+            else (f"{subject} is too short; give at least {ctx.get('min_length')} characters")
         )
     if kind == "string_too_long":
         return f"{subject} is too long; shorten it to {ctx.get('max_length')} characters"

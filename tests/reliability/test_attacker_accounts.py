@@ -192,6 +192,14 @@ def test_a_stolen_session_cannot_guess_the_current_password_for_long(server):
         status, message = call(ivan, "set_password", right)
         assert status == "error" and "too many wrong current passwords" in message, message
         assert can_log_in(url, "ivan", "ivan-password")  # unchanged, and his login is not locked
+        # the count is the stolen session's own: ivan, in a session of his own, still changes it
+        own = logged_in(url, "ivan")
+        try:
+            status, message = call(own, "set_password", {**right, "password": "ivan-new-password"})
+            assert status == "ok", message
+        finally:
+            own.close()
+        assert can_log_in(url, "ivan", "ivan-new-password")
     finally:
         ivan.close()
 

@@ -83,8 +83,10 @@ def test_many_problems_name_three_and_count_the_rest():
             "unknown 'z': no attributes are defined yet; run `align db seed`",
             "run the command line (see the README)",
         ),
+        ("the backbone is down (see `align health --backbone x`)", "the backbone is down (see the README)"),
     ],
 )
 def test_messages_for_people_name_no_command(message, expected):
     said = for_people(message)
     assert expected in said and "`" not in said and "align " not in said, said
+    assert "((" not in said.replace(" ", "") and said.count("(") <= 1, said
