@@ -17,6 +17,7 @@ The keys are read the way Gradio reads them (the last of repeated query paramete
 repeated JSON keys); a request that names its ``session_hash`` or ``event_id`` twice, in the query or
 as a repeated key of the JSON body, is refused (400), so no check and Gradio can read different ones.
 
+A key longer than ``MAX_KEY_CHARS`` is refused (400): no page makes one, and the server would keep it.
 Only in login mode: local mode has one user. The record is bounded (the oldest entries go first).
 """
 
@@ -50,6 +51,8 @@ _REPLY_PATHS = ("/gradio_api/queue/join", "/gradio_api/call/")
 _MAX_REPLY_BYTES = 4096
 _UNSET = object()
 _NAMED = ("session_hash", "event_id")
+MAX_KEY_CHARS = 128  # Gradio's pages make ids of ~11 characters, gradio_client a uuid (36): one far
+# longer is no page's, and would be kept in the server's session tables
 
 
 class Bindings:
@@ -180,6 +183,17 @@ class SessionBinding:
                 f"The request names its {exc.what} more than once; send it once. (Reload the page if "
                 "this came from the app's own page.)",
                 code="repeated_parameter",
+            )
+            return
+        if any(len(key) > MAX_KEY_CHARS for key in keys):
+            log_refused("a session id that is too long", path=path)
+            await refuse(
+                send,
+                path,
+                400,
+                f"The page session id is longer than {MAX_KEY_CHARS} characters; reload the page to get a "
+                "new one.",
+                code="session_id_too_long",
             )
             return
         if not keys and not (method == "POST" and path.startswith(_REPLY_PATHS)):

@@ -78,3 +78,24 @@ def test_new_session_hashes_of_one_user_keep_memory_bounded_and_live_pages(serve
     finally:
         bob.close()
         alice.close()
+
+
+def test_a_session_id_far_longer_than_any_page_makes_is_refused_and_not_kept(server: Any) -> None:
+    """A megabyte session hash in the body or the query would be kept in the server's session tables:
+    it is refused (400) in words, before Gradio sees it, and the log does not carry it."""
+    from assistant.web.session_binding import MAX_KEY_CHARS
+
+    bob = logged_in(server.url, "bob")
+    try:
+        index, data = handler_inputs(bob, "whoami")
+        huge = "h" * 900_000
+        body = {"data": data, "fn_index": index, "session_hash": huge, "event_data": None, "trigger_id": None}
+        answer = bob.post("/gradio_api/queue/join", json=body)
+        assert answer.status_code == 400, answer.text[:300]
+        assert "reload the page" in answer.text and len(answer.text) < 2000
+        answer = bob.get("/gradio_api/queue/data", params={"session_hash": huge[: 8 * 1024]})
+        assert answer.status_code == 400, answer.text[:300]
+        assert whoami(bob, index, data, "x" * MAX_KEY_CHARS) == "bob"  # as long as allowed: fine
+    finally:
+        bob.close()
+    assert huge[:1000] not in server.log.read_text(errors="replace")
