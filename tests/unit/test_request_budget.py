@@ -81,13 +81,13 @@ def test_a_comparison_counts_its_columns_together(tmp_path):
     calls: list[str] = []
     service = _service(tmp_path, calls)
     # each column alone fits (7 x 3 x 1000 = 21,000), the six together do not
-    column = CompareColumn(algorithm="persona-vote", params={"max_tokens": 1000}, targets={"fairness": 0.9})
+    column = CompareColumn(algorithm="persona-vote", params={"max_tokens": 1000}, target={"fairness": 0.9})
     service.check_budget([_decide(algorithm="persona-vote", params={"max_tokens": 1000})])
     request = CompareRequest(scenario="One kit.", choices=["a", "b"], columns=[column] * MAX_COLUMNS)
     with pytest.raises(InputError, match=r"126,000 tokens .* or fewer columns"):
         compare(service, request, lambda c: c.targets)
     assert calls == []
-    defaults = CompareColumn(algorithm="persona-vote", targets={"fairness": 0.9})
+    defaults = CompareColumn(algorithm="persona-vote", target={"fairness": 0.9})
     request = CompareRequest(scenario="One kit.", choices=["a", "b"], columns=[defaults] * MAX_COLUMNS)
     result = compare(service, request, lambda c: c.targets)
     assert all(r.decision is not None for r in result.results) and len(calls) == 7 * MAX_COLUMNS
