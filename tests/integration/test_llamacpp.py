@@ -215,9 +215,14 @@ def test_a_call_whose_asker_left_while_it_waited_never_starts(embedded_backbone:
     from assistant.decisions import cancel
 
     gone = threading.Event()
-    gone_while_waiting = cancel.checked(embedded_backbone)
+    checked_backbone = cancel.checked(embedded_backbone)
     request = GenerationRequest(messages=[Message(role="user", content="Say hi.")], max_tokens=8)
-    token = call_check.set(lambda: gone.set() or cancel.check())  # leaves as its turn comes
+
+    def leaves_as_its_turn_comes() -> None:
+        gone.set()
+        cancel.check()
+
+    token = call_check.set(leaves_as_its_turn_comes)
     try:
         with cancel.asking(gone), pytest.raises(cancel.TurnCancelled):
             embedded_backbone.execute(request)
@@ -225,7 +230,7 @@ def test_a_call_whose_asker_left_while_it_waited_never_starts(embedded_backbone:
         call_check.reset(token)
     gone.clear()
     with cancel.asking(gone):
-        assert gone_while_waiting.execute(request).texts  # an asker still there is answered
+        assert checked_backbone.execute(request).texts  # an asker still there is answered
 
 
 def test_bad_model_files_and_options(tmp_path: Path) -> None:
