@@ -120,3 +120,16 @@ def test_a_waiting_call_whose_asker_left_never_starts():
     with cancel.asking(gone), pytest.raises(cancel.TurnCancelled):
         backbone.execute(request)
     assert started == [] and call_check.get() is None
+
+
+def test_a_heavy_chat_turn_is_answered_with_the_refusal(app):
+    """The chat door: the turn ends with the refusal, before its progress note or any model call."""
+    from assistant.app.schemas import ChatRequest
+    from tests.helpers.app import as_json
+
+    situation = "Two people are hurt and I have one kit.\n- help the soldier\n- help the civilian"
+    heavy = ChatRequest(message=situation, target={"fairness": 0.9}, algorithm="persona-vote", params=HEAVY)
+    updates = list(app.decisions.chat_stream(app.actor("alice"), heavy))
+    assert len(updates) == 1 and "Weighing" not in updates[0].text
+    reply = as_json(updates[0])
+    assert reply["kind"] == "error" and "one request may ask for" in reply["text"], reply
