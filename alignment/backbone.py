@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.models import Message, Usage
 
-__all__ = ["Backbone", "Capabilities", "GenerationRequest", "GenerationResult"]
+__all__ = ["Backbone", "Capabilities", "GenerationRequest", "GenerationResult", "call_check", "check_call"]
+
+# Set around a model call by whoever may cancel it (``assistant.decisions.cancel.checked``): a backbone
+# whose calls wait for the model (a lock, a single model thread, a few slots) runs it again once the
+# call's turn comes, so a call whose asker went away while it waited never starts.
+call_check: ContextVar[Callable[[], None] | None] = ContextVar("align_call_check", default=None)
+
+
+def check_call() -> None:
+    """Run the waiting call's ``call_check`` (raises when its asker has gone away)."""
+    check = call_check.get()
+    if check is not None:
+        check()
 
 
 class Capabilities(BaseModel):

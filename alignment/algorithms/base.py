@@ -13,7 +13,15 @@ from alignment.embedding import Embedder
 from alignment.errors import InputError
 from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
 
-__all__ = ["Algorithm", "DecisionContext", "MeteredBackbone", "Params", "Stopwatch"]
+__all__ = [
+    "DEFAULT_CALL_TOKENS",
+    "Algorithm",
+    "DecisionContext",
+    "MeteredBackbone",
+    "Params",
+    "Stopwatch",
+    "calls_with_retries",
+]
 
 
 class Params(BaseModel):
@@ -36,6 +44,14 @@ class DecisionContext(BaseModel):
     # lets an algorithm read what the attributes of retrieved examples mean
     definitions: dict[str, Attribute] = {}
     embedder: Embedder | None = None  # for algorithms with ``uses_embedder``
+
+
+DEFAULT_CALL_TOKENS = 1024  # a model call's tokens where an algorithm states no max_tokens
+
+
+def calls_with_retries(calls: int, params: Params) -> int:
+    """``calls`` structured calls, each asked again up to ``params.retries`` times when invalid."""
+    return calls * (1 + int(getattr(params, "retries", 0) or 0))
 
 
 class Stopwatch:
@@ -99,6 +115,17 @@ class Algorithm(ABC):
         decision.decider = context.decider
         decision.seed = context.seed
         return decision
+
+    def model_tokens(self, choices: int, attributes: int) -> int:
+        """The most tokens one decision of ``choices`` options for a target of ``attributes`` values
+        may ask the model to generate: every call and every retry at its ``max_tokens`` (a call that
+        only reads log-probabilities counts 1). The service refuses a request past its budget before
+        any model call. This default fits one structured call with ``max_tokens`` and ``retries``
+        (a plugin's own parameters may need its own count); an algorithm without a model asks none."""
+        if not self.uses_backbone:
+            return 0
+        max_tokens = getattr(self.params, "max_tokens", None) or DEFAULT_CALL_TOKENS
+        return calls_with_retries(1, self.params) * int(max_tokens)
 
     @abstractmethod
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:

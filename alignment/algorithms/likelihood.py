@@ -61,6 +61,15 @@ class LikelihoodAlgorithm(Algorithm):
     name = "likelihood"
     Params = LikelihoodParams
 
+    def model_tokens(self, choices: int, attributes: int) -> int:
+        """One log-probability read per order shown (twice for "contrast"), and the justification."""
+        p = self.params
+        assert isinstance(p, LikelihoodParams)
+        reads = (
+            1 if p.debias == "none" else len(choice_orders(choices)) * (2 if p.debias == "contrast" else 1)
+        )
+        return reads + (p.justification_tokens if p.justify else 0)
+
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         p = self.params
         assert isinstance(p, LikelihoodParams)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, RootModel, model_validator
 
-from alignment.algorithms.base import Algorithm, DecisionContext
+from alignment.algorithms.base import Algorithm, DecisionContext, calls_with_retries
 from alignment.algorithms.icl import ExampleParams
 from alignment.backbone import Backbone
 from alignment.examples import choice_distance, regression_reason, relevant_attributes
@@ -164,6 +164,15 @@ class RegressionAlgorithm(Algorithm):
     Params = RegressionParams
     uses_examples = True
 
+    def _max_tokens(self, choices: int, attributes: int) -> int:
+        """The answer's tokens: as set, or enough for a bounded reason and the ratings of each choice."""
+        p = self.params
+        assert isinstance(p, RegressionParams)
+        return p.max_tokens or min(4096, 32 + (45 + 8 * attributes) * choices)
+
+    def model_tokens(self, choices: int, attributes: int) -> int:
+        return calls_with_retries(1, self.params) * self._max_tokens(choices, attributes)
+
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         p = self.params
         assert isinstance(p, RegressionParams) and context.target is not None
@@ -173,8 +182,7 @@ class RegressionAlgorithm(Algorithm):
         labels = [label_of(i) for i in range(len(scenario.choices))]
         examples = [e for e in list(context.examples)[: p.k] if relevant_attributes(e.scores, target.values)]
         messages = regression_messages(target, scenario.text, scenario.choices, examples)
-        per_choice_tokens = 45 + 8 * len(attributes)
-        max_tokens = p.max_tokens or min(4096, 32 + per_choice_tokens * len(labels))
+        max_tokens = self._max_tokens(len(labels), len(attributes))
         reply = ask_structured(
             backbone,
             messages,

@@ -6,7 +6,7 @@ import random
 
 from pydantic import Field
 
-from alignment.algorithms.base import Algorithm, DecisionContext, Params
+from alignment.algorithms.base import Algorithm, DecisionContext, Params, calls_with_retries
 from alignment.algorithms.common import ask_choice
 from alignment.backbone import Backbone
 from alignment.models import ChoiceScore, Decision, Message, Scenario, Usage
@@ -28,6 +28,11 @@ class VoteParams(Params):
 class PersonaVoteAlgorithm(Algorithm):
     name = "persona-vote"
     Params = VoteParams
+
+    def model_tokens(self, choices: int, attributes: int) -> int:
+        p = self.params
+        assert isinstance(p, VoteParams)
+        return calls_with_retries(p.n_aligned + p.n_opposite, p) * p.max_tokens
 
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         p = self.params

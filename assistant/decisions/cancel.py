@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TypeAlias, TypeVar
 
-from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult, call_check
 
 __all__ = ["Gone", "TurnCancelled", "asking", "check", "checked", "in_turn"]
 
@@ -64,7 +64,12 @@ class _Checked(Backbone):
 
     def execute(self, request: GenerationRequest) -> GenerationResult:
         check()
-        return self.inner.execute(request)
+        # and again once the call's turn at the model comes (a backbone's lock, its model thread)
+        token = call_check.set(check)
+        try:
+            return self.inner.execute(request)
+        finally:
+            call_check.reset(token)
 
 
 def checked(backbone: Backbone) -> Backbone:

@@ -570,6 +570,7 @@ class ChatEngine:
     ) -> Iterator[ChatUpdate]:
         try:
             self.service.resolve(request)
+            self.service.check_budget([request])  # refused before the progress note, too
         except AlignError as exc:
             yield _failed(cid, "decide", exc)
             return

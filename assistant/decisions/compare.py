@@ -84,27 +84,40 @@ def compare(service: DecisionService, request: CompareRequest, resolve_target: T
     in the columns' threads too, so once the asker goes away every column stops at its next model
     call, and ``TurnCancelled`` ends the comparison."""
 
-    def run(column: CompareColumn) -> ColumnResult:
+    def asked(column: CompareColumn) -> DecideRequest | AlignError:
         try:
-            decision = service.decide(
-                DecideRequest(
-                    scenario=request.scenario,
-                    choices=request.choices,
-                    target=resolve_target(column),
-                    algorithm=column.algorithm,
-                    decider=column.decider,
-                    backbone=column.backbone,
-                    params=column.params,
-                    seed=request.seed if column.seed is None else column.seed,
-                )
+            return DecideRequest(
+                scenario=request.scenario,
+                choices=request.choices,
+                target=resolve_target(column),
+                algorithm=column.algorithm,
+                decider=column.decider,
+                backbone=column.backbone,
+                params=column.params,
+                seed=request.seed if column.seed is None else column.seed,
             )
+        except AlignError as exc:
+            return exc
+
+    def run(column: CompareColumn, asking: DecideRequest | AlignError) -> ColumnResult:
+        try:
+            if isinstance(asking, AlignError):
+                raise asking
+            # the columns' model work was checked together, before any of them started
+            decision = service.decide(asking, budget=False)
         except AlignError as exc:
             return ColumnResult(label=column.label(), column=column, error=str(exc))
         return ColumnResult(label=column.label(), column=column, decision=decision)
 
+    requests = [asked(c) for c in request.columns]
+    # the columns run at once: their model work counts together against one request's budget
+    service.check_budget([r for r in requests if isinstance(r, DecideRequest)])
     # one person's comparison: no evaluation item slips in between its columns
     with service.people.person(), ThreadPoolExecutor(max_workers=len(request.columns)) as pool:
-        running = [pool.submit(contextvars.copy_context().run, run, c) for c in request.columns]
+        running = [
+            pool.submit(contextvars.copy_context().run, run, c, r)
+            for c, r in zip(request.columns, requests, strict=True)
+        ]
         results = [future.result() for future in running]
     chosen = [r.decision.choice_index for r in results if r.decision is not None]
     counts = Counter(chosen)

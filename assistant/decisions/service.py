@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
@@ -29,7 +29,28 @@ from assistant.decisions.priority import PeopleFirst
 from assistant.decisions.requests import DecideRequest
 from assistant.settings import Settings
 
-__all__ = ["AttributeSource", "DecideRequest", "DecisionService", "validation_message"]
+__all__ = [
+    "DEFAULT_REQUEST_TOKENS",
+    "AttributeSource",
+    "DecideRequest",
+    "DecisionService",
+    "budget_message",
+    "validation_message",
+]
+
+# the settings' default of ``request_max_model_tokens`` (for settings-like test doubles without it)
+DEFAULT_REQUEST_TOKENS = 32_000
+
+
+def budget_message(tokens: int, limit: int, *, columns: int = 1) -> str:
+    """Why a request over the budget is refused, and what to lower, in a person's words."""
+    fewer = "fewer samples (n_aligned, n_opposite), fewer retries, a lower max_tokens"
+    fewer += ", or fewer columns" if columns > 1 else ""
+    return (
+        f"This request could ask the language model for up to {tokens:,} tokens of answers (every "
+        f"sample, retry{' and column' if columns > 1 else ''} at its max_tokens), more than the {limit:,} "
+        f"one request may ask for, so it was not started. Ask for {fewer}."
+    )
 
 
 @runtime_checkable
@@ -110,16 +131,49 @@ class DecisionService:
             raise UnknownName("backbone", backbone, list(self.settings.backbones))
         return algorithm, params, backbone
 
-    def decide(self, request: DecideRequest, attributes: dict[str, Attribute] | None = None) -> Decision:
-        """One decision. ``attributes``: definitions for this request (e.g. a stored profile's).
-        Counted as a person's (``people``) unless asked inside ``people.background()``."""
-        with self.people.person():
-            return self._decide(request, attributes)
+    def model_tokens(self, request: DecideRequest) -> int:
+        """The most tokens ``request`` may ask the model to generate (``Algorithm.model_tokens``),
+        with the backbone's ratings the default reader may add."""
+        algorithm_name, params, _ = self.resolve(request)
+        choices, attributes = len(request.choices), len(request.target or {})
+        tokens = create_algorithm(algorithm_name, **params).model_tokens(choices, attributes)
+        if self._decider_name(request) is not None and algorithm_name == DEFAULT_READER and request.target:
+            tokens += create_algorithm(ALTERNATIVE_READER).model_tokens(choices, attributes)
+        return tokens
 
-    def _decide(self, request: DecideRequest, attributes: dict[str, Attribute] | None) -> Decision:
+    def check_budget(self, requests: Sequence[DecideRequest]) -> None:
+        """Refuse, before any model call, requests that together could ask the model for more tokens
+        than one request may (``Settings.request_max_model_tokens``): a decision, a chat turn's, a
+        comparison's columns summed. A request that names an unknown algorithm or a wrong parameter
+        is left to fail in its own decision, with its own message."""
+        limit = getattr(self.settings, "request_max_model_tokens", DEFAULT_REQUEST_TOKENS)
+        total = 0
+        for request in requests:
+            try:
+                total += self.model_tokens(request)
+            except AlignError:
+                continue
+        if total > limit:
+            raise InputError(budget_message(total, limit, columns=len(requests)))
+
+    def decide(
+        self, request: DecideRequest, attributes: dict[str, Attribute] | None = None, *, budget: bool = True
+    ) -> Decision:
+        """One decision. ``attributes``: definitions for this request (e.g. a stored profile's).
+        Counted as a person's (``people``) unless asked inside ``people.background()``. ``budget``:
+        refused past the per-request budget (``check_budget``); False for an admin's evaluation and
+        for a comparison's columns, checked together before they start."""
+        with self.people.person():
+            return self._decide(request, attributes, budget)
+
+    def _decide(
+        self, request: DecideRequest, attributes: dict[str, Attribute] | None, budget: bool
+    ) -> Decision:
         known = {**self.attributes, **(attributes or {})}
         algorithm_name, params, backbone_name = self.resolve(request)
         algorithm = create_algorithm(algorithm_name, **params)
+        if budget:
+            self.check_budget([request])
         try:
             scenario = Scenario(
                 text=request.scenario, choices=request.choices, id=request.scenario_id, domain=request.domain

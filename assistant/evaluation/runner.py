@@ -242,6 +242,7 @@ def _run_one(
                 holdout=config.holdout,
             ),
             attributes,
+            budget=False,  # an admin's evaluation: bounded by eval_max_decisions, not a person's budget
         )
     except AlignError as exc:
         return EvalResult(**base, error=f"{type(exc).__name__}: {exc}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from alignment.algorithms import DecisionContext, create_algorithm
-from alignment.backbone import Backbone, GenerationRequest, GenerationResult
+from alignment.backbone import Backbone, GenerationRequest, GenerationResult, call_check
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import AlignmentTarget, Message, Scenario
 from alignment.prompts import decision_schema, persona_system_prompt, question_messages
@@ -204,6 +205,32 @@ def test_over_long_prompt_is_an_input_error(embedded_backbone: Backbone) -> None
         embedded_backbone.execute(GenerationRequest(messages=long, max_tokens=8))
     with pytest.raises(InputError, match="holds 4096"):
         embedded_backbone.execute(GenerationRequest(messages=long, json_schema=decision_schema(2)))
+
+
+@pytest.mark.model
+def test_a_call_whose_asker_left_while_it_waited_never_starts(embedded_backbone: Backbone) -> None:
+    """The model thread runs each call in its caller's context and checks, once it holds the model,
+    that the asker is still there (``call_check``, which ``cancel.checked`` sets): the queued columns
+    of a Compare whose caller left stop there instead of each generating first."""
+    from assistant.decisions import cancel
+
+    gone = threading.Event()
+    checked_backbone = cancel.checked(embedded_backbone)
+    request = GenerationRequest(messages=[Message(role="user", content="Say hi.")], max_tokens=8)
+
+    def leaves_as_its_turn_comes() -> None:
+        gone.set()
+        cancel.check()
+
+    token = call_check.set(leaves_as_its_turn_comes)
+    try:
+        with cancel.asking(gone), pytest.raises(cancel.TurnCancelled):
+            embedded_backbone.execute(request)
+    finally:
+        call_check.reset(token)
+    gone.clear()
+    with cancel.asking(gone):
+        assert checked_backbone.execute(request).texts  # an asker still there is answered
 
 
 def test_bad_model_files_and_options(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ on the backbone's own thread (llama.cpp's OpenMP workers belong to the thread th
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
+from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult, check_call
 from alignment.errors import BackboneUnavailable, ConfigError, InputError
 from alignment.models import Message, Usage
 from assistant.backbones.cpu_clock import model_cpu_clock
@@ -208,13 +209,15 @@ class LlamaCppBackbone(Backbone):
 
     def execute(self, request: GenerationRequest) -> GenerationResult:
         try:
-            future = self._runner.submit(self._execute, request)
+            # in the caller's context: the model thread checks the caller is still there (check_call)
+            future = self._runner.submit(contextvars.copy_context().run, self._execute, request)
         except RuntimeError:  # shut down
             raise BackboneUnavailable(f"backbone {self.name!r} has been closed; start it again") from None
         return future.result()
 
     def _execute(self, request: GenerationRequest) -> GenerationResult:
         with self._lock:
+            check_call()  # its asker may have gone away while the call waited for the model
             started, cpu0 = time.perf_counter(), model_cpu_clock(self.options.n_threads)
             prompt = self.prompt_tokens(request.messages, request.prefill)
             if request.label_logprobs is not None:

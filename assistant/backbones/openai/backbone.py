@@ -39,7 +39,7 @@ from pydantic import (
     model_validator,
 )
 
-from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult
+from alignment.backbone import Backbone, Capabilities, GenerationRequest, GenerationResult, check_call
 from alignment.errors import BackboneError, BackboneUnavailable, ConfigError
 from alignment.models import Usage
 from assistant.backbones.openai.requests import (
@@ -184,6 +184,7 @@ class OpenAICompatBackbone(Backbone):
         for attempt in range(attempts):
             try:
                 with self._slots:
+                    check_call()  # its asker may have gone away while the call waited for a slot
                     return send()
             except openai.APIError as exc:
                 if _retryable(exc) and attempt + 1 < attempts:
