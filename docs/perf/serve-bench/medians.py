@@ -1,13 +1,14 @@
 """Medians and ranges of the `align bench serve --json` reports in this folder, per series of runs.
 
-Run from the repository root: `python docs/perf/serve-bench/medians.py`.
+Run from the repository root: `python docs/perf/serve-bench/medians.py [FOLDER]` (default
+`runs/serve-bench`, where the reports of `align bench serve --json` are saved by series name). What it
+printed for the measured series is in `summary.md` beside it.
 """
 
 import json
 import statistics
+import sys
 from pathlib import Path
-
-HERE = Path(__file__).parent
 
 
 def spread(values: list[float]) -> str:
@@ -55,8 +56,9 @@ SERIES = {
 
 
 def main() -> None:
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/serve-bench")
     for series, pattern in SERIES.items():
-        reports = [json.loads(p.read_text()) for p in sorted(HERE.glob(pattern))]
+        reports = [json.loads(p.read_text()) for p in sorted(folder.glob(pattern))]
         print(f"{series}: {len(reports)} runs")
         for name, figure in FIGURES.items():
             values = [v for v in (figure(r) for r in reports) if v is not None]
