@@ -47,7 +47,7 @@ def budget_message(tokens: int, limit: int, *, columns: int = 1) -> str:
     fewer = "fewer samples (n_aligned, n_opposite), fewer retries, a lower max_tokens"
     fewer += ", or fewer columns" if columns > 1 else ""
     return (
-        f"This request could ask the language model for up to {tokens:,} tokens of answers (every "
+        f"this request could ask the language model for up to {tokens:,} tokens of answers (every "
         f"sample, retry{' and column' if columns > 1 else ''} at its max_tokens), more than the {limit:,} "
         f"one request may ask for, so it was not started. Ask for {fewer}."
     )
