@@ -9,6 +9,9 @@
   from other sites) logs out. That page sets its referrer policy to ``same-origin``: under the app's
   ``no-referrer`` a browser sends a form's POST with ``Origin: null``, which is refused. Browsers send
   ``Sec-Fetch-*`` only to HTTPS and localhost, so on a plain-HTTP host name the button asks too.
+- ``/gradio_api/deep_link`` writes the calling page's whole state to a file in Gradio's cache at each
+  call, kept after a restart and readable by anyone who has its name; the app makes no deep links, so
+  it answers 404 here.
 - ``/monitoring`` prints the dashboard's secret URL to the server's log for any logged-in user: it
   answers 404 here. ``/monitoring/summary`` (and the dashboard) are for admins only.
 - The heartbeat, cancel, reset and stream routes, which Gradio leaves open, need a login in login
@@ -31,6 +34,7 @@ from assistant.web.session import session_user
 __all__ = ["LOGOUT_PAGE", "GradioRoutes"]
 
 TOKEN_PATHS = ("/gradio_api/token",)
+DEEP_LINK_PATHS = ("/gradio_api/deep_link",)
 # Gradio's routes that skip its login check but touch a session's work (list: gradio/routes.py)
 LOGIN_PATHS = (
     "/gradio_api/heartbeat/",
@@ -76,6 +80,10 @@ class GradioRoutes(HttpMiddleware):
         if _under(path, TOKEN_PATHS):
             log_refused("session token route", path=path)
             await refuse(send, path, 404, "Not Found", code="not_found")
+            return
+        if _under(path, DEEP_LINK_PATHS):
+            log_refused("deep link route", path=path)
+            await refuse(send, path, 404, "This app makes no deep links.", code="not_found")
             return
         if path.rstrip("/") == "/logout":
             await self._logout(scope, receive, send, method)

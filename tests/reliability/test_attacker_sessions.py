@@ -4,8 +4,8 @@ anyone's open page.
 
 Each call of a cheap endpoint (``whoami``: no model, no rate limit) through the queue with a new session
 hash makes a Gradio session. The server keeps at most ``SESSIONS_PER_USER`` per user, each small; the
-user's page in use and another user's page keep theirs (``GET /gradio_api/deep_link?session_hash=H``
-answers "" for a session the server no longer holds).
+user's page in use and another user's page keep theirs (Calibrate's Skip finds the dilemma its Start
+left in the page's server-kept state only in a session the server still holds).
 """
 
 from __future__ import annotations
@@ -49,11 +49,22 @@ def whoami(client: httpx.Client, index: int, data: list[Any], session: str | Non
     return str(answer.output["data"][0]["name"])
 
 
+def start_calibrating(client: httpx.Client, session: str) -> None:
+    """Calibrate's Start in page ``session``: the server keeps the dilemma shown in its ``gr.State``."""
+    index, data = handler_inputs(client, "on_start")
+    answer = call_fn(client, index, data, session)
+    assert answer.success, answer
+
+
 def held(client: httpx.Client, session: str) -> bool:
-    """The server still holds ``session``'s state (Gradio's deep link of it is not empty)."""
-    answer = client.get("/gradio_api/deep_link", params={"session_hash": session})
-    assert answer.status_code == 200, answer.text
-    return bool(answer.json())
+    """The server still holds ``session``'s state: Skip finds the dilemma Start left in its
+    ``gr.State`` (a page whose state was dropped is told to press Start first)."""
+    index, data = handler_inputs(client, "on_skip")
+    answer = call_fn(client, index, data, session)
+    assert answer.success, answer
+    shown = str(answer.output["data"])
+    assert "### Dilemma" in shown or "Press Start first" in shown, shown
+    return "Press Start first" not in shown
 
 
 def test_new_session_hashes_of_one_user_keep_memory_bounded_and_live_pages(server: Any) -> None:
@@ -66,6 +77,8 @@ def test_new_session_hashes_of_one_user_keep_memory_bounded_and_live_pages(serve
         first = [uuid.uuid4().hex for _ in range(SESSIONS_PER_USER)]
         for session in first:  # fills bob's allowance (and warms the server up)
             assert whoami(bob, index, data, session) == "bob"
+        for client, session in ((alice, alice_page), (bob, bob_page), (bob, first[0])):
+            start_calibrating(client, session)
         before = rss_kb(server.proc.pid)
         for i in range(CALLS):
             assert whoami(bob, index, data) == "bob"
@@ -99,3 +112,17 @@ def test_a_session_id_far_longer_than_any_page_makes_is_refused_and_not_kept(ser
     finally:
         bob.close()
     assert huge[:1000] not in server.log.read_text(errors="replace")
+
+
+def test_the_deep_link_route_is_off(server: Any) -> None:
+    """Gradio's deep link writes the page's whole state to a file at each call, kept after a restart
+    and readable by its name: the app makes no deep links, so the route answers 404 and writes none."""
+    bob = logged_in(server.url, "bob")
+    try:
+        index, data = handler_inputs(bob, "whoami")
+        page = uuid.uuid4().hex
+        assert whoami(bob, index, data, page) == "bob"
+        answer = bob.get("/gradio_api/deep_link", params={"session_hash": page})
+        assert answer.status_code == 404 and "no deep links" in answer.text, answer.text
+    finally:
+        bob.close()
