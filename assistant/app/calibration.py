@@ -165,8 +165,9 @@ class AppCalibration:
         names = sorted(set(attributes)) if attributes else available
         unknown = [a for a in names if a not in available]
         if unknown or not names:
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             raise InputError(
-                f"no dilemma in {origin} scores {', '.join(unknown) or 'any attribute'}; "
+                f"no dilemma in {origin} scores {', '.join(unknown[:5]) + more or 'any attribute'}; "
                 f"these can be calibrated: {', '.join(available)}"
             )
         key, whole = (domain, tuple(names)), names == available

@@ -222,7 +222,7 @@ class CalibrateRequest(_Request):
 
     answers: list[CalibrationAnswer] = Field(default_factory=list, max_length=100)
     count: int = Field(default=10, ge=1, le=100)
-    attributes: list[str] | None = None
+    attributes: list[Annotated[str, Field(max_length=80)]] | None = Field(default=None, max_length=100)
     name: str = Field(default="calibrated", min_length=1, max_length=100)  # the profile to save
     # whose dilemmas: everyday ones (the value packs' example decisions) unless triage is asked for
     domain: Literal["everyday", "triage"] = "everyday"

@@ -116,3 +116,16 @@ def test_feedback_through_the_facade_only_on_ones_own_decisions(app: AppService)
             alice,
             app.parse(FeedbackRequest, {"decision_id": got["log_id"], "agree": False, "would_choose": "BB"}),
         )
+
+
+def test_unknown_values_to_calibrate_are_named_briefly_and_long_lists_refused(app: AppService):
+    """Many unknown value names: the refusal names five and counts the rest, it does not echo them
+    all; a list or a name longer than any value's is refused by the request's bounds."""
+    alice = app.actor("alice")
+    names = [f"made_up_{i:03d}" for i in range(100)]
+    with pytest.raises(InputError, match="no dilemma") as refused:
+        app.calibration.next(alice, app.parse(CalibrateRequest, {"attributes": names}))
+    assert "and 95 more" in str(refused.value) and "made_up_099" not in str(refused.value)
+    for bad in ([f"x{i}" for i in range(101)], ["y" * 81]):
+        with pytest.raises(InputError):
+            app.parse(CalibrateRequest, {"attributes": bad})
