@@ -153,11 +153,14 @@ class Settings(BaseSettings):
     # and how many evaluations run at once on the whole server (a further one is refused, not queued)
     eval_max_decisions: int = Field(default=200, ge=1)
     eval_max_running: int = Field(default=1, ge=1)
-    # the most tokens one request may ask the model to generate, every sample, retry and column at
-    # its max_tokens (decide, chat, compare: its columns together, /v1); past it the request is refused
-    # before any model call. Every algorithm's defaults fit, and so do 6 columns of persona-vote's
-    # (6 x 7 samples x 3 tries x 200 tokens = 25,200); admins' evaluations are not bounded by it
-    request_max_model_tokens: int = Field(default=32_000, ge=1000)
+    # the most tokens one request may have the model read and write (decide, chat, compare: its
+    # columns together, /v1): every call's prompt (the scenario, choices, values and examples, an
+    # estimate at 4 characters a token, at most 4,096 a call) and every answer at its max_tokens, each
+    # sample and retry counted; past it the request is refused before any model call. Every
+    # algorithm's defaults fit, and so do 6 columns of persona-vote's on a 150-word dilemma with 4
+    # choices and 3 values (about 6 x 21 calls x 800 tokens = 100,000); admins' evaluations are not
+    # bounded by it
+    request_max_model_tokens: int = Field(default=150_000, ge=1000)
     # uploads (Gradio's /gradio_api/upload): the bytes one user's uploads may hold on disk at once
     # (older ones are dropped to make room; one larger than this is refused), how many files one
     # user may upload per minute (429 past it), and how long an upload no request used is kept

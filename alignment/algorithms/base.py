@@ -14,13 +14,17 @@ from alignment.errors import InputError
 from alignment.models import AlignmentTarget, Attribute, Decision, Example, Scenario
 
 __all__ = [
+    "CONTEXT_TOKENS",
     "DEFAULT_CALL_TOKENS",
+    "EXAMPLE_PROMPT_TOKENS",
+    "PROMPT_OVERHEAD_TOKENS",
     "Algorithm",
     "DecisionContext",
     "MeteredBackbone",
     "Params",
     "Stopwatch",
     "calls_with_retries",
+    "text_tokens",
 ]
 
 
@@ -47,6 +51,18 @@ class DecisionContext(BaseModel):
 
 
 DEFAULT_CALL_TOKENS = 1024  # a model call's tokens where an algorithm states no max_tokens
+# what a model call reads, estimated before the call for the per-request budget: the texts' characters
+# at CHARS_PER_TOKEN, plus the instructions, delimiters and chat template around them, plus each
+# retrieved example shown, never more than a context holds (the embedded model's n_ctx)
+CHARS_PER_TOKEN = 4
+PROMPT_OVERHEAD_TOKENS = 200
+EXAMPLE_PROMPT_TOKENS = 250
+CONTEXT_TOKENS = 4096
+
+
+def text_tokens(chars: int) -> int:
+    """The tokens a text of ``chars`` characters is estimated to take in a prompt."""
+    return -(-max(0, chars) // CHARS_PER_TOKEN)
 
 
 def calls_with_retries(calls: int, params: Params) -> int:
@@ -126,6 +142,28 @@ class Algorithm(ABC):
             return 0
         max_tokens = getattr(self.params, "max_tokens", None) or DEFAULT_CALL_TOKENS
         return calls_with_retries(1, self.params) * int(max_tokens)
+
+    def model_calls(self, choices: int, attributes: int) -> int:
+        """The most model calls one decision may make, each reading its whole prompt: every call and
+        every retry, a log-probability read included. This default fits one structured call with
+        ``retries``; an algorithm without a model makes none."""
+        if not self.uses_backbone:
+            return 0
+        return calls_with_retries(1, self.params)
+
+    def example_tokens(self) -> int:
+        """The tokens the retrieved examples add to each prompt: ``k`` examples (its parameter) for an
+        algorithm that shows them to the model."""
+        if not (self.uses_examples and self.uses_backbone):
+            return 0
+        return int(getattr(self.params, "k", 0) or 0) * EXAMPLE_PROMPT_TOKENS
+
+    def model_work(self, choices: int, attributes: int, prompt_tokens: int) -> int:
+        """The most tokens one decision may have the model read and write: every call's prompt
+        (``prompt_tokens``, the request's own texts, plus the examples, at most ``CONTEXT_TOKENS``)
+        and every generated token (``model_tokens``)."""
+        prompt = min(CONTEXT_TOKENS, prompt_tokens + self.example_tokens())
+        return self.model_calls(choices, attributes) * prompt + self.model_tokens(choices, attributes)
 
     @abstractmethod
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:

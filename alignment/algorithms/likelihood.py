@@ -61,14 +61,25 @@ class LikelihoodAlgorithm(Algorithm):
     name = "likelihood"
     Params = LikelihoodParams
 
-    def model_tokens(self, choices: int, attributes: int) -> int:
-        """One log-probability read per order shown (twice for "contrast"), and the justification."""
+    def _reads(self, choices: int) -> int:
+        """One log-probability read per order shown (twice for "contrast")."""
         p = self.params
         assert isinstance(p, LikelihoodParams)
-        reads = (
-            1 if p.debias == "none" else len(choice_orders(choices)) * (2 if p.debias == "contrast" else 1)
-        )
-        return reads + (p.justification_tokens if p.justify else 0)
+        if p.debias == "none":
+            return 1
+        return len(choice_orders(choices)) * (2 if p.debias == "contrast" else 1)
+
+    def model_tokens(self, choices: int, attributes: int) -> int:
+        """One token per log-probability read, and the justification."""
+        p = self.params
+        assert isinstance(p, LikelihoodParams)
+        return self._reads(choices) + (p.justification_tokens if p.justify else 0)
+
+    def model_calls(self, choices: int, attributes: int) -> int:
+        """Each read reads the whole prompt; so does the justification."""
+        p = self.params
+        assert isinstance(p, LikelihoodParams)
+        return self._reads(choices) + (1 if p.justify else 0)
 
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         p = self.params

@@ -34,6 +34,11 @@ class PersonaVoteAlgorithm(Algorithm):
         assert isinstance(p, VoteParams)
         return calls_with_retries(p.n_aligned + p.n_opposite, p) * p.max_tokens
 
+    def model_calls(self, choices: int, attributes: int) -> int:
+        p = self.params
+        assert isinstance(p, VoteParams)
+        return calls_with_retries(p.n_aligned + p.n_opposite, p)
+
     def decide(self, context: DecisionContext, backbone: Backbone) -> Decision:
         p = self.params
         assert isinstance(p, VoteParams) and context.target is not None

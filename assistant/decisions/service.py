@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import ValidationError
 
 from alignment.algorithms import Algorithm, DecisionContext, create_algorithm
+from alignment.algorithms.base import PROMPT_OVERHEAD_TOKENS, text_tokens
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.confidence import with_confidence
 from alignment.embedding import Embedder
@@ -39,16 +40,22 @@ __all__ = [
 ]
 
 # the settings' default of ``request_max_model_tokens`` (for settings-like test doubles without it)
-DEFAULT_REQUEST_TOKENS = 32_000
+DEFAULT_REQUEST_TOKENS = 150_000
+CHOICE_PROMPT_TOKENS = 10  # a choice's label and delimiters in a prompt
+ATTRIBUTE_PROMPT_TOKENS = 30  # a value's line in a persona prompt, besides its definition's text
 
 
 def budget_message(tokens: int, limit: int, *, columns: int = 1) -> str:
     """Why a request over the budget is refused, and what to lower, in a person's words."""
-    fewer = "fewer samples (n_aligned, n_opposite), fewer retries, a lower max_tokens"
+    fewer = (
+        "fewer choices, a shorter scenario or choices, fewer samples (n_aligned, n_opposite), fewer "
+        "retries, fewer examples (k), fewer orders (debias 'none'), a lower max_tokens"
+    )
     fewer += ", or fewer columns" if columns > 1 else ""
     return (
-        f"this request could ask the language model for up to {tokens:,} tokens of answers (every "
-        f"sample, retry{' and column' if columns > 1 else ''} at its max_tokens), more than the {limit:,} "
+        f"this request could have the language model read and write up to {tokens:,} tokens (every "
+        f"prompt it reads, with the scenario, choices, values and examples, and every answer it writes, "
+        f"each sample, retry{' and column' if columns > 1 else ''} counted), more than the {limit:,} "
         f"one request may ask for, so it was not started. Ask for {fewer}."
     )
 
@@ -131,19 +138,37 @@ class DecisionService:
             raise UnknownName("backbone", backbone, list(self.settings.backbones))
         return algorithm, params, backbone
 
-    def model_tokens(self, request: DecideRequest) -> int:
-        """The most tokens ``request`` may ask the model to generate (``Algorithm.model_tokens``),
-        with the backbone's ratings the default reader may add."""
+    def prompt_tokens(self, request: DecideRequest, attributes: Mapping[str, Attribute] | None = None) -> int:
+        """What one model call for ``request`` reads besides retrieved examples, estimated from its
+        texts: the scenario, the choices and the target's values with their definitions."""
+        known = {**self.attributes, **(attributes or {})}
+        chars = len(request.scenario) + sum(len(c) for c in request.choices)
+        for name in request.target or {}:
+            definition = known.get(name)
+            chars += len(name)
+            if definition is not None:
+                chars += len(definition.description) + len(definition.high) + len(definition.low)
+        return (
+            PROMPT_OVERHEAD_TOKENS
+            + text_tokens(chars)
+            + CHOICE_PROMPT_TOKENS * len(request.choices)
+            + ATTRIBUTE_PROMPT_TOKENS * len(request.target or {})
+        )
+
+    def model_tokens(self, request: DecideRequest, attributes: Mapping[str, Attribute] | None = None) -> int:
+        """The most tokens ``request`` may have the model read and write (``Algorithm.model_work``:
+        every call's prompt and answer), with the backbone's ratings the default reader may add."""
         algorithm_name, params, _ = self.resolve(request)
-        choices, attributes = len(request.choices), len(request.target or {})
-        tokens = create_algorithm(algorithm_name, **params).model_tokens(choices, attributes)
+        choices, attributes_n = len(request.choices), len(request.target or {})
+        prompt = self.prompt_tokens(request, attributes)
+        tokens = create_algorithm(algorithm_name, **params).model_work(choices, attributes_n, prompt)
         if self._decider_name(request) is not None and algorithm_name == DEFAULT_READER and request.target:
-            tokens += create_algorithm(ALTERNATIVE_READER).model_tokens(choices, attributes)
+            tokens += create_algorithm(ALTERNATIVE_READER).model_work(choices, attributes_n, prompt)
         return tokens
 
     def check_budget(self, requests: Sequence[DecideRequest]) -> None:
-        """Refuse, before any model call, requests that together could ask the model for more tokens
-        than one request may (``Settings.request_max_model_tokens``): a decision, a chat turn's, a
+        """Refuse, before any model call, requests that together could have the model read and write
+        more tokens than one request may (``Settings.request_max_model_tokens``): a decision, a chat turn's, a
         comparison's columns summed. A request that names an unknown algorithm or a wrong parameter
         is left to fail in its own decision, with its own message."""
         limit = getattr(self.settings, "request_max_model_tokens", DEFAULT_REQUEST_TOKENS)
