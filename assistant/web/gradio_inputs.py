@@ -10,7 +10,8 @@ sent to a dropdown's handler put ~1 MB into the log per call, and came back in t
 ``short_input_errors(demo)`` replaces any such error with a ``gr.Error`` that names the handler and
 the field and gives the value's size, printed by nobody (``print_exception=False``), and logs one
 ``log_refused`` line with the same: what was refused and its size, never the value. This holds for
-every component and every route into a handler (the queue, ``/gradio_api/run``, ``/call``).
+every component and every route into a handler (the queue, ``/gradio_api/run``, ``/call``). The app's
+own refusals (short, in words, ``print_exception=False``) pass as they are.
 
 A body of the wrong shape for Gradio's routes (``fn_index`` a text, ``data`` not a list) gets FastAPI's
 422, which by default sends each wrong value back whole (its ``input``). ``short_validation_error``
@@ -75,6 +76,13 @@ def refused_input(block_fn: Any, inputs: list[Any], error: Exception) -> Error:
     )
 
 
+def _the_apps_own(error: Error) -> bool:
+    """A refusal the app's own input checks raised (a file not handed out here: ``ui.file_paths``),
+    already short, in a person's words and printed by nobody: it goes to the caller as it is."""
+    message = getattr(error, "message", "")
+    return not getattr(error, "print_exception", True) and isinstance(message, str) and len(message) <= 300
+
+
 def short_input_errors(demo: Any) -> None:
     """Gradio's input check of every handler of ``demo``: a refusal as in the module docstring."""
     original = demo.preprocess_data
@@ -82,6 +90,10 @@ def short_input_errors(demo: Any) -> None:
     async def preprocess_data(block_fn: Any, inputs: list[Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return await original(block_fn, inputs, *args, **kwargs)
+        except Error as error:
+            if _the_apps_own(error):
+                raise
+            raise refused_input(block_fn, list(inputs or []), error) from None
         except Exception as error:
             raise refused_input(block_fn, list(inputs or []), error) from None
 
