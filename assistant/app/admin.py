@@ -7,6 +7,8 @@ moves the user's session stamp). Changing one's own password needs the current o
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from alignment.errors import PermissionDenied
@@ -29,6 +31,7 @@ __all__ = [
     "AppAdmin",
     "Sessions",
     "confirm_current",
+    "counting_wrong_current",
     "current_password_key",
     "require_admin",
 ]
@@ -52,6 +55,25 @@ def _too_many(exc: TooManyLogins) -> PermissionDenied:
     )
 
 
+@contextmanager
+def counting_wrong_current(limiter: LoginLimiter | None, name: str, session: str | None) -> Iterator[None]:
+    """Around a check of ``name``'s current password: refused while too many wrong ones from this
+    login ``session`` cool down; a ``WrongPassword`` inside counts as a failed login of that user in
+    that session (a stolen session cannot guess on and on, nor lock out the owner's other sessions)."""
+    key = current_password_key(session)
+    if limiter is not None:
+        try:
+            limiter.check(name, key)
+        except TooManyLogins as exc:
+            raise _too_many(exc) from None
+    try:
+        yield
+    except WrongPassword:
+        if limiter is not None:
+            limiter.failed(name, key)
+        raise
+
+
 def confirm_current(
     store: Store,
     limiter: LoginLimiter | None,
@@ -60,21 +82,9 @@ def confirm_current(
     doing: str,
     session: str | None = None,
 ) -> None:
-    """The actor's current password before ``doing``: refused while too many wrong ones from this
-    login ``session`` cool down; a wrong one counts as a failed login of that user in that session
-    (a stolen session cannot guess on and on, nor lock out the owner's other sessions)."""
-    key = current_password_key(session)
-    if limiter is not None:
-        try:
-            limiter.check(actor.name, key)
-        except TooManyLogins as exc:
-            raise _too_many(exc) from None
-    try:
+    """The actor's current password before ``doing``, counted as ``counting_wrong_current`` says."""
+    with counting_wrong_current(limiter, actor.name, session):
         store.users.confirm_password(actor, current, doing)
-    except WrongPassword:
-        if limiter is not None:
-            limiter.failed(actor.name, key)
-        raise
 
 
 class Sessions(Protocol):
@@ -130,18 +140,9 @@ class AppAdmin:
         session token, stays valid, the others end) or reset another user's (admins: all that
         user's sessions end and all their API keys are revoked). The reply says so in words."""
         own = req.name == actor.name
-        key = current_password_key(keep_session)
-        if own and self._limiter is not None:
-            try:
-                self._limiter.check(actor.name, key)
-            except TooManyLogins as exc:
-                raise _too_many(exc) from None
-        try:
+        # only one's own change checks a current password (an admin's reset of another has none)
+        with counting_wrong_current(self._limiter if own else None, actor.name, keep_session):
             done = self.store.users.set_password(actor, req.name, req.password, current=req.current_password)
-        except WrongPassword:
-            if self._limiter is not None:
-                self._limiter.failed(actor.name, key)
-            raise
         if not done.reset:
             sessions = self.sessions
             kept = bool(keep_session and sessions is not None and sessions.renew(keep_session, actor.name))
