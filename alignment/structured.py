@@ -11,9 +11,45 @@ from alignment.backbone import Backbone, GenerationRequest
 from alignment.errors import InvalidModelOutput
 from alignment.models import Message, Usage
 
-__all__ = ["ChoiceAnswer", "StructuredReply", "ask_structured", "parse_json_object", "unwrap_schema_echo"]
+__all__ = [
+    "ChoiceAnswer",
+    "StructuredReply",
+    "ask_structured",
+    "correction_turns",
+    "parse_json_object",
+    "unwrap_schema_echo",
+]
 
 T = TypeVar("T", bound=BaseModel)
+
+# a retry after an invalid answer shows the model its answer and what was wrong with it (as a chat
+# turn), and, when the first ask was greedy, samples a little: a greedy model given the same prompt
+# writes the same broken answer again
+RETRY_TEMPERATURE = 0.3
+RETRY_ECHO_CHARS = 1500  # the part of the invalid answer shown back (bounds the retry's prompt)
+CORRECTION = (
+    "That answer could not be read: {error}. Answer again with only the JSON object, every string in "
+    'double quotes (a quote inside a string written as \\"), and no text before or after it.'
+)
+
+
+def _problem(exc: Exception) -> str:
+    """What was wrong with an answer, in one line (pydantic's first line names only the model)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'the answer'}: {error['msg']}"
+            for error in exc.errors()[:3]
+        )
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def correction_turns(messages: list[Message], bad_answer: str, error: str) -> list[Message]:
+    """``messages`` followed by the invalid answer and a user turn saying what was wrong."""
+    return [
+        *messages,
+        Message(role="assistant", content=bad_answer[:RETRY_ECHO_CHARS]),
+        Message(role="user", content=CORRECTION.format(error=error)),
+    ]
 
 
 class ChoiceAnswer(BaseModel):
@@ -85,14 +121,16 @@ def ask_structured(
 ) -> StructuredReply:
     """Return ``n`` answers that parse as ``model`` (and pass ``check(answer)`` if given).
 
-    Invalid answers are asked again (with a new seed) up to ``retries`` extra rounds; then
-    InvalidModelOutput is raised with the last bad answer. Nothing is ever guessed.
+    Invalid answers are asked again (with a new seed, the last invalid answer and its error as chat
+    turns, and at least RETRY_TEMPERATURE) up to ``retries`` extra rounds; then InvalidModelOutput
+    is raised with the last bad answer. Nothing is ever guessed.
     """
     answers: list[T] = []
     usage = Usage()
     seconds = 0.0
     last_error = ""
     attempts = 0
+    asked, asked_temperature = messages, temperature
     samples = n if backbone.capabilities.samples else 1
     while len(answers) < n and attempts <= retries:
         want = n - len(answers)
@@ -102,10 +140,10 @@ def ask_structured(
         calls = want if per_call == 1 else 1
         for k in range(calls):
             req = GenerationRequest(
-                messages=messages,
+                messages=asked,
                 json_schema=schema,
                 n=per_call if calls == 1 else 1,
-                temperature=temperature,
+                temperature=asked_temperature,
                 max_tokens=max_tokens,
                 seed=None if request_seed is None else request_seed + k,
             )
@@ -113,16 +151,22 @@ def ask_structured(
             usage = usage + result.usage
             seconds += result.seconds
             texts.extend(result.texts)
+        bad: tuple[str, str] | None = None
         for text in texts:
             try:
                 answer = model.model_validate(unwrap_schema_echo(parse_json_object(text), schema))
                 if check is not None:
                     check(answer)
             except (ValueError, ValidationError) as exc:
-                last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]} in {text[:200]!r}"
+                problem = _problem(exc)
+                last_error = f"{type(exc).__name__}: {problem} in {text[:200]!r}"
+                bad = (text, problem)
                 continue
             answers.append(answer)
         attempts += 1
+        if bad is not None:
+            asked = correction_turns(messages, *bad)
+            asked_temperature = max(temperature, RETRY_TEMPERATURE)
     if len(answers) < n:
         raise InvalidModelOutput(
             f"backbone {backbone.name!r} gave no valid answer after {attempts} attempts "

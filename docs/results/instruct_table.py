@@ -4,10 +4,14 @@
         triage=runs/ie-triage-l1/results.jsonl triage=runs/ie-triage-l1-decider/results.jsonl \
         everyday=runs/ie-everyday-l2/results.jsonl
 
-Each argument is DATASET=PATH; several files of one dataset are read together (random, a baseline of
-every run, counts once per item). Prints the detail table (one row per algorithm and dataset) and the
-algorithms x datasets table with the 270M base model's figures beside (quoted from
-docs/results/paper-algorithms.md: all 268 triage items and 110 OpinionQA items, not the items here).
+Each argument is DATASET=PATH or DATASET=PATH:NAME; several files of one dataset are read together
+(random, a baseline of every run, counts once per item). NAME renames the file's algorithms (not
+random) in the tables, for a run with other parameters or another model ("persona 1.5B"). Prints the
+detail table (one row per algorithm and dataset) and the algorithms x datasets table with the 270M
+base model's figures beside (quoted from docs/results/paper-algorithms.md: all 268 triage items and
+110 OpinionQA items, not the items here). "expected": random's expected accuracy on the row's items,
+the mean of 1/(number of options); "high and low differ": of the (item, value) pairs decided for both
+directions, how many got different choices (an algorithm that ignores the target gets 0).
 
 "s/call": the median of an item's seconds over its model calls. "x likelihood": the median s/item over
 likelihood's (run with `--param likelihood.justify=false`: one call that reads the item's prompt and
@@ -42,11 +46,14 @@ def load(arguments: list[str]) -> dict[str, list[EvalResult]]:
     for argument in arguments:
         dataset, sep, path = argument.partition("=")
         if not sep:
-            raise SystemExit(f"{argument!r}: expected DATASET=PATH")
+            raise SystemExit(f"{argument!r}: expected DATASET=PATH or DATASET=PATH:NAME")
+        path, _, name = path.partition(":")
         with open(path) as handle:
             for line in handle:
                 if line.strip():
                     row = EvalResult.model_validate_json(line)
+                    if name and row.algorithm != "random":
+                        row = row.model_copy(update={"algorithm": name})
                     rows[dataset].setdefault((row.item_id, row.algorithm), row)
     return {dataset: list(by_key.values()) for dataset, by_key in rows.items()}
 
@@ -60,11 +67,12 @@ def _ci(block: dict[str, object] | None) -> str:
 def detail(datasets: dict[str, list[EvalResult]]) -> dict[tuple[str, str], str]:
     """Print the detail table; return (algorithm, dataset) -> its accuracy cell with s/item."""
     print(
-        "| algorithm | dataset | accuracy [95% CI] (n) | random, same items | valid-items accuracy "
+        "| algorithm | dataset | accuracy [95% CI] (n) | random, same items (seed 0 / expected) "
+        "| high and low differ | valid-items accuracy "
         "| two-option first-position share (0.5 = none) | chosen positions | median s/item | s/call "
         "| x likelihood | retried | failed |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- " * 13 + "|")
     cells: dict[tuple[str, str], str] = {}
     for dataset, rows in datasets.items():
         runs = {run["algorithm"]: run for run in summarise(rows)["runs"]}
@@ -81,15 +89,29 @@ def detail(datasets: dict[str, list[EvalResult]]) -> dict[tuple[str, str], str]:
             ratio = f"{seconds / reference:.1f}" if reference and uses_model and name != "likelihood" else "-"
             same = [random_right.get(r.item_id) for r in mine if r.error is None and r.correct is not None]
             baseline = f"{sum(bool(x) for x in same) / len(same):.2f}" if same and None not in same else "-"
+            sizes = [r.n_choices for r in mine if r.error is None and r.correct is not None and r.n_choices]
+            expected = f"{sum(1 / k for k in sizes) / len(sizes):.2f}" if sizes else "-"
             share = bias["most_frequent_share"]
             print(
-                f"| {name} | {dataset} | {_ci(acc)} | {baseline} | {_ci(valid)} "
+                f"| {name} | {dataset} | {_ci(acc)} | {baseline} / {expected} | {_differ(mine)} "
+                f"| {_ci(valid)} "
                 f"| {'-' if share is None else f'{share:.2f}'} (n={bias['two_option_n']}) "
                 f"| {bias['positions']} | {seconds:.1f} | {f'{median(per_call):.1f}' if per_call else '-'} "
                 f"| {ratio} | {run['retried']}/{len(mine)} | {run['errors']}/{len(mine)} |"
             )
             cells[(name, dataset)] = f"{_ci(acc)}, {seconds:.0f} s"
     return cells
+
+
+def _differ(rows: list[EvalResult]) -> str:
+    """Of the (item, value) pairs decided for both a high and a low target, how many got different choices."""
+    by_pair: dict[tuple[str, str, str], dict[str, int | None]] = defaultdict(dict)
+    for row in rows:
+        if row.error is None and row.direction in ("high", "low"):
+            pair = (row.source, row.item_id.rsplit(":", 1)[0], row.attribute)
+            by_pair[pair][row.direction] = row.choice_index
+    pairs = [pair for pair in by_pair.values() if len(pair) == 2]
+    return f"{sum(pair['high'] != pair['low'] for pair in pairs)}/{len(pairs)}" if pairs else "-"
 
 
 def _base(algorithm: str, dataset: str) -> str:
@@ -100,7 +122,7 @@ def _base(algorithm: str, dataset: str) -> str:
 
 def matrix(cells: dict[tuple[str, str], str], datasets: list[str]) -> None:
     names = sorted({a for a, _ in cells}, key=lambda a: (ORDER.index(a) if a in ORDER else len(ORDER), a))
-    header = [f"{d}: 0.5B instruct" for d in datasets]
+    header = [f"{d}: instruct (0.5B unless the row names 1.5B)" for d in datasets]
     base = [d for d in datasets if d in BASE_DATASETS]
     header += [f"{d}: 270M base (all items)" for d in base]
     print("\n| algorithm | " + " | ".join(header) + " |")

@@ -11,13 +11,15 @@ import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from pydantic import BaseModel
 
 from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.backbone import Backbone, GenerationRequest, GenerationResult
 from alignment.models import AlignmentTarget, Attribute, Message, Scenario
-from alignment.structured import parse_json_object
+from alignment.structured import ask_structured, parse_json_object
 from assistant.backbones.openai.backbone import OpenAICompatBackbone, create
 from assistant.backbones.openai.requests import render_prompt
 from assistant.instruct_models import assemble, backbone_tables, find_model, installed
@@ -157,3 +159,50 @@ def test_the_default_decider_of_the_written_backbone_follows_the_target_without_
     ]
     assert choices == [0, 1]
     assert counting.requests == 0
+
+
+class Recording(Counting):
+    """Counting, and keeping each request's messages."""
+
+    def __init__(self, inner: OpenAICompatBackbone) -> None:
+        super().__init__(inner)
+        self.asked: list[list[Message]] = []
+
+    def execute(self, request: GenerationRequest) -> GenerationResult:
+        self.asked.append(list(request.messages))
+        return super().execute(request)
+
+
+def test_an_invalid_answer_is_asked_again_with_its_error_and_read_through_the_template(backbone):
+    """A retry carries the invalid answer and what was wrong as an assistant and a user turn (a greedy
+    model asked the same prompt writes the same broken answer). Here the first answer is refused by
+    the caller's check; the retry goes through the server's ChatML template and comes back as JSON
+    of the schema."""
+
+    class Choice(BaseModel):
+        reasoning: str
+        choice: Literal["A", "B"]
+
+    refused: list[Choice] = []
+
+    def refuse_once(answer: Choice) -> None:
+        if not refused:
+            refused.append(answer)
+            raise ValueError("choice: the person asked for the drink without caffeine")
+
+    schema = Choice.model_json_schema()
+    recording = Recording(backbone)
+    reply = ask_structured(
+        recording,
+        [Message(role="user", content="Choose a drink: (A) coffee or (B) herbal tea.")],
+        Choice,
+        schema,
+        max_tokens=80,
+        seed=1,
+        check=refuse_once,
+    )
+    assert reply.attempts == 2 and recording.requests == 2 and refused
+    retry = recording.asked[1]
+    assert [m.role for m in retry] == ["user", "assistant", "user"]
+    assert "without caffeine" in retry[-1].content
+    assert isinstance(reply.answers[0], Choice)

@@ -6,6 +6,7 @@ from alignment.algorithms import DecisionContext, create_algorithm
 from alignment.errors import InputError, InvalidModelOutput, UnknownName
 from alignment.fake import FakeBackbone
 from alignment.models import AlignmentTarget, Scenario
+from alignment.structured import RETRY_TEMPERATURE
 
 SCENARIO = Scenario(text="Two patients need care.", choices=["Treat the soldier", "Treat the civilian"])
 TARGET = AlignmentTarget(values={"fairness": 0.9})
@@ -30,6 +31,28 @@ def test_invalid_answers_are_retried_then_reported():
     fake = FakeBackbone(["garbage"] * 3)
     with pytest.raises(InvalidModelOutput, match="no valid answer after 3 attempts"):
         create_algorithm("persona").run(ctx(), fake)
+
+
+def test_a_retry_shows_the_invalid_answer_and_what_was_wrong():
+    # a greedy model asked the same prompt again writes the same broken answer: the retry carries the
+    # answer and its error as chat turns, and samples
+    fake = FakeBackbone(['{"reasoning": "he said "go"", "choice": "A"}', {"reasoning": "ok", "choice": "B"}])
+    d = create_algorithm("persona", temperature=0.0).run(ctx(), fake)
+    assert d.choice_index == 1 and len(fake.requests) == 2
+    first, retry = fake.requests
+    assert first.temperature == 0.0 and retry.temperature == RETRY_TEMPERATURE
+    assert retry.messages[: len(first.messages)] == first.messages
+    echo, correction = retry.messages[len(first.messages) :]
+    assert echo.role == "assistant" and echo.content.startswith('{"reasoning": "he said')
+    assert correction.role == "user" and "Expecting ',' delimiter" in correction.content
+    # a schema-valid answer that fails validation names the field, not only the model
+    fake = FakeBackbone([{"reasoning": "x", "choice": "Z"}, {"reasoning": "ok", "choice": "A"}])
+    create_algorithm("persona").run(ctx(), fake)
+    assert "choice" in fake.requests[1].messages[-1].content
+    # a valid first answer is asked once, as it was
+    fake = FakeBackbone([{"reasoning": "ok", "choice": "A"}])
+    create_algorithm("persona").run(ctx(), fake)
+    assert len(fake.requests) == 1 and fake.requests[0].messages[-1].role == "user"
 
 
 def test_persona_needs_target_unaligned_does_not():
