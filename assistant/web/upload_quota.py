@@ -13,7 +13,9 @@ In front of ``POST /gradio_api/upload`` (before Gradio reads the body):
   (``gradio.route_utils.GradioMultiPartParser``) calls, and records each file it makes in the
   list of the request running (a context variable), so only this request's files are touched;
 - an upload the client cut off part-way leaves one line in the log (``align.uploads``), not the
-  traceback of Starlette's ``ClientDisconnect``.
+  traceback of Starlette's ``ClientDisconnect``;
+- a form Gradio's parser reads on another route (``/gradio_api/process_recording``, bounded by the
+  request body limit) has its files deleted the same way when the request ends.
 
 On any request, at most every ``sweep_every_s``, uploads older than ``keep_s`` that no handler took
 are deleted (``UploadLedger.sweep``). Other users are never touched by one user's uploads.
@@ -98,7 +100,10 @@ class UploadQuota(HttpMiddleware):
             await anyio.to_thread.run_sync(self.ledger.sweep)
         path = str(scope.get("path", ""))
         if scope.get("method") != "POST" or not path.rstrip("/").endswith(UPLOAD_PATHS):
-            await self.app(scope, receive, send)
+            if scope.get("method") == "POST" and _multipart(scope):
+                await _parsed_elsewhere(self.app, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         user = self.local_user or await session_user(scope)
         if user is None:
@@ -150,6 +155,35 @@ def _finish(ledger: UploadLedger, user: str, declared: int, files: list[Path], p
     for file, _ in parts:
         file.close()
     ledger.done(user, declared, files, parts=[part for _, part in parts])
+
+
+async def _parsed_elsewhere(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """A form Gradio parses on another route (``process_recording``, ``component_server``) into
+    files of the system's temporary folder, which it keeps even when it answers: they are deleted
+    when the request ends (the route has copied or read them by then)."""
+    parts: list[tuple[Any, PartFile]] = []
+    recorded = _PARTS.set(parts)
+    try:
+        await app(scope, receive, send)
+    except ClientDisconnect:
+        _LOG.warning("form cut off by the client: path=%s", str(scope.get("path", ""))[:80])
+    finally:
+        _PARTS.reset(recorded)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_remove_parts, parts)
+
+
+def _remove_parts(parts: list[tuple[Any, PartFile]]) -> None:
+    for file, part in parts:
+        file.close()
+        part.remove()
+
+
+def _multipart(scope: Scope) -> bool:
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"content-type":
+            return bytes(value).lower().lstrip().startswith(b"multipart/")
+    return False
 
 
 def _declared(scope: Scope) -> int:

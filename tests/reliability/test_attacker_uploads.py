@@ -30,16 +30,18 @@ MAX_USER_BYTES, PER_MINUTE, KEEP_S = 200 * KB, 6, 20
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data, _ = new_site(tmp_path_factory, "uploads")
-    gradio = data / "gradio"
+    gradio, tmp = data / "gradio", data / "tmp"
     gradio.mkdir()
+    tmp.mkdir()
     env = {
         "GRADIO_TEMP_DIR": str(gradio),
+        "TMPDIR": str(tmp),  # where Gradio parses the forms of its other routes
         "ALIGN_UPLOAD_MAX_USER_BYTES": str(MAX_USER_BYTES),
         "ALIGN_UPLOAD_MAX_PER_MINUTE": str(PER_MINUTE),
         "ALIGN_UPLOAD_KEEP_S": str(KEEP_S),
     }
     with serving(start_server(data, extra_env=env)) as app:
-        yield {"url": app.url, "gradio": gradio, "log": app.log}
+        yield {"url": app.url, "gradio": gradio, "tmp": tmp, "log": app.log}
 
 
 def _upload(session: httpx.Client, size: int, name: str) -> httpx.Response:
@@ -183,3 +185,22 @@ def test_cut_off_uploads_leave_no_file_and_count_against_the_quota_until_deleted
     wait_for(lambda: log.read_bytes()[logged_before:].count(b"upload cut off") >= 3, "the log lines", 10)
     written = log.read_bytes()[logged_before:].decode(errors="replace")
     assert "Traceback" not in written and "ClientDisconnect" not in written, written[-3000:]
+
+
+def test_a_form_gradio_parses_on_another_route_leaves_no_file(site):
+    """Gradio's screen-recording route parses its form into the system's temporary folder and kept
+    the parsed file after answering (500 kB a request, never deleted)."""
+    bob = logged_in(site["url"], "bob")
+    try:
+        before = {p for p in site["tmp"].rglob("*") if p.is_file()}
+        answer = bob.post(
+            "/gradio_api/process_recording", files=[("video", ("v.mp4", b"v" * 500 * KB, "video/mp4"))]
+        )
+        assert answer.status_code == 200, answer.text[:200]
+        wait_for(
+            lambda: {p for p in site["tmp"].rglob("*") if p.is_file()} <= before,
+            "the parsed form's file to be deleted",
+            timeout=10,
+        )
+    finally:
+        bob.close()

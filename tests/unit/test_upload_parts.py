@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 import pytest
-from gradio.route_utils import upload_fn
+from gradio.route_utils import GradioMultiPartParser, upload_fn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -58,8 +58,9 @@ def _tail() -> bytes:
 class _Request:
     """One upload request driven by hand: the test hands its body over piece by piece."""
 
-    def __init__(self, app: Starlette, declared: int) -> None:
+    def __init__(self, app: Starlette, declared: int, path: str = "/gradio_api/upload") -> None:
         self.app = app
+        self.path = path
         self.declared = declared
         self.to_app, self.from_test = anyio.create_memory_object_stream[Message](10)
         self.sent: list[Message] = []
@@ -69,8 +70,8 @@ class _Request:
         scope: dict[str, Any] = {
             "type": "http",
             "method": "POST",
-            "path": "/gradio_api/upload",
-            "raw_path": b"/gradio_api/upload",
+            "path": self.path,
+            "raw_path": self.path.encode(),
             "root_path": "",
             "query_string": b"",
             "scheme": "http",
@@ -166,3 +167,29 @@ def test_a_part_gradio_does_not_store_leaves_nothing(tmp_path, field):
     request = anyio.run(go)
     assert request.status() == 200 and request.answer() == []
     assert _partials(tmp_path) == [] and ledger.held_bytes("alice") == 0
+
+
+def test_a_form_parsed_on_another_route_leaves_no_file(tmp_path):
+    async def recording(request: Request) -> JSONResponse:  # as Gradio's process_recording parses
+        parser = GradioMultiPartParser(
+            request.headers, request.stream(), upload_dir=tmp_path, max_file_size=1e9
+        )
+        form = await parser.parse()
+        return JSONResponse(len(form.getlist("video")))
+
+    app = Starlette(
+        routes=[Route("/gradio_api/process_recording", recording, methods=["POST"])],
+        middleware=[Middleware(UploadQuota, ledger=_ledger(), local_user="alice")],
+    )
+    body = _head("video", "v.mp4") + b"v" * 20_000 + _tail()
+
+    async def go() -> _Request:
+        request = _Request(app, len(body), path="/gradio_api/process_recording")
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(request.run)
+            await request.body(body, more=False)
+        return request
+
+    request = anyio.run(go)
+    assert request.status() == 200 and request.answer() == 1
+    assert _partials(tmp_path) == []
