@@ -8,6 +8,8 @@ files on disk can be counted.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,18 @@ MAX_USER_BYTES, PER_MINUTE, KEEP_S = 200 * KB, 6, 20
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data, _ = new_site(tmp_path_factory, "uploads")
-    gradio = data / "gradio"
+    gradio, tmp = data / "gradio", data / "tmp"
     gradio.mkdir()
+    tmp.mkdir()
     env = {
         "GRADIO_TEMP_DIR": str(gradio),
+        "TMPDIR": str(tmp),  # where Gradio parses the forms of its other routes
         "ALIGN_UPLOAD_MAX_USER_BYTES": str(MAX_USER_BYTES),
         "ALIGN_UPLOAD_MAX_PER_MINUTE": str(PER_MINUTE),
         "ALIGN_UPLOAD_KEEP_S": str(KEEP_S),
     }
     with serving(start_server(data, extra_env=env)) as app:
-        yield {"url": app.url, "gradio": gradio, "log": app.log}
+        yield {"url": app.url, "gradio": gradio, "tmp": tmp, "log": app.log}
 
 
 def _upload(session: httpx.Client, size: int, name: str) -> httpx.Response:
@@ -116,3 +120,87 @@ def test_uploads_no_request_used_are_deleted_soon(site):
         assert not left.parent.exists()  # Gradio's folder for it too
     finally:
         carol.close()
+
+
+def _cut_off_upload(site: dict[str, Any], cookies: str, declared: int, sent: int, name: str) -> socket.socket:
+    """An upload announcing ``declared`` bytes over a raw socket, of which ``sent`` bytes of the file
+    go out; the socket stays open (the caller closes it: the upload is cut off)."""
+    boundary = "align-cut-off"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}.json"\r\n'
+        "Content-Type: application/json\r\n\r\n"
+    ).encode()
+    host, port = site["url"].removeprefix("http://").rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.sendall(
+        (
+            f"POST /gradio_api/upload HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookies}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {declared}\r\n\r\n"
+        ).encode()
+        + head
+    )
+    sock.sendall(b"x" * sent)
+    return sock
+
+
+def _partials(site: dict[str, Any]) -> list[Path]:
+    """The files Gradio's upload parser is writing or left (plain files at the top of its folder)."""
+    return [p for p in site["gradio"].iterdir() if p.is_file()]
+
+
+def _bytes_on_disk(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
+
+
+def test_cut_off_uploads_leave_no_file_and_count_against_the_quota_until_deleted(site):
+    root = logged_in(site["url"], "root")
+    cookies = "; ".join(f"{name}={value}" for name, value in root.cookies.items())
+    log = site["log"]
+    logged_before = log.stat().st_size
+    try:
+        for i in range(3):
+            sock = _cut_off_upload(site, cookies, 150 * KB, 100 * KB, f"cut-{i}")
+            try:
+                wait_for(lambda: _bytes_on_disk(_partials(site)) >= 90 * KB, "the partial file", timeout=30)
+                if i == 0:
+                    # while it comes in, its announced bytes count: another 150 kB does not fit
+                    refused = _upload(root, 150 * KB, "root-meanwhile")
+                    assert refused.status_code == 429, refused.text
+                    assert "still coming in" in refused.json()["detail"]
+            finally:
+                sock.close()  # cut off part-way
+            wait_for(lambda: not _partials(site), "the cut-off upload's file to be deleted", timeout=10)
+        # nothing of the three stays: root may upload up to the quota again, and no more is on disk
+        answer = _upload(root, 150 * KB, "root-after")
+        assert answer.status_code == 200, answer.text
+        roots = [p for p in _stored(site) if p.name.startswith("root")]
+        assert _bytes_on_disk(roots) + _bytes_on_disk(_partials(site)) <= MAX_USER_BYTES
+    finally:
+        root.close()
+    # each cut-off upload leaves one short line in the log, and no traceback
+    wait_for(lambda: log.read_bytes()[logged_before:].count(b"upload cut off") >= 3, "the log lines", 10)
+    written = log.read_bytes()[logged_before:].decode(errors="replace")
+    assert "Traceback" not in written and "ClientDisconnect" not in written, written[-3000:]
+
+
+def test_a_form_gradio_parses_on_another_route_leaves_no_file(site):
+    """Gradio's screen-recording route parses its form into the system's temporary folder and kept
+    the parsed file after answering (500 kB a request, never deleted)."""
+    bob = logged_in(site["url"], "bob")
+    try:
+        before = {p for p in site["tmp"].rglob("*") if p.is_file()}
+        answer = bob.post(
+            "/gradio_api/process_recording", files=[("video", ("v.mp4", b"v" * 500 * KB, "video/mp4"))]
+        )
+        assert answer.status_code == 200, answer.text[:200]
+        wait_for(
+            lambda: {p for p in site["tmp"].rglob("*") if p.is_file()} <= before,
+            "the parsed form's file to be deleted",
+            timeout=10,
+        )
+    finally:
+        bob.close()
