@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # password checks (about 0.2 s of a core each) running at once; past this a login is refused at
     # once with "too many sign-ins at once" instead of waiting in line
     login_max_concurrent_checks: int = Field(default=2, ge=1)
+    # a login session ends when unused this long, and in any case this long after the login (seconds)
+    session_idle_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    session_lifetime_s: float = Field(default=30 * 24 * 3600.0, gt=0)
     # size limits (README "Security"): an HTTP request body (413 past it, before parsing), an uploaded
     # file, any one text in a request, and the entries of any one list or object in a request
     max_request_bytes: int = Field(default=1_000_000, ge=10_000)

@@ -67,7 +67,12 @@ def sessions_lifespan(app: AppService) -> Callable[[Any], AbstractAsyncContextMa
     @asynccontextmanager
     async def lifespan(server_app: Any) -> AsyncIterator[None]:
         drop_gradio_cors(server_app)
-        tokens = SessionTokens(app.store.users.session_stamp)
+        settings = app.service.settings
+        tokens = SessionTokens(
+            app.store.users.session_stamp,
+            idle_s=settings.session_idle_s,
+            lifetime_s=settings.session_lifetime_s,
+        )
         server_app.tokens = tokens
         app.sessions = tokens
         yield
