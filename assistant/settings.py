@@ -125,6 +125,19 @@ class Settings(BaseSettings):
     login_cooldown_s: float = Field(default=60.0, gt=0)
     # each further lock of the same (name, address) doubles the cool-down, up to this
     login_max_cooldown_s: float = Field(default=900.0, gt=0)
+    # failed logins from one client address whatever the user names (a stranger making up a new name
+    # each time): this many within the window lock the address (before any password is checked) for
+    # the cool-down, doubling up to the maximum; a browser that logged in as that name before is exempt
+    login_address_max_failures: int = Field(default=50, ge=1)
+    login_address_window_s: float = Field(default=600.0, gt=0)
+    login_address_cooldown_s: float = Field(default=300.0, gt=0)
+    login_address_max_cooldown_s: float = Field(default=3600.0, gt=0)
+    # password checks (about 0.2 s of a core each) running at once; past this a login is refused at
+    # once with "too many sign-ins at once" instead of waiting in line
+    login_max_concurrent_checks: int = Field(default=2, ge=1)
+    # a login session ends when unused this long, and in any case this long after the login (seconds)
+    session_idle_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    session_lifetime_s: float = Field(default=30 * 24 * 3600.0, gt=0)
     # size limits (README "Security"): an HTTP request body (413 past it, before parsing), an uploaded
     # file, any one text in a request, and the entries of any one list or object in a request
     max_request_bytes: int = Field(default=1_000_000, ge=10_000)

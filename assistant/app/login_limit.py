@@ -1,10 +1,19 @@
-"""Login attempts rate-limited per (user name, client address), with exponential back-off.
+"""Login attempts rate-limited per (user name, client address), with exponential back-off; failures
+per address across all names (``AddressLimiter``); and a cap on password checks at once
+(``PasswordChecks``).
 
 Too many failures for a name from one address within a window lock that pair for a cool-down;
 each further lock of the same pair doubles it (up to a maximum). The name is compared exactly,
 the way accounts are (``alice`` and ``Alice`` are different accounts and different keys). Keyed by
 address too, so a stranger who keeps failing for ``admin`` locks only their own address out:
 the admin logging in from elsewhere is not affected.
+
+Per (name, address) alone, a stranger who makes up a new name for every attempt is never limited,
+and each attempt costs a password check (about 0.2 s of a core, the same for an unknown name as for
+a known one). ``AddressLimiter`` counts the failures of one address whatever the names, with its own
+(higher) numbers, and refuses above them before any password is checked. ``PasswordChecks`` bounds how
+many checks run at once: past it a login is refused at once instead of waiting in line, so a flood
+from many addresses cannot take every core.
 """
 
 from __future__ import annotations
@@ -12,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,7 +32,14 @@ from profiles.schemas import MAX_USER_NAME_CHARS
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
-__all__ = ["LoginLimiter", "TooManyLogins"]
+__all__ = [
+    "AddressLimiter",
+    "LoginLimiter",
+    "LoginsBusy",
+    "PasswordChecks",
+    "TooManyFromAddress",
+    "TooManyLogins",
+]
 
 UNKNOWN_ADDRESS = "?"
 MAX_KEYS = 10_000  # past this many tracked pairs, quiet ones are forgotten
@@ -48,6 +65,31 @@ class TooManyLogins(PermissionDenied):
             f"too many failed logins for {_shown(name)!r}; wait {max(1, round(wait_s))} s, then try again"
         )
         self.wait_s = wait_s
+
+
+class TooManyFromAddress(TooManyLogins):
+    """Refused without checking the password: too many recent failures from this address, whatever
+    the names."""
+
+    def __init__(self, wait_s: float) -> None:
+        PermissionDenied.__init__(
+            self,
+            f"too many failed logins from your network address; wait {_wait_words(wait_s)}, then try again",
+        )
+        self.wait_s = wait_s
+
+
+class LoginsBusy(TooManyLogins):
+    """Refused without checking the password: as many password checks as allowed are running."""
+
+    def __init__(self) -> None:
+        PermissionDenied.__init__(self, "too many sign-ins at once; try again in a moment")
+        self.wait_s = 1.0
+
+
+def _wait_words(wait_s: float) -> str:
+    seconds = max(1, round(wait_s))
+    return f"{seconds} s" if seconds < 120 else f"{round(seconds / 60)} minutes"
 
 
 @dataclass
@@ -140,3 +182,77 @@ class LoginLimiter:
             for k, p in self._pairs.items()
             if now < p.locked_until or (p.failures and now - p.failures[-1] < self.window_s)
         }
+
+
+class AddressLimiter:
+    """``max_failures`` failed logins from one address within ``window_s``, whatever the names, lock
+    the address for ``cooldown_s``, then twice that, and so on up to ``max_cooldown_s``.
+
+    A success does not clear the count (else a stranger could reset it with an account of their
+    own); failures leave it as the window moves on. The caller leaves out attempts from a browser
+    with a device token of the name it tries (``DeviceTokens``): those are limited per device.
+    """
+
+    _ALL = ""  # the one name every failure of an address counts under
+
+    def __init__(
+        self,
+        max_failures: int = 50,
+        window_s: float = 600.0,
+        cooldown_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_cooldown_s: float = 3600.0,
+    ) -> None:
+        self._limiter = LoginLimiter(max_failures, window_s, cooldown_s, clock, max_cooldown_s)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AddressLimiter:
+        """The limits of the settings' ``login_address_*`` fields."""
+        return cls(
+            settings.login_address_max_failures,
+            settings.login_address_window_s,
+            settings.login_address_cooldown_s,
+            max_cooldown_s=settings.login_address_max_cooldown_s,
+        )
+
+    def check(self, address: str | None) -> None:
+        """Raise TooManyFromAddress while ``address`` is locked."""
+        try:
+            self._limiter.check(self._ALL, address)
+        except TooManyLogins as exc:
+            raise TooManyFromAddress(exc.wait_s) from None
+
+    def failed(self, address: str | None) -> None:
+        self._limiter.failed(self._ALL, address)
+
+    def tracked(self) -> int:
+        """How many addresses are remembered."""
+        return self._limiter.tracked()
+
+
+class PasswordChecks:
+    """At most ``limit`` password checks at once: ``with checks.slot():`` around one, or LoginsBusy at
+    once when all are taken (nobody waits in line). ``done`` counts the checks that ran."""
+
+    def __init__(self, limit: int = 2) -> None:
+        if limit < 1:
+            raise ValueError("at least one password check must be allowed at once")
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+        self._count = threading.Lock()
+        self.done = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordChecks:
+        return cls(settings.login_max_concurrent_checks)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._slots.acquire(blocking=False):
+            raise LoginsBusy
+        try:
+            yield
+        finally:
+            with self._count:
+                self.done += 1
+            self._slots.release()

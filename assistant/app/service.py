@@ -34,7 +34,7 @@ from assistant.app.evaluation import AppEvaluation
 from assistant.app.examples import AppExamples, Progress
 from assistant.app.feedback import AppFeedback
 from assistant.app.handout import Handout
-from assistant.app.login_limit import LoginLimiter
+from assistant.app.login_limit import AddressLimiter, LoginLimiter, PasswordChecks
 from assistant.app.payload_limits import PayloadLimits, check_payload
 from assistant.app.profiles import AppProfiles
 from assistant.app.replies import WhoAmI
@@ -82,6 +82,9 @@ class AppService:
         # every payload is measured before it is parsed (``parse``): texts, lists, numbers, nesting
         self.payload_limits = PayloadLimits.from_settings(settings)
         self.login_limiter = LoginLimiter.from_settings(settings)
+        # failures per address whatever the names, and password checks at once (login_limit.py)
+        self.address_limiter = AddressLimiter.from_settings(settings)
+        self.password_checks = PasswordChecks.from_settings(settings)
         # browsers where a person logged in are limited apart from their address (device_tokens.py)
         self.devices = DeviceTokens.from_file(work_dir / "device-key")
         # decisions describe targets with this store's definitions, cached, re-read after an edit
@@ -166,14 +169,24 @@ class AppService:
         this raises ``TooManyLogins`` without checking the password. A browser that carries a valid
         device token for this user name (``device``, ``DeviceTokens``: it logged in as them since their
         password or role last changed) is limited per (user name, device) instead, so failures of
-        others behind the same address do not lock it out. An unknown name costs the same password
-        check as a known one (a dummy hash), so timing tells nothing about which exist.
+        others behind the same address do not lock it out. Any other attempt is also limited per
+        address whatever the name (``AddressLimiter``, ``TooManyFromAddress``), so making up a new
+        name for each attempt gains nothing. An unknown name costs the same password check as a known
+        one (a dummy hash), so timing tells nothing about which exist; at most
+        ``login_max_concurrent_checks`` checks run at once, past that ``LoginsBusy`` at once.
         """
         known = self.devices.verify(device, self.store.users.session_stamp) if device else None
-        key = f"device:{known.device_id}" if known is not None and known.user == username else address
+        exempt = known is not None and known.user == username
+        key = f"device:{known.device_id}" if exempt and known is not None else address
         self.login_limiter.check(username, key)
-        if self.store.users.authenticate(username, password) is None:
+        if not exempt:
+            self.address_limiter.check(address)
+        with self.password_checks.slot():
+            actor = self.store.users.authenticate(username, password)
+        if actor is None:
             self.login_limiter.failed(username, key)
+            if not exempt:
+                self.address_limiter.failed(address)
             return False
         self.login_limiter.succeeded(username, key)
         return True

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = ["guard_middleware", "login_check", "sessions_lifespan"]
 
+# logins handled at once in threads of their own (the password checks among them are capped lower,
+# by the login_max_concurrent_checks setting); the rest wait for one of these, not for a worker thread
+LOGIN_THREADS = 8
+
 
 def guard_middleware(app: AppService, bindings: Bindings | None = None) -> list[Middleware]:
     """The body size limit (outermost: a refusal costs nothing), the client address and the login
@@ -63,7 +67,12 @@ def sessions_lifespan(app: AppService) -> Callable[[Any], AbstractAsyncContextMa
     @asynccontextmanager
     async def lifespan(server_app: Any) -> AsyncIterator[None]:
         drop_gradio_cors(server_app)
-        tokens = SessionTokens(app.store.users.session_stamp)
+        settings = app.service.settings
+        tokens = SessionTokens(
+            app.store.users.session_stamp,
+            idle_s=settings.session_idle_s,
+            lifetime_s=settings.session_lifetime_s,
+        )
         server_app.tokens = tokens
         app.sessions = tokens
         yield
@@ -73,24 +82,37 @@ def sessions_lifespan(app: AppService) -> Callable[[Any], AbstractAsyncContextMa
 
 def login_check(app: AppService) -> Callable[[str, str], Awaitable[bool]]:
     """The login check for Gradio: argon2 off the event loop, limited per (name, client address) or,
-    for a browser with a device cookie of that name, per (name, device); a pair cooling down gets
-    HTTP 429 with the reason."""
+    for a browser with a device cookie of that name, per (name, device), and per address whatever the
+    name; refused (HTTP 429 with the reason) while a limit holds or when as many password checks as
+    allowed are running. Logins run in threads of their own (``LOGIN_THREADS`` at once), never taking
+    the worker threads that requests and decisions wait for."""
     import anyio
     from fastapi import HTTPException
 
     from assistant.app.login_limit import TooManyLogins
+
+    threads: list[anyio.CapacityLimiter] = []
+
+    def limiter() -> anyio.CapacityLimiter:
+        if not threads:  # made in the server's event loop, on the first login
+            threads.append(anyio.CapacityLimiter(LOGIN_THREADS))
+        return threads[0]
 
     async def check(username: str, password: str) -> bool:
         address = current_address()
         attempt = current_login()
         device = attempt.token if attempt else None
         try:
-            ok = bool(await anyio.to_thread.run_sync(app.authenticate, username, password, address, device))
+            ok = bool(
+                await anyio.to_thread.run_sync(
+                    app.authenticate, username, password, address, device, limiter=limiter()
+                )
+            )
         except TooManyLogins as exc:
             raise HTTPException(status_code=429, detail=str(exc)) from None
         if ok and attempt is not None:
             # the reply carries this browser's device cookie, bound to the account's session stamp
-            stamp = await anyio.to_thread.run_sync(app.store.users.session_stamp, username)
+            stamp = await anyio.to_thread.run_sync(app.store.users.session_stamp, username, limiter=limiter())
             attempt.stamp = stamp or ""
             attempt.succeeded = username
         return ok

@@ -6,10 +6,14 @@ Each call of a cheap endpoint (``whoami``: no model, no rate limit) through the 
 hash makes a Gradio session. The server keeps at most ``SESSIONS_PER_USER`` per user, each small; the
 user's page in use and another user's page keep theirs (Calibrate's Skip finds the dilemma its Start
 left in the page's server-kept state only in a session the server still holds).
+
+A login session left unused (a forgotten browser, a copied cookie) ends after the idle time
+(``session_idle_s``), while one in use goes on.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -126,3 +130,23 @@ def test_the_deep_link_route_is_off(server: Any) -> None:
         assert answer.status_code == 404 and "no deep links" in answer.text, answer.text
     finally:
         bob.close()
+
+
+def test_a_login_session_left_unused_ends_and_one_in_use_goes_on(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data_dir, _ = new_site(tmp_path_factory, "idle-sessions")
+    with serving(start_server(data_dir, extra_env={"ALIGN_SESSION_IDLE_S": "8"})) as app:
+        used, left = logged_in(app.url, "alice"), logged_in(app.url, "bob")
+        try:
+            assert used.get("/gradio_api/user").json() == "alice"
+            assert left.get("/gradio_api/user").json() == "bob"
+            for _ in range(3):  # used every 4 s: 12 s after the login it still works
+                time.sleep(4)
+                assert used.get("/gradio_api/user").json() == "alice"
+            assert left.get("/gradio_api/user").json() != "bob"  # unused for 12 s: ended
+            assert used.post("/gradio_api/call/whoami", json={"data": [{}]}).status_code == 200
+            assert left.post("/gradio_api/call/whoami", json={"data": [{}]}).status_code == 401
+        finally:
+            used.close()
+            left.close()

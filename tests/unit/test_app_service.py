@@ -29,6 +29,29 @@ def test_actor_requires_login_unless_local_mode(app: AppService, tmp_path):
     assert not app.authenticate("nobody", "alice-password")
 
 
+def test_made_up_names_from_one_address_are_refused_before_any_password_check(app: AppService):
+    """A stranger who makes up a new name for every attempt: past the address's limit no password is
+    checked any more; a browser that logged in as alice before, and bob elsewhere, still log in."""
+    from assistant.app.login_limit import AddressLimiter, TooManyFromAddress
+
+    app.address_limiter = AddressLimiter(max_failures=5, window_s=600, cooldown_s=300)
+    office = "198.51.100.7"
+    device = app.devices.issue("alice", app.store.users.session_stamp("alice") or "")
+    for i in range(5):
+        assert not app.authenticate(f"u{i:012d}", "x", office)
+    checked = app.password_checks.done
+    assert checked == 5
+    for i in range(20):
+        with pytest.raises(TooManyFromAddress, match="from your network address"):
+            app.authenticate(f"v{i:012d}", "x", office)
+    with pytest.raises(TooManyFromAddress):  # a real name without the device cookie too
+        app.authenticate("alice", "alice-password", office)
+    assert app.password_checks.done == checked  # none of them cost a password check
+    assert app.authenticate("alice", "alice-password", office, device)  # her browser
+    assert app.authenticate("bob", "bob-password", "203.0.113.9")  # another address
+    assert not app.authenticate("alice", "wrong", office, device)  # counted for her device only
+
+
 def test_decide_with_targets_and_with_profile_is_logged(app: AppService):
     alice = app.actor("alice")
     high = as_json(

@@ -1,9 +1,19 @@
 """The login limiter: failures in a window lock a (name, address) for a cool-down that doubles;
-success clears; names compared exactly, as accounts are."""
+success clears; names compared exactly, as accounts are. The address limiter counts failures of one
+address whatever the names; password checks at once are capped, the rest refused at once."""
+
+import threading
 
 import pytest
 
-from assistant.app.login_limit import LoginLimiter, TooManyLogins
+from assistant.app.login_limit import (
+    AddressLimiter,
+    LoginLimiter,
+    LoginsBusy,
+    PasswordChecks,
+    TooManyFromAddress,
+    TooManyLogins,
+)
 from tests.helpers.clock import Clock
 
 
@@ -104,3 +114,64 @@ def test_a_name_longer_than_any_account_is_kept_small_and_shown_short():
         limiter.check(huge, "198.51.100.7")
     assert len(str(refused.value)) < 200
     limiter.check("Z" * 899_999, "198.51.100.7")  # another long name is another key
+
+
+def test_failures_with_made_up_names_lock_the_address_and_no_other():
+    clock = Clock()
+    limiter = AddressLimiter(max_failures=10, window_s=600, cooldown_s=300, clock=clock, max_cooldown_s=900)
+    for _ in range(9):
+        limiter.check("198.51.100.7")
+        limiter.failed("198.51.100.7")
+    limiter.check("198.51.100.7")  # nine: still allowed
+    limiter.failed("198.51.100.7")
+    with pytest.raises(
+        TooManyFromAddress, match=r"too many failed logins from your network address; wait 5 minutes"
+    ):
+        limiter.check("198.51.100.7")
+    limiter.check("203.0.113.9")  # another address is not affected
+    clock.now += 299
+    with pytest.raises(TooManyLogins, match="wait 1 s"):  # the same family: answered 429 alike
+        limiter.check("198.51.100.7")
+    clock.now += 1.5
+    limiter.check("198.51.100.7")
+    for _ in range(10):  # the next lock lasts twice as long
+        limiter.failed("198.51.100.7")
+    with pytest.raises(TooManyFromAddress, match="wait 10 minutes") as refused:
+        limiter.check("198.51.100.7")
+    assert "--" not in str(refused.value) and "ALIGN_" not in str(refused.value)
+
+
+def test_address_failures_spread_wider_than_the_window_never_lock():
+    clock = Clock()
+    limiter = AddressLimiter(max_failures=3, window_s=60, cooldown_s=60, clock=clock)
+    for _ in range(20):  # one every 31 s: never three within a minute (an office's typing errors)
+        limiter.failed("198.51.100.7")
+        limiter.check("198.51.100.7")
+        clock.now += 31
+
+
+def test_password_checks_past_the_cap_are_refused_at_once_and_counted_when_they_ran():
+    checks = PasswordChecks(2)
+    inside, release = threading.Barrier(3), threading.Event()
+
+    def hold() -> None:
+        with checks.slot():
+            inside.wait(timeout=10)
+            release.wait(timeout=10)
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    inside.wait(timeout=10)  # both slots taken
+    with pytest.raises(LoginsBusy, match=r"^too many sign-ins at once; try again in a moment$"):
+        with checks.slot():
+            raise AssertionError("a third check ran while two were running")
+    release.set()
+    for thread in holders:
+        thread.join(timeout=10)
+    assert checks.done == 2
+    with checks.slot():  # free again
+        pass
+    assert checks.done == 3
+    with pytest.raises(ValueError):
+        PasswordChecks(0)

@@ -134,6 +134,28 @@ def test_sessions_fail_closed_and_are_bounded_per_user():
     assert sorted(many) == ["t7", "t8", "t9"]
 
 
+def test_sessions_end_when_idle_too_long_and_in_any_case_after_their_lifetime():
+    from tests.helpers.clock import Clock
+
+    clock = Clock()
+    day = 24 * 3600.0
+    tokens = SessionTokens(lambda n: "1.1", idle_s=7 * day, lifetime_s=30 * day, clock=clock)
+    tokens["used"], tokens["forgotten"] = "alice", "alice"
+    for _ in range(4):  # used every 6 days: kept
+        clock.now += 6 * day
+        assert tokens.get("used") == "alice"
+    assert tokens.get("forgotten") is None and "forgotten" not in tokens  # idle for 24 days
+    clock.now += 6.5 * day  # 30.5 days after the login: over, however often it is used
+    assert tokens.get("used") is None and "used" not in tokens
+    tokens["fresh"] = "alice"  # a new login starts over
+    clock.now += 6 * day
+    assert tokens.get("fresh") == "alice"
+    tokens["stale"] = "bob"
+    clock.now += 8 * day
+    tokens["other"] = "bob"  # a login drops the sessions that ended without being shown again
+    assert sorted(tokens) == ["other"]
+
+
 def test_the_decision_log_keeps_a_large_request_only_as_sizes():
     small = {"scenario": "x" * 8000, "choices": ["c" * 500] * 26}
     assert loggable_request(small) is small
