@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from assistant.decisions.messages import for_people, validation_message
 from profiles.schemas import Actor
 from ui.caller import held
 
-__all__ = ["acting", "guarded", "session_token", "shown_once", "whole_number"]
+__all__ = ["acting", "guarded", "json_text", "session_token", "shown_once", "whole_number"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DONE = object()  # a generator handler's end
@@ -57,6 +58,26 @@ def whole_number(value: float | None, low: int, high: int, what: str, default: i
     if whole is None or value != whole or not low <= whole <= high:
         raise InputError(f"{asked} (not {value:g})")
     return whole
+
+
+_JSON_KINDS = {dict: "an object", list: "a list", bool: "true or false", int: "a number", float: "a number"}
+
+
+def json_text(text: Any, what: str) -> Any:
+    """The JSON a caller wrote in a code box (``what``: "the definition"), parsed; or an InputError in
+    words. Through the API a caller may send anything in the box's place: nothing, an object, a number;
+    each is refused as such, never as Python's TypeError."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise InputError(f"{what} is empty; write it as JSON text")
+    if not isinstance(text, str):
+        kind = _JSON_KINDS.get(type(text), "not text")
+        raise InputError(f"{what} must be JSON text, written out as a string (this was {kind})")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{what} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{what} is nested too deeply; use fewer brackets inside brackets") from None
 
 
 def session_token(request: gr.Request | None) -> str | None:

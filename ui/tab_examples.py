@@ -9,7 +9,7 @@ import gradio as gr
 from alignment.errors import InputError
 from assistant.app import AppService
 from assistant.app.schemas import AddExampleRequest, ExampleIdRequest, ExampleSearchRequest
-from ui.common import acting, shown_once, whole_number
+from ui.common import acting, json_text, shown_once, whole_number
 
 __all__ = ["build_examples_tab"]
 
@@ -87,10 +87,7 @@ def build_examples_tab(app: AppService) -> gr.Dropdown:
 
     @shown_once(1, status=0)
     def run_add(text: str, request: gr.Request) -> str:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"the example is not valid JSON ({exc})") from None
+        data = json_text(text, "the example")
         actor = acting(app, request)
         example = app.examples.add(actor, app.parse(AddExampleRequest, data, actor=actor))
         return f"Added example `{example.id}`."

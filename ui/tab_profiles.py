@@ -25,7 +25,7 @@ from assistant.app.schemas import (
 )
 from profiles.schemas import Actor, AttributePublic, ProfilePublic
 from ui.api_keys_panel import build_api_keys_panel
-from ui.common import acting, guarded, session_token, shown_once
+from ui.common import acting, guarded, json_text, session_token, shown_once
 from ui.files import json_download
 from ui.password_panel import build_password_panel
 from ui.render import parse_assignments, profile_key, split_profile_key
@@ -243,6 +243,10 @@ def build_profiles_tab(app: AppService, scalars: list[AttributePublic]) -> Profi
                 raise InputError(
                     f"the file is not valid JSON ({exc}); export a file to see the format"
                 ) from None
+            except RecursionError:
+                raise InputError(
+                    "the file's JSON is nested too deeply; export a file to see the format"
+                ) from None
         request_ = app.parse(ImportProfilesRequest, {"bundle": bundle, "replace": bool(rep)}, actor=actor)
         imported = app.profiles.import_bundle(actor, request_).imported
         names = ", ".join(p.name for p in imported)
@@ -326,10 +330,7 @@ def build_admin_panel(app: AppService) -> None:
 
     @shown_once(2, status=1)
     def save_attribute(text: str, request: gr.Request) -> list[Any]:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"the definition is not valid JSON ({exc})") from None
+        data = json_text(text, "the definition")
         actor = acting(app, request)
         result = app.admin.upsert_attribute(
             actor, app.parse(AttributeRequest, {"attribute": data}, actor=actor)
