@@ -1,5 +1,13 @@
 """Gradio's own routes, held to the app's rules.
 
+- Under ``/gradio_api/`` only the routes the app's page and ``gradio_client`` use are open
+  (``OPEN_ROUTES``); every other one answers 404, so a route a newer Gradio adds is closed until it is
+  listed here. Among those closed: ``process_recording`` (the page's screen recorder: each call left
+  the uploaded video in the server's temp folder, outside the upload quota), ``dev/reload`` (the
+  hot-reload notifier: each open stream woke the server every 50 ms), ``component_server`` (no
+  component of the app has server functions), ``stream/`` (no streaming component), ``queue/status``,
+  ``login_check``, ``openapi.json``, ``mcp``, the run history, the profiler and the "vibe" editor.
+  (This Gradio has no unprefixed twins of them: ``/theme.css`` and the page's own routes stay at the root.)
 - ``/gradio_api/token`` returns the session token to script; nothing in Gradio's page or in
   ``gradio_client`` uses it. It answers 404 here.
 - ``GET /logout`` ends every session of the user, so a link or an image on any page could log people
@@ -14,7 +22,7 @@
   it answers 404 here.
 - ``/monitoring`` prints the dashboard's secret URL to the server's log for any logged-in user: it
   answers 404 here. ``/monitoring/summary`` (and the dashboard) are for admins only.
-- The heartbeat, cancel, reset and stream routes, which Gradio leaves open, need a login in login
+- The heartbeat, cancel and reset routes, which Gradio leaves open, need a login in login
   mode. (``startup-events`` stays open: Gradio calls it itself, without a login, as it starts; it runs
   the app's start-up work once.)
 """
@@ -31,8 +39,29 @@ from assistant.web.asgi import HttpMiddleware
 from assistant.web.refusal import refuse, send_whole
 from assistant.web.session import session_user
 
-__all__ = ["LOGOUT_PAGE", "GradioRoutes"]
+__all__ = ["LOGOUT_PAGE", "OPEN_ROUTES", "GradioRoutes", "closed_route"]
 
+GRADIO_API = "/gradio_api/"
+# What the app's page (Gradio's JavaScript client) and gradio_client ask for under GRADIO_API: a name
+# ending in "/" or "=" opens the routes under it; any other name, itself (and with a trailing slash).
+OPEN_ROUTES = (
+    "queue/join",
+    "queue/data",
+    "call/",
+    "run/",
+    "api/",
+    "cancel",
+    "reset",
+    "heartbeat/",
+    "upload",
+    "upload_progress",
+    "file=",
+    "file/",
+    "info",
+    "app_id",
+    "user",
+    "startup-events",  # Gradio calls it itself as it starts
+)
 TOKEN_PATHS = ("/gradio_api/token",)
 DEEP_LINK_PATHS = ("/gradio_api/deep_link",)
 # Gradio's routes that skip its login check but touch a session's work (list: gradio/routes.py)
@@ -40,7 +69,6 @@ LOGIN_PATHS = (
     "/gradio_api/heartbeat/",
     "/gradio_api/cancel",
     "/gradio_api/reset",
-    "/gradio_api/stream/",
 )
 MONITORING = "/monitoring"
 
@@ -59,6 +87,20 @@ LOGOUT_PAGE = b"""<!doctype html>
 
 def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def closed_route(path: str) -> bool:
+    """Is ``path`` one of Gradio's routes under ``/gradio_api/`` that the app does not use?"""
+    if not (path + "/").startswith(GRADIO_API):
+        return False
+    rest = path[len(GRADIO_API) :]
+    for name in OPEN_ROUTES:
+        if name.endswith(("/", "=")):
+            if rest.startswith(name) and len(rest) > len(name):
+                return False
+        elif rest in (name, name + "/"):
+            return False
+    return True
 
 
 class GradioRoutes(HttpMiddleware):
@@ -84,6 +126,11 @@ class GradioRoutes(HttpMiddleware):
         if _under(path, DEEP_LINK_PATHS):
             log_refused("deep link route", path=path)
             await refuse(send, path, 404, "This app makes no deep links.", code="not_found")
+            return
+        if closed_route(path):
+            log_refused("Gradio route the app does not use", path=path)
+            # a body is not read: the connection ends with the answer
+            await refuse(send, path, 404, "Not Found", code="not_found", close=method not in ("GET", "HEAD"))
             return
         if path.rstrip("/") == "/logout":
             await self._logout(scope, receive, send, method)
