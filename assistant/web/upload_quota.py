@@ -15,7 +15,8 @@ In front of ``POST /gradio_api/upload`` (before Gradio reads the body):
 - an upload the client cut off part-way leaves one line in the log (``align.uploads``), not the
   traceback of Starlette's ``ClientDisconnect``;
 - a form Gradio's parser reads on another route (``/gradio_api/process_recording``, bounded by the
-  request body limit) has its files deleted the same way when the request ends.
+  request body limit) has its files deleted the same way when the request ends. (``GradioRoutes``
+  closes that route and ``component_server``; this holds for any form route opened later.)
 
 On any request, at most every ``sweep_every_s``, uploads older than ``keep_s`` that no handler took
 are deleted (``UploadLedger.sweep``). Other users are never touched by one user's uploads.
