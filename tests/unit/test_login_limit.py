@@ -163,9 +163,11 @@ def test_password_checks_past_the_cap_are_refused_at_once_and_counted_when_they_
     for thread in holders:
         thread.start()
     inside.wait(timeout=10)  # both slots taken
-    with pytest.raises(LoginsBusy, match=r"^too many sign-ins at once; try again in a moment$"):
-        with checks.slot():
-            raise AssertionError("a third check ran while two were running")
+    with (
+        pytest.raises(LoginsBusy, match=r"^too many sign-ins at once; try again in a moment$"),
+        checks.slot(),
+    ):
+        raise AssertionError("a third check ran while two were running")
     release.set()
     for thread in holders:
         thread.join(timeout=10)
