@@ -80,11 +80,39 @@ def parse_json_object(text: str) -> Any:
     try:
         return json.loads(text[start : end + 1])
     except json.JSONDecodeError as exc:
-        if not exc.msg.startswith("Extra data"):
+        if exc.msg.startswith("Extra data"):
+            # a complete object and more after it (a second object, the schema's "required" list, a
+            # note), as a small instruct model writes: the first object is the answer
+            return json.JSONDecoder().raw_decode(text[start:])[0]
+        if not exc.msg.startswith(STRAY_QUOTE_ERRORS):
             raise
-        # a complete object and more after it (a second object, the schema's "required" list, a
-        # note), as a small instruct model writes: the first object is the answer
-        return json.JSONDecoder().raw_decode(text[start:])[0]
+        return json.loads(escape_stray_quotes(text[start : end + 1], exc))
+
+
+# what json reports when a string ended at a quote the writer meant inside it ("he said "go" now")
+STRAY_QUOTE_ERRORS = ("Expecting ',' delimiter", "Expecting ':' delimiter")
+
+
+def escape_stray_quotes(candidate: str, error: json.JSONDecodeError) -> str:
+    """``candidate`` with the quotes that ended a string too early escaped, one per parse error: the
+    last unescaped quote before where the parser stopped (a small model writes a quotation inside its
+    reasoning without the backslash). Raises the first error when that does not make it parse."""
+    first = error
+    for _ in range(candidate.count('"')):
+        quote = candidate.rfind('"', 0, error.pos)
+        while quote > 0 and candidate[quote - 1] == "\\":
+            quote = candidate.rfind('"', 0, quote - 1)
+        if quote <= 0 or candidate[quote + 1 :].lstrip()[:1] in (",", ":", "}", "]", ""):
+            break  # that quote ends a key or a value as JSON's own: the error is something else
+        candidate = candidate[:quote] + '\\"' + candidate[quote + 1 :]
+        try:
+            json.loads(candidate)
+            return candidate
+        except json.JSONDecodeError as exc:
+            if not exc.msg.startswith(STRAY_QUOTE_ERRORS):
+                raise first from None
+            error = exc
+    raise first
 
 
 def unwrap_schema_echo(data: Any, schema: dict[str, Any]) -> Any:

@@ -36,7 +36,9 @@ def test_invalid_answers_are_retried_then_reported():
 def test_a_retry_shows_the_invalid_answer_and_what_was_wrong():
     # a greedy model asked the same prompt again writes the same broken answer: the retry carries the
     # answer and its error as chat turns, and samples
-    fake = FakeBackbone(['{"reasoning": "he said "go"", "choice": "A"}', {"reasoning": "ok", "choice": "B"}])
+    fake = FakeBackbone(
+        ['{"reasoning": "he said, and then the answer was cut', {"reasoning": "ok", "choice": "B"}]
+    )
     d = create_algorithm("persona", temperature=0.0).run(ctx(), fake)
     assert d.choice_index == 1 and len(fake.requests) == 2
     first, retry = fake.requests
@@ -44,7 +46,7 @@ def test_a_retry_shows_the_invalid_answer_and_what_was_wrong():
     assert retry.messages[: len(first.messages)] == first.messages
     echo, correction = retry.messages[len(first.messages) :]
     assert echo.role == "assistant" and echo.content.startswith('{"reasoning": "he said')
-    assert correction.role == "user" and "Expecting ',' delimiter" in correction.content
+    assert correction.role == "user" and "no JSON object in the answer" in correction.content
     # a schema-valid answer that fails validation names the field, not only the model
     fake = FakeBackbone([{"reasoning": "x", "choice": "Z"}, {"reasoning": "ok", "choice": "A"}])
     create_algorithm("persona").run(ctx(), fake)

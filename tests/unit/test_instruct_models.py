@@ -180,3 +180,21 @@ def test_an_object_followed_by_more_text_is_read_as_that_object():
     assert parse_json_object('{"A": 1} and {"B": 2}') == {"A": 1}
     with pytest.raises(ValueError):
         parse_json_object('{"A": 1, "B": }')  # a broken object is still refused
+
+
+def test_a_quotation_inside_a_string_is_read_as_the_model_meant_it():
+    """Small instruct models quote inside their reasoning without the backslash; greedy retries wrote
+    the same text again, so persona-vote and regression failed such items on every attempt."""
+    from alignment.structured import parse_json_object
+
+    answer = '{"reasoning": "He said "go" now and called it "the safe one" twice", "choice": "A"}'
+    assert parse_json_object(answer) == {
+        "reasoning": 'He said "go" now and called it "the safe one" twice',
+        "choice": "A",
+    }
+    fenced = '```json\n{\n  "A": {"reasoning": "the "safe" one", "score": 3},\n  "B": {"score": 5}\n}\n```'
+    assert parse_json_object(fenced) == {"A": {"reasoning": 'the "safe" one', "score": 3}, "B": {"score": 5}}
+    # a quote that ends a key or a value as JSON's own is not touched: the first error is reported
+    for broken in ('{"a": 1 "b": 2}', '{"a" 1}', '{"choice": "A" "reasoning": "x"}'):
+        with pytest.raises(ValueError, match="Expecting"):
+            parse_json_object(broken)
