@@ -5,7 +5,8 @@
   them too); the web edge: host names, login cookies no other site can plant, logins only over
   HTTPS or on this machine (unless the operator allows plain HTTP), origins (in place of
   Gradio's CORS), JSON-only endpoints, hardened session cookies and uncached credential replies,
-  Gradio's own routes held to the app's rules; the login page without the API description, the file guard.
+  Gradio's own routes held to the app's rules (its upload progress route bounded); the login page
+  without the API description, the file guard.
 - ``health_details(app)``: who sees ``/healthz``'s full report: admins and callers on this machine.
 """
 
@@ -32,6 +33,7 @@ from assistant.web.origins import OriginGuard
 from assistant.web.plain_http import PlainHttpLogin
 from assistant.web.session import is_loopback, session_user
 from assistant.web.session_cookies import SessionCookies
+from assistant.web.upload_progress import UploadProgress
 
 __all__ = ["gradio_cache", "health_details", "security_middleware", "serving_handout"]
 
@@ -74,6 +76,7 @@ def security_middleware(app: AppService) -> list[Middleware]:
         Middleware(JsonOnly),
         Middleware(CredentialReplies),
         Middleware(GradioRoutes, login_required=not app.local_mode, is_admin=is_admin),
+        Middleware(UploadProgress),
         Middleware(HideApiInfo, login_required=not app.local_mode),
         Middleware(
             FileGuard,

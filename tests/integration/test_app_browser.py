@@ -2,10 +2,12 @@
 
 Select with ``-m browser``. Log in, chat a decision (the default decider), ask with no values and
 pick a suggested one, run a 2-column comparison, edit a profile slider and see it saved (after a
-reload, and in the store).
+reload, and in the store), import a profiles file (its upload and the page following its progress).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -191,4 +193,30 @@ def test_delete_this_conversation_frees_its_storage(app_server, browser):
         assert len(store.conversations.list(root)) == before - 1
     finally:
         store.close()
+    page.close()
+
+
+def test_import_a_profiles_file_uploaded_in_the_browser(app_server, browser, tmp_path):
+    # the upload, and the page following its progress, pass the server's limits on both
+    bundle = {"profiles": [{"name": "browser-imported", "targets": {"fairness": 0.3}}]}
+    path = tmp_path / "profiles.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    page = logged_in_page(browser, app_server.url, "bob", wide=True)
+    answers: dict[str, list[int]] = {"upload": [], "upload_progress": []}
+
+    def seen(response) -> None:
+        route = response.url.split("/gradio_api/", 1)[-1].split("?", 1)[0]
+        if route in answers:
+            answers[route].append(response.status)
+
+    page.on("response", seen)
+    page.get_by_role("tab", name="Profiles").click()
+    page.get_by_text("Import / export").click()
+    box = page.locator(".block", has_text="Import a profiles JSON file").last
+    box.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("profiles.json").first.wait_for()
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.locator("#profile-status").get_by_text("Imported 1: browser-imported.").wait_for(timeout=60_000)
+    assert answers["upload"] == [200], answers
+    assert answers["upload_progress"] and set(answers["upload_progress"]) == {200}, answers
     page.close()
