@@ -9,9 +9,11 @@ Each argument is DATASET=PATH or DATASET=PATH:NAME; several files of one dataset
 random) in the tables, for a run with other parameters or another model ("persona 1.5B"). Prints the
 detail table (one row per algorithm and dataset) and the algorithms x datasets table with the 270M
 base model's figures beside (quoted from docs/results/paper-algorithms.md: all 268 triage items and
-110 OpinionQA items, not the items here). "expected": random's expected accuracy on the row's items,
-the mean of 1/(number of options); "high and low differ": of the (item, value) pairs decided for both
-directions, how many got different choices (an algorithm that ignores the target gets 0).
+110 OpinionQA items, not the items here). "mean of seeds": random's accuracy on the row's items
+averaged over the runs given as SEEDS=DIR (DIR/*/results.jsonl: `align eval --algorithm random --seed
+K`, several K), its expected accuracy (several options may be right); "high and low differ": of the
+(item, value) pairs decided for both directions, how many got different choices (an algorithm that
+ignores the target gets 0).
 
 "s/call": the median of an item's seconds over its model calls. "x likelihood": the median s/item over
 likelihood's (run with `--param likelihood.justify=false`: one call that reads the item's prompt and
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from pathlib import Path
 from statistics import median
 
 from alignment.evaluation import EvalResult, summarise
@@ -40,11 +43,25 @@ BASE_270M: dict[str, tuple[str | None, str | None]] = {  # algorithm: its figure
 ORDER = ["random", "persona", "persona-vote", "likelihood", "icl", "regression", "aligned-instruct"]
 
 
+SEEDS: dict[str, list[float]] = defaultdict(list)  # item id -> random's correctness under each seed
+
+
+def load_seeds(directory: str) -> None:
+    for path in sorted(Path(directory).glob("*/results.jsonl")):
+        for line in path.read_text().splitlines():
+            row = EvalResult.model_validate_json(line)
+            if row.algorithm == "random" and row.error is None and row.correct is not None:
+                SEEDS[row.item_id].append(float(row.correct))
+
+
 def load(arguments: list[str]) -> dict[str, list[EvalResult]]:
     """Dataset -> its rows, one row per (item, algorithm): a baseline repeated across files counts once."""
     rows: dict[str, dict[tuple[str, str], EvalResult]] = defaultdict(dict)
     for argument in arguments:
         dataset, sep, path = argument.partition("=")
+        if dataset == "SEEDS":
+            load_seeds(path)
+            continue
         if not sep:
             raise SystemExit(f"{argument!r}: expected DATASET=PATH or DATASET=PATH:NAME")
         path, _, name = path.partition(":")
@@ -67,7 +84,7 @@ def _ci(block: dict[str, object] | None) -> str:
 def detail(datasets: dict[str, list[EvalResult]]) -> dict[tuple[str, str], str]:
     """Print the detail table; return (algorithm, dataset) -> its accuracy cell with s/item."""
     print(
-        "| algorithm | dataset | accuracy [95% CI] (n) | random, same items (seed 0 / expected) "
+        "| algorithm | dataset | accuracy [95% CI] (n) | random, same items (seed 0 / mean of seeds) "
         "| high and low differ | valid-items accuracy "
         "| two-option first-position share (0.5 = none) | chosen positions | median s/item | s/call "
         "| x likelihood | retried | failed |"
@@ -89,8 +106,10 @@ def detail(datasets: dict[str, list[EvalResult]]) -> dict[tuple[str, str], str]:
             ratio = f"{seconds / reference:.1f}" if reference and uses_model and name != "likelihood" else "-"
             same = [random_right.get(r.item_id) for r in mine if r.error is None and r.correct is not None]
             baseline = f"{sum(bool(x) for x in same) / len(same):.2f}" if same and None not in same else "-"
-            sizes = [r.n_choices for r in mine if r.error is None and r.correct is not None and r.n_choices]
-            expected = f"{sum(1 / k for k in sizes) / len(sizes):.2f}" if sizes else "-"
+            seeded = [SEEDS[r.item_id] for r in mine if r.error is None and r.correct is not None]
+            expected = "-"
+            if seeded and all(seeded):
+                expected = f"{sum(sum(x) / len(x) for x in seeded) / len(seeded):.2f}"
             share = bias["most_frequent_share"]
             print(
                 f"| {name} | {dataset} | {_ci(acc)} | {baseline} / {expected} | {_differ(mine)} "
