@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -91,20 +92,29 @@ def parse_json_object(text: str) -> Any:
 
 # what json reports when a string ended at a quote the writer meant inside it ("he said "go" now")
 STRAY_QUOTE_ERRORS = ("Expecting ',' delimiter", "Expecting ':' delimiter")
+NEXT_KEY = re.compile(r'"[A-Za-z_][A-Za-z0-9_ ]{0,40}"\s*:')
 
 
 def escape_stray_quotes(candidate: str, error: json.JSONDecodeError) -> str:
     """``candidate`` with the quotes that ended a string too early escaped, one per parse error: the
     last unescaped quote before where the parser stopped (a small model writes a quotation inside its
-    reasoning without the backslash). Raises the first error when that does not make it parse."""
+    reasoning without the backslash); or, where that quote opens the next key right after a comma, the
+    string before it closed (a small model forgets the closing quote). Raises the first error when
+    that does not make it parse."""
     first = error
     for _ in range(candidate.count('"')):
         quote = candidate.rfind('"', 0, error.pos)
         while quote > 0 and candidate[quote - 1] == "\\":
             quote = candidate.rfind('"', 0, quote - 1)
-        if quote <= 0 or candidate[quote + 1 :].lstrip()[:1] in (",", ":", "}", "]", ""):
+        if quote <= 0:
+            break
+        if candidate[quote - 1] == "," and NEXT_KEY.match(candidate, quote):
+            # a string left open before the next key (`...alone,"choice": "A"`): close it there
+            candidate = candidate[: quote - 1] + '"' + candidate[quote - 1 :]
+        elif candidate[quote + 1 :].lstrip()[:1] in (",", ":", "}", "]", ""):
             break  # that quote ends a key or a value as JSON's own: the error is something else
-        candidate = candidate[:quote] + '\\"' + candidate[quote + 1 :]
+        else:
+            candidate = candidate[:quote] + '\\"' + candidate[quote + 1 :]
         try:
             json.loads(candidate)
             return candidate

@@ -194,6 +194,13 @@ def test_a_quotation_inside_a_string_is_read_as_the_model_meant_it():
     }
     fenced = '```json\n{\n  "A": {"reasoning": "the "safe" one", "score": 3},\n  "B": {"score": 5}\n}\n```'
     assert parse_json_object(fenced) == {"A": {"reasoning": 'the "safe" one', "score": 3}, "B": {"score": 5}}
+    # the 0.5B model's persona-vote answer on an ADEPT item, the same on every attempt: the reasoning's
+    # closing quote is missing before the next key
+    unclosed = '{"reasoning":"A set off the bomb. Medical need alone,"choice":"A"}'
+    assert parse_json_object(unclosed) == {
+        "reasoning": "A set off the bomb. Medical need alone",
+        "choice": "A",
+    }
     # a quote that ends a key or a value as JSON's own is not touched: the first error is reported
     for broken in ('{"a": 1 "b": 2}', '{"a" 1}', '{"choice": "A" "reasoning": "x"}'):
         with pytest.raises(ValueError, match="Expecting"):
