@@ -16,21 +16,22 @@ __all__ = [
     "ChoiceAnswer",
     "StructuredReply",
     "ask_structured",
-    "correction_turns",
     "parse_json_object",
     "unwrap_schema_echo",
+    "with_correction",
 ]
 
 T = TypeVar("T", bound=BaseModel)
 
-# a retry after an invalid answer shows the model its answer and what was wrong with it (as a chat
-# turn), and, when the first ask was greedy, samples a little: a greedy model given the same prompt
-# writes the same broken answer again
+# a retry after an invalid answer tells the model what was wrong, at the end of the question, and,
+# when the first ask was greedy, samples a little: a greedy model given the same prompt writes the same
+# broken answer again. The invalid answer itself is not shown back: the 0.5B model copied it, three
+# times over
 RETRY_TEMPERATURE = 0.3
-RETRY_ECHO_CHARS = 1500  # the part of the invalid answer shown back (bounds the retry's prompt)
 CORRECTION = (
-    "That answer could not be read: {error}. Answer again with only the JSON object, every string in "
-    'double quotes (a quote inside a string written as \\"), and no text before or after it.'
+    "(An earlier answer to this could not be read: {error}. Answer with only the JSON object, every "
+    'string closed with a double quote (a quote inside a string written as \\"), and no text before or '
+    "after it.)"
 )
 
 
@@ -44,13 +45,13 @@ def _problem(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def correction_turns(messages: list[Message], bad_answer: str, error: str) -> list[Message]:
-    """``messages`` followed by the invalid answer and a user turn saying what was wrong."""
-    return [
-        *messages,
-        Message(role="assistant", content=bad_answer[:RETRY_ECHO_CHARS]),
-        Message(role="user", content=CORRECTION.format(error=error)),
-    ]
+def with_correction(messages: list[Message], error: str) -> list[Message]:
+    """``messages`` with CORRECTION, naming ``error``, added to the last user turn (or as one)."""
+    note = CORRECTION.format(error=error)
+    if messages and messages[-1].role == "user":
+        last = messages[-1]
+        return [*messages[:-1], last.model_copy(update={"content": f"{last.content}\n\n{note}"})]
+    return [*messages, Message(role="user", content=note)]
 
 
 class ChoiceAnswer(BaseModel):
@@ -159,8 +160,8 @@ def ask_structured(
 ) -> StructuredReply:
     """Return ``n`` answers that parse as ``model`` (and pass ``check(answer)`` if given).
 
-    Invalid answers are asked again (with a new seed, the last invalid answer and its error as chat
-    turns, and at least RETRY_TEMPERATURE) up to ``retries`` extra rounds; then InvalidModelOutput
+    Invalid answers are asked again (with a new seed, the last one's error added to the question, and
+    at least RETRY_TEMPERATURE) up to ``retries`` extra rounds; then InvalidModelOutput
     is raised with the last bad answer. Nothing is ever guessed.
     """
     answers: list[T] = []
@@ -189,7 +190,7 @@ def ask_structured(
             usage = usage + result.usage
             seconds += result.seconds
             texts.extend(result.texts)
-        bad: tuple[str, str] | None = None
+        bad: str | None = None
         for text in texts:
             try:
                 answer = model.model_validate(unwrap_schema_echo(parse_json_object(text), schema))
@@ -198,12 +199,12 @@ def ask_structured(
             except (ValueError, ValidationError) as exc:
                 problem = _problem(exc)
                 last_error = f"{type(exc).__name__}: {problem} in {text[:200]!r}"
-                bad = (text, problem)
+                bad = problem
                 continue
             answers.append(answer)
         attempts += 1
         if bad is not None:
-            asked = correction_turns(messages, *bad)
+            asked = with_correction(messages, bad)
             asked_temperature = max(temperature, RETRY_TEMPERATURE)
     if len(answers) < n:
         raise InvalidModelOutput(

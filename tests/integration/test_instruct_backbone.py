@@ -173,11 +173,11 @@ class Recording(Counting):
         return super().execute(request)
 
 
-def test_an_invalid_answer_is_asked_again_with_its_error_and_read_through_the_template(backbone):
-    """A retry carries the invalid answer and what was wrong as an assistant and a user turn (a greedy
-    model asked the same prompt writes the same broken answer). Here the first answer is refused by
-    the caller's check; the retry goes through the server's ChatML template and comes back as JSON
-    of the schema."""
+def test_an_invalid_answer_is_asked_again_with_its_error_through_the_template(backbone):
+    """A retry adds what was wrong to the question (a greedy model asked the same prompt writes the same
+    broken answer; shown its broken answer, this model copied it). Here the first answer is refused by
+    the caller's check; the retry goes through the server's template and comes back as JSON of the
+    schema."""
 
     class Choice(BaseModel):
         reasoning: str
@@ -203,6 +203,6 @@ def test_an_invalid_answer_is_asked_again_with_its_error_and_read_through_the_te
     )
     assert reply.attempts == 2 and recording.requests == 2 and refused
     retry = recording.asked[1]
-    assert [m.role for m in retry] == ["user", "assistant", "user"]
+    assert [m.role for m in retry] == ["user"]
     assert "without caffeine" in retry[-1].content
     assert isinstance(reply.answers[0], Choice)

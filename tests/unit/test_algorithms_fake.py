@@ -33,28 +33,27 @@ def test_invalid_answers_are_retried_then_reported():
         create_algorithm("persona").run(ctx(), fake)
 
 
-def test_a_retry_shows_the_invalid_answer_and_what_was_wrong():
-    # a greedy model asked the same prompt again writes the same broken answer: the retry carries the
-    # answer and its error as chat turns, and samples
-    fake = FakeBackbone(
-        ['{"reasoning": "he said, and then the answer was cut', {"reasoning": "ok", "choice": "B"}]
-    )
+def test_a_retry_says_what_was_wrong_and_samples():
+    # a greedy model asked the same prompt again writes the same broken answer: the retry adds the
+    # error to the question (the broken answer is not shown back: a small model copies it) and samples
+    fake = FakeBackbone(['{"reasoning": "he said, and then the answer was cut', {"reasoning": "ok", "choice": "B"}])
     d = create_algorithm("persona", temperature=0.0).run(ctx(), fake)
     assert d.choice_index == 1 and len(fake.requests) == 2
     first, retry = fake.requests
     assert first.temperature == 0.0 and retry.temperature == RETRY_TEMPERATURE
-    assert retry.messages[: len(first.messages)] == first.messages
-    echo, correction = retry.messages[len(first.messages) :]
-    assert echo.role == "assistant" and echo.content.startswith('{"reasoning": "he said')
-    assert correction.role == "user" and "no JSON object in the answer" in correction.content
+    assert [m.role for m in retry.messages] == [m.role for m in first.messages]
+    assert retry.messages[:-1] == first.messages[:-1]
+    asked, again = first.messages[-1].content, retry.messages[-1].content
+    assert again.startswith(asked) and "no JSON object in the answer" in again[len(asked) :]
+    assert "he said" not in again
     # a schema-valid answer that fails validation names the field, not only the model
     fake = FakeBackbone([{"reasoning": "x", "choice": "Z"}, {"reasoning": "ok", "choice": "A"}])
     create_algorithm("persona").run(ctx(), fake)
-    assert "choice" in fake.requests[1].messages[-1].content
+    assert "choice" in fake.requests[1].messages[-1].content.split("(An earlier answer")[1]
     # a valid first answer is asked once, as it was
     fake = FakeBackbone([{"reasoning": "ok", "choice": "A"}])
     create_algorithm("persona").run(ctx(), fake)
-    assert len(fake.requests) == 1 and fake.requests[0].messages[-1].role == "user"
+    assert len(fake.requests) == 1 and "(An earlier answer" not in fake.requests[0].messages[-1].content
 
 
 def test_persona_needs_target_unaligned_does_not():
