@@ -231,24 +231,42 @@ class AddressLimiter:
 
 
 class PasswordChecks:
-    """At most ``limit`` password checks at once: ``with checks.slot():`` around one, or LoginsBusy at
-    once when all are taken (nobody waits in line). ``done`` counts the checks that ran."""
+    """At most ``limit`` password checks at once: ``with checks.slot():`` around one. A login that
+    finds them all taken waits up to ``wait_s`` for one (so people who sign in at the same moment are
+    all let in), with at most ``max_waiting`` waiting; past that, or after the wait, LoginsBusy.
+    ``done`` counts the checks that ran."""
 
-    def __init__(self, limit: int = 2) -> None:
+    def __init__(self, limit: int = 2, wait_s: float = 5.0, max_waiting: int | None = None) -> None:
         if limit < 1:
             raise ValueError("at least one password check must be allowed at once")
         self.limit = limit
+        self.wait_s = wait_s
+        self.max_waiting = 4 * limit if max_waiting is None else max_waiting
         self._slots = threading.BoundedSemaphore(limit)
         self._count = threading.Lock()
+        self._waiting = 0
         self.done = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PasswordChecks:
-        return cls(settings.login_max_concurrent_checks)
+        return cls(settings.login_max_concurrent_checks, settings.login_check_wait_s)
+
+    def _acquire(self) -> bool:
+        if self._slots.acquire(blocking=False):
+            return True
+        with self._count:
+            if self._waiting >= self.max_waiting or self.wait_s <= 0:
+                return False
+            self._waiting += 1
+        try:
+            return self._slots.acquire(timeout=self.wait_s)
+        finally:
+            with self._count:
+                self._waiting -= 1
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        if not self._slots.acquire(blocking=False):
+        if not self._acquire():
             raise LoginsBusy
         try:
             yield

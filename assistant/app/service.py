@@ -173,7 +173,8 @@ class AppService:
         address whatever the name (``AddressLimiter``, ``TooManyFromAddress``), so making up a new
         name for each attempt gains nothing. An unknown name costs the same password check as a known
         one (a dummy hash), so timing tells nothing about which exist; at most
-        ``login_max_concurrent_checks`` checks run at once, past that ``LoginsBusy`` at once.
+        ``login_max_concurrent_checks`` checks run at once; a login past that waits a little for one
+        (``login_check_wait_s``, a bounded number waiting), else ``LoginsBusy``.
         """
         known = self.devices.verify(device, self.store.users.session_stamp) if device else None
         exempt = known is not None and known.user == username

@@ -6,8 +6,8 @@ so each attacker or office is a ``X-Forwarded-For`` address):
   so the flood costs the server little CPU (measured on the server process against the cost of one
   password check); the browser a person logged in with before at that address, and another person at
   another address, still log in;
-- many attempts at once from many addresses: only a few password checks run at the same time, the
-  rest are refused at once ("too many sign-ins at once") instead of waiting in line.
+- many attempts at once from many addresses: only a few password checks run at the same time, a few
+  more wait a moment for one, the rest are refused at once ("too many sign-ins at once").
 """
 
 from __future__ import annotations
@@ -100,9 +100,9 @@ def test_a_flood_of_made_up_names_is_refused_before_hashing_and_known_browsers_s
     assert len(checked) + len(refused) == FLOOD, sorted({a[0] for a in answers})
     # past the limit (plus the attempts already in flight when it was reached) nothing is checked
     assert len(checked) <= LIMIT + WORKERS, (len(checked), len(refused))
-    assert any(
-        a[2].startswith("too many failed logins from your network address; wait ") for a in refused
-    ), {a[2] for a in refused}
+    assert any(a[2].startswith("too many failed logins from your network address; wait ") for a in refused), {
+        a[2] for a in refused
+    }
     assert all("--" not in a[2] and "ALIGN_" not in a[2] for a in refused)
     # so the flood cost the server far less than a password check per attempt
     assert cpu < 0.5 * FLOOD * cost, f"the flood took {cpu:.1f} s of CPU; one check costs {cost:.3f} s"

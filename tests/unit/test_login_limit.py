@@ -3,6 +3,7 @@ success clears; names compared exactly, as accounts are. The address limiter cou
 address whatever the names; password checks at once are capped, the rest refused at once."""
 
 import threading
+import time
 
 import pytest
 
@@ -150,8 +151,8 @@ def test_address_failures_spread_wider_than_the_window_never_lock():
         clock.now += 31
 
 
-def test_password_checks_past_the_cap_are_refused_at_once_and_counted_when_they_ran():
-    checks = PasswordChecks(2)
+def test_password_checks_past_the_cap_wait_a_little_then_are_refused_and_counted_when_they_ran():
+    checks = PasswordChecks(2, wait_s=0.3, max_waiting=1)
     inside, release = threading.Barrier(3), threading.Event()
 
     def hold() -> None:
@@ -163,11 +164,13 @@ def test_password_checks_past_the_cap_are_refused_at_once_and_counted_when_they_
     for thread in holders:
         thread.start()
     inside.wait(timeout=10)  # both slots taken
+    started = time.monotonic()
     with (
         pytest.raises(LoginsBusy, match=r"^too many sign-ins at once; try again in a moment$"),
         checks.slot(),
     ):
         raise AssertionError("a third check ran while two were running")
+    assert 0.25 <= time.monotonic() - started < 5  # it waited for a slot, then gave up
     release.set()
     for thread in holders:
         thread.join(timeout=10)
@@ -177,3 +180,40 @@ def test_password_checks_past_the_cap_are_refused_at_once_and_counted_when_they_
     assert checks.done == 3
     with pytest.raises(ValueError):
         PasswordChecks(0)
+
+
+def test_a_login_that_finds_the_checks_taken_gets_the_next_free_one_and_only_so_many_wait():
+    """People who sign in at the same moment are all let in; a crowd past the waiting room is not."""
+    checks = PasswordChecks(1, wait_s=5.0, max_waiting=1)
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with checks.slot():
+            taken.set()
+            release.wait(timeout=10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait(timeout=10)
+    results: list[str] = []
+
+    def wait_for_one() -> None:
+        try:
+            with checks.slot():
+                results.append("checked")
+        except LoginsBusy:
+            results.append("busy")
+
+    waiter = threading.Thread(target=wait_for_one)
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while checks._waiting < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    with pytest.raises(LoginsBusy), checks.slot():  # the one waiting place is taken: refused at once
+        pass
+    assert time.monotonic() - started < 1
+    release.set()
+    for thread in (holder, waiter):
+        thread.join(timeout=10)
+    assert results == ["checked"] and checks.done == 2
