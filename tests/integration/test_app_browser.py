@@ -43,6 +43,8 @@ def test_login_and_chat_a_decision(app_server, browser, alice_profile):
     page.locator("#chat-send").click()
     answer = page.locator("#chatbot").get_by_text("My advice:")
     answer.wait_for(timeout=120_000)
+    # the answer streams in (the verdict first): read it once its details block has arrived
+    page.locator("#chatbot summary").get_by_text("Details").last.wait_for(timeout=60_000)
     text = page.locator("#chatbot").inner_text()
     assert "Treat the" in text and "Details" in text and "&nbsp;" not in text
     page.locator("#chatbot summary").get_by_text("Details").last.click()  # the details unfold
@@ -139,7 +141,9 @@ def test_two_column_comparison(app_server, browser):
     assert ("All columns agree" in agree) == (disagreeing == 0)
     link = page.locator("#compare-export a[download='comparison.json']")
     link.wait_for()
-    exported = page.request.get(link.get_attribute("href") or "").json()  # the download, with the login cookie
+    exported = page.request.get(
+        link.get_attribute("href") or ""
+    ).json()  # the download, with the login cookie
     for shown, result in zip((first, second), exported["result"]["results"], strict=True):
         assert result["decision"]["choice"] in shown
     assert len(exported["result"]["results"]) == 2 and exported["request"]["columns"][1]["targets"] == {
