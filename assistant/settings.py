@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     login_address_cooldown_s: float = Field(default=300.0, gt=0)
     login_address_max_cooldown_s: float = Field(default=3600.0, gt=0)
     # password checks (about 0.2 s of a core each) running at once; a login past this waits up to
-    # login_check_wait_s for one (at most 4 per check waiting), else "too many sign-ins at once"
+    # login_check_wait_s for one (at most 2 per check waiting), else "too many sign-ins at once"
     login_max_concurrent_checks: int = Field(default=2, ge=1)
     login_check_wait_s: float = Field(default=5.0, ge=0.0, le=60.0)
     # a login session ends when unused this long, and in any case this long after the login (seconds)

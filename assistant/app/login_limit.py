@@ -241,7 +241,7 @@ class PasswordChecks:
             raise ValueError("at least one password check must be allowed at once")
         self.limit = limit
         self.wait_s = wait_s
-        self.max_waiting = 4 * limit if max_waiting is None else max_waiting
+        self.max_waiting = 2 * limit if max_waiting is None else max_waiting
         self._slots = threading.BoundedSemaphore(limit)
         self._count = threading.Lock()
         self._waiting = 0
